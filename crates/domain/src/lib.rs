@@ -1,0 +1,21 @@
+//! Catalyst's domain: the vocabulary of SBRI-style innovation challenges and the rules that keep
+//! their records trustworthy.
+//!
+//! This crate is pure: no I/O, no database, no web framework. Everything here can be tested with
+//! plain values, and every write path in the service goes through these types and rules.
+
+pub mod ids;
+pub mod money;
+pub mod organisation;
+pub mod text;
+pub mod time;
+pub mod validation;
+
+pub use ids::OrganisationId;
+pub use money::{Currency, Money, MoneyError};
+pub use organisation::{
+    IdentifierScheme, Organisation, OrganisationDraft, OrganisationFields, OrganisationIdentifier,
+    OrganisationKind, OrganisationPatch, Region, Scale,
+};
+pub use time::Timestamp;
+pub use validation::{FieldViolation, ValidationErrors};

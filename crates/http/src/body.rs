@@ -1,0 +1,270 @@
+//! Reading JSON request bodies: content type, size limit, and serde errors turned into field
+//! errors that point at the member at fault.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+use serde_json::error::Category;
+
+use crate::problem::{ApiError, ProblemItem};
+
+/// The default body limit: 1 MiB.
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+/// Members the server manages; a client sending one is told so rather than "unknown field".
+const SERVER_MANAGED: &[&str] = &["id", "version", "created_at", "updated_at"];
+
+/// Which media types a body may have.
+#[derive(Debug, Clone, Copy)]
+pub enum Accepts {
+    Json,
+    /// `application/merge-patch+json` (RFC 7396) or `application/json`.
+    MergePatch,
+}
+
+/// Reads the body (up to `limit` bytes) and deserialises it.
+pub async fn read_json<T: DeserializeOwned>(
+    request: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+    accepts: Accepts,
+) -> Result<T, ApiError> {
+    check_content_type(request, accepts)?;
+    let declared_length = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<usize>().ok());
+    if declared_length.is_some_and(|length| length > limit) {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|error| ApiError::MalformedJson(error.to_string()))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    parse_json(&body)
+}
+
+fn check_content_type(request: &HttpRequest, accepts: Accepts) -> Result<(), ApiError> {
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let accepted = match accepts {
+        Accepts::Json => essence == "application/json",
+        Accepts::MergePatch => {
+            essence == "application/json" || essence == "application/merge-patch+json"
+        }
+    };
+    if accepted {
+        Ok(())
+    } else {
+        let expected = match accepts {
+            Accepts::Json => "application/json",
+            Accepts::MergePatch => "application/merge-patch+json or application/json",
+        };
+        let got = if essence.is_empty() {
+            "no Content-Type".to_owned()
+        } else {
+            format!("Content-Type {essence}")
+        };
+        Err(ApiError::UnsupportedMediaType(format!(
+            "the body must be {expected}, got {got}"
+        )))
+    }
+}
+
+/// Deserialises `body`, reporting where and why it does not fit `T`.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::MalformedJson(
+            "the body is empty: send a JSON object".to_owned(),
+        ));
+    }
+    // Syntax first, so trailing garbage is "malformed" even when the start is a valid object.
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|error| ApiError::MalformedJson(error.to_string()))?;
+    serde_path_to_error::deserialize(value).map_err(describe)
+}
+
+fn describe(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let inner = error.inner();
+    match inner.classify() {
+        Category::Syntax | Category::Eof | Category::Io => {
+            ApiError::MalformedJson(inner.to_string())
+        }
+        Category::Data => {
+            let path = pointer_path(error.path());
+            let message = without_position(&inner.to_string());
+            let item = field_item(&path, &message);
+            ApiError::InvalidBody {
+                detail: item.detail.clone(),
+                items: vec![item],
+            }
+        }
+    }
+}
+
+/// serde_json appends " at line L column C"; the pointer says where more usefully.
+fn without_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(index) => message[..index].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// `a.b[0]` as the JSON Pointer path `a/b/0` (without the leading `#/`).
+fn pointer_path(path: &serde_path_to_error::Path) -> Vec<String> {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .filter_map(|segment| match segment {
+            Segment::Seq { index } => Some(index.to_string()),
+            Segment::Map { key } => Some(key.clone()),
+            Segment::Enum { variant } => Some(variant.clone()),
+            Segment::Unknown => None,
+        })
+        .collect()
+}
+
+fn escape_segment(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+fn pointer(segments: &[String]) -> String {
+    let mut pointer = String::from("#");
+    for segment in segments {
+        pointer.push('/');
+        pointer.push_str(&escape_segment(segment));
+    }
+    pointer
+}
+
+/// The text between the first pair of backticks, as serde quotes field names.
+fn quoted_name(message: &str) -> Option<&str> {
+    let start = message.find('`')? + 1;
+    let length = message[start..].find('`')?;
+    Some(&message[start..start + length])
+}
+
+fn field_item(path: &[String], message: &str) -> ProblemItem {
+    let item = |pointer: String, code: &str, detail: String| ProblemItem {
+        pointer: Some(pointer),
+        parameter: None,
+        code: code.to_owned(),
+        detail,
+    };
+    if message.starts_with("unknown field") {
+        // serde_path_to_error's path already ends at the unknown member.
+        let name = quoted_name(message).unwrap_or("");
+        let mut full = path.to_vec();
+        if full.last().map(String::as_str) != Some(name) {
+            full.push(name.to_owned());
+        }
+        if full.len() == 1 && SERVER_MANAGED.contains(&name) {
+            return item(
+                pointer(&full),
+                "read_only_field",
+                format!("{name} is managed by the server and cannot be set"),
+            );
+        }
+        return item(pointer(&full), "unknown_field", message.to_owned());
+    }
+    if message.starts_with("missing field") {
+        let name = quoted_name(message).unwrap_or("");
+        let mut full = path.to_vec();
+        full.push(name.to_owned());
+        return item(pointer(&full), "required", format!("{name} is required"));
+    }
+    let code = if message.starts_with("unknown variant") {
+        "invalid_value"
+    } else if message.starts_with("invalid type") {
+        "invalid_type"
+    } else {
+        "invalid_value"
+    };
+    let where_ = path.last().map(String::as_str).unwrap_or("body");
+    item(pointer(path), code, format!("{where_}: {message}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        id: String,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Outer {
+        name: String,
+        count: Option<u32>,
+        inner: Option<Inner>,
+    }
+
+    fn item(body: &str) -> ProblemItem {
+        match parse_json::<Outer>(body.as_bytes()) {
+            Err(ApiError::InvalidBody { items, .. }) => items[0].clone(),
+            other => panic!("expected InvalidBody, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_wrong_type_points_at_the_member() {
+        let item = item(r#"{"name": "x", "count": "seven"}"#);
+        assert_eq!(item.pointer.as_deref(), Some("#/count"));
+        assert_eq!(item.code, "invalid_type");
+        assert!(!item.detail.contains("line"), "{}", item.detail);
+    }
+
+    #[test]
+    fn an_unknown_nested_member_is_named() {
+        let item = item(r#"{"name": "x", "inner": {"id": "1", "colour": "red"}}"#);
+        assert_eq!(item.pointer.as_deref(), Some("#/inner/colour"));
+        assert_eq!(item.code, "unknown_field");
+    }
+
+    #[test]
+    fn server_managed_members_are_read_only() {
+        let item = item(r#"{"name": "x", "version": 3}"#);
+        assert_eq!(item.pointer.as_deref(), Some("#/version"));
+        assert_eq!(item.code, "read_only_field");
+    }
+
+    #[test]
+    fn a_missing_member_is_required() {
+        let item = item(r#"{"inner": {"id": "1"}}"#);
+        assert_eq!(item.pointer.as_deref(), Some("#/name"));
+        assert_eq!(item.code, "required");
+    }
+
+    #[test]
+    fn broken_json_is_malformed_not_invalid() {
+        for body in [r#"{"name": "x""#, "", "[1,", r#"{"name": "x"} trailing"#] {
+            assert!(
+                matches!(
+                    parse_json::<Outer>(body.as_bytes()),
+                    Err(ApiError::MalformedJson(_))
+                ),
+                "{body}"
+            );
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! ETags from versions, and the conditional headers that use them: `If-None-Match` for cheap
+//! re-reads (304) and `If-Match` so that no update is lost between two clients (412).
+
+use actix_web::http::header::{self, HeaderMap};
+
+use crate::problem::{ApiError, ProblemItem};
+
+/// The strong ETag of a resource at `version`.
+pub fn etag(version: i64) -> String {
+    format!("\"{version}\"")
+}
+
+/// One entity tag from a conditional header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct EntityTag {
+    weak: bool,
+    opaque: String,
+}
+
+/// A parsed `If-Match` / `If-None-Match`: `*` or a list of tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Condition {
+    Any,
+    Tags(Vec<EntityTag>),
+}
+
+fn parse(header_name: &str, text: &str) -> Result<Condition, ApiError> {
+    let text = text.trim();
+    if text == "*" {
+        return Ok(Condition::Any);
+    }
+    let invalid = || {
+        ApiError::InvalidHeader(ProblemItem::parameter(
+            header_name,
+            "invalid_entity_tag",
+            format!("{header_name} must be * or a list of quoted entity tags such as \"3\""),
+        ))
+    };
+    let mut tags = Vec::new();
+    for part in text.split(',') {
+        let part = part.trim();
+        let (weak, quoted) = match part.strip_prefix("W/") {
+            Some(rest) => (true, rest),
+            None => (false, part),
+        };
+        let opaque = quoted
+            .strip_prefix('"')
+            .and_then(|rest| rest.strip_suffix('"'))
+            .filter(|inner| !inner.contains('"'))
+            .ok_or_else(invalid)?;
+        tags.push(EntityTag {
+            weak,
+            opaque: opaque.to_owned(),
+        });
+    }
+    Ok(Condition::Tags(tags))
+}
+
+fn read(headers: &HeaderMap, name: header::HeaderName) -> Result<Option<Condition>, ApiError> {
+    let label = name.as_str().to_owned();
+    headers
+        .get(&name)
+        .map(|value| {
+            let text = value.to_str().map_err(|_| {
+                ApiError::InvalidHeader(ProblemItem::parameter(
+                    &label,
+                    "invalid_entity_tag",
+                    format!("{label} must be ASCII"),
+                ))
+            })?;
+            parse(&label, text)
+        })
+        .transpose()
+}
+
+/// `If-Match` as sent, checked against a version with the strong comparison RFC 9110 asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IfMatch(Option<Condition>);
+
+impl IfMatch {
+    pub fn from_headers(headers: &HeaderMap) -> Result<Self, ApiError> {
+        Ok(Self(read(headers, header::IF_MATCH)?))
+    }
+
+    pub fn is_present(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// `Err(412)` unless the resource at `version` satisfies the header (or there is none).
+    pub fn check(&self, version: i64) -> Result<(), ApiError> {
+        let current = version.to_string();
+        let satisfied = match &self.0 {
+            None | Some(Condition::Any) => true,
+            Some(Condition::Tags(tags)) => {
+                tags.iter().any(|tag| !tag.weak && tag.opaque == current)
+            }
+        };
+        if satisfied {
+            Ok(())
+        } else {
+            Err(ApiError::PreconditionFailed(format!(
+                "If-Match does not match: the current version is {version} (ETag \"{version}\")"
+            )))
+        }
+    }
+}
+
+/// Whether `If-None-Match` matches `version` (weak comparison): the client's copy is current.
+pub fn if_none_match_matches(headers: &HeaderMap, version: i64) -> Result<bool, ApiError> {
+    let current = version.to_string();
+    Ok(match read(headers, header::IF_NONE_MATCH)? {
+        None => false,
+        Some(Condition::Any) => true,
+        Some(Condition::Tags(tags)) => tags.iter().any(|tag| tag.opaque == current),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::header::{HeaderName, HeaderValue};
+
+    fn headers(name: HeaderName, value: &str) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        map.insert(name, HeaderValue::from_str(value).unwrap());
+        map
+    }
+
+    #[test]
+    fn if_match_needs_a_strong_equal_tag() {
+        let matching = IfMatch::from_headers(&headers(header::IF_MATCH, "\"1\", \"3\"")).unwrap();
+        assert!(matching.check(3).is_ok());
+        assert!(matching.check(2).is_err());
+        let weak = IfMatch::from_headers(&headers(header::IF_MATCH, "W/\"3\"")).unwrap();
+        assert!(weak.check(3).is_err());
+        let any = IfMatch::from_headers(&headers(header::IF_MATCH, "*")).unwrap();
+        assert!(any.check(9).is_ok());
+    }
+
+    #[test]
+    fn if_none_match_uses_the_weak_comparison() {
+        assert!(if_none_match_matches(&headers(header::IF_NONE_MATCH, "W/\"4\""), 4).unwrap());
+        assert!(!if_none_match_matches(&headers(header::IF_NONE_MATCH, "\"5\""), 4).unwrap());
+    }
+
+    #[test]
+    fn an_unquoted_tag_is_a_bad_request() {
+        assert!(IfMatch::from_headers(&headers(header::IF_MATCH, "3")).is_err());
+    }
+}

@@ -1,0 +1,138 @@
+//! Catalyst's HTTP API: the actix-web application, its handlers, RFC 9457 errors and the OpenAPI
+//! document.
+//!
+//! A request's path: [`request_context`] gives it an id and logs it; a handler in a resource
+//! module parses and checks it (bodies through [`body`], queries through [`query`]), asks the
+//! domain for the rules and the persistence crate for the rows on a blocking thread
+//! ([`state::AppState::with_connection`]), and answers; every error becomes problem+json in
+//! [`problem`].
+
+pub mod body;
+pub mod conditional;
+pub mod fallback;
+pub mod health;
+pub mod links;
+pub mod openapi;
+pub mod organisations;
+pub mod pagination;
+pub mod problem;
+pub mod query;
+pub mod request_context;
+pub mod state;
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::{get, middleware, web, App, HttpResponse, HttpServer};
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+pub use problem::{ApiError, Problem};
+pub use state::AppState;
+
+/// Where the spec is served.
+pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
+
+/// Registers every documented operation, in one place for the server and the spec alike.
+fn register(config: &mut ServiceConfig) {
+    config
+        .service(health::healthz)
+        .service(health::readyz)
+        .service(
+            utoipa_actix_web::scope("/api/v1")
+                .service(get_openapi)
+                .configure(organisations::routes),
+        );
+}
+
+/// The spec as served, computed once at start.
+#[derive(Debug, Clone)]
+pub struct SpecDocument(pub String);
+
+/// The OpenAPI 3.1 document of this API (the same as `openapi/v1.json`).
+#[utoipa::path(
+    tag = "meta",
+    operation_id = "get_openapi",
+    responses((status = 200, description = "The OpenAPI document", content_type = "application/json", body = Object))
+)]
+#[get("/openapi.json")]
+async fn get_openapi(document: web::Data<SpecDocument>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(document.0.clone())
+}
+
+/// The OpenAPI document, exactly as the server serves it.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, document) = App::new()
+        .into_utoipa_app()
+        .openapi(openapi::base_document())
+        .configure(register)
+        .split_for_parts();
+    openapi::complete(document)
+}
+
+/// The spec as committed in `openapi/v1.json`: pretty JSON with a final newline.
+pub fn openapi_json() -> String {
+    let mut text = openapi().to_pretty_json().unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Human-readable description of a problem `type`.
+#[get("/problems/{code}")]
+async fn problem_type(code: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    problem::PROBLEM_TYPES
+        .iter()
+        .find(|(known, _)| *known == code.as_str())
+        .map(|(known, description)| {
+            HttpResponse::Ok()
+                .json(serde_json::json!({ "code": known, "description": description }))
+        })
+        .ok_or_else(|| ApiError::NotFound(format!("no problem type {:?}", code.as_str())))
+}
+
+/// Settings of the HTTP server itself.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// Worker threads; `None` means one per core.
+    pub workers: Option<usize>,
+    /// How long in-flight requests get to finish after SIGTERM or SIGINT.
+    pub shutdown_timeout: Duration,
+}
+
+/// The server on an already bound listener. It stops gracefully on SIGTERM and SIGINT: it stops
+/// accepting, lets in-flight requests finish (up to the shutdown timeout), then exits.
+pub fn server(
+    state: AppState,
+    listener: TcpListener,
+    settings: &ServerSettings,
+) -> std::io::Result<Server> {
+    let routes = web::Data::new(openapi::RouteTable::from_document(&openapi()));
+    let spec = web::Data::new(SpecDocument(openapi_json()));
+    let state = web::Data::new(state);
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(routes.clone())
+            .app_data(spec.clone())
+            .wrap(middleware::Compress::default())
+            .wrap(middleware::from_fn(request_context::track_request))
+            .configure(|config| register(&mut ServiceConfig::new(config)))
+            .service(problem_type)
+            .service(
+                SwaggerUi::new("/docs/{_:.*}")
+                    .config(utoipa_swagger_ui::Config::new([OPENAPI_PATH])),
+            )
+            .service(web::redirect("/docs", "/docs/"))
+            .default_service(web::to(fallback::unmatched))
+    })
+    .shutdown_timeout(settings.shutdown_timeout.as_secs())
+    .listen(listener)?;
+    if let Some(workers) = settings.workers {
+        server = server.workers(workers);
+    }
+    Ok(server.run())
+}

@@ -1,0 +1,158 @@
+//! The OpenAPI 3.1 document: generated from the handlers' `#[utoipa::path]` annotations and the
+//! DTOs, completed here with what every operation shares (the problem responses), and committed
+//! as `openapi/v1.json` (a test fails when they differ).
+
+use std::collections::BTreeMap;
+
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::{ContentBuilder, OpenApi, Ref, ResponseBuilder};
+use utoipa::{OpenApi as _, ToSchema};
+
+use crate::problem::{Problem, ProblemItem, PROBLEM_JSON};
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Catalyst API",
+        description = "Track SBRI-style innovation challenges: the public bodies that pose them, the \
+phases in which SMEs are contracted to solve them, the money committed and paid, and the trials of \
+the solutions with their measured outcomes.\n\nConventions: JSON in snake_case; ids are UUIDv7; \
+timestamps are RFC 3339 UTC with microseconds; money is integer minor units with a currency; errors \
+are RFC 9457 problem+json with a stable `code`; lists use keyset pagination (`limit`, `cursor`, \
+`next_cursor`, `Link: rel=\"next\"`); every resource has a `version` and an `ETag`, and `If-Match` \
+guards updates.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    components(schemas(Problem, ProblemItem)),
+    tags(
+        (name = "organisations", description = "Public bodies, suppliers, funders and others"),
+        (name = "health", description = "Liveness and readiness"),
+        (name = "meta", description = "This API's own description"),
+    )
+)]
+pub struct BaseDoc;
+
+pub fn base_document() -> OpenApi {
+    let mut document = BaseDoc::openapi();
+    document.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    document
+}
+
+/// Adds the problem responses every operation can give, where the handler did not describe them
+/// itself, so that no status is undocumented.
+pub fn complete(mut document: OpenApi) -> OpenApi {
+    let problem = || {
+        ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name(Problem::name())))
+            .build()
+    };
+    let response = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(PROBLEM_JSON, problem())
+            .build()
+    };
+    for (path, item) in document.paths.paths.iter_mut() {
+        let is_api = path.starts_with("/api/");
+        let operations: [(&str, &mut Option<Operation>); 5] = [
+            ("get", &mut item.get),
+            ("post", &mut item.post),
+            ("put", &mut item.put),
+            ("patch", &mut item.patch),
+            ("delete", &mut item.delete),
+        ];
+        for (method, operation) in operations {
+            let Some(operation) = operation.as_mut() else {
+                continue;
+            };
+            let has_body = operation.request_body.is_some();
+            let has_parameters = operation
+                .parameters
+                .as_ref()
+                .is_some_and(|parameters| !parameters.is_empty());
+            let mut add = |status: &str, description: &str| {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| response(description).into());
+            };
+            if is_api && (has_body || has_parameters || method == "get") {
+                add("400", "Bad request: malformed JSON, query or header");
+            }
+            if has_body {
+                add("413", "The body is larger than the limit");
+                add("415", "The body is not JSON");
+                add(
+                    "422",
+                    "The body breaks a rule; `errors` points at each member",
+                );
+            }
+            if is_api {
+                add(
+                    "503",
+                    "The database is unavailable; retry after Retry-After seconds",
+                );
+            }
+            add("500", "Internal error; quote the request id");
+        }
+    }
+    document
+}
+
+/// Path templates and their methods, to tell "no such route" (404) from "not with this method"
+/// (405, with `Allow`) for requests no handler took.
+#[derive(Debug, Clone, Default)]
+pub struct RouteTable {
+    routes: Vec<(Vec<String>, Vec<String>)>,
+}
+
+impl RouteTable {
+    pub fn from_document(document: &OpenApi) -> Self {
+        let mut routes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (path, item) in &document.paths.paths {
+            let methods = routes.entry(path.clone()).or_default();
+            let present = [
+                ("GET", item.get.is_some()),
+                ("POST", item.post.is_some()),
+                ("PUT", item.put.is_some()),
+                ("PATCH", item.patch.is_some()),
+                ("DELETE", item.delete.is_some()),
+            ];
+            for (method, is_present) in present {
+                if is_present {
+                    methods.push(method.to_owned());
+                }
+            }
+        }
+        Self {
+            routes: routes
+                .into_iter()
+                .map(|(path, methods)| {
+                    (
+                        path.trim_matches('/')
+                            .split('/')
+                            .map(str::to_owned)
+                            .collect(),
+                        methods,
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// The methods allowed on `path`, if some route template matches it.
+    pub fn allowed_methods(&self, path: &str) -> Option<Vec<String>> {
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        self.routes
+            .iter()
+            .find(|(template, _)| {
+                template.len() == segments.len()
+                    && template.iter().zip(&segments).all(|(expected, actual)| {
+                        (expected.starts_with('{') && expected.ends_with('}') && !actual.is_empty())
+                            || expected == actual
+                    })
+            })
+            .map(|(_, methods)| methods.clone())
+    }
+}

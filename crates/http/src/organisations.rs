@@ -1,0 +1,531 @@
+//! `/api/v1/organisations`: create, read, list, update and delete organisations.
+
+use actix_web::http::header;
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use catalyst_domain::{
+    Organisation, OrganisationDraft, OrganisationId, OrganisationIdentifier, OrganisationKind,
+    OrganisationPatch, Region, Scale, Timestamp,
+};
+use catalyst_persistence::keyset::{Direction, Sort};
+use catalyst_persistence::organisations::{
+    self as store, OrganisationFilter, OrganisationSortField,
+};
+use catalyst_persistence::StoreError;
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::body::{read_json, Accepts};
+use crate::conditional::{etag, if_none_match_matches, IfMatch};
+use crate::links::{next_link, resource_path};
+use crate::pagination::{
+    collect_errors, decode_cursor, encode_cursor, fingerprint, parse_limit, parse_sort, KeyKind,
+};
+use crate::problem::{ApiError, Problem, ProblemItem};
+use crate::query::QueryParams;
+use crate::state::AppState;
+
+pub const TAG: &str = "organisations";
+const COLLECTION: &str = "/api/v1/organisations";
+
+/// An organisation.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b",
+    "name": "Leeds City Council",
+    "kind": "local_authority",
+    "scale": "large",
+    "region": "yorkshire_and_the_humber",
+    "identifier": {"scheme": "GB-LAE", "id": "LDS"},
+    "website": "https://www.leeds.gov.uk",
+    "version": 1,
+    "created_at": "2026-11-26T09:30:00.123456Z",
+    "updated_at": "2026-11-26T09:30:00.123456Z"
+}))]
+pub struct OrganisationResource {
+    #[schema(value_type = uuid::Uuid)]
+    pub id: String,
+    pub name: String,
+    pub kind: OrganisationKind,
+    pub scale: Option<Scale>,
+    pub region: Option<Region>,
+    pub identifier: Option<OrganisationIdentifier>,
+    pub website: Option<String>,
+    /// Grows by one with every change; the ETag is this number in quotes.
+    pub version: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl From<Organisation> for OrganisationResource {
+    fn from(organisation: Organisation) -> Self {
+        let fields = organisation.fields;
+        Self {
+            id: organisation.id.to_string(),
+            name: fields.name,
+            kind: fields.kind,
+            scale: fields.scale,
+            region: fields.region,
+            identifier: fields.identifier,
+            website: fields.website,
+            version: organisation.version,
+            created_at: organisation.created_at,
+            updated_at: organisation.updated_at,
+        }
+    }
+}
+
+/// A new organisation.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "name": "HomeLINK",
+    "kind": "sme",
+    "scale": "small",
+    "region": "london",
+    "identifier": {"scheme": "GB-COH", "id": "08365849"},
+    "website": "https://www.homelink.example"
+}))]
+pub struct CreateOrganisation {
+    /// 1 to 200 characters.
+    pub name: String,
+    pub kind: OrganisationKind,
+    /// Required for an `sme` (micro, small or medium); `large` for a `large_business`.
+    #[serde(default)]
+    pub scale: Option<Scale>,
+    #[serde(default)]
+    pub region: Option<Region>,
+    /// Unique across organisations.
+    #[serde(default)]
+    pub identifier: Option<OrganisationIdentifier>,
+    /// An absolute http(s) URL.
+    #[serde(default)]
+    pub website: Option<String>,
+}
+
+/// `Some(None)` for an explicit null, `None` (by `default`) for a missing member.
+fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// A change (JSON Merge Patch, RFC 7396): members left out are unchanged, `null` clears an
+/// optional member.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"website": "https://www.leeds.gov.uk/housing", "region": null}))]
+pub struct UpdateOrganisation {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<OrganisationKind>)]
+    pub kind: Option<Option<OrganisationKind>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Scale>)]
+    pub scale: Option<Option<Scale>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Region>)]
+    pub region: Option<Option<Region>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<OrganisationIdentifier>)]
+    pub identifier: Option<Option<OrganisationIdentifier>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub website: Option<Option<String>>,
+}
+
+/// A page of organisations.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrganisationList {
+    pub data: Vec<OrganisationResource>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// Filters, sort and paging for the list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Documents the parameters; they are parsed by `QueryParams` for exact errors.
+pub struct ListOrganisationsParams {
+    /// Page size: 1 to 500 (larger values are reduced to 500). Default 50.
+    #[param(minimum = 1, maximum = 500, default = 50)]
+    limit: Option<i64>,
+    /// The `next_cursor` of the previous page. A cursor only works with the filters and sort it
+    /// was made with.
+    cursor: Option<String>,
+    /// Comma-separated sort keys, `-` for descending: `name`, `kind`, `created_at`, `updated_at`,
+    /// `id`. Ties are broken by `id`. Default `created_at`.
+    #[param(example = "-created_at,name")]
+    sort: Option<String>,
+    kind: Option<OrganisationKind>,
+    scale: Option<Scale>,
+    region: Option<Region>,
+    /// Case-insensitive text to find in the name.
+    q: Option<String>,
+    /// Only organisations changed at or after this RFC 3339 instant.
+    #[param(value_type = Option<String>, format = DateTime)]
+    updated_since: Option<String>,
+}
+
+const LIST_PARAMETERS: &[&str] = &[
+    "limit",
+    "cursor",
+    "sort",
+    "kind",
+    "scale",
+    "region",
+    "q",
+    "updated_since",
+];
+
+fn parse_id(text: &str) -> Result<OrganisationId, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::NotFound(format!("no organisation has id {text:?}: ids are UUIDs")))
+}
+
+fn not_found(id: OrganisationId) -> ApiError {
+    ApiError::NotFound(format!("no organisation has id {id}"))
+}
+
+fn map_store_error(id: OrganisationId, error: StoreError) -> ApiError {
+    match error {
+        StoreError::NotFound => not_found(id),
+        StoreError::Duplicate { .. } => duplicate_identifier(),
+        other => other.into(),
+    }
+}
+
+fn duplicate_identifier() -> ApiError {
+    ApiError::Conflict(ProblemItem {
+        pointer: Some("#/identifier".to_owned()),
+        parameter: None,
+        code: "duplicate".to_owned(),
+        detail: "another organisation already has this identifier".to_owned(),
+    })
+}
+
+fn respond(status: actix_web::http::StatusCode, organisation: Organisation) -> HttpResponse {
+    let mut response = HttpResponse::build(status);
+    response.insert_header((header::ETAG, etag(organisation.version)));
+    response.json(OrganisationResource::from(organisation))
+}
+
+/// Create an organisation.
+#[utoipa::path(
+    tag = TAG,
+    operation_id = "create_organisation",
+    request_body(content = CreateOrganisation, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = OrganisationResource, headers(
+            ("Location" = String, description = "The new organisation's URL"),
+            ("ETag" = String, description = "The new organisation's entity tag"),
+        )),
+        (status = 409, description = "Another organisation has this identifier", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/organisations")]
+pub async fn create_organisation(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let body: CreateOrganisation =
+        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
+    let fields = OrganisationDraft {
+        name: body.name,
+        kind: body.kind,
+        scale: body.scale,
+        region: body.region,
+        identifier: body.identifier,
+        website: body.website,
+    }
+    .validate()?;
+    let organisation = Organisation::create(fields, Timestamp::now());
+    let stored = organisation.clone();
+    state
+        .with_connection(move |connection| {
+            store::insert(connection, &stored).map_err(|error| map_store_error(stored.id, error))
+        })
+        .await?;
+    let location = resource_path(COLLECTION, &organisation.id.to_string());
+    let mut response = respond(actix_web::http::StatusCode::CREATED, organisation);
+    response.headers_mut().insert(
+        header::LOCATION,
+        header::HeaderValue::from_str(&location).map_err(|_| ApiError::Internal)?,
+    );
+    Ok(response)
+}
+
+/// Get an organisation.
+#[utoipa::path(
+    tag = TAG,
+    operation_id = "get_organisation",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The organisation's id"),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag you hold: 304 if it is still current"),
+    ),
+    responses(
+        (status = 200, description = "The organisation", body = OrganisationResource, headers(
+            ("ETag" = String, description = "The organisation's entity tag"),
+        )),
+        (status = 304, description = "Not modified: your copy (If-None-Match) is current"),
+        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/organisations/{id}")]
+pub async fn get_organisation(
+    request: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&id)?;
+    let organisation = state
+        .with_connection(move |connection| {
+            store::find(connection, id).map_err(|error| map_store_error(id, error))
+        })
+        .await?;
+    if if_none_match_matches(request.headers(), organisation.version)? {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag(organisation.version)))
+            .finish());
+    }
+    Ok(respond(actix_web::http::StatusCode::OK, organisation))
+}
+
+/// List organisations.
+#[utoipa::path(
+    tag = TAG,
+    operation_id = "list_organisations",
+    params(ListOrganisationsParams),
+    responses(
+        (status = 200, description = "A page of organisations", body = OrganisationList, headers(
+            ("Link" = String, description = "`<url>; rel=\"next\"` when there is a next page"),
+        )),
+    )
+)]
+#[get("/organisations")]
+pub async fn list_organisations(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let params = QueryParams::parse(&request, LIST_PARAMETERS)?;
+    let mut errors = Vec::new();
+    let limit = parse_limit(params.get("limit"))
+        .map_err(|e| errors.push(e))
+        .unwrap_or(0);
+    let sort_keys = parse_sort(
+        params.get("sort"),
+        &[(OrganisationSortField::CreatedAt, Direction::Ascending)],
+        OrganisationSortField::ALL,
+    )
+    .map_err(|e| errors.push(e))
+    .unwrap_or_default();
+    let filter = OrganisationFilter {
+        kind: params.parse_value("kind", &mut errors, OrganisationKind::expected),
+        scale: params.parse_value("scale", &mut errors, Scale::expected),
+        region: params.parse_value("region", &mut errors, Region::expected),
+        text: params
+            .get("q")
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(str::to_owned),
+        updated_since: match params.get("updated_since") {
+            None => None,
+            Some(text) => match Timestamp::parse_rfc3339(text) {
+                Ok(time) => Some(time),
+                Err(_) => {
+                    errors.push(ProblemItem::parameter(
+                        "updated_since",
+                        "invalid_timestamp",
+                        format!("updated_since must be an RFC 3339 timestamp such as 2026-11-26T09:30:00Z, got {text:?}"),
+                    ));
+                    None
+                }
+            },
+        },
+    };
+    if filter
+        .text
+        .as_ref()
+        .is_some_and(|q| q.chars().any(char::is_control))
+    {
+        errors.push(ProblemItem::parameter(
+            "q",
+            "invalid_characters",
+            "q must not contain control characters",
+        ));
+    }
+    collect_errors(std::mem::take(&mut errors))?;
+    let sort = store::total_sort(&Sort { keys: sort_keys });
+    let query_fingerprint = fingerprint(
+        &serde_urlencoded::to_string(params.without(&["limit", "cursor"])).unwrap_or_default(),
+    );
+    let after = match params.get("cursor") {
+        None => None,
+        Some(cursor) => {
+            let kinds: Vec<KeyKind> = sort
+                .keys
+                .iter()
+                .map(|(field, _)| match field {
+                    OrganisationSortField::CreatedAt | OrganisationSortField::UpdatedAt => {
+                        KeyKind::Time
+                    }
+                    _ => KeyKind::Text,
+                })
+                .collect();
+            Some(
+                decode_cursor(cursor, &query_fingerprint, &kinds)
+                    .map_err(|e| ApiError::InvalidQuery(vec![e]))?,
+            )
+        }
+    };
+    let page = state
+        .with_connection(move |connection| {
+            Ok(store::list(
+                connection,
+                &filter,
+                &sort,
+                after.as_ref(),
+                limit,
+            )?)
+        })
+        .await?;
+    let next_cursor = page
+        .next
+        .as_ref()
+        .map(|after| encode_cursor(after, &query_fingerprint));
+    let mut response = HttpResponse::Ok();
+    if let Some(cursor) = &next_cursor {
+        response.insert_header((header::LINK, next_link(&request, &params, cursor)));
+    }
+    Ok(response.json(OrganisationList {
+        data: page.items.into_iter().map(Into::into).collect(),
+        next_cursor,
+    }))
+}
+
+/// Update an organisation.
+///
+/// A JSON Merge Patch: members left out are unchanged, `null` clears an optional member. Send
+/// `If-Match` with the ETag you read to be sure you change what you saw.
+#[utoipa::path(
+    tag = TAG,
+    operation_id = "update_organisation",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The organisation's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if the organisation has changed since"),
+    ),
+    request_body(content = UpdateOrganisation, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "The updated organisation", body = OrganisationResource, headers(
+            ("ETag" = String, description = "The organisation's new entity tag"),
+        )),
+        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another organisation has this identifier", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match the current version", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/organisations/{id}")]
+pub async fn update_organisation(
+    request: HttpRequest,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&id)?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let body: UpdateOrganisation =
+        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
+    let patch = OrganisationPatch {
+        name: body.name,
+        kind: body.kind,
+        scale: body.scale,
+        region: body.region,
+        identifier: body.identifier,
+        website: body.website,
+    };
+    let organisation = state
+        .with_connection(move |connection| {
+            // Without If-Match a concurrent change is merged by re-reading; with it, the
+            // client asked to change only the version it saw.
+            const ATTEMPTS: usize = 3;
+            for _ in 0..ATTEMPTS {
+                let current = store::find(connection, id).map_err(|e| map_store_error(id, e))?;
+                if_match.check(current.version)?;
+                if patch.is_empty() {
+                    return Ok(current);
+                }
+                let fields = current.patched(&patch)?;
+                if fields == current.fields {
+                    return Ok(current);
+                }
+                match store::update(connection, id, current.version, &fields, Timestamp::now()) {
+                    Ok(updated) => return Ok(updated),
+                    Err(StoreError::VersionMismatch { current }) if if_match.is_present() => {
+                        return Err(ApiError::PreconditionFailed(format!(
+                            "the organisation changed meanwhile: its current version is {current}"
+                        )))
+                    }
+                    Err(StoreError::VersionMismatch { .. }) => continue,
+                    Err(error) => return Err(map_store_error(id, error)),
+                }
+            }
+            Err(ApiError::Conflict(ProblemItem::parameter(
+                "id",
+                "concurrent_update",
+                "the organisation is being changed by others: retry",
+            )))
+        })
+        .await?;
+    Ok(respond(actix_web::http::StatusCode::OK, organisation))
+}
+
+/// Delete an organisation.
+#[utoipa::path(
+    tag = TAG,
+    operation_id = "delete_organisation",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The organisation's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if the organisation has changed since"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Other records still refer to the organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match the current version", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/organisations/{id}")]
+pub async fn delete_organisation(
+    request: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&id)?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    state
+        .with_connection(move |connection| {
+            let current = store::find(connection, id).map_err(|e| map_store_error(id, e))?;
+            if_match.check(current.version)?;
+            store::delete(connection, id, Some(current.version)).map_err(|error| match error {
+                StoreError::VersionMismatch { current } => ApiError::PreconditionFailed(format!(
+                    "the organisation changed meanwhile: its current version is {current}"
+                )),
+                other => map_store_error(id, other),
+            })
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Registers the operations.
+pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    config
+        .service(list_organisations)
+        .service(create_organisation)
+        .service(get_organisation)
+        .service(update_organisation)
+        .service(delete_organisation);
+}

@@ -1,0 +1,230 @@
+//! Lists: `limit`, opaque keyset `cursor`s bound to the filters and sort they were made with, and
+//! the `Link: rel="next"` header.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use catalyst_domain::Timestamp;
+use catalyst_persistence::keyset::{After, Direction, SortValue};
+use serde::{Deserialize, Serialize};
+
+use crate::problem::{ApiError, ProblemItem};
+
+pub const DEFAULT_LIMIT: usize = 50;
+pub const MAX_LIMIT: usize = 500;
+
+/// `limit`: default 50; above 500 is reduced to 500; zero, negative or not a number is a 400.
+pub fn parse_limit(value: Option<&str>) -> Result<usize, ProblemItem> {
+    let Some(text) = value else {
+        return Ok(DEFAULT_LIMIT);
+    };
+    match text.parse::<i64>() {
+        Ok(limit) if limit >= 1 => Ok(usize::try_from(limit).unwrap_or(MAX_LIMIT).min(MAX_LIMIT)),
+        Ok(_) => Err(ProblemItem::parameter(
+            "limit",
+            "out_of_range",
+            format!("limit must be between 1 and {MAX_LIMIT}, got {text}"),
+        )),
+        Err(_) => Err(ProblemItem::parameter(
+            "limit",
+            "invalid_integer",
+            format!("limit must be an integer between 1 and {MAX_LIMIT}, got {text:?}"),
+        )),
+    }
+}
+
+/// Whether a sort key holds text or a time, so a cursor's values can be read back typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    Text,
+    Time,
+}
+
+/// What a cursor holds: the last row's sort-key values and a fingerprint of the query it belongs
+/// to. It is opaque to clients (base64url of this JSON) and guarded rather than secret.
+#[derive(Debug, Serialize, Deserialize)]
+struct CursorBody {
+    /// Fingerprint of the filters and sort.
+    q: String,
+    /// Sort-key values, in sort order.
+    k: Vec<String>,
+}
+
+/// FNV-1a: stable across releases and platforms, unlike the standard library's hasher. This is a
+/// consistency check, not a security boundary.
+pub fn fingerprint(canonical_query: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in canonical_query.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+pub fn encode_cursor(after: &After, query_fingerprint: &str) -> String {
+    let body = CursorBody {
+        q: query_fingerprint.to_owned(),
+        k: after
+            .values
+            .iter()
+            .map(|value| match value {
+                SortValue::Text(text) => text.clone(),
+                SortValue::Time(time) => time.to_string(),
+            })
+            .collect(),
+    };
+    // Serialising plain strings cannot fail.
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&body).unwrap_or_default())
+}
+
+fn invalid_cursor(detail: &str) -> ProblemItem {
+    ProblemItem::parameter("cursor", "invalid_cursor", detail)
+}
+
+/// Reads a cursor made for a query with `query_fingerprint` and keys of `kinds`.
+pub fn decode_cursor(
+    cursor: &str,
+    query_fingerprint: &str,
+    kinds: &[KeyKind],
+) -> Result<After, ProblemItem> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(cursor.trim_end_matches('='))
+        .map_err(|_| {
+            invalid_cursor("cursor is not one this API issued: use next_cursor as given")
+        })?;
+    let body: CursorBody = serde_json::from_slice(&bytes).map_err(|_| {
+        invalid_cursor("cursor is not one this API issued: use next_cursor as given")
+    })?;
+    if body.q != query_fingerprint {
+        return Err(ProblemItem::parameter(
+            "cursor",
+            "cursor_mismatch",
+            "cursor was made for other filters or another sort: repeat the query that gave it, or start again without a cursor",
+        ));
+    }
+    if body.k.len() != kinds.len() {
+        return Err(invalid_cursor("cursor does not fit this list"));
+    }
+    let values = body
+        .k
+        .into_iter()
+        .zip(kinds)
+        .map(|(text, kind)| match kind {
+            KeyKind::Text => Ok(SortValue::Text(text)),
+            KeyKind::Time => Timestamp::parse_rfc3339(&text)
+                .map(SortValue::Time)
+                .map_err(|_| invalid_cursor("cursor does not fit this list")),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(After { values })
+}
+
+/// Parses `sort=-created_at,name` with `parse_field` naming the sortable fields.
+pub fn parse_sort<F: Copy + PartialEq>(
+    text: Option<&str>,
+    default: &[(F, Direction)],
+    known: &[(&str, F)],
+) -> Result<Vec<(F, Direction)>, ProblemItem> {
+    let Some(text) = text else {
+        return Ok(default.to_vec());
+    };
+    let names = known
+        .iter()
+        .map(|(name, _)| *name)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut keys: Vec<(F, Direction)> = Vec::new();
+    for part in text.split(',') {
+        let part = part.trim();
+        let (direction, name) = match part.strip_prefix('-') {
+            Some(name) => (Direction::Descending, name),
+            None => (Direction::Ascending, part.strip_prefix('+').unwrap_or(part)),
+        };
+        let field = known
+            .iter()
+            .find(|(known_name, _)| *known_name == name)
+            .map(|(_, field)| *field)
+            .ok_or_else(|| {
+                ProblemItem::parameter(
+                    "sort",
+                    "invalid_sort",
+                    format!("cannot sort by {name:?}: use one or more of {names}, comma-separated, each optionally prefixed with - for descending"),
+                )
+            })?;
+        if keys.iter().any(|(existing, _)| *existing == field) {
+            return Err(ProblemItem::parameter(
+                "sort",
+                "invalid_sort",
+                format!("{name} appears twice in sort"),
+            ));
+        }
+        keys.push((field, direction));
+    }
+    Ok(keys)
+}
+
+/// Collected query errors, or the parsed value.
+pub fn collect_errors(errors: Vec<ProblemItem>) -> Result<(), ApiError> {
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::InvalidQuery(errors))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limit_defaults_caps_and_rejects() {
+        assert_eq!(parse_limit(None), Ok(50));
+        assert_eq!(parse_limit(Some("10")), Ok(10));
+        assert_eq!(parse_limit(Some("100000")), Ok(500));
+        assert_eq!(parse_limit(Some("-1")).unwrap_err().code, "out_of_range");
+        assert_eq!(parse_limit(Some("0")).unwrap_err().code, "out_of_range");
+        assert_eq!(
+            parse_limit(Some("ten")).unwrap_err().code,
+            "invalid_integer"
+        );
+    }
+
+    #[test]
+    fn a_cursor_round_trips_and_is_bound_to_its_query() {
+        let after = After {
+            values: vec![
+                SortValue::Text("Leeds".into()),
+                SortValue::Time(Timestamp::now()),
+            ],
+        };
+        let cursor = encode_cursor(&after, "abc");
+        let kinds = [KeyKind::Text, KeyKind::Time];
+        assert_eq!(decode_cursor(&cursor, "abc", &kinds).unwrap(), after);
+        assert_eq!(
+            decode_cursor(&cursor, "other", &kinds).unwrap_err().code,
+            "cursor_mismatch"
+        );
+        assert_eq!(
+            decode_cursor("not a cursor", "abc", &kinds)
+                .unwrap_err()
+                .code,
+            "invalid_cursor"
+        );
+    }
+
+    #[test]
+    fn sort_accepts_known_fields_with_directions() {
+        let known = [("name", 1), ("created_at", 2)];
+        assert_eq!(
+            parse_sort(Some("-created_at,name"), &[], &known).unwrap(),
+            vec![(2, Direction::Descending), (1, Direction::Ascending)]
+        );
+        assert!(parse_sort(Some("colour"), &[], &known).is_err());
+        assert!(parse_sort(Some("name,-name"), &[], &known).is_err());
+    }
+
+    #[test]
+    fn fingerprints_are_stable() {
+        assert_eq!(fingerprint(""), "cbf29ce484222325");
+        assert_ne!(fingerprint("kind=sme"), fingerprint("kind=nhs"));
+    }
+}

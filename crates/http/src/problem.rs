@@ -1,0 +1,323 @@
+//! Every error the API sends, as RFC 9457 `application/problem+json`, mapped in one place.
+//!
+//! Each error has a stable machine `code` that clients can branch on; `type` is a URI reference
+//! built from it. The response carries the request id, so a user's report can be matched with the
+//! server's log line; it never carries SQL, stack traces or internal names.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use catalyst_domain::{FieldViolation, ValidationErrors};
+use catalyst_persistence::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::request_context;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// A problem detail (RFC 9457).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// URI reference naming the problem type; stable, built from `code`.
+    #[schema(example = "/problems/validation_failed")]
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// Short summary of the problem type.
+    #[schema(example = "Validation failed")]
+    pub title: String,
+    /// The HTTP status code.
+    #[schema(example = 422)]
+    pub status: u16,
+    /// What went wrong with this request.
+    #[schema(example = "the request body has 1 invalid field")]
+    pub detail: String,
+    /// The request path this problem occurred on.
+    #[schema(example = "/api/v1/organisations")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    /// Stable machine-readable code.
+    #[schema(example = "validation_failed")]
+    pub code: String,
+    /// The request id (also in the `X-Request-Id` header).
+    #[schema(example = "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// The individual errors, for validation problems.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ProblemItem>,
+}
+
+/// One error inside a problem: a body member (`pointer`) or a query parameter (`parameter`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ProblemItem {
+    /// JSON Pointer (as a URI fragment) to the body member at fault.
+    #[schema(example = "#/name")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<String>,
+    /// The query parameter or header at fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter: Option<String>,
+    #[schema(example = "required")]
+    pub code: String,
+    #[schema(example = "name is required")]
+    pub detail: String,
+}
+
+impl From<FieldViolation> for ProblemItem {
+    fn from(violation: FieldViolation) -> Self {
+        Self {
+            pointer: Some(violation.pointer),
+            parameter: None,
+            code: violation.code,
+            detail: violation.detail,
+        }
+    }
+}
+
+impl ProblemItem {
+    pub fn parameter(name: &str, code: &str, detail: impl Into<String>) -> Self {
+        Self {
+            pointer: None,
+            parameter: Some(name.to_owned()),
+            code: code.to_owned(),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Every way a request can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("the request body is not valid JSON: {0}")]
+    MalformedJson(String),
+    #[error("{detail}")]
+    InvalidBody {
+        detail: String,
+        items: Vec<ProblemItem>,
+    },
+    #[error("invalid query parameters")]
+    InvalidQuery(Vec<ProblemItem>),
+    #[error("{0}")]
+    InvalidPathParameter(String),
+    #[error("{0}")]
+    InvalidHeader(ProblemItem),
+    #[error("validation failed")]
+    Validation(ValidationErrors),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    NotAcceptable(String),
+    #[error("the request body is larger than the limit of {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("no route matches {0}")]
+    RouteNotFound(String),
+    #[error("{method} is not allowed here")]
+    MethodNotAllowed {
+        method: String,
+        allowed: Vec<String>,
+    },
+    #[error("{0}")]
+    Conflict(ProblemItem),
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("the database is unavailable")]
+    Unavailable,
+    #[error("internal error")]
+    Internal,
+}
+
+impl std::fmt::Display for ProblemItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.detail)
+    }
+}
+
+/// Seconds a client should wait before retrying when the database is unavailable.
+const RETRY_AFTER_SECONDS: &str = "5";
+
+impl ApiError {
+    /// The stable machine code and the title for it.
+    pub fn code_and_title(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::MalformedJson(_) => ("malformed_json", "Malformed JSON"),
+            Self::InvalidBody { .. } => ("invalid_body", "Invalid request body"),
+            Self::InvalidQuery(_) => ("invalid_query", "Invalid query parameters"),
+            Self::InvalidPathParameter(_) => ("invalid_path_parameter", "Invalid path parameter"),
+            Self::InvalidHeader(_) => ("invalid_header", "Invalid header"),
+            Self::Validation(_) => ("validation_failed", "Validation failed"),
+            Self::UnsupportedMediaType(_) => ("unsupported_media_type", "Unsupported media type"),
+            Self::NotAcceptable(_) => ("not_acceptable", "Not acceptable"),
+            Self::PayloadTooLarge { .. } => ("payload_too_large", "Payload too large"),
+            Self::NotFound(_) => ("not_found", "Not found"),
+            Self::RouteNotFound(_) => ("route_not_found", "No such route"),
+            Self::MethodNotAllowed { .. } => ("method_not_allowed", "Method not allowed"),
+            Self::Conflict(_) => ("conflict", "Conflict"),
+            Self::PreconditionFailed(_) => ("precondition_failed", "Precondition failed"),
+            Self::Unavailable => ("service_unavailable", "Service unavailable"),
+            Self::Internal => ("internal_error", "Internal server error"),
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            Self::InvalidBody { detail, .. } => detail.clone(),
+            Self::InvalidQuery(items) => items
+                .iter()
+                .map(|item| item.detail.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+            Self::Validation(errors) => match errors.violations() {
+                [only] => only.detail.clone(),
+                many => format!("the request has {} invalid fields", many.len()),
+            },
+            Self::Unavailable => {
+                "the database cannot be reached or is too busy; retry later".to_owned()
+            }
+            Self::Internal => {
+                "something went wrong on our side; quote the request id when reporting it"
+                    .to_owned()
+            }
+            other => other.to_string(),
+        }
+    }
+
+    fn items(&self) -> Vec<ProblemItem> {
+        match self {
+            Self::InvalidBody { items, .. } | Self::InvalidQuery(items) => items.clone(),
+            Self::InvalidHeader(item) | Self::Conflict(item) => vec![item.clone()],
+            Self::Validation(errors) => errors
+                .violations()
+                .iter()
+                .cloned()
+                .map(Into::into)
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The problem document for this error in the current request.
+    pub fn problem(&self) -> Problem {
+        let (code, title) = self.code_and_title();
+        let context = request_context::current();
+        Problem {
+            problem_type: format!("/problems/{code}"),
+            title: title.to_owned(),
+            status: self.status_code().as_u16(),
+            detail: self.detail(),
+            instance: context.as_ref().map(|context| context.path.clone()),
+            code: code.to_owned(),
+            request_id: context.map(|context| context.request_id),
+            errors: self.items(),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::MalformedJson(_)
+            | Self::InvalidQuery(_)
+            | Self::InvalidPathParameter(_)
+            | Self::InvalidHeader(_) => StatusCode::BAD_REQUEST,
+            Self::InvalidBody { .. } | Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::NotFound(_) | Self::RouteNotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let problem = self.problem();
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
+        match self {
+            Self::MethodNotAllowed { allowed, .. } => {
+                response.insert_header((header::ALLOW, allowed.join(", ")));
+            }
+            Self::Unavailable => {
+                response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
+            }
+            _ => {}
+        }
+        match serde_json::to_vec(&problem) {
+            Ok(body) => response.body(body),
+            Err(_) => response.finish(),
+        }
+    }
+}
+
+impl From<ValidationErrors> for ApiError {
+    fn from(errors: ValidationErrors) -> Self {
+        Self::Validation(errors)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => Self::NotFound("no such resource".to_owned()),
+            StoreError::VersionMismatch { current } => Self::PreconditionFailed(format!(
+                "the resource has changed: its current version is {current} (ETag \"{current}\")"
+            )),
+            StoreError::Duplicate { constraint } => Self::Conflict(ProblemItem::parameter(
+                constraint,
+                "duplicate",
+                "already exists",
+            )),
+            StoreError::ForeignKey => Self::Conflict(ProblemItem {
+                pointer: None,
+                parameter: None,
+                code: "referenced".to_owned(),
+                detail: "the change would break a reference between records".to_owned(),
+            }),
+            StoreError::Unavailable(reason) => {
+                tracing::warn!(%reason, "database unavailable");
+                Self::Unavailable
+            }
+            StoreError::Corrupt(reason) => {
+                tracing::error!(%reason, "corrupt stored value");
+                Self::Internal
+            }
+            StoreError::Database(error) => {
+                tracing::error!(%error, "database error");
+                Self::Internal
+            }
+        }
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(_: actix_web::error::BlockingError) -> Self {
+        tracing::error!("blocking task was cancelled");
+        Self::Internal
+    }
+}
+
+/// Problem type descriptions, served at `/problems/{code}` so a `type` URI leads somewhere useful.
+pub const PROBLEM_TYPES: &[(&str, &str)] = &[
+    ("malformed_json", "The body is not well-formed JSON. Nothing was changed."),
+    ("invalid_body", "The body is JSON but not of the expected shape: a wrong type, an unknown or read-only field, or a missing field. `errors` points at each member."),
+    ("invalid_query", "A query parameter is unknown or has a value out of range. `errors` names each parameter."),
+    ("invalid_path_parameter", "A path segment (such as an id) is not of the expected form."),
+    ("invalid_header", "A request header (such as If-Match) cannot be parsed."),
+    ("validation_failed", "The body's values break a rule. `errors` points at each member with a code and a sentence."),
+    ("unsupported_media_type", "The body's Content-Type is not one the operation accepts (application/json)."),
+    ("not_acceptable", "The Accept header asks for a representation the operation cannot give."),
+    ("payload_too_large", "The body is larger than the configured limit (1 MiB by default)."),
+    ("not_found", "The resource does not exist, or you may not see it."),
+    ("route_not_found", "No operation has this path. See /api/v1/openapi.json."),
+    ("method_not_allowed", "The path exists but not with this method; the Allow header lists those it has."),
+    ("conflict", "The request conflicts with the current state, such as a duplicate identifier."),
+    ("precondition_failed", "If-Match did not match the resource's current ETag: fetch it again, re-apply your change and retry."),
+    ("service_unavailable", "The database cannot be reached or is too busy. Retry after the Retry-After header's seconds."),
+    ("internal_error", "An unexpected error. Quote the request id when reporting it."),
+];

@@ -1,0 +1,92 @@
+//! Query strings: known parameters only, each at most once, so that a typo (`knid=sme`) is a 400
+//! rather than a silently unfiltered list.
+
+use std::collections::BTreeMap;
+
+use actix_web::HttpRequest;
+
+use crate::problem::{ApiError, ProblemItem};
+
+/// The parameters of one request, by name.
+#[derive(Debug, Clone, Default)]
+pub struct QueryParams(BTreeMap<String, String>);
+
+impl QueryParams {
+    pub fn parse(request: &HttpRequest, known: &[&str]) -> Result<Self, ApiError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(request.query_string())
+            .map_err(|_| {
+                ApiError::InvalidQuery(vec![ProblemItem::parameter(
+                    "query",
+                    "malformed_query",
+                    "the query string is not valid application/x-www-form-urlencoded",
+                )])
+            })?;
+        let mut params = BTreeMap::new();
+        let mut errors = Vec::new();
+        for (name, value) in pairs {
+            if !known.contains(&name.as_str()) {
+                errors.push(ProblemItem::parameter(
+                    &name,
+                    "unknown_parameter",
+                    format!(
+                        "unknown query parameter {name:?}; this operation takes: {}",
+                        known.join(", ")
+                    ),
+                ));
+            } else {
+                match params.entry(name) {
+                    std::collections::btree_map::Entry::Occupied(entry) => {
+                        errors.push(ProblemItem::parameter(
+                            entry.key(),
+                            "repeated_parameter",
+                            format!("{} is given more than once", entry.key()),
+                        ));
+                    }
+                    std::collections::btree_map::Entry::Vacant(entry) => {
+                        entry.insert(value);
+                    }
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(Self(params))
+        } else {
+            Err(ApiError::InvalidQuery(errors))
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    /// Every parameter except `names`, in name order (for fingerprints and next links).
+    pub fn without(&self, names: &[&str]) -> Vec<(String, String)> {
+        self.0
+            .iter()
+            .filter(|(name, _)| !names.contains(&name.as_str()))
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect()
+    }
+
+    /// Parses an enumeration parameter, recording a problem when the value is not one of its
+    /// spellings.
+    pub fn parse_value<T: std::str::FromStr>(
+        &self,
+        name: &str,
+        errors: &mut Vec<ProblemItem>,
+        expected: impl FnOnce() -> String,
+    ) -> Option<T> {
+        let text = self.get(name)?;
+        match text.parse() {
+            Ok(value) => Some(value),
+            Err(_) => {
+                errors.push(ProblemItem::parameter(
+                    name,
+                    "invalid_value",
+                    format!("{name} must be one of: {}; got {text:?}", expected()),
+                ));
+                None
+            }
+        }
+    }
+}

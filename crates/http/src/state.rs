@@ -1,0 +1,30 @@
+//! What every handler shares: the pool and the HTTP settings.
+
+use actix_web::web;
+use catalyst_persistence::{DbConnection, Pool};
+
+use crate::problem::ApiError;
+
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub pool: Pool,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+}
+
+impl AppState {
+    /// Runs `work` with a pooled connection on a blocking thread: diesel's calls block, and must
+    /// never hold up the async executor. The connection goes back to the pool when `work` ends.
+    pub async fn with_connection<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut connection = pool.get()?;
+            work(&mut connection)
+        })
+        .await?
+    }
+}

@@ -1,0 +1,18 @@
+//! Catalyst's storage: one portable diesel schema and one set of queries that run on PostgreSQL
+//! (production) and SQLite (the zero-set-up default) alike.
+//!
+//! Connections are [`DbConnection`], a diesel `MultiConnection` over both backends; the backend is
+//! chosen from the URL's scheme by [`DatabaseUrl`], never by trial. Every call here blocks: callers
+//! on an async executor run them on a blocking thread.
+
+pub mod database;
+pub mod error;
+pub mod keyset;
+pub mod migrations;
+pub mod organisations;
+pub mod schema;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+pub use database::{Backend, DatabaseUrl, DbConnection, Pool, PoolSettings};
+pub use error::StoreError;

@@ -1,0 +1,476 @@
+//! Storing and finding organisations.
+
+use catalyst_domain::{
+    IdentifierScheme, Organisation, OrganisationFields, OrganisationId, OrganisationIdentifier,
+    OrganisationKind, Region, Scale, Timestamp,
+};
+use chrono::NaiveDateTime;
+use diesel::expression::BoxableExpression;
+use diesel::prelude::*;
+use diesel::sql_types::Bool;
+
+use crate::database::{write_transaction, DbConnection, MultiBackend};
+use crate::error::{is_unique_violation, StoreError};
+use crate::keyset::{After, Direction, Page, Sort, SortValue};
+use crate::schema::organisations;
+
+/// The unique rule on an organisation's registered identifier, named for error messages.
+pub const IDENTIFIER_CONSTRAINT: &str = "organisations_identifier_key";
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = organisations)]
+struct OrganisationRow {
+    id: String,
+    name: String,
+    kind: String,
+    scale: Option<String>,
+    region: Option<String>,
+    identifier_scheme: Option<String>,
+    identifier: Option<String>,
+    website: Option<String>,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+/// The columns a change writes; `None` writes NULL (a cleared field), never "leave alone".
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = organisations, treat_none_as_null = true)]
+struct OrganisationChanges {
+    name: String,
+    kind: String,
+    scale: Option<String>,
+    region: Option<String>,
+    identifier_scheme: Option<String>,
+    identifier: Option<String>,
+    website: Option<String>,
+    version: i64,
+    updated_at: NaiveDateTime,
+}
+
+impl From<&Organisation> for OrganisationRow {
+    fn from(organisation: &Organisation) -> Self {
+        let fields = &organisation.fields;
+        Self {
+            id: organisation.id.to_string(),
+            name: fields.name.clone(),
+            kind: fields.kind.as_str().to_owned(),
+            scale: fields.scale.map(|scale| scale.as_str().to_owned()),
+            region: fields.region.map(|region| region.as_str().to_owned()),
+            identifier_scheme: fields
+                .identifier
+                .as_ref()
+                .map(|identifier| identifier.scheme.as_str().to_owned()),
+            identifier: fields
+                .identifier
+                .as_ref()
+                .map(|identifier| identifier.id.clone()),
+            website: fields.website.clone(),
+            version: organisation.version,
+            created_at: organisation.created_at.to_naive_utc(),
+            updated_at: organisation.updated_at.to_naive_utc(),
+        }
+    }
+}
+
+fn parse<T: std::str::FromStr>(column: &str, value: &str) -> Result<T, StoreError> {
+    value
+        .parse()
+        .map_err(|_| StoreError::Corrupt(format!("organisations.{column} = {value:?}")))
+}
+
+impl TryFrom<OrganisationRow> for Organisation {
+    type Error = StoreError;
+
+    fn try_from(row: OrganisationRow) -> Result<Self, StoreError> {
+        let identifier = match (row.identifier_scheme, row.identifier) {
+            (Some(scheme), Some(id)) => Some(OrganisationIdentifier {
+                scheme: parse::<IdentifierScheme>("identifier_scheme", &scheme)?,
+                id,
+            }),
+            _ => None,
+        };
+        Ok(Organisation {
+            id: parse::<OrganisationId>("id", &row.id)?,
+            fields: OrganisationFields {
+                name: row.name,
+                kind: parse::<OrganisationKind>("kind", &row.kind)?,
+                scale: row
+                    .scale
+                    .as_deref()
+                    .map(|s| parse::<Scale>("scale", s))
+                    .transpose()?,
+                region: row
+                    .region
+                    .as_deref()
+                    .map(|r| parse::<Region>("region", r))
+                    .transpose()?,
+                identifier,
+                website: row.website,
+            },
+            version: row.version,
+            created_at: Timestamp::from_naive_utc(row.created_at),
+            updated_at: Timestamp::from_naive_utc(row.updated_at),
+        })
+    }
+}
+
+fn map_write_error(error: diesel::result::Error) -> StoreError {
+    if is_unique_violation(&error) {
+        StoreError::Duplicate {
+            constraint: IDENTIFIER_CONSTRAINT,
+        }
+    } else {
+        StoreError::from(error)
+    }
+}
+
+/// Stores a new organisation.
+pub fn insert(
+    connection: &mut DbConnection,
+    organisation: &Organisation,
+) -> Result<(), StoreError> {
+    write_transaction(connection, |connection| {
+        diesel::insert_into(organisations::table)
+            .values(OrganisationRow::from(organisation))
+            .execute(connection)
+            .map_err(map_write_error)?;
+        Ok(())
+    })
+}
+
+/// The organisation with this id.
+pub fn find(connection: &mut DbConnection, id: OrganisationId) -> Result<Organisation, StoreError> {
+    organisations::table
+        .find(id.to_string())
+        .select(OrganisationRow::as_select())
+        .first(connection)?
+        .try_into()
+}
+
+/// Replaces an organisation's fields if it is still at `expected_version`, and returns it at the
+/// next version. The version check is part of the UPDATE, so two writers can never both win.
+pub fn update(
+    connection: &mut DbConnection,
+    id: OrganisationId,
+    expected_version: i64,
+    fields: &OrganisationFields,
+    now: Timestamp,
+) -> Result<Organisation, StoreError> {
+    write_transaction(connection, |connection| {
+        let current = find(connection, id)?;
+        if current.version != expected_version {
+            return Err(StoreError::VersionMismatch {
+                current: current.version,
+            });
+        }
+        let updated = Organisation {
+            fields: fields.clone(),
+            version: expected_version + 1,
+            updated_at: now,
+            ..current
+        };
+        let row = OrganisationRow::from(&updated);
+        let changes = OrganisationChanges {
+            name: row.name,
+            kind: row.kind,
+            scale: row.scale,
+            region: row.region,
+            identifier_scheme: row.identifier_scheme,
+            identifier: row.identifier,
+            website: row.website,
+            version: row.version,
+            updated_at: row.updated_at,
+        };
+        let changed = diesel::update(
+            organisations::table
+                .filter(organisations::id.eq(id.to_string()))
+                .filter(organisations::version.eq(expected_version)),
+        )
+        .set(changes)
+        .execute(connection)
+        .map_err(map_write_error)?;
+        if changed == 0 {
+            // Another writer got in between the read and the write.
+            let current = find(connection, id)?;
+            return Err(StoreError::VersionMismatch {
+                current: current.version,
+            });
+        }
+        Ok(updated)
+    })
+}
+
+/// Deletes an organisation, if `expected_version` is given only at that version.
+pub fn delete(
+    connection: &mut DbConnection,
+    id: OrganisationId,
+    expected_version: Option<i64>,
+) -> Result<(), StoreError> {
+    write_transaction(connection, |connection| {
+        let current = find(connection, id)?;
+        if let Some(expected) = expected_version {
+            if current.version != expected {
+                return Err(StoreError::VersionMismatch {
+                    current: current.version,
+                });
+            }
+        }
+        let deleted = diesel::delete(
+            organisations::table
+                .filter(organisations::id.eq(id.to_string()))
+                .filter(organisations::version.eq(current.version)),
+        )
+        .execute(connection)?;
+        if deleted == 0 {
+            let current = find(connection, id)?;
+            return Err(StoreError::VersionMismatch {
+                current: current.version,
+            });
+        }
+        Ok(())
+    })
+}
+
+/// The fields an organisation list can be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrganisationSortField {
+    Name,
+    Kind,
+    CreatedAt,
+    UpdatedAt,
+    Id,
+}
+
+impl OrganisationSortField {
+    pub const ALL: &'static [(&'static str, OrganisationSortField)] = &[
+        ("name", Self::Name),
+        ("kind", Self::Kind),
+        ("created_at", Self::CreatedAt),
+        ("updated_at", Self::UpdatedAt),
+        ("id", Self::Id),
+    ];
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .find(|(text, _)| *text == name)
+            .map(|(_, field)| *field)
+    }
+
+    /// The value of this field in `organisation`, as a cursor carries it.
+    pub fn value_of(&self, organisation: &Organisation) -> SortValue {
+        match self {
+            Self::Name => SortValue::Text(organisation.fields.name.clone()),
+            Self::Kind => SortValue::Text(organisation.fields.kind.as_str().to_owned()),
+            Self::CreatedAt => SortValue::Time(organisation.created_at),
+            Self::UpdatedAt => SortValue::Time(organisation.updated_at),
+            Self::Id => SortValue::Text(organisation.id.to_string()),
+        }
+    }
+
+    /// Whether `value` has the type this field's cursor values have.
+    pub fn accepts(&self, value: &SortValue) -> bool {
+        matches!(
+            (self, value),
+            (Self::Name | Self::Kind | Self::Id, SortValue::Text(_))
+                | (Self::CreatedAt | Self::UpdatedAt, SortValue::Time(_))
+        )
+    }
+}
+
+/// Filters for a list of organisations; all given filters must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrganisationFilter {
+    pub kind: Option<OrganisationKind>,
+    pub scale: Option<Scale>,
+    pub region: Option<Region>,
+    /// Case-insensitive substring of the name.
+    pub text: Option<String>,
+    /// Changed at or after this instant.
+    pub updated_since: Option<Timestamp>,
+}
+
+type Predicate<'a> =
+    Box<dyn BoxableExpression<organisations::table, MultiBackend, SqlType = Bool> + 'a>;
+
+diesel::define_sql_function! {
+    /// SQL `lower()`, the same on both backends for ASCII.
+    fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// Compares one sort field with a cursor value: equal, or strictly past it in `direction`.
+fn compare(
+    field: OrganisationSortField,
+    direction: Direction,
+    value: &SortValue,
+    strictly_after: bool,
+) -> Result<Predicate<'static>, StoreError> {
+    use OrganisationSortField as F;
+    macro_rules! by {
+        ($column:expr, $value:expr) => {{
+            let value = $value;
+            if !strictly_after {
+                Box::new($column.eq(value)) as Predicate<'static>
+            } else if direction == Direction::Ascending {
+                Box::new($column.gt(value)) as Predicate<'static>
+            } else {
+                Box::new($column.lt(value)) as Predicate<'static>
+            }
+        }};
+    }
+    let predicate = match (field, value) {
+        (F::Name, SortValue::Text(text)) => by!(organisations::name, text.clone()),
+        (F::Kind, SortValue::Text(text)) => by!(organisations::kind, text.clone()),
+        (F::Id, SortValue::Text(text)) => by!(organisations::id, text.clone()),
+        (F::CreatedAt, SortValue::Time(time)) => {
+            by!(organisations::created_at, time.to_naive_utc())
+        }
+        (F::UpdatedAt, SortValue::Time(time)) => {
+            by!(organisations::updated_at, time.to_naive_utc())
+        }
+        _ => {
+            return Err(StoreError::Corrupt(
+                "cursor value does not fit its sort field".into(),
+            ))
+        }
+    };
+    Ok(predicate)
+}
+
+/// The sort with the id tie-breaker appended when it is missing, so the order is total.
+pub fn total_sort(sort: &Sort<OrganisationSortField>) -> Sort<OrganisationSortField> {
+    let mut keys = sort.keys.clone();
+    if !keys
+        .iter()
+        .any(|(field, _)| *field == OrganisationSortField::Id)
+    {
+        keys.push((OrganisationSortField::Id, Direction::Ascending));
+    }
+    Sort { keys }
+}
+
+/// One page of organisations matching `filter`, in `sort` order, after `after`.
+pub fn list(
+    connection: &mut DbConnection,
+    filter: &OrganisationFilter,
+    sort: &Sort<OrganisationSortField>,
+    after: Option<&After>,
+    limit: usize,
+) -> Result<Page<Organisation>, StoreError> {
+    let sort = total_sort(sort);
+    let mut query = organisations::table
+        .select(OrganisationRow::as_select())
+        .into_boxed::<MultiBackend>();
+    if let Some(kind) = filter.kind {
+        query = query.filter(organisations::kind.eq(kind.as_str()));
+    }
+    if let Some(scale) = filter.scale {
+        query = query.filter(organisations::scale.eq(scale.as_str()));
+    }
+    if let Some(region) = filter.region {
+        query = query.filter(organisations::region.eq(region.as_str()));
+    }
+    if let Some(text) = &filter.text {
+        query = query.filter(
+            lower(organisations::name)
+                .like(like_pattern(&text.to_lowercase()))
+                .escape('\\'),
+        );
+    }
+    if let Some(since) = filter.updated_since {
+        query = query.filter(organisations::updated_at.ge(since.to_naive_utc()));
+    }
+    if let Some(after) = after {
+        if after.values.len() != sort.keys.len() {
+            return Err(StoreError::Corrupt("cursor does not fit the sort".into()));
+        }
+        // (a > x) OR (a = x AND b > y) OR (a = x AND b = y AND id > z) ...
+        let mut any_branch: Option<Predicate<'static>> = None;
+        for position in 0..sort.keys.len() {
+            let mut branch: Option<Predicate<'static>> = None;
+            for (index, ((field, direction), value)) in sort
+                .keys
+                .iter()
+                .zip(&after.values)
+                .enumerate()
+                .take(position + 1)
+            {
+                let part = compare(*field, *direction, value, index == position)?;
+                branch = Some(match branch {
+                    None => part,
+                    Some(previous) => Box::new(previous.and(part)),
+                });
+            }
+            if let Some(branch) = branch {
+                any_branch = Some(match any_branch {
+                    None => branch,
+                    Some(previous) => Box::new(previous.or(branch)),
+                });
+            }
+        }
+        if let Some(predicate) = any_branch {
+            query = query.filter(predicate);
+        }
+    }
+    for (field, direction) in &sort.keys {
+        use OrganisationSortField as F;
+        let ascending = *direction == Direction::Ascending;
+        query = match (field, ascending) {
+            (F::Name, true) => query.then_order_by(organisations::name.asc()),
+            (F::Name, false) => query.then_order_by(organisations::name.desc()),
+            (F::Kind, true) => query.then_order_by(organisations::kind.asc()),
+            (F::Kind, false) => query.then_order_by(organisations::kind.desc()),
+            (F::CreatedAt, true) => query.then_order_by(organisations::created_at.asc()),
+            (F::CreatedAt, false) => query.then_order_by(organisations::created_at.desc()),
+            (F::UpdatedAt, true) => query.then_order_by(organisations::updated_at.asc()),
+            (F::UpdatedAt, false) => query.then_order_by(organisations::updated_at.desc()),
+            (F::Id, true) => query.then_order_by(organisations::id.asc()),
+            (F::Id, false) => query.then_order_by(organisations::id.desc()),
+        };
+    }
+    // One row more than asked tells whether there is a next page without a COUNT.
+    let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
+    let rows: Vec<OrganisationRow> = query.limit(fetch).load(connection)?;
+    let mut items = rows
+        .into_iter()
+        .map(Organisation::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|last| After {
+            values: sort
+                .keys
+                .iter()
+                .map(|(field, _)| field.value_of(last))
+                .collect(),
+        })
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}
+
+/// `%text%` with LIKE's wildcards in `text` taken literally.
+fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for character in text.chars() {
+        if matches!(character, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(character);
+    }
+    pattern.push('%');
+    pattern
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_wildcards_in_search_text_are_literal() {
+        assert_eq!(like_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+    }
+}

@@ -1,0 +1,148 @@
+//! Configuration from flags and environment, checked before anything starts, with messages that
+//! name the setting at fault.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use catalyst_http::ServerSettings;
+use catalyst_persistence::{DatabaseUrl, PoolSettings};
+
+use crate::{Cli, Command};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{env} ({flag}) = {value:?} is invalid: {reason}")]
+    Invalid {
+        env: &'static str,
+        flag: &'static str,
+        value: String,
+        reason: String,
+    },
+    #[error("{0}")]
+    Database(#[from] catalyst_persistence::database::DatabaseUrlError),
+    #[error("{0} missing")]
+    Missing(&'static str),
+}
+
+impl ConfigError {
+    pub fn invalid(env: &'static str, flag: &'static str, value: &str, reason: &str) -> Self {
+        Self::Invalid {
+            env,
+            flag,
+            value: value.to_owned(),
+            reason: reason.to_owned(),
+        }
+    }
+
+    pub fn missing(what: &'static str) -> Self {
+        Self::Missing(what)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub bind: SocketAddr,
+    pub body_limit: usize,
+    pub server: ServerSettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: DatabaseUrl,
+    pub pool: PoolSettings,
+    pub log_format: LogFormat,
+    pub log_filter: String,
+    pub serve: Option<ServeConfig>,
+}
+
+fn number<T>(
+    env: &'static str,
+    flag: &'static str,
+    value: &str,
+    minimum: T,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
+{
+    match value.trim().parse::<T>() {
+        Ok(number) if number >= minimum => Ok(number),
+        _ => Err(ConfigError::invalid(
+            env,
+            flag,
+            value,
+            &format!("expected a whole number of at least {minimum}"),
+        )),
+    }
+}
+
+impl Config {
+    pub fn from_cli(cli: &Cli) -> Result<Self, ConfigError> {
+        let database_url = DatabaseUrl::parse(cli.database_url.trim())?;
+        let mut pool = PoolSettings::default_for(database_url.backend());
+        if let Some(size) = &cli.db_pool_size {
+            pool.max_size = number("CATALYST_DB_POOL_SIZE", "--db-pool-size", size, 1u32)?;
+        }
+        pool.acquire_timeout = Duration::from_secs(number(
+            "CATALYST_DB_POOL_TIMEOUT_SECS",
+            "--db-pool-timeout-secs",
+            &cli.db_pool_timeout_secs,
+            1u64,
+        )?);
+        let log_format = match cli.log_format.trim() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(ConfigError::invalid(
+                    "CATALYST_LOG_FORMAT",
+                    "--log-format",
+                    other,
+                    "expected text or json",
+                ))
+            }
+        };
+        let serve = match &cli.command {
+            Command::Serve {
+                bind,
+                body_limit,
+                workers,
+                shutdown_timeout_secs,
+            } => Some(ServeConfig {
+                bind: bind.trim().parse().map_err(|_| {
+                    ConfigError::invalid(
+                        "CATALYST_BIND",
+                        "--bind",
+                        bind,
+                        "expected an address and port such as 127.0.0.1:8080 or 0.0.0.0:8080",
+                    )
+                })?,
+                body_limit: number("CATALYST_BODY_LIMIT", "--body-limit", body_limit, 1024usize)?,
+                server: ServerSettings {
+                    workers: workers
+                        .as_deref()
+                        .map(|workers| number("CATALYST_WORKERS", "--workers", workers, 1usize))
+                        .transpose()?,
+                    shutdown_timeout: Duration::from_secs(number(
+                        "CATALYST_SHUTDOWN_TIMEOUT_SECS",
+                        "--shutdown-timeout-secs",
+                        shutdown_timeout_secs,
+                        0u64,
+                    )?),
+                },
+            }),
+            _ => None,
+        };
+        Ok(Self {
+            database_url,
+            pool,
+            log_format,
+            log_filter: cli.log.clone(),
+            serve,
+        })
+    }
+}

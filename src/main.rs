@@ -1,0 +1,189 @@
+//! The `catalyst` command: wiring only. Configuration is read and checked here, then handed to
+//! the persistence and http crates.
+
+mod config;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, ConfigError, LogFormat};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "catalyst",
+    version,
+    about = "Track SBRI-style innovation challenges, their funding and trials."
+)]
+struct Cli {
+    /// Database: postgres://USER:PASSWORD@HOST/DB or sqlite://PATH.
+    #[arg(long, env = "DATABASE_URL", global = true, default_value = catalyst_persistence::DatabaseUrl::DEFAULT)]
+    database_url: String,
+
+    /// Log format: text or json.
+    #[arg(
+        long,
+        env = "CATALYST_LOG_FORMAT",
+        global = true,
+        default_value = "text"
+    )]
+    log_format: String,
+
+    /// Log filter, in tracing's EnvFilter syntax (for example `info` or `catalyst_http=debug`).
+    #[arg(long, env = "CATALYST_LOG", global = true, default_value = "info")]
+    log: String,
+
+    /// Largest database connection pool (default 10 on PostgreSQL, 4 on SQLite).
+    #[arg(long, env = "CATALYST_DB_POOL_SIZE", global = true)]
+    db_pool_size: Option<String>,
+
+    /// Seconds a request waits for a database connection before it is answered 503.
+    #[arg(
+        long,
+        env = "CATALYST_DB_POOL_TIMEOUT_SECS",
+        global = true,
+        default_value = "5"
+    )]
+    db_pool_timeout_secs: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Apply pending migrations, then serve the API.
+    Serve {
+        /// Address to listen on (port 0 picks a free port, which is logged).
+        #[arg(long, env = "CATALYST_BIND", default_value = "127.0.0.1:8080")]
+        bind: String,
+
+        /// Largest request body, in bytes.
+        #[arg(long, env = "CATALYST_BODY_LIMIT", default_value = "1048576")]
+        body_limit: String,
+
+        /// HTTP worker threads (default: one per core).
+        #[arg(long, env = "CATALYST_WORKERS")]
+        workers: Option<String>,
+
+        /// Seconds in-flight requests get to finish on SIGTERM/SIGINT.
+        #[arg(long, env = "CATALYST_SHUTDOWN_TIMEOUT_SECS", default_value = "30")]
+        shutdown_timeout_secs: String,
+    },
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document to standard output.
+    Openapi,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum RunError {
+    #[error("configuration: {0}")]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Migration(#[from] catalyst_persistence::migrations::MigrationError),
+    #[error("cannot reach the database {url}: {reason}")]
+    Database { url: String, reason: String },
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: String,
+        source: std::io::Error,
+    },
+    #[error("server error: {0}")]
+    Server(std::io::Error),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            let _ = writeln!(std::io::stderr(), "catalyst: {error}");
+            match error {
+                RunError::Config(_) => ExitCode::from(2),
+                _ => ExitCode::FAILURE,
+            }
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), RunError> {
+    if let Command::Openapi = cli.command {
+        print!("{}", catalyst_http::openapi_json());
+        return Ok(());
+    }
+    let config = Config::from_cli(&cli)?;
+    init_logging(config.log_format, &config.log_filter)?;
+    let pool = catalyst_persistence::Pool::new(config.database_url.clone(), &config.pool);
+    migrate(&pool, &config)?;
+    match cli.command {
+        Command::Serve { .. } => serve(pool, &config),
+        Command::Migrate | Command::Openapi => Ok(()),
+    }
+}
+
+fn migrate(pool: &catalyst_persistence::Pool, config: &Config) -> Result<(), RunError> {
+    let database_error = |reason: String| RunError::Database {
+        url: config.database_url.to_string(),
+        reason,
+    };
+    let mut connection = pool
+        .get()
+        .map_err(|error| database_error(error.to_string()))?;
+    let applied = catalyst_persistence::migrations::run_pending(&mut connection)?;
+    tracing::info!(
+        database = %config.database_url,
+        backend = %pool.backend(),
+        applied = applied.len(),
+        "migrations up to date"
+    );
+    Ok(())
+}
+
+fn serve(pool: catalyst_persistence::Pool, config: &Config) -> Result<(), RunError> {
+    let serve = config
+        .serve
+        .as_ref()
+        .ok_or_else(|| RunError::Config(ConfigError::missing("serve settings")))?;
+    let listener = std::net::TcpListener::bind(serve.bind).map_err(|source| RunError::Bind {
+        address: serve.bind.to_string(),
+        source,
+    })?;
+    let address = listener.local_addr().map_err(RunError::Server)?;
+    let state = catalyst_http::AppState {
+        pool,
+        body_limit: serve.body_limit,
+    };
+    actix_web::rt::System::new().block_on(async move {
+        let server =
+            catalyst_http::server(state, listener, &serve.server).map_err(RunError::Server)?;
+        tracing::info!(address = %address, "listening");
+        server.await.map_err(RunError::Server)?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+fn init_logging(format: LogFormat, filter: &str) -> Result<(), RunError> {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter).map_err(|error| {
+        RunError::Config(ConfigError::invalid(
+            "CATALYST_LOG",
+            "--log",
+            filter,
+            &error.to_string(),
+        ))
+    })?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stdout);
+    match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init(),
+        LogFormat::Text => builder.init(),
+    }
+    Ok(())
+}

@@ -1,0 +1,91 @@
+//! The committed spec (`openapi/v1.json`) is what the code generates and what the server serves.
+//! After changing an endpoint, regenerate it with:
+//!
+//! ```sh
+//! cargo run -- openapi > openapi/v1.json
+//! ```
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
+
+mod common;
+
+use std::path::Path;
+
+use catalyst_persistence::testing::TestDatabase;
+use common::TestServer;
+
+fn committed() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi/v1.json");
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("read {}: {error}", path.display()))
+}
+
+#[test]
+fn the_committed_spec_matches_the_code() {
+    let generated = catalyst_http::openapi_json();
+    assert!(
+        committed() == generated,
+        "openapi/v1.json is out of date: run `cargo run -- openapi > openapi/v1.json` and commit it"
+    );
+}
+
+#[test]
+fn the_served_spec_is_the_committed_one() {
+    let server = TestServer::start(TestDatabase::sqlite(), &[]);
+    let served = server.get("/api/v1/openapi.json");
+    assert_eq!(served.status, 200);
+    let committed: serde_json::Value = serde_json::from_str(&committed()).unwrap();
+    assert_eq!(served.json(), committed);
+}
+
+#[test]
+fn the_spec_is_openapi_3_1_and_documents_every_error_status() {
+    let spec: serde_json::Value = serde_json::from_str(&committed()).unwrap();
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = spec["paths"].as_object().unwrap();
+    assert!(paths.contains_key("/api/v1/organisations"));
+    assert!(paths.contains_key("/api/v1/organisations/{id}"));
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().unwrap() {
+            let responses = operation["responses"].as_object().unwrap();
+            let operation_id = operation["operationId"].as_str().unwrap();
+            assert!(responses.contains_key("500"), "{method} {path} lacks 500");
+            for (status, response) in responses {
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert!(
+                        response["content"]["application/problem+json"].is_object(),
+                        "{operation_id} {status} is not documented as problem+json"
+                    );
+                }
+            }
+            if operation.get("requestBody").is_some() {
+                for status in ["413", "415", "422"] {
+                    assert!(
+                        responses.contains_key(status),
+                        "{operation_id} lacks {status}"
+                    );
+                }
+            }
+        }
+    }
+    let created = &paths["/api/v1/organisations"]["post"]["responses"]["201"];
+    assert!(
+        created["headers"]["Location"].is_object(),
+        "201 documents Location"
+    );
+}
+
+#[test]
+fn the_docs_page_is_served_without_a_network() {
+    let server = TestServer::start(TestDatabase::sqlite(), &[]);
+    let page = server.get("/docs/");
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("swagger"), "{}", page.text());
+    let script = server.get("/docs/swagger-ui-bundle.js");
+    assert_eq!(script.status, 200, "the UI's assets are served locally");
+    let initializer = server.get("/docs/swagger-initializer.js").text();
+    assert!(
+        initializer.contains("/api/v1/openapi.json"),
+        "{initializer}"
+    );
+}

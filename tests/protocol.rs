@@ -1,0 +1,226 @@
+//! HTTP behaviour every endpoint shares: problem+json for every error (the framework's own
+//! included), request ids, health and readiness.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
+
+mod common;
+
+use catalyst_persistence::testing::TestDatabase;
+use common::{for_each_backend, TestServer};
+use serde_json::json;
+
+const COLLECTION: &str = "/api/v1/organisations";
+
+#[test]
+fn malformed_json_is_a_400_problem() {
+    for_each_backend(|server| {
+        for body in ["{\"name\": ", "not json", "", "{\"name\": \"x\"} extra"] {
+            server
+                .send(
+                    "POST",
+                    COLLECTION,
+                    &[("content-type", "application/json")],
+                    Some(body.as_bytes()),
+                )
+                .assert_problem(400, "malformed_json");
+        }
+    });
+}
+
+#[test]
+fn an_unknown_field_is_named() {
+    for_each_backend(|server| {
+        let problem = server
+            .post_json(
+                COLLECTION,
+                &json!({"name": "Leeds", "kind": "local_authority", "colour": "red"}),
+            )
+            .assert_problem(422, "invalid_body");
+        assert_eq!(problem["errors"][0]["pointer"], "#/colour");
+        assert_eq!(problem["errors"][0]["code"], "unknown_field");
+    });
+}
+
+#[test]
+fn a_server_managed_field_cannot_be_set() {
+    for_each_backend(|server| {
+        let problem = server
+            .post_json(
+                COLLECTION,
+                &json!({"id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b", "name": "Leeds", "kind": "local_authority"}),
+            )
+            .assert_problem(422, "invalid_body");
+        assert_eq!(problem["errors"][0]["pointer"], "#/id");
+        assert_eq!(problem["errors"][0]["code"], "read_only_field");
+    });
+}
+
+#[test]
+fn a_wrong_type_is_named() {
+    for_each_backend(|server| {
+        let problem = server
+            .post_json(COLLECTION, &json!({"name": 42, "kind": "local_authority"}))
+            .assert_problem(422, "invalid_body");
+        assert_eq!(problem["errors"][0]["pointer"], "#/name");
+        assert_eq!(problem["errors"][0]["code"], "invalid_type");
+        let problem = server
+            .post_json(COLLECTION, &json!({"name": "Leeds", "kind": "council"}))
+            .assert_problem(422, "invalid_body");
+        assert_eq!(problem["errors"][0]["pointer"], "#/kind");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("local_authority"),
+            "{problem}"
+        );
+        let problem = server
+            .post_json(COLLECTION, &json!({"kind": "local_authority"}))
+            .assert_problem(422, "invalid_body");
+        assert_eq!(problem["errors"][0]["pointer"], "#/name");
+        assert_eq!(problem["errors"][0]["code"], "required");
+    });
+}
+
+#[test]
+fn an_oversized_body_is_a_413_problem() {
+    for_each_backend(|server| {
+        let name = "a".repeat(2 * 1024 * 1024);
+        let body = json!({"name": name, "kind": "local_authority"}).to_string();
+        server
+            .send(
+                "POST",
+                COLLECTION,
+                &[("content-type", "application/json")],
+                Some(body.as_bytes()),
+            )
+            .assert_problem(413, "payload_too_large");
+    });
+}
+
+#[test]
+fn a_body_that_is_not_json_is_a_415_problem() {
+    for_each_backend(|server| {
+        server
+            .send(
+                "POST",
+                COLLECTION,
+                &[("content-type", "text/csv")],
+                Some(b"name,kind"),
+            )
+            .assert_problem(415, "unsupported_media_type");
+        server
+            .send("POST", COLLECTION, &[], Some(b"{}"))
+            .assert_problem(415, "unsupported_media_type");
+    });
+}
+
+#[test]
+fn an_unknown_route_is_a_404_problem() {
+    for_each_backend(|server| {
+        server
+            .get("/api/v1/nothing-here")
+            .assert_problem(404, "route_not_found");
+        server
+            .get("/api/v2/organisations")
+            .assert_problem(404, "route_not_found");
+    });
+}
+
+#[test]
+fn a_known_route_with_another_method_is_a_405_problem_with_allow() {
+    for_each_backend(|server| {
+        let reply = server.send("PUT", COLLECTION, &[], None);
+        reply.assert_problem(405, "method_not_allowed");
+        assert_eq!(reply.header("allow"), Some("GET, POST"));
+        let reply = server.send(
+            "POST",
+            &format!("{COLLECTION}/0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b"),
+            &[],
+            None,
+        );
+        reply.assert_problem(405, "method_not_allowed");
+        assert_eq!(reply.header("allow"), Some("GET, PATCH, DELETE"));
+    });
+}
+
+#[test]
+fn an_id_that_is_not_a_uuid_is_not_found() {
+    for_each_backend(|server| {
+        server
+            .get(&format!("{COLLECTION}/not-a-uuid"))
+            .assert_problem(404, "not_found");
+    });
+}
+
+#[test]
+fn every_response_carries_a_request_id_and_keeps_the_clients() {
+    for_each_backend(|server| {
+        let generated = server.get("/healthz");
+        assert_eq!(generated.header("x-request-id").map(str::len), Some(36));
+        let kept = server.send(
+            "GET",
+            "/healthz",
+            &[("x-request-id", "trace-abc-123")],
+            None,
+        );
+        assert_eq!(kept.header("x-request-id"), Some("trace-abc-123"));
+        let problem = server
+            .send(
+                "GET",
+                "/api/v1/nothing",
+                &[("x-request-id", "trace-xyz")],
+                None,
+            )
+            .assert_problem(404, "route_not_found");
+        assert_eq!(problem["request_id"], "trace-xyz");
+        let too_long = "x".repeat(300);
+        let replaced = server.send(
+            "GET",
+            "/healthz",
+            &[("x-request-id", too_long.as_str())],
+            None,
+        );
+        assert_ne!(replaced.header("x-request-id"), Some(too_long.as_str()));
+    });
+}
+
+#[test]
+fn health_and_readiness_answer_when_the_database_is_up() {
+    for_each_backend(|server| {
+        assert_eq!(server.get("/healthz").json(), json!({"status": "ok"}));
+        assert_eq!(server.get("/readyz").json(), json!({"status": "ok"}));
+    });
+}
+
+#[test]
+fn problem_types_lead_to_a_description() {
+    for_each_backend(|server| {
+        let problem = server.get("/api/v1/nothing").json();
+        let described = server.get(problem["type"].as_str().unwrap());
+        assert_eq!(described.status, 200);
+        assert_eq!(described.json()["code"], "route_not_found");
+    });
+}
+
+#[test]
+fn a_lost_database_gives_503_problems_with_retry_after() {
+    let Some(admin_url) = catalyst_persistence::testing::postgres_admin_url() else {
+        eprintln!("skipped on SQLite alone: needs TEST_DATABASE_URL to take a database away");
+        return;
+    };
+    let database = TestDatabase::postgres(&admin_url);
+    let server = TestServer::start(database, &[("CATALYST_DB_POOL_TIMEOUT_SECS", "1")]);
+    assert_eq!(server.get("/readyz").status, 200);
+    assert!(server.database().make_unreachable());
+    let reply = server.get("/readyz");
+    reply.assert_problem(503, "service_unavailable");
+    assert_eq!(reply.header("retry-after"), Some("5"));
+    let reply = server.get(COLLECTION);
+    reply.assert_problem(503, "service_unavailable");
+    assert_eq!(
+        server.get("/healthz").status,
+        200,
+        "liveness does not depend on the database"
+    );
+}
