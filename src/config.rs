@@ -2,8 +2,10 @@
 //! name the setting at fault.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
+use catalyst_http::auth::TokenSettings;
 use catalyst_http::ServerSettings;
 use catalyst_persistence::{DatabaseUrl, PoolSettings};
 
@@ -59,6 +61,9 @@ pub struct Config {
     pub log_format: LogFormat,
     pub log_filter: String,
     pub serve: Option<ServeConfig>,
+    pub jwt_secret: Option<String>,
+    pub data_dir: PathBuf,
+    pub tokens: TokenSettings,
 }
 
 fn number<T>(
@@ -78,6 +83,15 @@ where
             value,
             &format!("expected a whole number of at least {minimum}"),
         )),
+    }
+}
+
+fn non_empty(env: &'static str, flag: &'static str, value: &str) -> Result<String, ConfigError> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        Err(ConfigError::invalid(env, flag, value, "must not be empty"))
+    } else {
+        Ok(trimmed.to_owned())
     }
 }
 
@@ -137,12 +151,31 @@ impl Config {
             }),
             _ => None,
         };
+        let tokens = TokenSettings {
+            issuer: non_empty("CATALYST_JWT_ISSUER", "--jwt-issuer", &cli.jwt_issuer)?,
+            audience: non_empty("CATALYST_JWT_AUDIENCE", "--jwt-audience", &cli.jwt_audience)?,
+            access_ttl_seconds: number(
+                "CATALYST_ACCESS_TOKEN_TTL_SECS",
+                "--access-token-ttl-secs",
+                &cli.access_token_ttl_secs,
+                60i64,
+            )?,
+            refresh_ttl_seconds: number(
+                "CATALYST_REFRESH_TOKEN_TTL_SECS",
+                "--refresh-token-ttl-secs",
+                &cli.refresh_token_ttl_secs,
+                60i64,
+            )?,
+        };
         Ok(Self {
             database_url,
             pool,
             log_format,
             log_filter: cli.log.clone(),
             serve,
+            jwt_secret: cli.jwt_secret.clone().filter(|secret| !secret.is_empty()),
+            data_dir: PathBuf::from(non_empty("CATALYST_DATA_DIR", "--data-dir", &cli.data_dir)?),
+            tokens,
         })
     }
 }

@@ -2,6 +2,8 @@
 //! the persistence and http crates.
 
 mod config;
+mod secrets;
+mod users;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -47,6 +49,56 @@ struct Cli {
     )]
     db_pool_timeout_secs: String,
 
+    /// HS256 signing secret for access tokens, at least 32 bytes. Unset: generated on first start
+    /// and kept in the data folder.
+    #[arg(
+        long,
+        env = "CATALYST_JWT_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
+    jwt_secret: Option<String>,
+
+    /// Folder for generated files (the signing secret).
+    #[arg(long, env = "CATALYST_DATA_DIR", global = true, default_value = "data")]
+    data_dir: String,
+
+    /// `iss` of access tokens.
+    #[arg(
+        long,
+        env = "CATALYST_JWT_ISSUER",
+        global = true,
+        default_value = "catalyst"
+    )]
+    jwt_issuer: String,
+
+    /// `aud` of access tokens.
+    #[arg(
+        long,
+        env = "CATALYST_JWT_AUDIENCE",
+        global = true,
+        default_value = "catalyst-api"
+    )]
+    jwt_audience: String,
+
+    /// Lifetime of access tokens, in seconds.
+    #[arg(
+        long,
+        env = "CATALYST_ACCESS_TOKEN_TTL_SECS",
+        global = true,
+        default_value = "900"
+    )]
+    access_token_ttl_secs: String,
+
+    /// Lifetime of refresh tokens, in seconds.
+    #[arg(
+        long,
+        env = "CATALYST_REFRESH_TOKEN_TTL_SECS",
+        global = true,
+        default_value = "2592000"
+    )]
+    refresh_token_ttl_secs: String,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -75,6 +127,28 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document to standard output.
     Openapi,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user; the password is read from standard input (one line).
+    ///
+    /// printf '%s\n' "$PASSWORD" | catalyst user create --email admin@example.org --name Admin --role admin
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// admin, programme_manager, authority_officer or supplier.
+        #[arg(long)]
+        role: String,
+        /// An organisation the user acts for (repeat for several).
+        #[arg(long = "organisation")]
+        organisations: Vec<String>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +166,8 @@ enum RunError {
     },
     #[error("server error: {0}")]
     Server(std::io::Error),
+    #[error("{0}")]
+    User(String),
 }
 
 fn main() -> ExitCode {
@@ -117,8 +193,14 @@ fn run(cli: Cli) -> Result<(), RunError> {
     init_logging(config.log_format, &config.log_filter)?;
     let pool = catalyst_persistence::Pool::new(config.database_url.clone(), &config.pool);
     migrate(&pool, &config)?;
-    match cli.command {
+    match &cli.command {
         Command::Serve { .. } => serve(pool, &config),
+        Command::User(UserCommand::Create {
+            email,
+            name,
+            role,
+            organisations,
+        }) => users::create(&pool, email, name, role, organisations).map_err(RunError::User),
         Command::Migrate | Command::Openapi => Ok(()),
     }
 }
@@ -151,9 +233,21 @@ fn serve(pool: catalyst_persistence::Pool, config: &Config) -> Result<(), RunErr
         source,
     })?;
     let address = listener.local_addr().map_err(RunError::Server)?;
+    let (secret, source) = secrets::load_or_create(config.jwt_secret.as_deref(), &config.data_dir)?;
+    let keys =
+        catalyst_http::auth::TokenKeys::hs256(&secret, config.tokens.clone()).map_err(|error| {
+            RunError::Config(ConfigError::invalid(
+                "CATALYST_JWT_SECRET",
+                "--jwt-secret",
+                "(hidden)",
+                &error.to_string(),
+            ))
+        })?;
+    tracing::info!(source = %source, "token signing key loaded");
     let state = catalyst_http::AppState {
         pool,
         body_limit: serve.body_limit,
+        keys: std::sync::Arc::new(keys),
     };
     actix_web::rt::System::new().block_on(async move {
         let server =

@@ -76,18 +76,17 @@ fn an_organisation_can_be_created_read_listed_updated_and_deleted() {
         assert_eq!(updated.header("etag"), Some("\"2\""));
         assert!(updated_body["updated_at"].as_str() > organisation["updated_at"].as_str());
 
-        let deleted = server.send(
-            "DELETE",
+        let deleted = server.delete_as(
             &format!("{COLLECTION}/{id}"),
+            &server.admin_token,
             &[("if-match", "\"2\"")],
-            None,
         );
         assert_eq!(deleted.status, 204, "{}", deleted.text());
         server
             .get(&format!("{COLLECTION}/{id}"))
             .assert_problem(404, "not_found");
         server
-            .send("DELETE", &format!("{COLLECTION}/{id}"), &[], None)
+            .delete_as(&format!("{COLLECTION}/{id}"), &server.admin_token, &[])
             .assert_problem(404, "not_found");
     });
 }
@@ -107,7 +106,7 @@ fn a_stale_if_match_is_refused_and_loses_nothing() {
         );
         assert_eq!(server.get(&path).json()["name"], "Leeds CC");
         server
-            .send("DELETE", &path, &[("if-match", "\"1\"")], None)
+            .delete_as(&path, &server.admin_token, &[("if-match", "\"1\"")])
             .assert_problem(412, "precondition_failed");
         assert_eq!(
             server.get(&path).status,

@@ -11,17 +11,21 @@ use serde_json::json;
 
 const COLLECTION: &str = "/api/v1/organisations";
 
+/// A raw POST of `body` to the collection, signed in as the admin.
+fn post_as_admin(server: &TestServer, content_type: Option<&str>, body: &[u8]) -> common::Reply {
+    let bearer = format!("Bearer {}", server.admin_token);
+    let mut headers = vec![("authorization", bearer.as_str())];
+    if let Some(content_type) = content_type {
+        headers.push(("content-type", content_type));
+    }
+    server.send("POST", COLLECTION, &headers, Some(body))
+}
+
 #[test]
 fn malformed_json_is_a_400_problem() {
     for_each_backend(|server| {
         for body in ["{\"name\": ", "not json", "", "{\"name\": \"x\"} extra"] {
-            server
-                .send(
-                    "POST",
-                    COLLECTION,
-                    &[("content-type", "application/json")],
-                    Some(body.as_bytes()),
-                )
+            post_as_admin(server, Some("application/json"), body.as_bytes())
                 .assert_problem(400, "malformed_json");
         }
     });
@@ -87,13 +91,7 @@ fn an_oversized_body_is_a_413_problem() {
     for_each_backend(|server| {
         let name = "a".repeat(2 * 1024 * 1024);
         let body = json!({"name": name, "kind": "local_authority"}).to_string();
-        server
-            .send(
-                "POST",
-                COLLECTION,
-                &[("content-type", "application/json")],
-                Some(body.as_bytes()),
-            )
+        post_as_admin(server, Some("application/json"), body.as_bytes())
             .assert_problem(413, "payload_too_large");
     });
 }
@@ -101,17 +99,9 @@ fn an_oversized_body_is_a_413_problem() {
 #[test]
 fn a_body_that_is_not_json_is_a_415_problem() {
     for_each_backend(|server| {
-        server
-            .send(
-                "POST",
-                COLLECTION,
-                &[("content-type", "text/csv")],
-                Some(b"name,kind"),
-            )
+        post_as_admin(server, Some("text/csv"), b"name,kind")
             .assert_problem(415, "unsupported_media_type");
-        server
-            .send("POST", COLLECTION, &[], Some(b"{}"))
-            .assert_problem(415, "unsupported_media_type");
+        post_as_admin(server, None, b"{}").assert_problem(415, "unsupported_media_type");
     });
 }
 
@@ -182,6 +172,21 @@ fn every_response_carries_a_request_id_and_keeps_the_clients() {
             None,
         );
         assert_ne!(replaced.header("x-request-id"), Some(too_long.as_str()));
+    });
+}
+
+#[test]
+fn api_responses_vary_by_authorization() {
+    for_each_backend(|server| {
+        let reply = server.get(COLLECTION);
+        assert!(
+            reply
+                .headers
+                .iter()
+                .any(|(name, value)| name == "vary" && value.contains("Authorization")),
+            "{:?}",
+            reply.headers
+        );
     });
 }
 

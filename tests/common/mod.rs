@@ -13,12 +13,19 @@ use serde_json::Value;
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_catalyst");
 
+/// The signing secret test servers use, so tests can forge tokens that differ in one way only.
+pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
+pub const ADMIN_EMAIL: &str = "admin@catalyst.test";
+pub const PASSWORD: &str = "correct horse battery staple";
+
 /// A running server and the database it owns; both go away on drop.
 pub struct TestServer {
     pub base_url: String,
     pub backend: String,
     child: Child,
     agent: ureq::Agent,
+    /// An admin's access token, made at start.
+    pub admin_token: String,
     // Dropped after the child is killed (fields drop in order; Drop kills first).
     database: TestDatabase,
 }
@@ -35,10 +42,45 @@ pub fn for_each_backend(test: impl Fn(&TestServer)) {
 impl TestServer {
     /// Starts `catalyst serve` with `extra_env` on top of the test settings.
     pub fn start(database: TestDatabase, extra_env: &[(&str, &str)]) -> Self {
+        let data_dir = std::env::temp_dir().join(format!("catalyst-data-{}", uuid_suffix()));
+        let admin = Command::new(BINARY)
+            .args([
+                "user",
+                "create",
+                "--email",
+                ADMIN_EMAIL,
+                "--name",
+                "Test Admin",
+                "--role",
+                "admin",
+            ])
+            .env("DATABASE_URL", database.url_text())
+            .env("CATALYST_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write;
+                child
+                    .stdin
+                    .take()
+                    .expect("stdin")
+                    .write_all(format!("{PASSWORD}\n").as_bytes())?;
+                child.wait_with_output()
+            })
+            .expect("run catalyst user create");
+        assert!(
+            admin.status.success(),
+            "create the admin: {}",
+            String::from_utf8_lossy(&admin.stderr)
+        );
         let mut command = Command::new(BINARY);
         command
             .arg("serve")
             .env("DATABASE_URL", database.url_text())
+            .env("CATALYST_JWT_SECRET", JWT_SECRET)
+            .env("CATALYST_DATA_DIR", &data_dir)
             .env("CATALYST_BIND", "127.0.0.1:0")
             .env("CATALYST_LOG_FORMAT", "json")
             .env("CATALYST_LOG", "info")
@@ -87,13 +129,77 @@ impl TestServer {
             .timeout_global(Some(Duration::from_secs(30)))
             .build()
             .into();
-        Self {
+        let mut server = Self {
             base_url: format!("http://{address}"),
             backend: database.backend().to_string(),
             child,
             agent,
+            admin_token: String::new(),
             database,
+        };
+        server.admin_token = server.token_for(ADMIN_EMAIL, PASSWORD);
+        server
+    }
+
+    /// An access token for a person, by the password grant.
+    pub fn token_for(&self, email: &str, password: &str) -> String {
+        let reply = self.send(
+            "POST",
+            "/api/v1/auth/token",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            Some(
+                serde_urlencoded_pairs(&[
+                    ("grant_type", "password"),
+                    ("username", email),
+                    ("password", password),
+                ])
+                .as_bytes(),
+            ),
+        );
+        assert_eq!(reply.status, 200, "sign in as {email}: {}", reply.text());
+        reply.json()["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a user with `role`, acting for `organisations`, and returns (id, access token).
+    pub fn user(&self, email: &str, role: &str, organisations: &[&str]) -> (String, String) {
+        let reply = self.send_json(
+            "POST",
+            "/api/v1/users",
+            &serde_json::json!({
+                "email": email, "name": email, "role": role,
+                "organisation_ids": organisations, "password": PASSWORD
+            }),
+            Some(&self.admin_token),
+        );
+        assert_eq!(reply.status, 201, "create user {email}: {}", reply.text());
+        (
+            reply.json()["id"].as_str().unwrap().to_owned(),
+            self.token_for(email, PASSWORD),
+        )
+    }
+
+    /// Sends JSON with `method`, as the holder of `token` (anonymously with `None`).
+    pub fn send_json(&self, method: &str, path: &str, body: &Value, token: Option<&str>) -> Reply {
+        let bearer = token.map(|token| format!("Bearer {token}"));
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(bearer) = &bearer {
+            headers.push(("authorization", bearer.as_str()));
         }
+        self.send(method, path, &headers, Some(body.to_string().as_bytes()))
+    }
+
+    /// GET as the holder of `token`.
+    pub fn get_as(&self, path: &str, token: &str) -> Reply {
+        let bearer = format!("Bearer {token}");
+        self.send("GET", path, &[("authorization", bearer.as_str())], None)
+    }
+
+    /// DELETE as the holder of `token`, with extra headers.
+    pub fn delete_as(&self, path: &str, token: &str, headers: &[(&str, &str)]) -> Reply {
+        let bearer = format!("Bearer {token}");
+        let mut all = vec![("authorization", bearer.as_str())];
+        all.extend_from_slice(headers);
+        self.send("DELETE", path, &all, None)
     }
 
     pub fn database(&self) -> &TestDatabase {
@@ -151,17 +257,18 @@ impl TestServer {
         self.send("GET", path, &[], None)
     }
 
+    /// POSTs JSON as the admin.
     pub fn post_json(&self, path: &str, body: &Value) -> Reply {
-        self.send(
-            "POST",
-            path,
-            &[("content-type", "application/json")],
-            Some(body.to_string().as_bytes()),
-        )
+        self.send_json("POST", path, body, Some(&self.admin_token))
     }
 
+    /// PATCHes a merge patch as the admin.
     pub fn patch_json(&self, path: &str, body: &Value, if_match: Option<&str>) -> Reply {
-        let mut headers = vec![("content-type", "application/merge-patch+json")];
+        let bearer = format!("Bearer {}", self.admin_token);
+        let mut headers = vec![
+            ("content-type", "application/merge-patch+json"),
+            ("authorization", bearer.as_str()),
+        ];
         if let Some(tag) = if_match {
             headers.push(("if-match", tag));
         }
@@ -229,6 +336,38 @@ impl Reply {
         );
         problem
     }
+}
+
+fn uuid_suffix() -> String {
+    format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
+
+/// `application/x-www-form-urlencoded` of `pairs`.
+pub fn serde_urlencoded_pairs(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (byte as char).to_string()
+            }
+            b' ' => "+".to_owned(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
 }
 
 /// A valid organisation body with this name.

@@ -52,6 +52,21 @@ entity_id!(
     OrganisationId
 );
 
+entity_id!(
+    /// Identifies a person who signs in.
+    UserId
+);
+
+entity_id!(
+    /// Identifies an API client: an integration partner's or a script's credentials.
+    ClientId
+);
+
+entity_id!(
+    /// Identifies an audit record.
+    AuditId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 //! This crate is pure: no I/O, no database, no web framework. Everything here can be tested with
 //! plain values, and every write path in the service goes through these types and rules.
 
+pub mod access;
 pub mod ids;
 pub mod money;
 pub mod organisation;
@@ -11,7 +12,8 @@ pub mod text;
 pub mod time;
 pub mod validation;
 
-pub use ids::OrganisationId;
+pub use access::{Actor, ApiClient, Denied, Role, Scope, User, UserFields};
+pub use ids::{AuditId, ClientId, OrganisationId, UserId};
 pub use money::{Currency, Money, MoneyError};
 pub use organisation::{
     IdentifierScheme, Organisation, OrganisationDraft, OrganisationFields, OrganisationIdentifier,

@@ -10,10 +10,12 @@ use crate::validation::{FieldViolation, ValidationErrors};
 
 /// Declares a closed set of lower_snake_case values with their text forms, so that the database
 /// (TEXT with a CHECK), the JSON and the query-string filters all spell them the same way.
+#[macro_export]
+#[doc(hidden)]
 macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         pub enum $name {
             $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
@@ -34,12 +36,12 @@ macro_rules! text_enum {
         }
 
         impl std::str::FromStr for $name {
-            type Err = UnknownValue;
+            type Err = $crate::organisation::UnknownValue;
 
             fn from_str(text: &str) -> Result<Self, Self::Err> {
                 match text {
                     $($text => Ok($name::$variant),)+
-                    _ => Err(UnknownValue { value: text.to_owned(), expected: Self::expected() }),
+                    _ => Err($crate::organisation::UnknownValue { value: text.to_owned(), expected: Self::expected() }),
                 }
             }
         }

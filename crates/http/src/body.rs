@@ -26,11 +26,21 @@ pub enum Accepts {
 /// Reads the body (up to `limit` bytes) and deserialises it.
 pub async fn read_json<T: DeserializeOwned>(
     request: &HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
     limit: usize,
     accepts: Accepts,
 ) -> Result<T, ApiError> {
     check_content_type(request, accepts)?;
+    let body = read_bytes(request, payload, limit).await?;
+    parse_json(&body)
+}
+
+/// Reads the whole body, refusing more than `limit` bytes without reading them all.
+pub async fn read_bytes(
+    request: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<web::BytesMut, ApiError> {
     let declared_length = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -47,21 +57,25 @@ pub async fn read_json<T: DeserializeOwned>(
         }
         body.extend_from_slice(&chunk);
     }
-    parse_json(&body)
+    Ok(body)
 }
 
-fn check_content_type(request: &HttpRequest, accepts: Accepts) -> Result<(), ApiError> {
-    let content_type = request
+/// The media type of the body, lower case, without parameters.
+pub fn content_type_essence(request: &HttpRequest) -> String {
+    request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .unwrap_or("");
-    let essence = content_type
+        .unwrap_or("")
         .split(';')
         .next()
         .unwrap_or("")
         .trim()
-        .to_ascii_lowercase();
+        .to_ascii_lowercase()
+}
+
+fn check_content_type(request: &HttpRequest, accepts: Accepts) -> Result<(), ApiError> {
+    let essence = content_type_essence(request);
     let accepted = match accepts {
         Accepts::Json => essence == "application/json",
         Accepts::MergePatch => {

@@ -7,6 +7,9 @@
 //! ([`state::AppState::with_connection`]), and answers; every error becomes problem+json in
 //! [`problem`].
 
+pub mod api_clients;
+pub mod audit;
+pub mod auth;
 pub mod body;
 pub mod conditional;
 pub mod fallback;
@@ -19,6 +22,7 @@ pub mod problem;
 pub mod query;
 pub mod request_context;
 pub mod state;
+pub mod users;
 
 use std::net::TcpListener;
 use std::time::Duration;
@@ -43,7 +47,12 @@ fn register(config: &mut ServiceConfig) {
         .service(
             utoipa_actix_web::scope("/api/v1")
                 .service(get_openapi)
-                .configure(organisations::routes),
+                .service(auth::token::create_token)
+                .service(auth::token::revoke_token)
+                .service(audit::list_audit_entries)
+                .configure(organisations::routes)
+                .configure(users::routes)
+                .configure(api_clients::routes),
         );
 }
 

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, ResponseBuilder};
 use utoipa::{OpenApi as _, ToSchema};
 
@@ -28,6 +29,10 @@ guards updates.",
         (name = "organisations", description = "Public bodies, suppliers, funders and others"),
         (name = "health", description = "Liveness and readiness"),
         (name = "meta", description = "This API's own description"),
+        (name = "auth", description = "Access tokens (OAuth 2.0 token endpoint)"),
+        (name = "users", description = "People who sign in; admins manage them"),
+        (name = "api-clients", description = "Credentials for integration partners and scripts"),
+        (name = "audit", description = "Who changed what, when"),
     )
 )]
 pub struct BaseDoc;
@@ -35,6 +40,20 @@ pub struct BaseDoc;
 pub fn base_document() -> OpenApi {
     let mut document = BaseDoc::openapi();
     document.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    let components = document.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .description(Some(
+                    "An access token from POST /api/v1/auth/token, sent as `Authorization: Bearer <token>`. \
+Reads of published records need none; writes and private reads do.",
+                ))
+                .build(),
+        ),
+    );
     document
 }
 

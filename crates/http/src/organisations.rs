@@ -14,6 +14,8 @@ use catalyst_persistence::StoreError;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::audit::{AuditContext, AuditList};
+use crate::auth::Caller;
 use crate::body::{read_json, Accepts};
 use crate::conditional::{etag, if_none_match_matches, IfMatch};
 use crate::links::{next_link, resource_path};
@@ -26,9 +28,11 @@ use crate::state::AppState;
 
 pub const TAG: &str = "organisations";
 const COLLECTION: &str = "/api/v1/organisations";
+/// The entity's name in the audit trail.
+const ENTITY: &str = "organisations";
 
 /// An organisation.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({
     "id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b",
     "name": "Leeds City Council",
@@ -58,7 +62,13 @@ pub struct OrganisationResource {
 
 impl From<Organisation> for OrganisationResource {
     fn from(organisation: Organisation) -> Self {
-        let fields = organisation.fields;
+        Self::from(&organisation)
+    }
+}
+
+impl From<&Organisation> for OrganisationResource {
+    fn from(organisation: &Organisation) -> Self {
+        let fields = organisation.fields.clone();
         Self {
             id: organisation.id.to_string(),
             name: fields.name,
@@ -217,20 +227,26 @@ fn respond(status: actix_web::http::StatusCode, organisation: Organisation) -> H
     tag = TAG,
     operation_id = "create_organisation",
     request_body(content = CreateOrganisation, content_type = "application/json"),
+    security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = OrganisationResource, headers(
             ("Location" = String, description = "The new organisation's URL"),
             ("ETag" = String, description = "The new organisation's entity tag"),
         )),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only admins, programme managers and clients with `write` may add organisations", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Another organisation has this identifier", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/organisations")]
 pub async fn create_organisation(
     request: HttpRequest,
+    caller: Caller,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.actor().may_create_organisation()?;
+    let audit = AuditContext::of(&caller);
     let body: CreateOrganisation =
         read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     let fields = OrganisationDraft {
@@ -246,7 +262,18 @@ pub async fn create_organisation(
     let stored = organisation.clone();
     state
         .with_connection(move |connection| {
-            store::insert(connection, &stored).map_err(|error| map_store_error(stored.id, error))
+            catalyst_persistence::transaction(connection, |connection| {
+                store::insert(connection, &stored)
+                    .map_err(|error| map_store_error(stored.id, error))?;
+                let after = OrganisationResource::from(&stored);
+                audit.created(
+                    connection,
+                    ENTITY,
+                    stored.id.to_string(),
+                    stored.version,
+                    &after,
+                )
+            })
         })
         .await?;
     let location = resource_path(COLLECTION, &organisation.id.to_string());
@@ -418,7 +445,10 @@ pub async fn list_organisations(
         ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if the organisation has changed since"),
     ),
     request_body(content = UpdateOrganisation, content_type = "application/merge-patch+json"),
+    security(("bearer" = [])),
     responses(
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin, a programme manager or a member of the organisation", body = Problem, content_type = "application/problem+json"),
         (status = 200, description = "The updated organisation", body = OrganisationResource, headers(
             ("ETag" = String, description = "The organisation's new entity tag"),
         )),
@@ -430,11 +460,16 @@ pub async fn list_organisations(
 #[patch("/organisations/{id}")]
 pub async fn update_organisation(
     request: HttpRequest,
+    caller: Caller,
     id: web::Path<String>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id)?;
+    if caller.actor() == &catalyst_domain::Actor::Anonymous {
+        return Err(catalyst_domain::Denied::Unauthenticated.into());
+    }
+    let audit = AuditContext::of(&caller);
     let if_match = IfMatch::from_headers(request.headers())?;
     let body: UpdateOrganisation =
         read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
@@ -453,6 +488,7 @@ pub async fn update_organisation(
             const ATTEMPTS: usize = 3;
             for _ in 0..ATTEMPTS {
                 let current = store::find(connection, id).map_err(|e| map_store_error(id, e))?;
+                caller.actor().may_update_organisation(id)?;
                 if_match.check(current.version)?;
                 if patch.is_empty() {
                     return Ok(current);
@@ -461,15 +497,26 @@ pub async fn update_organisation(
                 if fields == current.fields {
                     return Ok(current);
                 }
-                match store::update(connection, id, current.version, &fields, Timestamp::now()) {
+                let attempt = catalyst_persistence::transaction(connection, |connection| {
+                    let updated = store::update(connection, id, current.version, &fields, Timestamp::now())?;
+                    let before = OrganisationResource::from(&current);
+                    let after = OrganisationResource::from(&updated);
+                    audit.updated(connection, ENTITY, id.to_string(), updated.version, (&before, &after))
+                        .map_err(UpdateFailure::Api)?;
+                    Ok(updated)
+                });
+                match attempt {
                     Ok(updated) => return Ok(updated),
-                    Err(StoreError::VersionMismatch { current }) if if_match.is_present() => {
-                        return Err(ApiError::PreconditionFailed(format!(
-                            "the organisation changed meanwhile: its current version is {current}"
-                        )))
-                    }
-                    Err(StoreError::VersionMismatch { .. }) => continue,
-                    Err(error) => return Err(map_store_error(id, error)),
+                    Err(UpdateFailure::Api(error)) => return Err(error),
+                    Err(UpdateFailure::Store(error)) => match error {
+                        StoreError::VersionMismatch { current } if if_match.is_present() => {
+                            return Err(ApiError::PreconditionFailed(format!(
+                                "the organisation changed meanwhile: its current version is {current}"
+                            )))
+                        }
+                        StoreError::VersionMismatch { .. } => continue,
+                        error => return Err(map_store_error(id, error)),
+                    },
                 }
             }
             Err(ApiError::Conflict(ProblemItem::parameter(
@@ -490,8 +537,11 @@ pub async fn update_organisation(
         ("id" = uuid::Uuid, Path, description = "The organisation's id"),
         ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if the organisation has changed since"),
     ),
+    security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only admins may delete organisations", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Other records still refer to the organisation", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "If-Match does not match the current version", body = Problem, content_type = "application/problem+json"),
@@ -500,24 +550,83 @@ pub async fn update_organisation(
 #[delete("/organisations/{id}")]
 pub async fn delete_organisation(
     request: HttpRequest,
+    caller: Caller,
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id)?;
+    caller.actor().may_delete_organisation()?;
+    let audit = AuditContext::of(&caller);
     let if_match = IfMatch::from_headers(request.headers())?;
     state
         .with_connection(move |connection| {
-            let current = store::find(connection, id).map_err(|e| map_store_error(id, e))?;
-            if_match.check(current.version)?;
-            store::delete(connection, id, Some(current.version)).map_err(|error| match error {
-                StoreError::VersionMismatch { current } => ApiError::PreconditionFailed(format!(
-                    "the organisation changed meanwhile: its current version is {current}"
-                )),
-                other => map_store_error(id, other),
+            catalyst_persistence::transaction(connection, |connection| {
+                let current = store::find(connection, id).map_err(|e| map_store_error(id, e))?;
+                if_match.check(current.version)?;
+                store::delete(connection, id, Some(current.version)).map_err(
+                    |error| match error {
+                        StoreError::VersionMismatch { current } => {
+                            ApiError::PreconditionFailed(format!(
+                        "the organisation changed meanwhile: its current version is {current}"
+                    ))
+                        }
+                        other => map_store_error(id, other),
+                    },
+                )?;
+                let before = OrganisationResource::from(&current);
+                audit.deleted(connection, ENTITY, id.to_string(), current.version, &before)
             })
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Why an update attempt failed: a storage error may be worth a retry, an API error is final.
+enum UpdateFailure {
+    Store(StoreError),
+    Api(ApiError),
+}
+
+impl From<StoreError> for UpdateFailure {
+    fn from(error: StoreError) -> Self {
+        UpdateFailure::Store(error)
+    }
+}
+
+/// An organisation's recorded changes, oldest first.
+#[utoipa::path(
+    tag = TAG,
+    operation_id = "list_organisation_history",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The organisation's id"),
+        ("limit" = Option<i64>, Query, description = "Page size: 1 to 500, default 50"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "Recorded changes, oldest first", body = AuditList),
+        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/organisations/{id}/history")]
+pub async fn list_organisation_history(
+    request: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&id)?;
+    let params = QueryParams::parse(&request, &["limit", "cursor"])?;
+    // Organisations are public, so their history is too; a deleted one has none to show.
+    state
+        .with_connection(move |connection| {
+            store::find(connection, id).map_err(|e| map_store_error(id, e))
+        })
+        .await?;
+    let filter = catalyst_persistence::audit::AuditFilter {
+        entity: Some(ENTITY.to_owned()),
+        entity_id: Some(id.to_string()),
+        actor: None,
+    };
+    Ok(HttpResponse::Ok().json(crate::audit::page(&state, filter, &params).await?))
 }
 
 /// Registers the operations.
@@ -527,5 +636,6 @@ pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(create_organisation)
         .service(get_organisation)
         .service(update_organisation)
-        .service(delete_organisation);
+        .service(delete_organisation)
+        .service(list_organisation_history);
 }

@@ -111,6 +111,16 @@ pub enum ApiError {
     #[error("the request body is larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("{0}")]
+    Unauthenticated(String),
+    #[error("the access token is invalid, expired or revoked")]
+    InvalidToken,
+    #[error("{0}")]
+    InvalidCredentials(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("too many failed attempts: retry after {retry_after_seconds} seconds")]
+    TooManyRequests { retry_after_seconds: i64 },
+    #[error("{0}")]
     NotFound(String),
     #[error("no route matches {0}")]
     RouteNotFound(String),
@@ -151,6 +161,11 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => ("unsupported_media_type", "Unsupported media type"),
             Self::NotAcceptable(_) => ("not_acceptable", "Not acceptable"),
             Self::PayloadTooLarge { .. } => ("payload_too_large", "Payload too large"),
+            Self::Unauthenticated(_) => ("unauthenticated", "Authentication required"),
+            Self::InvalidToken => ("invalid_token", "Invalid access token"),
+            Self::InvalidCredentials(_) => ("invalid_credentials", "Invalid credentials"),
+            Self::Forbidden(_) => ("forbidden", "Forbidden"),
+            Self::TooManyRequests { .. } => ("too_many_requests", "Too many requests"),
             Self::NotFound(_) => ("not_found", "Not found"),
             Self::RouteNotFound(_) => ("route_not_found", "No such route"),
             Self::MethodNotAllowed { .. } => ("method_not_allowed", "Method not allowed"),
@@ -226,6 +241,11 @@ impl ResponseError for ApiError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unauthenticated(_) | Self::InvalidToken | Self::InvalidCredentials(_) => {
+                StatusCode::UNAUTHORIZED
+            }
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound(_) | Self::RouteNotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -246,11 +266,38 @@ impl ResponseError for ApiError {
             Self::Unavailable => {
                 response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
             }
+            Self::Unauthenticated(_) | Self::InvalidCredentials(_) => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"catalyst\""));
+            }
+            Self::InvalidToken => {
+                response.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    "Bearer realm=\"catalyst\", error=\"invalid_token\"",
+                ));
+            }
+            Self::TooManyRequests {
+                retry_after_seconds,
+            } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_seconds.to_string()));
+            }
             _ => {}
         }
         match serde_json::to_vec(&problem) {
             Ok(body) => response.body(body),
             Err(_) => response.finish(),
+        }
+    }
+}
+
+impl From<catalyst_domain::Denied> for ApiError {
+    fn from(denied: catalyst_domain::Denied) -> Self {
+        match denied {
+            catalyst_domain::Denied::Unauthenticated => Self::Unauthenticated(
+                "sign in: send Authorization: Bearer <access token>".to_owned(),
+            ),
+            catalyst_domain::Denied::Forbidden => {
+                Self::Forbidden("your role or scopes do not allow this".to_owned())
+            }
         }
     }
 }
@@ -313,6 +360,11 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
     ("unsupported_media_type", "The body's Content-Type is not one the operation accepts (application/json)."),
     ("not_acceptable", "The Accept header asks for a representation the operation cannot give."),
     ("payload_too_large", "The body is larger than the configured limit (1 MiB by default)."),
+    ("unauthenticated", "The operation needs an access token: get one from POST /api/v1/auth/token and send it as Authorization: Bearer <token>."),
+    ("invalid_token", "The access token is malformed, expired, not ours, or belongs to a deleted user or revoked client. Get a new one."),
+    ("invalid_credentials", "The username and password, client credentials or refresh token are wrong. The response does not say which."),
+    ("forbidden", "You are signed in but your role, memberships or scopes do not allow this operation."),
+    ("too_many_requests", "Too many failed attempts from this account or address. Retry after the Retry-After header's seconds."),
     ("not_found", "The resource does not exist, or you may not see it."),
     ("route_not_found", "No operation has this path. See /api/v1/openapi.json."),
     ("method_not_allowed", "The path exists but not with this method; the Allow header lists those it has."),

@@ -66,6 +66,13 @@ pub async fn track_request(
             .headers_mut()
             .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
     }
+    if path.starts_with("/api/") {
+        // What an API response holds can depend on who asks: caches must key on the token.
+        response.headers_mut().append(
+            actix_web::http::header::VARY,
+            HeaderValue::from_static("Authorization"),
+        );
+    }
     let status = response.status().as_u16();
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     if status >= 500 {

@@ -1,8 +1,11 @@
 //! What every handler shares: the pool and the HTTP settings.
 
+use std::sync::Arc;
+
 use actix_web::web;
 use catalyst_persistence::{DbConnection, Pool};
 
+use crate::auth::TokenKeys;
 use crate::problem::ApiError;
 
 #[derive(Debug, Clone)]
@@ -10,6 +13,7 @@ pub struct AppState {
     pub pool: Pool,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
+    pub keys: Arc<TokenKeys>,
 }
 
 impl AppState {

@@ -286,7 +286,7 @@ impl Pool {
     }
 }
 
-/// Runs `work` in a write transaction. On SQLite the transaction starts `IMMEDIATE`, taking the
+/// Runs `work` in a write transaction (a savepoint when one is already open). On SQLite the transaction starts `IMMEDIATE`, taking the
 /// write lock at once: a deferred transaction that reads and then writes can fail with "database
 /// is locked" at once instead of waiting out busy_timeout.
 pub fn write_transaction<T, E>(
@@ -296,6 +296,14 @@ pub fn write_transaction<T, E>(
 where
     E: From<diesel::result::Error>,
 {
+    let depth = <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(
+        connection,
+    )
+    .transaction_depth()?;
+    if depth.is_some() {
+        // Already inside a unit of work: a savepoint keeps it whole.
+        return connection.transaction(work);
+    }
     match connection {
         DbConnection::Sqlite(sqlite) => {
             AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?
@@ -315,6 +323,33 @@ where
             Err(error)
         }
     }
+}
+
+/// [`write_transaction`] for callers whose errors know storage errors but not diesel's: the
+/// unit of work of a request, such as a change and its audit record.
+pub fn transaction<T, E>(
+    connection: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<StoreError>,
+{
+    enum Failure<E> {
+        Work(E),
+        Database(diesel::result::Error),
+    }
+    impl<E> From<diesel::result::Error> for Failure<E> {
+        fn from(error: diesel::result::Error) -> Self {
+            Failure::Database(error)
+        }
+    }
+    write_transaction(connection, |connection| {
+        work(connection).map_err(Failure::Work)
+    })
+    .map_err(|failure| match failure {
+        Failure::Work(error) => error,
+        Failure::Database(error) => E::from(StoreError::from(error)),
+    })
 }
 
 #[cfg(test)]

@@ -5,14 +5,22 @@
 //! chosen from the URL's scheme by [`DatabaseUrl`], never by trial. Every call here blocks: callers
 //! on an async executor run them on a blocking thread.
 
+pub mod api_clients;
+pub mod audit;
+pub mod convert;
 pub mod database;
 pub mod error;
 pub mod keyset;
 pub mod migrations;
 pub mod organisations;
+pub mod refresh_tokens;
 pub mod schema;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod throttle;
+pub mod users;
 
-pub use database::{Backend, DatabaseUrl, DbConnection, Pool, PoolSettings};
+pub use database::{
+    transaction, write_transaction, Backend, DatabaseUrl, DbConnection, Pool, PoolSettings,
+};
 pub use error::StoreError;

@@ -16,3 +16,90 @@ diesel::table! {
         updated_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        email -> Text,
+        name -> Text,
+        role -> Text,
+        password_hash -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    memberships (user_id, organisation_id) {
+        user_id -> Text,
+        organisation_id -> Text,
+    }
+}
+
+diesel::table! {
+    api_clients (id) {
+        id -> Text,
+        name -> Text,
+        secret_hash -> Text,
+        scopes -> Text,
+        organisation_ids -> Nullable<Text>,
+        created_by -> Text,
+        revoked_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Text,
+        family_id -> Text,
+        user_id -> Text,
+        token_hash -> Text,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    auth_throttle (throttle_key) {
+        throttle_key -> Text,
+        failures -> BigInt,
+        window_started_at -> Timestamp,
+        blocked_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Text,
+        occurred_at -> Timestamp,
+        actor -> Text,
+        action -> Text,
+        entity -> Text,
+        entity_id -> Text,
+        entity_version -> Nullable<BigInt>,
+        before_state -> Nullable<Text>,
+        after_state -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(memberships -> users (user_id));
+diesel::joinable!(memberships -> organisations (organisation_id));
+diesel::joinable!(refresh_tokens -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    organisations,
+    users,
+    memberships,
+    api_clients,
+    refresh_tokens,
+    auth_throttle,
+    audit_log,
+);

@@ -1,0 +1,269 @@
+//! The audit trail: recording every write with the change it made, and reading it back
+//! (`GET /api/v1/audit` for admins and programme managers, `.../{id}/history` per entity).
+
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use catalyst_domain::{AuditId, Timestamp};
+use catalyst_persistence::audit::{self as store, AuditFilter, AuditRecord};
+use catalyst_persistence::DbConnection;
+use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+use crate::pagination::{collect_errors, parse_limit};
+use crate::problem::{ApiError, Problem, ProblemItem};
+use crate::query::QueryParams;
+use crate::request_context;
+
+pub const TAG: &str = "audit";
+
+/// What a write records about itself, taken on the async side (where the request context is)
+/// before the work moves to a blocking thread.
+#[derive(Debug, Clone)]
+pub struct AuditContext {
+    pub actor: String,
+    pub request_id: Option<String>,
+}
+
+impl AuditContext {
+    pub fn of(caller: &Caller) -> Self {
+        Self {
+            actor: caller.audit_name(),
+            request_id: request_context::current().map(|context| context.request_id),
+        }
+    }
+
+    /// Records the creation of `entity` (a collection name) in the current transaction.
+    pub fn created<T: Serialize>(
+        &self,
+        connection: &mut DbConnection,
+        entity: &str,
+        entity_id: String,
+        version: i64,
+        after: &T,
+    ) -> Result<(), ApiError> {
+        self.record(
+            connection,
+            "create",
+            entity,
+            entity_id,
+            version,
+            None,
+            Some(after),
+        )
+    }
+
+    /// Records a change, with the state before and after.
+    pub fn updated<T: Serialize>(
+        &self,
+        connection: &mut DbConnection,
+        entity: &str,
+        entity_id: String,
+        version: i64,
+        (before, after): (&T, &T),
+    ) -> Result<(), ApiError> {
+        self.record(
+            connection,
+            "update",
+            entity,
+            entity_id,
+            version,
+            Some(before),
+            Some(after),
+        )
+    }
+
+    /// Records a deletion, with the last state.
+    pub fn deleted<T: Serialize>(
+        &self,
+        connection: &mut DbConnection,
+        entity: &str,
+        entity_id: String,
+        version: i64,
+        before: &T,
+    ) -> Result<(), ApiError> {
+        self.record(
+            connection,
+            "delete",
+            entity,
+            entity_id,
+            version,
+            Some(before),
+            None,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)] // Private: the three public forms above keep calls short.
+    fn record<T: Serialize>(
+        &self,
+        connection: &mut DbConnection,
+        action: &str,
+        entity: &str,
+        entity_id: String,
+        version: i64,
+        before: Option<&T>,
+        after: Option<&T>,
+    ) -> Result<(), ApiError> {
+        let to_json = |value: Option<&T>| -> Result<Option<String>, ApiError> {
+            value
+                .map(|value| serde_json::to_string(value).map_err(|_| ApiError::Internal))
+                .transpose()
+        };
+        let record = AuditRecord::new(
+            self.actor.clone(),
+            action,
+            entity,
+            entity_id,
+            Some(version),
+            to_json(before)?,
+            to_json(after)?,
+            self.request_id.clone(),
+        );
+        store::record(connection, &record)?;
+        Ok(())
+    }
+}
+
+/// One recorded change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEntry {
+    #[schema(value_type = uuid::Uuid)]
+    pub id: String,
+    pub occurred_at: Timestamp,
+    /// `user:<id>`, `client:<id>` or `system`.
+    #[schema(example = "user:0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b")]
+    pub actor: String,
+    /// `create`, `update` or `delete`.
+    #[schema(example = "update")]
+    pub action: String,
+    #[schema(example = "organisations")]
+    pub entity: String,
+    pub entity_id: String,
+    /// The entity's version after the change.
+    pub entity_version: Option<i64>,
+    /// The entity before the change (null for a create).
+    #[schema(value_type = Option<Object>)]
+    pub before: Option<serde_json::Value>,
+    /// The entity after the change (null for a delete).
+    #[schema(value_type = Option<Object>)]
+    pub after: Option<serde_json::Value>,
+    pub request_id: Option<String>,
+}
+
+impl From<AuditRecord> for AuditEntry {
+    fn from(record: AuditRecord) -> Self {
+        let parse = |text: Option<String>| text.and_then(|text| serde_json::from_str(&text).ok());
+        Self {
+            id: record.id,
+            occurred_at: Timestamp::from_naive_utc(record.occurred_at),
+            actor: record.actor,
+            action: record.action,
+            entity: record.entity,
+            entity_id: record.entity_id,
+            entity_version: record.entity_version,
+            before: parse(record.before_state),
+            after: parse(record.after_state),
+            request_id: record.request_id,
+        }
+    }
+}
+
+/// A page of audit entries, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditList {
+    pub data: Vec<AuditEntry>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Documents the parameters; `QueryParams` parses them.
+pub struct AuditParams {
+    /// The collection, such as `organisations`.
+    entity: Option<String>,
+    entity_id: Option<String>,
+    /// `user:<id>` or `client:<id>`.
+    actor: Option<String>,
+    #[param(minimum = 1, maximum = 500, default = 50)]
+    limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// The id after which a page starts: audit ids are time-ordered UUIDs, so the last id seen is a
+/// complete cursor.
+fn parse_after(params: &QueryParams) -> Result<Option<String>, ApiError> {
+    params
+        .get("cursor")
+        .map(|cursor| {
+            cursor
+                .parse::<AuditId>()
+                .map(|id| id.to_string())
+                .map_err(|_| {
+                    ApiError::InvalidQuery(vec![ProblemItem::parameter(
+                        "cursor",
+                        "invalid_cursor",
+                        "cursor is not one this API issued: use next_cursor as given",
+                    )])
+                })
+        })
+        .transpose()
+}
+
+pub async fn page(
+    state: &crate::state::AppState,
+    filter: AuditFilter,
+    params: &QueryParams,
+) -> Result<AuditList, ApiError> {
+    let mut errors = Vec::new();
+    let limit = parse_limit(params.get("limit"))
+        .map_err(|e| errors.push(e))
+        .unwrap_or(0);
+    collect_errors(errors)?;
+    let after = parse_after(params)?;
+    let (records, more) = state
+        .with_connection(move |connection| {
+            Ok(store::list(connection, &filter, after.as_deref(), limit)?)
+        })
+        .await?;
+    let next_cursor = if more {
+        records.last().map(|record| record.id.clone())
+    } else {
+        None
+    };
+    Ok(AuditList {
+        data: records.into_iter().map(Into::into).collect(),
+        next_cursor,
+    })
+}
+
+/// The audit trail.
+#[utoipa::path(
+    tag = TAG,
+    operation_id = "list_audit_entries",
+    params(AuditParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Recorded changes, oldest first", body = AuditList),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin or programme manager", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/audit")]
+pub async fn list_audit_entries(
+    request: HttpRequest,
+    caller: Caller,
+    state: web::Data<crate::state::AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.actor().may_read_audit()?;
+    let params = QueryParams::parse(
+        &request,
+        &["entity", "entity_id", "actor", "limit", "cursor"],
+    )?;
+    let filter = AuditFilter {
+        entity: params.get("entity").map(str::to_owned),
+        entity_id: params.get("entity_id").map(str::to_owned),
+        actor: params.get("actor").map(str::to_owned),
+    };
+    Ok(HttpResponse::Ok().json(page(&state, filter, &params).await?))
+}

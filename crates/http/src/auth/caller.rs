@@ -1,0 +1,95 @@
+//! Who is calling: the bearer token checked, and the user or client it names loaded afresh, so
+//! a deleted user's or a revoked client's token stops working at once.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use catalyst_domain::{Actor, ClientId, Timestamp, UserId};
+use catalyst_persistence::{api_clients, users, StoreError};
+
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// The authenticated caller (or `Actor::Anonymous` when no token was sent).
+#[derive(Debug, Clone)]
+pub struct Caller(pub Actor);
+
+impl Caller {
+    pub fn actor(&self) -> &Actor {
+        &self.0
+    }
+
+    /// The audit trail's name for the caller.
+    pub fn audit_name(&self) -> String {
+        self.0.subject().unwrap_or_else(|| "anonymous".to_owned())
+    }
+}
+
+/// The token in `Authorization: Bearer <token>`, if the header is there.
+fn bearer_token(request: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(value) = request.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let text = value.to_str().map_err(|_| ApiError::InvalidToken)?;
+    let (scheme, token) = text.split_once(' ').ok_or(ApiError::InvalidToken)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(ApiError::Unauthenticated(
+            "use Authorization: Bearer <access token>".to_owned(),
+        ));
+    }
+    Ok(Some(token.trim().to_owned()))
+}
+
+async fn identify(request: HttpRequest) -> Result<Caller, ApiError> {
+    let Some(token) = bearer_token(&request)? else {
+        return Ok(Caller(Actor::Anonymous));
+    };
+    let state = request
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or(ApiError::Internal)?;
+    let claims = state.keys.verify(&token).map_err(|reason| {
+        tracing::info!(%reason, "refused an access token");
+        ApiError::InvalidToken
+    })?;
+    let (kind, id) = claims.sub.split_once(':').ok_or(ApiError::InvalidToken)?;
+    let actor = match kind {
+        "user" => {
+            let id: UserId = id.parse().map_err(|_| ApiError::InvalidToken)?;
+            state
+                .with_connection(move |connection| match users::find(connection, id) {
+                    Ok(user) => Ok(user.actor()),
+                    Err(StoreError::NotFound) => Err(ApiError::InvalidToken),
+                    Err(error) => Err(error.into()),
+                })
+                .await?
+        }
+        "client" => {
+            let id: ClientId = id.parse().map_err(|_| ApiError::InvalidToken)?;
+            state
+                .with_connection(move |connection| match api_clients::find(connection, id) {
+                    Ok((client, _)) if client.revoked_at.is_none() => {
+                        api_clients::touch(connection, id, Timestamp::now())?;
+                        Ok(client.actor())
+                    }
+                    Ok(_) | Err(StoreError::NotFound) => Err(ApiError::InvalidToken),
+                    Err(error) => Err(error.into()),
+                })
+                .await?
+        }
+        _ => return Err(ApiError::InvalidToken),
+    };
+    Ok(Caller(actor))
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        Box::pin(identify(request.clone()))
+    }
+}

@@ -1,0 +1,10 @@
+//! Authentication and the caller: JWT access tokens, refresh tokens, API client credentials,
+//! password hashing and sign-in throttling.
+
+pub mod caller;
+pub mod credentials;
+pub mod keys;
+pub mod token;
+
+pub use caller::Caller;
+pub use keys::{TokenKeys, TokenSettings};

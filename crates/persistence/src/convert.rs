@@ -1,0 +1,36 @@
+//! Reading stored text back into domain types.
+
+use crate::error::StoreError;
+
+/// Parses a stored value, reporting the column when the database holds something the domain
+/// does not accept.
+pub fn parse<T: std::str::FromStr>(
+    table: &str,
+    column: &str,
+    value: &str,
+) -> Result<T, StoreError> {
+    value
+        .parse()
+        .map_err(|_| StoreError::Corrupt(format!("{table}.{column} = {value:?}")))
+}
+
+/// Space-separated values (scopes, organisation ids) as a list.
+pub fn parse_list<T: std::str::FromStr>(
+    table: &str,
+    column: &str,
+    value: &str,
+) -> Result<Vec<T>, StoreError> {
+    value
+        .split_whitespace()
+        .map(|item| parse(table, column, item))
+        .collect()
+}
+
+/// A list as space-separated text.
+pub fn join_list<T: std::fmt::Display>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
