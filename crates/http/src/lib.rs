@@ -15,6 +15,7 @@ pub mod conditional;
 pub mod fallback;
 pub mod health;
 pub mod links;
+pub mod lists;
 pub mod openapi;
 pub mod organisations;
 pub mod pagination;

@@ -6,7 +6,7 @@ use catalyst_domain::{
     Organisation, OrganisationDraft, OrganisationId, OrganisationIdentifier, OrganisationKind,
     OrganisationPatch, Region, Scale, Timestamp,
 };
-use catalyst_persistence::keyset::{Direction, Sort};
+use catalyst_persistence::keyset::Direction;
 use catalyst_persistence::organisations::{
     self as store, OrganisationFilter, OrganisationSortField,
 };
@@ -18,10 +18,8 @@ use crate::audit::{AuditContext, AuditList};
 use crate::auth::Caller;
 use crate::body::{read_json, Accepts};
 use crate::conditional::{etag, if_none_match_matches, IfMatch};
-use crate::links::{next_link, resource_path};
-use crate::pagination::{
-    collect_errors, decode_cursor, encode_cursor, fingerprint, parse_limit, parse_sort, KeyKind,
-};
+use crate::links::resource_path;
+use crate::lists::ListRequest;
 use crate::problem::{ApiError, Problem, ProblemItem};
 use crate::query::QueryParams;
 use crate::state::AppState;
@@ -179,17 +177,6 @@ pub struct ListOrganisationsParams {
     updated_since: Option<String>,
 }
 
-const LIST_PARAMETERS: &[&str] = &[
-    "limit",
-    "cursor",
-    "sort",
-    "kind",
-    "scale",
-    "region",
-    "q",
-    "updated_since",
-];
-
 fn parse_id(text: &str) -> Result<OrganisationId, ApiError> {
     text.parse()
         .map_err(|_| ApiError::NotFound(format!("no organisation has id {text:?}: ids are UUIDs")))
@@ -337,77 +324,22 @@ pub async fn list_organisations(
     request: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let params = QueryParams::parse(&request, LIST_PARAMETERS)?;
-    let mut errors = Vec::new();
-    let limit = parse_limit(params.get("limit"))
-        .map_err(|e| errors.push(e))
-        .unwrap_or(0);
-    let sort_keys = parse_sort(
-        params.get("sort"),
-        &[(OrganisationSortField::CreatedAt, Direction::Ascending)],
+    let mut list = ListRequest::parse(
+        &request,
+        &["kind", "scale", "region", "q"],
         OrganisationSortField::ALL,
-    )
-    .map_err(|e| errors.push(e))
-    .unwrap_or_default();
+        &[(OrganisationSortField::CreatedAt, Direction::Ascending)],
+        OrganisationSortField::Id,
+    )?;
     let filter = OrganisationFilter {
-        kind: params.parse_value("kind", &mut errors, OrganisationKind::expected),
-        scale: params.parse_value("scale", &mut errors, Scale::expected),
-        region: params.parse_value("region", &mut errors, Region::expected),
-        text: params
-            .get("q")
-            .map(str::trim)
-            .filter(|q| !q.is_empty())
-            .map(str::to_owned),
-        updated_since: match params.get("updated_since") {
-            None => None,
-            Some(text) => match Timestamp::parse_rfc3339(text) {
-                Ok(time) => Some(time),
-                Err(_) => {
-                    errors.push(ProblemItem::parameter(
-                        "updated_since",
-                        "invalid_timestamp",
-                        format!("updated_since must be an RFC 3339 timestamp such as 2026-11-26T09:30:00Z, got {text:?}"),
-                    ));
-                    None
-                }
-            },
-        },
+        kind: list.enum_filter("kind", OrganisationKind::expected),
+        scale: list.enum_filter("scale", Scale::expected),
+        region: list.enum_filter("region", Region::expected),
+        text: list.text_filter("q"),
+        updated_since: list.updated_since,
     };
-    if filter
-        .text
-        .as_ref()
-        .is_some_and(|q| q.chars().any(char::is_control))
-    {
-        errors.push(ProblemItem::parameter(
-            "q",
-            "invalid_characters",
-            "q must not contain control characters",
-        ));
-    }
-    collect_errors(std::mem::take(&mut errors))?;
-    let sort = store::total_sort(&Sort { keys: sort_keys });
-    let query_fingerprint = fingerprint(
-        &serde_urlencoded::to_string(params.without(&["limit", "cursor"])).unwrap_or_default(),
-    );
-    let after = match params.get("cursor") {
-        None => None,
-        Some(cursor) => {
-            let kinds: Vec<KeyKind> = sort
-                .keys
-                .iter()
-                .map(|(field, _)| match field {
-                    OrganisationSortField::CreatedAt | OrganisationSortField::UpdatedAt => {
-                        KeyKind::Time
-                    }
-                    _ => KeyKind::Text,
-                })
-                .collect();
-            Some(
-                decode_cursor(cursor, &query_fingerprint, &kinds)
-                    .map_err(|e| ApiError::InvalidQuery(vec![e]))?,
-            )
-        }
-    };
+    let after = list.finish(OrganisationSortField::kind)?;
+    let (sort, limit) = (list.sort.clone(), list.limit);
     let page = state
         .with_connection(move |connection| {
             Ok(store::list(
@@ -419,18 +351,12 @@ pub async fn list_organisations(
             )?)
         })
         .await?;
-    let next_cursor = page
-        .next
-        .as_ref()
-        .map(|after| encode_cursor(after, &query_fingerprint));
-    let mut response = HttpResponse::Ok();
-    if let Some(cursor) = &next_cursor {
-        response.insert_header((header::LINK, next_link(&request, &params, cursor)));
-    }
-    Ok(response.json(OrganisationList {
+    let next_cursor = list.cursor(page.next.as_ref());
+    let body = OrganisationList {
         data: page.items.into_iter().map(Into::into).collect(),
-        next_cursor,
-    }))
+        next_cursor: next_cursor.clone(),
+    };
+    Ok(list.respond(&request, next_cursor.as_deref(), &body))
 }
 
 /// Update an organisation.

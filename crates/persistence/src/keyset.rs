@@ -35,3 +35,175 @@ pub struct Page<T> {
     pub items: Vec<T>,
     pub next: Option<After>,
 }
+
+/// The SQL side of keyset pagination for one table: how a sort field compares with a cursor
+/// value and how it orders. Implemented for each table's sort-field enum by [`sort_fields!`].
+pub trait SortColumn<T>: Copy + PartialEq + 'static {
+    /// `column = value`, or `column` strictly past `value` in `direction`.
+    fn compare(
+        &self,
+        direction: Direction,
+        value: &SortValue,
+        strictly_after: bool,
+    ) -> Result<Predicate<T>, crate::StoreError>;
+
+    /// `column ASC` or `column DESC`.
+    fn ordering(&self, direction: Direction) -> Ordering<T>;
+}
+
+/// A boolean condition on table `T`.
+pub type Predicate<T> = Box<
+    dyn diesel::expression::BoxableExpression<
+        T,
+        crate::database::MultiBackend,
+        SqlType = diesel::sql_types::Bool,
+    >,
+>;
+
+/// An ORDER BY term on table `T`.
+pub type Ordering<T> = Box<
+    dyn diesel::expression::BoxableExpression<
+        T,
+        crate::database::MultiBackend,
+        SqlType = diesel::expression::expression_types::NotSelectable,
+    >,
+>;
+
+/// The sort with the `id` tie-breaker appended when missing, so that the order is total.
+pub fn total<F: Copy + PartialEq>(sort: &Sort<F>, id: F) -> Sort<F> {
+    let mut keys = sort.keys.clone();
+    if !keys.iter().any(|(field, _)| *field == id) {
+        keys.push((id, Direction::Ascending));
+    }
+    Sort { keys }
+}
+
+/// Whether a cursor value is text or a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKind {
+    Text,
+    Time,
+}
+
+/// Declares a table's sortable fields: the enum, its names, how to read a value from a row
+/// model, and the [`SortColumn`] implementation.
+///
+/// ```ignore
+/// sort_fields!(ProgrammeSort for programmes, Programme {
+///     Title => title: Text = |p| p.title.clone(),
+///     CreatedAt => created_at: Time = |p| p.created_at,
+///     Id => id: Text = |p| p.id.to_string(),
+/// });
+/// ```
+#[macro_export]
+macro_rules! sort_fields {
+    ($name:ident for $table:ident, $entity:ty {
+        $($variant:ident => $column:ident : $kind:ident = |$row:ident| $value:expr),+ $(,)?
+    }) => {
+        /// The fields a list can be sorted by.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            /// Each field with its name in `sort=`.
+            pub const ALL: &'static [(&'static str, $name)] =
+                &[$((stringify!($column), $name::$variant)),+];
+
+            /// The value of this field in a row, as a cursor carries it.
+            pub fn value_of(&self, entity: &$entity) -> $crate::keyset::SortValue {
+                match self {
+                    $($name::$variant => { let $row = entity; $crate::sort_fields!(@value $kind, $value) }),+
+                }
+            }
+
+            pub fn kind(&self) -> $crate::keyset::SortKind {
+                match self { $($name::$variant => $crate::keyset::SortKind::$kind),+ }
+            }
+
+            /// `(a > x) OR (a = x AND b > y) OR (a = x AND b = y AND id > z) ...`: the rows
+            /// strictly after `after` in `sort` order.
+            pub fn after(
+                sort: &$crate::keyset::Sort<Self>,
+                after: &$crate::keyset::After,
+            ) -> Result<$crate::keyset::Predicate<$crate::schema::$table::table>, $crate::StoreError> {
+                use diesel::BoolExpressionMethods;
+                use $crate::keyset::SortColumn;
+                type Condition = $crate::keyset::Predicate<$crate::schema::$table::table>;
+                if after.values.len() != sort.keys.len() || sort.keys.is_empty() {
+                    return Err($crate::StoreError::Corrupt("cursor does not fit the sort".into()));
+                }
+                let mut any: Option<Condition> = None;
+                for position in 0..sort.keys.len() {
+                    let mut branch: Option<Condition> = None;
+                    for (index, ((field, direction), value)) in
+                        sort.keys.iter().zip(&after.values).enumerate().take(position + 1)
+                    {
+                        let part = field.compare(*direction, value, index == position)?;
+                        branch = Some(match branch {
+                            None => part,
+                            Some(previous) => Box::new(previous.and(part)),
+                        });
+                    }
+                    if let Some(branch) = branch {
+                        any = Some(match any {
+                            None => branch,
+                            Some(previous) => Box::new(previous.or(branch)),
+                        });
+                    }
+                }
+                any.ok_or_else(|| $crate::StoreError::Corrupt("empty sort".into()))
+            }
+        }
+
+        impl $crate::keyset::SortColumn<$crate::schema::$table::table> for $name {
+            fn compare(
+                &self,
+                direction: $crate::keyset::Direction,
+                value: &$crate::keyset::SortValue,
+                strictly_after: bool,
+            ) -> Result<$crate::keyset::Predicate<$crate::schema::$table::table>, $crate::StoreError> {
+                use diesel::ExpressionMethods;
+                match self {
+                    $($name::$variant => {
+                        let bound = $crate::sort_fields!(@bind $kind, value)?;
+                        let column = $crate::schema::$table::$column;
+                        Ok(if !strictly_after {
+                            Box::new(column.eq(bound))
+                        } else if direction == $crate::keyset::Direction::Ascending {
+                            Box::new(column.gt(bound))
+                        } else {
+                            Box::new(column.lt(bound))
+                        })
+                    }),+
+                }
+            }
+
+            fn ordering(
+                &self,
+                direction: $crate::keyset::Direction,
+            ) -> $crate::keyset::Ordering<$crate::schema::$table::table> {
+                use diesel::ExpressionMethods;
+                match (self, direction) {
+                    $(
+                        ($name::$variant, $crate::keyset::Direction::Ascending) => Box::new($crate::schema::$table::$column.asc()),
+                        ($name::$variant, $crate::keyset::Direction::Descending) => Box::new($crate::schema::$table::$column.desc()),
+                    )+
+                }
+            }
+        }
+    };
+    (@value Text, $value:expr) => { $crate::keyset::SortValue::Text($value) };
+    (@value Time, $value:expr) => { $crate::keyset::SortValue::Time($value) };
+    (@bind Text, $value:expr) => {
+        match $value {
+            $crate::keyset::SortValue::Text(text) => Ok::<_, $crate::StoreError>(text.clone()),
+            _ => Err($crate::StoreError::Corrupt("cursor value does not fit its sort field".into())),
+        }
+    };
+    (@bind Time, $value:expr) => {
+        match $value {
+            $crate::keyset::SortValue::Time(time) => Ok::<_, $crate::StoreError>(time.to_naive_utc()),
+            _ => Err($crate::StoreError::Corrupt("cursor value does not fit its sort field".into())),
+        }
+    };
+}

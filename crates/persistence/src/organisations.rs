@@ -5,13 +5,11 @@ use catalyst_domain::{
     OrganisationKind, Region, Scale, Timestamp,
 };
 use chrono::NaiveDateTime;
-use diesel::expression::BoxableExpression;
 use diesel::prelude::*;
-use diesel::sql_types::Bool;
 
 use crate::database::{write_transaction, DbConnection, MultiBackend};
 use crate::error::{is_unique_violation, StoreError};
-use crate::keyset::{After, Direction, Page, Sort, SortValue};
+use crate::keyset::{self, After, Page, Sort, SortColumn};
 use crate::schema::organisations;
 
 /// The unique rule on an organisation's registered identifier, named for error messages.
@@ -232,52 +230,13 @@ pub fn delete(
     })
 }
 
-/// The fields an organisation list can be sorted by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OrganisationSortField {
-    Name,
-    Kind,
-    CreatedAt,
-    UpdatedAt,
-    Id,
-}
-
-impl OrganisationSortField {
-    pub const ALL: &'static [(&'static str, OrganisationSortField)] = &[
-        ("name", Self::Name),
-        ("kind", Self::Kind),
-        ("created_at", Self::CreatedAt),
-        ("updated_at", Self::UpdatedAt),
-        ("id", Self::Id),
-    ];
-
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL
-            .iter()
-            .find(|(text, _)| *text == name)
-            .map(|(_, field)| *field)
-    }
-
-    /// The value of this field in `organisation`, as a cursor carries it.
-    pub fn value_of(&self, organisation: &Organisation) -> SortValue {
-        match self {
-            Self::Name => SortValue::Text(organisation.fields.name.clone()),
-            Self::Kind => SortValue::Text(organisation.fields.kind.as_str().to_owned()),
-            Self::CreatedAt => SortValue::Time(organisation.created_at),
-            Self::UpdatedAt => SortValue::Time(organisation.updated_at),
-            Self::Id => SortValue::Text(organisation.id.to_string()),
-        }
-    }
-
-    /// Whether `value` has the type this field's cursor values have.
-    pub fn accepts(&self, value: &SortValue) -> bool {
-        matches!(
-            (self, value),
-            (Self::Name | Self::Kind | Self::Id, SortValue::Text(_))
-                | (Self::CreatedAt | Self::UpdatedAt, SortValue::Time(_))
-        )
-    }
-}
+crate::sort_fields!(OrganisationSortField for organisations, Organisation {
+    Name => name: Text = |o| o.fields.name.clone(),
+    Kind => kind: Text = |o| o.fields.kind.as_str().to_owned(),
+    CreatedAt => created_at: Time = |o| o.created_at,
+    UpdatedAt => updated_at: Time = |o| o.updated_at,
+    Id => id: Text = |o| o.id.to_string(),
+});
 
 /// Filters for a list of organisations; all given filters must hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -291,63 +250,14 @@ pub struct OrganisationFilter {
     pub updated_since: Option<Timestamp>,
 }
 
-type Predicate<'a> =
-    Box<dyn BoxableExpression<organisations::table, MultiBackend, SqlType = Bool> + 'a>;
-
 diesel::define_sql_function! {
     /// SQL `lower()`, the same on both backends for ASCII.
     fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
 
-/// Compares one sort field with a cursor value: equal, or strictly past it in `direction`.
-fn compare(
-    field: OrganisationSortField,
-    direction: Direction,
-    value: &SortValue,
-    strictly_after: bool,
-) -> Result<Predicate<'static>, StoreError> {
-    use OrganisationSortField as F;
-    macro_rules! by {
-        ($column:expr, $value:expr) => {{
-            let value = $value;
-            if !strictly_after {
-                Box::new($column.eq(value)) as Predicate<'static>
-            } else if direction == Direction::Ascending {
-                Box::new($column.gt(value)) as Predicate<'static>
-            } else {
-                Box::new($column.lt(value)) as Predicate<'static>
-            }
-        }};
-    }
-    let predicate = match (field, value) {
-        (F::Name, SortValue::Text(text)) => by!(organisations::name, text.clone()),
-        (F::Kind, SortValue::Text(text)) => by!(organisations::kind, text.clone()),
-        (F::Id, SortValue::Text(text)) => by!(organisations::id, text.clone()),
-        (F::CreatedAt, SortValue::Time(time)) => {
-            by!(organisations::created_at, time.to_naive_utc())
-        }
-        (F::UpdatedAt, SortValue::Time(time)) => {
-            by!(organisations::updated_at, time.to_naive_utc())
-        }
-        _ => {
-            return Err(StoreError::Corrupt(
-                "cursor value does not fit its sort field".into(),
-            ))
-        }
-    };
-    Ok(predicate)
-}
-
 /// The sort with the id tie-breaker appended when it is missing, so the order is total.
 pub fn total_sort(sort: &Sort<OrganisationSortField>) -> Sort<OrganisationSortField> {
-    let mut keys = sort.keys.clone();
-    if !keys
-        .iter()
-        .any(|(field, _)| *field == OrganisationSortField::Id)
-    {
-        keys.push((OrganisationSortField::Id, Direction::Ascending));
-    }
-    Sort { keys }
+    keyset::total(sort, OrganisationSortField::Id)
 }
 
 /// One page of organisations matching `filter`, in `sort` order, after `after`.
@@ -382,52 +292,10 @@ pub fn list(
         query = query.filter(organisations::updated_at.ge(since.to_naive_utc()));
     }
     if let Some(after) = after {
-        if after.values.len() != sort.keys.len() {
-            return Err(StoreError::Corrupt("cursor does not fit the sort".into()));
-        }
-        // (a > x) OR (a = x AND b > y) OR (a = x AND b = y AND id > z) ...
-        let mut any_branch: Option<Predicate<'static>> = None;
-        for position in 0..sort.keys.len() {
-            let mut branch: Option<Predicate<'static>> = None;
-            for (index, ((field, direction), value)) in sort
-                .keys
-                .iter()
-                .zip(&after.values)
-                .enumerate()
-                .take(position + 1)
-            {
-                let part = compare(*field, *direction, value, index == position)?;
-                branch = Some(match branch {
-                    None => part,
-                    Some(previous) => Box::new(previous.and(part)),
-                });
-            }
-            if let Some(branch) = branch {
-                any_branch = Some(match any_branch {
-                    None => branch,
-                    Some(previous) => Box::new(previous.or(branch)),
-                });
-            }
-        }
-        if let Some(predicate) = any_branch {
-            query = query.filter(predicate);
-        }
+        query = query.filter(OrganisationSortField::after(&sort, after)?);
     }
     for (field, direction) in &sort.keys {
-        use OrganisationSortField as F;
-        let ascending = *direction == Direction::Ascending;
-        query = match (field, ascending) {
-            (F::Name, true) => query.then_order_by(organisations::name.asc()),
-            (F::Name, false) => query.then_order_by(organisations::name.desc()),
-            (F::Kind, true) => query.then_order_by(organisations::kind.asc()),
-            (F::Kind, false) => query.then_order_by(organisations::kind.desc()),
-            (F::CreatedAt, true) => query.then_order_by(organisations::created_at.asc()),
-            (F::CreatedAt, false) => query.then_order_by(organisations::created_at.desc()),
-            (F::UpdatedAt, true) => query.then_order_by(organisations::updated_at.asc()),
-            (F::UpdatedAt, false) => query.then_order_by(organisations::updated_at.desc()),
-            (F::Id, true) => query.then_order_by(organisations::id.asc()),
-            (F::Id, false) => query.then_order_by(organisations::id.desc()),
-        };
+        query = query.then_order_by(field.ordering(*direction));
     }
     // One row more than asked tells whether there is a next page without a COUNT.
     let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
