@@ -143,6 +143,54 @@ impl Actor {
         self.allow(self.is_admin())
     }
 
+    /// Programme staff: admins and programme managers (and clients with `write` and no
+    /// organisation restriction).
+    pub fn runs_programmes(&self) -> bool {
+        self.is_admin()
+            || self.has_role(Role::ProgrammeManager)
+            || matches!(self, Actor::Client { scopes, organisations: None, .. } if scopes.contains(&Scope::Write))
+    }
+
+    /// Sees everything, drafts included: programme staff, and clients with `read` and no
+    /// organisation restriction.
+    pub fn sees_everything(&self) -> bool {
+        self.is_admin()
+            || self.has_role(Role::ProgrammeManager)
+            || matches!(self, Actor::Client { scopes, organisations: None, .. } if scopes.contains(&Scope::Read))
+    }
+
+    /// The organisations whose unpublished records the actor may see (beyond what is public).
+    pub fn member_organisations(&self) -> Vec<OrganisationId> {
+        match self {
+            Actor::User { organisations, .. } => organisations.clone(),
+            Actor::Client {
+                organisations: Some(organisations),
+                scopes,
+                ..
+            } if scopes.contains(&Scope::Read) => organisations.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Programmes are managed by programme staff.
+    pub fn may_manage_programmes(&self) -> Result<(), Denied> {
+        self.allow(self.runs_programmes())
+    }
+
+    /// A public body's challenges (and their phases) are managed by programme staff and by the
+    /// body's own officers (or a client with `write` acting for it).
+    pub fn may_manage_challenges_of(&self, owner: OrganisationId) -> Result<(), Denied> {
+        let own = match self {
+            Actor::User {
+                role: Role::AuthorityOfficer,
+                ..
+            } => self.acts_for(owner),
+            Actor::Client { .. } => self.has_scope(Scope::Write) && self.acts_for(owner),
+            _ => false,
+        };
+        self.allow(self.runs_programmes() || own)
+    }
+
     /// Users, memberships and API clients are managed by admins.
     pub fn may_administer(&self) -> Result<(), Denied> {
         self.allow(self.is_admin())

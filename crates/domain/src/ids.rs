@@ -63,6 +63,21 @@ entity_id!(
 );
 
 entity_id!(
+    /// Identifies a programme: a fund that runs rounds of challenges.
+    ProgrammeId
+);
+
+entity_id!(
+    /// Identifies a challenge posed by a public body.
+    ChallengeId
+);
+
+entity_id!(
+    /// Identifies a phase of a challenge (feasibility, prototype, deployment).
+    PhaseId
+);
+
+entity_id!(
     /// Identifies an audit record.
     AuditId
 );

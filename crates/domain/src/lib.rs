@@ -5,19 +5,27 @@
 //! plain values, and every write path in the service goes through these types and rules.
 
 pub mod access;
+pub mod challenge;
 pub mod ids;
+pub mod lifecycle;
 pub mod money;
 pub mod organisation;
+pub mod phase;
+pub mod programme;
 pub mod text;
 pub mod time;
 pub mod validation;
 
 pub use access::{Actor, ApiClient, Denied, Role, Scope, User, UserFields};
-pub use ids::{AuditId, ClientId, OrganisationId, UserId};
+pub use challenge::{Challenge, ChallengeFields, DocumentLink};
+pub use ids::{AuditId, ChallengeId, ClientId, OrganisationId, PhaseId, ProgrammeId, UserId};
+pub use lifecycle::{ChallengeStatus, IllegalTransition, Lifecycle, PhaseStatus};
 pub use money::{Currency, Money, MoneyError};
 pub use organisation::{
     IdentifierScheme, Organisation, OrganisationDraft, OrganisationFields, OrganisationIdentifier,
     OrganisationKind, OrganisationPatch, Region, Scale,
 };
+pub use phase::{Phase, PhaseFields, PhaseKind};
+pub use programme::{Programme, ProgrammeFields};
 pub use time::Timestamp;
 pub use validation::{FieldViolation, ValidationErrors};

@@ -12,8 +12,9 @@ use crate::problem::{ApiError, ProblemItem};
 /// The default body limit: 1 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
-/// Members the server manages; a client sending one is told so rather than "unknown field".
-const SERVER_MANAGED: &[&str] = &["id", "version", "created_at", "updated_at"];
+/// Members the server manages (`status` moves only through transitions); a client sending one
+/// is told so rather than "unknown field".
+const SERVER_MANAGED: &[&str] = &["id", "version", "created_at", "updated_at", "status"];
 
 /// Which media types a body may have.
 #[derive(Debug, Clone, Copy)]

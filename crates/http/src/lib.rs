@@ -11,6 +11,7 @@ pub mod api_clients;
 pub mod audit;
 pub mod auth;
 pub mod body;
+pub mod challenges;
 pub mod conditional;
 pub mod fallback;
 pub mod health;
@@ -19,9 +20,12 @@ pub mod lists;
 pub mod openapi;
 pub mod organisations;
 pub mod pagination;
+pub mod phases;
 pub mod problem;
+pub mod programmes;
 pub mod query;
 pub mod request_context;
+pub mod resources;
 pub mod state;
 pub mod users;
 
@@ -52,6 +56,9 @@ fn register(config: &mut ServiceConfig) {
                 .service(auth::token::revoke_token)
                 .service(audit::list_audit_entries)
                 .configure(organisations::routes)
+                .configure(programmes::routes)
+                .configure(challenges::routes)
+                .configure(phases::routes)
                 .configure(users::routes)
                 .configure(api_clients::routes),
         );

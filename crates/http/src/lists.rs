@@ -124,6 +124,7 @@ impl<F: Copy + PartialEq> ListRequest<F> {
             .map(|(field, _)| match kind_of(field) {
                 SortKind::Text => KeyKind::Text,
                 SortKind::Time => KeyKind::Time,
+                SortKind::Int => KeyKind::Int,
             })
             .collect();
         decode_cursor(cursor, &self.fingerprint, &kinds)

@@ -37,6 +37,7 @@ pub fn parse_limit(value: Option<&str>) -> Result<usize, ProblemItem> {
 pub enum KeyKind {
     Text,
     Time,
+    Int,
 }
 
 /// What a cursor holds: the last row's sort-key values and a fingerprint of the query it belongs
@@ -69,6 +70,7 @@ pub fn encode_cursor(after: &After, query_fingerprint: &str) -> String {
             .map(|value| match value {
                 SortValue::Text(text) => text.clone(),
                 SortValue::Time(time) => time.to_string(),
+                SortValue::Int(number) => number.to_string(),
             })
             .collect(),
     };
@@ -112,6 +114,10 @@ pub fn decode_cursor(
             KeyKind::Text => Ok(SortValue::Text(text)),
             KeyKind::Time => Timestamp::parse_rfc3339(&text)
                 .map(SortValue::Time)
+                .map_err(|_| invalid_cursor("cursor does not fit this list")),
+            KeyKind::Int => text
+                .parse()
+                .map(SortValue::Int)
                 .map_err(|_| invalid_cursor("cursor does not fit this list")),
         })
         .collect::<Result<Vec<_>, _>>()?;

@@ -46,6 +46,9 @@ pub struct Problem {
     /// The individual errors, for validation problems.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ProblemItem>,
+    /// For an illegal lifecycle transition: the statuses that may follow the current one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_transitions: Option<Vec<String>>,
 }
 
 /// One error inside a problem: a body member (`pointer`) or a query parameter (`parameter`).
@@ -133,6 +136,14 @@ pub enum ApiError {
     Conflict(ProblemItem),
     #[error("{0}")]
     PreconditionFailed(String),
+    #[error("{detail}")]
+    IllegalTransition {
+        detail: String,
+        allowed: Vec<String>,
+    },
+    /// A rule that spans records (a budget, a lineage) would be broken.
+    #[error("{0}")]
+    RuleBroken(ProblemItem),
     #[error("the database is unavailable")]
     Unavailable,
     #[error("internal error")]
@@ -171,6 +182,8 @@ impl ApiError {
             Self::MethodNotAllowed { .. } => ("method_not_allowed", "Method not allowed"),
             Self::Conflict(_) => ("conflict", "Conflict"),
             Self::PreconditionFailed(_) => ("precondition_failed", "Precondition failed"),
+            Self::IllegalTransition { .. } => ("illegal_transition", "Illegal status transition"),
+            Self::RuleBroken(_) => ("rule_broken", "A business rule would be broken"),
             Self::Unavailable => ("service_unavailable", "Service unavailable"),
             Self::Internal => ("internal_error", "Internal server error"),
         }
@@ -202,7 +215,9 @@ impl ApiError {
     fn items(&self) -> Vec<ProblemItem> {
         match self {
             Self::InvalidBody { items, .. } | Self::InvalidQuery(items) => items.clone(),
-            Self::InvalidHeader(item) | Self::Conflict(item) => vec![item.clone()],
+            Self::InvalidHeader(item) | Self::Conflict(item) | Self::RuleBroken(item) => {
+                vec![item.clone()]
+            }
             Self::Validation(errors) => errors
                 .violations()
                 .iter()
@@ -226,6 +241,10 @@ impl ApiError {
             code: code.to_owned(),
             request_id: context.map(|context| context.request_id),
             errors: self.items(),
+            allowed_transitions: match self {
+                Self::IllegalTransition { allowed, .. } => Some(allowed.clone()),
+                _ => None,
+            },
         }
     }
 }
@@ -248,7 +267,9 @@ impl ResponseError for ApiError {
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound(_) | Self::RouteNotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::IllegalTransition { .. } | Self::RuleBroken(_) => {
+                StatusCode::CONFLICT
+            }
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -298,6 +319,15 @@ impl From<catalyst_domain::Denied> for ApiError {
             catalyst_domain::Denied::Forbidden => {
                 Self::Forbidden("your role or scopes do not allow this".to_owned())
             }
+        }
+    }
+}
+
+impl<S: catalyst_domain::Lifecycle> From<catalyst_domain::IllegalTransition<S>> for ApiError {
+    fn from(error: catalyst_domain::IllegalTransition<S>) -> Self {
+        Self::IllegalTransition {
+            detail: error.to_string(),
+            allowed: error.allowed.iter().map(ToString::to_string).collect(),
         }
     }
 }
@@ -369,6 +399,8 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
     ("route_not_found", "No operation has this path. See /api/v1/openapi.json."),
     ("method_not_allowed", "The path exists but not with this method; the Allow header lists those it has."),
     ("conflict", "The request conflicts with the current state, such as a duplicate identifier."),
+    ("illegal_transition", "The requested status cannot follow the current one. `allowed_transitions` lists those that can."),
+    ("rule_broken", "The change would break a rule that spans records, such as a phase's budget or an award's lineage. `errors` names the rule."),
     ("precondition_failed", "If-Match did not match the resource's current ETag: fetch it again, re-apply your change and retry."),
     ("service_unavailable", "The database cannot be reached or is too busy. Retry after the Retry-After header's seconds."),
     ("internal_error", "An unexpected error. Quote the request id when reporting it."),

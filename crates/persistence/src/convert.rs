@@ -34,3 +34,15 @@ pub fn join_list<T: std::fmt::Display>(items: &[T]) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+/// Money from its two columns.
+pub fn money(
+    table: &str,
+    column: &str,
+    amount: i64,
+    currency: &str,
+) -> Result<catalyst_domain::Money, StoreError> {
+    catalyst_domain::Currency::parse(currency)
+        .and_then(|currency| catalyst_domain::Money::new(amount, currency))
+        .map_err(|_| StoreError::Corrupt(format!("{table}.{column} = {amount} {currency:?}")))
+}

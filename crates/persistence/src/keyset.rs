@@ -15,6 +15,7 @@ pub enum Direction {
 pub enum SortValue {
     Text(String),
     Time(Timestamp),
+    Int(i32),
 }
 
 /// A sort: fields with directions. The id tie-breaker is implied and ascending unless given.
@@ -34,6 +35,39 @@ pub struct After {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next: Option<After>,
+}
+
+/// How many rows to fetch for a page: one more than asked tells whether there is a next page
+/// without a COUNT.
+pub fn fetch_size(limit: usize) -> i64 {
+    i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX)
+}
+
+/// Turns up to `limit + 1` rows into a page and the position after its last item.
+pub fn page<R, T, F: Copy>(
+    rows: Vec<R>,
+    limit: usize,
+    sort: &Sort<F>,
+    convert: impl Fn(R) -> Result<T, crate::StoreError>,
+    value_of: impl Fn(&F, &T) -> SortValue,
+) -> Result<Page<T>, crate::StoreError> {
+    let mut items = rows
+        .into_iter()
+        .map(convert)
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|last| After {
+            values: sort
+                .keys
+                .iter()
+                .map(|(field, _)| value_of(field, last))
+                .collect(),
+        })
+    } else {
+        None
+    };
+    Ok(Page { items, next })
 }
 
 /// The SQL side of keyset pagination for one table: how a sort field compares with a cursor
@@ -83,6 +117,7 @@ pub fn total<F: Copy + PartialEq>(sort: &Sort<F>, id: F) -> Sort<F> {
 pub enum SortKind {
     Text,
     Time,
+    Int,
 }
 
 /// Declares a table's sortable fields: the enum, its names, how to read a value from a row
@@ -194,6 +229,13 @@ macro_rules! sort_fields {
     };
     (@value Text, $value:expr) => { $crate::keyset::SortValue::Text($value) };
     (@value Time, $value:expr) => { $crate::keyset::SortValue::Time($value) };
+    (@value Int, $value:expr) => { $crate::keyset::SortValue::Int($value) };
+    (@bind Int, $value:expr) => {
+        match $value {
+            $crate::keyset::SortValue::Int(number) => Ok::<_, $crate::StoreError>(*number),
+            _ => Err($crate::StoreError::Corrupt("cursor value does not fit its sort field".into())),
+        }
+    };
     (@bind Text, $value:expr) => {
         match $value {
             $crate::keyset::SortValue::Text(text) => Ok::<_, $crate::StoreError>(text.clone()),

@@ -7,12 +7,15 @@
 
 pub mod api_clients;
 pub mod audit;
+pub mod challenges;
 pub mod convert;
 pub mod database;
 pub mod error;
 pub mod keyset;
 pub mod migrations;
 pub mod organisations;
+pub mod phases;
+pub mod programmes;
 pub mod refresh_tokens;
 pub mod schema;
 #[cfg(any(test, feature = "testing"))]

@@ -320,7 +320,7 @@ pub fn list(
 }
 
 /// `%text%` with LIKE's wildcards in `text` taken literally.
-fn like_pattern(text: &str) -> String {
+pub fn like_pattern(text: &str) -> String {
     let mut pattern = String::with_capacity(text.len() + 2);
     pattern.push('%');
     for character in text.chars() {

@@ -90,7 +90,66 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    programmes (id) {
+        id -> Text,
+        code -> Text,
+        title -> Text,
+        description -> Nullable<Text>,
+        funder_organisation_id -> Text,
+        budget_amount -> BigInt,
+        budget_currency -> Text,
+        opens_on -> Nullable<Date>,
+        closes_on -> Nullable<Date>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    challenges (id) {
+        id -> Text,
+        programme_id -> Text,
+        owner_organisation_id -> Text,
+        reference -> Text,
+        title -> Text,
+        problem_statement -> Text,
+        themes -> Text,
+        documents -> Text,
+        status -> Text,
+        opens_at -> Nullable<Timestamp>,
+        closes_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    phases (id) {
+        id -> Text,
+        challenge_id -> Text,
+        number -> Integer,
+        kind -> Text,
+        budget_amount -> BigInt,
+        budget_currency -> Text,
+        max_award_amount -> BigInt,
+        max_award_currency -> Text,
+        max_suppliers -> Nullable<Integer>,
+        starts_on -> Nullable<Date>,
+        ends_on -> Nullable<Date>,
+        open_to_all -> Bool,
+        status -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(memberships -> users (user_id));
+diesel::joinable!(challenges -> programmes (programme_id));
+diesel::joinable!(phases -> challenges (challenge_id));
 diesel::joinable!(memberships -> organisations (organisation_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 
@@ -102,4 +161,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     auth_throttle,
     audit_log,
+    programmes,
+    challenges,
+    phases,
 );

@@ -1,0 +1,681 @@
+//! `/api/v1/challenges`: public bodies' problem statements. Published challenges (past draft) are
+//! public; drafts are seen by programme staff and the owner's own officers. The status moves only
+//! through `POST /challenges/{id}/transitions`.
+
+use actix_web::http::StatusCode;
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use catalyst_domain::{
+    Actor, Challenge, ChallengeFields, ChallengeId, ChallengeStatus, DocumentLink, FieldViolation,
+    Lifecycle, OrganisationId, ProgrammeId, Timestamp, ValidationErrors,
+};
+use catalyst_persistence::challenges::{
+    self as store, ChallengeFilter, ChallengeSortField, Visibility,
+};
+use catalyst_persistence::keyset::Direction;
+use catalyst_persistence::{organisations, programmes, transaction, DbConnection, StoreError};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::audit::{AuditContext, AuditList};
+use crate::auth::Caller;
+use crate::body::{read_json, Accepts};
+use crate::conditional::{etag, if_none_match_matches, IfMatch};
+use crate::lists::ListRequest;
+use crate::problem::{ApiError, Problem, ProblemItem};
+use crate::query::QueryParams;
+use crate::resources::{
+    created, optional_patch, path_id, present, required_patch, with_etag, TransitionRequest,
+};
+use crate::state::AppState;
+
+pub const TAG: &str = "challenges";
+const ENTITY: &str = "challenges";
+
+/// A challenge.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b", "programme_id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c",
+    "owner_organisation_id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5d", "reference": "GTC-R3-LEEDS",
+    "title": "Monitoring the condition of council housing",
+    "problem_statement": "How might we use technology to monitor the condition of the council's housing stock?",
+    "themes": ["housing", "iot"], "status": "open", "opens_at": "2019-05-01T09:00:00.000000Z", "closes_at": "2019-06-12T12:00:00.000000Z",
+    "documents": [], "version": 3, "created_at": "2026-11-26T09:30:00.123456Z", "updated_at": "2026-11-26T09:30:00.123456Z"
+}))]
+pub struct ChallengeResource {
+    #[schema(value_type = uuid::Uuid)]
+    pub id: String,
+    #[schema(value_type = uuid::Uuid)]
+    pub programme_id: String,
+    #[schema(value_type = uuid::Uuid)]
+    pub owner_organisation_id: String,
+    pub reference: String,
+    pub title: String,
+    pub problem_statement: String,
+    pub themes: Vec<String>,
+    pub status: ChallengeStatus,
+    pub opens_at: Option<Timestamp>,
+    pub closes_at: Option<Timestamp>,
+    pub documents: Vec<DocumentLink>,
+    pub version: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl From<&Challenge> for ChallengeResource {
+    fn from(challenge: &Challenge) -> Self {
+        let fields = &challenge.fields;
+        Self {
+            id: challenge.id.to_string(),
+            programme_id: fields.programme_id.to_string(),
+            owner_organisation_id: fields.owner_organisation_id.to_string(),
+            reference: fields.reference.clone(),
+            title: fields.title.clone(),
+            problem_statement: fields.problem_statement.clone(),
+            themes: fields.themes.clone(),
+            status: challenge.status,
+            opens_at: fields.opens_at,
+            closes_at: fields.closes_at,
+            documents: fields.documents.clone(),
+            version: challenge.version,
+            created_at: challenge.created_at,
+            updated_at: challenge.updated_at,
+        }
+    }
+}
+
+/// A new challenge; it starts in `draft`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "programme_id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c", "owner_organisation_id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5d",
+    "reference": "GTC-R3-LEEDS", "title": "Monitoring the condition of council housing",
+    "problem_statement": "How might we use technology to monitor the condition of the council's housing stock?",
+    "themes": ["housing", "iot"]
+}))]
+pub struct CreateChallenge {
+    #[schema(value_type = uuid::Uuid)]
+    pub programme_id: String,
+    /// A public body (local authority, central government, NHS, other public).
+    #[schema(value_type = uuid::Uuid)]
+    pub owner_organisation_id: String,
+    /// Unique; 2 to 40 letters, digits and hyphens (kept in upper case).
+    pub reference: String,
+    pub title: String,
+    pub problem_statement: String,
+    #[serde(default)]
+    pub themes: Vec<String>,
+    #[serde(default)]
+    pub opens_at: Option<Timestamp>,
+    #[serde(default)]
+    pub closes_at: Option<Timestamp>,
+    #[serde(default)]
+    pub documents: Vec<DocumentLink>,
+}
+
+/// A change (JSON Merge Patch). The status changes through transitions, not here.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateChallenge {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub reference: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub title: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub problem_statement: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub themes: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Timestamp>)]
+    pub opens_at: Option<Option<Timestamp>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Timestamp>)]
+    pub closes_at: Option<Option<Timestamp>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<DocumentLink>>)]
+    pub documents: Option<Option<Vec<DocumentLink>>>,
+}
+
+/// A page of challenges.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChallengeList {
+    pub data: Vec<ChallengeResource>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Documents the parameters; `ListRequest` parses them.
+pub struct ListChallengesParams {
+    #[param(minimum = 1, maximum = 500, default = 50)]
+    limit: Option<i64>,
+    cursor: Option<String>,
+    /// `title`, `reference`, `status`, `created_at`, `updated_at`, `id`, each optionally prefixed with `-`.
+    sort: Option<String>,
+    #[param(value_type = Option<uuid::Uuid>)]
+    programme_id: Option<String>,
+    /// The public body that owns the challenge.
+    #[param(value_type = Option<uuid::Uuid>)]
+    owner_id: Option<String>,
+    status: Option<ChallengeStatus>,
+    /// Text to find in the title or problem statement.
+    q: Option<String>,
+    #[param(value_type = Option<String>, format = DateTime)]
+    updated_since: Option<String>,
+}
+
+/// What the caller may see of challenges (and so of their phases).
+pub fn visibility(actor: &Actor) -> Visibility {
+    if actor.sees_everything() {
+        Visibility::Everything
+    } else {
+        Visibility::PublishedAnd(actor.member_organisations())
+    }
+}
+
+fn map_store_error(error: StoreError) -> ApiError {
+    match error {
+        StoreError::NotFound => ApiError::NotFound("no such challenge".to_owned()),
+        StoreError::Duplicate { .. } => ApiError::Conflict(ProblemItem {
+            pointer: Some("#/reference".to_owned()),
+            parameter: None,
+            code: "duplicate".to_owned(),
+            detail: "another challenge has this reference".to_owned(),
+        }),
+        StoreError::VersionMismatch { current } => ApiError::PreconditionFailed(format!(
+            "the challenge changed meanwhile: its current version is {current}"
+        )),
+        StoreError::ForeignKey => ApiError::Conflict(ProblemItem {
+            pointer: None,
+            parameter: None,
+            code: "referenced".to_owned(),
+            detail: "phases still belong to this challenge".to_owned(),
+        }),
+        other => other.into(),
+    }
+}
+
+/// The programme must exist and the owner must be a public body.
+fn check_references(
+    connection: &mut DbConnection,
+    programme: ProgrammeId,
+    owner: OrganisationId,
+) -> Result<(), ApiError> {
+    let mut errors = ValidationErrors::default();
+    match programmes::find(connection, programme) {
+        Ok(_) => {}
+        Err(StoreError::NotFound) => errors.push(FieldViolation::new(
+            "programme_id",
+            "not_found",
+            "no programme has this id",
+        )),
+        Err(error) => return Err(error.into()),
+    }
+    match organisations::find(connection, owner) {
+        Ok(organisation) if organisation.fields.kind.is_public_body() => {}
+        Ok(organisation) => errors.push(FieldViolation::new(
+            "owner_organisation_id",
+            "not_public_body",
+            format!(
+                "a challenge is owned by a public body; this organisation is {}",
+                organisation.fields.kind
+            ),
+        )),
+        Err(StoreError::NotFound) => errors.push(FieldViolation::new(
+            "owner_organisation_id",
+            "not_found",
+            "no organisation has this id",
+        )),
+        Err(error) => return Err(error.into()),
+    }
+    errors.into_result(()).map_err(Into::into)
+}
+
+fn parse_field_id<T: std::str::FromStr>(
+    text: &str,
+    path: &str,
+    errors: &mut ValidationErrors,
+) -> Option<T> {
+    match text.parse() {
+        Ok(id) => Some(id),
+        Err(_) => {
+            errors.push(FieldViolation::new(
+                path,
+                "invalid_id",
+                format!("{path} must be a UUID"),
+            ));
+            None
+        }
+    }
+}
+
+/// Create a challenge (programme staff, or an officer of the owning body).
+#[utoipa::path(
+    tag = TAG, operation_id = "create_challenge", security(("bearer" = [])),
+    request_body(content = CreateChallenge, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created, in draft", body = ChallengeResource, headers(
+            ("Location" = String, description = "The challenge's URL"), ("ETag" = String, description = "Its entity tag"))),
+        (status = 409, description = "Another challenge has this reference", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/challenges")]
+pub async fn create_challenge(
+    request: HttpRequest,
+    caller: Caller,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    if caller.actor() == &Actor::Anonymous {
+        return Err(catalyst_domain::Denied::Unauthenticated.into());
+    }
+    let body: CreateChallenge =
+        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
+    let mut errors = ValidationErrors::default();
+    let programme = parse_field_id::<ProgrammeId>(&body.programme_id, "programme_id", &mut errors);
+    let owner = parse_field_id::<OrganisationId>(
+        &body.owner_organisation_id,
+        "owner_organisation_id",
+        &mut errors,
+    );
+    let (Some(programme), Some(owner)) = (programme, owner) else {
+        return Err(errors.into());
+    };
+    caller.actor().may_manage_challenges_of(owner)?;
+    let fields = ChallengeFields {
+        programme_id: programme,
+        owner_organisation_id: owner,
+        reference: body.reference,
+        title: body.title,
+        problem_statement: body.problem_statement,
+        themes: body.themes,
+        opens_at: body.opens_at,
+        closes_at: body.closes_at,
+        documents: body.documents,
+    }
+    .validate()?;
+    let challenge = Challenge::create(fields, Timestamp::now());
+    let audit = AuditContext::of(&caller);
+    let stored = challenge.clone();
+    state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                check_references(
+                    connection,
+                    stored.fields.programme_id,
+                    stored.fields.owner_organisation_id,
+                )?;
+                store::insert(connection, &stored).map_err(map_store_error)?;
+                audit.created(
+                    connection,
+                    ENTITY,
+                    stored.id.to_string(),
+                    stored.version,
+                    &ChallengeResource::from(&stored),
+                )
+            })
+        })
+        .await?;
+    Ok(created(
+        format!("/api/v1/challenges/{}", challenge.id),
+        challenge.version,
+        &ChallengeResource::from(&challenge),
+    ))
+}
+
+/// Get a challenge.
+#[utoipa::path(
+    tag = TAG, operation_id = "get_challenge",
+    params(("id" = uuid::Uuid, Path, description = "The challenge's id"),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag you hold: 304 if it is still current")),
+    responses(
+        (status = 200, description = "The challenge", body = ChallengeResource, headers(("ETag" = String, description = "Its entity tag"))),
+        (status = 304, description = "Not modified"),
+        (status = 404, description = "No such challenge, or a draft you may not see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/challenges/{id}")]
+pub async fn get_challenge(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id: ChallengeId = path_id(&id, "challenge")?;
+    let seen = visibility(caller.actor());
+    let challenge = state
+        .with_connection(move |connection| {
+            store::find_visible(connection, id, &seen).map_err(map_store_error)
+        })
+        .await?;
+    if if_none_match_matches(request.headers(), challenge.version)? {
+        return Ok(HttpResponse::NotModified()
+            .insert_header(("ETag", etag(challenge.version)))
+            .finish());
+    }
+    Ok(with_etag(
+        StatusCode::OK,
+        challenge.version,
+        &ChallengeResource::from(&challenge),
+    ))
+}
+
+/// List challenges you may see.
+#[utoipa::path(
+    tag = TAG, operation_id = "list_challenges", params(ListChallengesParams),
+    responses((status = 200, description = "A page of challenges", body = ChallengeList,
+        headers(("Link" = String, description = "`<url>; rel=\"next\"` when there is a next page"))))
+)]
+#[get("/challenges")]
+pub async fn list_challenges(
+    request: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let mut list = ListRequest::parse(
+        &request,
+        &["programme_id", "owner_id", "status", "q"],
+        ChallengeSortField::ALL,
+        &[(ChallengeSortField::CreatedAt, Direction::Ascending)],
+        ChallengeSortField::Id,
+    )?;
+    let filter = ChallengeFilter {
+        programme_id: list.id_filter("programme_id"),
+        owner_organisation_id: list.id_filter("owner_id"),
+        status: list.enum_filter("status", ChallengeStatus::expected),
+        text: list.text_filter("q"),
+        updated_since: list.updated_since,
+    };
+    let after = list.finish(ChallengeSortField::kind)?;
+    let (sort, limit) = (list.sort.clone(), list.limit);
+    let seen = visibility(caller.actor());
+    let page = state
+        .with_connection(move |connection| {
+            Ok(store::list(
+                connection,
+                &seen,
+                &filter,
+                &sort,
+                after.as_ref(),
+                limit,
+            )?)
+        })
+        .await?;
+    let next_cursor = list.cursor(page.next.as_ref());
+    let body = ChallengeList {
+        data: page.items.iter().map(ChallengeResource::from).collect(),
+        next_cursor: next_cursor.clone(),
+    };
+    Ok(list.respond(&request, next_cursor.as_deref(), &body))
+}
+
+/// Update a challenge (programme staff, or an officer of the owning body).
+#[utoipa::path(
+    tag = TAG, operation_id = "update_challenge", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The challenge's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if it has changed since")),
+    request_body(content = UpdateChallenge, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "The updated challenge", body = ChallengeResource),
+        (status = 404, description = "No such challenge", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another challenge has this reference", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/challenges/{id}")]
+pub async fn update_challenge(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    if caller.actor() == &Actor::Anonymous {
+        return Err(catalyst_domain::Denied::Unauthenticated.into());
+    }
+    let id: ChallengeId = path_id(&id, "challenge")?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let patch: UpdateChallenge =
+        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
+    let audit = AuditContext::of(&caller);
+    let seen = visibility(caller.actor());
+    let updated = state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let current =
+                    store::find_visible(connection, id, &seen).map_err(map_store_error)?;
+                caller
+                    .actor()
+                    .may_manage_challenges_of(current.fields.owner_organisation_id)?;
+                if_match.check(current.version)?;
+                let old = &current.fields;
+                let mut errors = ValidationErrors::default();
+                let fields = ChallengeFields {
+                    programme_id: old.programme_id,
+                    owner_organisation_id: old.owner_organisation_id,
+                    reference: required_patch(
+                        &patch.reference,
+                        &old.reference,
+                        "reference",
+                        &mut errors,
+                    ),
+                    title: required_patch(&patch.title, &old.title, "title", &mut errors),
+                    problem_statement: required_patch(
+                        &patch.problem_statement,
+                        &old.problem_statement,
+                        "problem_statement",
+                        &mut errors,
+                    ),
+                    themes: optional_patch(&patch.themes, &Some(old.themes.clone()))
+                        .unwrap_or_default(),
+                    opens_at: optional_patch(&patch.opens_at, &old.opens_at),
+                    closes_at: optional_patch(&patch.closes_at, &old.closes_at),
+                    documents: optional_patch(&patch.documents, &Some(old.documents.clone()))
+                        .unwrap_or_default(),
+                };
+                errors.into_result(())?;
+                let fields = fields.validate()?;
+                if fields == current.fields {
+                    return Ok(current);
+                }
+                let updated = Challenge {
+                    fields,
+                    version: current.version + 1,
+                    updated_at: Timestamp::now(),
+                    ..current.clone()
+                };
+                store::update(connection, &updated, current.version).map_err(map_store_error)?;
+                audit.updated(
+                    connection,
+                    ENTITY,
+                    id.to_string(),
+                    updated.version,
+                    (
+                        &ChallengeResource::from(&current),
+                        &ChallengeResource::from(&updated),
+                    ),
+                )?;
+                Ok(updated)
+            })
+        })
+        .await?;
+    Ok(with_etag(
+        StatusCode::OK,
+        updated.version,
+        &ChallengeResource::from(&updated),
+    ))
+}
+
+/// Move a challenge to another status: draft → open → assessing → in_delivery → completed, or
+/// cancelled before completion. Any other move is 409 with `allowed_transitions`.
+#[utoipa::path(
+    tag = TAG, operation_id = "transition_challenge", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The challenge's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
+    request_body(content = TransitionRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The challenge in its new status", body = ChallengeResource),
+        (status = 404, description = "No such challenge", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The move is not allowed from the current status", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/challenges/{id}/transitions")]
+pub async fn transition_challenge(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    if caller.actor() == &Actor::Anonymous {
+        return Err(catalyst_domain::Denied::Unauthenticated.into());
+    }
+    let id: ChallengeId = path_id(&id, "challenge")?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let body: TransitionRequest =
+        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
+    let to: ChallengeStatus =
+        body.to
+            .parse()
+            .map_err(|error: catalyst_domain::organisation::UnknownValue| {
+                ApiError::Validation(
+                    FieldViolation::new("to", "invalid_value", error.to_string()).into(),
+                )
+            })?;
+    let audit = AuditContext::of(&caller);
+    let seen = visibility(caller.actor());
+    let updated = state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let current =
+                    store::find_visible(connection, id, &seen).map_err(map_store_error)?;
+                caller
+                    .actor()
+                    .may_manage_challenges_of(current.fields.owner_organisation_id)?;
+                if_match.check(current.version)?;
+                let status = current.status.transition(to)?;
+                let updated = Challenge {
+                    status,
+                    version: current.version + 1,
+                    updated_at: Timestamp::now(),
+                    ..current.clone()
+                };
+                store::update(connection, &updated, current.version).map_err(map_store_error)?;
+                audit.updated(
+                    connection,
+                    ENTITY,
+                    id.to_string(),
+                    updated.version,
+                    (
+                        &ChallengeResource::from(&current),
+                        &ChallengeResource::from(&updated),
+                    ),
+                )?;
+                Ok(updated)
+            })
+        })
+        .await?;
+    Ok(with_etag(
+        StatusCode::OK,
+        updated.version,
+        &ChallengeResource::from(&updated),
+    ))
+}
+
+/// Delete a challenge while it is a draft without phases.
+#[utoipa::path(
+    tag = TAG, operation_id = "delete_challenge", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The challenge's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such challenge", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Published, or phases still belong to it", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/challenges/{id}")]
+pub async fn delete_challenge(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    if caller.actor() == &Actor::Anonymous {
+        return Err(catalyst_domain::Denied::Unauthenticated.into());
+    }
+    let id: ChallengeId = path_id(&id, "challenge")?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let audit = AuditContext::of(&caller);
+    let seen = visibility(caller.actor());
+    state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let current = store::find_visible(connection, id, &seen).map_err(map_store_error)?;
+                caller.actor().may_manage_challenges_of(current.fields.owner_organisation_id)?;
+                if_match.check(current.version)?;
+                if current.is_published() {
+                    return Err(ApiError::RuleBroken(ProblemItem {
+                        pointer: None,
+                        parameter: None,
+                        code: "published".to_owned(),
+                        detail: "a published challenge is a public record: cancel it instead (POST .../transitions {\"to\": \"cancelled\"})".to_owned(),
+                    }));
+                }
+                store::delete(connection, id, current.version).map_err(map_store_error)?;
+                audit.deleted(connection, ENTITY, id.to_string(), current.version, &ChallengeResource::from(&current))
+            })
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A challenge's recorded changes, oldest first.
+#[utoipa::path(
+    tag = TAG, operation_id = "list_challenge_history",
+    params(("id" = uuid::Uuid, Path, description = "The challenge's id"),
+        ("limit" = Option<i64>, Query, description = "Page size: 1 to 500, default 50"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
+    responses(
+        (status = 200, description = "Recorded changes", body = AuditList),
+        (status = 404, description = "No such challenge", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/challenges/{id}/history")]
+pub async fn list_challenge_history(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id: ChallengeId = path_id(&id, "challenge")?;
+    let params = QueryParams::parse(&request, &["limit", "cursor"])?;
+    let seen = visibility(caller.actor());
+    state
+        .with_connection(move |connection| {
+            store::find_visible(connection, id, &seen).map_err(map_store_error)
+        })
+        .await?;
+    let filter = catalyst_persistence::audit::AuditFilter {
+        entity: Some(ENTITY.to_owned()),
+        entity_id: Some(id.to_string()),
+        actor: None,
+    };
+    Ok(HttpResponse::Ok().json(crate::audit::page(&state, filter, &params).await?))
+}
+
+pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    config
+        .service(list_challenges)
+        .service(create_challenge)
+        .service(get_challenge)
+        .service(update_challenge)
+        .service(delete_challenge)
+        .service(transition_challenge)
+        .service(list_challenge_history);
+}

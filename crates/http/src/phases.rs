@@ -1,0 +1,679 @@
+//! Phases of a challenge: `/api/v1/challenges/{id}/phases` and `/api/v1/phases`. A phase is
+//! seen by whoever may see its challenge and managed by whoever manages it.
+
+use actix_web::http::StatusCode;
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use catalyst_domain::{
+    Actor, Challenge, ChallengeId, ChallengeStatus, FieldViolation, Lifecycle, Money, Phase,
+    PhaseFields, PhaseId, PhaseKind, PhaseStatus, Timestamp, ValidationErrors,
+};
+use catalyst_persistence::challenges::{self as challenge_store, Visibility};
+use catalyst_persistence::keyset::Direction;
+use catalyst_persistence::phases::{self as store, PhaseFilter, PhaseSortField};
+use catalyst_persistence::{transaction, DbConnection, StoreError};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::audit::{AuditContext, AuditList};
+use crate::auth::Caller;
+use crate::body::{read_json, Accepts};
+use crate::challenges::visibility;
+use crate::conditional::{etag, if_none_match_matches, IfMatch};
+use crate::lists::ListRequest;
+use crate::problem::{ApiError, Problem, ProblemItem};
+use crate::query::QueryParams;
+use crate::resources::{
+    created, optional_patch, path_id, present, required_patch, with_etag, TransitionRequest,
+};
+use crate::state::AppState;
+
+pub const TAG: &str = "phases";
+const ENTITY: &str = "phases";
+
+/// A phase.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b", "challenge_id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c",
+    "number": 1, "kind": "feasibility", "budget": {"amount": 25000000, "currency": "GBP"},
+    "max_award": {"amount": 5000000, "currency": "GBP"}, "max_suppliers": 5,
+    "starts_on": "2019-08-01", "ends_on": "2019-11-30", "open_to_all": true, "status": "completed",
+    "version": 4, "created_at": "2026-11-26T09:30:00.123456Z", "updated_at": "2026-11-26T09:30:00.123456Z"
+}))]
+pub struct PhaseResource {
+    #[schema(value_type = uuid::Uuid)]
+    pub id: String,
+    #[schema(value_type = uuid::Uuid)]
+    pub challenge_id: String,
+    pub number: i32,
+    pub kind: PhaseKind,
+    pub budget: Money,
+    /// The most one supplier may be awarded in this phase.
+    pub max_award: Money,
+    pub max_suppliers: Option<i32>,
+    pub starts_on: Option<NaiveDate>,
+    pub ends_on: Option<NaiveDate>,
+    /// Whether suppliers without an award in the phase before may be awarded.
+    pub open_to_all: bool,
+    pub status: PhaseStatus,
+    pub version: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl From<&Phase> for PhaseResource {
+    fn from(phase: &Phase) -> Self {
+        let fields = &phase.fields;
+        Self {
+            id: phase.id.to_string(),
+            challenge_id: fields.challenge_id.to_string(),
+            number: fields.number,
+            kind: fields.kind,
+            budget: fields.budget,
+            max_award: fields.max_award,
+            max_suppliers: fields.max_suppliers,
+            starts_on: fields.starts_on,
+            ends_on: fields.ends_on,
+            open_to_all: fields.open_to_all,
+            status: phase.status,
+            version: phase.version,
+            created_at: phase.created_at,
+            updated_at: phase.updated_at,
+        }
+    }
+}
+
+/// A new phase of a challenge; it starts `planned`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "number": 1, "kind": "feasibility", "budget": {"amount": 25000000, "currency": "GBP"},
+    "max_award": {"amount": 5000000, "currency": "GBP"}, "max_suppliers": 5, "starts_on": "2019-08-01", "ends_on": "2019-11-30"
+}))]
+pub struct CreatePhase {
+    /// 1 to 9, unique within the challenge.
+    pub number: i32,
+    pub kind: PhaseKind,
+    pub budget: Money,
+    pub max_award: Money,
+    #[serde(default)]
+    pub max_suppliers: Option<i32>,
+    #[serde(default)]
+    pub starts_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub ends_on: Option<NaiveDate>,
+    /// Phase 1 is always open to all.
+    #[serde(default)]
+    pub open_to_all: bool,
+}
+
+/// A change (JSON Merge Patch). The status changes through transitions.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdatePhase {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<PhaseKind>)]
+    pub kind: Option<Option<PhaseKind>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Money>)]
+    pub budget: Option<Option<Money>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Money>)]
+    pub max_award: Option<Option<Money>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i32>)]
+    pub max_suppliers: Option<Option<i32>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub starts_on: Option<Option<NaiveDate>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub ends_on: Option<Option<NaiveDate>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<bool>)]
+    pub open_to_all: Option<Option<bool>>,
+}
+
+/// A page of phases.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PhaseList {
+    pub data: Vec<PhaseResource>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Documents the parameters; `ListRequest` parses them.
+pub struct ListPhasesParams {
+    #[param(minimum = 1, maximum = 500, default = 50)]
+    limit: Option<i64>,
+    cursor: Option<String>,
+    /// `number`, `created_at`, `updated_at`, `id`, each optionally prefixed with `-`.
+    sort: Option<String>,
+    #[param(value_type = Option<uuid::Uuid>)]
+    challenge_id: Option<String>,
+    status: Option<PhaseStatus>,
+    kind: Option<PhaseKind>,
+    #[param(value_type = Option<String>, format = DateTime)]
+    updated_since: Option<String>,
+}
+
+fn map_store_error(error: StoreError) -> ApiError {
+    match error {
+        StoreError::NotFound => ApiError::NotFound("no such phase".to_owned()),
+        StoreError::Duplicate { .. } => ApiError::Conflict(ProblemItem {
+            pointer: Some("#/number".to_owned()),
+            parameter: None,
+            code: "duplicate".to_owned(),
+            detail: "the challenge already has a phase with this number".to_owned(),
+        }),
+        StoreError::VersionMismatch { current } => ApiError::PreconditionFailed(format!(
+            "the phase changed meanwhile: its current version is {current}"
+        )),
+        other => other.into(),
+    }
+}
+
+/// The phase and its challenge, if the caller may see them.
+fn find_visible(
+    connection: &mut DbConnection,
+    id: PhaseId,
+    seen: &Visibility,
+) -> Result<(Phase, Challenge), ApiError> {
+    let phase = store::find(connection, id).map_err(map_store_error)?;
+    let challenge = challenge_store::find_visible(connection, phase.fields.challenge_id, seen)
+        .map_err(|_| ApiError::NotFound("no such phase".to_owned()))?;
+    Ok((phase, challenge))
+}
+
+/// Rules that need the other phases: dates in order with the phases either side, and no new
+/// phases on a finished challenge.
+fn check_against_others(
+    connection: &mut DbConnection,
+    fields: &PhaseFields,
+    challenge: &Challenge,
+) -> Result<(), ApiError> {
+    if matches!(
+        challenge.status,
+        ChallengeStatus::Completed | ChallengeStatus::Cancelled
+    ) {
+        return Err(ApiError::RuleBroken(ProblemItem {
+            pointer: None,
+            parameter: None,
+            code: "challenge_closed".to_owned(),
+            detail: format!(
+                "the challenge is {}: its phases can no longer change",
+                challenge.status
+            ),
+        }));
+    }
+    let previous = store::find_by_number(connection, fields.challenge_id, fields.number - 1)?;
+    fields.check_order_after(previous.as_ref().map(|phase| &phase.fields))?;
+    if let Some(next) = store::find_by_number(connection, fields.challenge_id, fields.number + 1)? {
+        next.fields.check_order_after(Some(fields)).map_err(|_| {
+            ApiError::Validation(
+                FieldViolation::new(
+                    "starts_on",
+                    "after_next_phase",
+                    format!(
+                        "phase {} must start before phase {} starts",
+                        fields.number, next.fields.number
+                    ),
+                )
+                .into(),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// Add a phase to a challenge (programme staff, or an officer of the owning body).
+#[utoipa::path(
+    tag = TAG, operation_id = "create_phase", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The challenge's id")),
+    request_body(content = CreatePhase, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created, planned", body = PhaseResource, headers(
+            ("Location" = String, description = "The phase's URL"), ("ETag" = String, description = "Its entity tag"))),
+        (status = 404, description = "No such challenge", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The number is taken, or the challenge is finished", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/challenges/{id}/phases")]
+pub async fn create_phase(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    if caller.actor() == &Actor::Anonymous {
+        return Err(catalyst_domain::Denied::Unauthenticated.into());
+    }
+    let challenge_id: ChallengeId = path_id(&id, "challenge")?;
+    let body: CreatePhase = read_json(&request, payload, state.body_limit, Accepts::Json).await?;
+    let fields = PhaseFields {
+        challenge_id,
+        number: body.number,
+        kind: body.kind,
+        budget: body.budget,
+        max_award: body.max_award,
+        max_suppliers: body.max_suppliers,
+        starts_on: body.starts_on,
+        ends_on: body.ends_on,
+        open_to_all: body.open_to_all,
+    }
+    .validate()?;
+    let phase = Phase::create(fields, Timestamp::now());
+    let audit = AuditContext::of(&caller);
+    let seen = visibility(caller.actor());
+    let stored = phase.clone();
+    state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let challenge = challenge_store::find_visible(connection, challenge_id, &seen)
+                    .map_err(|_| ApiError::NotFound("no such challenge".to_owned()))?;
+                caller
+                    .actor()
+                    .may_manage_challenges_of(challenge.fields.owner_organisation_id)?;
+                check_against_others(connection, &stored.fields, &challenge)?;
+                store::insert(connection, &stored).map_err(map_store_error)?;
+                audit.created(
+                    connection,
+                    ENTITY,
+                    stored.id.to_string(),
+                    stored.version,
+                    &PhaseResource::from(&stored),
+                )
+            })
+        })
+        .await?;
+    Ok(created(
+        format!("/api/v1/phases/{}", phase.id),
+        phase.version,
+        &PhaseResource::from(&phase),
+    ))
+}
+
+async fn list(
+    request: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    challenge: Option<ChallengeId>,
+) -> Result<HttpResponse, ApiError> {
+    let filters: &[&str] = if challenge.is_some() {
+        &["status", "kind"]
+    } else {
+        &["challenge_id", "status", "kind"]
+    };
+    let mut list = ListRequest::parse(
+        &request,
+        filters,
+        PhaseSortField::ALL,
+        &[(PhaseSortField::Number, Direction::Ascending)],
+        PhaseSortField::Id,
+    )?;
+    let filter = PhaseFilter {
+        challenge_id: challenge.or_else(|| list.id_filter("challenge_id")),
+        status: list.enum_filter("status", PhaseStatus::expected),
+        kind: list.enum_filter("kind", PhaseKind::expected),
+        updated_since: list.updated_since,
+    };
+    let after = list.finish(PhaseSortField::kind)?;
+    let (sort, limit) = (list.sort.clone(), list.limit);
+    let seen = visibility(caller.actor());
+    let page = state
+        .with_connection(move |connection| {
+            if let Some(challenge) = challenge {
+                challenge_store::find_visible(connection, challenge, &seen)
+                    .map_err(|_| ApiError::NotFound("no such challenge".to_owned()))?;
+            }
+            Ok(store::list(
+                connection,
+                &seen,
+                &filter,
+                &sort,
+                after.as_ref(),
+                limit,
+            )?)
+        })
+        .await?;
+    let next_cursor = list.cursor(page.next.as_ref());
+    let body = PhaseList {
+        data: page.items.iter().map(PhaseResource::from).collect(),
+        next_cursor: next_cursor.clone(),
+    };
+    Ok(list.respond(&request, next_cursor.as_deref(), &body))
+}
+
+/// A challenge's phases, by number.
+#[utoipa::path(
+    tag = TAG, operation_id = "list_challenge_phases",
+    params(("id" = uuid::Uuid, Path, description = "The challenge's id"), ListPhasesParams),
+    responses(
+        (status = 200, description = "A page of phases", body = PhaseList),
+        (status = 404, description = "No such challenge", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/challenges/{id}/phases")]
+pub async fn list_challenge_phases(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let challenge: ChallengeId = path_id(&id, "challenge")?;
+    list(request, caller, state, Some(challenge)).await
+}
+
+/// Phases you may see, across challenges.
+#[utoipa::path(
+    tag = TAG, operation_id = "list_phases", params(ListPhasesParams),
+    responses((status = 200, description = "A page of phases", body = PhaseList))
+)]
+#[get("/phases")]
+pub async fn list_phases(
+    request: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    list(request, caller, state, None).await
+}
+
+/// Get a phase.
+#[utoipa::path(
+    tag = TAG, operation_id = "get_phase",
+    params(("id" = uuid::Uuid, Path, description = "The phase's id"),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag you hold: 304 if it is still current")),
+    responses(
+        (status = 200, description = "The phase", body = PhaseResource, headers(("ETag" = String, description = "Its entity tag"))),
+        (status = 304, description = "Not modified"),
+        (status = 404, description = "No such phase", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/phases/{id}")]
+pub async fn get_phase(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id: PhaseId = path_id(&id, "phase")?;
+    let seen = visibility(caller.actor());
+    let (phase, _) = state
+        .with_connection(move |connection| find_visible(connection, id, &seen))
+        .await?;
+    if if_none_match_matches(request.headers(), phase.version)? {
+        return Ok(HttpResponse::NotModified()
+            .insert_header(("ETag", etag(phase.version)))
+            .finish());
+    }
+    Ok(with_etag(
+        StatusCode::OK,
+        phase.version,
+        &PhaseResource::from(&phase),
+    ))
+}
+
+/// Update a phase.
+#[utoipa::path(
+    tag = TAG, operation_id = "update_phase", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The phase's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if it has changed since")),
+    request_body(content = UpdatePhase, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "The updated phase", body = PhaseResource),
+        (status = 404, description = "No such phase", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The challenge is finished", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/phases/{id}")]
+pub async fn update_phase(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    if caller.actor() == &Actor::Anonymous {
+        return Err(catalyst_domain::Denied::Unauthenticated.into());
+    }
+    let id: PhaseId = path_id(&id, "phase")?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let patch: UpdatePhase =
+        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
+    let audit = AuditContext::of(&caller);
+    let seen = visibility(caller.actor());
+    let updated = state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let (current, challenge) = find_visible(connection, id, &seen)?;
+                caller
+                    .actor()
+                    .may_manage_challenges_of(challenge.fields.owner_organisation_id)?;
+                if_match.check(current.version)?;
+                let old = &current.fields;
+                let mut errors = ValidationErrors::default();
+                let fields = PhaseFields {
+                    challenge_id: old.challenge_id,
+                    number: old.number,
+                    kind: required_patch(&patch.kind, &old.kind, "kind", &mut errors),
+                    budget: required_patch(&patch.budget, &old.budget, "budget", &mut errors),
+                    max_award: required_patch(
+                        &patch.max_award,
+                        &old.max_award,
+                        "max_award",
+                        &mut errors,
+                    ),
+                    max_suppliers: optional_patch(&patch.max_suppliers, &old.max_suppliers),
+                    starts_on: optional_patch(&patch.starts_on, &old.starts_on),
+                    ends_on: optional_patch(&patch.ends_on, &old.ends_on),
+                    open_to_all: required_patch(
+                        &patch.open_to_all,
+                        &old.open_to_all,
+                        "open_to_all",
+                        &mut errors,
+                    ),
+                };
+                errors.into_result(())?;
+                let fields = fields.validate()?;
+                if fields == current.fields {
+                    return Ok(current);
+                }
+                check_against_others(connection, &fields, &challenge)?;
+                let updated = Phase {
+                    fields,
+                    version: current.version + 1,
+                    updated_at: Timestamp::now(),
+                    ..current.clone()
+                };
+                store::update(connection, &updated, current.version).map_err(map_store_error)?;
+                audit.updated(
+                    connection,
+                    ENTITY,
+                    id.to_string(),
+                    updated.version,
+                    (
+                        &PhaseResource::from(&current),
+                        &PhaseResource::from(&updated),
+                    ),
+                )?;
+                Ok(updated)
+            })
+        })
+        .await?;
+    Ok(with_etag(
+        StatusCode::OK,
+        updated.version,
+        &PhaseResource::from(&updated),
+    ))
+}
+
+/// Move a phase to another status: planned → open → assessing → in_delivery → completed, or
+/// cancelled before completion. Any other move is 409 with `allowed_transitions`.
+#[utoipa::path(
+    tag = TAG, operation_id = "transition_phase", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The phase's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
+    request_body(content = TransitionRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The phase in its new status", body = PhaseResource),
+        (status = 404, description = "No such phase", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The move is not allowed from the current status", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/phases/{id}/transitions")]
+pub async fn transition_phase(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    if caller.actor() == &Actor::Anonymous {
+        return Err(catalyst_domain::Denied::Unauthenticated.into());
+    }
+    let id: PhaseId = path_id(&id, "phase")?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let body: TransitionRequest =
+        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
+    let to: PhaseStatus =
+        body.to
+            .parse()
+            .map_err(|error: catalyst_domain::organisation::UnknownValue| {
+                ApiError::Validation(
+                    FieldViolation::new("to", "invalid_value", error.to_string()).into(),
+                )
+            })?;
+    let audit = AuditContext::of(&caller);
+    let seen = visibility(caller.actor());
+    let updated = state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let (current, challenge) = find_visible(connection, id, &seen)?;
+                caller
+                    .actor()
+                    .may_manage_challenges_of(challenge.fields.owner_organisation_id)?;
+                if_match.check(current.version)?;
+                let status = current.status.transition(to)?;
+                let updated = Phase {
+                    status,
+                    version: current.version + 1,
+                    updated_at: Timestamp::now(),
+                    ..current.clone()
+                };
+                store::update(connection, &updated, current.version).map_err(map_store_error)?;
+                audit.updated(
+                    connection,
+                    ENTITY,
+                    id.to_string(),
+                    updated.version,
+                    (
+                        &PhaseResource::from(&current),
+                        &PhaseResource::from(&updated),
+                    ),
+                )?;
+                Ok(updated)
+            })
+        })
+        .await?;
+    Ok(with_etag(
+        StatusCode::OK,
+        updated.version,
+        &PhaseResource::from(&updated),
+    ))
+}
+
+/// Delete a phase while it is planned.
+#[utoipa::path(
+    tag = TAG, operation_id = "delete_phase", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The phase's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such phase", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The phase is past planned", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/phases/{id}")]
+pub async fn delete_phase(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    if caller.actor() == &Actor::Anonymous {
+        return Err(catalyst_domain::Denied::Unauthenticated.into());
+    }
+    let id: PhaseId = path_id(&id, "phase")?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let audit = AuditContext::of(&caller);
+    let seen = visibility(caller.actor());
+    state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let (current, challenge) = find_visible(connection, id, &seen)?;
+                caller.actor().may_manage_challenges_of(challenge.fields.owner_organisation_id)?;
+                if_match.check(current.version)?;
+                if current.status != PhaseStatus::INITIAL {
+                    return Err(ApiError::RuleBroken(ProblemItem {
+                        pointer: None,
+                        parameter: None,
+                        code: "not_planned".to_owned(),
+                        detail: format!("the phase is {}: only a planned phase can be deleted; cancel it instead", current.status),
+                    }));
+                }
+                store::delete(connection, id, current.version).map_err(map_store_error)?;
+                audit.deleted(connection, ENTITY, id.to_string(), current.version, &PhaseResource::from(&current))
+            })
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A phase's recorded changes, oldest first.
+#[utoipa::path(
+    tag = TAG, operation_id = "list_phase_history",
+    params(("id" = uuid::Uuid, Path, description = "The phase's id"),
+        ("limit" = Option<i64>, Query, description = "Page size: 1 to 500, default 50"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
+    responses(
+        (status = 200, description = "Recorded changes", body = AuditList),
+        (status = 404, description = "No such phase", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/phases/{id}/history")]
+pub async fn list_phase_history(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id: PhaseId = path_id(&id, "phase")?;
+    let params = QueryParams::parse(&request, &["limit", "cursor"])?;
+    let seen = visibility(caller.actor());
+    state
+        .with_connection(move |connection| find_visible(connection, id, &seen))
+        .await?;
+    let filter = catalyst_persistence::audit::AuditFilter {
+        entity: Some(ENTITY.to_owned()),
+        entity_id: Some(id.to_string()),
+        actor: None,
+    };
+    Ok(HttpResponse::Ok().json(crate::audit::page(&state, filter, &params).await?))
+}
+
+pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    config
+        .service(list_challenge_phases)
+        .service(create_phase)
+        .service(list_phases)
+        .service(get_phase)
+        .service(update_phase)
+        .service(delete_phase)
+        .service(transition_phase)
+        .service(list_phase_history);
+}

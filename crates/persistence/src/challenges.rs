@@ -1,0 +1,284 @@
+//! Storing and finding challenges, with what each caller may see decided in the query.
+
+use catalyst_domain::{
+    Challenge, ChallengeFields, ChallengeId, ChallengeStatus, DocumentLink, OrganisationId,
+    ProgrammeId, Timestamp,
+};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::convert::parse;
+use crate::database::{DbConnection, MultiBackend};
+use crate::error::{is_unique_violation, StoreError};
+use crate::keyset::{self, After, Page, Predicate, Sort, SortColumn};
+use crate::schema::challenges;
+
+pub const REFERENCE_CONSTRAINT: &str = "challenges_reference_key";
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = challenges, treat_none_as_null = true)]
+struct ChallengeRow {
+    id: String,
+    programme_id: String,
+    owner_organisation_id: String,
+    reference: String,
+    title: String,
+    problem_statement: String,
+    themes: String,
+    documents: String,
+    status: String,
+    opens_at: Option<NaiveDateTime>,
+    closes_at: Option<NaiveDateTime>,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl ChallengeRow {
+    fn from_challenge(challenge: &Challenge) -> Result<Self, StoreError> {
+        let fields = &challenge.fields;
+        let json = |value: serde_json::Result<String>| {
+            value.map_err(|error| StoreError::Corrupt(error.to_string()))
+        };
+        Ok(Self {
+            id: challenge.id.to_string(),
+            programme_id: fields.programme_id.to_string(),
+            owner_organisation_id: fields.owner_organisation_id.to_string(),
+            reference: fields.reference.clone(),
+            title: fields.title.clone(),
+            problem_statement: fields.problem_statement.clone(),
+            themes: json(serde_json::to_string(&fields.themes))?,
+            documents: json(serde_json::to_string(&fields.documents))?,
+            status: challenge.status.as_str().to_owned(),
+            opens_at: fields.opens_at.map(Timestamp::to_naive_utc),
+            closes_at: fields.closes_at.map(Timestamp::to_naive_utc),
+            version: challenge.version,
+            created_at: challenge.created_at.to_naive_utc(),
+            updated_at: challenge.updated_at.to_naive_utc(),
+        })
+    }
+}
+
+impl TryFrom<ChallengeRow> for Challenge {
+    type Error = StoreError;
+
+    fn try_from(row: ChallengeRow) -> Result<Self, StoreError> {
+        let themes: Vec<String> = serde_json::from_str(&row.themes)
+            .map_err(|_| StoreError::Corrupt(format!("challenges.themes = {:?}", row.themes)))?;
+        let documents: Vec<DocumentLink> = serde_json::from_str(&row.documents).map_err(|_| {
+            StoreError::Corrupt(format!("challenges.documents = {:?}", row.documents))
+        })?;
+        Ok(Challenge {
+            id: parse("challenges", "id", &row.id)?,
+            fields: ChallengeFields {
+                programme_id: parse("challenges", "programme_id", &row.programme_id)?,
+                owner_organisation_id: parse(
+                    "challenges",
+                    "owner_organisation_id",
+                    &row.owner_organisation_id,
+                )?,
+                reference: row.reference,
+                title: row.title,
+                problem_statement: row.problem_statement,
+                themes,
+                opens_at: row.opens_at.map(Timestamp::from_naive_utc),
+                closes_at: row.closes_at.map(Timestamp::from_naive_utc),
+                documents,
+            },
+            status: parse("challenges", "status", &row.status)?,
+            version: row.version,
+            created_at: Timestamp::from_naive_utc(row.created_at),
+            updated_at: Timestamp::from_naive_utc(row.updated_at),
+        })
+    }
+}
+
+fn map_write_error(error: diesel::result::Error) -> StoreError {
+    if is_unique_violation(&error) {
+        StoreError::Duplicate {
+            constraint: REFERENCE_CONSTRAINT,
+        }
+    } else {
+        StoreError::from(error)
+    }
+}
+
+/// Who is asking, as far as the query needs to know: everything, or published challenges plus
+/// the drafts of these organisations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Visibility {
+    Everything,
+    PublishedAnd(Vec<OrganisationId>),
+}
+
+impl Visibility {
+    /// The condition a row must meet to be seen.
+    pub fn predicate(&self) -> Option<Predicate<challenges::table>> {
+        match self {
+            Visibility::Everything => None,
+            Visibility::PublishedAnd(organisations) => {
+                let mut seen: Predicate<challenges::table> =
+                    Box::new(challenges::status.ne(ChallengeStatus::Draft.as_str()));
+                for organisation in organisations {
+                    seen = Box::new(
+                        seen.or(challenges::owner_organisation_id.eq(organisation.to_string())),
+                    );
+                }
+                Some(seen)
+            }
+        }
+    }
+
+    pub fn allows(&self, challenge: &Challenge) -> bool {
+        match self {
+            Visibility::Everything => true,
+            Visibility::PublishedAnd(organisations) => {
+                challenge.is_published()
+                    || organisations.contains(&challenge.fields.owner_organisation_id)
+            }
+        }
+    }
+}
+
+pub fn insert(connection: &mut DbConnection, challenge: &Challenge) -> Result<(), StoreError> {
+    diesel::insert_into(challenges::table)
+        .values(ChallengeRow::from_challenge(challenge)?)
+        .execute(connection)
+        .map_err(map_write_error)?;
+    Ok(())
+}
+
+/// The challenge, whoever asks (check visibility before showing it).
+pub fn find(connection: &mut DbConnection, id: ChallengeId) -> Result<Challenge, StoreError> {
+    challenges::table
+        .find(id.to_string())
+        .select(ChallengeRow::as_select())
+        .first(connection)?
+        .try_into()
+}
+
+/// The challenge if `visibility` lets the caller see it; otherwise it does not exist.
+pub fn find_visible(
+    connection: &mut DbConnection,
+    id: ChallengeId,
+    visibility: &Visibility,
+) -> Result<Challenge, StoreError> {
+    let challenge = find(connection, id)?;
+    if visibility.allows(&challenge) {
+        Ok(challenge)
+    } else {
+        Err(StoreError::NotFound)
+    }
+}
+
+/// Writes `challenge` if the stored one is still at `expected_version`.
+pub fn update(
+    connection: &mut DbConnection,
+    challenge: &Challenge,
+    expected_version: i64,
+) -> Result<(), StoreError> {
+    let changed = diesel::update(
+        challenges::table
+            .filter(challenges::id.eq(challenge.id.to_string()))
+            .filter(challenges::version.eq(expected_version)),
+    )
+    .set(ChallengeRow::from_challenge(challenge)?)
+    .execute(connection)
+    .map_err(map_write_error)?;
+    if changed == 0 {
+        return Err(StoreError::VersionMismatch {
+            current: find(connection, challenge.id)?.version,
+        });
+    }
+    Ok(())
+}
+
+pub fn delete(
+    connection: &mut DbConnection,
+    id: ChallengeId,
+    expected_version: i64,
+) -> Result<(), StoreError> {
+    let deleted = diesel::delete(
+        challenges::table
+            .filter(challenges::id.eq(id.to_string()))
+            .filter(challenges::version.eq(expected_version)),
+    )
+    .execute(connection)?;
+    if deleted == 0 {
+        return Err(StoreError::VersionMismatch {
+            current: find(connection, id)?.version,
+        });
+    }
+    Ok(())
+}
+
+crate::sort_fields!(ChallengeSortField for challenges, Challenge {
+    Title => title: Text = |c| c.fields.title.clone(),
+    Reference => reference: Text = |c| c.fields.reference.clone(),
+    Status => status: Text = |c| c.status.as_str().to_owned(),
+    CreatedAt => created_at: Time = |c| c.created_at,
+    UpdatedAt => updated_at: Time = |c| c.updated_at,
+    Id => id: Text = |c| c.id.to_string(),
+});
+
+#[derive(Debug, Clone, Default)]
+pub struct ChallengeFilter {
+    pub programme_id: Option<ProgrammeId>,
+    pub owner_organisation_id: Option<OrganisationId>,
+    pub status: Option<ChallengeStatus>,
+    pub text: Option<String>,
+    pub updated_since: Option<Timestamp>,
+}
+
+diesel::define_sql_function! {
+    fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+pub fn list(
+    connection: &mut DbConnection,
+    visibility: &Visibility,
+    filter: &ChallengeFilter,
+    sort: &Sort<ChallengeSortField>,
+    after: Option<&After>,
+    limit: usize,
+) -> Result<Page<Challenge>, StoreError> {
+    let mut query = challenges::table
+        .select(ChallengeRow::as_select())
+        .into_boxed::<MultiBackend>();
+    if let Some(seen) = visibility.predicate() {
+        query = query.filter(seen);
+    }
+    if let Some(programme) = filter.programme_id {
+        query = query.filter(challenges::programme_id.eq(programme.to_string()));
+    }
+    if let Some(owner) = filter.owner_organisation_id {
+        query = query.filter(challenges::owner_organisation_id.eq(owner.to_string()));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(challenges::status.eq(status.as_str()));
+    }
+    if let Some(text) = &filter.text {
+        let pattern = crate::organisations::like_pattern(&text.to_lowercase());
+        query = query.filter(
+            lower(challenges::title)
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(challenges::problem_statement)
+                    .like(pattern)
+                    .escape('\\')),
+        );
+    }
+    if let Some(since) = filter.updated_since {
+        query = query.filter(challenges::updated_at.ge(since.to_naive_utc()));
+    }
+    if let Some(after) = after {
+        query = query.filter(ChallengeSortField::after(sort, after)?);
+    }
+    for (field, direction) in &sort.keys {
+        query = query.then_order_by(field.ordering(*direction));
+    }
+    let rows: Vec<ChallengeRow> = query.limit(keyset::fetch_size(limit)).load(connection)?;
+    keyset::page(rows, limit, sort, Challenge::try_from, |field, item| {
+        field.value_of(item)
+    })
+}

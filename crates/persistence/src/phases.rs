@@ -1,0 +1,246 @@
+//! Storing and finding phases. A phase is seen by whoever may see its challenge.
+
+use catalyst_domain::{ChallengeId, Phase, PhaseFields, PhaseId, Timestamp};
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::challenges::Visibility;
+use crate::convert::{money, parse};
+use crate::database::{DbConnection, MultiBackend};
+use crate::error::{is_unique_violation, StoreError};
+use crate::keyset::{self, After, Page, Sort, SortColumn};
+use crate::schema::phases;
+
+pub const NUMBER_CONSTRAINT: &str = "phases_challenge_id_number_key";
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = phases, treat_none_as_null = true)]
+struct PhaseRow {
+    id: String,
+    challenge_id: String,
+    number: i32,
+    kind: String,
+    budget_amount: i64,
+    budget_currency: String,
+    max_award_amount: i64,
+    max_award_currency: String,
+    max_suppliers: Option<i32>,
+    starts_on: Option<NaiveDate>,
+    ends_on: Option<NaiveDate>,
+    open_to_all: bool,
+    status: String,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl From<&Phase> for PhaseRow {
+    fn from(phase: &Phase) -> Self {
+        let fields = &phase.fields;
+        Self {
+            id: phase.id.to_string(),
+            challenge_id: fields.challenge_id.to_string(),
+            number: fields.number,
+            kind: fields.kind.as_str().to_owned(),
+            budget_amount: fields.budget.minor_units(),
+            budget_currency: fields.budget.currency().to_string(),
+            max_award_amount: fields.max_award.minor_units(),
+            max_award_currency: fields.max_award.currency().to_string(),
+            max_suppliers: fields.max_suppliers,
+            starts_on: fields.starts_on,
+            ends_on: fields.ends_on,
+            open_to_all: fields.open_to_all,
+            status: phase.status.as_str().to_owned(),
+            version: phase.version,
+            created_at: phase.created_at.to_naive_utc(),
+            updated_at: phase.updated_at.to_naive_utc(),
+        }
+    }
+}
+
+impl TryFrom<PhaseRow> for Phase {
+    type Error = StoreError;
+
+    fn try_from(row: PhaseRow) -> Result<Self, StoreError> {
+        Ok(Phase {
+            id: parse("phases", "id", &row.id)?,
+            fields: PhaseFields {
+                challenge_id: parse("phases", "challenge_id", &row.challenge_id)?,
+                number: row.number,
+                kind: parse("phases", "kind", &row.kind)?,
+                budget: money("phases", "budget", row.budget_amount, &row.budget_currency)?,
+                max_award: money(
+                    "phases",
+                    "max_award",
+                    row.max_award_amount,
+                    &row.max_award_currency,
+                )?,
+                max_suppliers: row.max_suppliers,
+                starts_on: row.starts_on,
+                ends_on: row.ends_on,
+                open_to_all: row.open_to_all,
+            },
+            status: parse("phases", "status", &row.status)?,
+            version: row.version,
+            created_at: Timestamp::from_naive_utc(row.created_at),
+            updated_at: Timestamp::from_naive_utc(row.updated_at),
+        })
+    }
+}
+
+fn map_write_error(error: diesel::result::Error) -> StoreError {
+    if is_unique_violation(&error) {
+        StoreError::Duplicate {
+            constraint: NUMBER_CONSTRAINT,
+        }
+    } else {
+        StoreError::from(error)
+    }
+}
+
+pub fn insert(connection: &mut DbConnection, phase: &Phase) -> Result<(), StoreError> {
+    diesel::insert_into(phases::table)
+        .values(PhaseRow::from(phase))
+        .execute(connection)
+        .map_err(map_write_error)?;
+    Ok(())
+}
+
+pub fn find(connection: &mut DbConnection, id: PhaseId) -> Result<Phase, StoreError> {
+    phases::table
+        .find(id.to_string())
+        .select(PhaseRow::as_select())
+        .first(connection)?
+        .try_into()
+}
+
+/// The phase with `number` in a challenge, if there is one.
+pub fn find_by_number(
+    connection: &mut DbConnection,
+    challenge: ChallengeId,
+    number: i32,
+) -> Result<Option<Phase>, StoreError> {
+    phases::table
+        .filter(phases::challenge_id.eq(challenge.to_string()))
+        .filter(phases::number.eq(number))
+        .select(PhaseRow::as_select())
+        .first(connection)
+        .optional()?
+        .map(Phase::try_from)
+        .transpose()
+}
+
+pub fn update(
+    connection: &mut DbConnection,
+    phase: &Phase,
+    expected_version: i64,
+) -> Result<(), StoreError> {
+    let changed = diesel::update(
+        phases::table
+            .filter(phases::id.eq(phase.id.to_string()))
+            .filter(phases::version.eq(expected_version)),
+    )
+    .set(PhaseRow::from(phase))
+    .execute(connection)
+    .map_err(map_write_error)?;
+    if changed == 0 {
+        return Err(StoreError::VersionMismatch {
+            current: find(connection, phase.id)?.version,
+        });
+    }
+    Ok(())
+}
+
+pub fn delete(
+    connection: &mut DbConnection,
+    id: PhaseId,
+    expected_version: i64,
+) -> Result<(), StoreError> {
+    let deleted = diesel::delete(
+        phases::table
+            .filter(phases::id.eq(id.to_string()))
+            .filter(phases::version.eq(expected_version)),
+    )
+    .execute(connection)?;
+    if deleted == 0 {
+        return Err(StoreError::VersionMismatch {
+            current: find(connection, id)?.version,
+        });
+    }
+    Ok(())
+}
+
+/// Only phases of challenges the caller may see: written as SQL subqueries because diesel's
+/// multi-backend connection cannot box a subselect.
+fn visible_challenges(visibility: &Visibility) -> Option<keyset::Predicate<phases::table>> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Bool, Text};
+    let Visibility::PublishedAnd(organisations) = visibility else {
+        return None;
+    };
+    let mut seen: keyset::Predicate<phases::table> = Box::new(sql::<Bool>(
+        "phases.challenge_id IN (SELECT challenges.id FROM challenges WHERE challenges.status <> 'draft')",
+    ));
+    for organisation in organisations {
+        let own: keyset::Predicate<phases::table> = Box::new(
+            sql::<Bool>("phases.challenge_id IN (SELECT challenges.id FROM challenges WHERE challenges.owner_organisation_id = ")
+                .bind::<Text, _>(organisation.to_string())
+                .sql(")"),
+        );
+        seen = Box::new(seen.or(own));
+    }
+    Some(seen)
+}
+
+crate::sort_fields!(PhaseSortField for phases, Phase {
+    Number => number: Int = |p| p.fields.number,
+    CreatedAt => created_at: Time = |p| p.created_at,
+    UpdatedAt => updated_at: Time = |p| p.updated_at,
+    Id => id: Text = |p| p.id.to_string(),
+});
+
+#[derive(Debug, Clone, Default)]
+pub struct PhaseFilter {
+    pub challenge_id: Option<ChallengeId>,
+    pub status: Option<catalyst_domain::PhaseStatus>,
+    pub kind: Option<catalyst_domain::PhaseKind>,
+    pub updated_since: Option<Timestamp>,
+}
+
+pub fn list(
+    connection: &mut DbConnection,
+    visibility: &Visibility,
+    filter: &PhaseFilter,
+    sort: &Sort<PhaseSortField>,
+    after: Option<&After>,
+    limit: usize,
+) -> Result<Page<Phase>, StoreError> {
+    let mut query = phases::table
+        .select(PhaseRow::as_select())
+        .into_boxed::<MultiBackend>();
+    if let Some(seen) = visible_challenges(visibility) {
+        query = query.filter(seen);
+    }
+    if let Some(challenge) = filter.challenge_id {
+        query = query.filter(phases::challenge_id.eq(challenge.to_string()));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(phases::status.eq(status.as_str()));
+    }
+    if let Some(kind) = filter.kind {
+        query = query.filter(phases::kind.eq(kind.as_str()));
+    }
+    if let Some(since) = filter.updated_since {
+        query = query.filter(phases::updated_at.ge(since.to_naive_utc()));
+    }
+    if let Some(after) = after {
+        query = query.filter(PhaseSortField::after(sort, after)?);
+    }
+    for (field, direction) in &sort.keys {
+        query = query.then_order_by(field.ordering(*direction));
+    }
+    let rows: Vec<PhaseRow> = query.limit(keyset::fetch_size(limit)).load(connection)?;
+    keyset::page(rows, limit, sort, Phase::try_from, |field, item| {
+        field.value_of(item)
+    })
+}

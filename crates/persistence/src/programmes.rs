@@ -1,0 +1,204 @@
+//! Storing and finding programmes.
+
+use catalyst_domain::{OrganisationId, Programme, ProgrammeFields, ProgrammeId, Timestamp};
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::convert::{money, parse};
+use crate::database::{DbConnection, MultiBackend};
+use crate::error::{is_unique_violation, StoreError};
+use crate::keyset::{self, After, Page, Sort, SortColumn};
+use crate::schema::programmes;
+
+pub const CODE_CONSTRAINT: &str = "programmes_code_key";
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = programmes, treat_none_as_null = true)]
+struct ProgrammeRow {
+    id: String,
+    code: String,
+    title: String,
+    description: Option<String>,
+    funder_organisation_id: String,
+    budget_amount: i64,
+    budget_currency: String,
+    opens_on: Option<NaiveDate>,
+    closes_on: Option<NaiveDate>,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl From<&Programme> for ProgrammeRow {
+    fn from(programme: &Programme) -> Self {
+        let fields = &programme.fields;
+        Self {
+            id: programme.id.to_string(),
+            code: fields.code.clone(),
+            title: fields.title.clone(),
+            description: fields.description.clone(),
+            funder_organisation_id: fields.funder_organisation_id.to_string(),
+            budget_amount: fields.budget.minor_units(),
+            budget_currency: fields.budget.currency().to_string(),
+            opens_on: fields.opens_on,
+            closes_on: fields.closes_on,
+            version: programme.version,
+            created_at: programme.created_at.to_naive_utc(),
+            updated_at: programme.updated_at.to_naive_utc(),
+        }
+    }
+}
+
+impl TryFrom<ProgrammeRow> for Programme {
+    type Error = StoreError;
+
+    fn try_from(row: ProgrammeRow) -> Result<Self, StoreError> {
+        Ok(Programme {
+            id: parse("programmes", "id", &row.id)?,
+            fields: ProgrammeFields {
+                code: row.code,
+                title: row.title,
+                description: row.description,
+                funder_organisation_id: parse(
+                    "programmes",
+                    "funder_organisation_id",
+                    &row.funder_organisation_id,
+                )?,
+                budget: money(
+                    "programmes",
+                    "budget",
+                    row.budget_amount,
+                    &row.budget_currency,
+                )?,
+                opens_on: row.opens_on,
+                closes_on: row.closes_on,
+            },
+            version: row.version,
+            created_at: Timestamp::from_naive_utc(row.created_at),
+            updated_at: Timestamp::from_naive_utc(row.updated_at),
+        })
+    }
+}
+
+fn map_write_error(error: diesel::result::Error) -> StoreError {
+    if is_unique_violation(&error) {
+        StoreError::Duplicate {
+            constraint: CODE_CONSTRAINT,
+        }
+    } else {
+        StoreError::from(error)
+    }
+}
+
+/// Stores a new programme (call inside a transaction).
+pub fn insert(connection: &mut DbConnection, programme: &Programme) -> Result<(), StoreError> {
+    diesel::insert_into(programmes::table)
+        .values(ProgrammeRow::from(programme))
+        .execute(connection)
+        .map_err(map_write_error)?;
+    Ok(())
+}
+
+pub fn find(connection: &mut DbConnection, id: ProgrammeId) -> Result<Programme, StoreError> {
+    programmes::table
+        .find(id.to_string())
+        .select(ProgrammeRow::as_select())
+        .first(connection)?
+        .try_into()
+}
+
+/// Writes `programme` (its fields, version and updated time) if the stored one is still at
+/// `expected_version`.
+pub fn update(
+    connection: &mut DbConnection,
+    programme: &Programme,
+    expected_version: i64,
+) -> Result<(), StoreError> {
+    let changed = diesel::update(
+        programmes::table
+            .filter(programmes::id.eq(programme.id.to_string()))
+            .filter(programmes::version.eq(expected_version)),
+    )
+    .set(ProgrammeRow::from(programme))
+    .execute(connection)
+    .map_err(map_write_error)?;
+    if changed == 0 {
+        return Err(StoreError::VersionMismatch {
+            current: find(connection, programme.id)?.version,
+        });
+    }
+    Ok(())
+}
+
+pub fn delete(
+    connection: &mut DbConnection,
+    id: ProgrammeId,
+    expected_version: i64,
+) -> Result<(), StoreError> {
+    let deleted = diesel::delete(
+        programmes::table
+            .filter(programmes::id.eq(id.to_string()))
+            .filter(programmes::version.eq(expected_version)),
+    )
+    .execute(connection)?;
+    if deleted == 0 {
+        return Err(StoreError::VersionMismatch {
+            current: find(connection, id)?.version,
+        });
+    }
+    Ok(())
+}
+
+crate::sort_fields!(ProgrammeSortField for programmes, Programme {
+    Title => title: Text = |p| p.fields.title.clone(),
+    Code => code: Text = |p| p.fields.code.clone(),
+    CreatedAt => created_at: Time = |p| p.created_at,
+    UpdatedAt => updated_at: Time = |p| p.updated_at,
+    Id => id: Text = |p| p.id.to_string(),
+});
+
+#[derive(Debug, Clone, Default)]
+pub struct ProgrammeFilter {
+    pub funder_organisation_id: Option<OrganisationId>,
+    pub text: Option<String>,
+    pub updated_since: Option<Timestamp>,
+}
+
+diesel::define_sql_function! {
+    fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+pub fn list(
+    connection: &mut DbConnection,
+    filter: &ProgrammeFilter,
+    sort: &Sort<ProgrammeSortField>,
+    after: Option<&After>,
+    limit: usize,
+) -> Result<Page<Programme>, StoreError> {
+    let mut query = programmes::table
+        .select(ProgrammeRow::as_select())
+        .into_boxed::<MultiBackend>();
+    if let Some(funder) = filter.funder_organisation_id {
+        query = query.filter(programmes::funder_organisation_id.eq(funder.to_string()));
+    }
+    if let Some(text) = &filter.text {
+        query = query.filter(
+            lower(programmes::title)
+                .like(crate::organisations::like_pattern(&text.to_lowercase()))
+                .escape('\\'),
+        );
+    }
+    if let Some(since) = filter.updated_since {
+        query = query.filter(programmes::updated_at.ge(since.to_naive_utc()));
+    }
+    if let Some(after) = after {
+        query = query.filter(ProgrammeSortField::after(sort, after)?);
+    }
+    for (field, direction) in &sort.keys {
+        query = query.then_order_by(field.ordering(*direction));
+    }
+    let rows: Vec<ProgrammeRow> = query.limit(keyset::fetch_size(limit)).load(connection)?;
+    keyset::page(rows, limit, sort, Programme::try_from, |field, item| {
+        field.value_of(item)
+    })
+}

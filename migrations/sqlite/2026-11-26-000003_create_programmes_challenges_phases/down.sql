@@ -1,0 +1,3 @@
+DROP TABLE phases;
+DROP TABLE challenges;
+DROP TABLE programmes;
