@@ -210,6 +210,28 @@ fn parse_after(params: &QueryParams) -> Result<Option<String>, ApiError> {
         .transpose()
 }
 
+/// The recorded changes of one entity, after `check` (on a connection) says the caller may see
+/// it; the handlers of every resource's `/history` end here.
+pub async fn entity_history<F>(
+    request: &HttpRequest,
+    state: &crate::state::AppState,
+    entity: &'static str,
+    entity_id: String,
+    check: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<(), ApiError> + Send + 'static,
+{
+    let params = QueryParams::parse(request, &["limit", "cursor"])?;
+    state.with_connection(check).await?;
+    let filter = AuditFilter {
+        entity: Some(entity.to_owned()),
+        entity_id: Some(entity_id),
+        actor: None,
+    };
+    Ok(HttpResponse::Ok().json(page(state, filter, &params).await?))
+}
+
 pub async fn page(
     state: &crate::state::AppState,
     filter: AuditFilter,

@@ -22,7 +22,6 @@ use crate::body::{read_json, Accepts};
 use crate::conditional::{etag, if_none_match_matches, IfMatch};
 use crate::lists::ListRequest;
 use crate::problem::{ApiError, Problem, ProblemItem};
-use crate::query::QueryParams;
 use crate::resources::{
     created, optional_patch, path_id, present, required_patch, with_etag, TransitionRequest,
 };
@@ -654,19 +653,19 @@ pub async fn list_challenge_history(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id: ChallengeId = path_id(&id, "challenge")?;
-    let params = QueryParams::parse(&request, &["limit", "cursor"])?;
     let seen = visibility(caller.actor());
-    state
-        .with_connection(move |connection| {
-            store::find_visible(connection, id, &seen).map_err(map_store_error)
-        })
-        .await?;
-    let filter = catalyst_persistence::audit::AuditFilter {
-        entity: Some(ENTITY.to_owned()),
-        entity_id: Some(id.to_string()),
-        actor: None,
-    };
-    Ok(HttpResponse::Ok().json(crate::audit::page(&state, filter, &params).await?))
+    crate::audit::entity_history(
+        &request,
+        &state,
+        ENTITY,
+        id.to_string(),
+        move |connection| {
+            store::find_visible(connection, id, &seen)
+                .map(drop)
+                .map_err(map_store_error)
+        },
+    )
+    .await
 }
 
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {

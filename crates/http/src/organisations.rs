@@ -21,7 +21,6 @@ use crate::conditional::{etag, if_none_match_matches, IfMatch};
 use crate::links::resource_path;
 use crate::lists::ListRequest;
 use crate::problem::{ApiError, Problem, ProblemItem};
-use crate::query::QueryParams;
 use crate::state::AppState;
 
 pub const TAG: &str = "organisations";
@@ -540,19 +539,19 @@ pub async fn list_organisation_history(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id)?;
-    let params = QueryParams::parse(&request, &["limit", "cursor"])?;
     // Organisations are public, so their history is too; a deleted one has none to show.
-    state
-        .with_connection(move |connection| {
-            store::find(connection, id).map_err(|e| map_store_error(id, e))
-        })
-        .await?;
-    let filter = catalyst_persistence::audit::AuditFilter {
-        entity: Some(ENTITY.to_owned()),
-        entity_id: Some(id.to_string()),
-        actor: None,
-    };
-    Ok(HttpResponse::Ok().json(crate::audit::page(&state, filter, &params).await?))
+    crate::audit::entity_history(
+        &request,
+        &state,
+        ENTITY,
+        id.to_string(),
+        move |connection| {
+            store::find(connection, id)
+                .map(drop)
+                .map_err(|e| map_store_error(id, e))
+        },
+    )
+    .await
 }
 
 /// Registers the operations.

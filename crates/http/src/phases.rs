@@ -22,7 +22,6 @@ use crate::challenges::visibility;
 use crate::conditional::{etag, if_none_match_matches, IfMatch};
 use crate::lists::ListRequest;
 use crate::problem::{ApiError, Problem, ProblemItem};
-use crate::query::QueryParams;
 use crate::resources::{
     created, optional_patch, path_id, present, required_patch, with_etag, TransitionRequest,
 };
@@ -653,17 +652,15 @@ pub async fn list_phase_history(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id: PhaseId = path_id(&id, "phase")?;
-    let params = QueryParams::parse(&request, &["limit", "cursor"])?;
     let seen = visibility(caller.actor());
-    state
-        .with_connection(move |connection| find_visible(connection, id, &seen))
-        .await?;
-    let filter = catalyst_persistence::audit::AuditFilter {
-        entity: Some(ENTITY.to_owned()),
-        entity_id: Some(id.to_string()),
-        actor: None,
-    };
-    Ok(HttpResponse::Ok().json(crate::audit::page(&state, filter, &params).await?))
+    crate::audit::entity_history(
+        &request,
+        &state,
+        ENTITY,
+        id.to_string(),
+        move |connection| find_visible(connection, id, &seen).map(drop),
+    )
+    .await
 }
 
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {

@@ -19,7 +19,6 @@ use crate::body::{read_json, Accepts};
 use crate::conditional::{etag, if_none_match_matches, IfMatch};
 use crate::lists::ListRequest;
 use crate::problem::{ApiError, Problem, ProblemItem};
-use crate::query::QueryParams;
 use crate::resources::{created, optional_patch, path_id, present, required_patch, with_etag};
 use crate::state::AppState;
 
@@ -490,16 +489,18 @@ pub async fn list_programme_history(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id: ProgrammeId = path_id(&id, "programme")?;
-    let params = QueryParams::parse(&request, &["limit", "cursor"])?;
-    state
-        .with_connection(move |connection| store::find(connection, id).map_err(map_store_error))
-        .await?;
-    let filter = catalyst_persistence::audit::AuditFilter {
-        entity: Some(ENTITY.to_owned()),
-        entity_id: Some(id.to_string()),
-        actor: None,
-    };
-    Ok(HttpResponse::Ok().json(crate::audit::page(&state, filter, &params).await?))
+    crate::audit::entity_history(
+        &request,
+        &state,
+        ENTITY,
+        id.to_string(),
+        move |connection| {
+            store::find(connection, id)
+                .map(drop)
+                .map_err(map_store_error)
+        },
+    )
+    .await
 }
 
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {

@@ -171,46 +171,12 @@ pub fn find_visible(
     }
 }
 
-/// Writes `challenge` if the stored one is still at `expected_version`.
-pub fn update(
-    connection: &mut DbConnection,
-    challenge: &Challenge,
-    expected_version: i64,
-) -> Result<(), StoreError> {
-    let changed = diesel::update(
-        challenges::table
-            .filter(challenges::id.eq(challenge.id.to_string()))
-            .filter(challenges::version.eq(expected_version)),
-    )
-    .set(ChallengeRow::from_challenge(challenge)?)
-    .execute(connection)
-    .map_err(map_write_error)?;
-    if changed == 0 {
-        return Err(StoreError::VersionMismatch {
-            current: find(connection, challenge.id)?.version,
-        });
-    }
-    Ok(())
-}
-
-pub fn delete(
-    connection: &mut DbConnection,
-    id: ChallengeId,
-    expected_version: i64,
-) -> Result<(), StoreError> {
-    let deleted = diesel::delete(
-        challenges::table
-            .filter(challenges::id.eq(id.to_string()))
-            .filter(challenges::version.eq(expected_version)),
-    )
-    .execute(connection)?;
-    if deleted == 0 {
-        return Err(StoreError::VersionMismatch {
-            current: find(connection, id)?.version,
-        });
-    }
-    Ok(())
-}
+crate::versioned_writes!(
+    challenges,
+    Challenge,
+    ChallengeId,
+    ChallengeRow::from_challenge
+);
 
 crate::sort_fields!(ChallengeSortField for challenges, Challenge {
     Title => title: Text = |c| c.fields.title.clone(),

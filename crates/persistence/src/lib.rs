@@ -22,6 +22,7 @@ pub mod schema;
 pub mod testing;
 pub mod throttle;
 pub mod users;
+pub mod versioned;
 
 pub use database::{
     transaction, write_transaction, Backend, DatabaseUrl, DbConnection, Pool, PoolSettings,

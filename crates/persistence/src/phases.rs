@@ -130,46 +130,6 @@ pub fn find_by_number(
         .transpose()
 }
 
-pub fn update(
-    connection: &mut DbConnection,
-    phase: &Phase,
-    expected_version: i64,
-) -> Result<(), StoreError> {
-    let changed = diesel::update(
-        phases::table
-            .filter(phases::id.eq(phase.id.to_string()))
-            .filter(phases::version.eq(expected_version)),
-    )
-    .set(PhaseRow::from(phase))
-    .execute(connection)
-    .map_err(map_write_error)?;
-    if changed == 0 {
-        return Err(StoreError::VersionMismatch {
-            current: find(connection, phase.id)?.version,
-        });
-    }
-    Ok(())
-}
-
-pub fn delete(
-    connection: &mut DbConnection,
-    id: PhaseId,
-    expected_version: i64,
-) -> Result<(), StoreError> {
-    let deleted = diesel::delete(
-        phases::table
-            .filter(phases::id.eq(id.to_string()))
-            .filter(phases::version.eq(expected_version)),
-    )
-    .execute(connection)?;
-    if deleted == 0 {
-        return Err(StoreError::VersionMismatch {
-            current: find(connection, id)?.version,
-        });
-    }
-    Ok(())
-}
-
 /// Only phases of challenges the caller may see: written as SQL subqueries because diesel's
 /// multi-backend connection cannot box a subselect.
 fn visible_challenges(visibility: &Visibility) -> Option<keyset::Predicate<phases::table>> {
@@ -191,6 +151,10 @@ fn visible_challenges(visibility: &Visibility) -> Option<keyset::Predicate<phase
     }
     Some(seen)
 }
+
+crate::versioned_writes!(phases, Phase, PhaseId, |phase: &Phase| Ok::<_, StoreError>(
+    PhaseRow::from(phase)
+));
 
 crate::sort_fields!(PhaseSortField for phases, Phase {
     Number => number: Int = |p| p.fields.number,

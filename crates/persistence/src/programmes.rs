@@ -107,47 +107,12 @@ pub fn find(connection: &mut DbConnection, id: ProgrammeId) -> Result<Programme,
         .try_into()
 }
 
-/// Writes `programme` (its fields, version and updated time) if the stored one is still at
-/// `expected_version`.
-pub fn update(
-    connection: &mut DbConnection,
-    programme: &Programme,
-    expected_version: i64,
-) -> Result<(), StoreError> {
-    let changed = diesel::update(
-        programmes::table
-            .filter(programmes::id.eq(programme.id.to_string()))
-            .filter(programmes::version.eq(expected_version)),
-    )
-    .set(ProgrammeRow::from(programme))
-    .execute(connection)
-    .map_err(map_write_error)?;
-    if changed == 0 {
-        return Err(StoreError::VersionMismatch {
-            current: find(connection, programme.id)?.version,
-        });
-    }
-    Ok(())
-}
-
-pub fn delete(
-    connection: &mut DbConnection,
-    id: ProgrammeId,
-    expected_version: i64,
-) -> Result<(), StoreError> {
-    let deleted = diesel::delete(
-        programmes::table
-            .filter(programmes::id.eq(id.to_string()))
-            .filter(programmes::version.eq(expected_version)),
-    )
-    .execute(connection)?;
-    if deleted == 0 {
-        return Err(StoreError::VersionMismatch {
-            current: find(connection, id)?.version,
-        });
-    }
-    Ok(())
-}
+crate::versioned_writes!(
+    programmes,
+    Programme,
+    ProgrammeId,
+    |programme: &Programme| Ok::<_, StoreError>(ProgrammeRow::from(programme))
+);
 
 crate::sort_fields!(ProgrammeSortField for programmes, Programme {
     Title => title: Text = |p| p.fields.title.clone(),
