@@ -5,84 +5,12 @@
 
 mod common;
 
-use common::{for_each_backend, local_authority, TestServer};
-use serde_json::{json, Value};
+use common::for_each_backend;
+use common::sbri::{created, id, leeds_challenge, phase, world as sbri_world, World};
+use serde_json::json;
 
-struct World {
-    leeds: String,
-    york: String,
-    programme: String,
-    manager: String,
-    leeds_officer: String,
-    york_officer: String,
-    supplier: String,
-}
-
-fn id(value: &Value) -> String {
-    value["id"].as_str().unwrap().to_owned()
-}
-
-fn created(reply: common::Reply) -> Value {
-    assert_eq!(reply.status, 201, "{}", reply.text());
-    reply.json()
-}
-
-fn world(server: &TestServer) -> World {
-    let leeds = id(&created(server.post_json(
-        "/api/v1/organisations",
-        &local_authority("Leeds City Council"),
-    )));
-    let york = id(&created(server.post_json(
-        "/api/v1/organisations",
-        &local_authority("City of York Council"),
-    )));
-    let gds = id(&created(server.post_json(
-        "/api/v1/organisations",
-        &json!({"name": "Government Digital Service", "kind": "central_government"}),
-    )));
-    let homelink = id(&created(server.post_json(
-        "/api/v1/organisations",
-        &json!({"name": "HomeLINK", "kind": "sme", "scale": "small"}),
-    )));
-    let (_, manager) = server.user("pm@catalyst.test", "programme_manager", &[]);
-    let (_, leeds_officer) = server.user("officer@leeds.test", "authority_officer", &[&leeds]);
-    let (_, york_officer) = server.user("officer@york.test", "authority_officer", &[&york]);
-    let (_, supplier) = server.user("bid@homelink.test", "supplier", &[&homelink]);
-    let programme = id(&created(server.send_json(
-        "POST",
-        "/api/v1/programmes",
-        &json!({
-            "code": "govtech-catalyst", "title": "GovTech Catalyst", "funder_organisation_id": gds,
-            "budget": {"amount": 2_000_000_000i64, "currency": "GBP"}, "opens_on": "2017-11-22", "closes_on": "2021-03-31"
-        }),
-        Some(&manager),
-    )));
-    World {
-        leeds,
-        york,
-        programme,
-        manager,
-        leeds_officer,
-        york_officer,
-        supplier,
-    }
-}
-
-fn leeds_challenge(world: &World) -> Value {
-    json!({
-        "programme_id": world.programme, "owner_organisation_id": world.leeds, "reference": "gtc-r3-leeds",
-        "title": "Monitoring the condition of council housing",
-        "problem_statement": "How might we use technology to monitor the condition of the council's housing stock?",
-        "themes": ["Housing", "IoT"]
-    })
-}
-
-fn phase(number: i32, starts_on: &str, budget: i64, max_award: i64) -> Value {
-    json!({
-        "number": number, "kind": if number == 1 { "feasibility" } else { "prototype" },
-        "budget": {"amount": budget, "currency": "GBP"}, "max_award": {"amount": max_award, "currency": "GBP"},
-        "starts_on": starts_on
-    })
+fn world(server: &common::TestServer) -> World {
+    sbri_world(server, 1)
 }
 
 #[test]
@@ -164,7 +92,7 @@ fn a_draft_challenge_is_seen_only_by_its_owner_and_programme_staff() {
             .get_as(&path, &world.york_officer)
             .assert_problem(404, "not_found");
         server
-            .get_as(&path, &world.supplier)
+            .get_as(&path, &world.suppliers[0].1)
             .assert_problem(404, "not_found");
         assert_eq!(
             server.get("/api/v1/challenges").json()["data"],
@@ -222,7 +150,7 @@ fn a_draft_challenge_is_seen_only_by_its_owner_and_programme_staff() {
             "open",
             "published challenges are public"
         );
-        assert_eq!(server.get_as(&path, &world.supplier).status, 200);
+        assert_eq!(server.get_as(&path, &world.suppliers[0].1).status, 200);
         server
             .send_json(
                 "PATCH",
@@ -403,7 +331,7 @@ fn phases_keep_their_order_caps_and_numbers() {
                 "POST",
                 &phases,
                 &phase(3, "2021-01-01", 1_000, 1_000),
-                Some(&world.supplier),
+                Some(&world.suppliers[0].1),
             )
             .assert_problem(403, "forbidden");
         let opened = server.send_json(

@@ -78,6 +78,16 @@ entity_id!(
 );
 
 entity_id!(
+    /// Identifies a supplier's application to a phase.
+    ApplicationId
+);
+
+entity_id!(
+    /// Identifies an award: a contract with one supplier in one phase.
+    AwardId
+);
+
+entity_id!(
     /// Identifies an audit record.
     AuditId
 );

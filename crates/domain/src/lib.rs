@@ -5,6 +5,8 @@
 //! plain values, and every write path in the service goes through these types and rules.
 
 pub mod access;
+pub mod application;
+pub mod award;
 pub mod challenge;
 pub mod ids;
 pub mod lifecycle;
@@ -17,9 +19,16 @@ pub mod time;
 pub mod validation;
 
 pub use access::{Actor, ApiClient, Denied, Role, Scope, User, UserFields};
+pub use application::{Application, ApplicationFields};
+pub use award::{Award, AwardFields, BudgetCheck};
 pub use challenge::{Challenge, ChallengeFields, DocumentLink};
-pub use ids::{AuditId, ChallengeId, ClientId, OrganisationId, PhaseId, ProgrammeId, UserId};
-pub use lifecycle::{ChallengeStatus, IllegalTransition, Lifecycle, PhaseStatus};
+pub use ids::{
+    ApplicationId, AuditId, AwardId, ChallengeId, ClientId, OrganisationId, PhaseId, ProgrammeId,
+    UserId,
+};
+pub use lifecycle::{
+    ApplicationStatus, AwardStatus, ChallengeStatus, IllegalTransition, Lifecycle, PhaseStatus,
+};
 pub use money::{Currency, Money, MoneyError};
 pub use organisation::{
     IdentifierScheme, Organisation, OrganisationDraft, OrganisationFields, OrganisationIdentifier,

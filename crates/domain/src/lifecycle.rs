@@ -99,6 +99,64 @@ impl Lifecycle for PhaseStatus {
     }
 }
 
+crate::text_enum!(
+    /// An application's life: drafted by the supplier, submitted, perhaps shortlisted, then
+    /// successful or unsuccessful; the supplier may withdraw it until it is decided.
+    ApplicationStatus {
+        Draft => "draft",
+        Submitted => "submitted",
+        Shortlisted => "shortlisted",
+        Successful => "successful",
+        Unsuccessful => "unsuccessful",
+        Withdrawn => "withdrawn",
+    }
+);
+
+impl Lifecycle for ApplicationStatus {
+    const INITIAL: Self = ApplicationStatus::Draft;
+
+    fn next(&self) -> &'static [Self] {
+        use ApplicationStatus::*;
+        match self {
+            Draft => &[Submitted, Withdrawn],
+            Submitted => &[Shortlisted, Successful, Unsuccessful, Withdrawn],
+            Shortlisted => &[Successful, Unsuccessful, Withdrawn],
+            Successful | Unsuccessful | Withdrawn => &[],
+        }
+    }
+}
+
+impl ApplicationStatus {
+    /// Moves the supplier makes; the others are the assessors'.
+    pub fn is_suppliers_move(&self) -> bool {
+        matches!(
+            self,
+            ApplicationStatus::Submitted | ApplicationStatus::Withdrawn
+        )
+    }
+}
+
+crate::text_enum!(
+    /// An award (a contract): active, then completed or terminated.
+    AwardStatus {
+        Active => "active",
+        Completed => "completed",
+        Terminated => "terminated",
+    }
+);
+
+impl Lifecycle for AwardStatus {
+    const INITIAL: Self = AwardStatus::Active;
+
+    fn next(&self) -> &'static [Self] {
+        use AwardStatus::*;
+        match self {
+            Active => &[Completed, Terminated],
+            Completed | Terminated => &[],
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +177,8 @@ mod tests {
     fn only_listed_moves_are_allowed() {
         walk(ChallengeStatus::ALL);
         walk(PhaseStatus::ALL);
+        walk(ApplicationStatus::ALL);
+        walk(AwardStatus::ALL);
     }
 
     #[test]

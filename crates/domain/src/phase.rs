@@ -43,6 +43,8 @@ pub struct PhaseFields {
 pub struct Phase {
     pub id: PhaseId,
     pub fields: PhaseFields,
+    /// The sum of the phase's awards (kept by the database with every award).
+    pub committed: Money,
     pub status: PhaseStatus,
     pub version: i64,
     pub created_at: Timestamp,
@@ -118,9 +120,18 @@ impl PhaseFields {
 }
 
 impl Phase {
+    /// The budget rule's view of the phase.
+    pub fn budget_check(&self) -> crate::award::BudgetCheck {
+        crate::award::BudgetCheck {
+            budget: self.fields.budget,
+            committed: self.committed,
+        }
+    }
+
     pub fn create(fields: PhaseFields, now: Timestamp) -> Self {
         Self {
             id: PhaseId::generate(),
+            committed: Money::zero(fields.budget.currency()),
             fields,
             status: <PhaseStatus as crate::lifecycle::Lifecycle>::INITIAL,
             version: 1,

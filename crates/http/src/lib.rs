@@ -8,8 +8,10 @@
 //! [`problem`].
 
 pub mod api_clients;
+pub mod applications;
 pub mod audit;
 pub mod auth;
+pub mod awards;
 pub mod body;
 pub mod challenges;
 pub mod conditional;
@@ -59,6 +61,8 @@ fn register(config: &mut ServiceConfig) {
                 .configure(programmes::routes)
                 .configure(challenges::routes)
                 .configure(phases::routes)
+                .configure(applications::routes)
+                .configure(awards::routes)
                 .configure(users::routes)
                 .configure(api_clients::routes),
         );

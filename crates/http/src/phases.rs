@@ -36,7 +36,8 @@ const ENTITY: &str = "phases";
     "id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b", "challenge_id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c",
     "number": 1, "kind": "feasibility", "budget": {"amount": 25000000, "currency": "GBP"},
     "max_award": {"amount": 5000000, "currency": "GBP"}, "max_suppliers": 5,
-    "starts_on": "2019-08-01", "ends_on": "2019-11-30", "open_to_all": true, "status": "completed",
+    "starts_on": "2019-08-01", "ends_on": "2019-11-30", "open_to_all": true,
+    "committed": {"amount": 25000000, "currency": "GBP"}, "remaining": {"amount": 0, "currency": "GBP"}, "status": "completed",
     "version": 4, "created_at": "2026-11-26T09:30:00.123456Z", "updated_at": "2026-11-26T09:30:00.123456Z"
 }))]
 pub struct PhaseResource {
@@ -54,6 +55,10 @@ pub struct PhaseResource {
     pub ends_on: Option<NaiveDate>,
     /// Whether suppliers without an award in the phase before may be awarded.
     pub open_to_all: bool,
+    /// The sum of the phase's awards.
+    pub committed: Money,
+    /// What is left of the budget to award.
+    pub remaining: Money,
     pub status: PhaseStatus,
     pub version: i64,
     pub created_at: Timestamp,
@@ -74,6 +79,8 @@ impl From<&Phase> for PhaseResource {
             starts_on: fields.starts_on,
             ends_on: fields.ends_on,
             open_to_all: fields.open_to_all,
+            committed: phase.committed,
+            remaining: phase.budget_check().remaining(),
             status: phase.status,
             version: phase.version,
             created_at: phase.created_at,
@@ -480,6 +487,19 @@ pub async fn update_phase(
                 let fields = fields.validate()?;
                 if fields == current.fields {
                     return Ok(current);
+                }
+                if fields.budget.currency() != current.committed.currency()
+                    || fields.budget.minor_units() < current.committed.minor_units()
+                {
+                    return Err(ApiError::RuleBroken(ProblemItem {
+                        pointer: Some("#/budget".to_owned()),
+                        parameter: None,
+                        code: "below_committed".to_owned(),
+                        detail: format!(
+                            "the budget cannot go below the {} already awarded",
+                            current.committed
+                        ),
+                    }));
                 }
                 check_against_others(connection, &fields, &challenge)?;
                 let updated = Phase {

@@ -6,7 +6,9 @@
 //! on an async executor run them on a blocking thread.
 
 pub mod api_clients;
+pub mod applications;
 pub mod audit;
+pub mod awards;
 pub mod challenges;
 pub mod convert;
 pub mod database;

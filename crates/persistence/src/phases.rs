@@ -24,6 +24,9 @@ struct PhaseRow {
     budget_currency: String,
     max_award_amount: i64,
     max_award_currency: String,
+    /// Changed only by [`commit`], never by a phase update.
+    #[diesel(skip_update)]
+    committed_amount: i64,
     max_suppliers: Option<i32>,
     starts_on: Option<NaiveDate>,
     ends_on: Option<NaiveDate>,
@@ -46,6 +49,7 @@ impl From<&Phase> for PhaseRow {
             budget_currency: fields.budget.currency().to_string(),
             max_award_amount: fields.max_award.minor_units(),
             max_award_currency: fields.max_award.currency().to_string(),
+            committed_amount: phase.committed.minor_units(),
             max_suppliers: fields.max_suppliers,
             starts_on: fields.starts_on,
             ends_on: fields.ends_on,
@@ -80,6 +84,12 @@ impl TryFrom<PhaseRow> for Phase {
                 ends_on: row.ends_on,
                 open_to_all: row.open_to_all,
             },
+            committed: money(
+                "phases",
+                "committed",
+                row.committed_amount,
+                &row.budget_currency,
+            )?,
             status: parse("phases", "status", &row.status)?,
             version: row.version,
             created_at: Timestamp::from_naive_utc(row.created_at),
@@ -128,6 +138,29 @@ pub fn find_by_number(
         .optional()?
         .map(Phase::try_from)
         .transpose()
+}
+
+/// Adds `amount` to the phase's committed sum if it stays within the budget, in one statement:
+/// two servers awarding the last of a budget at once cannot both succeed. Returns false when
+/// the budget would be exceeded. The phase's version grows, since its figures changed.
+pub fn commit(
+    connection: &mut DbConnection,
+    id: PhaseId,
+    amount: i64,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let changed = diesel::update(
+        phases::table
+            .filter(phases::id.eq(id.to_string()))
+            .filter((phases::committed_amount + amount).le(phases::budget_amount)),
+    )
+    .set((
+        phases::committed_amount.eq(phases::committed_amount + amount),
+        phases::version.eq(phases::version + 1),
+        phases::updated_at.eq(now.to_naive_utc()),
+    ))
+    .execute(connection)?;
+    Ok(changed == 1)
 }
 
 /// Only phases of challenges the caller may see: written as SQL subqueries because diesel's

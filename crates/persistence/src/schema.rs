@@ -136,10 +136,52 @@ diesel::table! {
         budget_currency -> Text,
         max_award_amount -> BigInt,
         max_award_currency -> Text,
+        committed_amount -> BigInt,
         max_suppliers -> Nullable<Integer>,
         starts_on -> Nullable<Date>,
         ends_on -> Nullable<Date>,
         open_to_all -> Bool,
+        status -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    applications (id) {
+        id -> Text,
+        phase_id -> Text,
+        challenge_id -> Text,
+        owner_organisation_id -> Text,
+        supplier_organisation_id -> Text,
+        amount_requested_amount -> BigInt,
+        amount_requested_currency -> Text,
+        summary -> Text,
+        status -> Text,
+        assessment_score -> Nullable<Integer>,
+        submitted_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    awards (id) {
+        id -> Text,
+        phase_id -> Text,
+        challenge_id -> Text,
+        owner_organisation_id -> Text,
+        application_id -> Text,
+        supplier_organisation_id -> Text,
+        contract_reference -> Text,
+        amount_amount -> BigInt,
+        amount_currency -> Text,
+        vat_included -> Bool,
+        starts_on -> Nullable<Date>,
+        ends_on -> Nullable<Date>,
+        parent_award_id -> Nullable<Text>,
         status -> Text,
         version -> BigInt,
         created_at -> Timestamp,
@@ -164,4 +206,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     programmes,
     challenges,
     phases,
+    applications,
+    awards,
 );

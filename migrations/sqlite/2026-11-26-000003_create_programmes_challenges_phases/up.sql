@@ -54,6 +54,9 @@ CREATE TABLE phases (
     budget_currency TEXT NOT NULL,
     max_award_amount BIGINT NOT NULL CHECK (max_award_amount >= 0),
     max_award_currency TEXT NOT NULL,
+    -- The sum of the phase's awards, kept by every award write; the CHECK below makes the budget
+    -- rule hold whatever runs concurrently.
+    committed_amount BIGINT NOT NULL DEFAULT 0 CHECK (committed_amount >= 0),
     max_suppliers INTEGER CHECK (max_suppliers >= 1),
     starts_on TEXT,
     ends_on TEXT,
@@ -63,6 +66,7 @@ CREATE TABLE phases (
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     CHECK (max_award_amount <= budget_amount),
+    CHECK (committed_amount <= budget_amount),
     CHECK (ends_on IS NULL OR starts_on IS NULL OR ends_on >= starts_on)
 );
 CREATE UNIQUE INDEX phases_challenge_id_number_key ON phases (challenge_id, number);

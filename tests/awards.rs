@@ -1,0 +1,374 @@
+//! A competition's life over HTTP, on each backend: applications, assessment, awards within the
+//! budget and the cap, lineage from Phase 1 to Phase 2, and the budget rule under concurrency.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
+
+mod common;
+
+use common::sbri::{created, gbp, id, leeds_challenge, ok, phase, transition, world};
+use common::{for_each_backend, TestServer};
+use serde_json::json;
+
+/// An open challenge with phase 1 open; returns (phase 1 id, phase 2 id).
+fn open_competition(
+    server: &TestServer,
+    world: &common::sbri::World,
+    phase_one_budget: i64,
+    cap: i64,
+) -> (String, String) {
+    let challenge = created(server.send_json(
+        "POST",
+        "/api/v1/challenges",
+        &leeds_challenge(world),
+        Some(&world.leeds_officer),
+    ));
+    let challenge_path = format!("/api/v1/challenges/{}", id(&challenge));
+    let phases = format!("{challenge_path}/phases");
+    let first = created(server.send_json(
+        "POST",
+        &phases,
+        &phase(1, "2019-08-01", phase_one_budget, cap),
+        Some(&world.leeds_officer),
+    ));
+    let second = created(server.send_json(
+        "POST",
+        &phases,
+        &phase(2, "2020-02-01", 100_000_000, 50_000_000),
+        Some(&world.leeds_officer),
+    ));
+    ok(transition(
+        server,
+        &challenge_path,
+        "open",
+        &world.leeds_officer,
+    ));
+    ok(transition(
+        server,
+        &format!("/api/v1/phases/{}", id(&first)),
+        "open",
+        &world.leeds_officer,
+    ));
+    (id(&first), id(&second))
+}
+
+/// A supplier's application, submitted and judged successful by Leeds.
+fn successful_application(
+    server: &TestServer,
+    world: &common::sbri::World,
+    phase: &str,
+    supplier: usize,
+    pence: i64,
+) -> String {
+    let (organisation, token) = &world.suppliers[supplier];
+    let application = created(server.send_json(
+        "POST",
+        &format!("/api/v1/phases/{phase}/applications"),
+        &json!({"supplier_organisation_id": organisation, "amount_requested": gbp(pence), "summary": "Sensors in council homes"}),
+        Some(token),
+    ));
+    let path = format!("/api/v1/applications/{}", id(&application));
+    ok(transition(server, &path, "submitted", token));
+    ok(transition(
+        server,
+        &path,
+        "successful",
+        &world.leeds_officer,
+    ));
+    id(&application)
+}
+
+fn award(
+    server: &TestServer,
+    world: &common::sbri::World,
+    phase: &str,
+    application: &str,
+    pence: i64,
+) -> common::Reply {
+    server.send_json(
+        "POST",
+        &format!("/api/v1/phases/{phase}/awards"),
+        &json!({"application_id": application, "contract_reference": format!("LCC-{application}"), "amount": gbp(pence), "vat_included": true}),
+        Some(&world.leeds_officer),
+    )
+}
+
+#[test]
+fn applications_are_private_to_their_supplier_and_the_owner() {
+    for_each_backend(|server| {
+        let world = world(server, 2);
+        let (phase_one, _) = open_competition(server, &world, 25_000_000, 5_000_000);
+        let (first_org, first) = &world.suppliers[0];
+        let (_, second) = &world.suppliers[1];
+        let application = created(server.send_json(
+            "POST",
+            &format!("/api/v1/phases/{phase_one}/applications"),
+            &json!({"supplier_organisation_id": first_org, "amount_requested": gbp(5_000_000), "summary": "Temperature and humidity sensors"}),
+            Some(first),
+        ));
+        assert_eq!(application["status"], "draft");
+        let path = format!("/api/v1/applications/{}", id(&application));
+        assert_eq!(server.get_as(&path, first).status, 200);
+        assert_eq!(server.get_as(&path, &world.leeds_officer).status, 200);
+        assert_eq!(server.get_as(&path, &world.manager).status, 200);
+        server
+            .get_as(&path, second)
+            .assert_problem(404, "not_found");
+        server
+            .get_as(&path, &world.york_officer)
+            .assert_problem(404, "not_found");
+        server.get(&path).assert_problem(404, "not_found");
+        assert_eq!(
+            server.get_as("/api/v1/applications", second).json()["data"],
+            json!([])
+        );
+        assert_eq!(server.get("/api/v1/applications").json()["data"], json!([]));
+        assert_eq!(
+            server
+                .get_as("/api/v1/applications", &world.leeds_officer)
+                .json()["data"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        // Another supplier cannot apply in the first's name.
+        server
+            .send_json(
+                "POST",
+                &format!("/api/v1/phases/{phase_one}/applications"),
+                &json!({"supplier_organisation_id": first_org, "amount_requested": gbp(1), "summary": "x"}),
+                Some(second),
+            )
+            .assert_problem(403, "forbidden");
+
+        // Mass assignment: what the supplier may not set is refused and changes nothing.
+        for body in [
+            json!({"status": "successful"}),
+            json!({"supplier_organisation_id": first_org}),
+            json!({"phase_id": phase_one}),
+        ] {
+            server
+                .send_json("PATCH", &path, &body, Some(first))
+                .assert_problem(422, "invalid_body");
+        }
+        server
+            .send_json(
+                "PATCH",
+                &path,
+                &json!({"assessment_score": 100}),
+                Some(first),
+            )
+            .assert_problem(403, "forbidden");
+        let problem = server
+            .send_json(
+                "PATCH",
+                &path,
+                &json!({"amount_requested": gbp(6_000_000)}),
+                Some(first),
+            )
+            .assert_problem(422, "validation_failed");
+        assert_eq!(problem["errors"][0]["code"], "exceeds_max_award");
+        assert_eq!(
+            server.get_as(&path, first).json()["version"],
+            1,
+            "nothing changed"
+        );
+
+        ok(transition(server, &path, "submitted", first));
+        assert!(server.get_as(&path, first).json()["submitted_at"].is_string());
+        server
+            .send_json(
+                "PATCH",
+                &path,
+                &json!({"summary": "changed my mind"}),
+                Some(first),
+            )
+            .assert_problem(409, "rule_broken");
+        transition(server, &path, "shortlisted", first).assert_problem(403, "forbidden");
+        let scored = ok(server.send_json(
+            "PATCH",
+            &path,
+            &json!({"assessment_score": 78}),
+            Some(&world.leeds_officer),
+        ));
+        assert_eq!(scored["assessment_score"], 78);
+        ok(transition(
+            server,
+            &path,
+            "shortlisted",
+            &world.leeds_officer,
+        ));
+        let problem =
+            transition(server, &path, "submitted", first).assert_problem(409, "illegal_transition");
+        assert_eq!(
+            problem["allowed_transitions"],
+            json!(["successful", "unsuccessful", "withdrawn"])
+        );
+        server
+            .send_json(
+                "POST",
+                &format!("/api/v1/phases/{phase_one}/applications"),
+                &json!({"supplier_organisation_id": first_org, "amount_requested": gbp(1), "summary": "again"}),
+                Some(first),
+            )
+            .assert_problem(409, "conflict");
+    });
+}
+
+#[test]
+fn a_competition_runs_from_applications_to_phase_two_awards() {
+    for_each_backend(|server| {
+        let world = world(server, 3);
+        // Phase 1: GBP 100,000 for suppliers at up to GBP 50,000 each.
+        let (phase_one, phase_two) = open_competition(server, &world, 10_000_000, 5_000_000);
+        let applications: Vec<String> = (0..3)
+            .map(|index| successful_application(server, &world, &phase_one, index, 5_000_000))
+            .collect();
+
+        let first = created(award(
+            server,
+            &world,
+            &phase_one,
+            &applications[0],
+            5_000_000,
+        ));
+        assert_eq!(first["status"], "active");
+        assert_eq!(first["parent_award_id"], serde_json::Value::Null);
+        let phase = server.get(&format!("/api/v1/phases/{phase_one}")).json();
+        assert_eq!(phase["committed"], gbp(5_000_000));
+        assert_eq!(phase["remaining"], gbp(5_000_000));
+
+        // The same application twice: refused, and the budget is not claimed twice.
+        award(server, &world, &phase_one, &applications[0], 1).assert_problem(409, "conflict");
+        assert_eq!(
+            server.get(&format!("/api/v1/phases/{phase_one}")).json()["committed"],
+            gbp(5_000_000)
+        );
+        // Over the cap per supplier.
+        let problem = award(server, &world, &phase_one, &applications[1], 5_000_001)
+            .assert_problem(422, "validation_failed");
+        assert_eq!(problem["errors"][0]["code"], "exceeds_max_award");
+        created(award(
+            server,
+            &world,
+            &phase_one,
+            &applications[1],
+            5_000_000,
+        ));
+        // The budget is spent: the third supplier's award is refused by name.
+        let problem = award(server, &world, &phase_one, &applications[2], 5_000_000)
+            .assert_problem(409, "rule_broken");
+        assert_eq!(problem["errors"][0]["code"], "exceeds_phase_budget");
+
+        // Phase 2 is not open to all: only Phase 1 suppliers, linked by their Phase 1 award.
+        let phase_two_path = format!("/api/v1/phases/{phase_two}");
+        ok(transition(
+            server,
+            &phase_two_path,
+            "open",
+            &world.leeds_officer,
+        ));
+        let winner = successful_application(server, &world, &phase_two, 0, 50_000_000);
+        let newcomer = successful_application(server, &world, &phase_two, 2, 10_000_000);
+        let problem = award(server, &world, &phase_two, &newcomer, 10_000_000)
+            .assert_problem(409, "rule_broken");
+        assert_eq!(problem["errors"][0]["code"], "no_earlier_award");
+        let second = created(award(server, &world, &phase_two, &winner, 50_000_000));
+        assert_eq!(
+            second["parent_award_id"], first["id"],
+            "explicit lineage to the Phase 1 award"
+        );
+
+        let supplier_awards = server
+            .get(&format!(
+                "/api/v1/awards?supplier_id={}&status=active",
+                world.suppliers[0].0
+            ))
+            .json();
+        assert_eq!(
+            supplier_awards["data"].as_array().unwrap().len(),
+            2,
+            "Phase 2 awards appear in the supplier's portfolio"
+        );
+        // Awards are public records.
+        assert_eq!(
+            server
+                .get(&format!("/api/v1/awards/{}", id(&second)))
+                .status,
+            200
+        );
+        // Only the owner's officers or programme staff award; a supplier cannot.
+        server
+            .send_json(
+                "POST",
+                &format!("/api/v1/phases/{phase_one}/awards"),
+                &json!({"application_id": applications[2], "contract_reference": "X", "amount": gbp(1)}),
+                Some(&world.suppliers[2].1),
+            )
+            .assert_problem(403, "forbidden");
+        ok(transition(
+            server,
+            &format!("/api/v1/awards/{}", id(&first)),
+            "completed",
+            &world.leeds_officer,
+        ));
+        transition(
+            server,
+            &format!("/api/v1/awards/{}", id(&first)),
+            "terminated",
+            &world.leeds_officer,
+        )
+        .assert_problem(409, "illegal_transition");
+        // The budget cannot be cut below what is committed.
+        server
+            .send_json(
+                "PATCH",
+                &format!("/api/v1/phases/{phase_one}"),
+                &json!({"budget": gbp(1_000), "max_award": gbp(1_000)}),
+                Some(&world.leeds_officer),
+            )
+            .assert_problem(409, "rule_broken");
+    });
+}
+
+#[test]
+fn two_awards_racing_for_the_last_of_a_budget_cannot_both_win() {
+    for_each_backend(|server| {
+        let world = world(server, 6);
+        // A budget for exactly one award at the cap.
+        let (phase_one, _) = open_competition(server, &world, 5_000_000, 5_000_000);
+        let applications: Vec<String> = (0..6)
+            .map(|index| successful_application(server, &world, &phase_one, index, 5_000_000))
+            .collect();
+        let statuses: Vec<u16> = std::thread::scope(|scope| {
+            let handles: Vec<_> = applications
+                .iter()
+                .map(|application| {
+                    scope.spawn(|| award(server, &world, &phase_one, application, 5_000_000).status)
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| handle.join().unwrap())
+                .collect()
+        });
+        assert_eq!(
+            statuses.iter().filter(|status| **status == 201).count(),
+            1,
+            "{statuses:?} on {}",
+            server.backend
+        );
+        assert!(
+            statuses
+                .iter()
+                .all(|status| *status == 201 || *status == 409),
+            "{statuses:?}"
+        );
+        let phase = server.get(&format!("/api/v1/phases/{phase_one}")).json();
+        assert_eq!(phase["committed"], gbp(5_000_000));
+        let awarded = server
+            .get(&format!("/api/v1/phases/{phase_one}/awards"))
+            .json();
+        assert_eq!(awarded["data"].as_array().unwrap().len(), 1);
+    });
+}
