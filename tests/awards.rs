@@ -372,3 +372,116 @@ fn two_awards_racing_for_the_last_of_a_budget_cannot_both_win() {
         assert_eq!(awarded["data"].as_array().unwrap().len(), 1);
     });
 }
+
+#[test]
+fn payments_follow_milestones_and_never_exceed_the_award() {
+    for_each_backend(|server| {
+        let world = world(server, 2);
+        let (phase_one, _) = open_competition(server, &world, 10_000_000, 5_000_000);
+        let application = successful_application(server, &world, &phase_one, 0, 5_000_000);
+        let award_path = format!(
+            "/api/v1/awards/{}",
+            id(&created(award(
+                server,
+                &world,
+                &phase_one,
+                &application,
+                5_000_000
+            )))
+        );
+        let (_, supplier) = &world.suppliers[0];
+        let (_, other) = &world.suppliers[1];
+        let plan = |title: &str, pence: i64| {
+            created(server.send_json(
+                "POST",
+                &format!("{award_path}/milestones"),
+                &json!({"kind": "payment", "title": title, "due_on": "2019-09-30", "amount": gbp(pence)}),
+                Some(&world.leeds_officer),
+            ))
+        };
+        // One competition paid 25% at the first milestone.
+        let first = plan("First tranche (25%)", 1_250_000);
+        let rest = plan("Final tranche", 4_000_000);
+        let problem = server
+            .send_json(
+                "POST",
+                &format!("{award_path}/milestones"),
+                &json!({"kind": "payment", "title": "No amount"}),
+                Some(&world.leeds_officer),
+            )
+            .assert_problem(422, "validation_failed");
+        assert_eq!(problem["errors"][0]["pointer"], "#/amount");
+        server
+            .send_json(
+                "POST",
+                &format!("{award_path}/milestones"),
+                &json!({"kind": "report", "title": "x"}),
+                Some(supplier),
+            )
+            .assert_problem(403, "forbidden");
+
+        let first_path = format!("/api/v1/milestones/{}", id(&first));
+        assert_eq!(server.get_as(&first_path, supplier).status, 200);
+        server
+            .get_as(&first_path, other)
+            .assert_problem(404, "not_found");
+        server.get(&first_path).assert_problem(404, "not_found");
+        assert_eq!(
+            server.get(&format!("{award_path}/milestones")).json()["data"],
+            json!([]),
+            "milestones are not public"
+        );
+        assert_eq!(
+            server
+                .get_as(&format!("{award_path}/milestones"), supplier)
+                .json()["data"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+
+        ok(transition(server, &first_path, "invoiced", supplier));
+        transition(server, &first_path, "paid", supplier).assert_problem(403, "forbidden");
+        let paid = ok(server.send_json(
+            "POST",
+            &format!("{first_path}/transitions"),
+            &json!({"to": "paid", "paid_on": "2019-10-04"}),
+            Some(&world.leeds_officer),
+        ));
+        assert_eq!(paid["paid_on"], "2019-10-04");
+        let award = server.get(&award_path).json();
+        assert_eq!(award["paid"], gbp(1_250_000));
+        assert_eq!(award["outstanding"], gbp(3_750_000));
+
+        // 1.25m + 4m > 5m: the final tranche as planned would overpay.
+        let rest_path = format!("/api/v1/milestones/{}", id(&rest));
+        ok(transition(server, &rest_path, "invoiced", supplier));
+        let problem = transition(server, &rest_path, "paid", &world.leeds_officer)
+            .assert_problem(409, "rule_broken");
+        assert_eq!(problem["errors"][0]["code"], "exceeds_award");
+        assert_eq!(
+            server.get(&award_path).json()["paid"],
+            gbp(1_250_000),
+            "nothing was paid"
+        );
+        ok(server.send_json(
+            "PATCH",
+            &rest_path,
+            &json!({"amount": gbp(3_750_000)}),
+            Some(&world.leeds_officer),
+        ));
+        ok(transition(server, &rest_path, "paid", &world.leeds_officer));
+        let award = server.get(&award_path).json();
+        assert_eq!(award["paid"], gbp(5_000_000));
+        assert_eq!(award["outstanding"], gbp(0));
+        server
+            .send_json(
+                "PATCH",
+                &first_path,
+                &json!({"title": "rewritten"}),
+                Some(&world.leeds_officer),
+            )
+            .assert_problem(409, "rule_broken");
+    });
+}

@@ -32,12 +32,26 @@ pub struct AwardFields {
 pub struct Award {
     pub id: AwardId,
     pub fields: AwardFields,
+    /// The sum of its paid milestones (kept by the database with every payment).
+    pub paid: Money,
     pub challenge_id: ChallengeId,
     pub owner_organisation_id: OrganisationId,
     pub status: AwardStatus,
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+impl Award {
+    /// What is still to be paid.
+    pub fn outstanding(&self) -> Money {
+        self.fields
+            .amount
+            .checked_sub(self.paid)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| Money::zero(self.fields.amount.currency()))
+    }
 }
 
 impl AwardFields {

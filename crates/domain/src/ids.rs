@@ -88,6 +88,11 @@ entity_id!(
 );
 
 entity_id!(
+    /// Identifies a milestone of an award: a delivery, a report or a payment.
+    MilestoneId
+);
+
+entity_id!(
     /// Identifies an audit record.
     AuditId
 );

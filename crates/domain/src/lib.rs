@@ -10,6 +10,7 @@ pub mod award;
 pub mod challenge;
 pub mod ids;
 pub mod lifecycle;
+pub mod milestone;
 pub mod money;
 pub mod organisation;
 pub mod phase;
@@ -23,12 +24,14 @@ pub use application::{Application, ApplicationFields};
 pub use award::{Award, AwardFields, BudgetCheck};
 pub use challenge::{Challenge, ChallengeFields, DocumentLink};
 pub use ids::{
-    ApplicationId, AuditId, AwardId, ChallengeId, ClientId, OrganisationId, PhaseId, ProgrammeId,
-    UserId,
+    ApplicationId, AuditId, AwardId, ChallengeId, ClientId, MilestoneId, OrganisationId, PhaseId,
+    ProgrammeId, UserId,
 };
 pub use lifecycle::{
-    ApplicationStatus, AwardStatus, ChallengeStatus, IllegalTransition, Lifecycle, PhaseStatus,
+    ApplicationStatus, AwardStatus, ChallengeStatus, IllegalTransition, Lifecycle, MilestoneStatus,
+    PhaseStatus,
 };
+pub use milestone::{Milestone, MilestoneFields, MilestoneKind};
 pub use money::{Currency, Money, MoneyError};
 pub use organisation::{
     IdentifierScheme, Organisation, OrganisationDraft, OrganisationFields, OrganisationIdentifier,

@@ -157,6 +157,31 @@ impl Lifecycle for AwardStatus {
     }
 }
 
+crate::text_enum!(
+    /// A milestone's life: planned, invoiced, then paid; a payment may be withheld (and invoiced
+    /// again once the reason is resolved).
+    MilestoneStatus {
+        Planned => "planned",
+        Invoiced => "invoiced",
+        Paid => "paid",
+        Withheld => "withheld",
+    }
+);
+
+impl Lifecycle for MilestoneStatus {
+    const INITIAL: Self = MilestoneStatus::Planned;
+
+    fn next(&self) -> &'static [Self] {
+        use MilestoneStatus::*;
+        match self {
+            Planned => &[Invoiced, Withheld],
+            Invoiced => &[Paid, Withheld],
+            Withheld => &[Invoiced],
+            Paid => &[],
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,6 +204,7 @@ mod tests {
         walk(PhaseStatus::ALL);
         walk(ApplicationStatus::ALL);
         walk(AwardStatus::ALL);
+        walk(MilestoneStatus::ALL);
     }
 
     #[test]

@@ -46,6 +46,10 @@ pub struct AwardResource {
     pub supplier_organisation_id: String,
     pub contract_reference: String,
     pub amount: Money,
+    /// The sum of its paid milestones.
+    pub paid: Money,
+    /// What is still to be paid.
+    pub outstanding: Money,
     pub vat_included: bool,
     pub starts_on: Option<NaiveDate>,
     pub ends_on: Option<NaiveDate>,
@@ -69,6 +73,8 @@ impl From<&Award> for AwardResource {
             supplier_organisation_id: fields.supplier_organisation_id.to_string(),
             contract_reference: fields.contract_reference.clone(),
             amount: fields.amount,
+            paid: award.paid,
+            outstanding: award.outstanding(),
             vat_included: fields.vat_included,
             starts_on: fields.starts_on,
             ends_on: fields.ends_on,
@@ -318,6 +324,7 @@ fn award(
     }
     let award = Award {
         id: AwardId::generate(),
+        paid: Money::zero(fields.amount.currency()),
         fields,
         challenge_id: challenge.id,
         owner_organisation_id: challenge.fields.owner_organisation_id,

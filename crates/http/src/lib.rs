@@ -19,6 +19,7 @@ pub mod fallback;
 pub mod health;
 pub mod links;
 pub mod lists;
+pub mod milestones;
 pub mod openapi;
 pub mod organisations;
 pub mod pagination;
@@ -63,6 +64,7 @@ fn register(config: &mut ServiceConfig) {
                 .configure(phases::routes)
                 .configure(applications::routes)
                 .configure(awards::routes)
+                .configure(milestones::routes)
                 .configure(users::routes)
                 .configure(api_clients::routes),
         );

@@ -29,6 +29,9 @@ struct AwardRow {
     #[diesel(skip_update)]
     amount_amount: i64,
     amount_currency: String,
+    /// Changed only by [`pay`], never by an award update.
+    #[diesel(skip_update)]
+    paid_amount: i64,
     vat_included: bool,
     starts_on: Option<NaiveDate>,
     ends_on: Option<NaiveDate>,
@@ -52,6 +55,7 @@ impl From<&Award> for AwardRow {
             contract_reference: fields.contract_reference.clone(),
             amount_amount: fields.amount.minor_units(),
             amount_currency: fields.amount.currency().to_string(),
+            paid_amount: award.paid.minor_units(),
             vat_included: fields.vat_included,
             starts_on: fields.starts_on,
             ends_on: fields.ends_on,
@@ -89,6 +93,7 @@ impl TryFrom<AwardRow> for Award {
                     .map(|id| parse("awards", "parent_award_id", id))
                     .transpose()?,
             },
+            paid: money("awards", "paid", row.paid_amount, &row.amount_currency)?,
             challenge_id: parse("awards", "challenge_id", &row.challenge_id)?,
             owner_organisation_id: parse(
                 "awards",
@@ -127,6 +132,28 @@ pub fn find(connection: &mut DbConnection, id: AwardId) -> Result<Award, StoreEr
         .select(AwardRow::as_select())
         .first(connection)?
         .try_into()
+}
+
+/// Adds a payment to the award's paid sum if it stays within the award, in one statement (two
+/// payments at once cannot overpay). Returns false when it would not. The award's version grows.
+pub fn pay(
+    connection: &mut DbConnection,
+    id: AwardId,
+    amount: i64,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let changed = diesel::update(
+        awards::table
+            .filter(awards::id.eq(id.to_string()))
+            .filter((awards::paid_amount + amount).le(awards::amount_amount)),
+    )
+    .set((
+        awards::paid_amount.eq(awards::paid_amount + amount),
+        awards::version.eq(awards::version + 1),
+        awards::updated_at.eq(now.to_naive_utc()),
+    ))
+    .execute(connection)?;
+    Ok(changed == 1)
 }
 
 /// The supplier's award in a phase, if any (lineage: a Phase 2 award's parent).

@@ -15,6 +15,7 @@ pub mod database;
 pub mod error;
 pub mod keyset;
 pub mod migrations;
+pub mod milestones;
 pub mod organisations;
 pub mod phases;
 pub mod programmes;

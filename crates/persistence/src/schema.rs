@@ -178,11 +178,31 @@ diesel::table! {
         contract_reference -> Text,
         amount_amount -> BigInt,
         amount_currency -> Text,
+        paid_amount -> BigInt,
         vat_included -> Bool,
         starts_on -> Nullable<Date>,
         ends_on -> Nullable<Date>,
         parent_award_id -> Nullable<Text>,
         status -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    milestones (id) {
+        id -> Text,
+        award_id -> Text,
+        supplier_organisation_id -> Text,
+        owner_organisation_id -> Text,
+        kind -> Text,
+        title -> Text,
+        due_on -> Nullable<Date>,
+        amount_amount -> Nullable<BigInt>,
+        amount_currency -> Nullable<Text>,
+        status -> Text,
+        paid_on -> Nullable<Date>,
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
@@ -208,4 +228,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     phases,
     applications,
     awards,
+    milestones,
 );

@@ -1,2 +1,3 @@
+DROP TABLE milestones;
 DROP TABLE awards;
 DROP TABLE applications;

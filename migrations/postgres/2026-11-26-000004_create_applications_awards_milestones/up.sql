@@ -33,6 +33,9 @@ CREATE TABLE awards (
     contract_reference TEXT NOT NULL,
     amount_amount BIGINT NOT NULL CHECK (amount_amount >= 0),
     amount_currency TEXT NOT NULL,
+    -- The sum of the award's paid milestones, kept by every payment; the CHECK below keeps
+    -- payments within the award whatever runs concurrently.
+    paid_amount BIGINT NOT NULL DEFAULT 0 CHECK (paid_amount >= 0),
     vat_included BOOLEAN NOT NULL,
     starts_on DATE,
     ends_on DATE,
@@ -41,7 +44,8 @@ CREATE TABLE awards (
     version BIGINT NOT NULL CHECK (version >= 1),
     created_at TIMESTAMP(6) NOT NULL,
     updated_at TIMESTAMP(6) NOT NULL,
-    CHECK (ends_on IS NULL OR starts_on IS NULL OR ends_on >= starts_on)
+    CHECK (ends_on IS NULL OR starts_on IS NULL OR ends_on >= starts_on),
+    CHECK (paid_amount <= amount_amount)
 );
 -- One award per application.
 CREATE UNIQUE INDEX awards_application_key ON awards (application_id);
@@ -50,3 +54,30 @@ CREATE INDEX awards_supplier ON awards (supplier_organisation_id, id);
 CREATE INDEX awards_status ON awards (status, id);
 CREATE INDEX awards_created_at_id ON awards (created_at, id);
 CREATE INDEX awards_updated_at_id ON awards (updated_at, id);
+
+-- Milestones of an award: deliveries, reports and payments (in tranches). Supplier and owner are
+-- copied from the award so that who may see a row is decided on the row.
+CREATE TABLE milestones (
+    id TEXT PRIMARY KEY NOT NULL,
+    award_id TEXT NOT NULL REFERENCES awards (id),
+    supplier_organisation_id TEXT NOT NULL REFERENCES organisations (id),
+    owner_organisation_id TEXT NOT NULL REFERENCES organisations (id),
+    kind TEXT NOT NULL CHECK (kind IN ('delivery', 'report', 'payment')),
+    title TEXT NOT NULL,
+    due_on DATE,
+    amount_amount BIGINT CHECK (amount_amount >= 0),
+    amount_currency TEXT,
+    status TEXT NOT NULL CHECK (status IN ('planned', 'invoiced', 'paid', 'withheld')),
+    paid_on DATE,
+    version BIGINT NOT NULL CHECK (version >= 1),
+    created_at TIMESTAMP(6) NOT NULL,
+    updated_at TIMESTAMP(6) NOT NULL,
+    CHECK ((amount_amount IS NULL) = (amount_currency IS NULL)),
+    CHECK (status <> 'paid' OR paid_on IS NOT NULL)
+);
+CREATE INDEX milestones_award ON milestones (award_id, id);
+CREATE INDEX milestones_supplier ON milestones (supplier_organisation_id, id);
+CREATE INDEX milestones_owner ON milestones (owner_organisation_id, id);
+CREATE INDEX milestones_due_on_id ON milestones (due_on, id);
+CREATE INDEX milestones_created_at_id ON milestones (created_at, id);
+CREATE INDEX milestones_updated_at_id ON milestones (updated_at, id);
