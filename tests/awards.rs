@@ -485,3 +485,114 @@ fn payments_follow_milestones_and_never_exceed_the_award() {
             .assert_problem(409, "rule_broken");
     });
 }
+
+#[test]
+fn a_trial_records_outcomes_and_adoption_and_is_public_only_when_marked() {
+    for_each_backend(|server| {
+        let world = world(server, 2);
+        let (phase_one, _) = open_competition(server, &world, 10_000_000, 5_000_000);
+        let application = successful_application(server, &world, &phase_one, 0, 5_000_000);
+        let award_id = id(&created(award(
+            server,
+            &world,
+            &phase_one,
+            &application,
+            5_000_000,
+        )));
+        let (supplier_org, supplier) = &world.suppliers[0];
+        let (_, other) = &world.suppliers[1];
+        let trial = created(server.send_json(
+            "POST",
+            "/api/v1/trials",
+            &json!({
+                "award_id": award_id, "host_organisation_id": world.leeds,
+                "title": "Temperature and humidity sensors in council homes", "sites": ["Leeds", "York"],
+                "units": 300, "unit_label": "homes", "starts_on": "2020-04-01", "ends_on": "2021-03-31"
+            }),
+            Some(&world.leeds_officer),
+        ));
+        assert_eq!(trial["status"], "planned");
+        assert_eq!(
+            trial["supplier_organisation_id"],
+            json!(supplier_org),
+            "the award's supplier"
+        );
+        let path = format!("/api/v1/trials/{}", id(&trial));
+        server.get(&path).assert_problem(404, "not_found");
+        server.get_as(&path, other).assert_problem(404, "not_found");
+        assert_eq!(server.get_as(&path, supplier).status, 200);
+        assert_eq!(server.get("/api/v1/trials").json()["data"], json!([]));
+        server
+            .send_json(
+                "POST",
+                "/api/v1/trials",
+                &json!({"host_organisation_id": supplier_org, "title": "x"}),
+                Some(&world.manager),
+            )
+            .assert_problem(422, "validation_failed");
+        server
+            .send_json(
+                "POST",
+                "/api/v1/trials",
+                &json!({"host_organisation_id": world.leeds, "title": "x"}),
+                Some(&world.york_officer),
+            )
+            .assert_problem(403, "forbidden");
+
+        ok(transition(server, &path, "live", &world.leeds_officer));
+        let outcome = created(server.send_json(
+            "POST",
+            &format!("{path}/outcomes"),
+            &json!({"kind": "key_finding", "metric": "Homes with damp caught before a complaint", "unit": "%",
+                    "baseline": 12.0, "target": 50.0, "actual": 64.5, "measured_on": "2021-03-31"}),
+            Some(&world.leeds_officer),
+        ));
+        assert_eq!(outcome["met_target"], true);
+        assert_eq!(outcome["actual"], 64.5);
+        server
+            .send_json(
+                "POST",
+                &format!("{path}/outcomes"),
+                &json!({"kind": "guess", "metric": "x"}),
+                Some(&world.leeds_officer),
+            )
+            .assert_problem(422, "invalid_body");
+        ok(transition(server, &path, "completed", &world.leeds_officer));
+        let problem = server
+            .send_json(
+                "PATCH",
+                &path,
+                &json!({"follow_on_value": gbp(25_000_000)}),
+                Some(&world.leeds_officer),
+            )
+            .assert_problem(422, "validation_failed");
+        assert_eq!(problem["errors"][0]["code"], "not_adopted");
+        let adopted = ok(server.send_json(
+            "PATCH",
+            &path,
+            &json!({"public": true, "adopted": true, "follow_on_value": gbp(25_000_000), "result": "Adopted across the housing stock"}),
+            Some(&world.leeds_officer),
+        ));
+        assert_eq!(adopted["adopted"], true);
+        // Marked public: anyone reads the trial and its outcomes.
+        assert_eq!(server.get(&path).status, 200);
+        assert_eq!(
+            server.get(&format!("{path}/outcomes")).json()["data"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            server.get("/api/v1/trials?adopted=true").json()["data"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            server.get("/api/v1/trials?adopted=false").json()["data"],
+            json!([])
+        );
+    });
+}

@@ -93,6 +93,16 @@ entity_id!(
 );
 
 entity_id!(
+    /// Identifies a trial of a solution with a host body.
+    TrialId
+);
+
+entity_id!(
+    /// Identifies a measured outcome of a trial.
+    OutcomeId
+);
+
+entity_id!(
     /// Identifies an audit record.
     AuditId
 );

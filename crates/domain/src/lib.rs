@@ -17,6 +17,7 @@ pub mod phase;
 pub mod programme;
 pub mod text;
 pub mod time;
+pub mod trial;
 pub mod validation;
 
 pub use access::{Actor, ApiClient, Denied, Role, Scope, User, UserFields};
@@ -24,12 +25,12 @@ pub use application::{Application, ApplicationFields};
 pub use award::{Award, AwardFields, BudgetCheck};
 pub use challenge::{Challenge, ChallengeFields, DocumentLink};
 pub use ids::{
-    ApplicationId, AuditId, AwardId, ChallengeId, ClientId, MilestoneId, OrganisationId, PhaseId,
-    ProgrammeId, UserId,
+    ApplicationId, AuditId, AwardId, ChallengeId, ClientId, MilestoneId, OrganisationId, OutcomeId,
+    PhaseId, ProgrammeId, TrialId, UserId,
 };
 pub use lifecycle::{
     ApplicationStatus, AwardStatus, ChallengeStatus, IllegalTransition, Lifecycle, MilestoneStatus,
-    PhaseStatus,
+    PhaseStatus, TrialStatus,
 };
 pub use milestone::{Milestone, MilestoneFields, MilestoneKind};
 pub use money::{Currency, Money, MoneyError};
@@ -40,4 +41,5 @@ pub use organisation::{
 pub use phase::{Phase, PhaseFields, PhaseKind};
 pub use programme::{Programme, ProgrammeFields};
 pub use time::Timestamp;
+pub use trial::{Outcome, OutcomeFields, OutcomeKind, Trial, TrialFields};
 pub use validation::{FieldViolation, ValidationErrors};

@@ -182,6 +182,29 @@ impl Lifecycle for MilestoneStatus {
     }
 }
 
+crate::text_enum!(
+    /// A trial's life: planned, live, then completed or stopped.
+    TrialStatus {
+        Planned => "planned",
+        Live => "live",
+        Completed => "completed",
+        Stopped => "stopped",
+    }
+);
+
+impl Lifecycle for TrialStatus {
+    const INITIAL: Self = TrialStatus::Planned;
+
+    fn next(&self) -> &'static [Self] {
+        use TrialStatus::*;
+        match self {
+            Planned => &[Live, Stopped],
+            Live => &[Completed, Stopped],
+            Completed | Stopped => &[],
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,6 +228,7 @@ mod tests {
         walk(ApplicationStatus::ALL);
         walk(AwardStatus::ALL);
         walk(MilestoneStatus::ALL);
+        walk(TrialStatus::ALL);
     }
 
     #[test]

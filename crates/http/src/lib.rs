@@ -30,6 +30,7 @@ pub mod query;
 pub mod request_context;
 pub mod resources;
 pub mod state;
+pub mod trials;
 pub mod users;
 
 use std::net::TcpListener;
@@ -65,6 +66,7 @@ fn register(config: &mut ServiceConfig) {
                 .configure(applications::routes)
                 .configure(awards::routes)
                 .configure(milestones::routes)
+                .configure(trials::routes)
                 .configure(users::routes)
                 .configure(api_clients::routes),
         );

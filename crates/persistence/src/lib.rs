@@ -24,6 +24,7 @@ pub mod schema;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod throttle;
+pub mod trials;
 pub mod users;
 pub mod versioned;
 

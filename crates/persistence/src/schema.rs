@@ -209,6 +209,48 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    trials (id) {
+        id -> Text,
+        award_id -> Nullable<Text>,
+        host_organisation_id -> Text,
+        supplier_organisation_id -> Nullable<Text>,
+        title -> Text,
+        sites -> Text,
+        units -> Nullable<Integer>,
+        unit_label -> Nullable<Text>,
+        starts_on -> Nullable<Date>,
+        ends_on -> Nullable<Date>,
+        public -> Bool,
+        result -> Nullable<Text>,
+        adopted -> Nullable<Bool>,
+        follow_on_value_amount -> Nullable<BigInt>,
+        follow_on_value_currency -> Nullable<Text>,
+        status -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outcomes (id) {
+        id -> Text,
+        trial_id -> Text,
+        kind -> Text,
+        metric -> Text,
+        unit -> Nullable<Text>,
+        baseline -> Nullable<Double>,
+        target -> Nullable<Double>,
+        actual -> Nullable<Double>,
+        measured_on -> Nullable<Date>,
+        notes -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(challenges -> programmes (programme_id));
 diesel::joinable!(phases -> challenges (challenge_id));
@@ -229,4 +271,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     applications,
     awards,
     milestones,
+    trials,
+    outcomes,
 );

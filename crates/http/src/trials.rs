@@ -1,0 +1,1005 @@
+//! Trials (`/api/v1/trials`) and their outcomes (`/api/v1/trials/{id}/outcomes`,
+//! `/api/v1/outcomes/{id}`). A trial marked `public` is readable by anyone; otherwise by its
+//! host, its supplier and programme staff. The host's officers (or programme staff) manage them.
+
+use actix_web::http::StatusCode;
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use catalyst_domain::{
+    Actor, AwardId, Denied, FieldViolation, Lifecycle, Money, OrganisationId, Outcome,
+    OutcomeFields, OutcomeId, OutcomeKind, Timestamp, Trial, TrialFields, TrialId, TrialStatus,
+    ValidationErrors,
+};
+use catalyst_persistence::keyset::Direction;
+use catalyst_persistence::trials::outcome_store::{self, OutcomeSortField};
+use catalyst_persistence::trials::{self as store, TrialFilter, TrialSortField, TrialVisibility};
+use catalyst_persistence::{awards, organisations, transaction, DbConnection, StoreError};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::audit::{AuditContext, AuditList};
+use crate::auth::Caller;
+use crate::body::{read_json, Accepts};
+use crate::conditional::{etag, if_none_match_matches, IfMatch};
+use crate::lists::ListRequest;
+use crate::problem::{ApiError, Problem};
+use crate::resources::{
+    created, optional_patch, path_id, present, required_patch, with_etag, TransitionRequest,
+};
+use crate::state::AppState;
+
+pub const TAG: &str = "trials";
+const ENTITY: &str = "trials";
+const OUTCOMES: &str = "outcomes";
+
+/// A trial of a solution with a host body.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TrialResource {
+    #[schema(value_type = uuid::Uuid)]
+    pub id: String,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub award_id: Option<String>,
+    #[schema(value_type = uuid::Uuid)]
+    pub host_organisation_id: String,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub supplier_organisation_id: Option<String>,
+    pub title: String,
+    pub sites: Vec<String>,
+    pub units: Option<i32>,
+    #[schema(example = "homes")]
+    pub unit_label: Option<String>,
+    pub starts_on: Option<NaiveDate>,
+    pub ends_on: Option<NaiveDate>,
+    pub public: bool,
+    pub result: Option<String>,
+    pub adopted: Option<bool>,
+    pub follow_on_value: Option<Money>,
+    pub status: TrialStatus,
+    pub version: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl From<&Trial> for TrialResource {
+    fn from(trial: &Trial) -> Self {
+        let fields = &trial.fields;
+        Self {
+            id: trial.id.to_string(),
+            award_id: fields.award_id.map(|id| id.to_string()),
+            host_organisation_id: fields.host_organisation_id.to_string(),
+            supplier_organisation_id: trial.supplier_organisation_id.map(|id| id.to_string()),
+            title: fields.title.clone(),
+            sites: fields.sites.clone(),
+            units: fields.units,
+            unit_label: fields.unit_label.clone(),
+            starts_on: fields.starts_on,
+            ends_on: fields.ends_on,
+            public: fields.public,
+            result: fields.result.clone(),
+            adopted: fields.adopted,
+            follow_on_value: fields.follow_on_value,
+            status: trial.status,
+            version: trial.version,
+            created_at: trial.created_at,
+            updated_at: trial.updated_at,
+        }
+    }
+}
+
+/// A new trial, planned.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"award_id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b", "host_organisation_id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c",
+    "title": "Temperature and humidity sensors in council homes", "sites": ["Leeds", "York"], "units": 300, "unit_label": "homes",
+    "starts_on": "2020-04-01", "ends_on": "2021-03-31", "public": true}))]
+pub struct CreateTrial {
+    #[serde(default)]
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub award_id: Option<String>,
+    /// A public body.
+    #[schema(value_type = uuid::Uuid)]
+    pub host_organisation_id: String,
+    pub title: String,
+    #[serde(default)]
+    pub sites: Vec<String>,
+    #[serde(default)]
+    pub units: Option<i32>,
+    #[serde(default)]
+    pub unit_label: Option<String>,
+    #[serde(default)]
+    pub starts_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub ends_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub public: bool,
+}
+
+/// A change (JSON Merge Patch), including the result: `result`, `adopted`, `follow_on_value`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTrial {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub title: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub sites: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i32>)]
+    pub units: Option<Option<i32>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub unit_label: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub starts_on: Option<Option<NaiveDate>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub ends_on: Option<Option<NaiveDate>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<bool>)]
+    pub public: Option<Option<bool>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub result: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<bool>)]
+    pub adopted: Option<Option<bool>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Money>)]
+    pub follow_on_value: Option<Option<Money>>,
+}
+
+/// A page of trials.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrialList {
+    pub data: Vec<TrialResource>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Documents the parameters; `ListRequest` parses them.
+pub struct ListTrialsParams {
+    #[param(minimum = 1, maximum = 500, default = 50)]
+    limit: Option<i64>,
+    cursor: Option<String>,
+    /// `title`, `created_at`, `updated_at`, `id`, each optionally prefixed with `-`.
+    sort: Option<String>,
+    #[param(value_type = Option<uuid::Uuid>)]
+    host_id: Option<String>,
+    #[param(value_type = Option<uuid::Uuid>)]
+    supplier_id: Option<String>,
+    status: Option<TrialStatus>,
+    adopted: Option<bool>,
+    #[param(value_type = Option<String>, format = DateTime)]
+    updated_since: Option<String>,
+}
+
+/// A measured outcome of a trial.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OutcomeResource {
+    #[schema(value_type = uuid::Uuid)]
+    pub id: String,
+    #[schema(value_type = uuid::Uuid)]
+    pub trial_id: String,
+    pub kind: OutcomeKind,
+    pub metric: String,
+    pub unit: Option<String>,
+    pub baseline: Option<f64>,
+    pub target: Option<f64>,
+    pub actual: Option<f64>,
+    /// Whether the actual value reached the target, in the direction from the baseline.
+    pub met_target: Option<bool>,
+    pub measured_on: Option<NaiveDate>,
+    pub notes: Option<String>,
+    pub version: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl From<&Outcome> for OutcomeResource {
+    fn from(outcome: &Outcome) -> Self {
+        let fields = &outcome.fields;
+        Self {
+            id: outcome.id.to_string(),
+            trial_id: fields.trial_id.to_string(),
+            kind: fields.kind,
+            metric: fields.metric.clone(),
+            unit: fields.unit.clone(),
+            baseline: fields.baseline,
+            target: fields.target,
+            actual: fields.actual,
+            met_target: fields.met_target(),
+            measured_on: fields.measured_on,
+            notes: fields.notes.clone(),
+            version: outcome.version,
+            created_at: outcome.created_at,
+            updated_at: outcome.updated_at,
+        }
+    }
+}
+
+/// A new outcome.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"kind": "key_finding", "metric": "Homes with damp caught before a complaint", "unit": "%",
+    "baseline": 12.0, "target": 50.0, "actual": 64.0, "measured_on": "2021-03-31"}))]
+pub struct CreateOutcome {
+    pub kind: OutcomeKind,
+    pub metric: String,
+    #[serde(default)]
+    pub unit: Option<String>,
+    #[serde(default)]
+    pub baseline: Option<f64>,
+    #[serde(default)]
+    pub target: Option<f64>,
+    #[serde(default)]
+    pub actual: Option<f64>,
+    #[serde(default)]
+    pub measured_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+/// A change to an outcome (JSON Merge Patch).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateOutcome {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub metric: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub unit: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<f64>)]
+    pub baseline: Option<Option<f64>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<f64>)]
+    pub target: Option<Option<f64>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<f64>)]
+    pub actual: Option<Option<f64>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub measured_on: Option<Option<NaiveDate>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub notes: Option<Option<String>>,
+}
+
+/// A page of outcomes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutcomeList {
+    pub data: Vec<OutcomeResource>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+fn visibility(actor: &Actor) -> TrialVisibility {
+    if actor.sees_everything() {
+        TrialVisibility::Everything
+    } else {
+        TrialVisibility::PublicAnd(actor.member_organisations())
+    }
+}
+
+fn map_store_error(error: StoreError) -> ApiError {
+    match error {
+        StoreError::NotFound => ApiError::NotFound("no such trial".to_owned()),
+        StoreError::VersionMismatch { current } => ApiError::PreconditionFailed(format!(
+            "it changed meanwhile: its current version is {current}"
+        )),
+        other => other.into(),
+    }
+}
+
+fn signed_in(caller: &Caller) -> Result<(), ApiError> {
+    if caller.actor() == &Actor::Anonymous {
+        Err(Denied::Unauthenticated.into())
+    } else {
+        Ok(())
+    }
+}
+
+/// The host is a public body; the award, when given, exists (its supplier is the trial's).
+fn check_references(
+    connection: &mut DbConnection,
+    host: OrganisationId,
+    award: Option<AwardId>,
+) -> Result<Option<OrganisationId>, ApiError> {
+    let mut errors = ValidationErrors::default();
+    match organisations::find(connection, host) {
+        Ok(organisation) if organisation.fields.kind.is_public_body() => {}
+        Ok(organisation) => errors.push(FieldViolation::new(
+            "host_organisation_id",
+            "not_public_body",
+            format!(
+                "a trial is hosted by a public body; this organisation is {}",
+                organisation.fields.kind
+            ),
+        )),
+        Err(StoreError::NotFound) => errors.push(FieldViolation::new(
+            "host_organisation_id",
+            "not_found",
+            "no organisation has this id",
+        )),
+        Err(error) => return Err(error.into()),
+    }
+    let supplier = match award {
+        None => None,
+        Some(award) => match awards::find(connection, award) {
+            Ok(award) => Some(award.fields.supplier_organisation_id),
+            Err(StoreError::NotFound) => {
+                errors.push(FieldViolation::new(
+                    "award_id",
+                    "not_found",
+                    "no award has this id",
+                ));
+                None
+            }
+            Err(error) => return Err(error.into()),
+        },
+    };
+    errors.into_result(supplier).map_err(Into::into)
+}
+
+fn parse_field_id<T: std::str::FromStr>(text: &str, path: &str) -> Result<T, ApiError> {
+    text.parse().map_err(|_| {
+        ApiError::Validation(
+            FieldViolation::new(path, "invalid_id", format!("{path} must be a UUID")).into(),
+        )
+    })
+}
+
+/// Start recording a trial (the host's officers or programme staff).
+#[utoipa::path(
+    tag = TAG, operation_id = "create_trial", security(("bearer" = [])),
+    request_body(content = CreateTrial, content_type = "application/json"),
+    responses((status = 201, description = "Created, planned", body = TrialResource, headers(
+        ("Location" = String, description = "The trial's URL"), ("ETag" = String, description = "Its entity tag"))))
+)]
+#[post("/trials")]
+pub async fn create_trial(
+    request: HttpRequest,
+    caller: Caller,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    signed_in(&caller)?;
+    let body: CreateTrial = read_json(&request, payload, state.body_limit, Accepts::Json).await?;
+    let host: OrganisationId = parse_field_id(&body.host_organisation_id, "host_organisation_id")?;
+    let award: Option<AwardId> = body
+        .award_id
+        .as_deref()
+        .map(|id| parse_field_id(id, "award_id"))
+        .transpose()?;
+    caller.actor().may_manage_challenges_of(host)?;
+    let fields = TrialFields {
+        award_id: award,
+        host_organisation_id: host,
+        title: body.title,
+        sites: body.sites,
+        units: body.units,
+        unit_label: body.unit_label,
+        starts_on: body.starts_on,
+        ends_on: body.ends_on,
+        public: body.public,
+        result: None,
+        adopted: None,
+        follow_on_value: None,
+    }
+    .validate()?;
+    let audit = AuditContext::of(&caller);
+    let trial = state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let supplier = check_references(connection, host, award)?;
+                let now = Timestamp::now();
+                let trial = Trial {
+                    id: TrialId::generate(),
+                    fields,
+                    supplier_organisation_id: supplier,
+                    status: TrialStatus::INITIAL,
+                    version: 1,
+                    created_at: now,
+                    updated_at: now,
+                };
+                store::insert(connection, &trial)?;
+                audit.created(
+                    connection,
+                    ENTITY,
+                    trial.id.to_string(),
+                    trial.version,
+                    &TrialResource::from(&trial),
+                )?;
+                Ok(trial)
+            })
+        })
+        .await?;
+    Ok(created(
+        format!("/api/v1/trials/{}", trial.id),
+        trial.version,
+        &TrialResource::from(&trial),
+    ))
+}
+
+/// Trials you may see.
+#[utoipa::path(
+    tag = TAG, operation_id = "list_trials", params(ListTrialsParams),
+    responses((status = 200, description = "A page of trials", body = TrialList))
+)]
+#[get("/trials")]
+pub async fn list_trials(
+    request: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let mut list = ListRequest::parse(
+        &request,
+        &["host_id", "supplier_id", "status", "adopted"],
+        TrialSortField::ALL,
+        &[(TrialSortField::CreatedAt, Direction::Ascending)],
+        TrialSortField::Id,
+    )?;
+    let filter = TrialFilter {
+        host_organisation_id: list.id_filter("host_id"),
+        supplier_organisation_id: list.id_filter("supplier_id"),
+        status: list.enum_filter("status", TrialStatus::expected),
+        adopted: list.enum_filter("adopted", || "true, false".to_owned()),
+        updated_since: list.updated_since,
+    };
+    let after = list.finish(TrialSortField::kind)?;
+    let (sort, limit) = (list.sort.clone(), list.limit);
+    let seen = visibility(caller.actor());
+    let page = state
+        .with_connection(move |connection| {
+            Ok(store::list(
+                connection,
+                &seen,
+                &filter,
+                &sort,
+                after.as_ref(),
+                limit,
+            )?)
+        })
+        .await?;
+    let next_cursor = list.cursor(page.next.as_ref());
+    let body = TrialList {
+        data: page.items.iter().map(TrialResource::from).collect(),
+        next_cursor: next_cursor.clone(),
+    };
+    Ok(list.respond(&request, next_cursor.as_deref(), &body))
+}
+
+/// Get a trial.
+#[utoipa::path(
+    tag = TAG, operation_id = "get_trial",
+    params(("id" = uuid::Uuid, Path, description = "The trial's id"),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag you hold: 304 if it is still current")),
+    responses(
+        (status = 200, description = "The trial", body = TrialResource, headers(("ETag" = String, description = "Its entity tag"))),
+        (status = 304, description = "Not modified"),
+        (status = 404, description = "No such trial, or not one you may see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/trials/{id}")]
+pub async fn get_trial(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id: TrialId = path_id(&id, "trial")?;
+    let seen = visibility(caller.actor());
+    let trial = state
+        .with_connection(move |connection| {
+            store::find_visible(connection, id, &seen).map_err(map_store_error)
+        })
+        .await?;
+    if if_none_match_matches(request.headers(), trial.version)? {
+        return Ok(HttpResponse::NotModified()
+            .insert_header(("ETag", etag(trial.version)))
+            .finish());
+    }
+    Ok(with_etag(
+        StatusCode::OK,
+        trial.version,
+        &TrialResource::from(&trial),
+    ))
+}
+
+/// Update a trial, its result included.
+#[utoipa::path(
+    tag = TAG, operation_id = "update_trial", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The trial's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if it has changed since")),
+    request_body(content = UpdateTrial, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "The updated trial", body = TrialResource),
+        (status = 404, description = "No such trial", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/trials/{id}")]
+pub async fn update_trial(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    signed_in(&caller)?;
+    let id: TrialId = path_id(&id, "trial")?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let patch: UpdateTrial =
+        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
+    let audit = AuditContext::of(&caller);
+    let seen = visibility(caller.actor());
+    let updated = state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let current =
+                    store::find_visible(connection, id, &seen).map_err(map_store_error)?;
+                caller
+                    .actor()
+                    .may_manage_challenges_of(current.fields.host_organisation_id)?;
+                if_match.check(current.version)?;
+                let old = &current.fields;
+                let mut errors = ValidationErrors::default();
+                let fields = TrialFields {
+                    title: required_patch(&patch.title, &old.title, "title", &mut errors),
+                    sites: optional_patch(&patch.sites, &Some(old.sites.clone()))
+                        .unwrap_or_default(),
+                    units: optional_patch(&patch.units, &old.units),
+                    unit_label: optional_patch(&patch.unit_label, &old.unit_label),
+                    starts_on: optional_patch(&patch.starts_on, &old.starts_on),
+                    ends_on: optional_patch(&patch.ends_on, &old.ends_on),
+                    public: required_patch(&patch.public, &old.public, "public", &mut errors),
+                    result: optional_patch(&patch.result, &old.result),
+                    adopted: optional_patch(&patch.adopted, &old.adopted),
+                    follow_on_value: optional_patch(&patch.follow_on_value, &old.follow_on_value),
+                    ..old.clone()
+                };
+                errors.into_result(())?;
+                let fields = fields.validate()?;
+                if fields == current.fields {
+                    return Ok(current);
+                }
+                let updated = Trial {
+                    fields,
+                    version: current.version + 1,
+                    updated_at: Timestamp::now(),
+                    ..current.clone()
+                };
+                store::update(connection, &updated, current.version).map_err(map_store_error)?;
+                audit.updated(
+                    connection,
+                    ENTITY,
+                    id.to_string(),
+                    updated.version,
+                    (
+                        &TrialResource::from(&current),
+                        &TrialResource::from(&updated),
+                    ),
+                )?;
+                Ok(updated)
+            })
+        })
+        .await?;
+    Ok(with_etag(
+        StatusCode::OK,
+        updated.version,
+        &TrialResource::from(&updated),
+    ))
+}
+
+/// Move a trial: planned → live → completed, or stopped.
+#[utoipa::path(
+    tag = TAG, operation_id = "transition_trial", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The trial's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
+    request_body(content = TransitionRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The trial in its new status", body = TrialResource),
+        (status = 404, description = "No such trial", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The move is not allowed from the current status", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/trials/{id}/transitions")]
+pub async fn transition_trial(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    signed_in(&caller)?;
+    let id: TrialId = path_id(&id, "trial")?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let body: TransitionRequest =
+        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
+    let to: TrialStatus =
+        body.to
+            .parse()
+            .map_err(|error: catalyst_domain::organisation::UnknownValue| {
+                ApiError::Validation(
+                    FieldViolation::new("to", "invalid_value", error.to_string()).into(),
+                )
+            })?;
+    let audit = AuditContext::of(&caller);
+    let seen = visibility(caller.actor());
+    let updated = state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let current =
+                    store::find_visible(connection, id, &seen).map_err(map_store_error)?;
+                caller
+                    .actor()
+                    .may_manage_challenges_of(current.fields.host_organisation_id)?;
+                if_match.check(current.version)?;
+                let status = current.status.transition(to)?;
+                let updated = Trial {
+                    status,
+                    version: current.version + 1,
+                    updated_at: Timestamp::now(),
+                    ..current.clone()
+                };
+                store::update(connection, &updated, current.version).map_err(map_store_error)?;
+                audit.updated(
+                    connection,
+                    ENTITY,
+                    id.to_string(),
+                    updated.version,
+                    (
+                        &TrialResource::from(&current),
+                        &TrialResource::from(&updated),
+                    ),
+                )?;
+                Ok(updated)
+            })
+        })
+        .await?;
+    Ok(with_etag(
+        StatusCode::OK,
+        updated.version,
+        &TrialResource::from(&updated),
+    ))
+}
+
+/// A trial's recorded changes, oldest first.
+#[utoipa::path(
+    tag = TAG, operation_id = "list_trial_history",
+    params(("id" = uuid::Uuid, Path, description = "The trial's id"),
+        ("limit" = Option<i64>, Query, description = "Page size: 1 to 500, default 50"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
+    responses(
+        (status = 200, description = "Recorded changes", body = AuditList),
+        (status = 404, description = "No such trial", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/trials/{id}/history")]
+pub async fn list_trial_history(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id: TrialId = path_id(&id, "trial")?;
+    let seen = visibility(caller.actor());
+    crate::audit::entity_history(
+        &request,
+        &state,
+        ENTITY,
+        id.to_string(),
+        move |connection| {
+            store::find_visible(connection, id, &seen)
+                .map(drop)
+                .map_err(map_store_error)
+        },
+    )
+    .await
+}
+
+/// Record an outcome of a trial.
+#[utoipa::path(
+    tag = TAG, operation_id = "create_outcome", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The trial's id")),
+    request_body(content = CreateOutcome, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Recorded", body = OutcomeResource, headers(
+            ("Location" = String, description = "The outcome's URL"), ("ETag" = String, description = "Its entity tag"))),
+        (status = 404, description = "No such trial", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/trials/{id}/outcomes")]
+pub async fn create_outcome(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    signed_in(&caller)?;
+    let trial_id: TrialId = path_id(&id, "trial")?;
+    let body: CreateOutcome = read_json(&request, payload, state.body_limit, Accepts::Json).await?;
+    let fields = OutcomeFields {
+        trial_id,
+        kind: body.kind,
+        metric: body.metric,
+        unit: body.unit,
+        baseline: body.baseline,
+        target: body.target,
+        actual: body.actual,
+        measured_on: body.measured_on,
+        notes: body.notes,
+    }
+    .validate()?;
+    let audit = AuditContext::of(&caller);
+    let seen = visibility(caller.actor());
+    let outcome = state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let trial =
+                    store::find_visible(connection, trial_id, &seen).map_err(map_store_error)?;
+                caller
+                    .actor()
+                    .may_manage_challenges_of(trial.fields.host_organisation_id)?;
+                let now = Timestamp::now();
+                let outcome = Outcome {
+                    id: OutcomeId::generate(),
+                    fields,
+                    version: 1,
+                    created_at: now,
+                    updated_at: now,
+                };
+                outcome_store::insert(connection, &outcome)?;
+                audit.created(
+                    connection,
+                    OUTCOMES,
+                    outcome.id.to_string(),
+                    outcome.version,
+                    &OutcomeResource::from(&outcome),
+                )?;
+                Ok(outcome)
+            })
+        })
+        .await?;
+    Ok(created(
+        format!("/api/v1/outcomes/{}", outcome.id),
+        outcome.version,
+        &OutcomeResource::from(&outcome),
+    ))
+}
+
+/// A trial's outcomes.
+#[utoipa::path(
+    tag = TAG, operation_id = "list_trial_outcomes",
+    params(("id" = uuid::Uuid, Path, description = "The trial's id"),
+        ("limit" = Option<i64>, Query, description = "Page size: 1 to 500, default 50"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
+        ("sort" = Option<String>, Query, description = "`created_at`, `updated_at`, `id`, each optionally prefixed with `-`")),
+    responses(
+        (status = 200, description = "A page of outcomes", body = OutcomeList),
+        (status = 404, description = "No such trial", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/trials/{id}/outcomes")]
+pub async fn list_trial_outcomes(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let trial: TrialId = path_id(&id, "trial")?;
+    let mut list = ListRequest::parse(
+        &request,
+        &[],
+        OutcomeSortField::ALL,
+        &[(OutcomeSortField::CreatedAt, Direction::Ascending)],
+        OutcomeSortField::Id,
+    )?;
+    let after = list.finish(OutcomeSortField::kind)?;
+    let (sort, limit) = (list.sort.clone(), list.limit);
+    let seen = visibility(caller.actor());
+    let page = state
+        .with_connection(move |connection| {
+            store::find_visible(connection, trial, &seen).map_err(map_store_error)?;
+            Ok(outcome_store::list(
+                connection,
+                trial,
+                &sort,
+                after.as_ref(),
+                limit,
+            )?)
+        })
+        .await?;
+    let next_cursor = list.cursor(page.next.as_ref());
+    let body = OutcomeList {
+        data: page.items.iter().map(OutcomeResource::from).collect(),
+        next_cursor: next_cursor.clone(),
+    };
+    Ok(list.respond(&request, next_cursor.as_deref(), &body))
+}
+
+/// The outcome and its trial, if the caller may see them.
+fn find_outcome(
+    connection: &mut DbConnection,
+    id: OutcomeId,
+    seen: &TrialVisibility,
+) -> Result<(Outcome, Trial), ApiError> {
+    let outcome = outcome_store::find(connection, id)
+        .map_err(|_| ApiError::NotFound("no such outcome".to_owned()))?;
+    let trial = store::find_visible(connection, outcome.fields.trial_id, seen)
+        .map_err(|_| ApiError::NotFound("no such outcome".to_owned()))?;
+    Ok((outcome, trial))
+}
+
+/// Get an outcome.
+#[utoipa::path(
+    tag = TAG, operation_id = "get_outcome",
+    params(("id" = uuid::Uuid, Path, description = "The outcome's id")),
+    responses(
+        (status = 200, description = "The outcome", body = OutcomeResource, headers(("ETag" = String, description = "Its entity tag"))),
+        (status = 404, description = "No such outcome", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/outcomes/{id}")]
+pub async fn get_outcome(
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id: OutcomeId = path_id(&id, "outcome")?;
+    let seen = visibility(caller.actor());
+    let (outcome, _) = state
+        .with_connection(move |connection| find_outcome(connection, id, &seen))
+        .await?;
+    Ok(with_etag(
+        StatusCode::OK,
+        outcome.version,
+        &OutcomeResource::from(&outcome),
+    ))
+}
+
+/// Update an outcome.
+#[utoipa::path(
+    tag = TAG, operation_id = "update_outcome", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The outcome's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if it has changed since")),
+    request_body(content = UpdateOutcome, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "The updated outcome", body = OutcomeResource),
+        (status = 404, description = "No such outcome", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/outcomes/{id}")]
+pub async fn update_outcome(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    signed_in(&caller)?;
+    let id: OutcomeId = path_id(&id, "outcome")?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let patch: UpdateOutcome =
+        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
+    let audit = AuditContext::of(&caller);
+    let seen = visibility(caller.actor());
+    let updated = state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let (current, trial) = find_outcome(connection, id, &seen)?;
+                caller
+                    .actor()
+                    .may_manage_challenges_of(trial.fields.host_organisation_id)?;
+                if_match.check(current.version)?;
+                let old = &current.fields;
+                let mut errors = ValidationErrors::default();
+                let fields = OutcomeFields {
+                    metric: required_patch(&patch.metric, &old.metric, "metric", &mut errors),
+                    unit: optional_patch(&patch.unit, &old.unit),
+                    baseline: optional_patch(&patch.baseline, &old.baseline),
+                    target: optional_patch(&patch.target, &old.target),
+                    actual: optional_patch(&patch.actual, &old.actual),
+                    measured_on: optional_patch(&patch.measured_on, &old.measured_on),
+                    notes: optional_patch(&patch.notes, &old.notes),
+                    ..old.clone()
+                };
+                errors.into_result(())?;
+                let fields = fields.validate()?;
+                if fields == current.fields {
+                    return Ok(current);
+                }
+                let updated = Outcome {
+                    fields,
+                    version: current.version + 1,
+                    updated_at: Timestamp::now(),
+                    ..current.clone()
+                };
+                outcome_store::update(connection, &updated, current.version)
+                    .map_err(map_store_error)?;
+                audit.updated(
+                    connection,
+                    OUTCOMES,
+                    id.to_string(),
+                    updated.version,
+                    (
+                        &OutcomeResource::from(&current),
+                        &OutcomeResource::from(&updated),
+                    ),
+                )?;
+                Ok(updated)
+            })
+        })
+        .await?;
+    Ok(with_etag(
+        StatusCode::OK,
+        updated.version,
+        &OutcomeResource::from(&updated),
+    ))
+}
+
+/// Delete an outcome.
+#[utoipa::path(
+    tag = TAG, operation_id = "delete_outcome", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The outcome's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such outcome", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/outcomes/{id}")]
+pub async fn delete_outcome(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    signed_in(&caller)?;
+    let id: OutcomeId = path_id(&id, "outcome")?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let audit = AuditContext::of(&caller);
+    let seen = visibility(caller.actor());
+    state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let (current, trial) = find_outcome(connection, id, &seen)?;
+                caller
+                    .actor()
+                    .may_manage_challenges_of(trial.fields.host_organisation_id)?;
+                if_match.check(current.version)?;
+                outcome_store::delete(connection, id, current.version).map_err(map_store_error)?;
+                audit.deleted(
+                    connection,
+                    OUTCOMES,
+                    id.to_string(),
+                    current.version,
+                    &OutcomeResource::from(&current),
+                )
+            })
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    config
+        .service(create_trial)
+        .service(list_trials)
+        .service(get_trial)
+        .service(update_trial)
+        .service(transition_trial)
+        .service(list_trial_history)
+        .service(create_outcome)
+        .service(list_trial_outcomes)
+        .service(get_outcome)
+        .service(update_outcome)
+        .service(delete_outcome);
+}
