@@ -3,6 +3,7 @@
 
 mod config;
 mod secrets;
+mod seed;
 mod users;
 
 use std::io::Write;
@@ -130,6 +131,15 @@ enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Load data.
+    #[command(subcommand)]
+    Seed(SeedCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum SeedCommand {
+    /// The GovTech Catalyst demo data set (idempotent: a second run changes nothing).
+    Demo,
 }
 
 #[derive(Debug, Subcommand)]
@@ -201,6 +211,15 @@ fn run(cli: Cli) -> Result<(), RunError> {
             role,
             organisations,
         }) => users::create(&pool, email, name, role, organisations).map_err(RunError::User),
+        Command::Seed(SeedCommand::Demo) => {
+            let created = seed::demo(&pool).map_err(RunError::User)?;
+            if created == 0 {
+                println!("the demo data is loaded already: nothing changed");
+            } else {
+                println!("loaded the demo data: {created} records");
+            }
+            Ok(())
+        }
         Command::Migrate | Command::Openapi => Ok(()),
     }
 }

@@ -1,0 +1,693 @@
+//! `catalyst seed demo`: a realistic, internally consistent data set built from the GovTech
+//! Catalyst's public facts. Where it invents (most supplier names, amounts beyond the published
+//! ones, dates, measurements), the record says "illustrative". It loads in one transaction and
+//! only once: a second run finds the programme and changes nothing.
+
+use catalyst_domain::{
+    Application, ApplicationFields, ApplicationId, ApplicationStatus, Award, AwardFields, AwardId,
+    AwardStatus, Challenge, ChallengeFields, ChallengeStatus, Milestone, MilestoneFields,
+    MilestoneId, MilestoneKind, MilestoneStatus, Money, Organisation, OrganisationDraft,
+    OrganisationId, OrganisationIdentifier, OrganisationKind, Outcome, OutcomeFields, OutcomeId,
+    OutcomeKind, Phase, PhaseFields, PhaseKind, PhaseStatus, Programme, ProgrammeFields, Region,
+    Scale, Timestamp, Trial, TrialFields, TrialId, TrialStatus,
+};
+use catalyst_persistence::{
+    applications, audit, awards, challenges, milestones, organisations, phases, programmes,
+    transaction, trials, DbConnection, Pool, StoreError,
+};
+use chrono::NaiveDate;
+
+const PROGRAMME_CODE: &str = "GOVTECH-CATALYST";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("the demo data breaks a rule ({what}): {detail}")]
+    Invalid { what: String, detail: String },
+}
+
+fn invalid(what: &str, detail: impl std::fmt::Display) -> SeedError {
+    SeedError::Invalid {
+        what: what.to_owned(),
+        detail: detail.to_string(),
+    }
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default()
+}
+
+fn gbp(pounds: i64) -> Result<Money, SeedError> {
+    Money::gbp_pence(pounds * 100).map_err(|error| invalid("money", error))
+}
+
+struct Seeder<'a> {
+    connection: &'a mut DbConnection,
+    now: Timestamp,
+    created: usize,
+}
+
+impl Seeder<'_> {
+    fn audit(&mut self, entity: &str, id: String) -> Result<(), SeedError> {
+        self.created += 1;
+        let record = audit::AuditRecord::new(
+            "system:seed-demo".to_owned(),
+            "create",
+            entity,
+            id,
+            Some(1),
+            None,
+            None,
+            None,
+        );
+        Ok(audit::record(self.connection, &record)?)
+    }
+
+    fn organisation(
+        &mut self,
+        name: &str,
+        kind: OrganisationKind,
+        scale: Option<Scale>,
+        region: Option<Region>,
+        identifier: Option<(catalyst_domain::IdentifierScheme, &str)>,
+        website: Option<&str>,
+    ) -> Result<OrganisationId, SeedError> {
+        let fields = OrganisationDraft {
+            name: name.to_owned(),
+            kind,
+            scale,
+            region,
+            identifier: identifier.map(|(scheme, id)| OrganisationIdentifier {
+                scheme,
+                id: id.to_owned(),
+            }),
+            website: website.map(str::to_owned),
+        }
+        .validate()
+        .map_err(|errors| invalid(name, format!("{errors:?}")))?;
+        let organisation = Organisation::create(fields, self.now);
+        organisations::insert(self.connection, &organisation)?;
+        self.audit("organisations", organisation.id.to_string())?;
+        Ok(organisation.id)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn challenge(
+        &mut self,
+        programme: catalyst_domain::ProgrammeId,
+        owner: OrganisationId,
+        reference: &str,
+        title: &str,
+        problem: &str,
+        themes: &[&str],
+        status: ChallengeStatus,
+    ) -> Result<Challenge, SeedError> {
+        let fields = ChallengeFields {
+            programme_id: programme,
+            owner_organisation_id: owner,
+            reference: reference.to_owned(),
+            title: title.to_owned(),
+            problem_statement: problem.to_owned(),
+            themes: themes.iter().map(|theme| (*theme).to_owned()).collect(),
+            opens_at: None,
+            closes_at: None,
+            documents: vec![],
+        }
+        .validate()
+        .map_err(|errors| invalid(reference, format!("{errors:?}")))?;
+        let challenge = Challenge {
+            status,
+            ..Challenge::create(fields, self.now)
+        };
+        challenges::insert(self.connection, &challenge)?;
+        self.audit("challenges", challenge.id.to_string())?;
+        Ok(challenge)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn phase(
+        &mut self,
+        challenge: &Challenge,
+        number: i32,
+        kind: PhaseKind,
+        budget: i64,
+        cap: i64,
+        dates: (NaiveDate, NaiveDate),
+        status: PhaseStatus,
+    ) -> Result<Phase, SeedError> {
+        let fields = PhaseFields {
+            challenge_id: challenge.id,
+            number,
+            kind,
+            budget: gbp(budget)?,
+            max_award: gbp(cap)?,
+            max_suppliers: None,
+            starts_on: Some(dates.0),
+            ends_on: Some(dates.1),
+            open_to_all: false,
+        }
+        .validate()
+        .map_err(|errors| invalid("phase", format!("{errors:?}")))?;
+        let phase = Phase {
+            status,
+            ..Phase::create(fields, self.now)
+        };
+        phases::insert(self.connection, &phase)?;
+        self.audit("phases", phase.id.to_string())?;
+        Ok(phase)
+    }
+
+    fn application(
+        &mut self,
+        phase: &Phase,
+        challenge: &Challenge,
+        supplier: OrganisationId,
+        pounds: i64,
+        status: ApplicationStatus,
+        score: i32,
+    ) -> Result<Application, SeedError> {
+        let fields = ApplicationFields {
+            phase_id: phase.id,
+            supplier_organisation_id: supplier,
+            amount_requested: gbp(pounds)?,
+            summary: "Illustrative summary: sensors and analytics to monitor the condition of council homes.".to_owned(),
+        }
+        .validate(&phase.fields)
+        .map_err(|errors| invalid("application", format!("{errors:?}")))?;
+        let application = Application {
+            id: ApplicationId::generate(),
+            fields,
+            challenge_id: challenge.id,
+            owner_organisation_id: challenge.fields.owner_organisation_id,
+            status,
+            assessment_score: Some(score),
+            submitted_at: phase.fields.starts_on.map(|_| self.now),
+            version: 1,
+            created_at: self.now,
+            updated_at: self.now,
+        };
+        applications::insert(self.connection, &application)?;
+        self.audit("applications", application.id.to_string())?;
+        Ok(application)
+    }
+
+    /// An award through the same budget rule as the API: the phase's committed sum is claimed.
+    fn award(
+        &mut self,
+        phase: &Phase,
+        challenge: &Challenge,
+        application: &Application,
+        reference: &str,
+        parent: Option<AwardId>,
+    ) -> Result<Award, SeedError> {
+        let fields = AwardFields {
+            phase_id: phase.id,
+            application_id: application.id,
+            supplier_organisation_id: application.fields.supplier_organisation_id,
+            contract_reference: reference.to_owned(),
+            amount: application.fields.amount_requested,
+            vat_included: true,
+            starts_on: phase.fields.starts_on,
+            ends_on: phase.fields.ends_on,
+            parent_award_id: parent,
+        }
+        .validate(&phase.fields)
+        .map_err(|errors| invalid(reference, format!("{errors:?}")))?;
+        if !phases::commit(
+            self.connection,
+            phase.id,
+            fields.amount.minor_units(),
+            self.now,
+        )? {
+            return Err(invalid(reference, "over the phase budget"));
+        }
+        let award = Award {
+            id: AwardId::generate(),
+            paid: Money::zero(fields.amount.currency()),
+            fields,
+            challenge_id: challenge.id,
+            owner_organisation_id: challenge.fields.owner_organisation_id,
+            status: if phase.status == PhaseStatus::Completed {
+                AwardStatus::Completed
+            } else {
+                AwardStatus::Active
+            },
+            version: 1,
+            created_at: self.now,
+            updated_at: self.now,
+        };
+        awards::insert(self.connection, &award)?;
+        self.audit("awards", award.id.to_string())?;
+        Ok(award)
+    }
+
+    /// A payment milestone; `paid_on` pays it through the award's paid figure.
+    fn tranche(
+        &mut self,
+        award: &Award,
+        title: &str,
+        share_percent: i64,
+        due_on: NaiveDate,
+        paid_on: Option<NaiveDate>,
+    ) -> Result<(), SeedError> {
+        let amount = Money::gbp_pence(award.fields.amount.minor_units() * share_percent / 100)
+            .map_err(|error| invalid(title, error))?;
+        let fields = MilestoneFields {
+            award_id: award.id,
+            kind: MilestoneKind::Payment,
+            title: title.to_owned(),
+            due_on: Some(due_on),
+            amount: Some(amount),
+        }
+        .validate(award.fields.amount)
+        .map_err(|errors| invalid(title, format!("{errors:?}")))?;
+        if paid_on.is_some()
+            && !awards::pay(self.connection, award.id, amount.minor_units(), self.now)?
+        {
+            return Err(invalid(title, "over the award"));
+        }
+        let milestone = Milestone {
+            id: MilestoneId::generate(),
+            fields,
+            supplier_organisation_id: award.fields.supplier_organisation_id,
+            owner_organisation_id: award.owner_organisation_id,
+            status: if paid_on.is_some() {
+                MilestoneStatus::Paid
+            } else {
+                MilestoneStatus::Planned
+            },
+            paid_on,
+            version: 1,
+            created_at: self.now,
+            updated_at: self.now,
+        };
+        milestones::insert(self.connection, &milestone)?;
+        self.audit("milestones", milestone.id.to_string())
+    }
+}
+
+/// Loads the demo data unless it is there already; returns how many records it created.
+pub fn demo(pool: &Pool) -> Result<usize, String> {
+    let mut connection = pool.get().map_err(|error| error.to_string())?;
+    transaction(&mut connection, load).map_err(|error| error.to_string())
+}
+
+fn load(connection: &mut DbConnection) -> Result<usize, SeedError> {
+    let existing = programmes::list(
+        connection,
+        &programmes::ProgrammeFilter {
+            text: Some("govtech catalyst".to_owned()),
+            ..Default::default()
+        },
+        &catalyst_persistence::keyset::Sort {
+            keys: vec![(
+                programmes::ProgrammeSortField::Id,
+                catalyst_persistence::keyset::Direction::Ascending,
+            )],
+        },
+        None,
+        10,
+    )?;
+    if existing
+        .items
+        .iter()
+        .any(|programme| programme.fields.code == PROGRAMME_CODE)
+    {
+        return Ok(0);
+    }
+    let mut seed = Seeder {
+        connection,
+        now: Timestamp::now(),
+        created: 0,
+    };
+    use catalyst_domain::IdentifierScheme::{CompaniesHouse, LocalAuthority as Lae};
+    use OrganisationKind::*;
+
+    let gds = seed.organisation(
+        "Government Digital Service",
+        CentralGovernment,
+        Some(Scale::Large),
+        Some(Region::London),
+        None,
+        Some("https://www.gov.uk/government/organisations/government-digital-service"),
+    )?;
+    let _innovate = seed.organisation(
+        "Innovate UK",
+        OtherPublic,
+        Some(Scale::Large),
+        Some(Region::SouthWest),
+        None,
+        Some("https://www.ukri.org/councils/innovate-uk/"),
+    )?;
+    let leeds = seed.organisation(
+        "Leeds City Council",
+        LocalAuthority,
+        Some(Scale::Large),
+        Some(Region::YorkshireAndTheHumber),
+        Some((Lae, "LDS")),
+        Some("https://www.leeds.gov.uk"),
+    )?;
+    let _york = seed.organisation(
+        "City of York Council",
+        LocalAuthority,
+        Some(Scale::Large),
+        Some(Region::YorkshireAndTheHumber),
+        Some((Lae, "YOR")),
+        Some("https://www.york.gov.uk"),
+    )?;
+    let oxfordshire = seed.organisation(
+        "Oxfordshire County Council",
+        LocalAuthority,
+        Some(Scale::Large),
+        Some(Region::SouthEast),
+        Some((Lae, "OXF")),
+        None,
+    )?;
+    let snh = seed.organisation(
+        "Scottish Natural Heritage",
+        OtherPublic,
+        Some(Scale::Large),
+        Some(Region::Scotland),
+        None,
+        None,
+    )?;
+    let torfaen = seed.organisation(
+        "Torfaen County Borough Council",
+        LocalAuthority,
+        Some(Scale::Large),
+        Some(Region::Wales),
+        Some((Lae, "TOF")),
+        None,
+    )?;
+    let waltham = seed.organisation(
+        "London Borough of Waltham Forest",
+        LocalAuthority,
+        Some(Scale::Large),
+        Some(Region::London),
+        Some((Lae, "WFT")),
+        None,
+    )?;
+    let homelink = seed.organisation(
+        "HomeLINK",
+        Sme,
+        Some(Scale::Small),
+        Some(Region::London),
+        None,
+        None,
+    )?;
+    let aware = seed.organisation(
+        "Aware Technologies",
+        Sme,
+        Some(Scale::Micro),
+        Some(Region::YorkshireAndTheHumber),
+        None,
+        None,
+    )?;
+    let others = [
+        seed.organisation(
+            "Damp Sense Ltd (illustrative)",
+            Sme,
+            Some(Scale::Micro),
+            Some(Region::NorthWest),
+            Some((CompaniesHouse, "10000001")),
+            None,
+        )?,
+        seed.organisation(
+            "Housing Analytics Ltd (illustrative)",
+            Sme,
+            Some(Scale::Small),
+            Some(Region::EastMidlands),
+            Some((CompaniesHouse, "10000002")),
+            None,
+        )?,
+        seed.organisation(
+            "Northern Sensors Ltd (illustrative)",
+            Sme,
+            Some(Scale::Medium),
+            Some(Region::NorthEast),
+            None,
+            None,
+        )?,
+        seed.organisation(
+            "Large Systems plc (illustrative)",
+            LargeBusiness,
+            Some(Scale::Large),
+            Some(Region::SouthEast),
+            None,
+            None,
+        )?,
+    ];
+
+    let fields = ProgrammeFields {
+        code: PROGRAMME_CODE.to_owned(),
+        title: "GovTech Catalyst".to_owned(),
+        description: Some("GBP 20m fund announced in November 2017, run from GDS with Innovate UK. Dates beyond the announcement are illustrative.".to_owned()),
+        funder_organisation_id: gds,
+        budget: gbp(20_000_000)?,
+        opens_on: Some(date(2017, 11, 22)),
+        closes_on: Some(date(2021, 3, 31)),
+    }
+    .validate()
+    .map_err(|errors| invalid("programme", format!("{errors:?}")))?;
+    let programme = Programme::create(fields, seed.now);
+    programmes::insert(seed.connection, &programme)?;
+    seed.audit("programmes", programme.id.to_string())?;
+
+    // Round 3: five of seventeen submitted challenges.
+    let housing = seed.challenge(
+        programme.id,
+        leeds,
+        "GTC-R3-LEEDS",
+        "Monitoring the condition of council housing",
+        "How might we use technology to monitor the condition of the council's housing stock? With City of York Council.",
+        &["housing", "iot"],
+        ChallengeStatus::InDelivery,
+    )?;
+    for (owner, reference, title, theme) in [
+        (
+            oxfordshire,
+            "GTC-R3-OXFORDSHIRE",
+            "Understanding traffic and air quality (illustrative title)",
+            "transport",
+        ),
+        (
+            snh,
+            "GTC-R3-SNH",
+            "Monitoring the natural environment (illustrative title)",
+            "environment",
+        ),
+        (
+            torfaen,
+            "GTC-R3-TORFAEN",
+            "Supporting residents digitally (illustrative title)",
+            "services",
+        ),
+        (
+            waltham,
+            "GTC-R3-WALTHAM-FOREST",
+            "Reducing street clutter and fly-tipping (illustrative title)",
+            "environment",
+        ),
+    ] {
+        let challenge = seed.challenge(
+            programme.id,
+            owner,
+            reference,
+            title,
+            "Illustrative problem statement of a GovTech Catalyst round 3 challenge.",
+            &[theme],
+            ChallengeStatus::Assessing,
+        )?;
+        seed.phase(
+            &challenge,
+            1,
+            PhaseKind::Feasibility,
+            250_000,
+            50_000,
+            (date(2019, 8, 1), date(2019, 11, 30)),
+            PhaseStatus::Assessing,
+        )?;
+    }
+
+    // Leeds Phase 1, Aug-Nov 2019: five SMEs at GBP 50,000 each.
+    let phase_one = seed.phase(
+        &housing,
+        1,
+        PhaseKind::Feasibility,
+        250_000,
+        50_000,
+        (date(2019, 8, 1), date(2019, 11, 30)),
+        PhaseStatus::Completed,
+    )?;
+    let phase_one_suppliers = [aware, homelink, others[0], others[1], others[2]];
+    let mut phase_one_awards = Vec::new();
+    for (index, supplier) in phase_one_suppliers.iter().enumerate() {
+        let application = seed.application(
+            &phase_one,
+            &housing,
+            *supplier,
+            50_000,
+            ApplicationStatus::Successful,
+            80 - index as i32,
+        )?;
+        let award = seed.award(
+            &phase_one,
+            &housing,
+            &application,
+            &format!("LCC-GTC-P1-{:02} (illustrative)", index + 1),
+            None,
+        )?;
+        seed.tranche(
+            &award,
+            "First tranche (25%)",
+            25,
+            date(2019, 9, 30),
+            Some(date(2019, 10, 4)),
+        )?;
+        seed.tranche(
+            &award,
+            "Final tranche (75%)",
+            75,
+            date(2019, 11, 30),
+            Some(date(2019, 12, 13)),
+        )?;
+        phase_one_awards.push(award);
+    }
+    seed.application(
+        &phase_one,
+        &housing,
+        others[3],
+        50_000,
+        ApplicationStatus::Unsuccessful,
+        41,
+    )?;
+
+    // Phase 2 in 2020: Aware Technologies and HomeLINK (amounts illustrative).
+    let phase_two = seed.phase(
+        &housing,
+        2,
+        PhaseKind::Prototype,
+        1_000_000,
+        500_000,
+        (date(2020, 2, 1), date(2021, 1, 31)),
+        PhaseStatus::InDelivery,
+    )?;
+    let mut phase_two_awards = Vec::new();
+    for (index, supplier) in [aware, homelink].iter().enumerate() {
+        let application = seed.application(
+            &phase_two,
+            &housing,
+            *supplier,
+            480_000,
+            ApplicationStatus::Successful,
+            85 - index as i32,
+        )?;
+        let parent = phase_one_awards[index].id;
+        let award = seed.award(
+            &phase_two,
+            &housing,
+            &application,
+            &format!("LCC-GTC-P2-{:02} (illustrative)", index + 1),
+            Some(parent),
+        )?;
+        seed.tranche(
+            &award,
+            "Prototype installed (25%)",
+            25,
+            date(2020, 5, 31),
+            Some(date(2020, 6, 12)),
+        )?;
+        seed.tranche(&award, "Trial report (75%)", 75, date(2021, 1, 31), None)?;
+        phase_two_awards.push(award);
+    }
+    for supplier in [others[0], others[1]] {
+        seed.application(
+            &phase_two,
+            &housing,
+            supplier,
+            400_000,
+            ApplicationStatus::Unsuccessful,
+            55,
+        )?;
+    }
+
+    // The trial in council homes, with temperature and humidity outcomes (figures illustrative).
+    let fields = TrialFields {
+        award_id: Some(phase_two_awards[1].id),
+        host_organisation_id: leeds,
+        title: "Temperature and humidity sensors in council homes".to_owned(),
+        sites: vec!["Leeds".to_owned(), "York".to_owned()],
+        units: Some(300),
+        unit_label: Some("homes".to_owned()),
+        starts_on: Some(date(2020, 4, 1)),
+        ends_on: Some(date(2021, 1, 31)),
+        public: true,
+        result: Some("Illustrative: damp and cold risks found earlier; the council extended the sensors to more homes.".to_owned()),
+        adopted: Some(true),
+        follow_on_value: Some(gbp(250_000)?),
+    }
+    .validate()
+    .map_err(|errors| invalid("trial", format!("{errors:?}")))?;
+    let trial = Trial {
+        id: TrialId::generate(),
+        fields,
+        supplier_organisation_id: Some(homelink),
+        status: TrialStatus::Completed,
+        version: 1,
+        created_at: seed.now,
+        updated_at: seed.now,
+    };
+    trials::insert(seed.connection, &trial)?;
+    seed.audit("trials", trial.id.to_string())?;
+    for (kind, metric, unit, baseline, target, actual) in [
+        (
+            OutcomeKind::KeyFinding,
+            "Homes with damp risk found before a complaint (illustrative)",
+            "%",
+            10.0,
+            50.0,
+            64.0,
+        ),
+        (
+            OutcomeKind::KeyFinding,
+            "Homes below 18 degrees C in winter evenings (illustrative)",
+            "%",
+            22.0,
+            15.0,
+            13.5,
+        ),
+        (
+            OutcomeKind::KeyFinding,
+            "Mean relative humidity in monitored homes (illustrative)",
+            "%",
+            68.0,
+            60.0,
+            61.0,
+        ),
+    ] {
+        let fields = OutcomeFields {
+            trial_id: trial.id,
+            kind,
+            metric: metric.to_owned(),
+            unit: Some(unit.to_owned()),
+            baseline: Some(baseline),
+            target: Some(target),
+            actual: Some(actual),
+            measured_on: Some(date(2021, 1, 31)),
+            notes: None,
+        }
+        .validate()
+        .map_err(|errors| invalid(metric, format!("{errors:?}")))?;
+        let outcome = Outcome {
+            id: OutcomeId::generate(),
+            fields,
+            version: 1,
+            created_at: seed.now,
+            updated_at: seed.now,
+        };
+        trials::outcome_store::insert(seed.connection, &outcome)?;
+        seed.audit("outcomes", outcome.id.to_string())?;
+    }
+    Ok(seed.created)
+}

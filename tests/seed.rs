@@ -1,0 +1,153 @@
+//! `catalyst seed demo` on each backend: it loads once, a second run changes nothing, and every
+//! list and detail endpoint serves what it loaded, with figures that reconcile.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
+
+mod common;
+
+use std::process::Command;
+
+use common::{for_each_backend, TestServer, BINARY};
+use serde_json::Value;
+
+fn seed(server: &TestServer) -> String {
+    let output = Command::new(BINARY)
+        .args(["seed", "demo"])
+        .env("DATABASE_URL", server.database().url_text())
+        .env("CATALYST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn all(server: &TestServer, path: &str) -> Vec<Value> {
+    let separator = if path.contains('?') { '&' } else { '?' };
+    let reply = server.get_as(&format!("{path}{separator}limit=500"), &server.admin_token);
+    assert_eq!(reply.status, 200, "{path}: {}", reply.text());
+    let body = reply.json();
+    assert!(
+        body.get("next_cursor").is_none(),
+        "{path} has more than one page"
+    );
+    body["data"].as_array().unwrap().clone()
+}
+
+#[test]
+fn the_demo_data_loads_once_and_every_endpoint_serves_it() {
+    for_each_backend(|server| {
+        assert!(seed(server).contains("loaded the demo data"));
+        assert!(
+            seed(server).contains("nothing changed"),
+            "a second run changes nothing"
+        );
+
+        let counts: Vec<(&str, usize)> = [
+            "/api/v1/organisations",
+            "/api/v1/programmes",
+            "/api/v1/challenges",
+            "/api/v1/phases",
+            "/api/v1/applications",
+            "/api/v1/awards",
+            "/api/v1/milestones",
+            "/api/v1/trials",
+        ]
+        .into_iter()
+        .map(|path| {
+            let items = all(server, path);
+            assert!(!items.is_empty(), "{path} is empty on {}", server.backend);
+            for item in &items {
+                let id = item["id"].as_str().unwrap();
+                let detail = server.get_as(&format!("{path}/{id}"), &server.admin_token);
+                assert_eq!(detail.status, 200, "{path}/{id}");
+                assert_eq!(&detail.json(), item);
+            }
+            (path, items.len())
+        })
+        .collect();
+        assert!(counts.contains(&("/api/v1/awards", 7)), "{counts:?}");
+
+        // Leeds: five Phase 1 suppliers at GBP 50,000; Phase 2 to Aware Technologies and HomeLINK.
+        let leeds = all(server, "/api/v1/challenges?q=housing");
+        assert_eq!(leeds.len(), 1);
+        let phases = all(
+            server,
+            &format!(
+                "/api/v1/challenges/{}/phases",
+                leeds[0]["id"].as_str().unwrap()
+            ),
+        );
+        assert_eq!(phases.len(), 2);
+        for phase in &phases {
+            let awards = all(
+                server,
+                &format!("/api/v1/phases/{}/awards", phase["id"].as_str().unwrap()),
+            );
+            let sum: i64 = awards
+                .iter()
+                .map(|award| award["amount"]["amount"].as_i64().unwrap())
+                .sum();
+            assert_eq!(
+                phase["committed"]["amount"].as_i64().unwrap(),
+                sum,
+                "committed reconciles with the awards"
+            );
+            for award in &awards {
+                let milestones = all(
+                    server,
+                    &format!(
+                        "/api/v1/awards/{}/milestones",
+                        award["id"].as_str().unwrap()
+                    ),
+                );
+                let paid: i64 = milestones
+                    .iter()
+                    .filter(|milestone| milestone["status"] == "paid")
+                    .map(|milestone| milestone["amount"]["amount"].as_i64().unwrap())
+                    .sum();
+                assert_eq!(
+                    award["paid"]["amount"].as_i64().unwrap(),
+                    paid,
+                    "paid reconciles with the milestones"
+                );
+                if phase["number"] == 2 {
+                    assert!(
+                        award["parent_award_id"].is_string(),
+                        "Phase 2 awards keep their lineage"
+                    );
+                }
+            }
+            if phase["number"] == 1 {
+                assert_eq!(awards.len(), 5);
+                assert!(awards
+                    .iter()
+                    .all(|award| award["amount"]["amount"] == 5_000_000));
+            }
+        }
+        let trials = all(server, "/api/v1/trials");
+        let outcomes = all(
+            server,
+            &format!(
+                "/api/v1/trials/{}/outcomes",
+                trials[0]["id"].as_str().unwrap()
+            ),
+        );
+        assert_eq!(outcomes.len(), 3);
+        // Public records are served to anyone.
+        assert_eq!(
+            server.get("/api/v1/trials").json()["data"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            server.get("/api/v1/applications").json()["data"],
+            serde_json::json!([])
+        );
+    });
+}
