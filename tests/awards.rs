@@ -260,6 +260,26 @@ fn a_competition_runs_from_applications_to_phase_two_awards() {
             .assert_problem(409, "rule_broken");
         assert_eq!(problem["errors"][0]["code"], "exceeds_phase_budget");
 
+        // The challenge shows its phases' totals and how many applications it has had; its ETag
+        // moves with them, so a cached copy cannot hide a new application.
+        let challenge_path = format!(
+            "/api/v1/challenges/{}",
+            server.get(&format!("/api/v1/phases/{phase_one}")).json()["challenge_id"]
+                .as_str()
+                .unwrap()
+        );
+        let challenge = server.get(&challenge_path);
+        let totals = &challenge.json()["totals"];
+        assert_eq!(totals["budget"], gbp(10_000_000 + 100_000_000));
+        assert_eq!(totals["committed"], gbp(10_000_000));
+        assert_eq!(totals["applications"], 3);
+        let tag = challenge.header("etag").unwrap().to_owned();
+        assert_eq!(
+            server
+                .send("GET", &challenge_path, &[("if-none-match", &tag)], None)
+                .status,
+            304
+        );
         // Phase 2 is not open to all: only Phase 1 suppliers, linked by their Phase 1 award.
         let phase_two_path = format!("/api/v1/phases/{phase_two}");
         ok(transition(
@@ -274,6 +294,24 @@ fn a_competition_runs_from_applications_to_phase_two_awards() {
             .assert_problem(409, "rule_broken");
         assert_eq!(problem["errors"][0]["code"], "no_earlier_award");
         let second = created(award(server, &world, &phase_two, &winner, 50_000_000));
+        let changed = server.send("GET", &challenge_path, &[("if-none-match", &tag)], None);
+        assert_eq!(
+            changed.status, 200,
+            "new applications and awards change the challenge's figures"
+        );
+        assert_eq!(changed.json()["totals"]["applications"], 5);
+        // The tag from a read still guards a write to the same version.
+        let renamed = server.send(
+            "PATCH",
+            &challenge_path,
+            &[
+                ("authorization", &format!("Bearer {}", world.leeds_officer)),
+                ("content-type", "application/merge-patch+json"),
+                ("if-match", changed.header("etag").unwrap()),
+            ],
+            Some(br#"{"title": "Monitoring the condition of council homes"}"#),
+        );
+        assert_eq!(renamed.status, 200, "{}", renamed.text());
         assert_eq!(
             second["parent_award_id"], first["id"],
             "explicit lineage to the Phase 1 award"

@@ -6,10 +6,10 @@ use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use catalyst_domain::{
     Actor, Challenge, ChallengeFields, ChallengeId, ChallengeStatus, DocumentLink, FieldViolation,
-    Lifecycle, OrganisationId, ProgrammeId, Timestamp, ValidationErrors,
+    Lifecycle, Money, OrganisationId, ProgrammeId, Timestamp, ValidationErrors,
 };
 use catalyst_persistence::challenges::{
-    self as store, ChallengeFilter, ChallengeSortField, Visibility,
+    self as store, ChallengeFilter, ChallengeSortField, ChallengeTotals, Visibility,
 };
 use catalyst_persistence::keyset::Direction;
 use catalyst_persistence::{organisations, programmes, transaction, DbConnection, StoreError};
@@ -19,12 +19,10 @@ use utoipa::{IntoParams, ToSchema};
 use crate::audit::{AuditContext, AuditList};
 use crate::auth::Caller;
 use crate::body::{read_json, Accepts};
-use crate::conditional::{etag, if_none_match_matches, IfMatch};
+use crate::conditional::{derived_etag, if_none_match_matches_tag, IfMatch};
 use crate::lists::ListRequest;
 use crate::problem::{ApiError, Problem, ProblemItem};
-use crate::resources::{
-    created, optional_patch, path_id, present, required_patch, with_etag, TransitionRequest,
-};
+use crate::resources::{optional_patch, path_id, present, required_patch, TransitionRequest};
 use crate::state::AppState;
 
 pub const TAG: &str = "challenges";
@@ -55,9 +53,53 @@ pub struct ChallengeResource {
     pub opens_at: Option<Timestamp>,
     pub closes_at: Option<Timestamp>,
     pub documents: Vec<DocumentLink>,
+    /// Figures derived from the phases and applications (always present in API responses; left
+    /// out of audit records, which keep what was written).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub totals: Option<ChallengeFigures>,
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// A challenge's figures, derived on read.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChallengeFigures {
+    /// The sum of the phases' budgets (null without phases, or with phases in different
+    /// currencies).
+    pub budget: Option<Money>,
+    /// The sum of the phases' awards.
+    pub committed: Option<Money>,
+    /// How many applications the challenge has had.
+    pub applications: i64,
+}
+
+impl ChallengeResource {
+    /// The resource with its derived figures.
+    pub fn with_totals(challenge: &Challenge, totals: &ChallengeTotals) -> Self {
+        let money = |minor: i64| match totals.currency {
+            Some(currency) if !totals.mixed_currencies => Money::new(minor, currency).ok(),
+            _ => None,
+        };
+        Self {
+            totals: Some(ChallengeFigures {
+                budget: money(totals.budget),
+                committed: money(totals.committed),
+                applications: totals.applications,
+            }),
+            ..Self::from(challenge)
+        }
+    }
+}
+
+/// Loads the derived figures of one challenge.
+fn totals_of(
+    connection: &mut DbConnection,
+    challenge: &Challenge,
+) -> Result<ChallengeTotals, ApiError> {
+    Ok(store::totals(connection, &[challenge.id])?
+        .remove(&challenge.id)
+        .unwrap_or_default())
 }
 
 impl From<&Challenge> for ChallengeResource {
@@ -75,6 +117,7 @@ impl From<&Challenge> for ChallengeResource {
             opens_at: fields.opens_at,
             closes_at: fields.closes_at,
             documents: fields.documents.clone(),
+            totals: None,
             version: challenge.version,
             created_at: challenge.created_at,
             updated_at: challenge.updated_at,
@@ -319,11 +362,16 @@ pub async fn create_challenge(
             })
         })
         .await?;
-    Ok(created(
-        format!("/api/v1/challenges/{}", challenge.id),
-        challenge.version,
-        &ChallengeResource::from(&challenge),
-    ))
+    let mut response = respond(StatusCode::CREATED, &challenge, &ChallengeTotals::default());
+    response.headers_mut().insert(
+        actix_web::http::header::LOCATION,
+        actix_web::http::header::HeaderValue::from_str(&format!(
+            "/api/v1/challenges/{}",
+            challenge.id
+        ))
+        .map_err(|_| ApiError::Internal)?,
+    );
+    Ok(response)
 }
 
 /// Get a challenge.
@@ -346,21 +394,31 @@ pub async fn get_challenge(
 ) -> Result<HttpResponse, ApiError> {
     let id: ChallengeId = path_id(&id, "challenge")?;
     let seen = visibility(caller.actor());
-    let challenge = state
+    let (challenge, totals) = state
         .with_connection(move |connection| {
-            store::find_visible(connection, id, &seen).map_err(map_store_error)
+            let challenge = store::find_visible(connection, id, &seen).map_err(map_store_error)?;
+            let totals = totals_of(connection, &challenge)?;
+            Ok((challenge, totals))
         })
         .await?;
-    if if_none_match_matches(request.headers(), challenge.version)? {
+    let tag = challenge_etag(&challenge, &totals);
+    if if_none_match_matches_tag(request.headers(), &tag)? {
         return Ok(HttpResponse::NotModified()
-            .insert_header(("ETag", etag(challenge.version)))
+            .insert_header(("ETag", tag))
             .finish());
     }
-    Ok(with_etag(
-        StatusCode::OK,
-        challenge.version,
-        &ChallengeResource::from(&challenge),
-    ))
+    Ok(respond(StatusCode::OK, &challenge, &totals))
+}
+
+/// The ETag of a challenge with its figures: it changes when either does.
+fn challenge_etag(challenge: &Challenge, totals: &ChallengeTotals) -> String {
+    derived_etag(challenge.version, &format!("{totals:?}"))
+}
+
+fn respond(status: StatusCode, challenge: &Challenge, totals: &ChallengeTotals) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header(("ETag", challenge_etag(challenge, totals)))
+        .json(ChallengeResource::with_totals(challenge, totals))
 }
 
 /// List challenges you may see.
@@ -392,21 +450,28 @@ pub async fn list_challenges(
     let after = list.finish(ChallengeSortField::kind)?;
     let (sort, limit) = (list.sort.clone(), list.limit);
     let seen = visibility(caller.actor());
-    let page = state
+    let (page, totals) = state
         .with_connection(move |connection| {
-            Ok(store::list(
-                connection,
-                &seen,
-                &filter,
-                &sort,
-                after.as_ref(),
-                limit,
-            )?)
+            let page = store::list(connection, &seen, &filter, &sort, after.as_ref(), limit)?;
+            let ids: Vec<ChallengeId> = page.items.iter().map(|challenge| challenge.id).collect();
+            let totals = store::totals(connection, &ids)?;
+            Ok((page, totals))
         })
         .await?;
     let next_cursor = list.cursor(page.next.as_ref());
     let body = ChallengeList {
-        data: page.items.iter().map(ChallengeResource::from).collect(),
+        data: page
+            .items
+            .iter()
+            .map(|challenge| {
+                ChallengeResource::with_totals(
+                    challenge,
+                    totals
+                        .get(&challenge.id)
+                        .unwrap_or(&ChallengeTotals::default()),
+                )
+            })
+            .collect(),
         next_cursor: next_cursor.clone(),
     };
     Ok(list.respond(&request, next_cursor.as_deref(), &body))
@@ -479,7 +544,8 @@ pub async fn update_challenge(
                 errors.into_result(())?;
                 let fields = fields.validate()?;
                 if fields == current.fields {
-                    return Ok(current);
+                    let totals = totals_of(connection, &current)?;
+                    return Ok((current, totals));
                 }
                 let updated = Challenge {
                     fields,
@@ -498,15 +564,12 @@ pub async fn update_challenge(
                         &ChallengeResource::from(&updated),
                     ),
                 )?;
-                Ok(updated)
+                let totals = totals_of(connection, &updated)?;
+                Ok((updated, totals))
             })
         })
         .await?;
-    Ok(with_etag(
-        StatusCode::OK,
-        updated.version,
-        &ChallengeResource::from(&updated),
-    ))
+    Ok(respond(StatusCode::OK, &updated.0, &updated.1))
 }
 
 /// Move a challenge to another status: draft → open → assessing → in_delivery → completed, or
@@ -575,15 +638,12 @@ pub async fn transition_challenge(
                         &ChallengeResource::from(&updated),
                     ),
                 )?;
-                Ok(updated)
+                let totals = totals_of(connection, &updated)?;
+                Ok((updated, totals))
             })
         })
         .await?;
-    Ok(with_etag(
-        StatusCode::OK,
-        updated.version,
-        &ChallengeResource::from(&updated),
-    ))
+    Ok(respond(StatusCode::OK, &updated.0, &updated.1))
 }
 
 /// Delete a challenge while it is a draft without phases.

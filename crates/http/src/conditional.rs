@@ -10,6 +10,21 @@ pub fn etag(version: i64) -> String {
     format!("\"{version}\"")
 }
 
+/// The ETag of a representation that adds figures derived from other records to a resource at
+/// `version`: `"<version>.<fingerprint>"`, so a cached copy goes stale when the figures change,
+/// while `If-Match` still compares the version that writes are about.
+pub fn derived_etag(version: i64, derived: &str) -> String {
+    format!("\"{version}.{}\"", crate::pagination::fingerprint(derived))
+}
+
+/// The version an entity tag names (`"7"` or `"7.<fingerprint>"` both name version 7).
+fn names_version(opaque: &str, version: &str) -> bool {
+    opaque == version
+        || opaque
+            .strip_prefix(version)
+            .is_some_and(|rest| rest.starts_with('.'))
+}
+
 /// One entity tag from a conditional header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct EntityTag {
@@ -91,9 +106,9 @@ impl IfMatch {
         let current = version.to_string();
         let satisfied = match &self.0 {
             None | Some(Condition::Any) => true,
-            Some(Condition::Tags(tags)) => {
-                tags.iter().any(|tag| !tag.weak && tag.opaque == current)
-            }
+            Some(Condition::Tags(tags)) => tags
+                .iter()
+                .any(|tag| !tag.weak && names_version(&tag.opaque, &current)),
         };
         if satisfied {
             Ok(())
@@ -103,6 +118,16 @@ impl IfMatch {
             )))
         }
     }
+}
+
+/// Whether `If-None-Match` matches the full entity tag `tag` (quoted), by weak comparison.
+pub fn if_none_match_matches_tag(headers: &HeaderMap, tag: &str) -> Result<bool, ApiError> {
+    let opaque = tag.trim_matches('"');
+    Ok(match read(headers, header::IF_NONE_MATCH)? {
+        None => false,
+        Some(Condition::Any) => true,
+        Some(Condition::Tags(tags)) => tags.iter().any(|candidate| candidate.opaque == opaque),
+    })
 }
 
 /// Whether `If-None-Match` matches `version` (weak comparison): the client's copy is current.
@@ -141,6 +166,20 @@ mod tests {
     fn if_none_match_uses_the_weak_comparison() {
         assert!(if_none_match_matches(&headers(header::IF_NONE_MATCH, "W/\"4\""), 4).unwrap());
         assert!(!if_none_match_matches(&headers(header::IF_NONE_MATCH, "\"5\""), 4).unwrap());
+    }
+
+    #[test]
+    fn a_derived_tag_names_its_version_for_if_match() {
+        let tag = derived_etag(3, "figures");
+        let matching = IfMatch::from_headers(&headers(header::IF_MATCH, &tag)).unwrap();
+        assert!(matching.check(3).is_ok());
+        assert!(matching.check(4).is_err());
+        assert!(if_none_match_matches_tag(&headers(header::IF_NONE_MATCH, &tag), &tag).unwrap());
+        assert!(!if_none_match_matches_tag(
+            &headers(header::IF_NONE_MATCH, &tag),
+            &derived_etag(3, "other")
+        )
+        .unwrap());
     }
 
     #[test]

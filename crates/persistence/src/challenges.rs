@@ -248,3 +248,73 @@ pub fn list(
         field.value_of(item)
     })
 }
+
+/// A challenge's figures, derived from its phases and applications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ChallengeTotals {
+    /// Sum of the phases' budgets, in minor units of `currency`.
+    pub budget: i64,
+    /// Sum of the phases' committed (awarded) amounts.
+    pub committed: i64,
+    /// The phases' currency; `None` with no phases, or when phases use different currencies
+    /// (then no total is meaningful).
+    pub currency: Option<catalyst_domain::Currency>,
+    pub mixed_currencies: bool,
+    pub applications: i64,
+}
+
+/// The totals of each challenge in `ids`, in two grouped queries (never one per challenge).
+pub fn totals(
+    connection: &mut DbConnection,
+    ids: &[ChallengeId],
+) -> Result<std::collections::HashMap<ChallengeId, ChallengeTotals>, StoreError> {
+    use crate::schema::{applications, phases};
+    use diesel::dsl::count_star;
+    let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    let mut result: std::collections::HashMap<ChallengeId, ChallengeTotals> = ids
+        .iter()
+        .map(|id| (*id, ChallengeTotals::default()))
+        .collect();
+    if keys.is_empty() {
+        return Ok(result);
+    }
+    // A challenge has a handful of phases: summing their rows here is portable (SUM of BIGINT is
+    // NUMERIC on PostgreSQL and INTEGER on SQLite) and still one query.
+    let phase_rows: Vec<(String, i64, i64, String)> = phases::table
+        .filter(phases::challenge_id.eq_any(&keys))
+        .select((
+            phases::challenge_id,
+            phases::budget_amount,
+            phases::committed_amount,
+            phases::budget_currency,
+        ))
+        .load(connection)?;
+    for (id, budget, committed, currency) in phase_rows {
+        if let Some(totals) = id
+            .parse::<ChallengeId>()
+            .ok()
+            .and_then(|id| result.get_mut(&id))
+        {
+            let currency = catalyst_domain::Currency::parse(&currency).ok();
+            if totals.currency.is_some() && totals.currency != currency {
+                totals.mixed_currencies = true;
+            }
+            totals.currency = totals.currency.or(currency);
+            totals.budget = totals.budget.saturating_add(budget);
+            totals.committed = totals.committed.saturating_add(committed);
+        }
+    }
+    let counts: Vec<(String, i64)> = applications::table
+        .filter(applications::challenge_id.eq_any(&keys))
+        .group_by(applications::challenge_id)
+        .select((applications::challenge_id, count_star()))
+        .load(connection)?;
+    for (id, count) in counts {
+        if let Ok(id) = id.parse::<ChallengeId>() {
+            if let Some(totals) = result.get_mut(&id) {
+                totals.applications = count;
+            }
+        }
+    }
+    Ok(result)
+}
