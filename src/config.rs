@@ -86,6 +86,27 @@ where
     }
 }
 
+/// `https://app.example.org,http://localhost:3000`: each an origin (scheme, host, optional
+/// port; no path), checked so that a typo is reported rather than silently never matching.
+fn parse_origins(text: &str) -> Result<Vec<String>, ConfigError> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|origin| !origin.is_empty())
+        .map(|origin| {
+            let rest = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
+            match rest {
+                Some(host) if !host.is_empty() && !host.contains('/') && !host.contains(char::is_whitespace) => Ok(origin.to_owned()),
+                _ => Err(ConfigError::invalid(
+                    "CATALYST_CORS_ORIGINS",
+                    "--cors-origins",
+                    origin,
+                    "each origin is scheme://host[:port] with no path, such as https://app.example.org",
+                )),
+            }
+        })
+        .collect()
+}
+
 fn non_empty(env: &'static str, flag: &'static str, value: &str) -> Result<String, ConfigError> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
@@ -126,6 +147,7 @@ impl Config {
                 body_limit,
                 workers,
                 shutdown_timeout_secs,
+                cors_origins,
             } => Some(ServeConfig {
                 bind: bind.trim().parse().map_err(|_| {
                     ConfigError::invalid(
@@ -147,6 +169,7 @@ impl Config {
                         shutdown_timeout_secs,
                         0u64,
                     )?),
+                    cors_origins: parse_origins(cors_origins)?,
                 },
             }),
             _ => None,

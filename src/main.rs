@@ -123,6 +123,10 @@ enum Command {
         /// Seconds in-flight requests get to finish on SIGTERM/SIGINT.
         #[arg(long, env = "CATALYST_SHUTDOWN_TIMEOUT_SECS", default_value = "30")]
         shutdown_timeout_secs: String,
+
+        /// Browser origins allowed to call the API, comma-separated (https://app.example.org).
+        #[arg(long, env = "CATALYST_CORS_ORIGINS", default_value = "")]
+        cors_origins: String,
     },
     /// Apply pending migrations and exit.
     Migrate,

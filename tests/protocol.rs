@@ -229,3 +229,61 @@ fn a_lost_database_gives_503_problems_with_retry_after() {
         "liveness does not depend on the database"
     );
 }
+
+#[test]
+fn browsers_from_configured_origins_may_call_the_api() {
+    let server = TestServer::start(
+        TestDatabase::sqlite(),
+        &[("CATALYST_CORS_ORIGINS", "https://app.leeds.example")],
+    );
+    let preflight = server.send(
+        "OPTIONS",
+        COLLECTION,
+        &[
+            ("origin", "https://app.leeds.example"),
+            ("access-control-request-method", "PATCH"),
+            (
+                "access-control-request-headers",
+                "authorization, if-match, content-type",
+            ),
+        ],
+        None,
+    );
+    assert!(preflight.status < 300, "{}", preflight.status);
+    assert_eq!(
+        preflight.header("access-control-allow-origin"),
+        Some("https://app.leeds.example")
+    );
+    let read = server.send(
+        "GET",
+        COLLECTION,
+        &[("origin", "https://app.leeds.example")],
+        None,
+    );
+    let exposed = read
+        .header("access-control-expose-headers")
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    for header in ["etag", "link", "location", "x-request-id"] {
+        assert!(exposed.contains(header), "{header} not exposed: {exposed}");
+    }
+    let foreign = server.send(
+        "GET",
+        COLLECTION,
+        &[("origin", "https://evil.example")],
+        None,
+    );
+    assert_eq!(foreign.header("access-control-allow-origin"), None);
+}
+
+#[test]
+fn a_bad_cors_origin_is_refused_at_start() {
+    let output = std::process::Command::new(common::BINARY)
+        .arg("serve")
+        .env("DATABASE_URL", TestDatabase::sqlite().url_text())
+        .env("CATALYST_CORS_ORIGINS", "app.leeds.example/path")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("CATALYST_CORS_ORIGINS"));
+}

@@ -126,6 +126,38 @@ pub struct ServerSettings {
     pub workers: Option<usize>,
     /// How long in-flight requests get to finish after SIGTERM or SIGINT.
     pub shutdown_timeout: Duration,
+    /// Browser origins allowed to call the API (CORS); empty: none.
+    pub cors_origins: Vec<String>,
+}
+
+/// CORS for the configured origins: the methods and headers the API uses, and the response
+/// headers a browser client needs to read (ETag, Link, Location, rate-limit and request id).
+fn cors(origins: &[String]) -> actix_cors::Cors {
+    let mut cors = actix_cors::Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([
+            actix_web::http::header::AUTHORIZATION,
+            actix_web::http::header::CONTENT_TYPE,
+            actix_web::http::header::IF_MATCH,
+            actix_web::http::header::IF_NONE_MATCH,
+            actix_web::http::header::HeaderName::from_static("idempotency-key"),
+            actix_web::http::header::HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([
+            actix_web::http::header::ETAG,
+            actix_web::http::header::LINK,
+            actix_web::http::header::LOCATION,
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderName::from_static("x-request-id"),
+            actix_web::http::header::HeaderName::from_static("ratelimit-limit"),
+            actix_web::http::header::HeaderName::from_static("ratelimit-remaining"),
+            actix_web::http::header::HeaderName::from_static("ratelimit-reset"),
+        ])
+        .max_age(3600);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
 }
 
 /// The server on an already bound listener. It stops gracefully on SIGTERM and SIGINT: it stops
@@ -138,12 +170,14 @@ pub fn server(
     let routes = web::Data::new(openapi::RouteTable::from_document(&openapi()));
     let spec = web::Data::new(SpecDocument(openapi_json()));
     let state = web::Data::new(state);
+    let origins = settings.cors_origins.clone();
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             .app_data(routes.clone())
             .app_data(spec.clone())
             .wrap(middleware::Compress::default())
+            .wrap(cors(&origins))
             .wrap(middleware::from_fn(request_context::track_request))
             .configure(|config| register(&mut ServiceConfig::new(config)))
             .service(problem_type)
