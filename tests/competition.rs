@@ -356,3 +356,66 @@ fn phases_keep_their_order_caps_and_numbers() {
         assert_eq!(deleted.status, 204, "a planned phase can be deleted");
     });
 }
+
+#[test]
+fn contacts_are_seen_only_by_their_organisation_and_programme_staff() {
+    for_each_backend(|server| {
+        let world = world(server);
+        let contacts = format!("/api/v1/organisations/{}/contacts", world.leeds);
+        let contact = created(server.send_json(
+            "POST",
+            &contacts,
+            &json!({"name": "A. Officer", "role": "Innovation lead", "email": "Innovation@Leeds.gov.uk"}),
+            Some(&world.leeds_officer),
+        ));
+        assert_eq!(contact["email"], "innovation@leeds.gov.uk");
+        let path = format!("/api/v1/contacts/{}", id(&contact));
+        for token in [None, Some(&world.york_officer), Some(&world.suppliers[0].1)] {
+            let list = match token {
+                Some(token) => server.get_as(&contacts, token),
+                None => server.get(&contacts),
+            };
+            list.assert_problem(404, "not_found");
+            let detail = match token {
+                Some(token) => server.get_as(&path, token),
+                None => server.get(&path),
+            };
+            detail.assert_problem(404, "not_found");
+        }
+        assert_eq!(
+            server.get_as(&contacts, &world.manager).json()["data"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        server
+            .send_json(
+                "POST",
+                &contacts,
+                &json!({"name": "Intruder"}),
+                Some(&world.york_officer),
+            )
+            .assert_problem(403, "forbidden");
+        server
+            .send_json("POST", &contacts, &json!({"name": "Anonymous"}), None)
+            .assert_problem(401, "unauthenticated");
+        let problem = server
+            .send_json(
+                "PATCH",
+                &path,
+                &json!({"email": "not an email"}),
+                Some(&world.leeds_officer),
+            )
+            .assert_problem(422, "validation_failed");
+        assert_eq!(problem["errors"][0]["pointer"], "#/email");
+        server
+            .send_json(
+                "PATCH",
+                &path,
+                &json!({"name": "Stolen"}),
+                Some(&world.york_officer),
+            )
+            .assert_problem(404, "not_found");
+    });
+}

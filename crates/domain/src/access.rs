@@ -191,6 +191,20 @@ impl Actor {
         self.allow(self.runs_programmes() || own)
     }
 
+    /// An organisation's contacts are seen and kept by programme staff and its own members.
+    pub fn may_see_contacts_of(&self, organisation: OrganisationId) -> bool {
+        self.sees_everything() || self.member_organisations().contains(&organisation)
+    }
+
+    pub fn may_manage_contacts_of(&self, organisation: OrganisationId) -> Result<(), Denied> {
+        let own = match self {
+            Actor::User { .. } => self.acts_for(organisation),
+            Actor::Client { .. } => self.has_scope(Scope::Write) && self.acts_for(organisation),
+            Actor::Anonymous => false,
+        };
+        self.allow(self.runs_programmes() || own)
+    }
+
     /// Users, memberships and API clients are managed by admins.
     pub fn may_administer(&self) -> Result<(), Denied> {
         self.allow(self.is_admin())

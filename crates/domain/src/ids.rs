@@ -103,6 +103,11 @@ entity_id!(
 );
 
 entity_id!(
+    /// Identifies a contact: a person at an organisation.
+    ContactId
+);
+
+entity_id!(
     /// Identifies an audit record.
     AuditId
 );

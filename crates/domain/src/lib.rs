@@ -8,6 +8,7 @@ pub mod access;
 pub mod application;
 pub mod award;
 pub mod challenge;
+pub mod contact;
 pub mod ids;
 pub mod lifecycle;
 pub mod milestone;
@@ -24,9 +25,10 @@ pub use access::{Actor, ApiClient, Denied, Role, Scope, User, UserFields};
 pub use application::{Application, ApplicationFields};
 pub use award::{Award, AwardFields, BudgetCheck};
 pub use challenge::{Challenge, ChallengeFields, DocumentLink};
+pub use contact::{Contact, ContactFields};
 pub use ids::{
-    ApplicationId, AuditId, AwardId, ChallengeId, ClientId, MilestoneId, OrganisationId, OutcomeId,
-    PhaseId, ProgrammeId, TrialId, UserId,
+    ApplicationId, AuditId, AwardId, ChallengeId, ClientId, ContactId, MilestoneId, OrganisationId,
+    OutcomeId, PhaseId, ProgrammeId, TrialId, UserId,
 };
 pub use lifecycle::{
     ApplicationStatus, AwardStatus, ChallengeStatus, IllegalTransition, Lifecycle, MilestoneStatus,

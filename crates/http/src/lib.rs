@@ -15,6 +15,7 @@ pub mod awards;
 pub mod body;
 pub mod challenges;
 pub mod conditional;
+pub mod contacts;
 pub mod fallback;
 pub mod health;
 pub mod links;
@@ -67,6 +68,7 @@ fn register(config: &mut ServiceConfig) {
                 .configure(awards::routes)
                 .configure(milestones::routes)
                 .configure(trials::routes)
+                .configure(contacts::routes)
                 .configure(users::routes)
                 .configure(api_clients::routes),
         );

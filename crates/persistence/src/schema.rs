@@ -251,6 +251,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    contacts (id) {
+        id -> Text,
+        organisation_id -> Text,
+        name -> Text,
+        role -> Nullable<Text>,
+        email -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(challenges -> programmes (programme_id));
 diesel::joinable!(phases -> challenges (challenge_id));
@@ -273,4 +286,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     milestones,
     trials,
     outcomes,
+    contacts,
 );

@@ -1,0 +1,119 @@
+//! Storing and finding contacts (callers check who may see an organisation's contacts first).
+
+use catalyst_domain::{Contact, ContactFields, ContactId, OrganisationId, Timestamp};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::convert::parse;
+use crate::database::{DbConnection, MultiBackend};
+use crate::error::StoreError;
+use crate::keyset::{self, After, Page, Sort, SortColumn};
+use crate::schema::contacts;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = contacts, treat_none_as_null = true)]
+struct ContactRow {
+    id: String,
+    organisation_id: String,
+    name: String,
+    role: Option<String>,
+    email: Option<String>,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl From<&Contact> for ContactRow {
+    fn from(contact: &Contact) -> Self {
+        Self {
+            id: contact.id.to_string(),
+            organisation_id: contact.fields.organisation_id.to_string(),
+            name: contact.fields.name.clone(),
+            role: contact.fields.role.clone(),
+            email: contact.fields.email.clone(),
+            version: contact.version,
+            created_at: contact.created_at.to_naive_utc(),
+            updated_at: contact.updated_at.to_naive_utc(),
+        }
+    }
+}
+
+impl TryFrom<ContactRow> for Contact {
+    type Error = StoreError;
+
+    fn try_from(row: ContactRow) -> Result<Self, StoreError> {
+        Ok(Contact {
+            id: parse("contacts", "id", &row.id)?,
+            fields: ContactFields {
+                organisation_id: parse("contacts", "organisation_id", &row.organisation_id)?,
+                name: row.name,
+                role: row.role,
+                email: row.email,
+            },
+            version: row.version,
+            created_at: Timestamp::from_naive_utc(row.created_at),
+            updated_at: Timestamp::from_naive_utc(row.updated_at),
+        })
+    }
+}
+
+fn map_write_error(error: diesel::result::Error) -> StoreError {
+    StoreError::from(error)
+}
+
+pub fn insert(connection: &mut DbConnection, contact: &Contact) -> Result<(), StoreError> {
+    diesel::insert_into(contacts::table)
+        .values(ContactRow::from(contact))
+        .execute(connection)?;
+    Ok(())
+}
+
+pub fn find(connection: &mut DbConnection, id: ContactId) -> Result<Contact, StoreError> {
+    contacts::table
+        .find(id.to_string())
+        .select(ContactRow::as_select())
+        .first(connection)?
+        .try_into()
+}
+
+crate::versioned_writes!(contacts, Contact, ContactId, |contact: &Contact| Ok::<
+    _,
+    StoreError,
+>(
+    ContactRow::from(contact)
+));
+
+crate::sort_fields!(ContactSortField for contacts, Contact {
+    Name => name: Text = |c| c.fields.name.clone(),
+    CreatedAt => created_at: Time = |c| c.created_at,
+    UpdatedAt => updated_at: Time = |c| c.updated_at,
+    Id => id: Text = |c| c.id.to_string(),
+});
+
+/// An organisation's contacts.
+pub fn list(
+    connection: &mut DbConnection,
+    organisation: OrganisationId,
+    updated_since: Option<Timestamp>,
+    sort: &Sort<ContactSortField>,
+    after: Option<&After>,
+    limit: usize,
+) -> Result<Page<Contact>, StoreError> {
+    let mut query = contacts::table
+        .select(ContactRow::as_select())
+        .filter(contacts::organisation_id.eq(organisation.to_string()))
+        .into_boxed::<MultiBackend>();
+    if let Some(since) = updated_since {
+        query = query.filter(contacts::updated_at.ge(since.to_naive_utc()));
+    }
+    if let Some(after) = after {
+        query = query.filter(ContactSortField::after(sort, after)?);
+    }
+    for (field, direction) in &sort.keys {
+        query = query.then_order_by(field.ordering(*direction));
+    }
+    let rows: Vec<ContactRow> = query.limit(keyset::fetch_size(limit)).load(connection)?;
+    keyset::page(rows, limit, sort, Contact::try_from, |field, item| {
+        field.value_of(item)
+    })
+}
