@@ -144,6 +144,12 @@ enum Command {
 enum SeedCommand {
     /// The GovTech Catalyst demo data set (idempotent: a second run changes nothing).
     Demo,
+    /// A large consistent data set for benchmarks (idempotent for a given scale).
+    Synthetic {
+        /// How many challenges (each with phases, ten applications, awards, milestones).
+        #[arg(long, default_value = "1000")]
+        scale: usize,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -221,6 +227,24 @@ fn run(cli: Cli) -> Result<(), RunError> {
                 println!("the demo data is loaded already: nothing changed");
             } else {
                 println!("loaded the demo data: {created} records");
+            }
+            Ok(())
+        }
+        Command::Seed(SeedCommand::Synthetic { scale }) => {
+            let started = std::time::Instant::now();
+            let created = seed::synthetic(&pool, *scale, |done, total| {
+                if done % 500 == 0 || done == total {
+                    eprintln!("seed synthetic: {done}/{total} challenges");
+                }
+            })
+            .map_err(RunError::User)?;
+            if created == 0 {
+                println!("the synthetic data at scale {scale} is loaded already: nothing changed");
+            } else {
+                println!(
+                    "loaded {created} synthetic records in {:.1} s",
+                    started.elapsed().as_secs_f64()
+                );
             }
             Ok(())
         }

@@ -151,3 +151,55 @@ fn the_demo_data_loads_once_and_every_endpoint_serves_it() {
         );
     });
 }
+
+#[test]
+fn the_synthetic_data_set_is_consistent_and_loads_once_per_scale() {
+    for_each_backend(|server| {
+        let run = || {
+            let output = Command::new(BINARY)
+                .args(["seed", "synthetic", "--scale", "20"])
+                .env("DATABASE_URL", server.database().url_text())
+                .env("CATALYST_LOG", "warn")
+                .output()
+                .unwrap();
+            assert!(
+                output.status.success(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            String::from_utf8_lossy(&output.stdout).into_owned()
+        };
+        assert!(run().contains("loaded"));
+        assert!(run().contains("nothing changed"));
+        let challenges = all(server, "/api/v1/challenges?q=synthetic");
+        assert_eq!(challenges.len(), 20);
+        assert_eq!(
+            all(server, "/api/v1/applications").len(),
+            20 * 10 + 10,
+            "ten per Phase 1, one per Phase 2"
+        );
+        let awards = all(server, "/api/v1/awards");
+        assert_eq!(awards.len(), 20 * 3 + 10);
+        for challenge in &challenges {
+            let totals = &challenge["totals"];
+            let phases = all(
+                server,
+                &format!(
+                    "/api/v1/challenges/{}/phases",
+                    challenge["id"].as_str().unwrap()
+                ),
+            );
+            let committed: i64 = phases
+                .iter()
+                .map(|phase| phase["committed"]["amount"].as_i64().unwrap())
+                .sum();
+            assert_eq!(totals["committed"]["amount"].as_i64().unwrap(), committed);
+        }
+        for award in &awards {
+            assert!(
+                award["paid"]["amount"].as_i64().unwrap()
+                    <= award["amount"]["amount"].as_i64().unwrap()
+            );
+        }
+    });
+}

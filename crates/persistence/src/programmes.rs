@@ -107,6 +107,20 @@ pub fn find(connection: &mut DbConnection, id: ProgrammeId) -> Result<Programme,
         .try_into()
 }
 
+/// The programme with this code, if any.
+pub fn find_by_code(
+    connection: &mut DbConnection,
+    code: &str,
+) -> Result<Option<Programme>, StoreError> {
+    programmes::table
+        .filter(programmes::code.eq(code))
+        .select(ProgrammeRow::as_select())
+        .first(connection)
+        .optional()?
+        .map(Programme::try_from)
+        .transpose()
+}
+
 crate::versioned_writes!(
     programmes,
     Programme,
