@@ -1,0 +1,327 @@
+//! The access matrix: for each kind of caller, every ID route and list of the SBRI records, on
+//! each backend. Nobody sees what their role does not give them (404 for the record, absent
+//! from lists), and nobody does what it does not allow (403).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::sbri::{created, gbp, id, leeds_challenge, ok, phase, transition, world};
+use common::{for_each_backend, TestServer};
+use serde_json::json;
+
+const ROLES: [&str; 7] = [
+    "anonymous",
+    "supplier",
+    "other_supplier",
+    "leeds_officer",
+    "york_officer",
+    "manager",
+    "client",
+];
+
+fn read(server: &TestServer, token: Option<&str>, path: &str) -> common::Reply {
+    match token {
+        Some(token) => server.get_as(path, token),
+        None => server.get(path),
+    }
+}
+
+fn listed(server: &TestServer, token: Option<&str>, path: &str) -> BTreeSet<String> {
+    let reply = read(server, token, &format!("{path}?limit=500"));
+    assert_eq!(reply.status, 200, "{path}: {}", reply.text());
+    reply.json()["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn every_caller_sees_and_does_exactly_what_its_role_allows() {
+    for_each_backend(|server| {
+        let world = world(server, 2);
+        let (supplier_org, supplier) = world.suppliers[0].clone();
+        let (other_org, other_supplier) = world.suppliers[1].clone();
+        // A read-only API client restricted to the other supplier's organisation.
+        let client = created(server.send_json(
+            "POST",
+            "/api/v1/api-clients",
+            &json!({"name": "Partner", "scopes": ["read"], "organisation_ids": [other_org]}),
+            Some(&server.admin_token),
+        ));
+        let client_token = {
+            let reply = server.send(
+                "POST",
+                "/api/v1/auth/token",
+                &[("content-type", "application/x-www-form-urlencoded")],
+                Some(
+                    common::serde_urlencoded_pairs(&[
+                        ("grant_type", "client_credentials"),
+                        ("client_id", client["id"].as_str().unwrap()),
+                        ("client_secret", client["client_secret"].as_str().unwrap()),
+                    ])
+                    .as_bytes(),
+                ),
+            );
+            reply.json()["access_token"].as_str().unwrap().to_owned()
+        };
+
+        // Leeds: an open challenge with an open phase, an application, an award, a milestone, a
+        // private trial and a contact. York: a draft challenge.
+        let open = created(server.send_json(
+            "POST",
+            "/api/v1/challenges",
+            &leeds_challenge(&world),
+            Some(&world.leeds_officer),
+        ));
+        let open_path = format!("/api/v1/challenges/{}", id(&open));
+        let phase_one = created(server.send_json(
+            "POST",
+            &format!("{open_path}/phases"),
+            &phase(1, "2019-08-01", 10_000_000, 5_000_000),
+            Some(&world.leeds_officer),
+        ));
+        let phase_path = format!("/api/v1/phases/{}", id(&phase_one));
+        ok(transition(server, &open_path, "open", &world.leeds_officer));
+        ok(transition(
+            server,
+            &phase_path,
+            "open",
+            &world.leeds_officer,
+        ));
+        let mut draft_body = leeds_challenge(&world);
+        draft_body["reference"] = json!("GTC-R3-YORK");
+        draft_body["owner_organisation_id"] = json!(world.york);
+        let draft = created(server.send_json(
+            "POST",
+            "/api/v1/challenges",
+            &draft_body,
+            Some(&world.york_officer),
+        ));
+        let draft_phase = created(server.send_json(
+            "POST",
+            &format!("/api/v1/challenges/{}/phases", id(&draft)),
+            &phase(1, "2019-08-01", 1_000, 1_000),
+            Some(&world.york_officer),
+        ));
+        let application = created(server.send_json(
+            "POST",
+            &format!("{phase_path}/applications"),
+            &json!({"supplier_organisation_id": supplier_org, "amount_requested": gbp(5_000_000), "summary": "Sensors"}),
+            Some(&supplier),
+        ));
+        let application_path = format!("/api/v1/applications/{}", id(&application));
+        ok(transition(
+            server,
+            &application_path,
+            "submitted",
+            &supplier,
+        ));
+        ok(transition(
+            server,
+            &application_path,
+            "successful",
+            &world.leeds_officer,
+        ));
+        let award = created(server.send_json(
+            "POST",
+            &format!("{phase_path}/awards"),
+            &json!({"application_id": id(&application), "contract_reference": "LCC-1", "amount": gbp(5_000_000)}),
+            Some(&world.leeds_officer),
+        ));
+        let milestone = created(server.send_json(
+            "POST",
+            &format!("/api/v1/awards/{}/milestones", id(&award)),
+            &json!({"kind": "payment", "title": "First tranche", "amount": gbp(1_250_000)}),
+            Some(&world.leeds_officer),
+        ));
+        let trial = created(server.send_json(
+            "POST",
+            "/api/v1/trials",
+            &json!({"award_id": id(&award), "host_organisation_id": world.leeds, "title": "Private trial"}),
+            Some(&world.leeds_officer),
+        ));
+        let contact = created(server.send_json(
+            "POST",
+            &format!("/api/v1/organisations/{}/contacts", world.leeds),
+            &json!({"name": "A. Officer"}),
+            Some(&world.leeds_officer),
+        ));
+
+        let tokens: Vec<Option<String>> = vec![
+            None,
+            Some(supplier.clone()),
+            Some(other_supplier.clone()),
+            Some(world.leeds_officer.clone()),
+            Some(world.york_officer.clone()),
+            Some(world.manager.clone()),
+            Some(client_token.clone()),
+        ];
+        // Which roles may see each record, by position in ROLES.
+        let everyone = [true; 7];
+        let cases: Vec<(&str, String, [bool; 7])> = vec![
+            ("open challenge", open_path.clone(), everyone),
+            ("its phase", phase_path.clone(), everyone),
+            (
+                "draft challenge",
+                format!("/api/v1/challenges/{}", id(&draft)),
+                [false, false, false, false, true, true, false],
+            ),
+            (
+                "draft's phase",
+                format!("/api/v1/phases/{}", id(&draft_phase)),
+                [false, false, false, false, true, true, false],
+            ),
+            (
+                "application",
+                application_path.clone(),
+                [false, true, false, true, false, true, false],
+            ),
+            ("award", format!("/api/v1/awards/{}", id(&award)), everyone),
+            (
+                "milestone",
+                format!("/api/v1/milestones/{}", id(&milestone)),
+                [false, true, false, true, false, true, false],
+            ),
+            (
+                "private trial",
+                format!("/api/v1/trials/{}", id(&trial)),
+                [false, true, false, true, false, true, false],
+            ),
+            (
+                "contact",
+                format!("/api/v1/contacts/{}", id(&contact)),
+                [false, false, false, true, false, true, false],
+            ),
+        ];
+        for (what, path, allowed) in &cases {
+            for (index, token) in tokens.iter().enumerate() {
+                let reply = read(server, token.as_deref(), path);
+                if allowed[index] {
+                    assert_eq!(
+                        reply.status,
+                        200,
+                        "{} should see the {what}: {}",
+                        ROLES[index],
+                        reply.text()
+                    );
+                } else {
+                    assert_eq!(
+                        reply.status, 404,
+                        "{} must not see the {what}",
+                        ROLES[index]
+                    );
+                    assert_eq!(
+                        reply.header("content-type"),
+                        Some("application/problem+json")
+                    );
+                }
+            }
+        }
+        // Lists hold exactly what the detail routes show.
+        let lists: Vec<(&str, Vec<(String, usize)>)> = vec![
+            ("/api/v1/challenges", vec![(id(&open), 0), (id(&draft), 2)]),
+            (
+                "/api/v1/phases",
+                vec![(id(&phase_one), 1), (id(&draft_phase), 3)],
+            ),
+            ("/api/v1/applications", vec![(id(&application), 4)]),
+            ("/api/v1/milestones", vec![(id(&milestone), 6)]),
+            ("/api/v1/trials", vec![(id(&trial), 7)]),
+        ];
+        for (path, members) in &lists {
+            for (index, token) in tokens.iter().enumerate() {
+                let seen = listed(server, token.as_deref(), path);
+                let expected: BTreeSet<String> = members
+                    .iter()
+                    .filter(|(_, case)| cases[*case].2[index])
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                assert_eq!(seen, expected, "{path} as {}", ROLES[index]);
+            }
+        }
+        // The challenge's application count is no leak: it is the same for everyone who sees it.
+        for token in tokens.iter().flatten() {
+            assert_eq!(
+                server.get_as(&open_path, token).json()["totals"]["applications"],
+                1
+            );
+        }
+
+        // Doing: what each may not do is refused, and changes nothing.
+        server
+            .send_json(
+                "PATCH",
+                &application_path,
+                &json!({"summary": "hijacked"}),
+                Some(&other_supplier),
+            )
+            .assert_problem(404, "not_found");
+        server
+            .send_json(
+                "PATCH",
+                &format!("/api/v1/challenges/{}", id(&draft)),
+                &json!({"title": "x"}),
+                Some(&world.leeds_officer),
+            )
+            .assert_problem(404, "not_found");
+        server
+            .send_json(
+                "PATCH",
+                &open_path,
+                &json!({"title": "x"}),
+                Some(&world.york_officer),
+            )
+            .assert_problem(403, "forbidden");
+        server
+            .send_json("PATCH", &open_path, &json!({"title": "x"}), Some(&supplier))
+            .assert_problem(403, "forbidden");
+        server
+            .send_json("POST", &format!("{phase_path}/awards"), &json!({"application_id": id(&application), "contract_reference": "X", "amount": gbp(1)}), Some(&supplier))
+            .assert_problem(403, "forbidden");
+        server
+            .send_json(
+                "POST",
+                "/api/v1/organisations",
+                &json!({"name": "x", "kind": "charity"}),
+                Some(&client_token),
+            )
+            .assert_problem(403, "forbidden");
+        server
+            .send_json(
+                "POST",
+                &format!("/api/v1/milestones/{}/transitions", id(&milestone)),
+                &json!({"to": "paid"}),
+                Some(&supplier),
+            )
+            .assert_problem(403, "forbidden");
+        server
+            .send_json(
+                "PATCH",
+                &format!("/api/v1/awards/{}", id(&award)),
+                &json!({"contract_reference": "x"}),
+                Some(&supplier),
+            )
+            .assert_problem(403, "forbidden");
+        server
+            .send_json(
+                "PATCH",
+                &format!("/api/v1/awards/{}", id(&award)),
+                &json!({"amount": gbp(1)}),
+                Some(&world.leeds_officer),
+            )
+            .assert_problem(422, "invalid_body");
+        assert_eq!(
+            server.get(&open_path).json()["title"],
+            leeds_challenge(&world)["title"]
+        );
+        assert_eq!(
+            server.get(&format!("/api/v1/awards/{}", id(&award))).json()["amount"],
+            gbp(5_000_000)
+        );
+    });
+}
