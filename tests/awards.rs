@@ -634,3 +634,142 @@ fn a_trial_records_outcomes_and_adoption_and_is_public_only_when_marked() {
         );
     });
 }
+
+/// The whole story, as DOMAIN.md tells it of Leeds: a challenge opened, applications, five Phase 1
+/// awards, Phase 2 to two of them, milestones paid, a trial with outcomes, and adoption.
+#[test]
+fn a_whole_competition_from_challenge_to_adoption() {
+    for_each_backend(|server| {
+        let world = world(server, 5);
+        let (phase_one, phase_two) = open_competition(server, &world, 25_000_000, 5_000_000);
+        let phase_one_awards: Vec<String> = (0..5)
+            .map(|supplier| {
+                let application =
+                    successful_application(server, &world, &phase_one, supplier, 5_000_000);
+                id(&created(award(
+                    server,
+                    &world,
+                    &phase_one,
+                    &application,
+                    5_000_000,
+                )))
+            })
+            .collect();
+        assert_eq!(
+            server.get(&format!("/api/v1/phases/{phase_one}")).json()["remaining"],
+            gbp(0)
+        );
+        ok(transition(
+            server,
+            &format!("/api/v1/phases/{phase_one}"),
+            "assessing",
+            &world.leeds_officer,
+        ));
+        ok(transition(
+            server,
+            &format!("/api/v1/phases/{phase_two}"),
+            "open",
+            &world.leeds_officer,
+        ));
+        let mut phase_two_awards = Vec::new();
+        for supplier in [0, 1] {
+            let application =
+                successful_application(server, &world, &phase_two, supplier, 50_000_000);
+            let made = created(award(server, &world, &phase_two, &application, 50_000_000));
+            assert_eq!(made["parent_award_id"], json!(phase_one_awards[supplier]));
+            phase_two_awards.push(id(&made));
+        }
+        // Milestones: a 25% tranche and the rest, both paid.
+        for award_id in &phase_two_awards {
+            for (title, pence) in [
+                ("First tranche (25%)", 12_500_000),
+                ("Final tranche", 37_500_000),
+            ] {
+                let milestone = created(server.send_json(
+                    "POST",
+                    &format!("/api/v1/awards/{award_id}/milestones"),
+                    &json!({"kind": "payment", "title": title, "amount": gbp(pence)}),
+                    Some(&world.leeds_officer),
+                ));
+                let path = format!("/api/v1/milestones/{}", id(&milestone));
+                ok(transition(server, &path, "invoiced", &world.leeds_officer));
+                ok(transition(server, &path, "paid", &world.leeds_officer));
+            }
+            let award = server.get(&format!("/api/v1/awards/{award_id}")).json();
+            assert_eq!(award["paid"], gbp(50_000_000));
+            assert_eq!(award["outstanding"], gbp(0));
+        }
+        // The trial in council homes, its outcomes, and adoption with a follow-on contract.
+        let trial = created(server.send_json(
+            "POST",
+            "/api/v1/trials",
+            &json!({"award_id": phase_two_awards[1], "host_organisation_id": world.leeds, "title": "Sensors in council homes",
+                    "units": 300, "unit_label": "homes", "public": true}),
+            Some(&world.leeds_officer),
+        ));
+        let trial_path = format!("/api/v1/trials/{}", id(&trial));
+        ok(transition(
+            server,
+            &trial_path,
+            "live",
+            &world.leeds_officer,
+        ));
+        for (metric, baseline, target, actual) in [
+            ("Temperature below 18 C (% of evenings)", 22.0, 15.0, 13.5),
+            (
+                "Relative humidity above 70% (% of readings)",
+                30.0,
+                10.0,
+                8.0,
+            ),
+        ] {
+            created(server.send_json(
+                "POST",
+                &format!("{trial_path}/outcomes"),
+                &json!({"kind": "key_finding", "metric": metric, "unit": "%", "baseline": baseline, "target": target, "actual": actual}),
+                Some(&world.leeds_officer),
+            ));
+        }
+        ok(transition(
+            server,
+            &trial_path,
+            "completed",
+            &world.leeds_officer,
+        ));
+        ok(server.send_json(
+            "PATCH",
+            &trial_path,
+            &json!({"adopted": true, "follow_on_value": gbp(25_000_000)}),
+            Some(&world.leeds_officer),
+        ));
+        let outcomes = server.get(&format!("{trial_path}/outcomes")).json();
+        assert!(outcomes["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|outcome| outcome["met_target"] == true));
+        let challenge = server
+            .get(&format!(
+                "/api/v1/challenges/{}",
+                server.get(&format!("/api/v1/phases/{phase_one}")).json()["challenge_id"]
+                    .as_str()
+                    .unwrap()
+            ))
+            .json();
+        assert_eq!(
+            challenge["totals"]["committed"],
+            gbp(25_000_000 + 100_000_000)
+        );
+        assert_eq!(challenge["totals"]["applications"], 7);
+        // Phase dates out of order are refused with the rule named.
+        let problem = server
+            .send_json(
+                "PATCH",
+                &format!("/api/v1/phases/{phase_two}"),
+                &json!({"starts_on": "2021-01-01", "ends_on": "2020-12-31"}),
+                Some(&world.leeds_officer),
+            )
+            .assert_problem(422, "validation_failed");
+        assert_eq!(problem["errors"][0]["code"], "before_start");
+    });
+}
