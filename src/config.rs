@@ -62,6 +62,7 @@ pub struct Config {
     pub log_filter: String,
     pub serve: Option<ServeConfig>,
     pub jwt_secret: Option<String>,
+    pub jwt_key_dir: Option<PathBuf>,
     pub data_dir: PathBuf,
     pub tokens: TokenSettings,
 }
@@ -190,6 +191,22 @@ impl Config {
                 60i64,
             )?,
         };
+        if cli
+            .jwt_secret
+            .as_deref()
+            .is_some_and(|secret| !secret.is_empty())
+            && cli
+                .jwt_key_dir
+                .as_deref()
+                .is_some_and(|folder| !folder.trim().is_empty())
+        {
+            return Err(ConfigError::invalid(
+                "CATALYST_JWT_KEY_DIR",
+                "--jwt-key-dir",
+                cli.jwt_key_dir.as_deref().unwrap_or_default(),
+                "set either CATALYST_JWT_SECRET (HS256) or CATALYST_JWT_KEY_DIR (EdDSA), not both",
+            ));
+        }
         Ok(Self {
             database_url,
             pool,
@@ -197,6 +214,12 @@ impl Config {
             log_filter: cli.log.clone(),
             serve,
             jwt_secret: cli.jwt_secret.clone().filter(|secret| !secret.is_empty()),
+            jwt_key_dir: cli
+                .jwt_key_dir
+                .as_deref()
+                .map(str::trim)
+                .filter(|folder| !folder.is_empty())
+                .map(PathBuf::from),
             data_dir: PathBuf::from(non_empty("CATALYST_DATA_DIR", "--data-dir", &cli.data_dir)?),
             tokens,
         })

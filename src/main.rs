@@ -60,6 +60,11 @@ struct Cli {
     )]
     jwt_secret: Option<String>,
 
+    /// Folder of Ed25519 keys for EdDSA tokens: one private `<kid>.pem` signs, every
+    /// `<kid>.pub.pem` verifies (old keys during a rotation); published at /api/v1/auth/jwks.json.
+    #[arg(long, env = "CATALYST_JWT_KEY_DIR", global = true)]
+    jwt_key_dir: Option<String>,
+
     /// Folder for generated files (the signing secret).
     #[arg(long, env = "CATALYST_DATA_DIR", global = true, default_value = "data")]
     data_dir: String,
@@ -280,17 +285,37 @@ fn serve(pool: catalyst_persistence::Pool, config: &Config) -> Result<(), RunErr
         source,
     })?;
     let address = listener.local_addr().map_err(RunError::Server)?;
-    let (secret, source) = secrets::load_or_create(config.jwt_secret.as_deref(), &config.data_dir)?;
-    let keys =
-        catalyst_http::auth::TokenKeys::hs256(&secret, config.tokens.clone()).map_err(|error| {
-            RunError::Config(ConfigError::invalid(
-                "CATALYST_JWT_SECRET",
-                "--jwt-secret",
-                "(hidden)",
-                &error.to_string(),
-            ))
-        })?;
-    tracing::info!(source = %source, "token signing key loaded");
+    let keys = match &config.jwt_key_dir {
+        Some(folder) => {
+            let keys =
+                catalyst_http::auth::TokenKeys::ed25519_folder(folder, config.tokens.clone())
+                    .map_err(|error| {
+                        RunError::Config(ConfigError::invalid(
+                            "CATALYST_JWT_KEY_DIR",
+                            "--jwt-key-dir",
+                            &folder.display().to_string(),
+                            &error.to_string(),
+                        ))
+                    })?;
+            tracing::info!(folder = %folder.display(), "EdDSA token keys loaded");
+            keys
+        }
+        None => {
+            let (secret, source) =
+                secrets::load_or_create(config.jwt_secret.as_deref(), &config.data_dir)?;
+            let keys = catalyst_http::auth::TokenKeys::hs256(&secret, config.tokens.clone())
+                .map_err(|error| {
+                    RunError::Config(ConfigError::invalid(
+                        "CATALYST_JWT_SECRET",
+                        "--jwt-secret",
+                        "(hidden)",
+                        &error.to_string(),
+                    ))
+                })?;
+            tracing::info!(source = %source, "token signing key loaded");
+            keys
+        }
+    };
     let state = catalyst_http::AppState {
         pool,
         body_limit: serve.body_limit,

@@ -658,3 +658,63 @@ fn the_first_admin_is_made_from_the_command_line() {
     );
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
 }
+
+#[test]
+fn eddsa_keys_rotate_old_tokens_verify_and_the_jwks_publishes_them() {
+    let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/jwt-keys");
+    let server = TestServer::start(
+        catalyst_persistence::testing::TestDatabase::sqlite(),
+        &[("CATALYST_JWT_KEY_DIR", folder)],
+    );
+    let header = jsonwebtoken::decode_header(&server.admin_token).unwrap();
+    assert_eq!(header.alg, Algorithm::EdDSA);
+    assert_eq!(
+        header.kid.as_deref(),
+        Some("key-2026-11"),
+        "the new key signs"
+    );
+    let jwks = server.get("/api/v1/auth/jwks.json").json();
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|key| key["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(kids, ["key-2026-05", "key-2026-11"]);
+    assert!(jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|key| key["kty"] == "OKP" && key["x"].as_str().unwrap().len() == 43));
+
+    let subject = admin_subject(&server);
+    let claims = json!({"iss": "catalyst", "aud": "catalyst-api", "sub": subject, "exp": now() + 600, "iat": now(), "nbf": now(), "jti": "t"});
+    let old_key = std::fs::read(format!("{folder}/rotated/key-2026-05.pem")).unwrap();
+    let sign_ed = |kid: &str| {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(kid.to_owned());
+        jsonwebtoken::encode(
+            &header,
+            &claims,
+            &EncodingKey::from_ed_pem(&old_key).unwrap(),
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        server
+            .get_as("/api/v1/users/me", &sign_ed("key-2026-05"))
+            .status,
+        200,
+        "a token of the old key still verifies"
+    );
+    assert_refused(
+        &server,
+        &sign_ed("key-2026-11"),
+        "the old key posing as the new one",
+    );
+    assert_refused(
+        &server,
+        &sign(Some("key-2026-11"), &claims, JWT_SECRET.as_bytes()),
+        "HS256 when EdDSA is pinned",
+    );
+}

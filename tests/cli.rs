@@ -103,3 +103,35 @@ fn uuid_like() -> String {
             .as_nanos()
     )
 }
+
+#[test]
+fn token_key_settings_are_checked_at_start() {
+    let database = TestDatabase::sqlite();
+    let url = database.url_text();
+    let missing = run(
+        &["serve"],
+        &[
+            ("DATABASE_URL", &url),
+            ("CATALYST_JWT_KEY_DIR", "/nonexistent/keys"),
+        ],
+    );
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("CATALYST_JWT_KEY_DIR"));
+    let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/jwt-keys");
+    let both = run(
+        &["serve"],
+        &[
+            ("DATABASE_URL", &url),
+            ("CATALYST_JWT_KEY_DIR", folder),
+            ("CATALYST_JWT_SECRET", "x".repeat(40).as_str()),
+        ],
+    );
+    assert_eq!(both.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&both.stderr).contains("not both"));
+    let short = run(
+        &["serve"],
+        &[("DATABASE_URL", &url), ("CATALYST_JWT_SECRET", "too-short")],
+    );
+    assert_eq!(short.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&short.stderr).contains("CATALYST_JWT_SECRET"));
+}

@@ -81,7 +81,17 @@ impl TestServer {
         command
             .arg("serve")
             .env("DATABASE_URL", database.url_text())
-            .env("CATALYST_JWT_SECRET", JWT_SECRET)
+            .env(
+                if extra_env
+                    .iter()
+                    .any(|(name, _)| *name == "CATALYST_JWT_KEY_DIR")
+                {
+                    "CATALYST_UNUSED"
+                } else {
+                    "CATALYST_JWT_SECRET"
+                },
+                JWT_SECRET,
+            )
             .env("CATALYST_DATA_DIR", &data_dir)
             .env("CATALYST_BIND", "127.0.0.1:0")
             .env("CATALYST_LOG_FORMAT", "json")

@@ -59,6 +59,7 @@ fn register(config: &mut ServiceConfig) {
                 .service(get_openapi)
                 .service(auth::token::create_token)
                 .service(auth::token::revoke_token)
+                .service(auth::token::get_jwks)
                 .service(audit::list_audit_entries)
                 .configure(organisations::routes)
                 .configure(programmes::routes)

@@ -41,6 +41,8 @@ pub enum KeyError {
     SecretTooShort(usize),
     #[error("cannot sign a token: {0}")]
     Sign(String),
+    #[error("key folder {folder}: {reason}")]
+    KeyFolder { folder: String, reason: String },
 }
 
 /// Why a token was refused; the detail is for logs, the client hears only "invalid token".
@@ -50,9 +52,15 @@ pub struct InvalidToken(pub String);
 
 pub struct TokenKeys {
     encoding: EncodingKey,
-    decoding: DecodingKey,
+    /// The key id that signs new tokens.
     key_id: String,
+    /// Every key that verifies, by key id: the signing key's and, after a rotation, the old ones.
+    decoding: std::collections::HashMap<String, DecodingKey>,
+    /// The one algorithm accepted, whatever a token's header says.
+    algorithm: Algorithm,
     validation: Validation,
+    /// The public keys as a JWK Set (empty for a shared secret).
+    jwks: serde_json::Value,
     pub settings: TokenSettings,
 }
 
@@ -69,27 +77,90 @@ impl TokenKeys {
         if secret.len() < MIN_SECRET_BYTES {
             return Err(KeyError::SecretTooShort(secret.len()));
         }
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.algorithms = vec![Algorithm::HS256];
-        validation.set_issuer(&[settings.issuer.as_str()]);
-        validation.set_audience(&[settings.audience.as_str()]);
-        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
-        validation.leeway = LEEWAY_SECONDS;
         // The key id names the secret without revealing it, so a token signed with another
         // (an old or a foreign one) is refused by name.
         let key_id = format!(
             "hs256-{}",
             &sha256_hex(&String::from_utf8_lossy(secret))[..16]
         );
+        let decoding =
+            std::iter::once((key_id.clone(), DecodingKey::from_secret(secret))).collect();
         Ok(Self {
             encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
             key_id,
-            validation,
+            decoding,
+            algorithm: Algorithm::HS256,
+            validation: validation(Algorithm::HS256, &settings),
+            jwks: serde_json::json!({"keys": []}),
             settings,
         })
+    }
+
+    /// EdDSA (Ed25519) keys from a folder: exactly one private key `<kid>.pem` signs; every
+    /// `<kid>.pub.pem` verifies (the signer's own, and old keys kept through a rotation). The key
+    /// ids are the file names, and the public keys are published as a JWK Set.
+    pub fn ed25519_folder(
+        folder: &std::path::Path,
+        settings: TokenSettings,
+    ) -> Result<Self, KeyError> {
+        let failure = |reason: String| KeyError::KeyFolder {
+            folder: folder.display().to_string(),
+            reason,
+        };
+        let entries = std::fs::read_dir(folder).map_err(|error| failure(error.to_string()))?;
+        let mut signer: Option<(String, EncodingKey)> = None;
+        let mut decoding = std::collections::HashMap::new();
+        let mut jwks = Vec::new();
+        let mut paths: Vec<std::path::PathBuf> = entries
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .collect();
+        paths.sort();
+        for path in paths.iter().filter(|path| path.is_file()) {
+            let name = path
+                .file_name()
+                .and_then(|name| name.to_str())
+                .unwrap_or_default()
+                .to_owned();
+            let pem = std::fs::read(path).map_err(|error| failure(format!("{name}: {error}")))?;
+            if let Some(kid) = name.strip_suffix(".pub.pem") {
+                let key = DecodingKey::from_ed_pem(&pem).map_err(|error| {
+                    failure(format!("{name}: not an Ed25519 public key: {error}"))
+                })?;
+                let x = ed25519_public_key(&pem)
+                    .ok_or_else(|| failure(format!("{name}: not an Ed25519 public key")))?;
+                decoding.insert(kid.to_owned(), key);
+                jwks.push(serde_json::json!({"kty": "OKP", "crv": "Ed25519", "use": "sig", "alg": "EdDSA", "kid": kid, "x": x}));
+            } else if let Some(kid) = name.strip_suffix(".pem") {
+                if signer.is_some() {
+                    return Err(failure("more than one private key: keep only the one that signs (old keys as .pub.pem)".to_owned()));
+                }
+                let key = EncodingKey::from_ed_pem(&pem).map_err(|error| {
+                    failure(format!("{name}: not an Ed25519 private key: {error}"))
+                })?;
+                signer = Some((kid.to_owned(), key));
+            }
+        }
+        let (key_id, encoding) =
+            signer.ok_or_else(|| failure("no private key <kid>.pem to sign with".to_owned()))?;
+        if !decoding.contains_key(&key_id) {
+            return Err(failure(format!(
+                "{key_id}.pub.pem is missing: the signing key's public half must be there too"
+            )));
+        }
+        Ok(Self {
+            encoding,
+            key_id,
+            decoding,
+            algorithm: Algorithm::EdDSA,
+            validation: validation(Algorithm::EdDSA, &settings),
+            jwks: serde_json::json!({"keys": jwks}),
+            settings,
+        })
+    }
+
+    /// The public keys as a JWK Set (RFC 7517).
+    pub fn jwks(&self) -> &serde_json::Value {
+        &self.jwks
     }
 
     /// An access token for `subject`, valid from `now` for the configured time.
@@ -103,7 +174,7 @@ impl TokenKeys {
             nbf: now,
             jti: jti.to_owned(),
         };
-        let mut header = Header::new(Algorithm::HS256);
+        let mut header = Header::new(self.algorithm);
         header.kid = Some(self.key_id.clone());
         jsonwebtoken::encode(&header, &claims, &self.encoding)
             .map_err(|error| KeyError::Sign(error.to_string()))
@@ -113,24 +184,57 @@ impl TokenKeys {
     pub fn verify(&self, token: &str) -> Result<Claims, InvalidToken> {
         let header =
             jsonwebtoken::decode_header(token).map_err(|error| InvalidToken(error.to_string()))?;
-        if header.alg != Algorithm::HS256 {
+        if header.alg != self.algorithm {
             return Err(InvalidToken(format!(
                 "algorithm {:?} is not accepted",
                 header.alg
             )));
-        }
-        if header.kid.as_deref() != Some(self.key_id.as_str()) {
-            return Err(InvalidToken("unknown key id".to_owned()));
         }
         if header.jku.is_some() || header.jwk.is_some() || header.x5u.is_some() {
             return Err(InvalidToken(
                 "key references in the header are not accepted".to_owned(),
             ));
         }
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|kid| self.decoding.get(kid))
+            .ok_or_else(|| InvalidToken("unknown key id".to_owned()))?;
+        jsonwebtoken::decode::<Claims>(token, key, &self.validation)
             .map(|data| data.claims)
             .map_err(|error| InvalidToken(error.to_string()))
     }
+}
+
+/// Validation with one algorithm pinned, every registered claim we issue required, `nbf`
+/// checked, and at most 30 seconds of leeway.
+fn validation(algorithm: Algorithm, settings: &TokenSettings) -> Validation {
+    let mut validation = Validation::new(algorithm);
+    validation.algorithms = vec![algorithm];
+    validation.set_issuer(&[settings.issuer.as_str()]);
+    validation.set_audience(&[settings.audience.as_str()]);
+    validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+    validation.validate_exp = true;
+    validation.validate_nbf = true;
+    validation.leeway = LEEWAY_SECONDS;
+    validation
+}
+
+/// The 32-byte Ed25519 key of a PEM SubjectPublicKeyInfo, base64url: the JWK's `x` (RFC 8037).
+fn ed25519_public_key(pem: &[u8]) -> Option<String> {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    use base64::Engine;
+    // SEQUENCE { SEQUENCE { OID 1.3.101.112 } BIT STRING (32 bytes) }
+    const PREFIX: [u8; 12] = [
+        0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+    ];
+    let text = std::str::from_utf8(pem).ok()?;
+    let body: String = text
+        .lines()
+        .filter(|line| !line.starts_with("-----"))
+        .collect();
+    let der = STANDARD.decode(body.trim()).ok()?;
+    (der.len() == 44 && der[..12] == PREFIX).then(|| URL_SAFE_NO_PAD.encode(&der[12..]))
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! refresh token grants), and `POST /api/v1/auth/revoke`.
 
 use actix_web::http::header;
-use actix_web::{post, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use catalyst_domain::{ClientId, Timestamp, UserId};
 use catalyst_persistence::throttle::{self, ThrottlePolicy};
 use catalyst_persistence::{api_clients, refresh_tokens, transaction, users, DbConnection};
@@ -444,4 +444,18 @@ pub async fn revoke_token(
         })
         .await?;
     Ok(HttpResponse::Ok().finish())
+}
+
+/// The public keys that verify access tokens, as a JWK Set (RFC 7517). Empty when tokens are
+/// signed with a shared secret.
+#[utoipa::path(
+    tag = TAG,
+    operation_id = "get_jwks",
+    responses((status = 200, description = "The JWK Set", content_type = "application/json", body = Object))
+)]
+#[get("/auth/jwks.json")]
+pub async fn get_jwks(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .json(state.keys.jwks())
 }
