@@ -607,8 +607,23 @@ fn every_write_is_in_the_audit_trail_with_before_and_after() {
         server
             .get_as("/api/v1/audit", &supplier)
             .assert_problem(403, "forbidden");
-        let (_, manager) = server.user("pm@catalyst.test", "programme_manager", &[]);
+        let (manager_id, manager) = server.user("pm@catalyst.test", "programme_manager", &[]);
         assert_eq!(server.get_as("/api/v1/audit", &manager).status, 200);
+        let user_history = server
+            .get_as(
+                &format!("/api/v1/users/{manager_id}/history"),
+                &server.admin_token,
+            )
+            .json();
+        assert_eq!(user_history["data"][0]["action"], "create");
+        assert!(user_history.to_string().contains("pm@catalyst.test"));
+        assert!(
+            !user_history.to_string().contains("argon2"),
+            "no password hash in the trail"
+        );
+        server
+            .get_as(&format!("/api/v1/users/{manager_id}/history"), &manager)
+            .assert_problem(403, "forbidden");
     });
 }
 

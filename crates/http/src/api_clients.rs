@@ -285,10 +285,34 @@ pub async fn revoke_api_client(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// An API client's recorded changes, oldest first (admins).
+#[utoipa::path(
+    tag = TAG, operation_id = "list_api_client_history", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The client's id"),
+        ("limit" = Option<i64>, Query, description = "Page size: 1 to 500, default 50"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
+    responses(
+        (status = 200, description = "Recorded changes", body = crate::audit::AuditList),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/api-clients/{id}/history")]
+pub async fn list_api_client_history(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.actor().may_administer()?;
+    let id = parse_id(&id)?;
+    crate::audit::entity_history(&request, &state, ENTITY, id.to_string(), |_| Ok(())).await
+}
+
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
     config
         .service(create_api_client)
         .service(list_api_clients)
         .service(get_api_client)
-        .service(revoke_api_client);
+        .service(revoke_api_client)
+        .service(list_api_client_history);
 }

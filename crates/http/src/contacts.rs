@@ -382,11 +382,41 @@ pub async fn delete_contact(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// A contact's recorded changes, oldest first.
+#[utoipa::path(
+    tag = TAG, operation_id = "list_contact_history", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The contact's id"),
+        ("limit" = Option<i64>, Query, description = "Page size: 1 to 500, default 50"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
+    responses(
+        (status = 200, description = "Recorded changes", body = crate::audit::AuditList),
+        (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/contacts/{id}/history")]
+pub async fn list_contact_history(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id: ContactId = path_id(&id, "contact")?;
+    crate::audit::entity_history(
+        &request,
+        &state,
+        ENTITY,
+        id.to_string(),
+        move |connection| find_visible(connection, id, caller.actor()).map(drop),
+    )
+    .await
+}
+
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
     config
         .service(create_contact)
         .service(list_contacts)
         .service(get_contact)
         .service(update_contact)
-        .service(delete_contact);
+        .service(delete_contact)
+        .service(list_contact_history);
 }

@@ -989,6 +989,36 @@ pub async fn delete_outcome(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// An outcome's recorded changes, oldest first.
+#[utoipa::path(
+    tag = TAG, operation_id = "list_outcome_history",
+    params(("id" = uuid::Uuid, Path, description = "The outcome's id"),
+        ("limit" = Option<i64>, Query, description = "Page size: 1 to 500, default 50"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
+    responses(
+        (status = 200, description = "Recorded changes", body = AuditList),
+        (status = 404, description = "No such outcome", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/outcomes/{id}/history")]
+pub async fn list_outcome_history(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id: OutcomeId = path_id(&id, "outcome")?;
+    let seen = visibility(caller.actor());
+    crate::audit::entity_history(
+        &request,
+        &state,
+        OUTCOMES,
+        id.to_string(),
+        move |connection| find_outcome(connection, id, &seen).map(drop),
+    )
+    .await
+}
+
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
     config
         .service(create_trial)
@@ -1001,5 +1031,6 @@ pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(list_trial_outcomes)
         .service(get_outcome)
         .service(update_outcome)
-        .service(delete_outcome);
+        .service(delete_outcome)
+        .service(list_outcome_history);
 }

@@ -492,6 +492,30 @@ pub async fn delete_user(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// A user's recorded changes, oldest first (admins).
+#[utoipa::path(
+    tag = TAG, operation_id = "list_user_history", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The user's id"),
+        ("limit" = Option<i64>, Query, description = "Page size: 1 to 500, default 50"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
+    responses(
+        (status = 200, description = "Recorded changes", body = crate::audit::AuditList),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/users/{id}/history")]
+pub async fn list_user_history(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.actor().may_administer()?;
+    let id = parse_id(&id)?;
+    // A deleted user's trail stays readable: it is the record of who did what.
+    crate::audit::entity_history(&request, &state, ENTITY, id.to_string(), |_| Ok(())).await
+}
+
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
     config
         .service(create_user)
@@ -500,5 +524,6 @@ pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(change_current_user_password)
         .service(get_user)
         .service(update_user)
-        .service(delete_user);
+        .service(delete_user)
+        .service(list_user_history);
 }
