@@ -18,6 +18,7 @@ pub mod conditional;
 pub mod contacts;
 pub mod fallback;
 pub mod health;
+pub mod idempotency;
 pub mod links;
 pub mod lists;
 pub mod milestones;
@@ -179,6 +180,7 @@ pub fn server(
             .app_data(state.clone())
             .app_data(routes.clone())
             .app_data(spec.clone())
+            .wrap(middleware::from_fn(idempotency::guard))
             .wrap(middleware::Compress::default())
             .wrap(cors(&origins))
             .wrap(middleware::from_fn(request_context::track_request))

@@ -92,6 +92,25 @@ pub fn complete(mut document: OpenApi) -> OpenApi {
             let Some(operation) = operation.as_mut() else {
                 continue;
             };
+            if method == "post" && is_api && !path.starts_with("/api/v1/auth/") {
+                operation.parameters.get_or_insert_with(Vec::new).push(
+                    utoipa::openapi::path::ParameterBuilder::new()
+                        .name("Idempotency-Key")
+                        .parameter_in(utoipa::openapi::path::ParameterIn::Header)
+                        .required(utoipa::openapi::Required::False)
+                        .description(Some(
+                            "Up to 255 characters. A retry with the same key and body gets the first response again \
+(with `Idempotent-Replayed: true`) for 24 hours; the same key with another body is 422; a retry while the \
+first is running is 409.",
+                        ))
+                        .schema(Some(
+                            utoipa::openapi::ObjectBuilder::new()
+                                .schema_type(utoipa::openapi::schema::Type::String)
+                                .max_length(Some(255)),
+                        ))
+                        .build(),
+                );
+            }
             let has_body = operation.request_body.is_some();
             let has_parameters = operation
                 .parameters
@@ -106,6 +125,12 @@ pub fn complete(mut document: OpenApi) -> OpenApi {
             };
             if is_api && (has_body || has_parameters || method == "get") {
                 add("400", "Bad request: malformed JSON, query or header");
+            }
+            if method == "post" && is_api && !path.starts_with("/api/v1/auth/") {
+                add(
+                    "409",
+                    "Conflict; or a request with the same Idempotency-Key is still running",
+                );
             }
             if has_body {
                 add("413", "The body is larger than the limit");

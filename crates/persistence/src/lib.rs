@@ -14,6 +14,7 @@ pub mod contacts;
 pub mod convert;
 pub mod database;
 pub mod error;
+pub mod idempotency;
 pub mod keyset;
 pub mod migrations;
 pub mod milestones;

@@ -264,6 +264,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    idempotency_keys (caller, route, idempotency_key) {
+        caller -> Text,
+        route -> Text,
+        idempotency_key -> Text,
+        fingerprint -> Text,
+        state -> Text,
+        response_status -> Nullable<Integer>,
+        response_headers -> Nullable<Text>,
+        response_body -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(challenges -> programmes (programme_id));
 diesel::joinable!(phases -> challenges (challenge_id));
@@ -287,4 +302,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     trials,
     outcomes,
     contacts,
+    idempotency_keys,
 );

@@ -1,0 +1,232 @@
+//! `Idempotency-Key` on creating POSTs (the IETF draft's semantics): the first response is kept
+//! for 24 hours, scoped to the caller and the route; a retry with the same key and body gets it
+//! again (`Idempotent-Replayed: true`), the same key with another body is 422, and a retry while
+//! the first is still running is 409. The keys live in the database, so any replica can answer.
+
+use actix_web::body::BoxBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{web, Error, HttpMessage, HttpResponse, ResponseError};
+use catalyst_domain::Timestamp;
+use catalyst_persistence::idempotency::{self, Claim, KeyScope, StoredResponse};
+use futures_util::StreamExt;
+
+use crate::auth::credentials::sha256_hex;
+use crate::problem::{ApiError, ProblemItem};
+use crate::state::AppState;
+
+pub const HEADER: &str = "idempotency-key";
+const MAX_KEY_LENGTH: usize = 255;
+const KEEP_HOURS: i64 = 24;
+/// Headers of the first response worth replaying.
+const REPLAYED_HEADERS: [HeaderName; 3] = [header::LOCATION, header::ETAG, header::CONTENT_TYPE];
+
+fn invalid_key(detail: &str) -> ApiError {
+    ApiError::InvalidHeader(ProblemItem::parameter(
+        "Idempotency-Key",
+        "invalid_idempotency_key",
+        detail,
+    ))
+}
+
+fn conflict(code: &str, detail: &str) -> ApiError {
+    ApiError::Conflict(ProblemItem::parameter("Idempotency-Key", code, detail))
+}
+
+/// Middleware: does nothing unless a POST to the API carries `Idempotency-Key` from a caller
+/// with a valid token (others get their 401 from the handler).
+pub async fn guard(
+    mut request: ServiceRequest,
+    next: Next<BoxBody>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let key = request.headers().get(HEADER).cloned();
+    let applies = request.method() == Method::POST
+        && request.path().starts_with("/api/")
+        && !request.path().starts_with("/api/v1/auth/");
+    let (Some(key), true) = (key, applies) else {
+        return next.call(request).await;
+    };
+    let Some(state) = request.app_data::<web::Data<AppState>>().cloned() else {
+        return next.call(request).await;
+    };
+    let key = match key.to_str() {
+        Ok(text)
+            if !text.is_empty()
+                && text.len() <= MAX_KEY_LENGTH
+                && text
+                    .bytes()
+                    .all(|byte| byte.is_ascii_graphic() || byte == b' ') =>
+        {
+            text.to_owned()
+        }
+        _ => {
+            let error = invalid_key("Idempotency-Key must be 1 to 255 printable ASCII characters");
+            return Ok(request.into_response(error.error_response()));
+        }
+    };
+    let caller = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| {
+            value
+                .strip_prefix("Bearer ")
+                .or_else(|| value.strip_prefix("bearer "))
+        })
+        .and_then(|token| state.keys.verify(token.trim()).ok())
+        .map(|claims| claims.sub);
+    let Some(caller) = caller else {
+        return next.call(request).await;
+    };
+
+    // Read the body to fingerprint it, then hand it on unchanged.
+    let mut body = web::BytesMut::new();
+    let mut payload = request.take_payload();
+    while let Some(chunk) = payload.next().await {
+        let Ok(chunk) = chunk else {
+            return Ok(request.into_response(
+                ApiError::MalformedJson("the body could not be read".to_owned()).error_response(),
+            ));
+        };
+        if body.len() + chunk.len() > state.body_limit {
+            return Ok(request.into_response(
+                ApiError::PayloadTooLarge {
+                    limit: state.body_limit,
+                }
+                .error_response(),
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let body = body.freeze();
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let fingerprint = sha256_hex(&format!(
+        "{content_type}\n{}",
+        String::from_utf8_lossy(&body)
+    ));
+    request.set_payload(Payload::from(body));
+
+    let scope = KeyScope {
+        caller,
+        route: format!("POST {}", request.path()),
+        key,
+    };
+    let claim_scope = scope.clone();
+    let claim = state
+        .with_connection(move |connection| {
+            Ok(idempotency::claim(
+                connection,
+                &claim_scope,
+                &fingerprint,
+                Timestamp::now(),
+                chrono::Duration::hours(KEEP_HOURS),
+            )?)
+        })
+        .await;
+    match claim {
+        Err(error) => return Ok(request.into_response(error.error_response())),
+        Ok(Claim::Mismatch) => {
+            let error = ApiError::InvalidBody {
+                detail: "this Idempotency-Key was used for a different request: use a new key for a new request".to_owned(),
+                items: vec![ProblemItem::parameter("Idempotency-Key", "idempotency_key_reused", "the key belongs to another request body")],
+            };
+            return Ok(request.into_response(error.error_response()));
+        }
+        Ok(Claim::InFlight) => {
+            let error = conflict(
+                "request_in_flight",
+                "a request with this Idempotency-Key is still being processed: retry shortly",
+            );
+            return Ok(request.into_response(error.error_response()));
+        }
+        Ok(Claim::Done(stored)) => return Ok(request.into_response(replay(&stored))),
+        Ok(Claim::New) => {}
+    }
+
+    let response = next.call(request).await?;
+    let status = response.status();
+    let (request, response) = response.into_parts();
+    let (head, body) = response.into_parts();
+    let bytes = match actix_web::body::to_bytes(body).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return Ok(ServiceResponse::new(
+                request,
+                ApiError::Internal.error_response(),
+            ))
+        }
+    };
+    // Responses worth retrying (a conflict of the moment, a rate limit, a server fault) free the
+    // key; anything else is the answer to this request, kept for its retries.
+    let retryable = status.is_server_error()
+        || status == StatusCode::CONFLICT
+        || status == StatusCode::TOO_MANY_REQUESTS;
+    let stored = StoredResponse {
+        status: status.as_u16(),
+        headers: serde_json::Value::Object(
+            REPLAYED_HEADERS
+                .iter()
+                .filter_map(|name| {
+                    head.headers()
+                        .get(name)
+                        .and_then(|value| value.to_str().ok())
+                        .map(|value| {
+                            (
+                                name.as_str().to_owned(),
+                                serde_json::Value::String(value.to_owned()),
+                            )
+                        })
+                })
+                .collect(),
+        )
+        .to_string(),
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    };
+    let finish_scope = scope.clone();
+    let finished = state
+        .with_connection(move |connection| {
+            if retryable {
+                idempotency::release(connection, &finish_scope)
+                    .map_err(catalyst_persistence::StoreError::from)?;
+            } else {
+                idempotency::complete(connection, &finish_scope, &stored)?;
+            }
+            Ok(())
+        })
+        .await;
+    if let Err(error) = finished {
+        tracing::error!(%error, "could not record an idempotent response");
+    }
+    let response = head.set_body(bytes).map_into_boxed_body();
+    Ok(ServiceResponse::new(request, response))
+}
+
+/// The first response again, marked as a replay.
+fn replay(stored: &StoredResponse) -> HttpResponse {
+    let mut response =
+        HttpResponse::build(StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK));
+    if let Ok(serde_json::Value::Object(headers)) =
+        serde_json::from_str::<serde_json::Value>(&stored.headers)
+    {
+        for (name, value) in headers {
+            if let (Ok(name), Some(Ok(value))) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                value.as_str().map(HeaderValue::from_str),
+            ) {
+                response.insert_header((name, value));
+            }
+        }
+    }
+    response.insert_header((
+        HeaderName::from_static("idempotent-replayed"),
+        HeaderValue::from_static("true"),
+    ));
+    response.body(stored.body.clone())
+}
