@@ -164,6 +164,35 @@ fn cors(origins: &[String]) -> actix_cors::Cors {
     cors
 }
 
+/// Housekeeping every ten minutes: expired idempotency keys and stale sign-in counts are
+/// deleted, so those tables stay small. Any replica may do it; the deletes are idempotent.
+pub async fn housekeeping(state: AppState) {
+    let mut ticks = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        ticks.tick().await;
+        let pool = state.pool.clone();
+        let swept = web::block(
+            move || -> Result<(usize, usize), catalyst_persistence::StoreError> {
+                let mut connection = pool.get()?;
+                let now = catalyst_domain::Timestamp::now();
+                let keys = catalyst_persistence::idempotency::purge_expired(&mut connection, now)?;
+                let counts = catalyst_persistence::throttle::purge_stale(
+                    &mut connection,
+                    now,
+                    chrono::Duration::hours(1),
+                )?;
+                Ok((keys, counts))
+            },
+        )
+        .await;
+        match swept {
+            Ok(Ok((keys, counts))) => tracing::debug!(keys, counts, "housekeeping"),
+            Ok(Err(error)) => tracing::warn!(%error, "housekeeping failed"),
+            Err(error) => tracing::warn!(%error, "housekeeping failed"),
+        }
+    }
+}
+
 /// The server on an already bound listener. It stops gracefully on SIGTERM and SIGINT: it stops
 /// accepting, lets in-flight requests finish (up to the shutdown timeout), then exits.
 pub fn server(
@@ -173,6 +202,7 @@ pub fn server(
 ) -> std::io::Result<Server> {
     let routes = web::Data::new(openapi::RouteTable::from_document(&openapi()));
     let spec = web::Data::new(SpecDocument(openapi_json()));
+    actix_web::rt::spawn(housekeeping(state.clone()));
     let state = web::Data::new(state);
     let origins = settings.cors_origins.clone();
     let mut server = HttpServer::new(move || {

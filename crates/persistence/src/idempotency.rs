@@ -159,3 +159,11 @@ pub fn release(
     .execute(connection)?;
     Ok(())
 }
+
+/// Deletes keys past their time; returns how many.
+pub fn purge_expired(connection: &mut DbConnection, now: Timestamp) -> Result<usize, StoreError> {
+    Ok(diesel::delete(
+        idempotency_keys::table.filter(idempotency_keys::expires_at.lt(now.to_naive_utc())),
+    )
+    .execute(connection)?)
+}

@@ -92,3 +92,22 @@ pub fn clear(connection: &mut DbConnection, key: &str) -> Result<(), StoreError>
     diesel::delete(auth_throttle::table.find(key)).execute(connection)?;
     Ok(())
 }
+
+/// Deletes counts whose window and block have both passed; returns how many.
+pub fn purge_stale(
+    connection: &mut DbConnection,
+    now: Timestamp,
+    window: Duration,
+) -> Result<usize, StoreError> {
+    let now = now.to_naive_utc();
+    Ok(diesel::delete(
+        auth_throttle::table
+            .filter(auth_throttle::window_started_at.lt(now - window))
+            .filter(
+                auth_throttle::blocked_until
+                    .is_null()
+                    .or(auth_throttle::blocked_until.lt(now)),
+            ),
+    )
+    .execute(connection)?)
+}

@@ -214,3 +214,69 @@ fn filters_combine_and_text_search_ignores_case_and_wildcards() {
         assert!(names(future, &mut connection).is_empty());
     }
 }
+
+#[test]
+fn expired_idempotency_keys_are_purged_and_live_ones_kept() {
+    use catalyst_persistence::idempotency::{self, Claim, KeyScope};
+    for database in TestDatabase::for_each_backend() {
+        let pool = migrated_pool(&database);
+        let mut connection = pool.get().unwrap();
+        let scope = |key: &str| KeyScope {
+            caller: "user:x".into(),
+            route: "POST /api/v1/organisations".into(),
+            key: key.into(),
+        };
+        let now = Timestamp::now();
+        assert_eq!(
+            idempotency::claim(
+                &mut connection,
+                &scope("old"),
+                "f",
+                now,
+                chrono::Duration::seconds(-1)
+            )
+            .unwrap(),
+            Claim::New
+        );
+        assert_eq!(
+            idempotency::claim(
+                &mut connection,
+                &scope("live"),
+                "f",
+                now,
+                chrono::Duration::hours(24)
+            )
+            .unwrap(),
+            Claim::New
+        );
+        assert_eq!(
+            idempotency::claim(
+                &mut connection,
+                &scope("live"),
+                "f",
+                now,
+                chrono::Duration::hours(24)
+            )
+            .unwrap(),
+            Claim::InFlight
+        );
+        assert_eq!(
+            idempotency::purge_expired(&mut connection, now).unwrap(),
+            1,
+            "{}",
+            database.backend()
+        );
+        // An expired key is as good as new.
+        assert_eq!(
+            idempotency::claim(
+                &mut connection,
+                &scope("old"),
+                "g",
+                now,
+                chrono::Duration::hours(1)
+            )
+            .unwrap(),
+            Claim::New
+        );
+    }
+}
