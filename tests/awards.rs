@@ -144,8 +144,11 @@ fn applications_are_private_to_their_supplier_and_the_owner() {
         // Mass assignment: what the supplier may not set is refused and changes nothing.
         for body in [
             json!({"status": "successful"}),
+            json!({"amount": gbp(1)}),
+            json!({"organisation_id": world.suppliers[1].0}),
             json!({"supplier_organisation_id": first_org}),
             json!({"phase_id": phase_one}),
+            json!({"summary": "ok", "status": "successful"}),
         ] {
             server
                 .send_json("PATCH", &path, &body, Some(first))
