@@ -136,3 +136,25 @@ fn parallel_retries_with_one_key_create_one_record() {
         );
     });
 }
+
+#[test]
+fn a_retry_reaching_another_replica_gets_the_stored_response() {
+    for_each_backend(|server| {
+        let replica = server.replica();
+        let body = local_authority("Leeds City Council");
+        let first = post_with_key(server, &server.admin_token, "across-replicas", &body);
+        assert_eq!(first.status, 201, "{}", first.text());
+        // A token from one replica works on the other: they share the signing key.
+        let again = post_with_key(&replica, &server.admin_token, "across-replicas", &body);
+        assert_eq!(again.status, 201, "{}", again.text());
+        assert_eq!(again.header("idempotent-replayed"), Some("true"));
+        assert_eq!(again.json()["id"], first.json()["id"]);
+        assert_eq!(
+            replica.get(COLLECTION).json()["data"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+    });
+}

@@ -28,8 +28,11 @@ pub struct TestServer {
     agent: ureq::Agent,
     /// An admin's access token, made at start.
     pub admin_token: String,
-    // Dropped after the child is killed (fields drop in order; Drop kills first).
-    database: TestDatabase,
+    // Dropped after the child is killed (fields drop in order; Drop kills first). A replica
+    // shares another server's database and owns none.
+    database: Option<TestDatabase>,
+    database_url: String,
+    extra_env: Vec<(String, String)>,
 }
 
 /// Runs `test` against a server on each backend under test: SQLite always, PostgreSQL when
@@ -44,7 +47,6 @@ pub fn for_each_backend(test: impl Fn(&TestServer)) {
 impl TestServer {
     /// Starts `catalyst serve` with `extra_env` on top of the test settings.
     pub fn start(database: TestDatabase, extra_env: &[(&str, &str)]) -> Self {
-        let data_dir = std::env::temp_dir().join(format!("catalyst-data-{}", uuid_suffix()));
         let admin = Command::new(BINARY)
             .args([
                 "user",
@@ -77,65 +79,7 @@ impl TestServer {
             "create the admin: {}",
             String::from_utf8_lossy(&admin.stderr)
         );
-        let mut command = Command::new(BINARY);
-        command
-            .arg("serve")
-            .env("DATABASE_URL", database.url_text())
-            .env(
-                if extra_env
-                    .iter()
-                    .any(|(name, _)| *name == "CATALYST_JWT_KEY_DIR")
-                {
-                    "CATALYST_UNUSED"
-                } else {
-                    "CATALYST_JWT_SECRET"
-                },
-                JWT_SECRET,
-            )
-            .env("CATALYST_DATA_DIR", &data_dir)
-            .env("CATALYST_BIND", "127.0.0.1:0")
-            .env("CATALYST_LOG_FORMAT", "json")
-            .env("CATALYST_LOG", "info")
-            .env("CATALYST_WORKERS", "2")
-            .env("CATALYST_SHUTDOWN_TIMEOUT_SECS", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (name, value) in extra_env {
-            command.env(name, value);
-        }
-        let mut child = command.spawn().expect("start the catalyst binary");
-        let stdout = child.stdout.take().expect("stdout");
-        let (address_sender, address_receiver) = mpsc::channel();
-        // Reads the log until the server says where it listens, then keeps draining it so the
-        // server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            let mut sender = Some(address_sender);
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Ok(entry) = serde_json::from_str::<Value>(&line) {
-                    if entry["message"] == "listening" {
-                        if let (Some(sender), Some(address)) =
-                            (sender.take(), entry["address"].as_str())
-                        {
-                            let _ = sender.send(address.to_owned());
-                        }
-                    }
-                }
-                if std::env::var_os("CATALYST_TEST_LOGS").is_some() {
-                    eprintln!("server: {line}");
-                }
-            }
-        });
-        let address = match address_receiver.recv_timeout(Duration::from_secs(60)) {
-            Ok(address) => address,
-            Err(_) => {
-                let _ = child.kill();
-                let output = child.wait_with_output().expect("server output");
-                panic!(
-                    "the server did not start: {}",
-                    String::from_utf8_lossy(&output.stderr)
-                );
-            }
-        };
+        let (child, address) = spawn_server(&database.url_text(), extra_env);
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(30)))
@@ -147,7 +91,12 @@ impl TestServer {
             child,
             agent,
             admin_token: String::new(),
-            database,
+            database_url: database.url_text(),
+            extra_env: extra_env
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+                .collect(),
+            database: Some(database),
         };
         server.admin_token = server.token_for(ADMIN_EMAIL, PASSWORD);
         server
@@ -215,7 +164,28 @@ impl TestServer {
     }
 
     pub fn database(&self) -> &TestDatabase {
-        &self.database
+        self.database.as_ref().expect("a replica owns no database")
+    }
+
+    /// Another server process on the same database, with the same signing key: a second
+    /// replica behind the same load balancer.
+    pub fn replica(&self) -> TestServer {
+        let env: Vec<(&str, &str)> = self
+            .extra_env
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .collect();
+        let (child, address) = spawn_server(&self.database_url, &env);
+        TestServer {
+            base_url: format!("http://{address}"),
+            backend: self.backend.clone(),
+            child,
+            agent: self.agent.clone(),
+            admin_token: self.admin_token.clone(),
+            database: None,
+            database_url: self.database_url.clone(),
+            extra_env: self.extra_env.clone(),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -348,6 +318,71 @@ impl Reply {
         );
         problem
     }
+}
+
+/// Starts `catalyst serve` on `database_url` and returns it with the address it listens on.
+fn spawn_server(database_url: &str, extra_env: &[(&str, &str)]) -> (Child, String) {
+    let data_dir = std::env::temp_dir().join(format!("catalyst-data-{}", uuid_suffix()));
+    let mut command = Command::new(BINARY);
+    command
+        .arg("serve")
+        .env("DATABASE_URL", database_url)
+        .env(
+            if extra_env
+                .iter()
+                .any(|(name, _)| *name == "CATALYST_JWT_KEY_DIR")
+            {
+                "CATALYST_UNUSED"
+            } else {
+                "CATALYST_JWT_SECRET"
+            },
+            JWT_SECRET,
+        )
+        .env("CATALYST_DATA_DIR", &data_dir)
+        .env("CATALYST_BIND", "127.0.0.1:0")
+        .env("CATALYST_LOG_FORMAT", "json")
+        .env("CATALYST_LOG", "info")
+        .env("CATALYST_WORKERS", "2")
+        .env("CATALYST_SHUTDOWN_TIMEOUT_SECS", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (name, value) in extra_env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().expect("start the catalyst binary");
+    let stdout = child.stdout.take().expect("stdout");
+    let (address_sender, address_receiver) = mpsc::channel();
+    // Reads the log until the server says where it listens, then keeps draining it so the
+    // server never blocks on a full pipe.
+    std::thread::spawn(move || {
+        let mut sender = Some(address_sender);
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Ok(entry) = serde_json::from_str::<Value>(&line) {
+                if entry["message"] == "listening" {
+                    if let (Some(sender), Some(address)) =
+                        (sender.take(), entry["address"].as_str())
+                    {
+                        let _ = sender.send(address.to_owned());
+                    }
+                }
+            }
+            if std::env::var_os("CATALYST_TEST_LOGS").is_some() {
+                eprintln!("server: {line}");
+            }
+        }
+    });
+    let address = match address_receiver.recv_timeout(Duration::from_secs(60)) {
+        Ok(address) => address,
+        Err(_) => {
+            let _ = child.kill();
+            let output = child.wait_with_output().expect("server output");
+            panic!(
+                "the server did not start: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    };
+    (child, address)
 }
 
 fn uuid_suffix() -> String {
