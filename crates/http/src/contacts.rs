@@ -237,14 +237,17 @@ pub async fn list_contacts(
 /// Get a contact.
 #[utoipa::path(
     tag = TAG, operation_id = "get_contact", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The contact's id")),
+    params(("id" = uuid::Uuid, Path, description = "The contact's id"),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag you hold: 304 if it is still current")),
     responses(
         (status = 200, description = "The contact", body = ContactResource),
+        (status = 304, description = "Not modified"),
         (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/contacts/{id}")]
 pub async fn get_contact(
+    request: HttpRequest,
     caller: Caller,
     id: web::Path<String>,
     state: web::Data<AppState>,
@@ -253,6 +256,11 @@ pub async fn get_contact(
     let contact = state
         .with_connection(move |connection| find_visible(connection, id, caller.actor()))
         .await?;
+    if crate::conditional::if_none_match_matches(request.headers(), contact.version)? {
+        return Ok(HttpResponse::NotModified()
+            .insert_header(("ETag", crate::conditional::etag(contact.version)))
+            .finish());
+    }
     Ok(with_etag(
         StatusCode::OK,
         contact.version,

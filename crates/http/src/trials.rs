@@ -840,14 +840,17 @@ fn find_outcome(
 /// Get an outcome.
 #[utoipa::path(
     tag = TAG, operation_id = "get_outcome",
-    params(("id" = uuid::Uuid, Path, description = "The outcome's id")),
+    params(("id" = uuid::Uuid, Path, description = "The outcome's id"),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag you hold: 304 if it is still current")),
     responses(
         (status = 200, description = "The outcome", body = OutcomeResource, headers(("ETag" = String, description = "Its entity tag"))),
+        (status = 304, description = "Not modified"),
         (status = 404, description = "No such outcome", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/outcomes/{id}")]
 pub async fn get_outcome(
+    request: HttpRequest,
     caller: Caller,
     id: web::Path<String>,
     state: web::Data<AppState>,
@@ -857,6 +860,11 @@ pub async fn get_outcome(
     let (outcome, _) = state
         .with_connection(move |connection| find_outcome(connection, id, &seen))
         .await?;
+    if if_none_match_matches(request.headers(), outcome.version)? {
+        return Ok(HttpResponse::NotModified()
+            .insert_header(("ETag", etag(outcome.version)))
+            .finish());
+    }
     Ok(with_etag(
         StatusCode::OK,
         outcome.version,
