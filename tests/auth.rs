@@ -602,6 +602,27 @@ fn every_write_is_in_the_audit_trail_with_before_and_after() {
 
         let history = server.get(&format!("{path}/history")).json();
         assert_eq!(history["data"], trail["data"]);
+        let since = entries[1]["occurred_at"].as_str().unwrap();
+        let recent = server
+            .get_as(
+                &format!("/api/v1/audit?entity=organisations&entity_id={id}&updated_since={since}"),
+                &server.admin_token,
+            )
+            .json();
+        assert_eq!(recent["data"].as_array().unwrap().len(), 1, "{recent}");
+        server
+            .get_as("/api/v1/audit?updated_since=yesterday", &server.admin_token)
+            .assert_problem(400, "invalid_query");
+        let users_since = server
+            .get_as(
+                &format!("/api/v1/users?updated_since={since}"),
+                &server.admin_token,
+            )
+            .json();
+        assert!(
+            users_since["data"].as_array().unwrap().is_empty(),
+            "no user changed since then"
+        );
 
         let (_, supplier) = server.user("supplier@catalyst.test", "supplier", &[id]);
         server

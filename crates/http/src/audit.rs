@@ -188,6 +188,9 @@ pub struct AuditParams {
     limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// Only changes at or after this RFC 3339 instant.
+    #[param(value_type = Option<String>, format = DateTime)]
+    updated_since: Option<String>,
 }
 
 /// The id after which a page starts: audit ids are time-ordered UUIDs, so the last id seen is a
@@ -228,16 +231,18 @@ where
         entity: Some(entity.to_owned()),
         entity_id: Some(entity_id),
         actor: None,
+        since: None,
     };
     Ok(HttpResponse::Ok().json(page(state, filter, &params).await?))
 }
 
 pub async fn page(
     state: &crate::state::AppState,
-    filter: AuditFilter,
+    mut filter: AuditFilter,
     params: &QueryParams,
 ) -> Result<AuditList, ApiError> {
     let mut errors = Vec::new();
+    filter.since = crate::pagination::parse_updated_since(params.get("updated_since"), &mut errors);
     let limit = parse_limit(params.get("limit"))
         .map_err(|e| errors.push(e))
         .unwrap_or(0);
@@ -280,12 +285,20 @@ pub async fn list_audit_entries(
     caller.actor().may_read_audit()?;
     let params = QueryParams::parse(
         &request,
-        &["entity", "entity_id", "actor", "limit", "cursor"],
+        &[
+            "entity",
+            "entity_id",
+            "actor",
+            "limit",
+            "cursor",
+            "updated_since",
+        ],
     )?;
     let filter = AuditFilter {
         entity: params.get("entity").map(str::to_owned),
         entity_id: params.get("entity_id").map(str::to_owned),
         actor: params.get("actor").map(str::to_owned),
+        since: None,
     };
     Ok(HttpResponse::Ok().json(page(&state, filter, &params).await?))
 }

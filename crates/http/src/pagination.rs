@@ -168,6 +168,25 @@ pub fn parse_sort<F: Copy + PartialEq>(
     Ok(keys)
 }
 
+/// `updated_since`, an RFC 3339 instant, recording a problem when it is not one.
+pub fn parse_updated_since(
+    value: Option<&str>,
+    errors: &mut Vec<ProblemItem>,
+) -> Option<Timestamp> {
+    let text = value?;
+    match Timestamp::parse_rfc3339(text) {
+        Ok(time) => Some(time),
+        Err(_) => {
+            errors.push(ProblemItem::parameter(
+                "updated_since",
+                "invalid_timestamp",
+                format!("updated_since must be an RFC 3339 timestamp such as 2026-11-26T09:30:00Z, got {text:?}"),
+            ));
+            None
+        }
+    }
+}
+
 /// Collected query errors, or the parsed value.
 pub fn collect_errors(errors: Vec<ProblemItem>) -> Result<(), ApiError> {
     if errors.is_empty() {

@@ -110,6 +110,9 @@ pub struct ListUsersParams {
     limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// Only users changed at or after this RFC 3339 instant.
+    #[param(value_type = Option<String>, format = DateTime)]
+    updated_since: Option<String>,
 }
 
 fn parse_id(text: &str) -> Result<UserId, ApiError> {
@@ -239,12 +242,13 @@ pub async fn list_users(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.actor().may_administer()?;
-    let params = QueryParams::parse(&request, &["role", "limit", "cursor"])?;
+    let params = QueryParams::parse(&request, &["role", "limit", "cursor", "updated_since"])?;
     let mut errors = Vec::new();
     let limit = parse_limit(params.get("limit"))
         .map_err(|e| errors.push(e))
         .unwrap_or(0);
     let role: Option<Role> = params.parse_value("role", &mut errors, Role::expected);
+    let since = crate::pagination::parse_updated_since(params.get("updated_since"), &mut errors);
     let after = match params.get("cursor") {
         None => None,
         Some(cursor) => match cursor.parse::<UserId>() {
@@ -261,7 +265,7 @@ pub async fn list_users(
     };
     collect_errors(errors)?;
     let (found, more) = state
-        .with_connection(move |connection| Ok(store::list(connection, role, after, limit)?))
+        .with_connection(move |connection| Ok(store::list(connection, role, since, after, limit)?))
         .await?;
     let next_cursor = if more {
         found.last().map(|user| user.id.to_string())

@@ -70,6 +70,8 @@ pub struct AuditFilter {
     pub entity: Option<String>,
     pub entity_id: Option<String>,
     pub actor: Option<String>,
+    /// Only changes at or after this instant.
+    pub since: Option<Timestamp>,
 }
 
 /// Records oldest first, after the record id `after` (ids are time-ordered).
@@ -91,6 +93,9 @@ pub fn list(
     }
     if let Some(actor) = &filter.actor {
         query = query.filter(audit_log::actor.eq(actor.clone()));
+    }
+    if let Some(since) = filter.since {
+        query = query.filter(audit_log::occurred_at.ge(since.to_naive_utc()));
     }
     if let Some(after) = after {
         query = query.filter(audit_log::id.gt(after.to_owned()));

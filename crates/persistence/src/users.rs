@@ -148,6 +148,7 @@ pub fn password_hash(connection: &mut DbConnection, id: UserId) -> Result<String
 pub fn list(
     connection: &mut DbConnection,
     role: Option<Role>,
+    updated_since: Option<Timestamp>,
     after: Option<UserId>,
     limit: usize,
 ) -> Result<(Vec<User>, bool), StoreError> {
@@ -157,6 +158,9 @@ pub fn list(
         .into_boxed::<MultiBackend>();
     if let Some(role) = role {
         query = query.filter(users::role.eq(role.as_str()));
+    }
+    if let Some(since) = updated_since {
+        query = query.filter(users::updated_at.ge(since.to_naive_utc()));
     }
     if let Some(after) = after {
         // UUIDv7 text sorts in creation order.
