@@ -78,10 +78,13 @@ pub struct CreatedApiClient {
     pub client_secret: String,
 }
 
-/// Every client.
+/// A page of clients, oldest first.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ApiClientList {
     pub data: Vec<ApiClientResource>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 fn parse_id(text: &str) -> Result<ClientId, ApiError> {
@@ -196,23 +199,56 @@ pub async fn create_api_client(
 /// List API clients (admins).
 #[utoipa::path(
     tag = TAG, operation_id = "list_api_clients", security(("bearer" = [])),
+    params(
+        ("limit" = Option<i64>, Query, description = "Page size: 1 to 500, default 50"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
+        ("updated_since" = Option<String>, Query, description = "Only clients changed at or after this RFC 3339 instant"),
+    ),
     responses(
-        (status = 200, description = "Every client", body = ApiClientList),
+        (status = 200, description = "A page of clients, oldest first", body = ApiClientList),
         (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/api-clients")]
 pub async fn list_api_clients(
+    request: HttpRequest,
     caller: Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.actor().may_administer()?;
-    let clients = state
-        .with_connection(|connection| Ok(store::list(connection)?))
+    let params = crate::query::QueryParams::parse(&request, &["limit", "cursor", "updated_since"])?;
+    let mut errors = Vec::new();
+    let limit = crate::pagination::parse_limit(params.get("limit"))
+        .map_err(|e| errors.push(e))
+        .unwrap_or(0);
+    let since = crate::pagination::parse_updated_since(params.get("updated_since"), &mut errors);
+    let after = match params.get("cursor") {
+        None => None,
+        Some(cursor) => match cursor.parse::<ClientId>() {
+            Ok(id) => Some(id),
+            Err(_) => {
+                errors.push(crate::problem::ProblemItem::parameter(
+                    "cursor",
+                    "invalid_cursor",
+                    "cursor is not one this API issued",
+                ));
+                None
+            }
+        },
+    };
+    crate::pagination::collect_errors(errors)?;
+    let (clients, more) = state
+        .with_connection(move |connection| Ok(store::list(connection, since, after, limit)?))
         .await?;
+    let next_cursor = if more {
+        clients.last().map(|client| client.id.to_string())
+    } else {
+        None
+    };
     Ok(HttpResponse::Ok().json(ApiClientList {
         data: clients.iter().map(ApiClientResource::from).collect(),
+        next_cursor,
     }))
 }
 

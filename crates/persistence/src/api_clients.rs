@@ -89,14 +89,34 @@ pub fn find(
     to_client(row)
 }
 
-pub fn list(connection: &mut DbConnection) -> Result<Vec<ApiClient>, StoreError> {
-    let rows: Vec<ApiClientRow> = api_clients::table
+/// Clients in creation order (ids are time-ordered), after the id `after` when given; the bool
+/// says whether there are more.
+pub fn list(
+    connection: &mut DbConnection,
+    updated_since: Option<Timestamp>,
+    after: Option<ClientId>,
+    limit: usize,
+) -> Result<(Vec<ApiClient>, bool), StoreError> {
+    let mut query = api_clients::table
         .select(ApiClientRow::as_select())
         .order(api_clients::id.asc())
+        .into_boxed::<crate::database::MultiBackend>();
+    if let Some(since) = updated_since {
+        query = query.filter(api_clients::updated_at.ge(since.to_naive_utc()));
+    }
+    if let Some(after) = after {
+        query = query.filter(api_clients::id.gt(after.to_string()));
+    }
+    let rows: Vec<ApiClientRow> = query
+        .limit(crate::keyset::fetch_size(limit))
         .load(connection)?;
-    rows.into_iter()
+    let more = rows.len() > limit;
+    let clients = rows
+        .into_iter()
+        .take(limit)
         .map(|row| to_client(row).map(|(client, _)| client))
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((clients, more))
 }
 
 /// Revokes a client: its tokens stop working at once.
