@@ -32,6 +32,37 @@ fn malformed_json_is_a_400_problem() {
 }
 
 #[test]
+fn a_malformed_body_is_reported_as_such_even_without_a_token() {
+    for_each_backend(|server| {
+        server
+            .send(
+                "POST",
+                COLLECTION,
+                &[("content-type", "application/json")],
+                Some(b"{\"name\": "),
+            )
+            .assert_problem(400, "malformed_json");
+        server
+            .send(
+                "POST",
+                COLLECTION,
+                &[("content-type", "application/json")],
+                Some(br#"{"name": "x", "kind": "charity", "colour": 1}"#),
+            )
+            .assert_problem(422, "invalid_body");
+        // A well-formed body still needs a token.
+        server
+            .send(
+                "POST",
+                COLLECTION,
+                &[("content-type", "application/json")],
+                Some(br#"{"name": "x", "kind": "charity"}"#),
+            )
+            .assert_problem(401, "unauthenticated");
+    });
+}
+
+#[test]
 fn an_unknown_field_is_named() {
     for_each_backend(|server| {
         let problem = server

@@ -231,10 +231,12 @@ pub async fn create_organisation(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.actor().may_create_organisation()?;
-    let audit = AuditContext::of(&caller);
+    // The body's form is checked first: a malformed request is malformed whoever sends it, and
+    // the schema is public. Who may act is checked before anything is read from the database.
     let body: CreateOrganisation =
         read_json(&request, payload, state.body_limit, Accepts::Json).await?;
+    caller.actor().may_create_organisation()?;
+    let audit = AuditContext::of(&caller);
     let fields = OrganisationDraft {
         name: body.name,
         kind: body.kind,
@@ -391,13 +393,13 @@ pub async fn update_organisation(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id)?;
-    if caller.actor() == &catalyst_domain::Actor::Anonymous {
-        return Err(catalyst_domain::Denied::Unauthenticated.into());
-    }
     let audit = AuditContext::of(&caller);
     let if_match = IfMatch::from_headers(request.headers())?;
     let body: UpdateOrganisation =
         read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
+    if caller.actor() == &catalyst_domain::Actor::Anonymous {
+        return Err(catalyst_domain::Denied::Unauthenticated.into());
+    }
     let patch = OrganisationPatch {
         name: body.name,
         kind: body.kind,
