@@ -117,9 +117,9 @@ pub async fn create_api_client(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.actor().may_administer()?;
     let body: CreateApiClient =
         read_json(&request, payload, state.body_limit, Accepts::Json).await?;
+    caller.actor().may_administer()?;
     let mut errors = ValidationErrors::default();
     let name = catalyst_domain::text::required_text(
         &body.name,

@@ -215,12 +215,12 @@ pub async fn create_application(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let body: CreateApplication =
+        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     if caller.actor() == &Actor::Anonymous {
         return Err(Denied::Unauthenticated.into());
     }
     let phase_id: PhaseId = path_id(&id, "phase")?;
-    let body: CreateApplication =
-        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     let supplier: OrganisationId = body.supplier_organisation_id.parse().map_err(|_| {
         ApiError::Validation(
             FieldViolation::new(
@@ -424,13 +424,13 @@ pub async fn update_application(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let patch: UpdateApplication =
+        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
     if caller.actor() == &Actor::Anonymous {
         return Err(Denied::Unauthenticated.into());
     }
     let id: ApplicationId = path_id(&id, "application")?;
     let if_match = IfMatch::from_headers(request.headers())?;
-    let patch: UpdateApplication =
-        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
     let audit = AuditContext::of(&caller);
     let seen = private_visibility(caller.actor());
     let updated = state
@@ -535,13 +535,13 @@ pub async fn transition_application(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let body: TransitionRequest =
+        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     if caller.actor() == &Actor::Anonymous {
         return Err(Denied::Unauthenticated.into());
     }
     let id: ApplicationId = path_id(&id, "application")?;
     let if_match = IfMatch::from_headers(request.headers())?;
-    let body: TransitionRequest =
-        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     let to: ApplicationStatus =
         body.to
             .parse()

@@ -364,11 +364,11 @@ pub async fn create_award(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let body: CreateAward = read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     if caller.actor() == &Actor::Anonymous {
         return Err(Denied::Unauthenticated.into());
     }
     let phase_id: PhaseId = path_id(&id, "phase")?;
-    let body: CreateAward = read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     let audit = AuditContext::of(&caller);
     let made = state
         .with_connection(move |connection| {
@@ -511,13 +511,13 @@ pub async fn update_award(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let patch: UpdateAward =
+        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
     if caller.actor() == &Actor::Anonymous {
         return Err(Denied::Unauthenticated.into());
     }
     let id: AwardId = path_id(&id, "award")?;
     let if_match = IfMatch::from_headers(request.headers())?;
-    let patch: UpdateAward =
-        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
     let audit = AuditContext::of(&caller);
     let updated = state
         .with_connection(move |connection| {
@@ -600,13 +600,13 @@ pub async fn transition_award(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let body: TransitionRequest =
+        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     if caller.actor() == &Actor::Anonymous {
         return Err(Denied::Unauthenticated.into());
     }
     let id: AwardId = path_id(&id, "award")?;
     let if_match = IfMatch::from_headers(request.headers())?;
-    let body: TransitionRequest =
-        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     let to: AwardStatus =
         body.to
             .parse()

@@ -312,11 +312,11 @@ pub async fn create_challenge(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let body: CreateChallenge =
+        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     if caller.actor() == &Actor::Anonymous {
         return Err(catalyst_domain::Denied::Unauthenticated.into());
     }
-    let body: CreateChallenge =
-        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     let mut errors = ValidationErrors::default();
     let programme = parse_field_id::<ProgrammeId>(&body.programme_id, "programme_id", &mut errors);
     let owner = parse_field_id::<OrganisationId>(
@@ -498,13 +498,13 @@ pub async fn update_challenge(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let patch: UpdateChallenge =
+        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
     if caller.actor() == &Actor::Anonymous {
         return Err(catalyst_domain::Denied::Unauthenticated.into());
     }
     let id: ChallengeId = path_id(&id, "challenge")?;
     let if_match = IfMatch::from_headers(request.headers())?;
-    let patch: UpdateChallenge =
-        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
     let audit = AuditContext::of(&caller);
     let seen = visibility(caller.actor());
     let updated = state
@@ -594,13 +594,13 @@ pub async fn transition_challenge(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let body: TransitionRequest =
+        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     if caller.actor() == &Actor::Anonymous {
         return Err(catalyst_domain::Denied::Unauthenticated.into());
     }
     let id: ChallengeId = path_id(&id, "challenge")?;
     let if_match = IfMatch::from_headers(request.headers())?;
-    let body: TransitionRequest =
-        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     let to: ChallengeStatus =
         body.to
             .parse()

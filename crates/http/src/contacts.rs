@@ -138,8 +138,8 @@ pub async fn create_contact(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let organisation: OrganisationId = path_id(&id, "organisation")?;
-    caller.actor().may_manage_contacts_of(organisation)?;
     let body: CreateContact = read_json(&request, payload, state.body_limit, Accepts::Json).await?;
+    caller.actor().may_manage_contacts_of(organisation)?;
     let fields = ContactFields {
         organisation_id: organisation,
         name: body.name,
@@ -288,13 +288,13 @@ pub async fn update_contact(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let patch: UpdateContact =
+        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
     if caller.actor() == &Actor::Anonymous {
         return Err(Denied::Unauthenticated.into());
     }
     let id: ContactId = path_id(&id, "contact")?;
     let if_match = IfMatch::from_headers(request.headers())?;
-    let patch: UpdateContact =
-        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
     let audit = AuditContext::of(&caller);
     let updated = state
         .with_connection(move |connection| {

@@ -167,12 +167,12 @@ pub async fn create_milestone(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let body: CreateMilestone =
+        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     if caller.actor() == &Actor::Anonymous {
         return Err(Denied::Unauthenticated.into());
     }
     let award_id: AwardId = path_id(&id, "award")?;
-    let body: CreateMilestone =
-        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     let audit = AuditContext::of(&caller);
     let milestone = state
         .with_connection(move |connection| {
@@ -356,13 +356,13 @@ pub async fn update_milestone(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let patch: UpdateMilestone =
+        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
     if caller.actor() == &Actor::Anonymous {
         return Err(Denied::Unauthenticated.into());
     }
     let id: MilestoneId = path_id(&id, "milestone")?;
     let if_match = IfMatch::from_headers(request.headers())?;
-    let patch: UpdateMilestone =
-        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
     let audit = AuditContext::of(&caller);
     let seen = private_visibility(caller.actor());
     let updated = state
@@ -443,13 +443,13 @@ pub async fn transition_milestone(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let body: MilestoneTransition =
+        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     if caller.actor() == &Actor::Anonymous {
         return Err(Denied::Unauthenticated.into());
     }
     let id: MilestoneId = path_id(&id, "milestone")?;
     let if_match = IfMatch::from_headers(request.headers())?;
-    let body: MilestoneTransition =
-        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     let to: MilestoneStatus =
         body.to
             .parse()

@@ -254,11 +254,11 @@ pub async fn create_phase(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let body: CreatePhase = read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     if caller.actor() == &Actor::Anonymous {
         return Err(catalyst_domain::Denied::Unauthenticated.into());
     }
     let challenge_id: ChallengeId = path_id(&id, "challenge")?;
-    let body: CreatePhase = read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     let fields = PhaseFields {
         challenge_id,
         number: body.number,
@@ -443,13 +443,13 @@ pub async fn update_phase(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let patch: UpdatePhase =
+        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
     if caller.actor() == &Actor::Anonymous {
         return Err(catalyst_domain::Denied::Unauthenticated.into());
     }
     let id: PhaseId = path_id(&id, "phase")?;
     let if_match = IfMatch::from_headers(request.headers())?;
-    let patch: UpdatePhase =
-        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
     let audit = AuditContext::of(&caller);
     let seen = visibility(caller.actor());
     let updated = state
@@ -551,13 +551,13 @@ pub async fn transition_phase(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let body: TransitionRequest =
+        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     if caller.actor() == &Actor::Anonymous {
         return Err(catalyst_domain::Denied::Unauthenticated.into());
     }
     let id: PhaseId = path_id(&id, "phase")?;
     let if_match = IfMatch::from_headers(request.headers())?;
-    let body: TransitionRequest =
-        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     let to: PhaseStatus =
         body.to
             .parse()

@@ -216,9 +216,9 @@ pub async fn create_programme(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.actor().may_manage_programmes()?;
     let body: CreateProgramme =
         read_json(&request, payload, state.body_limit, Accepts::Json).await?;
+    caller.actor().may_manage_programmes()?;
     let mut errors = ValidationErrors::default();
     let funder = parse_organisation(
         &body.funder_organisation_id,
@@ -363,11 +363,11 @@ pub async fn update_programme(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let patch: UpdateProgramme =
+        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
     caller.actor().may_manage_programmes()?;
     let id: ProgrammeId = path_id(&id, "programme")?;
     let if_match = IfMatch::from_headers(request.headers())?;
-    let patch: UpdateProgramme =
-        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
     let audit = AuditContext::of(&caller);
     let updated = state
         .with_connection(move |connection| {

@@ -368,8 +368,8 @@ pub async fn create_trial(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    signed_in(&caller)?;
     let body: CreateTrial = read_json(&request, payload, state.body_limit, Accepts::Json).await?;
+    signed_in(&caller)?;
     let host: OrganisationId = parse_field_id(&body.host_organisation_id, "host_organisation_id")?;
     let award: Option<AwardId> = body
         .award_id
@@ -531,11 +531,11 @@ pub async fn update_trial(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let patch: UpdateTrial =
+        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
     signed_in(&caller)?;
     let id: TrialId = path_id(&id, "trial")?;
     let if_match = IfMatch::from_headers(request.headers())?;
-    let patch: UpdateTrial =
-        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
     let audit = AuditContext::of(&caller);
     let seen = visibility(caller.actor());
     let updated = state
@@ -616,11 +616,11 @@ pub async fn transition_trial(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let body: TransitionRequest =
+        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     signed_in(&caller)?;
     let id: TrialId = path_id(&id, "trial")?;
     let if_match = IfMatch::from_headers(request.headers())?;
-    let body: TransitionRequest =
-        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     let to: TrialStatus =
         body.to
             .parse()
@@ -722,9 +722,9 @@ pub async fn create_outcome(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let body: CreateOutcome = read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     signed_in(&caller)?;
     let trial_id: TrialId = path_id(&id, "trial")?;
-    let body: CreateOutcome = read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     let fields = OutcomeFields {
         trial_id,
         kind: body.kind,
@@ -892,11 +892,11 @@ pub async fn update_outcome(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let patch: UpdateOutcome =
+        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
     signed_in(&caller)?;
     let id: OutcomeId = path_id(&id, "outcome")?;
     let if_match = IfMatch::from_headers(request.headers())?;
-    let patch: UpdateOutcome =
-        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
     let audit = AuditContext::of(&caller);
     let seen = visibility(caller.actor());
     let updated = state

@@ -183,8 +183,8 @@ pub async fn create_user(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.actor().may_administer()?;
     let body: CreateUser = read_json(&request, payload, state.body_limit, Accepts::Json).await?;
+    caller.actor().may_administer()?;
     let organisations = parse_organisations(&body.organisation_ids)?;
     let mut errors =
         match UserFields::validate(&body.email, &body.name, body.role, organisations.clone()) {
@@ -409,11 +409,11 @@ pub async fn update_user(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let body: UpdateUser =
+        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
     caller.actor().may_administer()?;
     let id = parse_id(&id)?;
     let if_match = IfMatch::from_headers(request.headers())?;
-    let body: UpdateUser =
-        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
     let organisations = body
         .organisation_ids
         .as_deref()
