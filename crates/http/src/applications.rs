@@ -153,15 +153,6 @@ fn map_store_error(error: StoreError) -> ApiError {
     }
 }
 
-fn rule(code: &str, detail: String) -> ApiError {
-    ApiError::RuleBroken(ProblemItem {
-        pointer: None,
-        parameter: None,
-        code: code.to_owned(),
-        detail,
-    })
-}
-
 /// The supplier acts: one of its members, or programme staff on its behalf.
 fn may_act_as_supplier(actor: &Actor, supplier: OrganisationId) -> Result<(), Denied> {
     if actor.runs_programmes() || actor.acts_for(supplier) {
@@ -190,7 +181,7 @@ fn check_phase_accepts(
             ChallengeStatus::Completed | ChallengeStatus::Cancelled
         )
     {
-        return Err(rule("phase_not_open", format!("the phase is {} and its challenge {}: applications are taken only while the phase is open", phase.status, challenge.status)));
+        return Err(ApiError::rule(None, "phase_not_open", format!("the phase is {} and its challenge {}: applications are taken only while the phase is open", phase.status, challenge.status)));
     }
     Ok((phase, challenge))
 }
@@ -443,7 +434,8 @@ pub async fn update_application(
                 if edits_bid {
                     may_act_as_supplier(actor, current.fields.supplier_organisation_id)?;
                     if current.status != ApplicationStatus::Draft {
-                        return Err(rule(
+                        return Err(ApiError::rule(
+                            None,
                             "not_draft",
                             format!(
                                 "the application is {}: only a draft can be changed",
@@ -634,7 +626,8 @@ pub async fn delete_application(
                 may_act_as_supplier(caller.actor(), current.fields.supplier_organisation_id)?;
                 if_match.check(current.version)?;
                 if current.status != ApplicationStatus::Draft {
-                    return Err(rule(
+                    return Err(ApiError::rule(
+                        None,
                         "not_draft",
                         format!("the application is {}: withdraw it instead", current.status),
                     ));

@@ -24,7 +24,8 @@ use crate::conditional::{etag, if_none_match_matches, IfMatch};
 use crate::lists::ListRequest;
 use crate::problem::{ApiError, Problem, ProblemItem};
 use crate::resources::{
-    created, optional_patch, path_id, present, required_patch, with_etag, TransitionRequest,
+    created, field_id, optional_patch, path_id, present, required_patch, with_etag,
+    TransitionRequest,
 };
 use crate::state::AppState;
 
@@ -173,23 +174,6 @@ fn map_store_error(error: StoreError) -> ApiError {
     }
 }
 
-fn rule(pointer: Option<&str>, code: &str, detail: String) -> ApiError {
-    ApiError::RuleBroken(ProblemItem {
-        pointer: pointer.map(str::to_owned),
-        parameter: None,
-        code: code.to_owned(),
-        detail,
-    })
-}
-
-fn parse_field_id<T: std::str::FromStr>(text: &str, path: &str) -> Result<T, ApiError> {
-    text.parse().map_err(|_| {
-        ApiError::Validation(
-            FieldViolation::new(path, "invalid_id", format!("{path} must be a UUID")).into(),
-        )
-    })
-}
-
 /// Every rule of a new award, then the budget claimed and the award stored, in one transaction.
 fn award(
     connection: &mut DbConnection,
@@ -212,7 +196,7 @@ fn award(
         phase.status,
         PhaseStatus::Open | PhaseStatus::Assessing | PhaseStatus::InDelivery
     ) {
-        return Err(rule(
+        return Err(ApiError::rule(
             None,
             "phase_not_awarding",
             format!(
@@ -221,7 +205,7 @@ fn award(
             ),
         ));
     }
-    let application_id: ApplicationId = parse_field_id(&body.application_id, "application_id")?;
+    let application_id: ApplicationId = field_id(&body.application_id, "application_id")?;
     let application =
         applications::find(connection, application_id).map_err(|error| match error {
             StoreError::NotFound => ApiError::Validation(
@@ -231,14 +215,14 @@ fn award(
             other => other.into(),
         })?;
     if application.fields.phase_id != phase_id {
-        return Err(rule(
+        return Err(ApiError::rule(
             Some("#/application_id"),
             "application_of_another_phase",
             "an award is made from an application to this phase".to_owned(),
         ));
     }
     if application.status != ApplicationStatus::Successful {
-        return Err(rule(
+        return Err(ApiError::rule(
             Some("#/application_id"),
             "application_not_successful",
             format!(
@@ -251,7 +235,7 @@ fn award(
     let given_parent = body
         .parent_award_id
         .as_deref()
-        .map(|id| parse_field_id::<AwardId>(id, "parent_award_id"))
+        .map(|id| field_id::<AwardId>(id, "parent_award_id"))
         .transpose()?;
     // Lineage: the supplier's award in the phase before, linked by id, never matched by name.
     let earlier = if phase.fields.number > 1 {
@@ -277,7 +261,7 @@ fn award(
         (None, Some(earlier)) => Some(earlier.id),
         (None, None) if phase.fields.open_to_all => None,
         (None, None) => {
-            return Err(rule(
+            return Err(ApiError::rule(
                 None,
                 "no_earlier_award",
                 format!(
@@ -316,7 +300,7 @@ fn award(
                     "the phase's budget is spent",
                 )
             });
-        return Err(rule(
+        return Err(ApiError::rule(
             Some(&violation.pointer),
             &violation.code,
             violation.detail,

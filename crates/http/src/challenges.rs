@@ -22,7 +22,9 @@ use crate::body::{read_json, Accepts};
 use crate::conditional::{derived_etag, if_none_match_matches_tag, IfMatch};
 use crate::lists::ListRequest;
 use crate::problem::{ApiError, Problem, ProblemItem};
-use crate::resources::{optional_patch, path_id, present, required_patch, TransitionRequest};
+use crate::resources::{
+    collect_field_id, optional_patch, path_id, present, required_patch, TransitionRequest,
+};
 use crate::state::AppState;
 
 pub const TAG: &str = "challenges";
@@ -277,24 +279,6 @@ fn check_references(
     errors.into_result(()).map_err(Into::into)
 }
 
-fn parse_field_id<T: std::str::FromStr>(
-    text: &str,
-    path: &str,
-    errors: &mut ValidationErrors,
-) -> Option<T> {
-    match text.parse() {
-        Ok(id) => Some(id),
-        Err(_) => {
-            errors.push(FieldViolation::new(
-                path,
-                "invalid_id",
-                format!("{path} must be a UUID"),
-            ));
-            None
-        }
-    }
-}
-
 /// Create a challenge (programme staff, or an officer of the owning body).
 #[utoipa::path(
     tag = TAG, operation_id = "create_challenge", security(("bearer" = [])),
@@ -318,8 +302,9 @@ pub async fn create_challenge(
         return Err(catalyst_domain::Denied::Unauthenticated.into());
     }
     let mut errors = ValidationErrors::default();
-    let programme = parse_field_id::<ProgrammeId>(&body.programme_id, "programme_id", &mut errors);
-    let owner = parse_field_id::<OrganisationId>(
+    let programme =
+        collect_field_id::<ProgrammeId>(&body.programme_id, "programme_id", &mut errors);
+    let owner = collect_field_id::<OrganisationId>(
         &body.owner_organisation_id,
         "owner_organisation_id",
         &mut errors,
@@ -679,12 +664,7 @@ pub async fn delete_challenge(
                 caller.actor().may_manage_challenges_of(current.fields.owner_organisation_id)?;
                 if_match.check(current.version)?;
                 if current.is_published() {
-                    return Err(ApiError::RuleBroken(ProblemItem {
-                        pointer: None,
-                        parameter: None,
-                        code: "published".to_owned(),
-                        detail: "a published challenge is a public record: cancel it instead (POST .../transitions {\"to\": \"cancelled\"})".to_owned(),
-                    }));
+                    return Err(ApiError::rule(None, "published", "a published challenge is a public record: cancel it instead (POST .../transitions {\"to\": \"cancelled\"})".to_owned()));
                 }
                 store::delete(connection, id, current.version).map_err(map_store_error)?;
                 audit.deleted(connection, ENTITY, id.to_string(), current.version, &ChallengeResource::from(&current))

@@ -21,7 +21,7 @@ use crate::auth::Caller;
 use crate::body::{read_json, Accepts};
 use crate::conditional::{etag, if_none_match_matches, IfMatch};
 use crate::lists::ListRequest;
-use crate::problem::{ApiError, Problem, ProblemItem};
+use crate::problem::{ApiError, Problem};
 use crate::resources::{created, optional_patch, path_id, present, required_patch, with_etag};
 use crate::state::AppState;
 
@@ -137,15 +137,6 @@ fn map_store_error(error: StoreError) -> ApiError {
         )),
         other => other.into(),
     }
-}
-
-fn rule(code: &str, detail: String) -> ApiError {
-    ApiError::RuleBroken(ProblemItem {
-        pointer: None,
-        parameter: None,
-        code: code.to_owned(),
-        detail,
-    })
 }
 
 /// Plan a milestone of an award (the challenge owner's officers or programme staff).
@@ -375,7 +366,8 @@ pub async fn update_milestone(
                     .may_manage_challenges_of(current.owner_organisation_id)?;
                 if_match.check(current.version)?;
                 if current.status == MilestoneStatus::Paid {
-                    return Err(rule(
+                    return Err(ApiError::rule(
+                        None,
                         "paid",
                         "a paid milestone is a record of a payment: it cannot change".to_owned(),
                     ));
@@ -481,8 +473,7 @@ pub async fn transition_milestone(
                     let amount = current.fields.amount.unwrap_or_else(|| Money::zero(catalyst_domain::Currency::GBP));
                     if !awards::pay(connection, current.fields.award_id, amount.minor_units(), now)? {
                         let award = awards::find(connection, current.fields.award_id)?;
-                        return Err(rule(
-                            "exceeds_award",
+                        return Err(ApiError::rule(None, "exceeds_award",
                             format!("paying {amount} would take payments past the award of {} ({} paid already)", award.fields.amount, award.paid),
                         ));
                     }
@@ -537,7 +528,8 @@ pub async fn delete_milestone(
                     .may_manage_challenges_of(current.owner_organisation_id)?;
                 if_match.check(current.version)?;
                 if current.status != MilestoneStatus::INITIAL {
-                    return Err(rule(
+                    return Err(ApiError::rule(
+                        None,
                         "not_planned",
                         format!(
                             "the milestone is {}: only a planned one can be deleted",

@@ -204,15 +204,14 @@ fn check_against_others(
         challenge.status,
         ChallengeStatus::Completed | ChallengeStatus::Cancelled
     ) {
-        return Err(ApiError::RuleBroken(ProblemItem {
-            pointer: None,
-            parameter: None,
-            code: "challenge_closed".to_owned(),
-            detail: format!(
+        return Err(ApiError::rule(
+            None,
+            "challenge_closed",
+            format!(
                 "the challenge is {}: its phases can no longer change",
                 challenge.status
             ),
-        }));
+        ));
     }
     let previous = store::find_by_number(connection, fields.challenge_id, fields.number - 1)?;
     fields.check_order_after(previous.as_ref().map(|phase| &phase.fields))?;
@@ -491,15 +490,14 @@ pub async fn update_phase(
                 if fields.budget.currency() != current.committed.currency()
                     || fields.budget.minor_units() < current.committed.minor_units()
                 {
-                    return Err(ApiError::RuleBroken(ProblemItem {
-                        pointer: Some("#/budget".to_owned()),
-                        parameter: None,
-                        code: "below_committed".to_owned(),
-                        detail: format!(
+                    return Err(ApiError::rule(
+                        Some("#/budget"),
+                        "below_committed",
+                        format!(
                             "the budget cannot go below the {} already awarded",
                             current.committed
                         ),
-                    }));
+                    ));
                 }
                 check_against_others(connection, &fields, &challenge)?;
                 let updated = Phase {
@@ -638,12 +636,7 @@ pub async fn delete_phase(
                 caller.actor().may_manage_challenges_of(challenge.fields.owner_organisation_id)?;
                 if_match.check(current.version)?;
                 if current.status != PhaseStatus::INITIAL {
-                    return Err(ApiError::RuleBroken(ProblemItem {
-                        pointer: None,
-                        parameter: None,
-                        code: "not_planned".to_owned(),
-                        detail: format!("the phase is {}: only a planned phase can be deleted; cancel it instead", current.status),
-                    }));
+                    return Err(ApiError::rule(None, "not_planned", format!("the phase is {}: only a planned phase can be deleted; cancel it instead", current.status)));
                 }
                 store::delete(connection, id, current.version).map_err(map_store_error)?;
                 audit.deleted(connection, ENTITY, id.to_string(), current.version, &PhaseResource::from(&current))

@@ -160,6 +160,17 @@ impl std::fmt::Display for ProblemItem {
 const RETRY_AFTER_SECONDS: &str = "5";
 
 impl ApiError {
+    /// A broken rule that spans records (409), named by `code`, at `pointer` when one member is
+    /// at fault.
+    pub fn rule(pointer: Option<&str>, code: &str, detail: impl Into<String>) -> Self {
+        Self::RuleBroken(ProblemItem {
+            pointer: pointer.map(str::to_owned),
+            parameter: None,
+            code: code.to_owned(),
+            detail: detail.into(),
+        })
+    }
+
     /// The stable machine code and the title for it.
     pub fn code_and_title(&self) -> (&'static str, &'static str) {
         match self {

@@ -19,7 +19,9 @@ use crate::body::{read_json, Accepts};
 use crate::conditional::{etag, if_none_match_matches, IfMatch};
 use crate::lists::ListRequest;
 use crate::problem::{ApiError, Problem, ProblemItem};
-use crate::resources::{created, optional_patch, path_id, present, required_patch, with_etag};
+use crate::resources::{
+    collect_field_id, created, optional_patch, path_id, present, required_patch, with_etag,
+};
 use crate::state::AppState;
 
 pub const TAG: &str = "programmes";
@@ -143,24 +145,6 @@ pub struct ListProgrammesParams {
     updated_since: Option<String>,
 }
 
-fn parse_organisation(
-    text: &str,
-    path: &str,
-    errors: &mut ValidationErrors,
-) -> Option<OrganisationId> {
-    match text.parse() {
-        Ok(id) => Some(id),
-        Err(_) => {
-            errors.push(catalyst_domain::FieldViolation::new(
-                path,
-                "invalid_id",
-                format!("{path} must be a UUID"),
-            ));
-            None
-        }
-    }
-}
-
 /// The funder must exist: a clear 422 rather than a foreign-key 409.
 fn check_funder(connection: &mut DbConnection, funder: OrganisationId) -> Result<(), ApiError> {
     match organisations::find(connection, funder) {
@@ -220,7 +204,7 @@ pub async fn create_programme(
         read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     caller.actor().may_manage_programmes()?;
     let mut errors = ValidationErrors::default();
-    let funder = parse_organisation(
+    let funder = collect_field_id::<OrganisationId>(
         &body.funder_organisation_id,
         "funder_organisation_id",
         &mut errors,
@@ -382,8 +366,11 @@ pub async fn update_programme(
                     "funder_organisation_id",
                     &mut errors,
                 );
-                let funder =
-                    parse_organisation(&funder_text, "funder_organisation_id", &mut errors);
+                let funder = collect_field_id::<OrganisationId>(
+                    &funder_text,
+                    "funder_organisation_id",
+                    &mut errors,
+                );
                 let fields = ProgrammeFields {
                     code: required_patch(&patch.code, &old.code, "code", &mut errors),
                     title: required_patch(&patch.title, &old.title, "title", &mut errors),

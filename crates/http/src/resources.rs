@@ -15,6 +15,29 @@ pub fn path_id<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, ApiErr
         .map_err(|_| ApiError::NotFound(format!("no {what} has id {text:?}: ids are UUIDs")))
 }
 
+/// An id in a body member: a 422 naming the member when it is not a UUID.
+pub fn field_id<T: std::str::FromStr>(text: &str, path: &str) -> Result<T, ApiError> {
+    let mut errors = catalyst_domain::ValidationErrors::default();
+    collect_field_id(text, path, &mut errors).ok_or_else(|| errors.into())
+}
+
+/// An id in a body member, recording a violation among others when it is not a UUID.
+pub fn collect_field_id<T: std::str::FromStr>(
+    text: &str,
+    path: &str,
+    errors: &mut catalyst_domain::ValidationErrors,
+) -> Option<T> {
+    let parsed = text.parse().ok();
+    if parsed.is_none() {
+        errors.push(catalyst_domain::FieldViolation::new(
+            path,
+            "invalid_id",
+            format!("{path} must be a UUID"),
+        ));
+    }
+    parsed
+}
+
 /// 200 (or another status) with the resource and its ETag.
 pub fn with_etag<B: Serialize>(status: StatusCode, version: i64, body: &B) -> HttpResponse {
     HttpResponse::build(status)

@@ -24,7 +24,8 @@ use crate::conditional::{etag, if_none_match_matches, IfMatch};
 use crate::lists::ListRequest;
 use crate::problem::{ApiError, Problem};
 use crate::resources::{
-    created, optional_patch, path_id, present, required_patch, with_etag, TransitionRequest,
+    created, field_id, optional_patch, path_id, present, required_patch, with_etag,
+    TransitionRequest,
 };
 use crate::state::AppState;
 
@@ -346,14 +347,6 @@ fn check_references(
     errors.into_result(supplier).map_err(Into::into)
 }
 
-fn parse_field_id<T: std::str::FromStr>(text: &str, path: &str) -> Result<T, ApiError> {
-    text.parse().map_err(|_| {
-        ApiError::Validation(
-            FieldViolation::new(path, "invalid_id", format!("{path} must be a UUID")).into(),
-        )
-    })
-}
-
 /// Start recording a trial (the host's officers or programme staff).
 #[utoipa::path(
     tag = TAG, operation_id = "create_trial", security(("bearer" = [])),
@@ -370,11 +363,11 @@ pub async fn create_trial(
 ) -> Result<HttpResponse, ApiError> {
     let body: CreateTrial = read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     signed_in(&caller)?;
-    let host: OrganisationId = parse_field_id(&body.host_organisation_id, "host_organisation_id")?;
+    let host: OrganisationId = field_id(&body.host_organisation_id, "host_organisation_id")?;
     let award: Option<AwardId> = body
         .award_id
         .as_deref()
-        .map(|id| parse_field_id(id, "award_id"))
+        .map(|id| field_id(id, "award_id"))
         .transpose()?;
     caller.actor().may_manage_challenges_of(host)?;
     let fields = TrialFields {

@@ -7,7 +7,7 @@ use catalyst_domain::{
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::convert::parse;
+use crate::convert::{like_pattern, lower, parse};
 use crate::database::{DbConnection, MultiBackend};
 use crate::error::{is_unique_violation, StoreError};
 use crate::keyset::{self, After, Page, Predicate, Sort, SortColumn};
@@ -196,10 +196,6 @@ pub struct ChallengeFilter {
     pub updated_since: Option<Timestamp>,
 }
 
-diesel::define_sql_function! {
-    fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
-}
-
 pub fn list(
     connection: &mut DbConnection,
     visibility: &Visibility,
@@ -224,7 +220,7 @@ pub fn list(
         query = query.filter(challenges::status.eq(status.as_str()));
     }
     if let Some(text) = &filter.text {
-        let pattern = crate::organisations::like_pattern(&text.to_lowercase());
+        let pattern = like_pattern(&text.to_lowercase());
         query = query.filter(
             lower(challenges::title)
                 .like(pattern.clone())

@@ -46,3 +46,23 @@ pub fn money(
         .and_then(|currency| catalyst_domain::Money::new(amount, currency))
         .map_err(|_| StoreError::Corrupt(format!("{table}.{column} = {amount} {currency:?}")))
 }
+
+diesel::define_sql_function! {
+    /// SQL `lower()`, the same on both backends for ASCII: case-insensitive search, since `LIKE`
+    /// ignores case on SQLite and not on PostgreSQL.
+    fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// `%text%` with LIKE's wildcards in `text` taken literally.
+pub fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for character in text.chars() {
+        if matches!(character, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(character);
+    }
+    pattern.push('%');
+    pattern
+}

@@ -7,6 +7,7 @@ use catalyst_domain::{
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::convert::{like_pattern, lower};
 use crate::database::{write_transaction, DbConnection, MultiBackend};
 use crate::error::{is_unique_violation, StoreError};
 use crate::keyset::{self, After, Page, Sort, SortColumn};
@@ -250,11 +251,6 @@ pub struct OrganisationFilter {
     pub updated_since: Option<Timestamp>,
 }
 
-diesel::define_sql_function! {
-    /// SQL `lower()`, the same on both backends for ASCII.
-    fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
-}
-
 /// The sort with the id tie-breaker appended when it is missing, so the order is total.
 pub fn total_sort(sort: &Sort<OrganisationSortField>) -> Sort<OrganisationSortField> {
     keyset::total(sort, OrganisationSortField::Id)
@@ -317,20 +313,6 @@ pub fn list(
         None
     };
     Ok(Page { items, next })
-}
-
-/// `%text%` with LIKE's wildcards in `text` taken literally.
-pub fn like_pattern(text: &str) -> String {
-    let mut pattern = String::with_capacity(text.len() + 2);
-    pattern.push('%');
-    for character in text.chars() {
-        if matches!(character, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(character);
-    }
-    pattern.push('%');
-    pattern
 }
 
 #[cfg(test)]

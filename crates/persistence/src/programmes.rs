@@ -4,7 +4,7 @@ use catalyst_domain::{OrganisationId, Programme, ProgrammeFields, ProgrammeId, T
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use crate::convert::{money, parse};
+use crate::convert::{like_pattern, lower, money, parse};
 use crate::database::{DbConnection, MultiBackend};
 use crate::error::{is_unique_violation, StoreError};
 use crate::keyset::{self, After, Page, Sort, SortColumn};
@@ -143,10 +143,6 @@ pub struct ProgrammeFilter {
     pub updated_since: Option<Timestamp>,
 }
 
-diesel::define_sql_function! {
-    fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
-}
-
 pub fn list(
     connection: &mut DbConnection,
     filter: &ProgrammeFilter,
@@ -163,7 +159,7 @@ pub fn list(
     if let Some(text) = &filter.text {
         query = query.filter(
             lower(programmes::title)
-                .like(crate::organisations::like_pattern(&text.to_lowercase()))
+                .like(like_pattern(&text.to_lowercase()))
                 .escape('\\'),
         );
     }

@@ -72,7 +72,14 @@ async fn identify(request: HttpRequest) -> Result<Caller, ApiError> {
             state
                 .with_connection(move |connection| match api_clients::find(connection, id) {
                     Ok((client, _)) if client.revoked_at.is_none() => {
-                        api_clients::touch(connection, id, Timestamp::now())?;
+                        // The last-used time is kept to the minute: no write on most requests.
+                        let now = Timestamp::now();
+                        let stale = client.last_used_at.is_none_or(|used| {
+                            now.as_datetime() - used.as_datetime() >= chrono::Duration::minutes(1)
+                        });
+                        if stale {
+                            api_clients::touch(connection, id, now)?;
+                        }
                         Ok(client.actor())
                     }
                     Ok(_) | Err(StoreError::NotFound) => Err(ApiError::InvalidToken),
