@@ -441,6 +441,38 @@ fn load(connection: &mut DbConnection) -> Result<usize, SeedError> {
     programmes::insert(seed.connection, &programme)?;
     seed.audit("programmes", programme.id.to_string())?;
 
+    // A contact at each side of the Leeds challenge (people invented: illustrative).
+    for (organisation, name, role) in [
+        (
+            leeds,
+            "Innovation lead (illustrative)",
+            "Housing innovation lead",
+        ),
+        (
+            homelink,
+            "Partnerships manager (illustrative)",
+            "Local authority partnerships",
+        ),
+    ] {
+        let fields = catalyst_domain::ContactFields {
+            organisation_id: organisation,
+            name: name.to_owned(),
+            role: Some(role.to_owned()),
+            email: None,
+        }
+        .validate()
+        .map_err(|errors| invalid(name, format!("{errors:?}")))?;
+        let contact = catalyst_domain::Contact {
+            id: catalyst_domain::ContactId::generate(),
+            fields,
+            version: 1,
+            created_at: seed.now,
+            updated_at: seed.now,
+        };
+        catalyst_persistence::contacts::insert(seed.connection, &contact)?;
+        seed.audit("contacts", contact.id.to_string())?;
+    }
+
     // Round 3: five of seventeen submitted challenges.
     let housing = seed.challenge(
         programme.id,

@@ -296,6 +296,10 @@ fn a_competition_runs_from_applications_to_phase_two_awards() {
         let problem = award(server, &world, &phase_two, &newcomer, 10_000_000)
             .assert_problem(409, "rule_broken");
         assert_eq!(problem["errors"][0]["code"], "no_earlier_award");
+        // An award is made from an application to its own phase.
+        let problem =
+            award(server, &world, &phase_one, &newcomer, 1).assert_problem(409, "rule_broken");
+        assert_eq!(problem["errors"][0]["code"], "application_of_another_phase");
         let second = created(award(server, &world, &phase_two, &winner, 50_000_000));
         let changed = server.send("GET", &challenge_path, &[("if-none-match", &tag)], None);
         assert_eq!(
