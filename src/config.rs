@@ -108,6 +108,25 @@ fn parse_origins(text: &str) -> Result<Vec<String>, ConfigError> {
         .collect()
 }
 
+/// The change feed's history: days, up to ten years (beyond that, keep a database backup).
+fn retention_days(value: &str) -> Result<chrono::Duration, ConfigError> {
+    let days = number(
+        "CATALYST_CHANGE_RETENTION_DAYS",
+        "--change-retention-days",
+        value,
+        0i64,
+    )?;
+    if days > 3650 {
+        return Err(ConfigError::invalid(
+            "CATALYST_CHANGE_RETENTION_DAYS",
+            "--change-retention-days",
+            value,
+            "expected at most 3650 days",
+        ));
+    }
+    Ok(chrono::Duration::days(days))
+}
+
 fn non_empty(env: &'static str, flag: &'static str, value: &str) -> Result<String, ConfigError> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
@@ -149,6 +168,7 @@ impl Config {
                 workers,
                 shutdown_timeout_secs,
                 cors_origins,
+                change_retention_days,
             } => Some(ServeConfig {
                 bind: bind.trim().parse().map_err(|_| {
                     ConfigError::invalid(
@@ -171,6 +191,7 @@ impl Config {
                         0u64,
                     )?),
                     cors_origins: parse_origins(cors_origins)?,
+                    change_retention: retention_days(change_retention_days)?,
                 },
             }),
             _ => None,

@@ -132,6 +132,10 @@ enum Command {
         /// Browser origins allowed to call the API, comma-separated (https://app.example.org).
         #[arg(long, env = "CATALYST_CORS_ORIGINS", default_value = "")]
         cors_origins: String,
+
+        /// Days the change feed keeps changes (older cursors get 410 Gone).
+        #[arg(long, env = "CATALYST_CHANGE_RETENTION_DAYS", default_value = "90")]
+        change_retention_days: String,
     },
     /// Apply pending migrations and exit.
     Migrate,

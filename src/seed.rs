@@ -4,16 +4,16 @@
 //! only once: a second run finds the programme and changes nothing.
 
 use catalyst_domain::{
-    Application, ApplicationFields, ApplicationId, ApplicationStatus, Award, AwardFields, AwardId,
-    AwardStatus, Challenge, ChallengeFields, ChallengeStatus, Milestone, MilestoneFields,
+    Application, ApplicationFields, ApplicationId, ApplicationStatus, Audience, Award, AwardFields,
+    AwardId, AwardStatus, Challenge, ChallengeFields, ChallengeStatus, Milestone, MilestoneFields,
     MilestoneId, MilestoneKind, MilestoneStatus, Money, Organisation, OrganisationDraft,
     OrganisationId, OrganisationIdentifier, OrganisationKind, Outcome, OutcomeFields, OutcomeId,
     OutcomeKind, Phase, PhaseFields, PhaseKind, PhaseStatus, Programme, ProgrammeFields, Region,
     Scale, Timestamp, Trial, TrialFields, TrialId, TrialStatus,
 };
 use catalyst_persistence::{
-    applications, audit, awards, challenges, milestones, organisations, phases, programmes,
-    transaction, trials, DbConnection, Pool, StoreError,
+    applications, audit, awards, challenges, changes, milestones, organisations, phases,
+    programmes, transaction, trials, DbConnection, Pool, StoreError,
 };
 use chrono::NaiveDate;
 
@@ -51,8 +51,28 @@ struct Seeder<'a> {
 }
 
 impl Seeder<'_> {
-    fn audit(&mut self, entity: &str, id: String) -> Result<(), SeedError> {
+    /// Records a created record in the change feed, and for the demo in the audit trail too.
+    fn audit<T: serde::Serialize>(
+        &mut self,
+        entity: &str,
+        id: String,
+        audience: Audience,
+        resource: &T,
+    ) -> Result<(), SeedError> {
         self.created += 1;
+        let state = serde_json::to_string(resource).map_err(|error| invalid(entity, error))?;
+        changes::record(
+            self.connection,
+            &changes::NewChange {
+                entity,
+                entity_id: &id,
+                operation: changes::Operation::Create,
+                version: 1,
+                state: Some(&state),
+                audience,
+                occurred_at: self.now,
+            },
+        )?;
         if !self.audited {
             return Ok(());
         }
@@ -63,7 +83,7 @@ impl Seeder<'_> {
             id,
             Some(1),
             None,
-            None,
+            Some(state),
             None,
         );
         Ok(audit::record(self.connection, &record)?)
@@ -93,7 +113,12 @@ impl Seeder<'_> {
         .map_err(|errors| invalid(name, format!("{errors:?}")))?;
         let organisation = Organisation::create(fields, self.now);
         organisations::insert(self.connection, &organisation)?;
-        self.audit("organisations", organisation.id.to_string())?;
+        self.audit(
+            "organisations",
+            organisation.id.to_string(),
+            Audience::Public,
+            &catalyst_http::organisations::OrganisationResource::from(&organisation),
+        )?;
         Ok(organisation.id)
     }
 
@@ -126,7 +151,12 @@ impl Seeder<'_> {
             ..Challenge::create(fields, self.now)
         };
         challenges::insert(self.connection, &challenge)?;
-        self.audit("challenges", challenge.id.to_string())?;
+        self.audit(
+            "challenges",
+            challenge.id.to_string(),
+            challenge.audience(),
+            &catalyst_http::challenges::ChallengeResource::from(&challenge),
+        )?;
         Ok(challenge)
     }
 
@@ -159,7 +189,12 @@ impl Seeder<'_> {
             ..Phase::create(fields, self.now)
         };
         phases::insert(self.connection, &phase)?;
-        self.audit("phases", phase.id.to_string())?;
+        self.audit(
+            "phases",
+            phase.id.to_string(),
+            challenge.audience(),
+            &catalyst_http::phases::PhaseResource::from(&phase),
+        )?;
         Ok(phase)
     }
 
@@ -193,7 +228,12 @@ impl Seeder<'_> {
             updated_at: self.now,
         };
         applications::insert(self.connection, &application)?;
-        self.audit("applications", application.id.to_string())?;
+        self.audit(
+            "applications",
+            application.id.to_string(),
+            application.audience(),
+            &catalyst_http::applications::ApplicationResource::from(&application),
+        )?;
         Ok(application)
     }
 
@@ -243,7 +283,12 @@ impl Seeder<'_> {
             updated_at: self.now,
         };
         awards::insert(self.connection, &award)?;
-        self.audit("awards", award.id.to_string())?;
+        self.audit(
+            "awards",
+            award.id.to_string(),
+            Audience::Public,
+            &catalyst_http::awards::AwardResource::from(&award),
+        )?;
         Ok(award)
     }
 
@@ -288,7 +333,12 @@ impl Seeder<'_> {
             updated_at: self.now,
         };
         milestones::insert(self.connection, &milestone)?;
-        self.audit("milestones", milestone.id.to_string())
+        self.audit(
+            "milestones",
+            milestone.id.to_string(),
+            milestone.audience(),
+            &catalyst_http::milestones::MilestoneResource::from(&milestone),
+        )
     }
 }
 
@@ -439,7 +489,12 @@ fn load(connection: &mut DbConnection) -> Result<usize, SeedError> {
     .map_err(|errors| invalid("programme", format!("{errors:?}")))?;
     let programme = Programme::create(fields, seed.now);
     programmes::insert(seed.connection, &programme)?;
-    seed.audit("programmes", programme.id.to_string())?;
+    seed.audit(
+        "programmes",
+        programme.id.to_string(),
+        Audience::Public,
+        &catalyst_http::programmes::ProgrammeResource::from(&programme),
+    )?;
 
     // A contact at each side of the Leeds challenge (people invented: illustrative).
     for (organisation, name, role) in [
@@ -470,7 +525,12 @@ fn load(connection: &mut DbConnection) -> Result<usize, SeedError> {
             updated_at: seed.now,
         };
         catalyst_persistence::contacts::insert(seed.connection, &contact)?;
-        seed.audit("contacts", contact.id.to_string())?;
+        seed.audit(
+            "contacts",
+            contact.id.to_string(),
+            contact.audience(),
+            &catalyst_http::contacts::ContactResource::from(&contact),
+        )?;
     }
 
     // Round 3: five of seventeen submitted challenges.
@@ -658,7 +718,12 @@ fn load(connection: &mut DbConnection) -> Result<usize, SeedError> {
         updated_at: seed.now,
     };
     trials::insert(seed.connection, &trial)?;
-    seed.audit("trials", trial.id.to_string())?;
+    seed.audit(
+        "trials",
+        trial.id.to_string(),
+        trial.audience(),
+        &catalyst_http::trials::TrialResource::from(&trial),
+    )?;
     for (kind, metric, unit, baseline, target, actual) in [
         (
             OutcomeKind::KeyFinding,
@@ -706,7 +771,12 @@ fn load(connection: &mut DbConnection) -> Result<usize, SeedError> {
             updated_at: seed.now,
         };
         trials::outcome_store::insert(seed.connection, &outcome)?;
-        seed.audit("outcomes", outcome.id.to_string())?;
+        seed.audit(
+            "outcomes",
+            outcome.id.to_string(),
+            trial.audience(),
+            &catalyst_http::trials::OutcomeResource::from(&outcome),
+        )?;
     }
     Ok(seed.created)
 }
@@ -968,7 +1038,12 @@ fn synthetic_challenge(
             updated_at: seed.now,
         };
         trials::insert(seed.connection, &trial)?;
-        seed.audit("trials", trial.id.to_string())?;
+        seed.audit(
+            "trials",
+            trial.id.to_string(),
+            trial.audience(),
+            &catalyst_http::trials::TrialResource::from(&trial),
+        )?;
         for metric in ["Synthetic measure A", "Synthetic measure B"] {
             let outcome = Outcome {
                 id: OutcomeId::generate(),
@@ -988,7 +1063,12 @@ fn synthetic_challenge(
                 updated_at: seed.now,
             };
             trials::outcome_store::insert(seed.connection, &outcome)?;
-            seed.audit("outcomes", outcome.id.to_string())?;
+            seed.audit(
+                "outcomes",
+                outcome.id.to_string(),
+                trial.audience(),
+                &catalyst_http::trials::OutcomeResource::from(&outcome),
+            )?;
         }
     }
     Ok(())

@@ -2,8 +2,8 @@
 
 use std::io::BufRead;
 
-use catalyst_domain::{access, Role, Timestamp, UserFields, ValidationErrors};
-use catalyst_persistence::{audit, transaction, users, Pool, StoreError};
+use catalyst_domain::{access, Audience, Role, Timestamp, UserFields, ValidationErrors};
+use catalyst_persistence::{audit, changes, transaction, users, Pool, StoreError};
 
 fn describe(errors: &ValidationErrors) -> String {
     errors
@@ -48,10 +48,8 @@ pub fn create(
     let mut connection = pool.get().map_err(|error| error.to_string())?;
     let user = transaction(&mut connection, |connection| {
         let user = users::insert(connection, &fields, &hash, Timestamp::now())?;
-        let after = serde_json::json!({
-            "id": user.id.to_string(), "email": user.email, "name": user.name,
-            "role": user.role, "organisation_ids": user.organisations,
-        });
+        let after = serde_json::to_string(&catalyst_http::users::UserResource::from(&user))
+            .map_err(|error| StoreError::Corrupt(error.to_string()))?;
         audit::record(
             connection,
             &audit::AuditRecord::new(
@@ -61,9 +59,21 @@ pub fn create(
                 user.id.to_string(),
                 Some(user.version),
                 None,
-                Some(after.to_string()),
+                Some(after.clone()),
                 None,
             ),
+        )?;
+        changes::record(
+            connection,
+            &changes::NewChange {
+                entity: "users",
+                entity_id: &user.id.to_string(),
+                operation: changes::Operation::Create,
+                version: user.version,
+                state: Some(&after),
+                audience: Audience::Admins,
+                occurred_at: user.created_at,
+            },
         )?;
         Ok::<_, StoreError>(user)
     })

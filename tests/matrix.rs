@@ -40,6 +40,28 @@ fn listed(server: &TestServer, token: Option<&str>, path: &str) -> BTreeSet<Stri
         .collect()
 }
 
+/// The ids of every record the caller gets changes of, following the feed to the end.
+fn fed(server: &TestServer, token: Option<&str>) -> BTreeSet<String> {
+    server.settle_feed();
+    let mut ids = BTreeSet::new();
+    let mut path = "/api/v1/changes?limit=1000".to_owned();
+    loop {
+        let reply = read(server, token, &path);
+        assert_eq!(reply.status, 200, "{path}: {}", reply.text());
+        let page = reply.json();
+        for change in page["data"].as_array().unwrap() {
+            ids.insert(change["id"].as_str().unwrap().to_owned());
+        }
+        if page["has_more"] != true {
+            return ids;
+        }
+        path = format!(
+            "/api/v1/changes?limit=1000&cursor={}",
+            page["next_cursor"].as_str().unwrap()
+        );
+    }
+}
+
 #[test]
 fn every_caller_sees_and_does_exactly_what_its_role_allows() {
     for_each_backend(|server| {
@@ -47,28 +69,9 @@ fn every_caller_sees_and_does_exactly_what_its_role_allows() {
         let (supplier_org, supplier) = world.suppliers[0].clone();
         let (other_org, other_supplier) = world.suppliers[1].clone();
         // A read-only API client restricted to the other supplier's organisation.
-        let client = created(server.send_json(
-            "POST",
-            "/api/v1/api-clients",
+        let client_token = server.api_client_token(
             &json!({"name": "Partner", "scopes": ["read"], "organisation_ids": [other_org]}),
-            Some(&server.admin_token),
-        ));
-        let client_token = {
-            let reply = server.send(
-                "POST",
-                "/api/v1/auth/token",
-                &[("content-type", "application/x-www-form-urlencoded")],
-                Some(
-                    common::serde_urlencoded_pairs(&[
-                        ("grant_type", "client_credentials"),
-                        ("client_id", client["id"].as_str().unwrap()),
-                        ("client_secret", client["client_secret"].as_str().unwrap()),
-                    ])
-                    .as_bytes(),
-                ),
-            );
-            reply.json()["access_token"].as_str().unwrap().to_owned()
-        };
+        );
 
         // Leeds: an open challenge with an open phase, an application, an award, a milestone, a
         // private trial and a contact. York: a draft challenge.
@@ -222,6 +225,28 @@ fn every_caller_sees_and_does_exactly_what_its_role_allows() {
                 }
             }
         }
+        // Each record's history, and its changes in the feed, go to exactly those who see it.
+        for (index, token) in tokens.iter().enumerate() {
+            let feed = fed(server, token.as_deref());
+            for (what, path, allowed) in &cases {
+                let record = path.rsplit('/').next().unwrap();
+                assert_eq!(
+                    feed.contains(record),
+                    allowed[index],
+                    "the change feed as {} and the {what}",
+                    ROLES[index]
+                );
+                let history = read(server, token.as_deref(), &format!("{path}/history"));
+                let expected = if allowed[index] { 200 } else { 404 };
+                assert_eq!(
+                    history.status,
+                    expected,
+                    "the {what}'s history as {}: {}",
+                    ROLES[index],
+                    history.text()
+                );
+            }
+        }
         // Lists hold exactly what the detail routes show.
         let lists: Vec<(&str, Vec<(String, usize)>)> = vec![
             ("/api/v1/challenges", vec![(id(&open), 0), (id(&draft), 2)]),
@@ -242,6 +267,39 @@ fn every_caller_sees_and_does_exactly_what_its_role_allows() {
                     .map(|(id, _)| id.clone())
                     .collect();
                 assert_eq!(seen, expected, "{path} as {}", ROLES[index]);
+            }
+        }
+        // Exports hold exactly what the lists hold; the read-only client may not export.
+        for (path, _) in &lists {
+            let collection = path.rsplit('/').next().unwrap();
+            let export_path = format!("/api/v1/exports/{collection}?format=ndjson");
+            for (index, token) in tokens.iter().enumerate() {
+                let reply = read(server, token.as_deref(), &export_path);
+                match (index, token) {
+                    (_, None) => {
+                        reply.assert_problem(401, "unauthenticated");
+                    }
+                    (6, _) => {
+                        reply.assert_problem(403, "forbidden");
+                    }
+                    _ => {
+                        assert_eq!(reply.status, 200, "{export_path}: {}", reply.text());
+                        let exported: BTreeSet<String> = reply
+                            .text()
+                            .lines()
+                            .map(|line| {
+                                let record: serde_json::Value = serde_json::from_str(line).unwrap();
+                                id(&record)
+                            })
+                            .collect();
+                        assert_eq!(
+                            exported,
+                            listed(server, token.as_deref(), path),
+                            "{export_path} as {}",
+                            ROLES[index]
+                        );
+                    }
+                }
             }
         }
         // The challenge's application count is no leak: it is the same for everyone who sees it.

@@ -139,6 +139,49 @@ impl TestServer {
         )
     }
 
+    /// Makes an API client (as the admin) from `body` and returns an access token for it.
+    pub fn api_client_token(&self, body: &Value) -> String {
+        let client = self.post_json("/api/v1/api-clients", body);
+        assert_eq!(
+            client.status,
+            201,
+            "create an API client: {}",
+            client.text()
+        );
+        let client = client.json();
+        let reply = self.send(
+            "POST",
+            "/api/v1/auth/token",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            Some(
+                serde_urlencoded_pairs(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", client["id"].as_str().unwrap()),
+                    ("client_secret", client["client_secret"].as_str().unwrap()),
+                ])
+                .as_bytes(),
+            ),
+        );
+        assert_eq!(reply.status, 200, "client token: {}", reply.text());
+        reply.json()["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Runs the `catalyst` CLI with `args` against this server's database; returns stdout.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let output = Command::new(BINARY)
+            .args(args)
+            .env("DATABASE_URL", &self.database_url)
+            .env("CATALYST_LOG", "warn")
+            .output()
+            .expect("run the catalyst CLI");
+        assert!(
+            output.status.success(),
+            "catalyst {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
     /// Sends JSON with `method`, as the holder of `token` (anonymously with `None`).
     pub fn send_json(&self, method: &str, path: &str, body: &Value, token: Option<&str>) -> Reply {
         let bearer = token.map(|token| format!("Bearer {token}"));
@@ -170,11 +213,17 @@ impl TestServer {
     /// Another server process on the same database, with the same signing key: a second
     /// replica behind the same load balancer.
     pub fn replica(&self) -> TestServer {
-        let env: Vec<(&str, &str)> = self
+        self.replica_with(&[])
+    }
+
+    /// [`Self::replica`] with `extra_env` on top of this server's settings.
+    pub fn replica_with(&self, extra_env: &[(&str, &str)]) -> TestServer {
+        let mut env: Vec<(&str, &str)> = self
             .extra_env
             .iter()
             .map(|(name, value)| (name.as_str(), value.as_str()))
             .collect();
+        env.extend_from_slice(extra_env);
         let (child, address) = spawn_server(&self.database_url, &env);
         TestServer {
             base_url: format!("http://{address}"),
@@ -185,6 +234,41 @@ impl TestServer {
             database: None,
             database_url: self.database_url.clone(),
             extra_env: self.extra_env.clone(),
+        }
+    }
+
+    /// Waits until the change feed offers every write made so far. On PostgreSQL the feed
+    /// serves only transactions older than the oldest still running anywhere on the server
+    /// (other tests' included), so it can lag a moment behind; SQLite never lags.
+    pub fn settle_feed(&self) {
+        if !self.database_url.starts_with("postgres") {
+            return;
+        }
+        use diesel::{Connection, RunQueryDsl};
+        #[derive(diesel::QueryableByName)]
+        struct Txid {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            txid: i64,
+        }
+        let mut connection = diesel::PgConnection::establish(&self.database_url).unwrap();
+        // A transaction id taken now is newer than every write already acknowledged.
+        let now: Txid = diesel::sql_query("SELECT txid_current()::BIGINT AS txid")
+            .get_result(&mut connection)
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let latest = self.get("/api/v1/changes/latest").json();
+            let cursor = latest["cursor"].as_str().unwrap();
+            let horizon: i64 = cursor.split('-').next().unwrap().parse().unwrap();
+            if horizon > now.txid {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the change feed did not catch up with transaction {} (at {cursor})",
+                now.txid
+            );
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 

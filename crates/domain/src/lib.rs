@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod application;
+pub mod audience;
 pub mod award;
 pub mod challenge;
 pub mod contact;
@@ -23,6 +24,7 @@ pub mod validation;
 
 pub use access::{Actor, ApiClient, Denied, Role, Scope, User, UserFields};
 pub use application::{Application, ApplicationFields};
+pub use audience::Audience;
 pub use award::{Award, AwardFields, BudgetCheck};
 pub use challenge::{Challenge, ChallengeFields, DocumentLink};
 pub use contact::{Contact, ContactFields};

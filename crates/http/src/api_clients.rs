@@ -3,6 +3,7 @@
 
 use actix_web::http::header;
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
+use catalyst_domain::Audience;
 use catalyst_domain::{
     ApiClient, ClientId, FieldViolation, OrganisationId, Scope, Timestamp, ValidationErrors,
 };
@@ -178,6 +179,7 @@ pub async fn create_api_client(
                     ENTITY,
                     client.id.to_string(),
                     client.version,
+                    Audience::Admins,
                     &after,
                 )?;
                 Ok::<_, ApiError>(client)
@@ -313,6 +315,7 @@ pub async fn revoke_api_client(
                     ENTITY,
                     id.to_string(),
                     after.version,
+                    Audience::Admins,
                     (&before, &after),
                 )
             })

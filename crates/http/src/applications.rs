@@ -266,6 +266,7 @@ pub async fn create_application(
                     ENTITY,
                     application.id.to_string(),
                     application.version,
+                    application.audience(),
                     &ApplicationResource::from(&application),
                 )?;
                 Ok(application)
@@ -490,6 +491,7 @@ pub async fn update_application(
                     ENTITY,
                     id.to_string(),
                     updated.version,
+                    updated.audience(),
                     (
                         &ApplicationResource::from(&current),
                         &ApplicationResource::from(&updated),
@@ -577,6 +579,7 @@ pub async fn transition_application(
                     ENTITY,
                     id.to_string(),
                     updated.version,
+                    updated.audience(),
                     (
                         &ApplicationResource::from(&current),
                         &ApplicationResource::from(&updated),
@@ -638,6 +641,7 @@ pub async fn delete_application(
                     ENTITY,
                     id.to_string(),
                     current.version,
+                    current.audience(),
                     &ApplicationResource::from(&current),
                 )
             })

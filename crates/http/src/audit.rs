@@ -2,8 +2,9 @@
 //! (`GET /api/v1/audit` for admins and programme managers, `.../{id}/history` per entity).
 
 use actix_web::{get, web, HttpRequest, HttpResponse};
-use catalyst_domain::{AuditId, Timestamp};
+use catalyst_domain::{Audience, AuditId, Timestamp};
 use catalyst_persistence::audit::{self as store, AuditFilter, AuditRecord};
+use catalyst_persistence::changes::{self, NewChange, Operation};
 use catalyst_persistence::DbConnection;
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
@@ -32,95 +33,183 @@ impl AuditContext {
         }
     }
 
-    /// Records the creation of `entity` (a collection name) in the current transaction.
+    /// Records the creation of `entity` (a collection name) in the current transaction: in the
+    /// audit trail, and in the change feed for `audience`.
     pub fn created<T: Serialize>(
         &self,
         connection: &mut DbConnection,
         entity: &str,
         entity_id: String,
         version: i64,
+        audience: Audience,
         after: &T,
     ) -> Result<(), ApiError> {
+        let after = to_json(after)?;
         self.record(
             connection,
-            "create",
+            Operation::Create,
             entity,
-            entity_id,
+            &entity_id,
             version,
             None,
-            Some(after),
+            Some(&after),
+        )?;
+        announce(
+            connection,
+            entity,
+            &entity_id,
+            version,
+            audience,
+            Operation::Create,
+            Some(&after),
         )
     }
 
-    /// Records a change, with the state before and after.
+    /// Records a change, with the state before and after; `audience` may see the record now.
+    #[allow(clippy::too_many_arguments)] // Every part is a different fact about the change.
     pub fn updated<T: Serialize>(
         &self,
         connection: &mut DbConnection,
         entity: &str,
         entity_id: String,
         version: i64,
+        audience: Audience,
         (before, after): (&T, &T),
     ) -> Result<(), ApiError> {
+        let (before, after) = (to_json(before)?, to_json(after)?);
         self.record(
             connection,
-            "update",
+            Operation::Update,
             entity,
-            entity_id,
+            &entity_id,
             version,
-            Some(before),
-            Some(after),
+            Some(&before),
+            Some(&after),
+        )?;
+        announce(
+            connection,
+            entity,
+            &entity_id,
+            version,
+            audience,
+            Operation::Update,
+            Some(&after),
         )
     }
 
-    /// Records a deletion, with the last state.
+    /// Records a deletion, with the last state; the feed carries a tombstone to `audience`.
     pub fn deleted<T: Serialize>(
         &self,
         connection: &mut DbConnection,
         entity: &str,
         entity_id: String,
         version: i64,
+        audience: Audience,
         before: &T,
     ) -> Result<(), ApiError> {
+        let before = to_json(before)?;
         self.record(
             connection,
-            "delete",
+            Operation::Delete,
             entity,
-            entity_id,
+            &entity_id,
             version,
-            Some(before),
+            Some(&before),
+            None,
+        )?;
+        announce(
+            connection,
+            entity,
+            &entity_id,
+            version,
+            audience,
+            Operation::Delete,
             None,
         )
     }
 
     #[allow(clippy::too_many_arguments)] // Private: the three public forms above keep calls short.
-    fn record<T: Serialize>(
+    fn record(
         &self,
         connection: &mut DbConnection,
-        action: &str,
+        operation: Operation,
         entity: &str,
-        entity_id: String,
+        entity_id: &str,
         version: i64,
-        before: Option<&T>,
-        after: Option<&T>,
+        before: Option<&str>,
+        after: Option<&str>,
     ) -> Result<(), ApiError> {
-        let to_json = |value: Option<&T>| -> Result<Option<String>, ApiError> {
-            value
-                .map(|value| serde_json::to_string(value).map_err(|_| ApiError::Internal))
-                .transpose()
-        };
         let record = AuditRecord::new(
             self.actor.clone(),
-            action,
+            operation.as_str(),
             entity,
-            entity_id,
+            entity_id.to_owned(),
             Some(version),
-            to_json(before)?,
-            to_json(after)?,
+            before.map(str::to_owned),
+            after.map(str::to_owned),
             self.request_id.clone(),
         );
         store::record(connection, &record)?;
         Ok(())
     }
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<String, ApiError> {
+    serde_json::to_string(value).map_err(|_| ApiError::Internal)
+}
+
+/// Puts a change in the feed for `audience` (and nowhere else): with the audit record of a write,
+/// or alone where a record's readers change without the record changing, such as the phases of a
+/// challenge that is published, which everyone may now see.
+pub fn announce(
+    connection: &mut DbConnection,
+    entity: &str,
+    entity_id: &str,
+    version: i64,
+    audience: Audience,
+    operation: Operation,
+    state: Option<&str>,
+) -> Result<(), ApiError> {
+    changes::record(
+        connection,
+        &NewChange {
+            entity,
+            entity_id,
+            operation,
+            version,
+            state,
+            audience,
+            occurred_at: Timestamp::now(),
+        },
+    )?;
+    Ok(())
+}
+
+/// [`announce`] for a resource: its current state to a wider audience, or a tombstone to those
+/// who lose sight of it.
+#[allow(clippy::too_many_arguments)]
+pub fn announce_resource<T: Serialize>(
+    connection: &mut DbConnection,
+    entity: &str,
+    entity_id: &str,
+    version: i64,
+    audience: Audience,
+    operation: Operation,
+    resource: &T,
+) -> Result<(), ApiError> {
+    let state = match operation {
+        Operation::Delete => None,
+        _ => Some(to_json(resource)?),
+    };
+    announce(
+        connection,
+        entity,
+        entity_id,
+        version,
+        audience,
+        operation,
+        state.as_deref(),
+    )
 }
 
 /// One recorded change.

@@ -4,6 +4,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+use catalyst_domain::Audience;
 use catalyst_domain::{
     Actor, ApplicationId, ApplicationStatus, Award, AwardFields, AwardId, AwardStatus, Denied,
     FieldViolation, Lifecycle, Money, PhaseId, PhaseStatus, Timestamp, ValidationErrors,
@@ -323,6 +324,7 @@ fn award(
         ENTITY,
         award.id.to_string(),
         award.version,
+        Audience::Public,
         &AwardResource::from(&award),
     )?;
     Ok(award)
@@ -548,6 +550,7 @@ pub async fn update_award(
                     ENTITY,
                     id.to_string(),
                     updated.version,
+                    Audience::Public,
                     (
                         &AwardResource::from(&current),
                         &AwardResource::from(&updated),
@@ -621,6 +624,7 @@ pub async fn transition_award(
                     ENTITY,
                     id.to_string(),
                     updated.version,
+                    Audience::Public,
                     (
                         &AwardResource::from(&current),
                         &AwardResource::from(&updated),

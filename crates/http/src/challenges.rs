@@ -11,6 +11,7 @@ use catalyst_domain::{
 use catalyst_persistence::challenges::{
     self as store, ChallengeFilter, ChallengeSortField, ChallengeTotals, Visibility,
 };
+use catalyst_persistence::changes::Operation;
 use catalyst_persistence::keyset::Direction;
 use catalyst_persistence::{organisations, programmes, transaction, DbConnection, StoreError};
 use serde::{Deserialize, Serialize};
@@ -342,6 +343,7 @@ pub async fn create_challenge(
                     ENTITY,
                     stored.id.to_string(),
                     stored.version,
+                    stored.audience(),
                     &ChallengeResource::from(&stored),
                 )
             })
@@ -544,6 +546,7 @@ pub async fn update_challenge(
                     ENTITY,
                     id.to_string(),
                     updated.version,
+                    updated.audience(),
                     (
                         &ChallengeResource::from(&current),
                         &ChallengeResource::from(&updated),
@@ -618,17 +621,39 @@ pub async fn transition_challenge(
                     ENTITY,
                     id.to_string(),
                     updated.version,
+                    updated.audience(),
                     (
                         &ChallengeResource::from(&current),
                         &ChallengeResource::from(&updated),
                     ),
                 )?;
+                if !current.is_published() && updated.is_published() {
+                    announce_phases(connection, &updated)?;
+                }
                 let totals = totals_of(connection, &updated)?;
                 Ok((updated, totals))
             })
         })
         .await?;
     Ok(respond(StatusCode::OK, &updated.0, &updated.1))
+}
+
+/// A challenge's phases were seen only by its owner while it was a draft: once it is
+/// published, the feed gives them to everyone (the same versions, so a reader that had them
+/// already can tell).
+fn announce_phases(connection: &mut DbConnection, challenge: &Challenge) -> Result<(), ApiError> {
+    for phase in catalyst_persistence::phases::all_of_challenge(connection, challenge.id)? {
+        crate::audit::announce_resource(
+            connection,
+            crate::phases::ENTITY,
+            &phase.id.to_string(),
+            phase.version,
+            challenge.audience(),
+            Operation::Update,
+            &crate::phases::PhaseResource::from(&phase),
+        )?;
+    }
+    Ok(())
 }
 
 /// Delete a challenge while it is a draft without phases.
@@ -667,7 +692,7 @@ pub async fn delete_challenge(
                     return Err(ApiError::rule(None, "published", "a published challenge is a public record: cancel it instead (POST .../transitions {\"to\": \"cancelled\"})".to_owned()));
                 }
                 store::delete(connection, id, current.version).map_err(map_store_error)?;
-                audit.deleted(connection, ENTITY, id.to_string(), current.version, &ChallengeResource::from(&current))
+                audit.deleted(connection, ENTITY, id.to_string(), current.version, current.audience(), &ChallengeResource::from(&current))
             })
         })
         .await?;

@@ -22,7 +22,7 @@ use crate::resources::{created, optional_patch, path_id, present, required_patch
 use crate::state::AppState;
 
 pub const TAG: &str = "contacts";
-const ENTITY: &str = "contacts";
+pub const ENTITY: &str = "contacts";
 
 /// A person at an organisation.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -167,6 +167,7 @@ pub async fn create_contact(
                     ENTITY,
                     contact.id.to_string(),
                     contact.version,
+                    contact.audience(),
                     &ContactResource::from(&contact),
                 )?;
                 Ok(contact)
@@ -329,6 +330,7 @@ pub async fn update_contact(
                     ENTITY,
                     id.to_string(),
                     updated.version,
+                    updated.audience(),
                     (
                         &ContactResource::from(&current),
                         &ContactResource::from(&updated),
@@ -382,6 +384,7 @@ pub async fn delete_contact(
                     ENTITY,
                     id.to_string(),
                     current.version,
+                    current.audience(),
                     &ContactResource::from(&current),
                 )
             })

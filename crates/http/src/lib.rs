@@ -14,8 +14,10 @@ pub mod auth;
 pub mod awards;
 pub mod body;
 pub mod challenges;
+pub mod changes;
 pub mod conditional;
 pub mod contacts;
+pub mod exports;
 pub mod fallback;
 pub mod health;
 pub mod idempotency;
@@ -72,7 +74,9 @@ fn register(config: &mut ServiceConfig) {
                 .configure(trials::routes)
                 .configure(contacts::routes)
                 .configure(users::routes)
-                .configure(api_clients::routes),
+                .configure(api_clients::routes)
+                .configure(changes::routes)
+                .configure(exports::routes),
         );
 }
 
@@ -132,6 +136,8 @@ pub struct ServerSettings {
     pub shutdown_timeout: Duration,
     /// Browser origins allowed to call the API (CORS); empty: none.
     pub cors_origins: Vec<String>,
+    /// How long the change feed keeps changes; an older cursor is 410 Gone.
+    pub change_retention: chrono::Duration,
 }
 
 /// CORS for the configured origins: the methods and headers the API uses, and the response
@@ -166,13 +172,13 @@ fn cors(origins: &[String]) -> actix_cors::Cors {
 
 /// Housekeeping every ten minutes: expired idempotency keys and stale sign-in counts are
 /// deleted, so those tables stay small. Any replica may do it; the deletes are idempotent.
-pub async fn housekeeping(state: AppState) {
+pub async fn housekeeping(state: AppState, change_retention: chrono::Duration) {
     let mut ticks = tokio::time::interval(Duration::from_secs(600));
     loop {
         ticks.tick().await;
         let pool = state.pool.clone();
         let swept = web::block(
-            move || -> Result<(usize, usize), catalyst_persistence::StoreError> {
+            move || -> Result<(usize, usize, usize), catalyst_persistence::StoreError> {
                 let mut connection = pool.get()?;
                 let now = catalyst_domain::Timestamp::now();
                 let keys = catalyst_persistence::idempotency::purge_expired(&mut connection, now)?;
@@ -181,12 +187,20 @@ pub async fn housekeeping(state: AppState) {
                     now,
                     chrono::Duration::hours(1),
                 )?;
-                Ok((keys, counts))
+                let changes = catalyst_persistence::changes::prune(
+                    &mut connection,
+                    catalyst_domain::Timestamp::from_naive_utc(
+                        now.to_naive_utc() - change_retention,
+                    ),
+                )?;
+                Ok((keys, counts, changes))
             },
         )
         .await;
         match swept {
-            Ok(Ok((keys, counts))) => tracing::debug!(keys, counts, "housekeeping"),
+            Ok(Ok((keys, counts, changes))) => {
+                tracing::debug!(keys, counts, changes, "housekeeping")
+            }
             Ok(Err(error)) => tracing::warn!(%error, "housekeeping failed"),
             Err(error) => tracing::warn!(%error, "housekeeping failed"),
         }
@@ -202,7 +216,7 @@ pub fn server(
 ) -> std::io::Result<Server> {
     let routes = web::Data::new(openapi::RouteTable::from_document(&openapi()));
     let spec = web::Data::new(SpecDocument(openapi_json()));
-    actix_web::rt::spawn(housekeeping(state.clone()));
+    actix_web::rt::spawn(housekeeping(state.clone(), settings.change_retention));
     let state = web::Data::new(state);
     let origins = settings.cors_origins.clone();
     let mut server = HttpServer::new(move || {

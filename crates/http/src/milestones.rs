@@ -199,6 +199,7 @@ pub async fn create_milestone(
                     ENTITY,
                     milestone.id.to_string(),
                     milestone.version,
+                    milestone.audience(),
                     &MilestoneResource::from(&milestone),
                 )?;
                 Ok(milestone)
@@ -398,6 +399,7 @@ pub async fn update_milestone(
                     ENTITY,
                     id.to_string(),
                     updated.version,
+                    updated.audience(),
                     (
                         &MilestoneResource::from(&current),
                         &MilestoneResource::from(&updated),
@@ -481,7 +483,7 @@ pub async fn transition_milestone(
                 }
                 let updated = Milestone { status, paid_on, version: current.version + 1, updated_at: now, ..current.clone() };
                 store::update(connection, &updated, current.version).map_err(map_store_error)?;
-                audit.updated(connection, ENTITY, id.to_string(), updated.version, (&MilestoneResource::from(&current), &MilestoneResource::from(&updated)))?;
+                audit.updated(connection, ENTITY, id.to_string(), updated.version, updated.audience(), (&MilestoneResource::from(&current), &MilestoneResource::from(&updated)))?;
                 Ok(updated)
             })
         })
@@ -543,6 +545,7 @@ pub async fn delete_milestone(
                     ENTITY,
                     id.to_string(),
                     current.version,
+                    current.audience(),
                     &MilestoneResource::from(&current),
                 )
             })

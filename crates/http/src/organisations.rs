@@ -2,6 +2,7 @@
 
 use actix_web::http::header;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use catalyst_domain::Audience;
 use catalyst_domain::{
     Organisation, OrganisationDraft, OrganisationId, OrganisationIdentifier, OrganisationKind,
     OrganisationPatch, Region, Scale, Timestamp,
@@ -259,6 +260,7 @@ pub async fn create_organisation(
                     ENTITY,
                     stored.id.to_string(),
                     stored.version,
+                    Audience::Public,
                     &after,
                 )
             })
@@ -428,7 +430,7 @@ pub async fn update_organisation(
                     let updated = store::update(connection, id, current.version, &fields, Timestamp::now())?;
                     let before = OrganisationResource::from(&current);
                     let after = OrganisationResource::from(&updated);
-                    audit.updated(connection, ENTITY, id.to_string(), updated.version, (&before, &after))
+                    audit.updated(connection, ENTITY, id.to_string(), updated.version, Audience::Public, (&before, &after))
                         .map_err(UpdateFailure::Api)?;
                     Ok(updated)
                 });
@@ -490,6 +492,18 @@ pub async fn delete_organisation(
             catalyst_persistence::transaction(connection, |connection| {
                 let current = store::find(connection, id).map_err(|e| map_store_error(id, e))?;
                 if_match.check(current.version)?;
+                // Its contacts go with it: each leaves its own audit record and tombstone.
+                for contact in catalyst_persistence::contacts::all_of_organisation(connection, id)?
+                {
+                    audit.deleted(
+                        connection,
+                        crate::contacts::ENTITY,
+                        contact.id.to_string(),
+                        contact.version,
+                        contact.audience(),
+                        &crate::contacts::ContactResource::from(&contact),
+                    )?;
+                }
                 store::delete(connection, id, Some(current.version)).map_err(
                     |error| match error {
                         StoreError::VersionMismatch { current } => {
@@ -501,7 +515,14 @@ pub async fn delete_organisation(
                     },
                 )?;
                 let before = OrganisationResource::from(&current);
-                audit.deleted(connection, ENTITY, id.to_string(), current.version, &before)
+                audit.deleted(
+                    connection,
+                    ENTITY,
+                    id.to_string(),
+                    current.version,
+                    Audience::Public,
+                    &before,
+                )
             })
         })
         .await?;

@@ -28,7 +28,7 @@ use crate::resources::{
 use crate::state::AppState;
 
 pub const TAG: &str = "phases";
-const ENTITY: &str = "phases";
+pub const ENTITY: &str = "phases";
 
 /// A phase.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -289,6 +289,7 @@ pub async fn create_phase(
                     ENTITY,
                     stored.id.to_string(),
                     stored.version,
+                    challenge.audience(),
                     &PhaseResource::from(&stored),
                 )
             })
@@ -512,6 +513,7 @@ pub async fn update_phase(
                     ENTITY,
                     id.to_string(),
                     updated.version,
+                    challenge.audience(),
                     (
                         &PhaseResource::from(&current),
                         &PhaseResource::from(&updated),
@@ -587,6 +589,7 @@ pub async fn transition_phase(
                     ENTITY,
                     id.to_string(),
                     updated.version,
+                    challenge.audience(),
                     (
                         &PhaseResource::from(&current),
                         &PhaseResource::from(&updated),
@@ -639,7 +642,7 @@ pub async fn delete_phase(
                     return Err(ApiError::rule(None, "not_planned", format!("the phase is {}: only a planned phase can be deleted; cancel it instead", current.status)));
                 }
                 store::delete(connection, id, current.version).map_err(map_store_error)?;
-                audit.deleted(connection, ENTITY, id.to_string(), current.version, &PhaseResource::from(&current))
+                audit.deleted(connection, ENTITY, id.to_string(), current.version, challenge.audience(), &PhaseResource::from(&current))
             })
         })
         .await?;

@@ -136,6 +136,9 @@ pub enum ApiError {
     Conflict(ProblemItem),
     #[error("{0}")]
     PreconditionFailed(String),
+    /// What the request points at existed once and is no longer kept.
+    #[error("{0}")]
+    Gone(String),
     #[error("{detail}")]
     IllegalTransition {
         detail: String,
@@ -193,6 +196,7 @@ impl ApiError {
             Self::MethodNotAllowed { .. } => ("method_not_allowed", "Method not allowed"),
             Self::Conflict(_) => ("conflict", "Conflict"),
             Self::PreconditionFailed(_) => ("precondition_failed", "Precondition failed"),
+            Self::Gone(_) => ("gone", "Gone"),
             Self::IllegalTransition { .. } => ("illegal_transition", "Illegal status transition"),
             Self::RuleBroken(_) => ("rule_broken", "A business rule would be broken"),
             Self::Unavailable => ("service_unavailable", "Service unavailable"),
@@ -282,6 +286,7 @@ impl ResponseError for ApiError {
                 StatusCode::CONFLICT
             }
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            Self::Gone(_) => StatusCode::GONE,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -3,6 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use catalyst_domain::Audience;
 use catalyst_domain::{
     Money, OrganisationId, Programme, ProgrammeFields, ProgrammeId, Timestamp, ValidationErrors,
 };
@@ -237,6 +238,7 @@ pub async fn create_programme(
                     ENTITY,
                     stored.id.to_string(),
                     stored.version,
+                    Audience::Public,
                     &ProgrammeResource::from(&stored),
                 )
             })
@@ -400,6 +402,7 @@ pub async fn update_programme(
                     ENTITY,
                     id.to_string(),
                     updated.version,
+                    Audience::Public,
                     (
                         &ProgrammeResource::from(&current),
                         &ProgrammeResource::from(&updated),
@@ -450,6 +453,7 @@ pub async fn delete_programme(
                     ENTITY,
                     id.to_string(),
                     current.version,
+                    Audience::Public,
                     &ProgrammeResource::from(&current),
                 )
             })

@@ -5,10 +5,11 @@
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use catalyst_domain::{
-    Actor, AwardId, Denied, FieldViolation, Lifecycle, Money, OrganisationId, Outcome,
+    Actor, Audience, AwardId, Denied, FieldViolation, Lifecycle, Money, OrganisationId, Outcome,
     OutcomeFields, OutcomeId, OutcomeKind, Timestamp, Trial, TrialFields, TrialId, TrialStatus,
     ValidationErrors,
 };
+use catalyst_persistence::changes::Operation;
 use catalyst_persistence::keyset::Direction;
 use catalyst_persistence::trials::outcome_store::{self, OutcomeSortField};
 use catalyst_persistence::trials::{self as store, TrialFilter, TrialSortField, TrialVisibility};
@@ -279,7 +280,44 @@ pub struct OutcomeList {
     pub next_cursor: Option<String>,
 }
 
-fn visibility(actor: &Actor) -> TrialVisibility {
+/// When a trial is no longer public (or changes hands), those who lose sight of it get
+/// tombstones for it and its outcomes, before the update that the remaining readers see.
+fn withdraw(connection: &mut DbConnection, trial: &Trial, from: Audience) -> Result<(), ApiError> {
+    crate::audit::announce(
+        connection,
+        ENTITY,
+        &trial.id.to_string(),
+        trial.version,
+        from,
+        Operation::Delete,
+        None,
+    )?;
+    announce_outcomes(connection, trial, Operation::Delete, from)
+}
+
+/// A trial's outcomes follow the trial's readers: when those change, the outcomes are put in the
+/// feed again for the new readers (or withdrawn from the old).
+fn announce_outcomes(
+    connection: &mut DbConnection,
+    trial: &Trial,
+    operation: Operation,
+    audience: Audience,
+) -> Result<(), ApiError> {
+    for outcome in outcome_store::all_of_trial(connection, trial.id)? {
+        crate::audit::announce_resource(
+            connection,
+            OUTCOMES,
+            &outcome.id.to_string(),
+            outcome.version,
+            audience,
+            operation,
+            &OutcomeResource::from(&outcome),
+        )?;
+    }
+    Ok(())
+}
+
+pub fn visibility(actor: &Actor) -> TrialVisibility {
     if actor.sees_everything() {
         TrialVisibility::Everything
     } else {
@@ -406,6 +444,7 @@ pub async fn create_trial(
                     ENTITY,
                     trial.id.to_string(),
                     trial.version,
+                    trial.audience(),
                     &TrialResource::from(&trial),
                 )?;
                 Ok(trial)
@@ -568,16 +607,24 @@ pub async fn update_trial(
                     ..current.clone()
                 };
                 store::update(connection, &updated, current.version).map_err(map_store_error)?;
+                let (was, now) = (current.audience(), updated.audience());
+                if !was.within(&now) {
+                    withdraw(connection, &current, was)?;
+                }
                 audit.updated(
                     connection,
                     ENTITY,
                     id.to_string(),
                     updated.version,
+                    now,
                     (
                         &TrialResource::from(&current),
                         &TrialResource::from(&updated),
                     ),
                 )?;
+                if was != now {
+                    announce_outcomes(connection, &updated, Operation::Update, now)?;
+                }
                 Ok(updated)
             })
         })
@@ -646,6 +693,7 @@ pub async fn transition_trial(
                     ENTITY,
                     id.to_string(),
                     updated.version,
+                    updated.audience(),
                     (
                         &TrialResource::from(&current),
                         &TrialResource::from(&updated),
@@ -754,6 +802,7 @@ pub async fn create_outcome(
                     OUTCOMES,
                     outcome.id.to_string(),
                     outcome.version,
+                    trial.audience(),
                     &OutcomeResource::from(&outcome),
                 )?;
                 Ok(outcome)
@@ -930,6 +979,7 @@ pub async fn update_outcome(
                     OUTCOMES,
                     id.to_string(),
                     updated.version,
+                    trial.audience(),
                     (
                         &OutcomeResource::from(&current),
                         &OutcomeResource::from(&updated),
@@ -982,6 +1032,7 @@ pub async fn delete_outcome(
                     OUTCOMES,
                     id.to_string(),
                     current.version,
+                    trial.audience(),
                     &OutcomeResource::from(&current),
                 )
             })

@@ -2,6 +2,7 @@
 
 use actix_web::http::header;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use catalyst_domain::Audience;
 use catalyst_domain::{
     access, Actor, OrganisationId, Role, Timestamp, User, UserFields, UserId, ValidationErrors,
 };
@@ -211,6 +212,7 @@ pub async fn create_user(
                     ENTITY,
                     user.id.to_string(),
                     user.version,
+                    Audience::Admins,
                     &after,
                 )?;
                 Ok(user)
@@ -352,6 +354,7 @@ pub async fn change_current_user_password(
                     ENTITY,
                     id.to_string(),
                     user.version,
+                    Audience::Admins,
                     (&before, &after),
                 )
             })
@@ -454,6 +457,7 @@ pub async fn update_user(
                     ENTITY,
                     id.to_string(),
                     updated.version,
+                    Audience::Admins,
                     (&before, &after),
                 )?;
                 Ok(updated)
@@ -489,7 +493,14 @@ pub async fn delete_user(
                 let current = store::find(connection, id).map_err(map_store_error)?;
                 store::delete(connection, id).map_err(map_store_error)?;
                 let before = UserResource::from(&current);
-                audit.deleted(connection, ENTITY, id.to_string(), current.version, &before)
+                audit.deleted(
+                    connection,
+                    ENTITY,
+                    id.to_string(),
+                    current.version,
+                    Audience::Admins,
+                    &before,
+                )
             })
         })
         .await?;

@@ -76,6 +76,21 @@ pub fn find(connection: &mut DbConnection, id: ContactId) -> Result<Contact, Sto
         .try_into()
 }
 
+/// Every contact of an organisation.
+pub fn all_of_organisation(
+    connection: &mut DbConnection,
+    organisation: OrganisationId,
+) -> Result<Vec<Contact>, StoreError> {
+    contacts::table
+        .filter(contacts::organisation_id.eq(organisation.to_string()))
+        .order(contacts::id.asc())
+        .select(ContactRow::as_select())
+        .load(connection)?
+        .into_iter()
+        .map(Contact::try_from)
+        .collect()
+}
+
 crate::versioned_writes!(contacts, Contact, ContactId, |contact: &Contact| Ok::<
     _,
     StoreError,

@@ -10,6 +10,7 @@ pub mod applications;
 pub mod audit;
 pub mod awards;
 pub mod challenges;
+pub mod changes;
 pub mod contacts;
 pub mod convert;
 pub mod database;

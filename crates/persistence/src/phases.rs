@@ -124,6 +124,21 @@ pub fn find(connection: &mut DbConnection, id: PhaseId) -> Result<Phase, StoreEr
         .try_into()
 }
 
+/// Every phase of a challenge, in number order (a challenge has a handful).
+pub fn all_of_challenge(
+    connection: &mut DbConnection,
+    challenge: ChallengeId,
+) -> Result<Vec<Phase>, StoreError> {
+    phases::table
+        .filter(phases::challenge_id.eq(challenge.to_string()))
+        .order(phases::number.asc())
+        .select(PhaseRow::as_select())
+        .load(connection)?
+        .into_iter()
+        .map(Phase::try_from)
+        .collect()
+}
+
 /// The phase with `number` in a challenge, if there is one.
 pub fn find_by_number(
     connection: &mut DbConnection,

@@ -279,6 +279,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    changes (seq) {
+        seq -> BigInt,
+        txid -> BigInt,
+        occurred_at -> Timestamp,
+        entity -> Text,
+        entity_id -> Text,
+        operation -> Text,
+        version -> BigInt,
+        state -> Nullable<Text>,
+        audience -> Text,
+        party_a -> Nullable<Text>,
+        party_b -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    change_log_pruned (id) {
+        id -> Integer,
+        txid -> BigInt,
+        seq -> BigInt,
+    }
+}
+
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(challenges -> programmes (programme_id));
 diesel::joinable!(phases -> challenges (challenge_id));
@@ -303,4 +327,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     outcomes,
     contacts,
     idempotency_keys,
+    changes,
+    change_log_pruned,
 );

@@ -334,6 +334,21 @@ pub mod outcome_store {
             .try_into()
     }
 
+    /// Every outcome of a trial (a trial measures a handful).
+    pub fn all_of_trial(
+        connection: &mut DbConnection,
+        trial: TrialId,
+    ) -> Result<Vec<Outcome>, StoreError> {
+        outcomes::table
+            .filter(outcomes::trial_id.eq(trial.to_string()))
+            .order(outcomes::id.asc())
+            .select(OutcomeRow::as_select())
+            .load(connection)?
+            .into_iter()
+            .map(Outcome::try_from)
+            .collect()
+    }
+
     crate::versioned_writes!(outcomes, Outcome, OutcomeId, |outcome: &Outcome| Ok::<
         _,
         StoreError,

@@ -1,0 +1,2 @@
+DROP TABLE change_log_pruned;
+DROP TABLE changes;
