@@ -108,6 +108,19 @@ fn parse_origins(text: &str) -> Result<Vec<String>, ConfigError> {
         .collect()
 }
 
+fn boolean(env: &'static str, flag: &'static str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" | "" => Ok(false),
+        _ => Err(ConfigError::invalid(
+            env,
+            flag,
+            value,
+            "expected true or false",
+        )),
+    }
+}
+
 /// The change feed's history: days, up to ten years (beyond that, keep a database backup).
 fn retention_days(value: &str) -> Result<chrono::Duration, ConfigError> {
     let days = number(
@@ -169,6 +182,8 @@ impl Config {
                 shutdown_timeout_secs,
                 cors_origins,
                 change_retention_days,
+                webhook_allow_private,
+                webhook_timeout_secs,
             } => Some(ServeConfig {
                 bind: bind.trim().parse().map_err(|_| {
                     ConfigError::invalid(
@@ -192,6 +207,20 @@ impl Config {
                     )?),
                     cors_origins: parse_origins(cors_origins)?,
                     change_retention: retention_days(change_retention_days)?,
+                    webhooks: catalyst_http::webhook_delivery::DeliverySettings {
+                        allow_private: boolean(
+                            "CATALYST_WEBHOOK_ALLOW_PRIVATE",
+                            "--webhook-allow-private",
+                            webhook_allow_private,
+                        )?,
+                        timeout: Duration::from_secs(number(
+                            "CATALYST_WEBHOOK_TIMEOUT_SECS",
+                            "--webhook-timeout-secs",
+                            webhook_timeout_secs,
+                            1u64,
+                        )?),
+                        ..Default::default()
+                    },
                 },
             }),
             _ => None,

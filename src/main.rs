@@ -136,6 +136,15 @@ enum Command {
         /// Days the change feed keeps changes (older cursors get 410 Gone).
         #[arg(long, env = "CATALYST_CHANGE_RETENTION_DAYS", default_value = "90")]
         change_retention_days: String,
+
+        /// Let webhooks call private, loopback and link-local addresses (for tests and closed
+        /// networks; never on a server that strangers may subscribe from).
+        #[arg(long, env = "CATALYST_WEBHOOK_ALLOW_PRIVATE", default_value = "false")]
+        webhook_allow_private: String,
+
+        /// Seconds a webhook receiver gets to answer.
+        #[arg(long, env = "CATALYST_WEBHOOK_TIMEOUT_SECS", default_value = "10")]
+        webhook_timeout_secs: String,
     },
     /// Apply pending migrations and exit.
     Migrate,
@@ -324,6 +333,7 @@ fn serve(pool: catalyst_persistence::Pool, config: &Config) -> Result<(), RunErr
         pool,
         body_limit: serve.body_limit,
         keys: std::sync::Arc::new(keys),
+        webhooks_allow_private: serve.server.webhooks.allow_private,
     };
     actix_web::rt::System::new().block_on(async move {
         let server =

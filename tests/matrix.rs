@@ -148,6 +148,12 @@ fn every_caller_sees_and_does_exactly_what_its_role_allows() {
             &json!({"award_id": id(&award), "host_organisation_id": world.leeds, "title": "Private trial"}),
             Some(&world.leeds_officer),
         ));
+        let outcome = created(server.send_json(
+            "POST",
+            &format!("/api/v1/trials/{}/outcomes", id(&trial)),
+            &json!({"kind": "key_finding", "metric": "Homes with damp found early"}),
+            Some(&world.leeds_officer),
+        ));
         let contact = created(server.send_json(
             "POST",
             &format!("/api/v1/organisations/{}/contacts", world.leeds),
@@ -193,6 +199,11 @@ fn every_caller_sees_and_does_exactly_what_its_role_allows() {
             (
                 "private trial",
                 format!("/api/v1/trials/{}", id(&trial)),
+                [false, true, false, true, false, true, false],
+            ),
+            (
+                "private trial's outcome",
+                format!("/api/v1/outcomes/{}", id(&outcome)),
                 [false, true, false, true, false, true, false],
             ),
             (
@@ -308,6 +319,28 @@ fn every_caller_sees_and_does_exactly_what_its_role_allows() {
                 server.get_as(&open_path, token).json()["totals"]["applications"],
                 1
             );
+        }
+
+        // People, credentials and the audit trail: 401 without a token, 403 unless allowed.
+        for (path, manager_may) in [
+            ("/api/v1/users", false),
+            ("/api/v1/api-clients", false),
+            ("/api/v1/audit", true),
+            ("/api/v1/webhooks", false),
+        ] {
+            for (index, token) in tokens.iter().enumerate() {
+                let reply = read(server, token.as_deref(), path);
+                match (token, ROLES[index]) {
+                    (None, _) => {
+                        reply.assert_problem(401, "unauthenticated");
+                    }
+                    (_, "manager") if manager_may => assert_eq!(reply.status, 200, "{path}"),
+                    _ => {
+                        reply.assert_problem(403, "forbidden");
+                    }
+                }
+            }
+            ok(server.get_as(path, &server.admin_token));
         }
 
         // Doing: what each may not do is refused, and changes nothing.

@@ -3,6 +3,7 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod receiver;
 pub mod sbri;
 
 use std::io::{BufRead, BufReader};
@@ -204,6 +205,12 @@ impl TestServer {
         let mut all = vec![("authorization", bearer.as_str())];
         all.extend_from_slice(headers);
         self.send("DELETE", path, &all, None)
+    }
+
+    /// Kills the server process at once (SIGKILL), keeping its database.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     pub fn database(&self) -> &TestDatabase {

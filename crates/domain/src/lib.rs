@@ -21,6 +21,7 @@ pub mod text;
 pub mod time;
 pub mod trial;
 pub mod validation;
+pub mod webhook;
 
 pub use access::{Actor, ApiClient, Denied, Role, Scope, User, UserFields};
 pub use application::{Application, ApplicationFields};

@@ -36,6 +36,8 @@ pub mod resources;
 pub mod state;
 pub mod trials;
 pub mod users;
+pub mod webhook_delivery;
+pub mod webhooks;
 
 use std::net::TcpListener;
 use std::time::Duration;
@@ -76,7 +78,8 @@ fn register(config: &mut ServiceConfig) {
                 .configure(users::routes)
                 .configure(api_clients::routes)
                 .configure(changes::routes)
-                .configure(exports::routes),
+                .configure(exports::routes)
+                .configure(webhooks::routes),
         );
 }
 
@@ -138,6 +141,8 @@ pub struct ServerSettings {
     pub cors_origins: Vec<String>,
     /// How long the change feed keeps changes; an older cursor is 410 Gone.
     pub change_retention: chrono::Duration,
+    /// How webhook deliveries are sent.
+    pub webhooks: webhook_delivery::DeliverySettings,
 }
 
 /// CORS for the configured origins: the methods and headers the API uses, and the response
@@ -217,6 +222,10 @@ pub fn server(
     let routes = web::Data::new(openapi::RouteTable::from_document(&openapi()));
     let spec = web::Data::new(SpecDocument(openapi_json()));
     actix_web::rt::spawn(housekeeping(state.clone(), settings.change_retention));
+    actix_web::rt::spawn(webhook_delivery::run(
+        state.pool.clone(),
+        settings.webhooks.clone(),
+    ));
     let state = web::Data::new(state);
     let origins = settings.cors_origins.clone();
     let mut server = HttpServer::new(move || {

@@ -41,6 +41,7 @@ guards updates.",
         (name = "users", description = "People who sign in; admins manage them"),
         (name = "api-clients", description = "Credentials for integration partners and scripts"),
         (name = "audit", description = "Who changed what, when"),
+        (name = "webhooks", description = "Subscriptions to events, signed as Standard Webhooks, with a delivery log"),
         (name = "exports", description = "Whole collections as CSV or NDJSON, streamed"),
         (name = "changes", description = "The change feed: every create, update and delete, resumable with no change missed"),
     )

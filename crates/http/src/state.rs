@@ -14,6 +14,8 @@ pub struct AppState {
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
     pub keys: Arc<TokenKeys>,
+    /// Whether webhooks may go to private, loopback and link-local addresses.
+    pub webhooks_allow_private: bool,
 }
 
 impl AppState {

@@ -30,6 +30,7 @@ pub mod throttle;
 pub mod trials;
 pub mod users;
 pub mod versioned;
+pub mod webhooks;
 
 pub use database::{
     transaction, write_transaction, Backend, DatabaseUrl, DbConnection, Pool, PoolSettings,
