@@ -158,3 +158,222 @@ fn a_retry_reaching_another_replica_gets_the_stored_response() {
         );
     });
 }
+
+fn put_by_key(
+    server: &TestServer,
+    token: Option<&str>,
+    path: &str,
+    body: &serde_json::Value,
+    headers: &[(&str, &str)],
+) -> common::Reply {
+    let bearer = token.map(|token| format!("Bearer {token}"));
+    let mut all = vec![("content-type", "application/json")];
+    if let Some(bearer) = &bearer {
+        all.push(("authorization", bearer.as_str()));
+    }
+    all.extend_from_slice(headers);
+    server.send("PUT", path, &all, Some(body.to_string().as_bytes()))
+}
+
+#[test]
+fn organisations_carry_partners_keys_and_are_found_by_them() {
+    for_each_backend(|server| {
+        let mut body = local_authority("Leeds City Council");
+        body["external_ids"] =
+            json!([{"source": "leeds-crm", "id": "ORG/42"}, {"source": "gtr", "id": "E1A2"}]);
+        let leeds = server.post_json(COLLECTION, &body).json();
+        assert_eq!(
+            leeds["external_ids"],
+            json!([{"source": "gtr", "id": "E1A2"}, {"source": "leeds-crm", "id": "ORG/42"}])
+        );
+        let found = server.get(&format!("{COLLECTION}/by-external-id/leeds-crm/ORG%2F42"));
+        assert_eq!(found.status, 200, "{}", found.text());
+        assert_eq!(found.json(), leeds);
+        assert_eq!(
+            server.get(COLLECTION).json()["data"][0]["external_ids"],
+            leeds["external_ids"]
+        );
+        server
+            .get(&format!("{COLLECTION}/by-external-id/leeds-crm/ORG-43"))
+            .assert_problem(404, "not_found");
+        server
+            .get(&format!("{COLLECTION}/by-external-id/Leeds%20CRM/1"))
+            .assert_problem(400, "invalid_path_parameter");
+
+        // A key names one organisation; a source names an organisation once.
+        let mut york = local_authority("City of York Council");
+        york["external_ids"] = json!([{"source": "leeds-crm", "id": "ORG/42"}]);
+        let problem = server
+            .post_json(COLLECTION, &york)
+            .assert_problem(409, "conflict");
+        assert_eq!(problem["errors"][0]["pointer"], "#/external_ids");
+        york["external_ids"] = json!([{"source": "crm", "id": "1"}, {"source": "crm", "id": "2"}, {"source": "Bad Source", "id": "3"}]);
+        let problem = server
+            .post_json(COLLECTION, &york)
+            .assert_problem(422, "validation_failed");
+        let pointers: Vec<&str> = problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["pointer"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            pointers,
+            ["#/external_ids/1/source", "#/external_ids/2/source"]
+        );
+
+        // A merge patch replaces them; null removes them; then the key is free again.
+        let path = format!("{COLLECTION}/{}", leeds["id"].as_str().unwrap());
+        let patched = server
+            .patch_json(
+                &path,
+                &json!({"external_ids": [{"source": "leeds-crm", "id": "ORG/42"}]}),
+                None,
+            )
+            .json();
+        assert_eq!(
+            patched["external_ids"],
+            json!([{"source": "leeds-crm", "id": "ORG/42"}])
+        );
+        assert_eq!(patched["version"], 2);
+        let cleared = server
+            .patch_json(&path, &json!({"external_ids": null}), None)
+            .json();
+        assert_eq!(cleared["external_ids"], json!([]));
+        york["external_ids"] = json!([{"source": "leeds-crm", "id": "ORG/42"}]);
+        assert_eq!(server.post_json(COLLECTION, &york).status, 201);
+    });
+}
+
+#[test]
+fn a_put_by_external_id_creates_then_updates_and_honours_preconditions() {
+    for_each_backend(|server| {
+        let admin = Some(server.admin_token.as_str());
+        let path = format!("{COLLECTION}/by-external-id/leeds-crm/ORG-42");
+        let body = local_authority("Leeds City Council");
+        put_by_key(server, admin, &path, &body, &[("if-match", "\"1\"")])
+            .assert_problem(412, "precondition_failed");
+        put_by_key(server, None, &path, &body, &[]).assert_problem(401, "unauthenticated");
+
+        let created = put_by_key(server, admin, &path, &body, &[("if-none-match", "*")]);
+        assert_eq!(created.status, 201, "{}", created.text());
+        let location = created.header("location").unwrap().to_owned();
+        let leeds = created.json();
+        assert_eq!(
+            leeds["external_ids"],
+            json!([{"source": "leeds-crm", "id": "ORG-42"}])
+        );
+        assert_eq!(server.get(&location).json(), leeds);
+
+        // The same again changes nothing; a change is an update of the same record.
+        let again = put_by_key(server, admin, &path, &body, &[]);
+        assert_eq!(again.status, 200);
+        assert_eq!(again.json(), leeds);
+        put_by_key(server, admin, &path, &body, &[("if-none-match", "*")])
+            .assert_problem(412, "precondition_failed");
+        let mut renamed = body.clone();
+        renamed["name"] = json!("Leeds CC");
+        put_by_key(server, admin, &path, &renamed, &[("if-match", "\"7\"")])
+            .assert_problem(412, "precondition_failed");
+        let updated = put_by_key(server, admin, &path, &renamed, &[("if-match", "\"1\"")]);
+        assert_eq!(updated.status, 200, "{}", updated.text());
+        assert_eq!(updated.json()["id"], leeds["id"]);
+        assert_eq!(updated.json()["version"], 2);
+        assert_eq!(updated.header("etag"), Some("\"2\""));
+        assert_eq!(
+            server.get(COLLECTION).json()["data"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+
+        // The body may not give the path's source another key; bad input changes nothing.
+        let mut conflicting = renamed.clone();
+        conflicting["external_ids"] = json!([{"source": "leeds-crm", "id": "ORG-43"}]);
+        let problem = put_by_key(server, admin, &path, &conflicting, &[])
+            .assert_problem(422, "validation_failed");
+        assert_eq!(problem["errors"][0]["code"], "conflicts_with_path");
+        let mut invalid = renamed.clone();
+        invalid["kind"] = json!("sme");
+        put_by_key(server, admin, &path, &invalid, &[]).assert_problem(422, "validation_failed");
+        put_by_key(
+            server,
+            admin,
+            &format!("{COLLECTION}/by-external-id/-bad/1"),
+            &body,
+            &[],
+        )
+        .assert_problem(400, "invalid_path_parameter");
+        assert_eq!(server.get(&location).json()["version"], 2);
+
+        // Who may not change it is refused.
+        let sme = server
+            .post_json(
+                COLLECTION,
+                &json!({"name": "HomeLINK", "kind": "sme", "scale": "small"}),
+            )
+            .json();
+        let (_, supplier) = server.user(
+            "bid@supplier.test",
+            "supplier",
+            &[sme["id"].as_str().unwrap()],
+        );
+        put_by_key(server, Some(&supplier), &path, &body, &[]).assert_problem(403, "forbidden");
+
+        // Both writes are in the change feed, with the key in the state.
+        server.settle_feed();
+        let feed = server
+            .get_as("/api/v1/changes?entity=organisations", &server.admin_token)
+            .json();
+        let leeds_changes: Vec<&serde_json::Value> = feed["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|change| change["id"] == leeds["id"])
+            .collect();
+        let operations: Vec<&str> = leeds_changes
+            .iter()
+            .map(|c| c["operation"].as_str().unwrap())
+            .collect();
+        assert_eq!(operations, ["create", "update"], "{leeds_changes:#?}");
+        assert_eq!(
+            leeds_changes[1]["state"]["external_ids"],
+            leeds["external_ids"]
+        );
+    });
+}
+
+#[test]
+fn concurrent_puts_with_one_key_make_one_organisation() {
+    for_each_backend(|server| {
+        let path = format!("{COLLECTION}/by-external-id/leeds-crm/ORG-42");
+        let body = local_authority("Leeds City Council");
+        let statuses: Vec<u16> = std::thread::scope(|scope| {
+            let runs: Vec<_> = (0..6)
+                .map(|_| {
+                    scope.spawn(|| {
+                        put_by_key(server, Some(&server.admin_token), &path, &body, &[]).status
+                    })
+                })
+                .collect();
+            runs.into_iter().map(|run| run.join().unwrap()).collect()
+        });
+        assert!(
+            statuses.iter().all(|s| [200, 201, 409].contains(s)),
+            "{statuses:?}"
+        );
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 201).count(),
+            1,
+            "{statuses:?}"
+        );
+        assert_eq!(
+            server.get(COLLECTION).json()["data"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+    });
+}

@@ -10,6 +10,7 @@ pub mod audience;
 pub mod award;
 pub mod challenge;
 pub mod contact;
+pub mod external_id;
 pub mod ids;
 pub mod lifecycle;
 pub mod milestone;
@@ -29,6 +30,7 @@ pub use audience::Audience;
 pub use award::{Award, AwardFields, BudgetCheck};
 pub use challenge::{Challenge, ChallengeFields, DocumentLink};
 pub use contact::{Contact, ContactFields};
+pub use external_id::ExternalId;
 pub use ids::{
     ApplicationId, AuditId, AwardId, ChallengeId, ClientId, ContactId, MilestoneId, OrganisationId,
     OutcomeId, PhaseId, ProgrammeId, TrialId, UserId,

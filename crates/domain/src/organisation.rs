@@ -206,6 +206,8 @@ pub struct OrganisationFields {
 pub struct Organisation {
     pub id: OrganisationId,
     pub fields: OrganisationFields,
+    /// Partners' keys for it, in source order.
+    pub external_ids: Vec<crate::ExternalId>,
     /// Starts at 1 and grows by one on every change; the ETag derives from it.
     pub version: i64,
     pub created_at: Timestamp,
@@ -310,6 +312,7 @@ impl Organisation {
         Self {
             id: OrganisationId::generate(),
             fields,
+            external_ids: Vec::new(),
             version: 1,
             created_at: now,
             updated_at: now,

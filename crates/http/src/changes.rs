@@ -20,20 +20,7 @@ use crate::state::AppState;
 pub const TAG: &str = "changes";
 
 /// The collections whose changes the feed carries.
-pub const ENTITIES: [&str; 12] = [
-    "organisations",
-    "contacts",
-    "programmes",
-    "challenges",
-    "phases",
-    "applications",
-    "awards",
-    "milestones",
-    "trials",
-    "outcomes",
-    "users",
-    "api_clients",
-];
+pub const ENTITIES: [&str; 12] = catalyst_domain::webhook::EVENT_ENTITIES;
 
 const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 1000;
@@ -115,7 +102,7 @@ pub struct ChangeParams {
 }
 
 /// What the caller may see of the feed: what it may read of the records themselves.
-fn visibility(actor: &Actor) -> ChangeVisibility {
+pub fn visibility(actor: &Actor) -> ChangeVisibility {
     if actor.is_admin() {
         ChangeVisibility::Everything
     } else if actor.sees_everything() {

@@ -1,11 +1,12 @@
 //! `/api/v1/organisations`: create, read, list, update and delete organisations.
 
 use actix_web::http::header;
-use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use catalyst_domain::Audience;
 use catalyst_domain::{
-    Organisation, OrganisationDraft, OrganisationId, OrganisationIdentifier, OrganisationKind,
-    OrganisationPatch, Region, Scale, Timestamp,
+    ExternalId, Organisation, OrganisationDraft, OrganisationFields, OrganisationId,
+    OrganisationIdentifier, OrganisationKind, OrganisationPatch, Region, Scale, Timestamp,
+    ValidationErrors,
 };
 use catalyst_persistence::keyset::Direction;
 use catalyst_persistence::organisations::{
@@ -22,6 +23,7 @@ use crate::conditional::{etag, if_none_match_matches, IfMatch};
 use crate::links::resource_path;
 use crate::lists::ListRequest;
 use crate::problem::{ApiError, Problem, ProblemItem};
+use crate::resources::ExternalIdBody;
 use crate::state::AppState;
 
 pub const TAG: &str = "organisations";
@@ -52,6 +54,9 @@ pub struct OrganisationResource {
     pub region: Option<Region>,
     pub identifier: Option<OrganisationIdentifier>,
     pub website: Option<String>,
+    /// Partners' keys for it (`PUT /api/v1/organisations/by-external-id/{source}/{id}` finds it
+    /// by any of them).
+    pub external_ids: Vec<ExternalIdBody>,
     /// Grows by one with every change; the ETag is this number in quotes.
     pub version: i64,
     pub created_at: Timestamp,
@@ -75,6 +80,11 @@ impl From<&Organisation> for OrganisationResource {
             region: fields.region,
             identifier: fields.identifier,
             website: fields.website,
+            external_ids: organisation
+                .external_ids
+                .iter()
+                .map(ExternalIdBody::from)
+                .collect(),
             version: organisation.version,
             created_at: organisation.created_at,
             updated_at: organisation.updated_at,
@@ -108,6 +118,35 @@ pub struct CreateOrganisation {
     /// An absolute http(s) URL.
     #[serde(default)]
     pub website: Option<String>,
+    /// Partners' keys for it: each source once, each key naming one organisation.
+    #[serde(default)]
+    pub external_ids: Vec<ExternalIdBody>,
+}
+
+impl CreateOrganisation {
+    /// The fields and external ids, checked together so that every problem is reported at once.
+    fn validate(self) -> Result<(OrganisationFields, Vec<ExternalId>), ApiError> {
+        let mut errors = ValidationErrors::default();
+        let external_ids = crate::resources::external_ids(&self.external_ids, &mut errors);
+        let fields = OrganisationDraft {
+            name: self.name,
+            kind: self.kind,
+            scale: self.scale,
+            region: self.region,
+            identifier: self.identifier,
+            website: self.website,
+        }
+        .validate();
+        match fields {
+            Ok(fields) => Ok((errors.into_result(fields)?, external_ids)),
+            Err(mut field_errors) => {
+                for violation in errors.violations() {
+                    field_errors.push(violation.clone());
+                }
+                Err(field_errors.into())
+            }
+        }
+    }
 }
 
 /// `Some(None)` for an explicit null, `None` (by `default`) for a missing member.
@@ -141,6 +180,10 @@ pub struct UpdateOrganisation {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub website: Option<Option<String>>,
+    /// Replaces the external ids (`null` or `[]` removes them all).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<ExternalIdBody>>)]
+    pub external_ids: Option<Option<Vec<ExternalIdBody>>>,
 }
 
 /// A page of organisations.
@@ -189,6 +232,9 @@ fn not_found(id: OrganisationId) -> ApiError {
 fn map_store_error(id: OrganisationId, error: StoreError) -> ApiError {
     match error {
         StoreError::NotFound => not_found(id),
+        StoreError::Duplicate {
+            constraint: catalyst_persistence::external_ids::UNIQUE_CONSTRAINT,
+        } => crate::resources::duplicate_external_id("organisation"),
         StoreError::Duplicate { .. } => duplicate_identifier(),
         other => other.into(),
     }
@@ -238,16 +284,11 @@ pub async fn create_organisation(
         read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     caller.actor().may_create_organisation()?;
     let audit = AuditContext::of(&caller);
-    let fields = OrganisationDraft {
-        name: body.name,
-        kind: body.kind,
-        scale: body.scale,
-        region: body.region,
-        identifier: body.identifier,
-        website: body.website,
-    }
-    .validate()?;
-    let organisation = Organisation::create(fields, Timestamp::now());
+    let (fields, external_ids) = body.validate()?;
+    let organisation = Organisation {
+        external_ids,
+        ..Organisation::create(fields, Timestamp::now())
+    };
     let stored = organisation.clone();
     state
         .with_connection(move |connection| {
@@ -410,6 +451,15 @@ pub async fn update_organisation(
         identifier: body.identifier,
         website: body.website,
     };
+    let new_external_ids = match &body.external_ids {
+        None => None,
+        Some(given) => {
+            let mut errors = ValidationErrors::default();
+            let ids =
+                crate::resources::external_ids(given.as_deref().unwrap_or_default(), &mut errors);
+            Some(errors.into_result(ids)?)
+        }
+    };
     let organisation = state
         .with_connection(move |connection| {
             // Without If-Match a concurrent change is merged by re-reading; with it, the
@@ -419,15 +469,16 @@ pub async fn update_organisation(
                 let current = store::find(connection, id).map_err(|e| map_store_error(id, e))?;
                 caller.actor().may_update_organisation(id)?;
                 if_match.check(current.version)?;
-                if patch.is_empty() {
+                if patch.is_empty() && new_external_ids.is_none() {
                     return Ok(current);
                 }
                 let fields = current.patched(&patch)?;
-                if fields == current.fields {
+                let ids_unchanged = new_external_ids.as_ref().is_none_or(|ids| *ids == current.external_ids);
+                if fields == current.fields && ids_unchanged {
                     return Ok(current);
                 }
                 let attempt = catalyst_persistence::transaction(connection, |connection| {
-                    let updated = store::update(connection, id, current.version, &fields, Timestamp::now())?;
+                    let updated = store::update(connection, id, current.version, &fields, new_external_ids.as_deref(), Timestamp::now())?;
                     let before = OrganisationResource::from(&current);
                     let after = OrganisationResource::from(&updated);
                     audit.updated(connection, ENTITY, id.to_string(), updated.version, Audience::Public, (&before, &after))
@@ -578,8 +629,199 @@ pub async fn list_organisation_history(
 }
 
 /// Registers the operations.
+/// Get an organisation by a partner's key for it.
+#[utoipa::path(
+    tag = TAG,
+    operation_id = "get_organisation_by_external_id",
+    params(
+        ("source" = String, Path, description = "The partner system, such as `leeds-housing-crm`"),
+        ("id" = String, Path, description = "Its key for the organisation"),
+    ),
+    responses(
+        (status = 200, description = "The organisation", body = OrganisationResource, headers(
+            ("ETag" = String, description = "The organisation's entity tag"),
+        )),
+        (status = 400, description = "A malformed source or key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No organisation has this key", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/organisations/by-external-id/{source}/{id}")]
+pub async fn get_organisation_by_external_id(
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let (source, key) = path.into_inner();
+    let key = crate::resources::external_key(&source, &key)?;
+    let organisation = state
+        .with_connection(move |connection| {
+            store::find_by_external_id(connection, &key.source, &key.id).map_err(
+                |error| match error {
+                    StoreError::NotFound => ApiError::NotFound(format!(
+                        "no organisation is known to {} as {:?}",
+                        key.source, key.id
+                    )),
+                    other => other.into(),
+                },
+            )
+        })
+        .await?;
+    Ok(respond(actix_web::http::StatusCode::OK, organisation))
+}
+
+/// Create or replace an organisation by a partner's key for it.
+///
+/// An idempotent upsert for syncs: the body is a whole organisation, as for `POST`. If no
+/// organisation has this key, one is created with it (201); otherwise that organisation's
+/// fields are replaced (200; unchanged fields change nothing). `If-None-Match: *` creates only,
+/// `If-Match` updates only that version. The key is added to the body's `external_ids`.
+#[utoipa::path(
+    tag = TAG,
+    operation_id = "upsert_organisation_by_external_id",
+    security(("bearer" = [])),
+    params(
+        ("source" = String, Path, description = "The partner system, such as `leeds-housing-crm`"),
+        ("id" = String, Path, description = "Its key for the organisation"),
+        ("If-Match" = Option<String>, Header, description = "Update only this version"),
+        ("If-None-Match" = Option<String>, Header, description = "`*`: create only"),
+    ),
+    request_body(content = CreateOrganisation, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Replaced (or already so)", body = OrganisationResource, headers(
+            ("ETag" = String, description = "The organisation's entity tag"),
+        )),
+        (status = 201, description = "Created", body = OrganisationResource, headers(
+            ("Location" = String, description = "The new organisation's URL"),
+            ("ETag" = String, description = "The new organisation's entity tag"),
+        )),
+        (status = 400, description = "A malformed source or key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed to create or change this organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The identifier or another external id belongs to another organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match or If-None-Match failed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/organisations/by-external-id/{source}/{id}")]
+pub async fn upsert_organisation_by_external_id(
+    request: HttpRequest,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let (source, key) = path.into_inner();
+    let key = crate::resources::external_key(&source, &key)?;
+    let body: CreateOrganisation =
+        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
+    if caller.actor() == &catalyst_domain::Actor::Anonymous {
+        return Err(catalyst_domain::Denied::Unauthenticated.into());
+    }
+    let (fields, mut external_ids) = body.validate()?;
+    match external_ids.iter().find(|given| given.source == key.source) {
+        Some(given) if given.id != key.id => {
+            return Err(ValidationErrors::from(catalyst_domain::FieldViolation::new(
+                "external_ids",
+                "conflicts_with_path",
+                format!(
+                    "external_ids gives {} the key {:?}, but the path says {:?}",
+                    key.source, given.id, key.id
+                ),
+            ))
+            .into())
+        }
+        Some(_) => {}
+        None => {
+            external_ids.push(key.clone());
+            external_ids.sort();
+        }
+    }
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let headers = request.headers().clone();
+    let audit = AuditContext::of(&caller);
+    let (organisation, created) = state
+        .with_connection(move |connection| {
+            catalyst_persistence::transaction(connection, |connection| {
+                match store::find_by_external_id(connection, &key.source, &key.id) {
+                    Ok(current) => {
+                        if if_none_match_matches(&headers, current.version)? {
+                            return Err(ApiError::PreconditionFailed(format!(
+                                "{} {:?} is an organisation already (If-None-Match: *)",
+                                key.source, key.id
+                            )));
+                        }
+                        caller.actor().may_update_organisation(current.id)?;
+                        if_match.check(current.version)?;
+                        if fields == current.fields && external_ids == current.external_ids {
+                            return Ok((current, false));
+                        }
+                        let updated = store::update(
+                            connection,
+                            current.id,
+                            current.version,
+                            &fields,
+                            Some(&external_ids),
+                            Timestamp::now(),
+                        )
+                        .map_err(|error| map_store_error(current.id, error))?;
+                        audit.updated(
+                            connection,
+                            ENTITY,
+                            updated.id.to_string(),
+                            updated.version,
+                            Audience::Public,
+                            (
+                                &OrganisationResource::from(&current),
+                                &OrganisationResource::from(&updated),
+                            ),
+                        )?;
+                        Ok((updated, false))
+                    }
+                    Err(StoreError::NotFound) => {
+                        if if_match.is_present() {
+                            return Err(ApiError::PreconditionFailed(format!(
+                                "no organisation is known to {} as {:?} (If-Match)",
+                                key.source, key.id
+                            )));
+                        }
+                        caller.actor().may_create_organisation()?;
+                        let organisation = Organisation {
+                            external_ids,
+                            ..Organisation::create(fields, Timestamp::now())
+                        };
+                        store::insert(connection, &organisation)
+                            .map_err(|error| map_store_error(organisation.id, error))?;
+                        audit.created(
+                            connection,
+                            ENTITY,
+                            organisation.id.to_string(),
+                            organisation.version,
+                            Audience::Public,
+                            &OrganisationResource::from(&organisation),
+                        )?;
+                        Ok((organisation, true))
+                    }
+                    Err(error) => Err(error.into()),
+                }
+            })
+        })
+        .await?;
+    if created {
+        let location = resource_path(COLLECTION, &organisation.id.to_string());
+        let mut response = respond(actix_web::http::StatusCode::CREATED, organisation);
+        response.headers_mut().insert(
+            header::LOCATION,
+            header::HeaderValue::from_str(&location).map_err(|_| ApiError::Internal)?,
+        );
+        Ok(response)
+    } else {
+        Ok(respond(actix_web::http::StatusCode::OK, organisation))
+    }
+}
+
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
     config
+        .service(get_organisation_by_external_id)
+        .service(upsert_organisation_by_external_id)
         .service(list_organisations)
         .service(create_organisation)
         .service(get_organisation)

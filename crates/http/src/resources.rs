@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::conditional::etag;
-use crate::problem::ApiError;
+use crate::problem::{ApiError, ProblemItem};
 
 /// An id from a path segment; anything that is not a UUID names no resource.
 pub fn path_id<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, ApiError> {
@@ -96,4 +96,72 @@ pub fn present<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// A partner system's key for a record: `source` names the system, `id` is its key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalIdBody {
+    /// Lower-case letters, digits, `-`, `_` and `.`; 1 to 64.
+    #[schema(example = "leeds-housing-crm")]
+    pub source: String,
+    /// 1 to 200 characters.
+    #[schema(example = "ORG/00042")]
+    pub id: String,
+}
+
+impl From<&catalyst_domain::ExternalId> for ExternalIdBody {
+    fn from(external: &catalyst_domain::ExternalId) -> Self {
+        Self {
+            source: external.source.clone(),
+            id: external.id.clone(),
+        }
+    }
+}
+
+/// Checks the external ids of a body (the member `external_ids`).
+pub fn external_ids(
+    given: &[ExternalIdBody],
+    errors: &mut catalyst_domain::ValidationErrors,
+) -> Vec<catalyst_domain::ExternalId> {
+    let given: Vec<catalyst_domain::ExternalId> = given
+        .iter()
+        .map(|body| catalyst_domain::ExternalId {
+            source: body.source.clone(),
+            id: body.id.clone(),
+        })
+        .collect();
+    catalyst_domain::external_id::validate_external_ids(&given, "external_ids", errors)
+}
+
+/// The `{source}/{id}` of a `by-external-id` path, checked.
+pub fn external_key(source: &str, key: &str) -> Result<catalyst_domain::ExternalId, ApiError> {
+    let mut errors = catalyst_domain::ValidationErrors::default();
+    let source_ok = catalyst_domain::external_id::validate_source(source, "source", &mut errors);
+    let key_ok = catalyst_domain::external_id::validate_key(key, "id", &mut errors);
+    if source_ok && key_ok {
+        Ok(catalyst_domain::ExternalId {
+            source: source.to_owned(),
+            id: key.to_owned(),
+        })
+    } else {
+        Err(ApiError::InvalidPathParameter(
+            errors
+                .violations()
+                .iter()
+                .map(|violation| violation.detail.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+        ))
+    }
+}
+
+/// The conflict of an external id that names another record already (`record`: "organisation").
+pub fn duplicate_external_id(record: &str) -> ApiError {
+    ApiError::Conflict(ProblemItem {
+        pointer: Some("#/external_ids".to_owned()),
+        parameter: None,
+        code: "duplicate".to_owned(),
+        detail: format!("another {record} already has this external id"),
+    })
 }

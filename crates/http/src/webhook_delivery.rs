@@ -11,7 +11,7 @@ use actix_web::web;
 use base64::Engine;
 use catalyst_domain::webhook::{self as rules, event_type, subscribes_to};
 use catalyst_domain::{Actor, ClientId, Timestamp, UserId};
-use catalyst_persistence::changes::{self, ChangeVisibility, FeedError};
+use catalyst_persistence::changes::{self, FeedError};
 use catalyst_persistence::webhooks::{self as store, AttemptOutcome, Delivery, Subscription};
 use catalyst_persistence::{api_clients, users, DbConnection, Pool, StoreError};
 use hmac::{Hmac, Mac};
@@ -103,16 +103,6 @@ fn owner_actor(connection: &mut DbConnection, owner: &str) -> Result<Option<Acto
     }
 }
 
-fn visibility(actor: &Actor) -> ChangeVisibility {
-    if actor.is_admin() {
-        ChangeVisibility::Everything
-    } else if actor.sees_everything() {
-        ChangeVisibility::AllButAdmin
-    } else {
-        ChangeVisibility::PublicAnd(actor.member_organisations())
-    }
-}
-
 /// The entities a subscription's event types name, for the feed's filter (all when empty).
 fn entities_of(types: &[String]) -> Vec<String> {
     if types.iter().any(|t| t == "*") {
@@ -162,7 +152,7 @@ fn fan_out(connection: &mut DbConnection) -> Result<usize, StoreError> {
                 connection,
                 Some(subscription.cursor()),
                 &entities_of(&types),
-                &visibility(&owner),
+                &crate::changes::visibility(&owner),
                 CHANGES_PER_SUBSCRIPTION,
             ) {
                 Ok(page) => page,

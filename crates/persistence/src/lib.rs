@@ -15,6 +15,7 @@ pub mod contacts;
 pub mod convert;
 pub mod database;
 pub mod error;
+pub mod external_ids;
 pub mod idempotency;
 pub mod keyset;
 pub mod migrations;

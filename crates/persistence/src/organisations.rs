@@ -1,8 +1,8 @@
 //! Storing and finding organisations.
 
 use catalyst_domain::{
-    IdentifierScheme, Organisation, OrganisationFields, OrganisationId, OrganisationIdentifier,
-    OrganisationKind, Region, Scale, Timestamp,
+    ExternalId, IdentifierScheme, Organisation, OrganisationFields, OrganisationId,
+    OrganisationIdentifier, OrganisationKind, Region, Scale, Timestamp,
 };
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -10,8 +10,12 @@ use diesel::prelude::*;
 use crate::convert::{like_pattern, lower};
 use crate::database::{write_transaction, DbConnection, MultiBackend};
 use crate::error::{is_unique_violation, StoreError};
+use crate::external_ids;
 use crate::keyset::{self, After, Page, Sort, SortColumn};
 use crate::schema::organisations;
+
+/// The collection's name where records of every collection share a table.
+pub const ENTITY: &str = "organisations";
 
 /// The unique rule on an organisation's registered identifier, named for error messages.
 pub const IDENTIFIER_CONSTRAINT: &str = "organisations_identifier_key";
@@ -107,6 +111,8 @@ impl TryFrom<OrganisationRow> for Organisation {
                 identifier,
                 website: row.website,
             },
+            // Filled by the queries below, from their own table.
+            external_ids: Vec::new(),
             version: row.version,
             created_at: Timestamp::from_naive_utc(row.created_at),
             updated_at: Timestamp::from_naive_utc(row.updated_at),
@@ -134,17 +140,39 @@ pub fn insert(
             .values(OrganisationRow::from(organisation))
             .execute(connection)
             .map_err(map_write_error)?;
-        Ok(())
+        external_ids::replace(
+            connection,
+            ENTITY,
+            &organisation.id.to_string(),
+            &organisation.external_ids,
+            organisation.created_at,
+        )
     })
 }
 
 /// The organisation with this id.
 pub fn find(connection: &mut DbConnection, id: OrganisationId) -> Result<Organisation, StoreError> {
-    organisations::table
+    let mut organisation: Organisation = organisations::table
         .find(id.to_string())
         .select(OrganisationRow::as_select())
         .first(connection)?
-        .try_into()
+        .try_into()?;
+    organisation.external_ids = external_ids::of(connection, ENTITY, &organisation.id.to_string())?;
+    Ok(organisation)
+}
+
+/// The organisation that `source` knows as `key`.
+pub fn find_by_external_id(
+    connection: &mut DbConnection,
+    source: &str,
+    key: &str,
+) -> Result<Organisation, StoreError> {
+    let id = external_ids::resolve(connection, ENTITY, source, key)?.ok_or(StoreError::NotFound)?;
+    find(
+        connection,
+        id.parse()
+            .map_err(|_| StoreError::Corrupt(format!("external id of {id}")))?,
+    )
 }
 
 /// Replaces an organisation's fields if it is still at `expected_version`, and returns it at the
@@ -154,6 +182,7 @@ pub fn update(
     id: OrganisationId,
     expected_version: i64,
     fields: &OrganisationFields,
+    new_external_ids: Option<&[ExternalId]>,
     now: Timestamp,
 ) -> Result<Organisation, StoreError> {
     write_transaction(connection, |connection| {
@@ -165,10 +194,15 @@ pub fn update(
         }
         let updated = Organisation {
             fields: fields.clone(),
+            external_ids: new_external_ids
+                .map_or(current.external_ids.clone(), <[ExternalId]>::to_vec),
             version: expected_version + 1,
             updated_at: now,
             ..current
         };
+        if let Some(new_external_ids) = new_external_ids {
+            external_ids::replace(connection, ENTITY, &id.to_string(), new_external_ids, now)?;
+        }
         let row = OrganisationRow::from(&updated);
         let changes = OrganisationChanges {
             name: row.name,
@@ -215,6 +249,7 @@ pub fn delete(
                 });
             }
         }
+        external_ids::replace(connection, ENTITY, &id.to_string(), &[], Timestamp::now())?;
         let deleted = diesel::delete(
             organisations::table
                 .filter(organisations::id.eq(id.to_string()))
@@ -300,6 +335,11 @@ pub fn list(
         .into_iter()
         .map(Organisation::try_from)
         .collect::<Result<Vec<_>, _>>()?;
+    let ids: Vec<String> = items.iter().map(|item| item.id.to_string()).collect();
+    let mut known = external_ids::of_many(connection, ENTITY, &ids)?;
+    for item in &mut items {
+        item.external_ids = known.remove(&item.id.to_string()).unwrap_or_default();
+    }
     let next = if items.len() > limit {
         items.truncate(limit);
         items.last().map(|last| After {

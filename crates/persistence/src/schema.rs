@@ -342,6 +342,16 @@ diesel::table! {
 }
 
 diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id));
+diesel::table! {
+    external_ids (entity, source, external_id) {
+        entity -> Text,
+        source -> Text,
+        external_id -> Text,
+        entity_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(challenges -> programmes (programme_id));
 diesel::joinable!(phases -> challenges (challenge_id));
@@ -370,4 +380,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     change_log_pruned,
     webhook_subscriptions,
     webhook_deliveries,
+    external_ids,
 );

@@ -78,13 +78,20 @@ fn an_update_at_a_stale_version_changes_nothing() {
         organisations::insert(&mut connection, &leeds).unwrap();
         let mut renamed = leeds.fields.clone();
         renamed.name = "Leeds CC".into();
-        let updated =
-            organisations::update(&mut connection, leeds.id, 1, &renamed, Timestamp::now())
-                .unwrap();
+        let updated = organisations::update(
+            &mut connection,
+            leeds.id,
+            1,
+            &renamed,
+            None,
+            Timestamp::now(),
+        )
+        .unwrap();
         assert_eq!(updated.version, 2);
         let mut again = leeds.fields.clone();
         again.name = "Lost update".into();
-        let stale = organisations::update(&mut connection, leeds.id, 1, &again, Timestamp::now());
+        let stale =
+            organisations::update(&mut connection, leeds.id, 1, &again, None, Timestamp::now());
         assert!(
             matches!(stale, Err(StoreError::VersionMismatch { current: 2 })),
             "{}: {stale:?}",

@@ -1,0 +1,132 @@
+//! External ids: the keys partners' systems use for our records (`source` names the system,
+//! `id` is its key), so that a sync can find and update a record without keeping our ids.
+
+use crate::validation::{FieldViolation, ValidationErrors};
+
+/// One partner system's key for a record. A source names each record at most once, and a
+/// source's key names at most one record of a collection.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ExternalId {
+    pub source: String,
+    pub id: String,
+}
+
+pub const SOURCE_MAX_CHARS: usize = 64;
+pub const ID_MAX_CHARS: usize = 200;
+/// Enough for every system a record is synced with, few enough to keep records small.
+pub const MAX_PER_RECORD: usize = 20;
+
+/// Checks a source name: lower-case letters, digits, `-`, `_` and `.`, starting with a letter
+/// or digit (it appears in URLs: `/by-external-id/{source}/{id}`).
+pub fn validate_source(source: &str, path: &str, errors: &mut ValidationErrors) -> bool {
+    let valid = !source.is_empty()
+        && source.chars().count() <= SOURCE_MAX_CHARS
+        && source.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && source
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'));
+    if !valid {
+        errors.push(FieldViolation::new(
+            path,
+            "invalid_source",
+            format!(
+                "a source is 1 to {SOURCE_MAX_CHARS} lower-case letters, digits, '-', '_' or '.', such as leeds-housing-crm"
+            ),
+        ));
+    }
+    valid
+}
+
+/// Checks a partner's key: 1 to 200 characters, no control characters, no surrounding spaces.
+pub fn validate_key(id: &str, path: &str, errors: &mut ValidationErrors) -> bool {
+    let valid = !id.is_empty()
+        && id.chars().count() <= ID_MAX_CHARS
+        && id.trim() == id
+        && !id.chars().any(char::is_control);
+    if !valid {
+        errors.push(FieldViolation::new(
+            path,
+            "invalid_external_id",
+            format!("an external id is 1 to {ID_MAX_CHARS} characters with no control characters or surrounding spaces"),
+        ));
+    }
+    valid
+}
+
+/// Checks a record's external ids (the member at `path`): each valid, each source once.
+pub fn validate_external_ids(
+    given: &[ExternalId],
+    path: &str,
+    errors: &mut ValidationErrors,
+) -> Vec<ExternalId> {
+    if given.len() > MAX_PER_RECORD {
+        errors.push(FieldViolation::new(
+            path,
+            "too_many",
+            format!("a record has at most {MAX_PER_RECORD} external ids"),
+        ));
+        return Vec::new();
+    }
+    let mut valid: Vec<ExternalId> = Vec::new();
+    for (index, external) in given.iter().enumerate() {
+        let source_ok =
+            validate_source(&external.source, &format!("{path}/{index}/source"), errors);
+        let id_ok = validate_key(&external.id, &format!("{path}/{index}/id"), errors);
+        if valid.iter().any(|seen| seen.source == external.source) {
+            errors.push(FieldViolation::new(
+                &format!("{path}/{index}/source"),
+                "repeated_source",
+                format!(
+                    "{:?} is given twice: a source names a record once",
+                    external.source
+                ),
+            ));
+        } else if source_ok && id_ok {
+            valid.push(external.clone());
+        }
+    }
+    valid.sort();
+    valid
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn external(source: &str, id: &str) -> ExternalId {
+        ExternalId {
+            source: source.to_owned(),
+            id: id.to_owned(),
+        }
+    }
+
+    #[test]
+    fn external_ids_are_checked_and_each_source_named_once() {
+        let mut errors = ValidationErrors::default();
+        let valid = validate_external_ids(
+            &[
+                external("leeds-crm", "ORG/00042"),
+                external("companies-house", "07364574"),
+            ],
+            "external_ids",
+            &mut errors,
+        );
+        assert!(errors.is_empty());
+        assert_eq!(valid[0].source, "companies-house");
+
+        for (bad, code) in [
+            (vec![external("Leeds CRM", "1")], "invalid_source"),
+            (vec![external("crm", " 1")], "invalid_external_id"),
+            (vec![external("crm", "a\u{0}b")], "invalid_external_id"),
+            (vec![external("crm", "")], "invalid_external_id"),
+            (
+                vec![external("crm", "1"), external("crm", "2")],
+                "repeated_source",
+            ),
+        ] {
+            let mut errors = ValidationErrors::default();
+            validate_external_ids(&bad, "external_ids", &mut errors);
+            assert_eq!(errors.violations()[0].code, code, "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! External ids of records, one table for every collection: `(entity, source, external_id)` is
+//! unique (a partner's key names one record), and so is `(entity, entity_id, source)` (a record
+//! has one key per partner).
+
+use std::collections::HashMap;
+
+use catalyst_domain::{ExternalId, Timestamp};
+use diesel::prelude::*;
+
+use crate::database::DbConnection;
+use crate::error::{is_unique_violation, StoreError};
+use crate::schema::external_ids;
+
+pub const UNIQUE_CONSTRAINT: &str = "external_ids_key";
+
+/// The record of `entity` that `source` knows as `key`, if any.
+pub fn resolve(
+    connection: &mut DbConnection,
+    entity: &str,
+    source: &str,
+    key: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(external_ids::table
+        .filter(external_ids::entity.eq(entity))
+        .filter(external_ids::source.eq(source))
+        .filter(external_ids::external_id.eq(key))
+        .select(external_ids::entity_id)
+        .first(connection)
+        .optional()?)
+}
+
+/// A record's external ids, in source order.
+pub fn of(
+    connection: &mut DbConnection,
+    entity: &str,
+    entity_id: &str,
+) -> Result<Vec<ExternalId>, StoreError> {
+    Ok(external_ids::table
+        .filter(external_ids::entity.eq(entity))
+        .filter(external_ids::entity_id.eq(entity_id))
+        .order(external_ids::source.asc())
+        .select((external_ids::source, external_ids::external_id))
+        .load::<(String, String)>(connection)?
+        .into_iter()
+        .map(|(source, id)| ExternalId { source, id })
+        .collect())
+}
+
+/// The external ids of many records (a page) in one query.
+pub fn of_many(
+    connection: &mut DbConnection,
+    entity: &str,
+    entity_ids: &[String],
+) -> Result<HashMap<String, Vec<ExternalId>>, StoreError> {
+    let mut by_record: HashMap<String, Vec<ExternalId>> = HashMap::new();
+    if entity_ids.is_empty() {
+        return Ok(by_record);
+    }
+    let rows: Vec<(String, String, String)> = external_ids::table
+        .filter(external_ids::entity.eq(entity))
+        .filter(external_ids::entity_id.eq_any(entity_ids))
+        .order((external_ids::entity_id.asc(), external_ids::source.asc()))
+        .select((
+            external_ids::entity_id,
+            external_ids::source,
+            external_ids::external_id,
+        ))
+        .load(connection)?;
+    for (entity_id, source, id) in rows {
+        by_record
+            .entry(entity_id)
+            .or_default()
+            .push(ExternalId { source, id });
+    }
+    Ok(by_record)
+}
+
+/// Makes `ids` a record's external ids, replacing those it had. A key that names another record
+/// already is `Duplicate`.
+pub fn replace(
+    connection: &mut DbConnection,
+    entity: &str,
+    entity_id: &str,
+    ids: &[ExternalId],
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    diesel::delete(
+        external_ids::table
+            .filter(external_ids::entity.eq(entity))
+            .filter(external_ids::entity_id.eq(entity_id)),
+    )
+    .execute(connection)?;
+    for external in ids {
+        diesel::insert_into(external_ids::table)
+            .values((
+                external_ids::entity.eq(entity),
+                external_ids::source.eq(&external.source),
+                external_ids::external_id.eq(&external.id),
+                external_ids::entity_id.eq(entity_id),
+                external_ids::created_at.eq(now.to_naive_utc()),
+            ))
+            .execute(connection)
+            .map_err(|error| {
+                if is_unique_violation(&error) {
+                    StoreError::Duplicate {
+                        constraint: UNIQUE_CONSTRAINT,
+                    }
+                } else {
+                    StoreError::from(error)
+                }
+            })?;
+    }
+    Ok(())
+}
