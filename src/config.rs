@@ -51,6 +51,7 @@ pub enum LogFormat {
 pub struct ServeConfig {
     pub bind: SocketAddr,
     pub body_limit: usize,
+    pub import_limit: usize,
     pub server: ServerSettings,
 }
 
@@ -184,7 +185,14 @@ impl Config {
                 change_retention_days,
                 webhook_allow_private,
                 webhook_timeout_secs,
+                import_limit,
             } => Some(ServeConfig {
+                import_limit: number(
+                    "CATALYST_IMPORT_LIMIT",
+                    "--import-limit",
+                    import_limit,
+                    1024usize,
+                )?,
                 bind: bind.trim().parse().map_err(|_| {
                     ConfigError::invalid(
                         "CATALYST_BIND",

@@ -2,6 +2,7 @@
 //! the persistence and http crates.
 
 mod config;
+mod import;
 mod secrets;
 mod seed;
 mod users;
@@ -142,6 +143,10 @@ enum Command {
         #[arg(long, env = "CATALYST_WEBHOOK_ALLOW_PRIVATE", default_value = "false")]
         webhook_allow_private: String,
 
+        /// Largest import upload, in bytes.
+        #[arg(long, env = "CATALYST_IMPORT_LIMIT", default_value = "536870912")]
+        import_limit: String,
+
         /// Seconds a webhook receiver gets to answer.
         #[arg(long, env = "CATALYST_WEBHOOK_TIMEOUT_SECS", default_value = "10")]
         webhook_timeout_secs: String,
@@ -156,6 +161,20 @@ enum Command {
     /// Load data.
     #[command(subcommand)]
     Seed(SeedCommand),
+    /// Import a file of NDJSON or CSV rows, as POST /api/v1/imports does, with a progress bar.
+    Import {
+        /// The file (`.csv` is CSV; anything else NDJSON unless --format says).
+        file: std::path::PathBuf,
+        /// What the rows are.
+        #[arg(long, default_value = "organisations")]
+        collection: String,
+        /// `all_or_nothing`, or `partial` to import the good rows and report the others.
+        #[arg(long, default_value = "all_or_nothing")]
+        mode: String,
+        /// `ndjson` or `csv`.
+        #[arg(long)]
+        format: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -239,6 +258,12 @@ fn run(cli: Cli) -> Result<(), RunError> {
             role,
             organisations,
         }) => users::create(&pool, email, name, role, organisations).map_err(RunError::User),
+        Command::Import {
+            file,
+            collection,
+            mode,
+            format,
+        } => import::run(&pool, file, collection, mode, format.as_deref()).map_err(RunError::User),
         Command::Seed(SeedCommand::Demo) => {
             let created = seed::demo(&pool).map_err(RunError::User)?;
             if created == 0 {
@@ -334,6 +359,7 @@ fn serve(pool: catalyst_persistence::Pool, config: &Config) -> Result<(), RunErr
         body_limit: serve.body_limit,
         keys: std::sync::Arc::new(keys),
         webhooks_allow_private: serve.server.webhooks.allow_private,
+        import_limit: serve.import_limit,
     };
     actix_web::rt::System::new().block_on(async move {
         let server =

@@ -114,6 +114,12 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(value).map_err(describe)
 }
 
+/// Deserialises a JSON value already parsed (an import's row), reporting where and why it does
+/// not fit `T`.
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(describe)
+}
+
 fn describe(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     let inner = error.inner();
     match inner.classify() {

@@ -21,6 +21,8 @@ pub mod exports;
 pub mod fallback;
 pub mod health;
 pub mod idempotency;
+pub mod import_engine;
+pub mod imports;
 pub mod links;
 pub mod lists;
 pub mod milestones;
@@ -79,7 +81,8 @@ fn register(config: &mut ServiceConfig) {
                 .configure(api_clients::routes)
                 .configure(changes::routes)
                 .configure(exports::routes)
-                .configure(webhooks::routes),
+                .configure(webhooks::routes)
+                .configure(imports::routes),
         );
 }
 
@@ -222,6 +225,7 @@ pub fn server(
     let routes = web::Data::new(openapi::RouteTable::from_document(&openapi()));
     let spec = web::Data::new(SpecDocument(openapi_json()));
     actix_web::rt::spawn(housekeeping(state.clone(), settings.change_retention));
+    actix_web::rt::spawn(imports::worker(state.pool.clone()));
     actix_web::rt::spawn(webhook_delivery::run(
         state.pool.clone(),
         settings.webhooks.clone(),

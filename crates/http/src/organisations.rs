@@ -741,7 +741,7 @@ pub async fn upsert_organisation_by_external_id(
     let (organisation, created) = state
         .with_connection(move |connection| {
             catalyst_persistence::transaction(connection, |connection| {
-                match store::find_by_external_id(connection, &key.source, &key.id) {
+                let existing = match store::find_by_external_id(connection, &key.source, &key.id) {
                     Ok(current) => {
                         if if_none_match_matches(&headers, current.version)? {
                             return Err(ApiError::PreconditionFailed(format!(
@@ -749,59 +749,33 @@ pub async fn upsert_organisation_by_external_id(
                                 key.source, key.id
                             )));
                         }
-                        caller.actor().may_update_organisation(current.id)?;
                         if_match.check(current.version)?;
-                        if fields == current.fields && external_ids == current.external_ids {
-                            return Ok((current, false));
-                        }
-                        let updated = store::update(
-                            connection,
-                            current.id,
-                            current.version,
-                            &fields,
-                            Some(&external_ids),
-                            Timestamp::now(),
-                        )
-                        .map_err(|error| map_store_error(current.id, error))?;
-                        audit.updated(
-                            connection,
-                            ENTITY,
-                            updated.id.to_string(),
-                            updated.version,
-                            Audience::Public,
-                            (
-                                &OrganisationResource::from(&current),
-                                &OrganisationResource::from(&updated),
-                            ),
-                        )?;
-                        Ok((updated, false))
+                        Some(current)
                     }
-                    Err(StoreError::NotFound) => {
-                        if if_match.is_present() {
-                            return Err(ApiError::PreconditionFailed(format!(
-                                "no organisation is known to {} as {:?} (If-Match)",
-                                key.source, key.id
-                            )));
-                        }
-                        caller.actor().may_create_organisation()?;
-                        let organisation = Organisation {
-                            external_ids,
-                            ..Organisation::create(fields, Timestamp::now())
-                        };
-                        store::insert(connection, &organisation)
-                            .map_err(|error| map_store_error(organisation.id, error))?;
-                        audit.created(
-                            connection,
-                            ENTITY,
-                            organisation.id.to_string(),
-                            organisation.version,
-                            Audience::Public,
-                            &OrganisationResource::from(&organisation),
-                        )?;
-                        Ok((organisation, true))
+                    Err(StoreError::NotFound) if if_match.is_present() => {
+                        return Err(ApiError::PreconditionFailed(format!(
+                            "no organisation is known to {} as {:?} (If-Match)",
+                            key.source, key.id
+                        )))
                     }
-                    Err(error) => Err(error.into()),
-                }
+                    Err(StoreError::NotFound) => None,
+                    Err(error) => return Err(error.into()),
+                };
+                Ok(
+                    match save_whole(
+                        connection,
+                        caller.actor(),
+                        &audit,
+                        existing,
+                        fields,
+                        external_ids,
+                    )? {
+                        Saved::Created(organisation) => (organisation, true),
+                        Saved::Updated(organisation) | Saved::Unchanged(organisation) => {
+                            (organisation, false)
+                        }
+                    },
+                )
             })
         })
         .await?;
@@ -816,6 +790,122 @@ pub async fn upsert_organisation_by_external_id(
     } else {
         Ok(respond(actix_web::http::StatusCode::OK, organisation))
     }
+}
+
+/// What saving a whole organisation by a partner's key came to.
+enum Saved {
+    Created(Organisation),
+    Updated(Organisation),
+    Unchanged(Organisation),
+}
+
+/// Writes a whole organisation over `existing` (or as a new one), with its audit record:
+/// the one path of PUT by external id and of imports.
+fn save_whole(
+    connection: &mut catalyst_persistence::DbConnection,
+    actor: &catalyst_domain::Actor,
+    audit: &AuditContext,
+    existing: Option<Organisation>,
+    fields: OrganisationFields,
+    external_ids: Vec<ExternalId>,
+) -> Result<Saved, ApiError> {
+    match existing {
+        Some(current) => {
+            actor.may_update_organisation(current.id)?;
+            if fields == current.fields && external_ids == current.external_ids {
+                return Ok(Saved::Unchanged(current));
+            }
+            let updated = store::update(
+                connection,
+                current.id,
+                current.version,
+                &fields,
+                Some(&external_ids),
+                Timestamp::now(),
+            )
+            .map_err(|error| map_store_error(current.id, error))?;
+            audit.updated(
+                connection,
+                ENTITY,
+                updated.id.to_string(),
+                updated.version,
+                Audience::Public,
+                (
+                    &OrganisationResource::from(&current),
+                    &OrganisationResource::from(&updated),
+                ),
+            )?;
+            Ok(Saved::Updated(updated))
+        }
+        None => {
+            actor.may_create_organisation()?;
+            let organisation = Organisation {
+                external_ids,
+                ..Organisation::create(fields, Timestamp::now())
+            };
+            store::insert(connection, &organisation)
+                .map_err(|error| map_store_error(organisation.id, error))?;
+            audit.created(
+                connection,
+                ENTITY,
+                organisation.id.to_string(),
+                organisation.version,
+                Audience::Public,
+                &OrganisationResource::from(&organisation),
+            )?;
+            Ok(Saved::Created(organisation))
+        }
+    }
+}
+
+/// One row of an import: checked, and unless `check_only` created, or updated when one of its
+/// external ids names an organisation already.
+pub(crate) fn import_row(
+    connection: &mut catalyst_persistence::DbConnection,
+    body: serde_json::Value,
+    actor: &catalyst_domain::Actor,
+    audit: &AuditContext,
+    check_only: bool,
+) -> Result<crate::import_engine::Applied, ApiError> {
+    use crate::import_engine::Applied;
+    let body: CreateOrganisation = crate::body::from_value(body)?;
+    let (fields, external_ids) = body.validate()?;
+    if check_only {
+        return Ok(Applied::Valid);
+    }
+    let mut existing = None;
+    for key in &external_ids {
+        match store::find_by_external_id(connection, &key.source, &key.id) {
+            Ok(found) => {
+                existing = Some(found);
+                break;
+            }
+            Err(StoreError::NotFound) => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+    // The row's keys win for its sources; the record keeps its other sources' keys.
+    let external_ids = match &existing {
+        Some(current) => {
+            let mut merged: Vec<ExternalId> = current
+                .external_ids
+                .iter()
+                .filter(|kept| external_ids.iter().all(|given| given.source != kept.source))
+                .chain(external_ids.iter())
+                .cloned()
+                .collect();
+            merged.sort();
+            merged
+        }
+        None => external_ids,
+    };
+    Ok(
+        match save_whole(connection, actor, audit, existing, fields, external_ids)? {
+            Saved::Created(organisation) => Applied::Created(organisation.id.to_string()),
+            Saved::Updated(organisation) => Applied::Updated(organisation.id.to_string()),
+            Saved::Unchanged(organisation) => Applied::Unchanged(organisation.id.to_string()),
+        },
+    )
 }
 
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {

@@ -16,6 +16,8 @@ pub struct AppState {
     pub keys: Arc<TokenKeys>,
     /// Whether webhooks may go to private, loopback and link-local addresses.
     pub webhooks_allow_private: bool,
+    /// Largest import upload, in bytes.
+    pub import_limit: usize,
 }
 
 impl AppState {

@@ -81,7 +81,10 @@ pub async fn run(pool: Pool, settings: DeliverySettings) {
 }
 
 /// Who a subscription's owner is now: `None` when deleted or revoked.
-fn owner_actor(connection: &mut DbConnection, owner: &str) -> Result<Option<Actor>, StoreError> {
+pub fn owner_actor(
+    connection: &mut DbConnection,
+    owner: &str,
+) -> Result<Option<Actor>, StoreError> {
     let Some((kind, id)) = owner.split_once(':') else {
         return Ok(None);
     };

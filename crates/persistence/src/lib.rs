@@ -17,6 +17,7 @@ pub mod database;
 pub mod error;
 pub mod external_ids;
 pub mod idempotency;
+pub mod imports;
 pub mod keyset;
 pub mod migrations;
 pub mod milestones;

@@ -352,6 +352,46 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    imports (id) {
+        id -> Text,
+        owner -> Text,
+        collection -> Text,
+        format -> Text,
+        mode -> Text,
+        status -> Text,
+        bytes -> BigInt,
+        rows_processed -> BigInt,
+        rows_created -> BigInt,
+        rows_updated -> BigInt,
+        rows_unchanged -> BigInt,
+        rows_rejected -> BigInt,
+        error -> Nullable<Text>,
+        claimed_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    import_chunks (import_id, seq) {
+        import_id -> Text,
+        seq -> Integer,
+        data -> Binary,
+    }
+}
+
+diesel::table! {
+    import_results (import_id, line) {
+        import_id -> Text,
+        line -> BigInt,
+        outcome -> Text,
+        entity_id -> Nullable<Text>,
+        errors -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(challenges -> programmes (programme_id));
 diesel::joinable!(phases -> challenges (challenge_id));
@@ -381,4 +421,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_subscriptions,
     webhook_deliveries,
     external_ids,
+    imports,
+    import_chunks,
+    import_results,
 );

@@ -1,0 +1,3 @@
+DROP TABLE import_results;
+DROP TABLE import_chunks;
+DROP TABLE imports;
