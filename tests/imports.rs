@@ -334,6 +334,27 @@ fn imports_are_refused_to_those_who_may_not_create_and_kept_to_their_owners() {
             .get_as(&format!("{location}/results?outcome=maybe"), &manager)
             .assert_problem(400, "invalid_query");
         assert_eq!(finished(server, &location)["status"], "succeeded");
+
+        // Each lists its own imports; the admin lists all.
+        let mine = ok(server.get_as("/api/v1/imports", &manager));
+        assert_eq!(mine["data"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            ok(server.get_as("/api/v1/imports", &officer))["data"],
+            json!([])
+        );
+        assert_eq!(
+            ok(server.get_as("/api/v1/imports", &server.admin_token))["data"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        server
+            .get("/api/v1/imports")
+            .assert_problem(401, "unauthenticated");
+        server
+            .get_as("/api/v1/imports?cursor=zzz", &manager)
+            .assert_problem(400, "invalid_query");
     });
 }
 

@@ -339,6 +339,70 @@ pub async fn create_import(
         .json(ImportResource::from(&queued)))
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportList {
+    pub data: Vec<ImportResource>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// List your imports, newest first (admins: everyone's). Ended imports are kept 30 days.
+#[utoipa::path(
+    tag = TAG, operation_id = "list_imports", security(("bearer" = [])),
+    params(
+        ("limit" = Option<i64>, Query, description = "Page size: 1 to 500, default 50"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "Imports, newest first", body = ImportList),
+        (status = 400, description = "A bad limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/imports")]
+pub async fn list_imports(
+    request: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    if caller.actor() == &Actor::Anonymous {
+        return Err(catalyst_domain::Denied::Unauthenticated.into());
+    }
+    let params = QueryParams::parse(&request, &["limit", "cursor"])?;
+    let limit = crate::pagination::parse_limit(params.get("limit"))
+        .map_err(|e| ApiError::InvalidQuery(vec![e]))?;
+    let before = params.get("cursor").map(str::to_owned);
+    if before
+        .as_deref()
+        .is_some_and(|cursor| cursor.parse::<uuid::Uuid>().is_err())
+    {
+        return Err(parameter_error(
+            "cursor",
+            "invalid_cursor",
+            "cursor is not one this API issued",
+        ));
+    }
+    let owner = (!caller.actor().is_admin())
+        .then(|| caller.actor().subject())
+        .flatten();
+    let (rows, more) = state
+        .with_connection(move |connection| {
+            Ok(store::list(
+                connection,
+                owner.as_deref(),
+                before.as_deref(),
+                limit,
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(ImportList {
+        next_cursor: more
+            .then(|| rows.last().map(|row| row.id.clone()))
+            .flatten(),
+        data: rows.iter().map(ImportResource::from).collect(),
+    }))
+}
+
 /// Get an import's progress.
 #[utoipa::path(
     tag = TAG, operation_id = "get_import", security(("bearer" = [])),
@@ -456,6 +520,7 @@ pub async fn list_import_results(
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
     config
         .service(create_import)
+        .service(list_imports)
         .service(get_import)
         .service(list_import_results);
 }

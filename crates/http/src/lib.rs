@@ -201,6 +201,7 @@ pub async fn housekeeping(state: AppState, change_retention: chrono::Duration) {
                         now.to_naive_utc() - change_retention,
                     ),
                 )?;
+                catalyst_persistence::imports::purge(&mut connection, now, 30)?;
                 Ok((keys, counts, changes))
             },
         )

@@ -104,6 +104,29 @@ pub fn chunk(
         .optional()?)
 }
 
+/// Forgets uploads abandoned mid-stream (a day old) and ended imports with their results
+/// (`keep_days` old). Returns how many imports went.
+pub fn purge(
+    connection: &mut DbConnection,
+    now: Timestamp,
+    keep_days: i64,
+) -> Result<usize, StoreError> {
+    let now = now.to_naive_utc();
+    let abandoned = diesel::delete(
+        imports::table
+            .filter(imports::status.eq("receiving"))
+            .filter(imports::created_at.lt(now - chrono::Duration::days(1))),
+    )
+    .execute(connection)?;
+    let ended = diesel::delete(
+        imports::table
+            .filter(imports::status.eq_any(["succeeded", "failed"]))
+            .filter(imports::finished_at.lt(now - chrono::Duration::days(keep_days))),
+    )
+    .execute(connection)?;
+    Ok(abandoned + ended)
+}
+
 /// Records the size of an upload that its creator processes itself (the CLI).
 pub fn received(connection: &mut DbConnection, id: &str, bytes: i64) -> Result<(), StoreError> {
     diesel::update(imports::table.find(id))
