@@ -377,3 +377,105 @@ fn concurrent_puts_with_one_key_make_one_organisation() {
         );
     });
 }
+
+#[test]
+fn challenges_are_found_and_upserted_by_partners_keys() {
+    for_each_backend(|server| {
+        let world = common::sbri::world(server, 0);
+        let path = "/api/v1/challenges/by-external-id/leeds-crm/CH-7";
+        let body = common::sbri::leeds_challenge(&world);
+        let officer = Some(world.leeds_officer.as_str());
+
+        let created = put_by_key(server, officer, path, &body, &[("if-none-match", "*")]);
+        assert_eq!(created.status, 201, "{}", created.text());
+        let challenge = created.json();
+        assert_eq!(challenge["status"], "draft");
+        assert_eq!(
+            challenge["external_ids"],
+            json!([{"source": "leeds-crm", "id": "CH-7"}])
+        );
+        let location = created.header("location").unwrap().to_owned();
+
+        // A draft: its owner finds it by the key; the public and York do not.
+        assert_eq!(
+            server.get_as(path, &world.leeds_officer).json()["id"],
+            challenge["id"]
+        );
+        server.get(path).assert_problem(404, "not_found");
+        server
+            .get_as(path, &world.york_officer)
+            .assert_problem(404, "not_found");
+        put_by_key(server, Some(&world.york_officer), path, &body, &[])
+            .assert_problem(404, "not_found");
+
+        let again = put_by_key(server, officer, path, &body, &[]);
+        assert_eq!(again.status, 200);
+        assert_eq!(again.json()["version"], 1);
+        let mut retitled = body.clone();
+        retitled["title"] = json!("Monitoring damp in council homes");
+        let updated = put_by_key(server, officer, path, &retitled, &[("if-match", "\"1\"")]);
+        assert_eq!(updated.status, 200, "{}", updated.text());
+        assert_eq!(updated.json()["version"], 2);
+        assert_eq!(updated.json()["id"], challenge["id"]);
+
+        let mut moved = retitled.clone();
+        moved["owner_organisation_id"] = json!(world.york);
+        let problem =
+            put_by_key(server, officer, path, &moved, &[]).assert_problem(422, "validation_failed");
+        assert_eq!(problem["errors"][0]["pointer"], "#/owner_organisation_id");
+
+        // Published, York sees it but may not change it.
+        ok(common::sbri::transition(
+            server,
+            &location,
+            "open",
+            &world.leeds_officer,
+        ));
+        assert_eq!(server.get(path).status, 200);
+        put_by_key(server, Some(&world.york_officer), path, &retitled, &[])
+            .assert_problem(403, "forbidden");
+
+        // Keys in lists and merge patches; a key names one challenge.
+        let listed = server.get("/api/v1/challenges").json();
+        assert_eq!(
+            listed["data"][0]["external_ids"],
+            json!([{"source": "leeds-crm", "id": "CH-7"}])
+        );
+        let mut second = body.clone();
+        second["reference"] = json!("GTC-R3-LEEDS-2");
+        second["external_ids"] = json!([{"source": "leeds-crm", "id": "CH-7"}]);
+        server
+            .send_json("POST", "/api/v1/challenges", &second, officer)
+            .assert_problem(409, "conflict");
+        let bearer = format!("Bearer {}", world.leeds_officer);
+        let patched = server.send(
+            "PATCH",
+            &location,
+            &[
+                ("authorization", &bearer),
+                ("content-type", "application/merge-patch+json"),
+            ],
+            Some(
+                json!({"external_ids": [{"source": "gtr", "id": "X1"}]})
+                    .to_string()
+                    .as_bytes(),
+            ),
+        );
+        assert_eq!(patched.status, 200, "{}", patched.text());
+        assert_eq!(
+            patched.json()["external_ids"],
+            json!([{"source": "gtr", "id": "X1"}])
+        );
+        server.get(path).assert_problem(404, "not_found");
+        assert_eq!(
+            server
+                .get("/api/v1/challenges/by-external-id/gtr/X1")
+                .json()["id"],
+            challenge["id"]
+        );
+    });
+}
+
+fn ok(reply: common::Reply) -> serde_json::Value {
+    common::sbri::ok(reply)
+}

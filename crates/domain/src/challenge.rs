@@ -47,6 +47,8 @@ pub struct ChallengeFields {
 pub struct Challenge {
     pub id: ChallengeId,
     pub fields: ChallengeFields,
+    /// Partners' keys for it, in source order.
+    pub external_ids: Vec<crate::ExternalId>,
     pub status: ChallengeStatus,
     pub version: i64,
     pub created_at: Timestamp,
@@ -144,6 +146,7 @@ impl Challenge {
         Self {
             id: ChallengeId::generate(),
             fields,
+            external_ids: Vec::new(),
             status: <ChallengeStatus as crate::lifecycle::Lifecycle>::INITIAL,
             version: 1,
             created_at: now,

@@ -3,10 +3,10 @@
 //! through `POST /challenges/{id}/transitions`.
 
 use actix_web::http::StatusCode;
-use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use catalyst_domain::{
-    Actor, Challenge, ChallengeFields, ChallengeId, ChallengeStatus, DocumentLink, FieldViolation,
-    Lifecycle, Money, OrganisationId, ProgrammeId, Timestamp, ValidationErrors,
+    Actor, Challenge, ChallengeFields, ChallengeId, ChallengeStatus, DocumentLink, ExternalId,
+    FieldViolation, Lifecycle, Money, OrganisationId, ProgrammeId, Timestamp, ValidationErrors,
 };
 use catalyst_persistence::challenges::{
     self as store, ChallengeFilter, ChallengeSortField, ChallengeTotals, Visibility,
@@ -23,6 +23,7 @@ use crate::body::{read_json, Accepts};
 use crate::conditional::{derived_etag, if_none_match_matches_tag, IfMatch};
 use crate::lists::ListRequest;
 use crate::problem::{ApiError, Problem, ProblemItem};
+use crate::resources::ExternalIdBody;
 use crate::resources::{
     collect_field_id, optional_patch, path_id, present, required_patch, TransitionRequest,
 };
@@ -56,6 +57,9 @@ pub struct ChallengeResource {
     pub opens_at: Option<Timestamp>,
     pub closes_at: Option<Timestamp>,
     pub documents: Vec<DocumentLink>,
+    /// Partners' keys for it (`PUT /api/v1/challenges/by-external-id/{source}/{id}` finds it
+    /// by any of them).
+    pub external_ids: Vec<ExternalIdBody>,
     /// Figures derived from the phases and applications (always present in API responses; left
     /// out of audit records, which keep what was written).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -120,6 +124,11 @@ impl From<&Challenge> for ChallengeResource {
             opens_at: fields.opens_at,
             closes_at: fields.closes_at,
             documents: fields.documents.clone(),
+            external_ids: challenge
+                .external_ids
+                .iter()
+                .map(ExternalIdBody::from)
+                .collect(),
             totals: None,
             version: challenge.version,
             created_at: challenge.created_at,
@@ -155,6 +164,48 @@ pub struct CreateChallenge {
     pub closes_at: Option<Timestamp>,
     #[serde(default)]
     pub documents: Vec<DocumentLink>,
+    /// Partners' keys for it: each source once, each key naming one challenge.
+    #[serde(default)]
+    pub external_ids: Vec<ExternalIdBody>,
+}
+
+impl CreateChallenge {
+    /// The fields and external ids, every problem reported at once.
+    fn validate(self) -> Result<(ChallengeFields, Vec<ExternalId>), ApiError> {
+        let mut errors = ValidationErrors::default();
+        let programme =
+            collect_field_id::<ProgrammeId>(&self.programme_id, "programme_id", &mut errors);
+        let owner = collect_field_id::<OrganisationId>(
+            &self.owner_organisation_id,
+            "owner_organisation_id",
+            &mut errors,
+        );
+        let external_ids = crate::resources::external_ids(&self.external_ids, &mut errors);
+        let (Some(programme), Some(owner)) = (programme, owner) else {
+            return Err(errors.into());
+        };
+        let fields = ChallengeFields {
+            programme_id: programme,
+            owner_organisation_id: owner,
+            reference: self.reference,
+            title: self.title,
+            problem_statement: self.problem_statement,
+            themes: self.themes,
+            opens_at: self.opens_at,
+            closes_at: self.closes_at,
+            documents: self.documents,
+        }
+        .validate();
+        match fields {
+            Ok(fields) => Ok((errors.into_result(fields)?, external_ids)),
+            Err(mut field_errors) => {
+                for violation in errors.violations() {
+                    field_errors.push(violation.clone());
+                }
+                Err(field_errors.into())
+            }
+        }
+    }
 }
 
 /// A change (JSON Merge Patch). The status changes through transitions, not here.
@@ -182,6 +233,10 @@ pub struct UpdateChallenge {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<Vec<DocumentLink>>)]
     pub documents: Option<Option<Vec<DocumentLink>>>,
+    /// Replaces the external ids (`null` or `[]` removes them all).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<ExternalIdBody>>)]
+    pub external_ids: Option<Option<Vec<ExternalIdBody>>>,
 }
 
 /// A page of challenges.
@@ -225,6 +280,9 @@ pub fn visibility(actor: &Actor) -> Visibility {
 fn map_store_error(error: StoreError) -> ApiError {
     match error {
         StoreError::NotFound => ApiError::NotFound("no such challenge".to_owned()),
+        StoreError::Duplicate {
+            constraint: catalyst_persistence::external_ids::UNIQUE_CONSTRAINT,
+        } => crate::resources::duplicate_external_id("challenge"),
         StoreError::Duplicate { .. } => ApiError::Conflict(ProblemItem {
             pointer: Some("#/reference".to_owned()),
             parameter: None,
@@ -302,31 +360,14 @@ pub async fn create_challenge(
     if caller.actor() == &Actor::Anonymous {
         return Err(catalyst_domain::Denied::Unauthenticated.into());
     }
-    let mut errors = ValidationErrors::default();
-    let programme =
-        collect_field_id::<ProgrammeId>(&body.programme_id, "programme_id", &mut errors);
-    let owner = collect_field_id::<OrganisationId>(
-        &body.owner_organisation_id,
-        "owner_organisation_id",
-        &mut errors,
-    );
-    let (Some(programme), Some(owner)) = (programme, owner) else {
-        return Err(errors.into());
+    let (fields, external_ids) = body.validate()?;
+    caller
+        .actor()
+        .may_manage_challenges_of(fields.owner_organisation_id)?;
+    let challenge = Challenge {
+        external_ids,
+        ..Challenge::create(fields, Timestamp::now())
     };
-    caller.actor().may_manage_challenges_of(owner)?;
-    let fields = ChallengeFields {
-        programme_id: programme,
-        owner_organisation_id: owner,
-        reference: body.reference,
-        title: body.title,
-        problem_statement: body.problem_statement,
-        themes: body.themes,
-        opens_at: body.opens_at,
-        closes_at: body.closes_at,
-        documents: body.documents,
-    }
-    .validate()?;
-    let challenge = Challenge::create(fields, Timestamp::now());
     let audit = AuditContext::of(&caller);
     let stored = challenge.clone();
     state
@@ -528,19 +569,36 @@ pub async fn update_challenge(
                     documents: optional_patch(&patch.documents, &Some(old.documents.clone()))
                         .unwrap_or_default(),
                 };
+                let new_external_ids = patch.external_ids.as_ref().map(|given| {
+                    crate::resources::external_ids(
+                        given.as_deref().unwrap_or_default(),
+                        &mut errors,
+                    )
+                });
                 errors.into_result(())?;
                 let fields = fields.validate()?;
-                if fields == current.fields {
+                let external_ids = new_external_ids.unwrap_or_else(|| current.external_ids.clone());
+                if fields == current.fields && external_ids == current.external_ids {
                     let totals = totals_of(connection, &current)?;
                     return Ok((current, totals));
                 }
                 let updated = Challenge {
                     fields,
+                    external_ids,
                     version: current.version + 1,
                     updated_at: Timestamp::now(),
                     ..current.clone()
                 };
                 store::update(connection, &updated, current.version).map_err(map_store_error)?;
+                if updated.external_ids != current.external_ids {
+                    store::set_external_ids(
+                        connection,
+                        id,
+                        &updated.external_ids,
+                        updated.updated_at,
+                    )
+                    .map_err(map_store_error)?;
+                }
                 audit.updated(
                     connection,
                     ENTITY,
@@ -691,6 +749,7 @@ pub async fn delete_challenge(
                 if current.is_published() {
                     return Err(ApiError::rule(None, "published", "a published challenge is a public record: cancel it instead (POST .../transitions {\"to\": \"cancelled\"})".to_owned()));
                 }
+                store::set_external_ids(connection, id, &[], Timestamp::now())?;
                 store::delete(connection, id, current.version).map_err(map_store_error)?;
                 audit.deleted(connection, ENTITY, id.to_string(), current.version, current.audience(), &ChallengeResource::from(&current))
             })
@@ -733,8 +792,249 @@ pub async fn list_challenge_history(
     .await
 }
 
+/// Get a challenge by a partner's key for it.
+#[utoipa::path(
+    tag = TAG, operation_id = "get_challenge_by_external_id",
+    params(
+        ("source" = String, Path, description = "The partner system, such as `leeds-housing-crm`"),
+        ("id" = String, Path, description = "Its key for the challenge"),
+    ),
+    responses(
+        (status = 200, description = "The challenge", body = ChallengeResource, headers(("ETag" = String, description = "Its entity tag"))),
+        (status = 400, description = "A malformed source or key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No challenge you may see has this key", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/challenges/by-external-id/{source}/{id}")]
+pub async fn get_challenge_by_external_id(
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let (source, key) = path.into_inner();
+    let key = crate::resources::external_key(&source, &key)?;
+    let seen = visibility(caller.actor());
+    let (challenge, totals) = state
+        .with_connection(move |connection| {
+            let challenge = find_visible_by_key(connection, &key, &seen)?
+                .ok_or_else(|| no_challenge_known(&key))?;
+            let totals = totals_of(connection, &challenge)?;
+            Ok((challenge, totals))
+        })
+        .await?;
+    Ok(respond(StatusCode::OK, &challenge, &totals))
+}
+
+fn no_challenge_known(key: &ExternalId) -> ApiError {
+    ApiError::NotFound(format!(
+        "no challenge you may see is known to {} as {:?}",
+        key.source, key.id
+    ))
+}
+
+/// The challenge with this key, if there is one the caller may see (`Err` 404 if there is one
+/// it may not).
+fn find_visible_by_key(
+    connection: &mut DbConnection,
+    key: &ExternalId,
+    seen: &catalyst_persistence::challenges::Visibility,
+) -> Result<Option<Challenge>, ApiError> {
+    match store::find_by_external_id(connection, &key.source, &key.id) {
+        Ok(challenge) if seen.allows(&challenge) => Ok(Some(challenge)),
+        Ok(_) => Err(no_challenge_known(key)),
+        Err(StoreError::NotFound) => Ok(None),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Create or replace a challenge by a partner's key for it.
+///
+/// An idempotent upsert for syncs: the body is a whole challenge, as for `POST`. If no
+/// challenge has this key, one is created with it (201, a draft); otherwise its fields are
+/// replaced (200; the same fields change nothing). A challenge keeps its programme and owner,
+/// and its status moves only by transitions. `If-None-Match: *` creates only, `If-Match`
+/// updates only that version.
+#[utoipa::path(
+    tag = TAG, operation_id = "upsert_challenge_by_external_id", security(("bearer" = [])),
+    params(
+        ("source" = String, Path, description = "The partner system, such as `leeds-housing-crm`"),
+        ("id" = String, Path, description = "Its key for the challenge"),
+        ("If-Match" = Option<String>, Header, description = "Update only this version"),
+        ("If-None-Match" = Option<String>, Header, description = "`*`: create only"),
+    ),
+    request_body(content = CreateChallenge, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Replaced (or already so)", body = ChallengeResource, headers(("ETag" = String, description = "Its entity tag"))),
+        (status = 201, description = "Created", body = ChallengeResource, headers(
+            ("Location" = String, description = "The new challenge's URL"),
+            ("ETag" = String, description = "Its entity tag"),
+        )),
+        (status = 400, description = "A malformed source or key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed to manage this body's challenges", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The key names a challenge you may not see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The reference or another external id belongs to another challenge", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match or If-None-Match failed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, or a change of programme or owner", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/challenges/by-external-id/{source}/{id}")]
+pub async fn upsert_challenge_by_external_id(
+    request: HttpRequest,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let (source, key) = path.into_inner();
+    let key = crate::resources::external_key(&source, &key)?;
+    let body: CreateChallenge =
+        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
+    if caller.actor() == &Actor::Anonymous {
+        return Err(catalyst_domain::Denied::Unauthenticated.into());
+    }
+    let (fields, mut external_ids) = body.validate()?;
+    match external_ids.iter().find(|given| given.source == key.source) {
+        Some(given) if given.id != key.id => {
+            return Err(ValidationErrors::from(FieldViolation::new(
+                "external_ids",
+                "conflicts_with_path",
+                format!(
+                    "external_ids gives {} the key {:?}, but the path says {:?}",
+                    key.source, given.id, key.id
+                ),
+            ))
+            .into())
+        }
+        Some(_) => {}
+        None => {
+            external_ids.push(key.clone());
+            external_ids.sort();
+        }
+    }
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let headers = request.headers().clone();
+    let audit = AuditContext::of(&caller);
+    let seen = visibility(caller.actor());
+    let (challenge, totals, created) = state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                match find_visible_by_key(connection, &key, &seen)? {
+                    Some(current) => {
+                        if crate::conditional::if_none_match_matches(&headers, current.version)? {
+                            return Err(ApiError::PreconditionFailed(format!(
+                                "{} {:?} is a challenge already (If-None-Match: *)",
+                                key.source, key.id
+                            )));
+                        }
+                        caller
+                            .actor()
+                            .may_manage_challenges_of(current.fields.owner_organisation_id)?;
+                        if_match.check(current.version)?;
+                        let mut errors = ValidationErrors::default();
+                        if fields.programme_id != current.fields.programme_id {
+                            errors.push(FieldViolation::new(
+                                "programme_id",
+                                "immutable",
+                                "a challenge stays in its programme",
+                            ));
+                        }
+                        if fields.owner_organisation_id != current.fields.owner_organisation_id {
+                            errors.push(FieldViolation::new(
+                                "owner_organisation_id",
+                                "immutable",
+                                "a challenge stays with its owner",
+                            ));
+                        }
+                        errors.into_result(())?;
+                        if fields == current.fields && external_ids == current.external_ids {
+                            let totals = totals_of(connection, &current)?;
+                            return Ok((current, totals, false));
+                        }
+                        let updated = Challenge {
+                            fields,
+                            external_ids,
+                            version: current.version + 1,
+                            updated_at: Timestamp::now(),
+                            ..current.clone()
+                        };
+                        store::update(connection, &updated, current.version)
+                            .map_err(map_store_error)?;
+                        store::set_external_ids(
+                            connection,
+                            updated.id,
+                            &updated.external_ids,
+                            updated.updated_at,
+                        )
+                        .map_err(map_store_error)?;
+                        audit.updated(
+                            connection,
+                            ENTITY,
+                            updated.id.to_string(),
+                            updated.version,
+                            updated.audience(),
+                            (
+                                &ChallengeResource::from(&current),
+                                &ChallengeResource::from(&updated),
+                            ),
+                        )?;
+                        let totals = totals_of(connection, &updated)?;
+                        Ok((updated, totals, false))
+                    }
+                    None => {
+                        if if_match.is_present() {
+                            return Err(ApiError::PreconditionFailed(format!(
+                                "no challenge is known to {} as {:?} (If-Match)",
+                                key.source, key.id
+                            )));
+                        }
+                        caller
+                            .actor()
+                            .may_manage_challenges_of(fields.owner_organisation_id)?;
+                        let challenge = Challenge {
+                            external_ids,
+                            ..Challenge::create(fields, Timestamp::now())
+                        };
+                        check_references(
+                            connection,
+                            challenge.fields.programme_id,
+                            challenge.fields.owner_organisation_id,
+                        )?;
+                        store::insert(connection, &challenge).map_err(map_store_error)?;
+                        audit.created(
+                            connection,
+                            ENTITY,
+                            challenge.id.to_string(),
+                            challenge.version,
+                            challenge.audience(),
+                            &ChallengeResource::from(&challenge),
+                        )?;
+                        Ok((challenge, ChallengeTotals::default(), true))
+                    }
+                }
+            })
+        })
+        .await?;
+    if created {
+        let mut response = respond(StatusCode::CREATED, &challenge, &totals);
+        response.headers_mut().insert(
+            actix_web::http::header::LOCATION,
+            actix_web::http::header::HeaderValue::from_str(&format!(
+                "/api/v1/challenges/{}",
+                challenge.id
+            ))
+            .map_err(|_| ApiError::Internal)?,
+        );
+        Ok(response)
+    } else {
+        Ok(respond(StatusCode::OK, &challenge, &totals))
+    }
+}
+
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
     config
+        .service(get_challenge_by_external_id)
+        .service(upsert_challenge_by_external_id)
         .service(list_challenges)
         .service(create_challenge)
         .service(get_challenge)

@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use crate::convert::{like_pattern, lower, parse};
 use crate::database::{DbConnection, MultiBackend};
 use crate::error::{is_unique_violation, StoreError};
+use crate::external_ids;
 use crate::keyset::{self, After, Page, Predicate, Sort, SortColumn};
 use crate::schema::challenges;
 
@@ -85,6 +86,8 @@ impl TryFrom<ChallengeRow> for Challenge {
                 closes_at: row.closes_at.map(Timestamp::from_naive_utc),
                 documents,
             },
+            // Filled by the queries below, from their own table.
+            external_ids: Vec::new(),
             status: parse("challenges", "status", &row.status)?,
             version: row.version,
             created_at: Timestamp::from_naive_utc(row.created_at),
@@ -140,21 +143,56 @@ impl Visibility {
     }
 }
 
+/// The collection's name where records of every collection share a table.
+pub const ENTITY: &str = "challenges";
+
 pub fn insert(connection: &mut DbConnection, challenge: &Challenge) -> Result<(), StoreError> {
     diesel::insert_into(challenges::table)
         .values(ChallengeRow::from_challenge(challenge)?)
         .execute(connection)
         .map_err(map_write_error)?;
-    Ok(())
+    external_ids::replace(
+        connection,
+        ENTITY,
+        &challenge.id.to_string(),
+        &challenge.external_ids,
+        challenge.created_at,
+    )
 }
 
 /// The challenge, whoever asks (check visibility before showing it).
 pub fn find(connection: &mut DbConnection, id: ChallengeId) -> Result<Challenge, StoreError> {
-    challenges::table
+    let mut challenge: Challenge = challenges::table
         .find(id.to_string())
         .select(ChallengeRow::as_select())
         .first(connection)?
-        .try_into()
+        .try_into()?;
+    challenge.external_ids = external_ids::of(connection, ENTITY, &challenge.id.to_string())?;
+    Ok(challenge)
+}
+
+/// The challenge that `source` knows as `key` (check visibility before showing it).
+pub fn find_by_external_id(
+    connection: &mut DbConnection,
+    source: &str,
+    key: &str,
+) -> Result<Challenge, StoreError> {
+    let id = external_ids::resolve(connection, ENTITY, source, key)?.ok_or(StoreError::NotFound)?;
+    find(
+        connection,
+        id.parse()
+            .map_err(|_| StoreError::Corrupt(format!("external id of {id}")))?,
+    )
+}
+
+/// Makes `ids` the challenge's external ids.
+pub fn set_external_ids(
+    connection: &mut DbConnection,
+    id: ChallengeId,
+    ids: &[catalyst_domain::ExternalId],
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    external_ids::replace(connection, ENTITY, &id.to_string(), ids, now)
 }
 
 /// The challenge if `visibility` lets the caller see it; otherwise it does not exist.
@@ -240,9 +278,17 @@ pub fn list(
         query = query.then_order_by(field.ordering(*direction));
     }
     let rows: Vec<ChallengeRow> = query.limit(keyset::fetch_size(limit)).load(connection)?;
-    keyset::page(rows, limit, sort, Challenge::try_from, |field, item| {
+    let mut page = keyset::page(rows, limit, sort, Challenge::try_from, |field, item| {
         field.value_of(item)
-    })
+    })?;
+    external_ids::fill(
+        connection,
+        ENTITY,
+        &mut page.items,
+        |challenge| challenge.id.to_string(),
+        |challenge, ids| challenge.external_ids = ids,
+    )?;
+    Ok(page)
 }
 
 /// A challenge's figures, derived from its phases and applications.

@@ -112,3 +112,20 @@ pub fn replace(
     }
     Ok(())
 }
+
+/// Fills in the external ids of a page of records, in one query.
+pub fn fill<T>(
+    connection: &mut DbConnection,
+    entity: &str,
+    items: &mut [T],
+    id_of: impl Fn(&T) -> String,
+    set: impl Fn(&mut T, Vec<ExternalId>),
+) -> Result<(), StoreError> {
+    let ids: Vec<String> = items.iter().map(&id_of).collect();
+    let mut known = of_many(connection, entity, &ids)?;
+    for item in items.iter_mut() {
+        let found = known.remove(&id_of(item)).unwrap_or_default();
+        set(item, found);
+    }
+    Ok(())
+}
