@@ -440,3 +440,81 @@ fn a_server_killed_during_an_all_or_nothing_import_leaves_nothing() {
         );
     }
 }
+
+#[test]
+fn challenges_import_as_drafts_each_row_checked_against_its_owner() {
+    for_each_backend(|server| {
+        let world = common::sbri::world(server, 1);
+        let row = |n: usize, owner: &str| {
+            json!({"programme_id": world.programme, "owner_organisation_id": owner,
+                   "reference": format!("REF-{n}"), "title": format!("Challenge {n}"),
+                   "problem_statement": "How might we find damp before tenants suffer?",
+                   "external_ids": [{"source": "crm", "id": format!("CH{n}")}]})
+        };
+        let file = ndjson(&[
+            row(1, &world.leeds),
+            row(2, &world.york),
+            row(3, &world.leeds),
+        ]);
+        let reply = upload(
+            server,
+            Some(&world.leeds_officer),
+            "collection=challenges&mode=partial",
+            "application/x-ndjson",
+            &file,
+        );
+        assert_eq!(reply.status, 202, "{}", reply.text());
+        let location = reply.header("location").unwrap().to_owned();
+        let import = finished(server, &location);
+        assert_eq!(import["status"], "succeeded", "{import}");
+        let all = results(server, &location, "");
+        let outcomes: Vec<(i64, &str)> = all
+            .iter()
+            .map(|r| (r["line"].as_i64().unwrap(), r["outcome"].as_str().unwrap()))
+            .collect();
+        assert_eq!(outcomes, [(1, "created"), (2, "rejected"), (3, "created")]);
+        assert_eq!(all[1]["errors"][0]["code"], "forbidden");
+        let first = ok(server.get_as(
+            &format!("/api/v1/challenges/{}", all[0]["id"].as_str().unwrap()),
+            &world.leeds_officer,
+        ));
+        assert_eq!(first["status"], "draft");
+        assert_eq!(
+            first["external_ids"],
+            json!([{"source": "crm", "id": "CH1"}])
+        );
+
+        // CSV, with themes in one cell; a known key updates the challenge it names.
+        let csv = format!(
+            "programme_id,owner_organisation_id,reference,title,problem_statement,themes,external_source,external_id\r\n\
+             {},{},REF-1,Challenge one,How might we find damp before tenants suffer?,Housing; IoT,crm,CH1\r\n",
+            world.programme, world.leeds
+        );
+        let reply = upload(
+            server,
+            Some(&world.leeds_officer),
+            "collection=challenges",
+            "text/csv",
+            &csv,
+        );
+        let import = finished(server, reply.header("location").unwrap());
+        assert_eq!(import["status"], "succeeded", "{import}");
+        assert_eq!(import["rows_updated"], 1);
+        let first = ok(server.get_as(
+            &format!("/api/v1/challenges/{}", all[0]["id"].as_str().unwrap()),
+            &world.leeds_officer,
+        ));
+        assert_eq!(first["title"], "Challenge one");
+        assert_eq!(first["themes"].as_array().unwrap().len(), 2);
+
+        let (_, supplier) = world.suppliers[0].clone();
+        upload(
+            server,
+            Some(&supplier),
+            "collection=challenges",
+            "application/x-ndjson",
+            &file,
+        )
+        .assert_problem(403, "forbidden");
+    });
+}

@@ -847,6 +847,151 @@ fn find_visible_by_key(
     }
 }
 
+/// What saving a whole challenge by a partner's key came to.
+enum Saved {
+    Created(Challenge),
+    Updated(Challenge),
+    Unchanged(Challenge),
+}
+
+impl Saved {
+    fn challenge(self) -> Challenge {
+        match self {
+            Saved::Created(challenge) | Saved::Updated(challenge) | Saved::Unchanged(challenge) => {
+                challenge
+            }
+        }
+    }
+}
+
+/// Writes a whole challenge over `existing` (or as a new draft), with its audit record: the
+/// one path of PUT by external id and of imports. A challenge keeps its programme and owner.
+fn save_whole(
+    connection: &mut DbConnection,
+    actor: &Actor,
+    audit: &AuditContext,
+    existing: Option<Challenge>,
+    fields: ChallengeFields,
+    external_ids: Vec<ExternalId>,
+) -> Result<Saved, ApiError> {
+    let Some(current) = existing else {
+        actor.may_manage_challenges_of(fields.owner_organisation_id)?;
+        let challenge = Challenge {
+            external_ids,
+            ..Challenge::create(fields, Timestamp::now())
+        };
+        check_references(
+            connection,
+            challenge.fields.programme_id,
+            challenge.fields.owner_organisation_id,
+        )?;
+        store::insert(connection, &challenge).map_err(map_store_error)?;
+        audit.created(
+            connection,
+            ENTITY,
+            challenge.id.to_string(),
+            challenge.version,
+            challenge.audience(),
+            &ChallengeResource::from(&challenge),
+        )?;
+        return Ok(Saved::Created(challenge));
+    };
+    actor.may_manage_challenges_of(current.fields.owner_organisation_id)?;
+    let mut errors = ValidationErrors::default();
+    if fields.programme_id != current.fields.programme_id {
+        errors.push(FieldViolation::new(
+            "programme_id",
+            "immutable",
+            "a challenge stays in its programme",
+        ));
+    }
+    if fields.owner_organisation_id != current.fields.owner_organisation_id {
+        errors.push(FieldViolation::new(
+            "owner_organisation_id",
+            "immutable",
+            "a challenge stays with its owner",
+        ));
+    }
+    errors.into_result(())?;
+    if fields == current.fields && external_ids == current.external_ids {
+        return Ok(Saved::Unchanged(current));
+    }
+    let updated = Challenge {
+        fields,
+        external_ids,
+        version: current.version + 1,
+        updated_at: Timestamp::now(),
+        ..current.clone()
+    };
+    store::update(connection, &updated, current.version).map_err(map_store_error)?;
+    store::set_external_ids(
+        connection,
+        updated.id,
+        &updated.external_ids,
+        updated.updated_at,
+    )
+    .map_err(map_store_error)?;
+    audit.updated(
+        connection,
+        ENTITY,
+        updated.id.to_string(),
+        updated.version,
+        updated.audience(),
+        (
+            &ChallengeResource::from(&current),
+            &ChallengeResource::from(&updated),
+        ),
+    )?;
+    Ok(Saved::Updated(updated))
+}
+
+/// One row of an import: checked, and unless `check_only` created as a draft, or updated when
+/// one of its external ids names a challenge the importer may see.
+pub(crate) fn import_row(
+    connection: &mut DbConnection,
+    body: serde_json::Value,
+    actor: &Actor,
+    audit: &AuditContext,
+    check_only: bool,
+) -> Result<crate::import_engine::Applied, ApiError> {
+    use crate::import_engine::Applied;
+    let body: CreateChallenge = crate::body::from_value(body)?;
+    let (fields, external_ids) = body.validate()?;
+    if check_only {
+        return Ok(Applied::Valid);
+    }
+    let seen = visibility(actor);
+    let mut existing = None;
+    for key in &external_ids {
+        if let Some(found) = find_visible_by_key(connection, key, &seen)? {
+            existing = Some(found);
+            break;
+        }
+    }
+    // The row's keys win for its sources; the record keeps its other sources' keys.
+    let external_ids = match &existing {
+        Some(current) => {
+            let mut merged: Vec<ExternalId> = current
+                .external_ids
+                .iter()
+                .filter(|kept| external_ids.iter().all(|given| given.source != kept.source))
+                .chain(external_ids.iter())
+                .cloned()
+                .collect();
+            merged.sort();
+            merged
+        }
+        None => external_ids,
+    };
+    Ok(
+        match save_whole(connection, actor, audit, existing, fields, external_ids)? {
+            Saved::Created(challenge) => Applied::Created(challenge.id.to_string()),
+            Saved::Updated(challenge) => Applied::Updated(challenge.id.to_string()),
+            Saved::Unchanged(challenge) => Applied::Unchanged(challenge.id.to_string()),
+        },
+    )
+}
+
 /// Create or replace a challenge by a partner's key for it.
 ///
 /// An idempotent upsert for syncs: the body is a whole challenge, as for `POST`. If no
@@ -927,59 +1072,18 @@ pub async fn upsert_challenge_by_external_id(
                                 key.source, key.id
                             )));
                         }
-                        caller
-                            .actor()
-                            .may_manage_challenges_of(current.fields.owner_organisation_id)?;
                         if_match.check(current.version)?;
-                        let mut errors = ValidationErrors::default();
-                        if fields.programme_id != current.fields.programme_id {
-                            errors.push(FieldViolation::new(
-                                "programme_id",
-                                "immutable",
-                                "a challenge stays in its programme",
-                            ));
-                        }
-                        if fields.owner_organisation_id != current.fields.owner_organisation_id {
-                            errors.push(FieldViolation::new(
-                                "owner_organisation_id",
-                                "immutable",
-                                "a challenge stays with its owner",
-                            ));
-                        }
-                        errors.into_result(())?;
-                        if fields == current.fields && external_ids == current.external_ids {
-                            let totals = totals_of(connection, &current)?;
-                            return Ok((current, totals, false));
-                        }
-                        let updated = Challenge {
+                        let saved = save_whole(
+                            connection,
+                            caller.actor(),
+                            &audit,
+                            Some(current),
                             fields,
                             external_ids,
-                            version: current.version + 1,
-                            updated_at: Timestamp::now(),
-                            ..current.clone()
-                        };
-                        store::update(connection, &updated, current.version)
-                            .map_err(map_store_error)?;
-                        store::set_external_ids(
-                            connection,
-                            updated.id,
-                            &updated.external_ids,
-                            updated.updated_at,
-                        )
-                        .map_err(map_store_error)?;
-                        audit.updated(
-                            connection,
-                            ENTITY,
-                            updated.id.to_string(),
-                            updated.version,
-                            updated.audience(),
-                            (
-                                &ChallengeResource::from(&current),
-                                &ChallengeResource::from(&updated),
-                            ),
                         )?;
-                        let totals = totals_of(connection, &updated)?;
-                        Ok((updated, totals, false))
+                        let challenge = saved.challenge();
+                        let totals = totals_of(connection, &challenge)?;
+                        Ok((challenge, totals, false))
                     }
                     None => {
                         if if_match.is_present() {
@@ -988,27 +1092,15 @@ pub async fn upsert_challenge_by_external_id(
                                 key.source, key.id
                             )));
                         }
-                        caller
-                            .actor()
-                            .may_manage_challenges_of(fields.owner_organisation_id)?;
-                        let challenge = Challenge {
+                        let challenge = save_whole(
+                            connection,
+                            caller.actor(),
+                            &audit,
+                            None,
+                            fields,
                             external_ids,
-                            ..Challenge::create(fields, Timestamp::now())
-                        };
-                        check_references(
-                            connection,
-                            challenge.fields.programme_id,
-                            challenge.fields.owner_organisation_id,
-                        )?;
-                        store::insert(connection, &challenge).map_err(map_store_error)?;
-                        audit.created(
-                            connection,
-                            ENTITY,
-                            challenge.id.to_string(),
-                            challenge.version,
-                            challenge.audience(),
-                            &ChallengeResource::from(&challenge),
-                        )?;
+                        )?
+                        .challenge();
                         Ok((challenge, ChallengeTotals::default(), true))
                     }
                 }

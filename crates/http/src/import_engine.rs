@@ -124,6 +124,18 @@ fn csv_columns(collection: &str) -> &'static [&'static str] {
             "external_source",
             "external_id",
         ],
+        "challenges" => &[
+            "programme_id",
+            "owner_organisation_id",
+            "reference",
+            "title",
+            "problem_statement",
+            "themes",
+            "opens_at",
+            "closes_at",
+            "external_source",
+            "external_id",
+        ],
         _ => &[],
     }
 }
@@ -316,6 +328,16 @@ fn csv_body(header: &[String], fields: Vec<String>) -> Value {
             "external_id" => {
                 external.insert("id".to_owned(), Value::String(value));
             }
+            // Lists are `;`-separated in a cell.
+            "themes" => {
+                let items = value
+                    .split(';')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .map(|item| Value::String(item.to_owned()))
+                    .collect();
+                body.insert(name.clone(), Value::Array(items));
+            }
             _ => {
                 body.insert(name.clone(), Value::String(value));
             }
@@ -373,6 +395,7 @@ fn apply(
         "organisations" => {
             crate::organisations::import_row(connection, body, actor, audit, check_only)
         }
+        "challenges" => crate::challenges::import_row(connection, body, actor, audit, check_only),
         _ => Err(ApiError::Internal),
     }
 }

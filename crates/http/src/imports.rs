@@ -24,7 +24,7 @@ use crate::state::AppState;
 pub const TAG: &str = "imports";
 
 /// The collections that can be imported.
-pub const COLLECTIONS: [&str; 1] = ["organisations"];
+pub const COLLECTIONS: [&str; 2] = ["organisations", "challenges"];
 
 /// Upload chunks: large enough to keep the row count low, small enough to stay out of memory.
 const CHUNK_BYTES: usize = 256 * 1024;
@@ -107,7 +107,7 @@ pub struct RowResultList {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)] // Documents the parameters; `QueryParams` parses them.
 pub struct CreateImportParams {
-    /// What the rows are: `organisations`.
+    /// What the rows are: `organisations` or `challenges`.
     collection: String,
     /// `all_or_nothing` (default: nothing is written unless every row is good) or `partial`
     /// (good rows are written, bad ones reported).
@@ -120,6 +120,19 @@ pub struct CreateImportParams {
 fn may_import(actor: &Actor, collection: &str) -> Result<(), ApiError> {
     match collection {
         "organisations" => Ok(actor.may_create_organisation()?),
+        // Each row is checked against its owner; the job is for those who manage challenges.
+        "challenges" => {
+            let manages = actor.runs_programmes()
+                || actor.has_role(catalyst_domain::Role::AuthorityOfficer)
+                || actor.has_scope(catalyst_domain::Scope::Write);
+            if manages {
+                Ok(())
+            } else {
+                Err(ApiError::Forbidden(
+                    "challenges are imported by programme staff, authority officers and clients with the write scope".to_owned(),
+                ))
+            }
+        }
         _ => Err(ApiError::Internal),
     }
 }
@@ -153,7 +166,9 @@ fn parameter_error(name: &str, code: &str, detail: impl Into<String>) -> ApiErro
 /// with their line and the reasons). A row that names an `external_ids` key already known
 /// updates that record; others create one. CSV columns for organisations: `name`, `kind`,
 /// `scale`, `region`, `identifier_scheme`, `identifier_id`, `website`, `external_source`,
-/// `external_id`.
+/// `external_id`; for challenges (made as drafts): `programme_id`, `owner_organisation_id`,
+/// `reference`, `title`, `problem_statement`, `themes` (`;`-separated), `opens_at`,
+/// `closes_at`, `external_source`, `external_id`.
 #[utoipa::path(
     tag = TAG, operation_id = "create_import", security(("bearer" = [])),
     params(CreateImportParams),
