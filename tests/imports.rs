@@ -518,3 +518,44 @@ fn challenges_import_as_drafts_each_row_checked_against_its_owner() {
         .assert_problem(403, "forbidden");
     });
 }
+
+#[test]
+fn a_large_upload_streams_through_with_or_without_an_idempotency_key() {
+    for_each_backend(|server| {
+        // An upload larger than the JSON body limit streams through, Idempotency-Key or not.
+        let big: Vec<Value> = (1..=10_000).map(council).collect();
+        let bearer = format!("Bearer {}", server.admin_token);
+        let big_file = ndjson(&big);
+        assert!(big_file.len() > 1_048_576);
+        let reply = server.send(
+            "POST",
+            "/api/v1/imports?collection=organisations&mode=partial",
+            &[
+                ("authorization", &bearer),
+                ("content-type", "application/x-ndjson"),
+                ("idempotency-key", "big-upload-1"),
+            ],
+            Some(big_file.as_bytes()),
+        );
+        assert_eq!(reply.status, 202, "{}", reply.text());
+        let big_import = finished(server, reply.header("location").unwrap());
+        assert_eq!(big_import["rows_created"], 10_000);
+        assert_eq!(
+            big_import["bytes"].as_u64().unwrap() as usize,
+            big_file.len()
+        );
+        let again = server.send(
+            "POST",
+            "/api/v1/imports?collection=organisations&mode=partial",
+            &[
+                ("authorization", &bearer),
+                ("content-type", "application/x-ndjson"),
+            ],
+            Some(big_file.as_bytes()),
+        );
+        assert_eq!(
+            finished(server, again.header("location").unwrap())["rows_unchanged"],
+            10_000
+        );
+    });
+}

@@ -42,9 +42,13 @@ pub async fn guard(
     next: Next<BoxBody>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let key = request.headers().get(HEADER).cloned();
+    // An import's upload streams to the database and is never held whole, so it cannot be
+    // fingerprinted here; a retried import is a new job, and rows keyed by external id make
+    // it change nothing more.
     let applies = request.method() == Method::POST
         && request.path().starts_with("/api/")
-        && !request.path().starts_with("/api/v1/auth/");
+        && !request.path().starts_with("/api/v1/auth/")
+        && request.path() != "/api/v1/imports";
     let (Some(key), true) = (key, applies) else {
         return next.call(request).await;
     };
