@@ -89,6 +89,43 @@ pub fn validate_external_ids(
     valid
 }
 
+/// `given` with the key a request's path names: added if its source is missing, refused if
+/// `given` names another key for that source.
+pub fn with_key(
+    mut given: Vec<ExternalId>,
+    key: &ExternalId,
+) -> Result<Vec<ExternalId>, FieldViolation> {
+    match given.iter().find(|external| external.source == key.source) {
+        Some(external) if external.id != key.id => Err(FieldViolation::new(
+            "external_ids",
+            "conflicts_with_path",
+            format!(
+                "external_ids gives {} the key {:?}, but the path says {:?}",
+                key.source, external.id, key.id
+            ),
+        )),
+        Some(_) => Ok(given),
+        None => {
+            given.push(key.clone());
+            given.sort();
+            Ok(given)
+        }
+    }
+}
+
+/// A record's keys after a whole-record write: `given` wins for its sources, the record keeps
+/// its other sources' keys.
+pub fn merged(kept: &[ExternalId], given: &[ExternalId]) -> Vec<ExternalId> {
+    let mut merged: Vec<ExternalId> = kept
+        .iter()
+        .filter(|old| given.iter().all(|new| new.source != old.source))
+        .chain(given.iter())
+        .cloned()
+        .collect();
+    merged.sort();
+    merged
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -365,21 +365,12 @@ pub enum Applied {
 }
 
 fn problems_of(error: &ApiError) -> Vec<ProblemItem> {
-    let problem = error.problem();
-    if problem.errors.is_empty() {
-        problem_items(problem.code, problem.detail)
+    let document = error.problem();
+    if document.errors.is_empty() {
+        problem(&document.code, document.detail)
     } else {
-        problem.errors
+        document.errors
     }
-}
-
-fn problem_items(code: String, detail: String) -> Vec<ProblemItem> {
-    vec![ProblemItem {
-        pointer: None,
-        parameter: None,
-        code,
-        detail,
-    }]
 }
 
 /// Checks a row and, unless `check_only`, applies it.

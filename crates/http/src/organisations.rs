@@ -716,25 +716,9 @@ pub async fn upsert_organisation_by_external_id(
     if caller.actor() == &catalyst_domain::Actor::Anonymous {
         return Err(catalyst_domain::Denied::Unauthenticated.into());
     }
-    let (fields, mut external_ids) = body.validate()?;
-    match external_ids.iter().find(|given| given.source == key.source) {
-        Some(given) if given.id != key.id => {
-            return Err(ValidationErrors::from(catalyst_domain::FieldViolation::new(
-                "external_ids",
-                "conflicts_with_path",
-                format!(
-                    "external_ids gives {} the key {:?}, but the path says {:?}",
-                    key.source, given.id, key.id
-                ),
-            ))
-            .into())
-        }
-        Some(_) => {}
-        None => {
-            external_ids.push(key.clone());
-            external_ids.sort();
-        }
-    }
+    let (fields, external_ids) = body.validate()?;
+    let external_ids = catalyst_domain::external_id::with_key(external_ids, &key)
+        .map_err(ValidationErrors::from)?;
     let if_match = IfMatch::from_headers(request.headers())?;
     let headers = request.headers().clone();
     let audit = AuditContext::of(&caller);
@@ -886,17 +870,7 @@ pub(crate) fn import_row(
     }
     // The row's keys win for its sources; the record keeps its other sources' keys.
     let external_ids = match &existing {
-        Some(current) => {
-            let mut merged: Vec<ExternalId> = current
-                .external_ids
-                .iter()
-                .filter(|kept| external_ids.iter().all(|given| given.source != kept.source))
-                .chain(external_ids.iter())
-                .cloned()
-                .collect();
-            merged.sort();
-            merged
-        }
+        Some(current) => catalyst_domain::external_id::merged(&current.external_ids, &external_ids),
         None => external_ids,
     };
     Ok(
