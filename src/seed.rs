@@ -216,6 +216,7 @@ impl Seeder<'_> {
         .validate(&phase.fields)
         .map_err(|errors| invalid("application", format!("{errors:?}")))?;
         let application = Application {
+            external_ids: Vec::new(),
             id: ApplicationId::generate(),
             fields,
             challenge_id: challenge.id,
@@ -268,6 +269,7 @@ impl Seeder<'_> {
             return Err(invalid(reference, "over the phase budget"));
         }
         let award = Award {
+            external_ids: Vec::new(),
             id: AwardId::generate(),
             paid: Money::zero(fields.amount.currency()),
             fields,
@@ -318,6 +320,7 @@ impl Seeder<'_> {
             return Err(invalid(title, "over the award"));
         }
         let milestone = Milestone {
+            external_ids: Vec::new(),
             id: MilestoneId::generate(),
             fields,
             supplier_organisation_id: award.fields.supplier_organisation_id,
@@ -518,6 +521,7 @@ fn load(connection: &mut DbConnection) -> Result<usize, SeedError> {
         .validate()
         .map_err(|errors| invalid(name, format!("{errors:?}")))?;
         let contact = catalyst_domain::Contact {
+            external_ids: Vec::new(),
             id: catalyst_domain::ContactId::generate(),
             fields,
             version: 1,
@@ -709,6 +713,7 @@ fn load(connection: &mut DbConnection) -> Result<usize, SeedError> {
     .validate()
     .map_err(|errors| invalid("trial", format!("{errors:?}")))?;
     let trial = Trial {
+        external_ids: Vec::new(),
         id: TrialId::generate(),
         fields,
         supplier_organisation_id: Some(homelink),
@@ -1029,6 +1034,7 @@ fn synthetic_challenge(
         .validate()
         .map_err(|errors| invalid("trial", format!("{errors:?}")))?;
         let trial = Trial {
+            external_ids: Vec::new(),
             id: TrialId::generate(),
             fields,
             supplier_organisation_id: Some(award.fields.supplier_organisation_id),

@@ -270,7 +270,7 @@ fn imports_are_refused_to_those_who_may_not_create_and_kept_to_their_owners() {
         upload(
             server,
             Some(&server.admin_token),
-            "collection=awards",
+            "collection=trials",
             "application/x-ndjson",
             &file,
         )

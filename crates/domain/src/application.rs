@@ -29,6 +29,8 @@ pub struct Application {
     /// 0 to 100, set by assessors.
     pub assessment_score: Option<i32>,
     pub submitted_at: Option<Timestamp>,
+    /// Partners' keys for it (each source once).
+    pub external_ids: Vec<crate::ExternalId>,
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,

@@ -37,6 +37,8 @@ pub struct Award {
     pub challenge_id: ChallengeId,
     pub owner_organisation_id: OrganisationId,
     pub status: AwardStatus,
+    /// Partners' keys for it (each source once).
+    pub external_ids: Vec<crate::ExternalId>,
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,

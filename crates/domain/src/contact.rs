@@ -19,6 +19,8 @@ pub struct ContactFields {
 pub struct Contact {
     pub id: ContactId,
     pub fields: ContactFields,
+    /// Partners' keys for it (each source once).
+    pub external_ids: Vec<crate::ExternalId>,
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,

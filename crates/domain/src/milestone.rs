@@ -39,6 +39,8 @@ pub struct Milestone {
     pub owner_organisation_id: OrganisationId,
     pub status: MilestoneStatus,
     pub paid_on: Option<NaiveDate>,
+    /// Partners' keys for it (each source once).
+    pub external_ids: Vec<crate::ExternalId>,
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,

@@ -46,6 +46,8 @@ pub struct Phase {
     /// The sum of the phase's awards (kept by the database with every award).
     pub committed: Money,
     pub status: PhaseStatus,
+    /// Partners' keys for it (each source once).
+    pub external_ids: Vec<crate::ExternalId>,
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -130,6 +132,7 @@ impl Phase {
 
     pub fn create(fields: PhaseFields, now: Timestamp) -> Self {
         Self {
+            external_ids: Vec::new(),
             id: PhaseId::generate(),
             committed: Money::zero(fields.budget.currency()),
             fields,

@@ -26,6 +26,8 @@ pub struct ProgrammeFields {
 pub struct Programme {
     pub id: ProgrammeId,
     pub fields: ProgrammeFields,
+    /// Partners' keys for it (each source once).
+    pub external_ids: Vec<crate::ExternalId>,
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -99,6 +101,7 @@ impl ProgrammeFields {
 impl Programme {
     pub fn create(fields: ProgrammeFields, now: Timestamp) -> Self {
         Self {
+            external_ids: Vec::new(),
             id: ProgrammeId::generate(),
             fields,
             version: 1,

@@ -42,6 +42,8 @@ pub struct Trial {
     /// The award's supplier, copied so that who may see a trial is decided on its row.
     pub supplier_organisation_id: Option<OrganisationId>,
     pub status: TrialStatus,
+    /// Partners' keys for it (each source once).
+    pub external_ids: Vec<crate::ExternalId>,
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,

@@ -3,12 +3,12 @@
 //! owner's officers and programme staff read and assess them.
 
 use actix_web::http::StatusCode;
-use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use catalyst_domain::application::validate_score;
 use catalyst_domain::{
     Actor, Application, ApplicationFields, ApplicationId, ApplicationStatus, ChallengeStatus,
-    Denied, FieldViolation, Lifecycle, Money, OrganisationId, PhaseId, PhaseStatus, Timestamp,
-    ValidationErrors,
+    Denied, ExternalId, FieldViolation, Lifecycle, Money, OrganisationId, PhaseId, PhaseStatus,
+    Timestamp, ValidationErrors,
 };
 use catalyst_persistence::applications::{
     self as store, ApplicationFilter, ApplicationSortField, PrivateVisibility,
@@ -24,8 +24,10 @@ use crate::body::{read_json, Accepts};
 use crate::conditional::{etag, if_none_match_matches, IfMatch};
 use crate::lists::ListRequest;
 use crate::problem::{ApiError, Problem, ProblemItem};
+use crate::resources::{collect_field_id, ExternalIdBody};
 use crate::resources::{created, path_id, present, required_patch, with_etag, TransitionRequest};
 use crate::state::AppState;
+use crate::upsert::{fixed, found_visible, Keyed, Reply, Saved};
 
 pub const TAG: &str = "applications";
 const ENTITY: &str = "applications";
@@ -47,6 +49,9 @@ pub struct ApplicationResource {
     /// 0 to 100, set by assessors.
     pub assessment_score: Option<i32>,
     pub submitted_at: Option<Timestamp>,
+    /// Partners' keys for it (`PUT /api/v1/applications/by-external-id/{source}/{id}` finds it by any
+    /// of them).
+    pub external_ids: Vec<ExternalIdBody>,
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -65,6 +70,7 @@ impl From<&Application> for ApplicationResource {
             status: application.status,
             assessment_score: application.assessment_score,
             submitted_at: application.submitted_at,
+            external_ids: crate::resources::external_id_bodies(&application.external_ids),
             version: application.version,
             created_at: application.created_at,
             updated_at: application.updated_at,
@@ -78,12 +84,51 @@ impl From<&Application> for ApplicationResource {
 #[schema(example = json!({"supplier_organisation_id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b",
     "amount_requested": {"amount": 5000000, "currency": "GBP"}, "summary": "Temperature and humidity sensors in 300 council homes"}))]
 pub struct CreateApplication {
+    /// The phase: taken from the path in `POST /phases/{id}/applications` (if given there, it
+    /// must be the same); required in a PUT by external id and in imports.
+    #[serde(default)]
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub phase_id: Option<String>,
     /// The applying organisation; a supplier's own (one of its memberships).
     #[schema(value_type = uuid::Uuid)]
     pub supplier_organisation_id: String,
     /// At most the phase's cap per supplier.
     pub amount_requested: Money,
     pub summary: String,
+    /// Partners' keys for it: each source once, each key naming one application.
+    #[serde(default)]
+    pub external_ids: Vec<ExternalIdBody>,
+}
+
+impl CreateApplication {
+    /// The bid and external ids, as far as they can be checked without the phase; `phase` is
+    /// the one in the path, if any.
+    fn validate(
+        self,
+        phase: Option<PhaseId>,
+    ) -> Result<(ApplicationFields, Vec<ExternalId>), ApiError> {
+        let mut errors = ValidationErrors::default();
+        let phase_id =
+            crate::resources::parent_id(self.phase_id.as_deref(), phase, "phase_id", &mut errors);
+        let supplier = collect_field_id::<OrganisationId>(
+            &self.supplier_organisation_id,
+            "supplier_organisation_id",
+            &mut errors,
+        );
+        let external_ids = crate::resources::external_ids(&self.external_ids, &mut errors);
+        match (phase_id, supplier) {
+            (Some(phase_id), Some(supplier)) if errors.is_empty() => Ok((
+                ApplicationFields {
+                    phase_id,
+                    supplier_organisation_id: supplier,
+                    amount_requested: self.amount_requested,
+                    summary: self.summary,
+                },
+                external_ids,
+            )),
+            _ => Err(errors.into()),
+        }
+    }
 }
 
 /// A change. Suppliers change `amount_requested` and `summary` while the application is a draft;
@@ -100,6 +145,10 @@ pub struct UpdateApplication {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<i32>, minimum = 0, maximum = 100)]
     pub assessment_score: Option<Option<i32>>,
+    /// Replaces the external ids (`null` or `[]` removes them all).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<ExternalIdBody>>)]
+    pub external_ids: Option<Option<Vec<ExternalIdBody>>>,
 }
 
 /// A page of applications.
@@ -139,6 +188,9 @@ pub fn private_visibility(actor: &Actor) -> PrivateVisibility {
 
 fn map_store_error(error: StoreError) -> ApiError {
     match error {
+        StoreError::Duplicate {
+            constraint: catalyst_persistence::external_ids::UNIQUE_CONSTRAINT,
+        } => crate::resources::duplicate_external_id("application"),
         StoreError::NotFound => ApiError::NotFound("no such application".to_owned()),
         StoreError::Duplicate { .. } => ApiError::Conflict(ProblemItem {
             pointer: Some("#/supplier_organisation_id".to_owned()),
@@ -212,64 +264,13 @@ pub async fn create_application(
         return Err(Denied::Unauthenticated.into());
     }
     let phase_id: PhaseId = path_id(&id, "phase")?;
-    let supplier: OrganisationId = body.supplier_organisation_id.parse().map_err(|_| {
-        ApiError::Validation(
-            FieldViolation::new(
-                "supplier_organisation_id",
-                "invalid_id",
-                "supplier_organisation_id must be a UUID",
-            )
-            .into(),
-        )
-    })?;
-    may_act_as_supplier(caller.actor(), supplier)?;
+    let (fields, external_ids) = body.validate(Some(phase_id))?;
+    may_act_as_supplier(caller.actor(), fields.supplier_organisation_id)?;
     let audit = AuditContext::of(&caller);
     let application = state
         .with_connection(move |connection| {
             transaction(connection, |connection| {
-                let (phase, challenge) = check_phase_accepts(connection, phase_id)?;
-                let fields = ApplicationFields {
-                    phase_id,
-                    supplier_organisation_id: supplier,
-                    amount_requested: body.amount_requested,
-                    summary: body.summary,
-                }
-                .validate(&phase.fields)?;
-                let now = Timestamp::now();
-                let application = Application {
-                    id: ApplicationId::generate(),
-                    fields,
-                    challenge_id: challenge.id,
-                    owner_organisation_id: challenge.fields.owner_organisation_id,
-                    status: ApplicationStatus::INITIAL,
-                    assessment_score: None,
-                    submitted_at: None,
-                    version: 1,
-                    created_at: now,
-                    updated_at: now,
-                };
-                match store::insert(connection, &application) {
-                    Err(StoreError::ForeignKey) => {
-                        return Err(ApiError::Validation(
-                            FieldViolation::new(
-                                "supplier_organisation_id",
-                                "not_found",
-                                "no organisation has this id",
-                            )
-                            .into(),
-                        ))
-                    }
-                    other => other.map_err(map_store_error)?,
-                }
-                audit.created(
-                    connection,
-                    ENTITY,
-                    application.id.to_string(),
-                    application.version,
-                    application.audience(),
-                    &ApplicationResource::from(&application),
-                )?;
-                Ok(application)
+                insert_new(connection, &audit, fields, external_ids)
             })
         })
         .await?;
@@ -471,33 +472,23 @@ pub async fn update_application(
                     Some(None) => None,
                     Some(Some(score)) => Some(validate_score(score)?),
                 };
+                let external_ids = crate::resources::patched_external_ids(
+                    &patch.external_ids,
+                    &current.external_ids,
+                    &mut errors,
+                );
+                if external_ids != current.external_ids && !edits_bid {
+                    may_act_for_either_party(actor, &current)?;
+                }
                 errors.into_result(())?;
                 let fields = fields.validate(&phase.fields)?;
                 let updated = Application {
                     fields,
                     assessment_score: score,
-                    version: current.version + 1,
-                    updated_at: Timestamp::now(),
+                    external_ids,
                     ..current.clone()
                 };
-                if updated.fields == current.fields
-                    && updated.assessment_score == current.assessment_score
-                {
-                    return Ok(current);
-                }
-                store::update(connection, &updated, current.version).map_err(map_store_error)?;
-                audit.updated(
-                    connection,
-                    ENTITY,
-                    id.to_string(),
-                    updated.version,
-                    updated.audience(),
-                    (
-                        &ApplicationResource::from(&current),
-                        &ApplicationResource::from(&updated),
-                    ),
-                )?;
-                Ok(updated)
+                Ok(write_update(connection, &audit, current, updated)?.record())
             })
         })
         .await?;
@@ -684,8 +675,184 @@ pub async fn list_application_history(
     .await
 }
 
+/// A key for an application is kept by its supplier or by the challenge owner's side.
+fn may_act_for_either_party(actor: &Actor, application: &Application) -> Result<(), Denied> {
+    may_act_as_supplier(actor, application.fields.supplier_organisation_id)
+        .or_else(|_| actor.may_manage_challenges_of(application.owner_organisation_id))
+}
+
+/// Stores a new draft application to an open phase, with its audit record.
+fn insert_new(
+    connection: &mut DbConnection,
+    audit: &AuditContext,
+    fields: ApplicationFields,
+    external_ids: Vec<ExternalId>,
+) -> Result<Application, ApiError> {
+    let (phase, challenge) = check_phase_accepts(connection, fields.phase_id)?;
+    let fields = fields.validate(&phase.fields)?;
+    let now = Timestamp::now();
+    let application = Application {
+        id: ApplicationId::generate(),
+        fields,
+        challenge_id: challenge.id,
+        owner_organisation_id: challenge.fields.owner_organisation_id,
+        status: ApplicationStatus::INITIAL,
+        assessment_score: None,
+        submitted_at: None,
+        external_ids,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    match store::insert(connection, &application) {
+        Err(StoreError::ForeignKey) => {
+            return Err(ApiError::Validation(
+                FieldViolation::new(
+                    "supplier_organisation_id",
+                    "not_found",
+                    "no organisation has this id",
+                )
+                .into(),
+            ))
+        }
+        other => other.map_err(map_store_error)?,
+    }
+    audit.created(
+        connection,
+        ENTITY,
+        application.id.to_string(),
+        application.version,
+        application.audience(),
+        &ApplicationResource::from(&application),
+    )?;
+    Ok(application)
+}
+
+/// Writes `updated` (the current application with new fields, score or external ids) as the
+/// next version, with its audit record; nothing when nothing changed.
+fn write_update(
+    connection: &mut DbConnection,
+    audit: &AuditContext,
+    current: Application,
+    updated: Application,
+) -> Result<Saved<Application>, ApiError> {
+    if updated.fields == current.fields
+        && updated.assessment_score == current.assessment_score
+        && updated.external_ids == current.external_ids
+    {
+        return Ok(Saved::Unchanged(current));
+    }
+    let updated = Application {
+        version: current.version + 1,
+        updated_at: Timestamp::now(),
+        ..updated
+    };
+    store::update_with_keys(connection, &updated, &current).map_err(map_store_error)?;
+    audit.updated(
+        connection,
+        ENTITY,
+        updated.id.to_string(),
+        updated.version,
+        updated.audience(),
+        (
+            &ApplicationResource::from(&current),
+            &ApplicationResource::from(&updated),
+        ),
+    )?;
+    Ok(Saved::Updated(updated))
+}
+
+impl Keyed for Application {
+    const COLLECTION: &'static str = "applications";
+    const NOUN: &'static str = "application";
+    type Body = CreateApplication;
+    type Checked = ApplicationFields;
+
+    crate::keyed_record_fields!();
+
+    fn check(body: CreateApplication) -> Result<(ApplicationFields, Vec<ExternalId>), ApiError> {
+        body.validate(None)
+    }
+    fn find_by_key(
+        connection: &mut DbConnection,
+        key: &ExternalId,
+        actor: &Actor,
+    ) -> Result<Option<Self>, ApiError> {
+        found_visible(
+            store::find_by_external_id(connection, &key.source, &key.id),
+            key,
+            |record| store::find_visible(connection, record.id, &private_visibility(actor)),
+        )
+    }
+    fn save(
+        connection: &mut DbConnection,
+        actor: &Actor,
+        audit: &AuditContext,
+        existing: Option<Self>,
+        fields: ApplicationFields,
+        external_ids: Vec<ExternalId>,
+    ) -> Result<Saved<Self>, ApiError> {
+        let Some(current) = existing else {
+            may_act_as_supplier(actor, fields.supplier_organisation_id)?;
+            let application = insert_new(connection, audit, fields, external_ids)?;
+            return Ok(Saved::Created(application));
+        };
+        let mut errors = ValidationErrors::default();
+        fixed(
+            &fields.phase_id,
+            &current.fields.phase_id,
+            "phase_id",
+            "an application stays in its phase",
+            &mut errors,
+        );
+        fixed(
+            &fields.supplier_organisation_id,
+            &current.fields.supplier_organisation_id,
+            "supplier_organisation_id",
+            "an application stays with its supplier",
+            &mut errors,
+        );
+        errors.into_result(())?;
+        let phase = phases::find(connection, current.fields.phase_id)?;
+        let fields = fields.validate(&phase.fields)?;
+        if fields != current.fields {
+            may_act_as_supplier(actor, current.fields.supplier_organisation_id)?;
+            if current.status != ApplicationStatus::Draft {
+                return Err(ApiError::rule(
+                    None,
+                    "not_draft",
+                    format!(
+                        "the application is {}: only a draft can be changed",
+                        current.status
+                    ),
+                ));
+            }
+        } else if external_ids != current.external_ids {
+            may_act_for_either_party(actor, &current)?;
+        }
+        let updated = Application {
+            fields,
+            external_ids,
+            ..current.clone()
+        };
+        write_update(connection, audit, current, updated)
+    }
+    fn reply(&self, _connection: &mut DbConnection) -> Result<Reply, ApiError> {
+        Reply::of(self.version, &ApplicationResource::from(self))
+    }
+}
+
+crate::by_external_id_handlers!(
+    record: Application, body: CreateApplication, resource: ApplicationResource,
+    path: "/applications/by-external-id/{source}/{id}",
+    get: get_application_by_external_id, "Get an application by a partner's key for it.",
+    put: upsert_application_by_external_id, "Create or replace an application by a partner's key for it."
+);
+
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
     config
+        .service(get_application_by_external_id)
+        .service(upsert_application_by_external_id)
         .service(create_application)
         .service(list_phase_applications)
         .service(list_applications)

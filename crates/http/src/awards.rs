@@ -3,11 +3,12 @@
 //! phase's budget and cap per supplier, with explicit lineage to the earlier phase.
 
 use actix_web::http::StatusCode;
-use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, patch, post, put, web, HttpRequest, HttpResponse};
 use catalyst_domain::Audience;
 use catalyst_domain::{
     Actor, ApplicationId, ApplicationStatus, Award, AwardFields, AwardId, AwardStatus, Denied,
-    FieldViolation, Lifecycle, Money, PhaseId, PhaseStatus, Timestamp, ValidationErrors,
+    ExternalId, FieldViolation, Lifecycle, Money, PhaseId, PhaseStatus, Timestamp,
+    ValidationErrors,
 };
 use catalyst_persistence::awards::{self as store, AwardFilter, AwardSortField};
 use catalyst_persistence::keyset::Direction;
@@ -24,11 +25,13 @@ use crate::body::{read_json, Accepts};
 use crate::conditional::{etag, if_none_match_matches, IfMatch};
 use crate::lists::ListRequest;
 use crate::problem::{ApiError, Problem, ProblemItem};
+use crate::resources::ExternalIdBody;
 use crate::resources::{
     created, field_id, optional_patch, path_id, present, required_patch, with_etag,
     TransitionRequest,
 };
 use crate::state::AppState;
+use crate::upsert::{fixed, found, Keyed, Reply, Saved};
 
 pub const TAG: &str = "awards";
 const ENTITY: &str = "awards";
@@ -59,6 +62,9 @@ pub struct AwardResource {
     #[schema(value_type = Option<uuid::Uuid>)]
     pub parent_award_id: Option<String>,
     pub status: AwardStatus,
+    /// Partners' keys for it (`PUT /api/v1/awards/by-external-id/{source}/{id}` finds it by any
+    /// of them).
+    pub external_ids: Vec<ExternalIdBody>,
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -82,6 +88,7 @@ impl From<&Award> for AwardResource {
             ends_on: fields.ends_on,
             parent_award_id: fields.parent_award_id.map(|id| id.to_string()),
             status: award.status,
+            external_ids: crate::resources::external_id_bodies(&award.external_ids),
             version: award.version,
             created_at: award.created_at,
             updated_at: award.updated_at,
@@ -95,6 +102,11 @@ impl From<&Award> for AwardResource {
 #[schema(example = json!({"application_id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b", "contract_reference": "LCC-SBRI-2019-04",
     "amount": {"amount": 5000000, "currency": "GBP"}, "vat_included": true, "starts_on": "2019-08-01", "ends_on": "2019-11-30"}))]
 pub struct CreateAward {
+    /// The phase: taken from the path in `POST /phases/{id}/awards` (if given there, it must be
+    /// the same); required in a PUT by external id and in imports.
+    #[serde(default)]
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub phase_id: Option<String>,
     #[schema(value_type = uuid::Uuid)]
     pub application_id: String,
     pub contract_reference: String,
@@ -111,6 +123,24 @@ pub struct CreateAward {
     #[serde(default)]
     #[schema(value_type = Option<uuid::Uuid>)]
     pub parent_award_id: Option<String>,
+    /// Partners' keys for it: each source once, each key naming one award.
+    #[serde(default)]
+    pub external_ids: Vec<ExternalIdBody>,
+}
+
+impl CreateAward {
+    /// The phase and the external ids; `phase` is the one in the path, if any. The rest needs
+    /// the phase and the application, read when the award is made.
+    fn validate(&self, phase: Option<PhaseId>) -> Result<(PhaseId, Vec<ExternalId>), ApiError> {
+        let mut errors = ValidationErrors::default();
+        let phase_id =
+            crate::resources::parent_id(self.phase_id.as_deref(), phase, "phase_id", &mut errors);
+        let external_ids = crate::resources::external_ids(&self.external_ids, &mut errors);
+        match phase_id {
+            Some(phase_id) if errors.is_empty() => Ok((phase_id, external_ids)),
+            _ => Err(errors.into()),
+        }
+    }
 }
 
 /// A change to an award's contract details (the amount is fixed once awarded).
@@ -129,6 +159,10 @@ pub struct UpdateAward {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<NaiveDate>)]
     pub ends_on: Option<Option<NaiveDate>>,
+    /// Replaces the external ids (`null` or `[]` removes them all).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<ExternalIdBody>>)]
+    pub external_ids: Option<Option<Vec<ExternalIdBody>>>,
 }
 
 /// A page of awards.
@@ -161,6 +195,9 @@ pub struct ListAwardsParams {
 
 fn map_store_error(error: StoreError) -> ApiError {
     match error {
+        StoreError::Duplicate {
+            constraint: catalyst_persistence::external_ids::UNIQUE_CONSTRAINT,
+        } => crate::resources::duplicate_external_id("award"),
         StoreError::NotFound => ApiError::NotFound("no such award".to_owned()),
         StoreError::Duplicate { .. } => ApiError::Conflict(ProblemItem {
             pointer: Some("#/application_id".to_owned()),
@@ -181,6 +218,7 @@ fn award(
     caller: &Actor,
     phase_id: PhaseId,
     body: CreateAward,
+    external_ids: Vec<ExternalId>,
     audit: &AuditContext,
 ) -> Result<Award, ApiError> {
     let phase = phases::find(connection, phase_id)
@@ -314,6 +352,7 @@ fn award(
         challenge_id: challenge.id,
         owner_organisation_id: challenge.fields.owner_organisation_id,
         status: AwardStatus::INITIAL,
+        external_ids,
         version: 1,
         created_at: now,
         updated_at: now,
@@ -355,11 +394,19 @@ pub async fn create_award(
         return Err(Denied::Unauthenticated.into());
     }
     let phase_id: PhaseId = path_id(&id, "phase")?;
+    let (phase_id, external_ids) = body.validate(Some(phase_id))?;
     let audit = AuditContext::of(&caller);
     let made = state
         .with_connection(move |connection| {
             transaction(connection, |connection| {
-                award(connection, caller.actor(), phase_id, body, &audit)
+                award(
+                    connection,
+                    caller.actor(),
+                    phase_id,
+                    body,
+                    external_ids,
+                    &audit,
+                )
             })
         })
         .await?;
@@ -533,30 +580,14 @@ pub async fn update_award(
                     ends_on: optional_patch(&patch.ends_on, &old.ends_on),
                     ..old.clone()
                 };
+                let external_ids = crate::resources::patched_external_ids(
+                    &patch.external_ids,
+                    &current.external_ids,
+                    &mut errors,
+                );
                 errors.into_result(())?;
                 let fields = fields.validate(&phase.fields)?;
-                if fields == current.fields {
-                    return Ok(current);
-                }
-                let updated = Award {
-                    fields,
-                    version: current.version + 1,
-                    updated_at: Timestamp::now(),
-                    ..current.clone()
-                };
-                store::update(connection, &updated, current.version).map_err(map_store_error)?;
-                audit.updated(
-                    connection,
-                    ENTITY,
-                    id.to_string(),
-                    updated.version,
-                    Audience::Public,
-                    (
-                        &AwardResource::from(&current),
-                        &AwardResource::from(&updated),
-                    ),
-                )?;
-                Ok(updated)
+                Ok(write_update(connection, &audit, current, fields, external_ids)?.record())
             })
         })
         .await?;
@@ -673,8 +704,139 @@ pub async fn list_award_history(
     .await
 }
 
+/// Writes an award's new contract details and external ids as the next version, with its
+/// audit record; nothing when nothing changed.
+fn write_update(
+    connection: &mut DbConnection,
+    audit: &AuditContext,
+    current: Award,
+    fields: AwardFields,
+    external_ids: Vec<ExternalId>,
+) -> Result<Saved<Award>, ApiError> {
+    if fields == current.fields && external_ids == current.external_ids {
+        return Ok(Saved::Unchanged(current));
+    }
+    let updated = Award {
+        fields,
+        external_ids,
+        version: current.version + 1,
+        updated_at: Timestamp::now(),
+        ..current.clone()
+    };
+    store::update_with_keys(connection, &updated, &current).map_err(map_store_error)?;
+    audit.updated(
+        connection,
+        ENTITY,
+        updated.id.to_string(),
+        updated.version,
+        Audience::Public,
+        (
+            &AwardResource::from(&current),
+            &AwardResource::from(&updated),
+        ),
+    )?;
+    Ok(Saved::Updated(updated))
+}
+
+/// An award as a partner sends it, checked on its own.
+pub struct AwardRequest {
+    phase_id: PhaseId,
+    body: CreateAward,
+}
+
+impl Keyed for Award {
+    const COLLECTION: &'static str = "awards";
+    const NOUN: &'static str = "award";
+    type Body = CreateAward;
+    type Checked = AwardRequest;
+
+    crate::keyed_record_fields!();
+
+    fn check(body: CreateAward) -> Result<(AwardRequest, Vec<ExternalId>), ApiError> {
+        let (phase_id, external_ids) = body.validate(None)?;
+        Ok((AwardRequest { phase_id, body }, external_ids))
+    }
+    fn find_by_key(
+        connection: &mut DbConnection,
+        key: &ExternalId,
+        _actor: &Actor,
+    ) -> Result<Option<Self>, ApiError> {
+        found(store::find_by_external_id(connection, &key.source, &key.id))
+    }
+    fn save(
+        connection: &mut DbConnection,
+        actor: &Actor,
+        audit: &AuditContext,
+        existing: Option<Self>,
+        request: AwardRequest,
+        external_ids: Vec<ExternalId>,
+    ) -> Result<Saved<Self>, ApiError> {
+        let AwardRequest { phase_id, body } = request;
+        let Some(current) = existing else {
+            let made = award(connection, actor, phase_id, body, external_ids, audit)?;
+            return Ok(Saved::Created(made));
+        };
+        actor.may_manage_challenges_of(current.owner_organisation_id)?;
+        let old = &current.fields;
+        let mut errors = ValidationErrors::default();
+        fixed(
+            &phase_id,
+            &old.phase_id,
+            "phase_id",
+            "an award stays in its phase",
+            &mut errors,
+        );
+        fixed(
+            &body.application_id,
+            &old.application_id.to_string(),
+            "application_id",
+            "an award stays with the application it was made from",
+            &mut errors,
+        );
+        fixed(
+            &body.amount,
+            &old.amount,
+            "amount",
+            "the amount is fixed once awarded",
+            &mut errors,
+        );
+        if let Some(parent) = &body.parent_award_id {
+            fixed(
+                &Some(parent.clone()),
+                &old.parent_award_id.map(|id| id.to_string()),
+                "parent_award_id",
+                "an award keeps its lineage",
+                &mut errors,
+            );
+        }
+        errors.into_result(())?;
+        let phase = phases::find(connection, old.phase_id)?;
+        let fields = AwardFields {
+            contract_reference: body.contract_reference,
+            vat_included: body.vat_included,
+            starts_on: body.starts_on,
+            ends_on: body.ends_on,
+            ..old.clone()
+        }
+        .validate(&phase.fields)?;
+        write_update(connection, audit, current, fields, external_ids)
+    }
+    fn reply(&self, _connection: &mut DbConnection) -> Result<Reply, ApiError> {
+        Reply::of(self.version, &AwardResource::from(self))
+    }
+}
+
+crate::by_external_id_handlers!(
+    record: Award, body: CreateAward, resource: AwardResource,
+    path: "/awards/by-external-id/{source}/{id}",
+    get: get_award_by_external_id, "Get an award by a partner's key for it.",
+    put: upsert_award_by_external_id, "Create or replace an award by a partner's key for it."
+);
+
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
     config
+        .service(get_award_by_external_id)
+        .service(upsert_award_by_external_id)
         .service(create_award)
         .service(list_phase_awards)
         .service(list_awards)

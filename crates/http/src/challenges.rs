@@ -28,6 +28,7 @@ use crate::resources::{
     collect_field_id, optional_patch, path_id, present, required_patch, TransitionRequest,
 };
 use crate::state::AppState;
+use crate::upsert::{found_visible, Keyed, Reply, Saved};
 
 pub const TAG: &str = "challenges";
 const ENTITY: &str = "challenges";
@@ -792,78 +793,6 @@ pub async fn list_challenge_history(
     .await
 }
 
-/// Get a challenge by a partner's key for it.
-#[utoipa::path(
-    tag = TAG, operation_id = "get_challenge_by_external_id",
-    params(
-        ("source" = String, Path, description = "The partner system, such as `leeds-housing-crm`"),
-        ("id" = String, Path, description = "Its key for the challenge"),
-    ),
-    responses(
-        (status = 200, description = "The challenge", body = ChallengeResource, headers(("ETag" = String, description = "Its entity tag"))),
-        (status = 400, description = "A malformed source or key", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No challenge you may see has this key", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/challenges/by-external-id/{source}/{id}")]
-pub async fn get_challenge_by_external_id(
-    caller: Caller,
-    path: web::Path<(String, String)>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let (source, key) = path.into_inner();
-    let key = crate::resources::external_key(&source, &key)?;
-    let seen = visibility(caller.actor());
-    let (challenge, totals) = state
-        .with_connection(move |connection| {
-            let challenge = find_visible_by_key(connection, &key, &seen)?
-                .ok_or_else(|| no_challenge_known(&key))?;
-            let totals = totals_of(connection, &challenge)?;
-            Ok((challenge, totals))
-        })
-        .await?;
-    Ok(respond(StatusCode::OK, &challenge, &totals))
-}
-
-fn no_challenge_known(key: &ExternalId) -> ApiError {
-    ApiError::NotFound(format!(
-        "no challenge you may see is known to {} as {:?}",
-        key.source, key.id
-    ))
-}
-
-/// The challenge with this key, if there is one the caller may see (`Err` 404 if there is one
-/// it may not).
-fn find_visible_by_key(
-    connection: &mut DbConnection,
-    key: &ExternalId,
-    seen: &catalyst_persistence::challenges::Visibility,
-) -> Result<Option<Challenge>, ApiError> {
-    match store::find_by_external_id(connection, &key.source, &key.id) {
-        Ok(challenge) if seen.allows(&challenge) => Ok(Some(challenge)),
-        Ok(_) => Err(no_challenge_known(key)),
-        Err(StoreError::NotFound) => Ok(None),
-        Err(error) => Err(error.into()),
-    }
-}
-
-/// What saving a whole challenge by a partner's key came to.
-enum Saved {
-    Created(Challenge),
-    Updated(Challenge),
-    Unchanged(Challenge),
-}
-
-impl Saved {
-    fn challenge(self) -> Challenge {
-        match self {
-            Saved::Created(challenge) | Saved::Updated(challenge) | Saved::Unchanged(challenge) => {
-                challenge
-            }
-        }
-    }
-}
-
 /// Writes a whole challenge over `existing` (or as a new draft), with its audit record: the
 /// one path of PUT by external id and of imports. A challenge keeps its programme and owner.
 fn save_whole(
@@ -873,7 +802,7 @@ fn save_whole(
     existing: Option<Challenge>,
     fields: ChallengeFields,
     external_ids: Vec<ExternalId>,
-) -> Result<Saved, ApiError> {
+) -> Result<Saved<Challenge>, ApiError> {
     let Some(current) = existing else {
         actor.may_manage_challenges_of(fields.owner_organisation_id)?;
         let challenge = Challenge {
@@ -945,157 +874,63 @@ fn save_whole(
     Ok(Saved::Updated(updated))
 }
 
-/// One row of an import: checked, and unless `check_only` created as a draft, or updated when
-/// one of its external ids names a challenge the importer may see.
-pub(crate) fn import_row(
-    connection: &mut DbConnection,
-    body: serde_json::Value,
-    actor: &Actor,
-    audit: &AuditContext,
-    check_only: bool,
-) -> Result<crate::import_engine::Applied, ApiError> {
-    use crate::import_engine::Applied;
-    let body: CreateChallenge = crate::body::from_value(body)?;
-    let (fields, external_ids) = body.validate()?;
-    if check_only {
-        return Ok(Applied::Valid);
+impl Keyed for Challenge {
+    const COLLECTION: &'static str = "challenges";
+    const NOUN: &'static str = "challenge";
+    type Body = CreateChallenge;
+    type Checked = ChallengeFields;
+
+    crate::keyed_record_fields!();
+
+    fn check(body: CreateChallenge) -> Result<(ChallengeFields, Vec<ExternalId>), ApiError> {
+        body.validate()
     }
-    let seen = visibility(actor);
-    let mut existing = None;
-    for key in &external_ids {
-        if let Some(found) = find_visible_by_key(connection, key, &seen)? {
-            existing = Some(found);
-            break;
-        }
+    /// Drafts are found by key only by those who may see them.
+    fn find_by_key(
+        connection: &mut DbConnection,
+        key: &ExternalId,
+        actor: &Actor,
+    ) -> Result<Option<Self>, ApiError> {
+        let seen = visibility(actor);
+        found_visible(
+            store::find_by_external_id(connection, &key.source, &key.id),
+            key,
+            |challenge| {
+                if seen.allows(&challenge) {
+                    Ok(challenge)
+                } else {
+                    Err(())
+                }
+            },
+        )
     }
-    // The row's keys win for its sources; the record keeps its other sources' keys.
-    let external_ids = match &existing {
-        Some(current) => catalyst_domain::external_id::merged(&current.external_ids, &external_ids),
-        None => external_ids,
-    };
-    Ok(
-        match save_whole(connection, actor, audit, existing, fields, external_ids)? {
-            Saved::Created(challenge) => Applied::Created(challenge.id.to_string()),
-            Saved::Updated(challenge) => Applied::Updated(challenge.id.to_string()),
-            Saved::Unchanged(challenge) => Applied::Unchanged(challenge.id.to_string()),
-        },
-    )
+    /// A challenge keeps its programme and owner, and its status moves only by transitions.
+    fn save(
+        connection: &mut DbConnection,
+        actor: &Actor,
+        audit: &AuditContext,
+        existing: Option<Self>,
+        fields: ChallengeFields,
+        external_ids: Vec<ExternalId>,
+    ) -> Result<Saved<Self>, ApiError> {
+        save_whole(connection, actor, audit, existing, fields, external_ids)
+    }
+    fn reply(&self, connection: &mut DbConnection) -> Result<Reply, ApiError> {
+        let totals = totals_of(connection, self)?;
+        Ok(Reply {
+            etag: challenge_etag(self, &totals),
+            json: serde_json::to_string(&ChallengeResource::with_totals(self, &totals))
+                .map_err(|_| ApiError::Internal)?,
+        })
+    }
 }
 
-/// Create or replace a challenge by a partner's key for it.
-///
-/// An idempotent upsert for syncs: the body is a whole challenge, as for `POST`. If no
-/// challenge has this key, one is created with it (201, a draft); otherwise its fields are
-/// replaced (200; the same fields change nothing). A challenge keeps its programme and owner,
-/// and its status moves only by transitions. `If-None-Match: *` creates only, `If-Match`
-/// updates only that version.
-#[utoipa::path(
-    tag = TAG, operation_id = "upsert_challenge_by_external_id", security(("bearer" = [])),
-    params(
-        ("source" = String, Path, description = "The partner system, such as `leeds-housing-crm`"),
-        ("id" = String, Path, description = "Its key for the challenge"),
-        ("If-Match" = Option<String>, Header, description = "Update only this version"),
-        ("If-None-Match" = Option<String>, Header, description = "`*`: create only"),
-    ),
-    request_body(content = CreateChallenge, content_type = "application/json"),
-    responses(
-        (status = 200, description = "Replaced (or already so)", body = ChallengeResource, headers(("ETag" = String, description = "Its entity tag"))),
-        (status = 201, description = "Created", body = ChallengeResource, headers(
-            ("Location" = String, description = "The new challenge's URL"),
-            ("ETag" = String, description = "Its entity tag"),
-        )),
-        (status = 400, description = "A malformed source or key", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed to manage this body's challenges", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "The key names a challenge you may not see", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The reference or another external id belongs to another challenge", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match or If-None-Match failed", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, or a change of programme or owner", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[put("/challenges/by-external-id/{source}/{id}")]
-pub async fn upsert_challenge_by_external_id(
-    request: HttpRequest,
-    caller: Caller,
-    path: web::Path<(String, String)>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let (source, key) = path.into_inner();
-    let key = crate::resources::external_key(&source, &key)?;
-    let body: CreateChallenge =
-        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
-    if caller.actor() == &Actor::Anonymous {
-        return Err(catalyst_domain::Denied::Unauthenticated.into());
-    }
-    let (fields, external_ids) = body.validate()?;
-    let external_ids = catalyst_domain::external_id::with_key(external_ids, &key)
-        .map_err(ValidationErrors::from)?;
-    let if_match = IfMatch::from_headers(request.headers())?;
-    let headers = request.headers().clone();
-    let audit = AuditContext::of(&caller);
-    let seen = visibility(caller.actor());
-    let (challenge, totals, created) = state
-        .with_connection(move |connection| {
-            transaction(connection, |connection| {
-                match find_visible_by_key(connection, &key, &seen)? {
-                    Some(current) => {
-                        if crate::conditional::if_none_match_matches(&headers, current.version)? {
-                            return Err(ApiError::PreconditionFailed(format!(
-                                "{} {:?} is a challenge already (If-None-Match: *)",
-                                key.source, key.id
-                            )));
-                        }
-                        if_match.check(current.version)?;
-                        let saved = save_whole(
-                            connection,
-                            caller.actor(),
-                            &audit,
-                            Some(current),
-                            fields,
-                            external_ids,
-                        )?;
-                        let challenge = saved.challenge();
-                        let totals = totals_of(connection, &challenge)?;
-                        Ok((challenge, totals, false))
-                    }
-                    None => {
-                        if if_match.is_present() {
-                            return Err(ApiError::PreconditionFailed(format!(
-                                "no challenge is known to {} as {:?} (If-Match)",
-                                key.source, key.id
-                            )));
-                        }
-                        let challenge = save_whole(
-                            connection,
-                            caller.actor(),
-                            &audit,
-                            None,
-                            fields,
-                            external_ids,
-                        )?
-                        .challenge();
-                        Ok((challenge, ChallengeTotals::default(), true))
-                    }
-                }
-            })
-        })
-        .await?;
-    if created {
-        let mut response = respond(StatusCode::CREATED, &challenge, &totals);
-        response.headers_mut().insert(
-            actix_web::http::header::LOCATION,
-            actix_web::http::header::HeaderValue::from_str(&format!(
-                "/api/v1/challenges/{}",
-                challenge.id
-            ))
-            .map_err(|_| ApiError::Internal)?,
-        );
-        Ok(response)
-    } else {
-        Ok(respond(StatusCode::OK, &challenge, &totals))
-    }
-}
+crate::by_external_id_handlers!(
+    record: Challenge, body: CreateChallenge, resource: ChallengeResource,
+    path: "/challenges/by-external-id/{source}/{id}",
+    get: get_challenge_by_external_id, "Get a challenge by a partner's key for it.",
+    put: upsert_challenge_by_external_id, "Create or replace a challenge by a partner's key for it (created as a draft; it keeps its programme and owner)."
+);
 
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
     config

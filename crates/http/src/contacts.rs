@@ -2,9 +2,10 @@
 //! Never public: seen and kept by programme staff and the organisation's own members.
 
 use actix_web::http::StatusCode;
-use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use catalyst_domain::{
-    Actor, Contact, ContactFields, ContactId, Denied, OrganisationId, Timestamp, ValidationErrors,
+    Actor, Contact, ContactFields, ContactId, Denied, ExternalId, OrganisationId, Timestamp,
+    ValidationErrors,
 };
 use catalyst_persistence::contacts::{self as store, ContactSortField};
 use catalyst_persistence::keyset::Direction;
@@ -18,8 +19,10 @@ use crate::body::{read_json, Accepts};
 use crate::conditional::IfMatch;
 use crate::lists::ListRequest;
 use crate::problem::{ApiError, Problem};
+use crate::resources::ExternalIdBody;
 use crate::resources::{created, optional_patch, path_id, present, required_patch, with_etag};
 use crate::state::AppState;
+use crate::upsert::{fixed, found_visible, Keyed, Reply, Saved};
 
 pub const TAG: &str = "contacts";
 pub const ENTITY: &str = "contacts";
@@ -35,6 +38,9 @@ pub struct ContactResource {
     #[schema(example = "Innovation lead")]
     pub role: Option<String>,
     pub email: Option<String>,
+    /// Partners' keys for it (`PUT /api/v1/contacts/by-external-id/{source}/{id}` finds it by any
+    /// of them).
+    pub external_ids: Vec<ExternalIdBody>,
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -48,6 +54,7 @@ impl From<&Contact> for ContactResource {
             name: contact.fields.name.clone(),
             role: contact.fields.role.clone(),
             email: contact.fields.email.clone(),
+            external_ids: crate::resources::external_id_bodies(&contact.external_ids),
             version: contact.version,
             created_at: contact.created_at,
             updated_at: contact.updated_at,
@@ -60,11 +67,51 @@ impl From<&Contact> for ContactResource {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "A. Officer", "role": "Innovation lead", "email": "innovation@leeds.gov.uk"}))]
 pub struct CreateContact {
+    /// The organisation: taken from the path in `POST /organisations/{id}/contacts` (if given
+    /// there, it must be the same); required in a PUT by external id.
+    #[serde(default)]
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub organisation_id: Option<String>,
     pub name: String,
     #[serde(default)]
     pub role: Option<String>,
     #[serde(default)]
     pub email: Option<String>,
+    /// Partners' keys for it: each source once, each key naming one contact.
+    #[serde(default)]
+    pub external_ids: Vec<ExternalIdBody>,
+}
+
+impl CreateContact {
+    /// The fields and external ids, every problem reported at once; `organisation` is the one
+    /// in the path, if any.
+    fn validate(
+        self,
+        organisation: Option<OrganisationId>,
+    ) -> Result<(ContactFields, Vec<ExternalId>), ApiError> {
+        let mut errors = ValidationErrors::default();
+        let organisation_id = crate::resources::parent_id(
+            self.organisation_id.as_deref(),
+            organisation,
+            "organisation_id",
+            &mut errors,
+        );
+        let external_ids = crate::resources::external_ids(&self.external_ids, &mut errors);
+        let fields = ContactFields {
+            organisation_id: organisation_id.unwrap_or_else(OrganisationId::generate),
+            name: self.name,
+            role: self.role,
+            email: self.email,
+        }
+        .validate();
+        match fields {
+            Ok(fields) => Ok((errors.into_result(fields)?, external_ids)),
+            Err(more) => {
+                errors.0.extend(more.0);
+                Err(errors.into())
+            }
+        }
+    }
 }
 
 /// A change (JSON Merge Patch).
@@ -80,6 +127,10 @@ pub struct UpdateContact {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub email: Option<Option<String>>,
+    /// Replaces the external ids (`null` or `[]` removes them all).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<ExternalIdBody>>)]
+    pub external_ids: Option<Option<Vec<ExternalIdBody>>>,
 }
 
 /// A page of contacts.
@@ -110,6 +161,9 @@ fn find_visible(
 
 fn map_store_error(error: StoreError) -> ApiError {
     match error {
+        StoreError::Duplicate {
+            constraint: catalyst_persistence::external_ids::UNIQUE_CONSTRAINT,
+        } => crate::resources::duplicate_external_id("contact"),
         StoreError::NotFound => not_found(),
         StoreError::VersionMismatch { current } => ApiError::PreconditionFailed(format!(
             "the contact changed meanwhile: its current version is {current}"
@@ -140,37 +194,12 @@ pub async fn create_contact(
     let organisation: OrganisationId = path_id(&id, "organisation")?;
     let body: CreateContact = read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     caller.actor().may_manage_contacts_of(organisation)?;
-    let fields = ContactFields {
-        organisation_id: organisation,
-        name: body.name,
-        role: body.role,
-        email: body.email,
-    }
-    .validate()?;
+    let (fields, external_ids) = body.validate(Some(organisation))?;
     let audit = AuditContext::of(&caller);
     let contact = state
         .with_connection(move |connection| {
             transaction(connection, |connection| {
-                organisations::find(connection, organisation)
-                    .map_err(|_| ApiError::NotFound("no such organisation".to_owned()))?;
-                let now = Timestamp::now();
-                let contact = Contact {
-                    id: ContactId::generate(),
-                    fields,
-                    version: 1,
-                    created_at: now,
-                    updated_at: now,
-                };
-                store::insert(connection, &contact)?;
-                audit.created(
-                    connection,
-                    ENTITY,
-                    contact.id.to_string(),
-                    contact.version,
-                    contact.audience(),
-                    &ContactResource::from(&contact),
-                )?;
-                Ok(contact)
+                insert_new(connection, &audit, fields, external_ids)
             })
         })
         .await?;
@@ -313,30 +342,14 @@ pub async fn update_contact(
                     email: optional_patch(&patch.email, &old.email),
                     ..old.clone()
                 };
+                let external_ids = crate::resources::patched_external_ids(
+                    &patch.external_ids,
+                    &current.external_ids,
+                    &mut errors,
+                );
                 errors.into_result(())?;
                 let fields = fields.validate()?;
-                if fields == current.fields {
-                    return Ok(current);
-                }
-                let updated = Contact {
-                    fields,
-                    version: current.version + 1,
-                    updated_at: Timestamp::now(),
-                    ..current.clone()
-                };
-                store::update(connection, &updated, current.version).map_err(map_store_error)?;
-                audit.updated(
-                    connection,
-                    ENTITY,
-                    id.to_string(),
-                    updated.version,
-                    updated.audience(),
-                    (
-                        &ContactResource::from(&current),
-                        &ContactResource::from(&updated),
-                    ),
-                )?;
-                Ok(updated)
+                Ok(replace(connection, &audit, current, fields, external_ids)?.record())
             })
         })
         .await?;
@@ -422,8 +435,139 @@ pub async fn list_contact_history(
     .await
 }
 
+/// Stores a new contact of an existing organisation, with its audit record.
+fn insert_new(
+    connection: &mut DbConnection,
+    audit: &AuditContext,
+    fields: ContactFields,
+    external_ids: Vec<ExternalId>,
+) -> Result<Contact, ApiError> {
+    organisations::find(connection, fields.organisation_id)
+        .map_err(|_| ApiError::NotFound("no such organisation".to_owned()))?;
+    let now = Timestamp::now();
+    let contact = Contact {
+        id: ContactId::generate(),
+        fields,
+        external_ids,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    store::insert(connection, &contact).map_err(map_store_error)?;
+    audit.created(
+        connection,
+        ENTITY,
+        contact.id.to_string(),
+        contact.version,
+        contact.audience(),
+        &ContactResource::from(&contact),
+    )?;
+    Ok(contact)
+}
+
+/// Replaces a contact's fields and external ids as the next version, with its audit record;
+/// nothing when nothing changed.
+fn replace(
+    connection: &mut DbConnection,
+    audit: &AuditContext,
+    current: Contact,
+    fields: ContactFields,
+    external_ids: Vec<ExternalId>,
+) -> Result<Saved<Contact>, ApiError> {
+    if fields == current.fields && external_ids == current.external_ids {
+        return Ok(Saved::Unchanged(current));
+    }
+    let updated = Contact {
+        fields,
+        external_ids,
+        version: current.version + 1,
+        updated_at: Timestamp::now(),
+        ..current.clone()
+    };
+    store::update_with_keys(connection, &updated, &current).map_err(map_store_error)?;
+    audit.updated(
+        connection,
+        ENTITY,
+        updated.id.to_string(),
+        updated.version,
+        updated.audience(),
+        (
+            &ContactResource::from(&current),
+            &ContactResource::from(&updated),
+        ),
+    )?;
+    Ok(Saved::Updated(updated))
+}
+
+impl Keyed for Contact {
+    const COLLECTION: &'static str = "contacts";
+    const NOUN: &'static str = "contact";
+    type Body = CreateContact;
+    type Checked = ContactFields;
+
+    crate::keyed_record_fields!();
+
+    fn check(body: CreateContact) -> Result<(ContactFields, Vec<ExternalId>), ApiError> {
+        body.validate(None)
+    }
+    fn find_by_key(
+        connection: &mut DbConnection,
+        key: &ExternalId,
+        actor: &Actor,
+    ) -> Result<Option<Self>, ApiError> {
+        found_visible(
+            store::find_by_external_id(connection, &key.source, &key.id),
+            key,
+            |contact| {
+                if actor.may_see_contacts_of(contact.fields.organisation_id) {
+                    Ok(contact)
+                } else {
+                    Err(())
+                }
+            },
+        )
+    }
+    fn save(
+        connection: &mut DbConnection,
+        actor: &Actor,
+        audit: &AuditContext,
+        existing: Option<Self>,
+        fields: ContactFields,
+        external_ids: Vec<ExternalId>,
+    ) -> Result<Saved<Self>, ApiError> {
+        let Some(current) = existing else {
+            actor.may_manage_contacts_of(fields.organisation_id)?;
+            let contact = insert_new(connection, audit, fields, external_ids)?;
+            return Ok(Saved::Created(contact));
+        };
+        actor.may_manage_contacts_of(current.fields.organisation_id)?;
+        let mut errors = ValidationErrors::default();
+        fixed(
+            &fields.organisation_id,
+            &current.fields.organisation_id,
+            "organisation_id",
+            "a contact stays with its organisation",
+            &mut errors,
+        );
+        errors.into_result(())?;
+        replace(connection, audit, current, fields, external_ids)
+    }
+    fn reply(&self, _connection: &mut DbConnection) -> Result<Reply, ApiError> {
+        Reply::of(self.version, &ContactResource::from(self))
+    }
+}
+
+crate::by_external_id_handlers!(
+    record: Contact, body: CreateContact, resource: ContactResource,
+    path: "/contacts/by-external-id/{source}/{id}",
+    get: get_contact_by_external_id, "Get a contact by a partner's key for it.",
+    put: upsert_contact_by_external_id, "Create or replace a contact by a partner's key for it."
+);
+
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
     config
+        .service(get_contact_by_external_id)
+        .service(upsert_contact_by_external_id)
         .service(create_contact)
         .service(list_contacts)
         .service(get_contact)

@@ -136,6 +136,36 @@ fn csv_columns(collection: &str) -> &'static [&'static str] {
             "external_source",
             "external_id",
         ],
+        "applications" => &[
+            "phase_id",
+            "supplier_organisation_id",
+            "amount_requested.amount",
+            "amount_requested.currency",
+            "summary",
+            "external_source",
+            "external_id",
+        ],
+        "awards" => &[
+            "phase_id",
+            "application_id",
+            "contract_reference",
+            "amount.amount",
+            "amount.currency",
+            "vat_included",
+            "starts_on",
+            "ends_on",
+            "parent_award_id",
+            "external_source",
+            "external_id",
+        ],
+        "payments" => &[
+            "milestone_id",
+            "milestone_source",
+            "milestone_external_id",
+            "paid_on",
+            "amount.amount",
+            "amount.currency",
+        ],
         _ => &[],
     }
 }
@@ -311,6 +341,7 @@ fn csv_body(header: &[String], fields: Vec<String>) -> Value {
     let mut body = Map::new();
     let mut identifier = Map::new();
     let mut external = Map::new();
+    let mut milestone = Map::new();
     for (name, value) in header.iter().zip(fields) {
         if value.is_empty() {
             continue;
@@ -327,6 +358,36 @@ fn csv_body(header: &[String], fields: Vec<String>) -> Value {
             }
             "external_id" => {
                 external.insert("id".to_owned(), Value::String(value));
+            }
+            "milestone_source" => {
+                milestone.insert("source".to_owned(), Value::String(value));
+            }
+            "milestone_external_id" => {
+                milestone.insert("id".to_owned(), Value::String(value));
+            }
+            "vat_included" => {
+                let flag = match value.trim().to_ascii_lowercase().as_str() {
+                    "true" => Value::Bool(true),
+                    "false" => Value::Bool(false),
+                    // Left as text, so that the row is rejected saying why.
+                    _ => Value::String(value),
+                };
+                body.insert(name.clone(), flag);
+            }
+            // Money is two columns, as exports write it: `amount.amount` (minor units) and
+            // `amount.currency`.
+            dotted if dotted.contains('.') => {
+                let (object, member) = dotted.split_once('.').unwrap_or((dotted, ""));
+                let cell = match (member, value.trim().parse::<i64>()) {
+                    ("amount", Ok(minor)) => Value::from(minor),
+                    _ => Value::String(value),
+                };
+                if let Value::Object(money) = body
+                    .entry(object.to_owned())
+                    .or_insert_with(|| Value::Object(Map::new()))
+                {
+                    money.insert(member.to_owned(), cell);
+                }
             }
             // Lists are `;`-separated in a cell.
             "themes" => {
@@ -345,6 +406,9 @@ fn csv_body(header: &[String], fields: Vec<String>) -> Value {
     }
     if !identifier.is_empty() {
         body.insert("identifier".to_owned(), Value::Object(identifier));
+    }
+    if !milestone.is_empty() {
+        body.insert("milestone_external_id".to_owned(), Value::Object(milestone));
     }
     if !external.is_empty() {
         body.insert(
@@ -383,10 +447,19 @@ fn apply(
     check_only: bool,
 ) -> Result<Applied, ApiError> {
     match collection {
-        "organisations" => {
-            crate::organisations::import_row(connection, body, actor, audit, check_only)
-        }
-        "challenges" => crate::challenges::import_row(connection, body, actor, audit, check_only),
+        "organisations" => crate::upsert::import_row::<catalyst_domain::Organisation>(
+            connection, body, actor, audit, check_only,
+        ),
+        "challenges" => crate::upsert::import_row::<catalyst_domain::Challenge>(
+            connection, body, actor, audit, check_only,
+        ),
+        "applications" => crate::upsert::import_row::<catalyst_domain::Application>(
+            connection, body, actor, audit, check_only,
+        ),
+        "awards" => crate::upsert::import_row::<catalyst_domain::Award>(
+            connection, body, actor, audit, check_only,
+        ),
+        "payments" => crate::milestones::import_payment(connection, body, actor, audit, check_only),
         _ => Err(ApiError::Internal),
     }
 }

@@ -24,7 +24,13 @@ use crate::state::AppState;
 pub const TAG: &str = "imports";
 
 /// The collections that can be imported.
-pub const COLLECTIONS: [&str; 2] = ["organisations", "challenges"];
+pub const COLLECTIONS: [&str; 5] = [
+    "organisations",
+    "challenges",
+    "applications",
+    "awards",
+    "payments",
+];
 
 /// Upload chunks: large enough to keep the row count low, small enough to stay out of memory.
 const CHUNK_BYTES: usize = 256 * 1024;
@@ -107,7 +113,8 @@ pub struct RowResultList {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)] // Documents the parameters; `QueryParams` parses them.
 pub struct CreateImportParams {
-    /// What the rows are: `organisations` or `challenges`.
+    /// What the rows are: `organisations`, `challenges`, `applications`, `awards` or
+    /// `payments`.
     collection: String,
     /// `all_or_nothing` (default: nothing is written unless every row is good) or `partial`
     /// (good rows are written, bad ones reported).
@@ -120,8 +127,21 @@ pub struct CreateImportParams {
 fn may_import(actor: &Actor, collection: &str) -> Result<(), ApiError> {
     match collection {
         "organisations" => Ok(actor.may_create_organisation()?),
+        // Each row is checked against its supplier.
+        "applications" => {
+            let applies = actor.runs_programmes()
+                || actor.has_role(catalyst_domain::Role::Supplier)
+                || actor.has_scope(catalyst_domain::Scope::Write);
+            if applies {
+                Ok(())
+            } else {
+                Err(ApiError::Forbidden(
+                    "applications are imported by suppliers, programme staff and clients with the write scope".to_owned(),
+                ))
+            }
+        }
         // Each row is checked against its owner; the job is for those who manage challenges.
-        "challenges" => {
+        "challenges" | "awards" | "payments" => {
             let manages = actor.runs_programmes()
                 || actor.has_role(catalyst_domain::Role::AuthorityOfficer)
                 || actor.has_scope(catalyst_domain::Scope::Write);
@@ -129,7 +149,7 @@ fn may_import(actor: &Actor, collection: &str) -> Result<(), ApiError> {
                 Ok(())
             } else {
                 Err(ApiError::Forbidden(
-                    "challenges are imported by programme staff, authority officers and clients with the write scope".to_owned(),
+                    format!("{collection} are imported by programme staff, authority officers and clients with the write scope"),
                 ))
             }
         }
@@ -168,7 +188,17 @@ fn parameter_error(name: &str, code: &str, detail: impl Into<String>) -> ApiErro
 /// `scale`, `region`, `identifier_scheme`, `identifier_id`, `website`, `external_source`,
 /// `external_id`; for challenges (made as drafts): `programme_id`, `owner_organisation_id`,
 /// `reference`, `title`, `problem_statement`, `themes` (`;`-separated), `opens_at`,
-/// `closes_at`, `external_source`, `external_id`.
+/// `closes_at`, `external_source`, `external_id`; for applications (made as drafts):
+/// `phase_id`, `supplier_organisation_id`, `amount_requested.amount` (minor units),
+/// `amount_requested.currency`, `summary`, `external_source`, `external_id`; for awards (each
+/// claims its phase's budget as `POST` does): `phase_id`, `application_id`,
+/// `contract_reference`, `amount.amount`, `amount.currency`, `vat_included` (`true` or
+/// `false`), `starts_on`, `ends_on`, `parent_award_id`, `external_source`, `external_id`; for
+/// payments (each pays an invoiced milestone, named by its id or by a partner's key):
+/// `milestone_id`, `milestone_source`, `milestone_external_id`, `paid_on`, `amount.amount`,
+/// `amount.currency` (when given, the milestone's tranche). In NDJSON a payment is
+/// `{"milestone_id": ...}` or `{"milestone_external_id": {"source": ..., "id": ...}}` with
+/// `paid_on` and an optional `amount`.
 #[utoipa::path(
     tag = TAG, operation_id = "create_import", security(("bearer" = [])),
     params(CreateImportParams),

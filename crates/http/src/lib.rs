@@ -37,6 +37,7 @@ pub mod request_context;
 pub mod resources;
 pub mod state;
 pub mod trials;
+pub mod upsert;
 pub mod users;
 pub mod webhook_delivery;
 pub mod webhooks;

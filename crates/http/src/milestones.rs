@@ -3,14 +3,14 @@
 //! (or programme staff) plan, pay or withhold. Paid milestones never exceed the award.
 
 use actix_web::http::StatusCode;
-use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use catalyst_domain::{
-    Actor, AwardId, Denied, FieldViolation, Lifecycle, Milestone, MilestoneFields, MilestoneId,
-    MilestoneKind, MilestoneStatus, Money, Timestamp, ValidationErrors,
+    Actor, AwardId, Denied, ExternalId, FieldViolation, Lifecycle, Milestone, MilestoneFields,
+    MilestoneId, MilestoneKind, MilestoneStatus, Money, Timestamp, ValidationErrors,
 };
 use catalyst_persistence::keyset::Direction;
 use catalyst_persistence::milestones::{self as store, MilestoneFilter, MilestoneSortField};
-use catalyst_persistence::{awards, transaction, StoreError};
+use catalyst_persistence::{awards, transaction, DbConnection, StoreError};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -22,8 +22,10 @@ use crate::body::{read_json, Accepts};
 use crate::conditional::{etag, if_none_match_matches, IfMatch};
 use crate::lists::ListRequest;
 use crate::problem::{ApiError, Problem};
+use crate::resources::{collect_field_id, ExternalIdBody};
 use crate::resources::{created, optional_patch, path_id, present, required_patch, with_etag};
 use crate::state::AppState;
+use crate::upsert::{fixed, found_visible, Keyed, Reply, Saved};
 
 pub const TAG: &str = "milestones";
 const ENTITY: &str = "milestones";
@@ -42,6 +44,9 @@ pub struct MilestoneResource {
     pub amount: Option<Money>,
     pub status: MilestoneStatus,
     pub paid_on: Option<NaiveDate>,
+    /// Partners' keys for it (`PUT /api/v1/milestones/by-external-id/{source}/{id}` finds it by any
+    /// of them).
+    pub external_ids: Vec<ExternalIdBody>,
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -59,6 +64,7 @@ impl From<&Milestone> for MilestoneResource {
             amount: fields.amount,
             status: milestone.status,
             paid_on: milestone.paid_on,
+            external_ids: crate::resources::external_id_bodies(&milestone.external_ids),
             version: milestone.version,
             created_at: milestone.created_at,
             updated_at: milestone.updated_at,
@@ -71,6 +77,11 @@ impl From<&Milestone> for MilestoneResource {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"kind": "payment", "title": "First tranche (25%)", "due_on": "2019-09-30", "amount": {"amount": 1250000, "currency": "GBP"}}))]
 pub struct CreateMilestone {
+    /// The award: taken from the path in `POST /awards/{id}/milestones` (if given there, it
+    /// must be the same); required in a PUT by external id and in imports.
+    #[serde(default)]
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub award_id: Option<String>,
     pub kind: MilestoneKind,
     pub title: String,
     #[serde(default)]
@@ -78,6 +89,36 @@ pub struct CreateMilestone {
     /// Required for a payment milestone.
     #[serde(default)]
     pub amount: Option<Money>,
+    /// Partners' keys for it: each source once, each key naming one milestone.
+    #[serde(default)]
+    pub external_ids: Vec<ExternalIdBody>,
+}
+
+impl CreateMilestone {
+    /// The fields and external ids, as far as they can be checked without the award; `award`
+    /// is the one in the path, if any.
+    fn validate(
+        self,
+        award: Option<AwardId>,
+    ) -> Result<(MilestoneFields, Vec<ExternalId>), ApiError> {
+        let mut errors = ValidationErrors::default();
+        let award_id =
+            crate::resources::parent_id(self.award_id.as_deref(), award, "award_id", &mut errors);
+        let external_ids = crate::resources::external_ids(&self.external_ids, &mut errors);
+        match award_id {
+            Some(award_id) if errors.is_empty() => Ok((
+                MilestoneFields {
+                    award_id,
+                    kind: self.kind,
+                    title: self.title,
+                    due_on: self.due_on,
+                    amount: self.amount,
+                },
+                external_ids,
+            )),
+            _ => Err(errors.into()),
+        }
+    }
 }
 
 /// A change to a milestone that is not yet paid.
@@ -93,6 +134,10 @@ pub struct UpdateMilestone {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<Money>)]
     pub amount: Option<Option<Money>>,
+    /// Replaces the external ids (`null` or `[]` removes them all).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<ExternalIdBody>>)]
+    pub external_ids: Option<Option<Vec<ExternalIdBody>>>,
 }
 
 /// A move to another status; `paid_on` (default today) when paying.
@@ -131,6 +176,9 @@ pub struct ListMilestonesParams {
 
 fn map_store_error(error: StoreError) -> ApiError {
     match error {
+        StoreError::Duplicate {
+            constraint: catalyst_persistence::external_ids::UNIQUE_CONSTRAINT,
+        } => crate::resources::duplicate_external_id("milestone"),
         StoreError::NotFound => ApiError::NotFound("no such milestone".to_owned()),
         StoreError::VersionMismatch { current } => ApiError::PreconditionFailed(format!(
             "the milestone changed meanwhile: its current version is {current}"
@@ -164,45 +212,12 @@ pub async fn create_milestone(
         return Err(Denied::Unauthenticated.into());
     }
     let award_id: AwardId = path_id(&id, "award")?;
+    let (fields, external_ids) = body.validate(Some(award_id))?;
     let audit = AuditContext::of(&caller);
     let milestone = state
         .with_connection(move |connection| {
             transaction(connection, |connection| {
-                let award = awards::find(connection, award_id)
-                    .map_err(|_| ApiError::NotFound("no such award".to_owned()))?;
-                caller
-                    .actor()
-                    .may_manage_challenges_of(award.owner_organisation_id)?;
-                let fields = MilestoneFields {
-                    award_id,
-                    kind: body.kind,
-                    title: body.title,
-                    due_on: body.due_on,
-                    amount: body.amount,
-                }
-                .validate(award.fields.amount)?;
-                let now = Timestamp::now();
-                let milestone = Milestone {
-                    id: MilestoneId::generate(),
-                    fields,
-                    supplier_organisation_id: award.fields.supplier_organisation_id,
-                    owner_organisation_id: award.owner_organisation_id,
-                    status: MilestoneStatus::INITIAL,
-                    paid_on: None,
-                    version: 1,
-                    created_at: now,
-                    updated_at: now,
-                };
-                store::insert(connection, &milestone).map_err(map_store_error)?;
-                audit.created(
-                    connection,
-                    ENTITY,
-                    milestone.id.to_string(),
-                    milestone.version,
-                    milestone.audience(),
-                    &MilestoneResource::from(&milestone),
-                )?;
-                Ok(milestone)
+                insert_new(connection, caller.actor(), &audit, fields, external_ids)
             })
         })
         .await?;
@@ -366,14 +381,6 @@ pub async fn update_milestone(
                     .actor()
                     .may_manage_challenges_of(current.owner_organisation_id)?;
                 if_match.check(current.version)?;
-                if current.status == MilestoneStatus::Paid {
-                    return Err(ApiError::rule(
-                        None,
-                        "paid",
-                        "a paid milestone is a record of a payment: it cannot change".to_owned(),
-                    ));
-                }
-                let award = awards::find(connection, current.fields.award_id)?;
                 let mut errors = ValidationErrors::default();
                 let old = &current.fields;
                 let fields = MilestoneFields {
@@ -382,30 +389,13 @@ pub async fn update_milestone(
                     amount: optional_patch(&patch.amount, &old.amount),
                     ..old.clone()
                 };
+                let external_ids = crate::resources::patched_external_ids(
+                    &patch.external_ids,
+                    &current.external_ids,
+                    &mut errors,
+                );
                 errors.into_result(())?;
-                let fields = fields.validate(award.fields.amount)?;
-                if fields == current.fields {
-                    return Ok(current);
-                }
-                let updated = Milestone {
-                    fields,
-                    version: current.version + 1,
-                    updated_at: Timestamp::now(),
-                    ..current.clone()
-                };
-                store::update(connection, &updated, current.version).map_err(map_store_error)?;
-                audit.updated(
-                    connection,
-                    ENTITY,
-                    id.to_string(),
-                    updated.version,
-                    updated.audience(),
-                    (
-                        &MilestoneResource::from(&current),
-                        &MilestoneResource::from(&updated),
-                    ),
-                )?;
-                Ok(updated)
+                Ok(replace(connection, &audit, current, fields, external_ids)?.record())
             })
         })
         .await?;
@@ -457,7 +447,8 @@ pub async fn transition_milestone(
     let updated = state
         .with_connection(move |connection| {
             transaction(connection, |connection| {
-                let current = store::find_visible(connection, id, &seen).map_err(map_store_error)?;
+                let current =
+                    store::find_visible(connection, id, &seen).map_err(map_store_error)?;
                 let actor = caller.actor();
                 if to == MilestoneStatus::Invoiced {
                     // The supplier invoices; the owner may record an invoice too.
@@ -468,23 +459,7 @@ pub async fn transition_milestone(
                     actor.may_manage_challenges_of(current.owner_organisation_id)?;
                 }
                 if_match.check(current.version)?;
-                let status = current.status.transition(to)?;
-                let now = Timestamp::now();
-                let mut paid_on = current.paid_on;
-                if status == MilestoneStatus::Paid {
-                    let amount = current.fields.amount.unwrap_or_else(|| Money::zero(catalyst_domain::Currency::GBP));
-                    if !awards::pay(connection, current.fields.award_id, amount.minor_units(), now)? {
-                        let award = awards::find(connection, current.fields.award_id)?;
-                        return Err(ApiError::rule(None, "exceeds_award",
-                            format!("paying {amount} would take payments past the award of {} ({} paid already)", award.fields.amount, award.paid),
-                        ));
-                    }
-                    paid_on = Some(body.paid_on.unwrap_or_else(|| now.as_datetime().date_naive()));
-                }
-                let updated = Milestone { status, paid_on, version: current.version + 1, updated_at: now, ..current.clone() };
-                store::update(connection, &updated, current.version).map_err(map_store_error)?;
-                audit.updated(connection, ENTITY, id.to_string(), updated.version, updated.audience(), (&MilestoneResource::from(&current), &MilestoneResource::from(&updated)))?;
-                Ok(updated)
+                move_to(connection, &audit, current, to, body.paid_on)
             })
         })
         .await?;
@@ -588,8 +563,337 @@ pub async fn list_milestone_history(
     .await
 }
 
+/// Moves a milestone to `to` as the next version, with its audit record; paying adds its
+/// tranche to the award's paid figure, which can never exceed the award.
+fn move_to(
+    connection: &mut DbConnection,
+    audit: &AuditContext,
+    current: Milestone,
+    to: MilestoneStatus,
+    paid_on: Option<NaiveDate>,
+) -> Result<Milestone, ApiError> {
+    let status = current.status.transition(to)?;
+    let now = Timestamp::now();
+    let mut paid = current.paid_on;
+    if status == MilestoneStatus::Paid {
+        let amount = current
+            .fields
+            .amount
+            .unwrap_or_else(|| Money::zero(catalyst_domain::Currency::GBP));
+        if !awards::pay(
+            connection,
+            current.fields.award_id,
+            amount.minor_units(),
+            now,
+        )? {
+            let award = awards::find(connection, current.fields.award_id)?;
+            return Err(ApiError::rule(
+                None,
+                "exceeds_award",
+                format!(
+                    "paying {amount} would take payments past the award of {} ({} paid already)",
+                    award.fields.amount, award.paid
+                ),
+            ));
+        }
+        paid = Some(paid_on.unwrap_or_else(|| now.as_datetime().date_naive()));
+    }
+    let updated = Milestone {
+        status,
+        paid_on: paid,
+        version: current.version + 1,
+        updated_at: now,
+        ..current.clone()
+    };
+    store::update(connection, &updated, current.version).map_err(map_store_error)?;
+    audit.updated(
+        connection,
+        ENTITY,
+        updated.id.to_string(),
+        updated.version,
+        updated.audience(),
+        (
+            &MilestoneResource::from(&current),
+            &MilestoneResource::from(&updated),
+        ),
+    )?;
+    Ok(updated)
+}
+
+/// A payment made against an invoiced milestone: a row of a `payments` import.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PaymentRow {
+    /// The milestone, by its id ...
+    #[serde(default)]
+    milestone_id: Option<String>,
+    /// ... or by a partner's key for it.
+    #[serde(default)]
+    milestone_external_id: Option<ExternalIdBody>,
+    paid_on: NaiveDate,
+    /// When given, it must be the milestone's tranche (finance and Catalyst agree).
+    #[serde(default)]
+    amount: Option<Money>,
+}
+
+/// A row's milestone reference, checked on its own.
+enum MilestoneRef {
+    Id(MilestoneId),
+    Key(ExternalId),
+}
+
+impl PaymentRow {
+    fn milestone(&self) -> Result<MilestoneRef, ApiError> {
+        let mut errors = ValidationErrors::default();
+        let reference = match (&self.milestone_id, &self.milestone_external_id) {
+            (Some(id), None) => collect_field_id::<MilestoneId>(id, "milestone_id", &mut errors)
+                .map(MilestoneRef::Id),
+            (None, Some(key)) => {
+                let key = crate::resources::external_ids(std::slice::from_ref(key), &mut errors);
+                key.into_iter().next().map(MilestoneRef::Key)
+            }
+            _ => {
+                errors.push(FieldViolation::new(
+                    "milestone_id",
+                    "one_of",
+                    "name the milestone by milestone_id or by milestone_external_id (one of them)",
+                ));
+                None
+            }
+        };
+        match reference {
+            Some(reference) if errors.is_empty() => Ok(reference),
+            _ => Err(errors.into()),
+        }
+    }
+}
+
+/// One row of a `payments` import: the milestone moves to paid on `paid_on` (already paid on
+/// that day: unchanged).
+pub(crate) fn import_payment(
+    connection: &mut DbConnection,
+    body: serde_json::Value,
+    actor: &Actor,
+    audit: &AuditContext,
+    check_only: bool,
+) -> Result<crate::import_engine::Applied, ApiError> {
+    use crate::import_engine::Applied;
+    let row: PaymentRow = crate::body::from_value(body)?;
+    let reference = row.milestone()?;
+    if check_only {
+        return Ok(Applied::Valid);
+    }
+    let no_milestone = || {
+        ApiError::Validation(
+            FieldViolation::new(
+                "milestone_id",
+                "not_found",
+                "no milestone you may see is named so",
+            )
+            .into(),
+        )
+    };
+    let current = match reference {
+        MilestoneRef::Id(id) => store::find_visible(connection, id, &private_visibility(actor))
+            .map_err(|_| no_milestone())?,
+        MilestoneRef::Key(key) => {
+            Milestone::find_by_key(connection, &key, actor)?.ok_or_else(no_milestone)?
+        }
+    };
+    actor.may_manage_challenges_of(current.owner_organisation_id)?;
+    if let Some(amount) = row.amount {
+        if Some(amount) != current.fields.amount {
+            return Err(ApiError::Validation(
+                FieldViolation::new(
+                    "amount",
+                    "mismatch",
+                    format!(
+                        "the milestone's tranche is {}",
+                        current
+                            .fields
+                            .amount
+                            .map_or_else(|| "not set".to_owned(), |amount| amount.to_string())
+                    ),
+                )
+                .into(),
+            ));
+        }
+    }
+    if current.status == MilestoneStatus::Paid {
+        return if current.paid_on == Some(row.paid_on) {
+            Ok(Applied::Unchanged(current.id.to_string()))
+        } else {
+            Err(ApiError::rule(
+                None,
+                "already_paid",
+                format!(
+                    "the milestone was paid on {} already",
+                    current
+                        .paid_on
+                        .map_or_else(|| "an unknown day".to_owned(), |day| day.to_string())
+                ),
+            ))
+        };
+    }
+    let paid = move_to(
+        connection,
+        audit,
+        current,
+        MilestoneStatus::Paid,
+        Some(row.paid_on),
+    )?;
+    Ok(Applied::Updated(paid.id.to_string()))
+}
+
+/// Stores a new milestone of an award the actor manages, with its audit record.
+fn insert_new(
+    connection: &mut DbConnection,
+    actor: &Actor,
+    audit: &AuditContext,
+    fields: MilestoneFields,
+    external_ids: Vec<ExternalId>,
+) -> Result<Milestone, ApiError> {
+    let award = awards::find(connection, fields.award_id)
+        .map_err(|_| ApiError::NotFound("no such award".to_owned()))?;
+    actor.may_manage_challenges_of(award.owner_organisation_id)?;
+    let fields = fields.validate(award.fields.amount)?;
+    let now = Timestamp::now();
+    let milestone = Milestone {
+        id: MilestoneId::generate(),
+        fields,
+        supplier_organisation_id: award.fields.supplier_organisation_id,
+        owner_organisation_id: award.owner_organisation_id,
+        status: MilestoneStatus::INITIAL,
+        paid_on: None,
+        external_ids,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    store::insert(connection, &milestone).map_err(map_store_error)?;
+    audit.created(
+        connection,
+        ENTITY,
+        milestone.id.to_string(),
+        milestone.version,
+        milestone.audience(),
+        &MilestoneResource::from(&milestone),
+    )?;
+    Ok(milestone)
+}
+
+/// Replaces a milestone's fields (not once paid) and external ids as the next version, with
+/// its audit record; nothing when nothing changed.
+fn replace(
+    connection: &mut DbConnection,
+    audit: &AuditContext,
+    current: Milestone,
+    fields: MilestoneFields,
+    external_ids: Vec<ExternalId>,
+) -> Result<Saved<Milestone>, ApiError> {
+    let award = awards::find(connection, current.fields.award_id)?;
+    let fields = fields.validate(award.fields.amount)?;
+    if fields == current.fields && external_ids == current.external_ids {
+        return Ok(Saved::Unchanged(current));
+    }
+    if fields != current.fields && current.status == MilestoneStatus::Paid {
+        return Err(ApiError::rule(
+            None,
+            "paid",
+            "a paid milestone is a record of a payment: it cannot change".to_owned(),
+        ));
+    }
+    let updated = Milestone {
+        fields,
+        external_ids,
+        version: current.version + 1,
+        updated_at: Timestamp::now(),
+        ..current.clone()
+    };
+    store::update_with_keys(connection, &updated, &current).map_err(map_store_error)?;
+    audit.updated(
+        connection,
+        ENTITY,
+        updated.id.to_string(),
+        updated.version,
+        updated.audience(),
+        (
+            &MilestoneResource::from(&current),
+            &MilestoneResource::from(&updated),
+        ),
+    )?;
+    Ok(Saved::Updated(updated))
+}
+
+impl Keyed for Milestone {
+    const COLLECTION: &'static str = "milestones";
+    const NOUN: &'static str = "milestone";
+    type Body = CreateMilestone;
+    type Checked = MilestoneFields;
+
+    crate::keyed_record_fields!();
+
+    fn check(body: CreateMilestone) -> Result<(MilestoneFields, Vec<ExternalId>), ApiError> {
+        body.validate(None)
+    }
+    fn find_by_key(
+        connection: &mut DbConnection,
+        key: &ExternalId,
+        actor: &Actor,
+    ) -> Result<Option<Self>, ApiError> {
+        found_visible(
+            store::find_by_external_id(connection, &key.source, &key.id),
+            key,
+            |record| store::find_visible(connection, record.id, &private_visibility(actor)),
+        )
+    }
+    fn save(
+        connection: &mut DbConnection,
+        actor: &Actor,
+        audit: &AuditContext,
+        existing: Option<Self>,
+        fields: MilestoneFields,
+        external_ids: Vec<ExternalId>,
+    ) -> Result<Saved<Self>, ApiError> {
+        let Some(current) = existing else {
+            let milestone = insert_new(connection, actor, audit, fields, external_ids)?;
+            return Ok(Saved::Created(milestone));
+        };
+        actor.may_manage_challenges_of(current.owner_organisation_id)?;
+        let mut errors = ValidationErrors::default();
+        fixed(
+            &fields.award_id,
+            &current.fields.award_id,
+            "award_id",
+            "a milestone stays with its award",
+            &mut errors,
+        );
+        fixed(
+            &fields.kind,
+            &current.fields.kind,
+            "kind",
+            "a milestone keeps its kind",
+            &mut errors,
+        );
+        errors.into_result(())?;
+        replace(connection, audit, current, fields, external_ids)
+    }
+    fn reply(&self, _connection: &mut DbConnection) -> Result<Reply, ApiError> {
+        Reply::of(self.version, &MilestoneResource::from(self))
+    }
+}
+
+crate::by_external_id_handlers!(
+    record: Milestone, body: CreateMilestone, resource: MilestoneResource,
+    path: "/milestones/by-external-id/{source}/{id}",
+    get: get_milestone_by_external_id, "Get a milestone by a partner's key for it.",
+    put: upsert_milestone_by_external_id, "Create or replace a milestone by a partner's key for it."
+);
+
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
     config
+        .service(get_milestone_by_external_id)
+        .service(upsert_milestone_by_external_id)
         .service(create_milestone)
         .service(list_award_milestones)
         .service(list_milestones)

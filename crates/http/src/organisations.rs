@@ -25,6 +25,7 @@ use crate::lists::ListRequest;
 use crate::problem::{ApiError, Problem, ProblemItem};
 use crate::resources::ExternalIdBody;
 use crate::state::AppState;
+use crate::upsert::{found, Keyed, Reply, Saved};
 
 pub const TAG: &str = "organisations";
 const COLLECTION: &str = "/api/v1/organisations";
@@ -628,161 +629,6 @@ pub async fn list_organisation_history(
     .await
 }
 
-/// Registers the operations.
-/// Get an organisation by a partner's key for it.
-#[utoipa::path(
-    tag = TAG,
-    operation_id = "get_organisation_by_external_id",
-    params(
-        ("source" = String, Path, description = "The partner system, such as `leeds-housing-crm`"),
-        ("id" = String, Path, description = "Its key for the organisation"),
-    ),
-    responses(
-        (status = 200, description = "The organisation", body = OrganisationResource, headers(
-            ("ETag" = String, description = "The organisation's entity tag"),
-        )),
-        (status = 400, description = "A malformed source or key", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No organisation has this key", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/organisations/by-external-id/{source}/{id}")]
-pub async fn get_organisation_by_external_id(
-    path: web::Path<(String, String)>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let (source, key) = path.into_inner();
-    let key = crate::resources::external_key(&source, &key)?;
-    let organisation = state
-        .with_connection(move |connection| {
-            store::find_by_external_id(connection, &key.source, &key.id).map_err(
-                |error| match error {
-                    StoreError::NotFound => ApiError::NotFound(format!(
-                        "no organisation is known to {} as {:?}",
-                        key.source, key.id
-                    )),
-                    other => other.into(),
-                },
-            )
-        })
-        .await?;
-    Ok(respond(actix_web::http::StatusCode::OK, organisation))
-}
-
-/// Create or replace an organisation by a partner's key for it.
-///
-/// An idempotent upsert for syncs: the body is a whole organisation, as for `POST`. If no
-/// organisation has this key, one is created with it (201); otherwise that organisation's
-/// fields are replaced (200; unchanged fields change nothing). `If-None-Match: *` creates only,
-/// `If-Match` updates only that version. The key is added to the body's `external_ids`.
-#[utoipa::path(
-    tag = TAG,
-    operation_id = "upsert_organisation_by_external_id",
-    security(("bearer" = [])),
-    params(
-        ("source" = String, Path, description = "The partner system, such as `leeds-housing-crm`"),
-        ("id" = String, Path, description = "Its key for the organisation"),
-        ("If-Match" = Option<String>, Header, description = "Update only this version"),
-        ("If-None-Match" = Option<String>, Header, description = "`*`: create only"),
-    ),
-    request_body(content = CreateOrganisation, content_type = "application/json"),
-    responses(
-        (status = 200, description = "Replaced (or already so)", body = OrganisationResource, headers(
-            ("ETag" = String, description = "The organisation's entity tag"),
-        )),
-        (status = 201, description = "Created", body = OrganisationResource, headers(
-            ("Location" = String, description = "The new organisation's URL"),
-            ("ETag" = String, description = "The new organisation's entity tag"),
-        )),
-        (status = 400, description = "A malformed source or key", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed to create or change this organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The identifier or another external id belongs to another organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match or If-None-Match failed", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[put("/organisations/by-external-id/{source}/{id}")]
-pub async fn upsert_organisation_by_external_id(
-    request: HttpRequest,
-    caller: Caller,
-    path: web::Path<(String, String)>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let (source, key) = path.into_inner();
-    let key = crate::resources::external_key(&source, &key)?;
-    let body: CreateOrganisation =
-        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
-    if caller.actor() == &catalyst_domain::Actor::Anonymous {
-        return Err(catalyst_domain::Denied::Unauthenticated.into());
-    }
-    let (fields, external_ids) = body.validate()?;
-    let external_ids = catalyst_domain::external_id::with_key(external_ids, &key)
-        .map_err(ValidationErrors::from)?;
-    let if_match = IfMatch::from_headers(request.headers())?;
-    let headers = request.headers().clone();
-    let audit = AuditContext::of(&caller);
-    let (organisation, created) = state
-        .with_connection(move |connection| {
-            catalyst_persistence::transaction(connection, |connection| {
-                let existing = match store::find_by_external_id(connection, &key.source, &key.id) {
-                    Ok(current) => {
-                        if if_none_match_matches(&headers, current.version)? {
-                            return Err(ApiError::PreconditionFailed(format!(
-                                "{} {:?} is an organisation already (If-None-Match: *)",
-                                key.source, key.id
-                            )));
-                        }
-                        if_match.check(current.version)?;
-                        Some(current)
-                    }
-                    Err(StoreError::NotFound) if if_match.is_present() => {
-                        return Err(ApiError::PreconditionFailed(format!(
-                            "no organisation is known to {} as {:?} (If-Match)",
-                            key.source, key.id
-                        )))
-                    }
-                    Err(StoreError::NotFound) => None,
-                    Err(error) => return Err(error.into()),
-                };
-                Ok(
-                    match save_whole(
-                        connection,
-                        caller.actor(),
-                        &audit,
-                        existing,
-                        fields,
-                        external_ids,
-                    )? {
-                        Saved::Created(organisation) => (organisation, true),
-                        Saved::Updated(organisation) | Saved::Unchanged(organisation) => {
-                            (organisation, false)
-                        }
-                    },
-                )
-            })
-        })
-        .await?;
-    if created {
-        let location = resource_path(COLLECTION, &organisation.id.to_string());
-        let mut response = respond(actix_web::http::StatusCode::CREATED, organisation);
-        response.headers_mut().insert(
-            header::LOCATION,
-            header::HeaderValue::from_str(&location).map_err(|_| ApiError::Internal)?,
-        );
-        Ok(response)
-    } else {
-        Ok(respond(actix_web::http::StatusCode::OK, organisation))
-    }
-}
-
-/// What saving a whole organisation by a partner's key came to.
-enum Saved {
-    Created(Organisation),
-    Updated(Organisation),
-    Unchanged(Organisation),
-}
-
 /// Writes a whole organisation over `existing` (or as a new one), with its audit record:
 /// the one path of PUT by external id and of imports.
 fn save_whole(
@@ -792,7 +638,7 @@ fn save_whole(
     existing: Option<Organisation>,
     fields: OrganisationFields,
     external_ids: Vec<ExternalId>,
-) -> Result<Saved, ApiError> {
+) -> Result<Saved<Organisation>, ApiError> {
     match existing {
         Some(current) => {
             actor.may_update_organisation(current.id)?;
@@ -842,45 +688,48 @@ fn save_whole(
     }
 }
 
-/// One row of an import: checked, and unless `check_only` created, or updated when one of its
-/// external ids names an organisation already.
-pub(crate) fn import_row(
-    connection: &mut catalyst_persistence::DbConnection,
-    body: serde_json::Value,
-    actor: &catalyst_domain::Actor,
-    audit: &AuditContext,
-    check_only: bool,
-) -> Result<crate::import_engine::Applied, ApiError> {
-    use crate::import_engine::Applied;
-    let body: CreateOrganisation = crate::body::from_value(body)?;
-    let (fields, external_ids) = body.validate()?;
-    if check_only {
-        return Ok(Applied::Valid);
+impl Keyed for Organisation {
+    const COLLECTION: &'static str = "organisations";
+    const NOUN: &'static str = "organisation";
+    type Body = CreateOrganisation;
+    type Checked = OrganisationFields;
+
+    crate::keyed_record_fields!();
+
+    fn check(body: CreateOrganisation) -> Result<(OrganisationFields, Vec<ExternalId>), ApiError> {
+        body.validate()
     }
-    let mut existing = None;
-    for key in &external_ids {
-        match store::find_by_external_id(connection, &key.source, &key.id) {
-            Ok(found) => {
-                existing = Some(found);
-                break;
-            }
-            Err(StoreError::NotFound) => {}
-            Err(error) => return Err(error.into()),
-        }
+    fn find_by_key(
+        connection: &mut catalyst_persistence::DbConnection,
+        key: &ExternalId,
+        _actor: &catalyst_domain::Actor,
+    ) -> Result<Option<Self>, ApiError> {
+        found(store::find_by_external_id(connection, &key.source, &key.id))
     }
-    // The row's keys win for its sources; the record keeps its other sources' keys.
-    let external_ids = match &existing {
-        Some(current) => catalyst_domain::external_id::merged(&current.external_ids, &external_ids),
-        None => external_ids,
-    };
-    Ok(
-        match save_whole(connection, actor, audit, existing, fields, external_ids)? {
-            Saved::Created(organisation) => Applied::Created(organisation.id.to_string()),
-            Saved::Updated(organisation) => Applied::Updated(organisation.id.to_string()),
-            Saved::Unchanged(organisation) => Applied::Unchanged(organisation.id.to_string()),
-        },
-    )
+    fn save(
+        connection: &mut catalyst_persistence::DbConnection,
+        actor: &catalyst_domain::Actor,
+        audit: &AuditContext,
+        existing: Option<Self>,
+        fields: OrganisationFields,
+        external_ids: Vec<ExternalId>,
+    ) -> Result<Saved<Self>, ApiError> {
+        save_whole(connection, actor, audit, existing, fields, external_ids)
+    }
+    fn reply(
+        &self,
+        _connection: &mut catalyst_persistence::DbConnection,
+    ) -> Result<Reply, ApiError> {
+        Reply::of(self.version, &OrganisationResource::from(self.clone()))
+    }
 }
+
+crate::by_external_id_handlers!(
+    record: Organisation, body: CreateOrganisation, resource: OrganisationResource,
+    path: "/organisations/by-external-id/{source}/{id}",
+    get: get_organisation_by_external_id, "Get an organisation by a partner's key for it.",
+    put: upsert_organisation_by_external_id, "Create or replace an organisation by a partner's key for it."
+);
 
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
     config

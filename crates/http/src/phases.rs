@@ -2,10 +2,10 @@
 //! seen by whoever may see its challenge and managed by whoever manages it.
 
 use actix_web::http::StatusCode;
-use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use catalyst_domain::{
-    Actor, Challenge, ChallengeId, ChallengeStatus, FieldViolation, Lifecycle, Money, Phase,
-    PhaseFields, PhaseId, PhaseKind, PhaseStatus, Timestamp, ValidationErrors,
+    Actor, Challenge, ChallengeId, ChallengeStatus, ExternalId, FieldViolation, Lifecycle, Money,
+    Phase, PhaseFields, PhaseId, PhaseKind, PhaseStatus, Timestamp, ValidationErrors,
 };
 use catalyst_persistence::challenges::{self as challenge_store, Visibility};
 use catalyst_persistence::keyset::Direction;
@@ -22,10 +22,12 @@ use crate::challenges::visibility;
 use crate::conditional::{etag, if_none_match_matches, IfMatch};
 use crate::lists::ListRequest;
 use crate::problem::{ApiError, Problem, ProblemItem};
+use crate::resources::ExternalIdBody;
 use crate::resources::{
     created, optional_patch, path_id, present, required_patch, with_etag, TransitionRequest,
 };
 use crate::state::AppState;
+use crate::upsert::{fixed, found_visible, Keyed, Reply, Saved};
 
 pub const TAG: &str = "phases";
 pub const ENTITY: &str = "phases";
@@ -60,6 +62,9 @@ pub struct PhaseResource {
     /// What is left of the budget to award.
     pub remaining: Money,
     pub status: PhaseStatus,
+    /// Partners' keys for it (`PUT /api/v1/phases/by-external-id/{source}/{id}` finds it by any
+    /// of them).
+    pub external_ids: Vec<ExternalIdBody>,
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -82,6 +87,7 @@ impl From<&Phase> for PhaseResource {
             committed: phase.committed,
             remaining: phase.budget_check().remaining(),
             status: phase.status,
+            external_ids: crate::resources::external_id_bodies(&phase.external_ids),
             version: phase.version,
             created_at: phase.created_at,
             updated_at: phase.updated_at,
@@ -97,6 +103,11 @@ impl From<&Phase> for PhaseResource {
     "max_award": {"amount": 5000000, "currency": "GBP"}, "max_suppliers": 5, "starts_on": "2019-08-01", "ends_on": "2019-11-30"
 }))]
 pub struct CreatePhase {
+    /// The challenge: taken from the path in `POST /challenges/{id}/phases` (if given there,
+    /// it must be the same); required in a PUT by external id and in imports.
+    #[serde(default)]
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub challenge_id: Option<String>,
     /// 1 to 9, unique within the challenge.
     pub number: i32,
     pub kind: PhaseKind,
@@ -111,6 +122,46 @@ pub struct CreatePhase {
     /// Phase 1 is always open to all.
     #[serde(default)]
     pub open_to_all: bool,
+    /// Partners' keys for it: each source once, each key naming one phase.
+    #[serde(default)]
+    pub external_ids: Vec<ExternalIdBody>,
+}
+
+impl CreatePhase {
+    /// The fields and external ids, every problem reported at once; `challenge` is the one in
+    /// the path, if any.
+    fn validate(
+        self,
+        challenge: Option<ChallengeId>,
+    ) -> Result<(PhaseFields, Vec<ExternalId>), ApiError> {
+        let mut errors = ValidationErrors::default();
+        let challenge_id = crate::resources::parent_id(
+            self.challenge_id.as_deref(),
+            challenge,
+            "challenge_id",
+            &mut errors,
+        );
+        let external_ids = crate::resources::external_ids(&self.external_ids, &mut errors);
+        let fields = PhaseFields {
+            challenge_id: challenge_id.unwrap_or_else(ChallengeId::generate),
+            number: self.number,
+            kind: self.kind,
+            budget: self.budget,
+            max_award: self.max_award,
+            max_suppliers: self.max_suppliers,
+            starts_on: self.starts_on,
+            ends_on: self.ends_on,
+            open_to_all: self.open_to_all,
+        }
+        .validate();
+        match fields {
+            Ok(fields) => Ok((errors.into_result(fields)?, external_ids)),
+            Err(more) => {
+                errors.0.extend(more.0);
+                Err(errors.into())
+            }
+        }
+    }
 }
 
 /// A change (JSON Merge Patch). The status changes through transitions.
@@ -138,6 +189,10 @@ pub struct UpdatePhase {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<bool>)]
     pub open_to_all: Option<Option<bool>>,
+    /// Replaces the external ids (`null` or `[]` removes them all).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<ExternalIdBody>>)]
+    pub external_ids: Option<Option<Vec<ExternalIdBody>>>,
 }
 
 /// A page of phases.
@@ -167,6 +222,9 @@ pub struct ListPhasesParams {
 
 fn map_store_error(error: StoreError) -> ApiError {
     match error {
+        StoreError::Duplicate {
+            constraint: catalyst_persistence::external_ids::UNIQUE_CONSTRAINT,
+        } => crate::resources::duplicate_external_id("phase"),
         StoreError::NotFound => ApiError::NotFound("no such phase".to_owned()),
         StoreError::Duplicate { .. } => ApiError::Conflict(ProblemItem {
             pointer: Some("#/number".to_owned()),
@@ -258,40 +316,18 @@ pub async fn create_phase(
         return Err(catalyst_domain::Denied::Unauthenticated.into());
     }
     let challenge_id: ChallengeId = path_id(&id, "challenge")?;
-    let fields = PhaseFields {
-        challenge_id,
-        number: body.number,
-        kind: body.kind,
-        budget: body.budget,
-        max_award: body.max_award,
-        max_suppliers: body.max_suppliers,
-        starts_on: body.starts_on,
-        ends_on: body.ends_on,
-        open_to_all: body.open_to_all,
-    }
-    .validate()?;
-    let phase = Phase::create(fields, Timestamp::now());
+    let (fields, external_ids) = body.validate(Some(challenge_id))?;
+    let phase = Phase {
+        external_ids,
+        ..Phase::create(fields, Timestamp::now())
+    };
     let audit = AuditContext::of(&caller);
     let seen = visibility(caller.actor());
     let stored = phase.clone();
     state
         .with_connection(move |connection| {
             transaction(connection, |connection| {
-                let challenge = challenge_store::find_visible(connection, challenge_id, &seen)
-                    .map_err(|_| ApiError::NotFound("no such challenge".to_owned()))?;
-                caller
-                    .actor()
-                    .may_manage_challenges_of(challenge.fields.owner_organisation_id)?;
-                check_against_others(connection, &stored.fields, &challenge)?;
-                store::insert(connection, &stored).map_err(map_store_error)?;
-                audit.created(
-                    connection,
-                    ENTITY,
-                    stored.id.to_string(),
-                    stored.version,
-                    challenge.audience(),
-                    &PhaseResource::from(&stored),
-                )
+                insert_new(connection, caller.actor(), &audit, &stored, &seen)
             })
         })
         .await?;
@@ -483,43 +519,22 @@ pub async fn update_phase(
                         &mut errors,
                     ),
                 };
+                let external_ids = crate::resources::patched_external_ids(
+                    &patch.external_ids,
+                    &current.external_ids,
+                    &mut errors,
+                );
                 errors.into_result(())?;
                 let fields = fields.validate()?;
-                if fields == current.fields {
-                    return Ok(current);
-                }
-                if fields.budget.currency() != current.committed.currency()
-                    || fields.budget.minor_units() < current.committed.minor_units()
-                {
-                    return Err(ApiError::rule(
-                        Some("#/budget"),
-                        "below_committed",
-                        format!(
-                            "the budget cannot go below the {} already awarded",
-                            current.committed
-                        ),
-                    ));
-                }
-                check_against_others(connection, &fields, &challenge)?;
-                let updated = Phase {
-                    fields,
-                    version: current.version + 1,
-                    updated_at: Timestamp::now(),
-                    ..current.clone()
-                };
-                store::update(connection, &updated, current.version).map_err(map_store_error)?;
-                audit.updated(
+                Ok(replace(
                     connection,
-                    ENTITY,
-                    id.to_string(),
-                    updated.version,
-                    challenge.audience(),
-                    (
-                        &PhaseResource::from(&current),
-                        &PhaseResource::from(&updated),
-                    ),
-                )?;
-                Ok(updated)
+                    &audit,
+                    current,
+                    &challenge,
+                    fields,
+                    external_ids,
+                )?
+                .record())
             })
         })
         .await?;
@@ -679,8 +694,154 @@ pub async fn list_phase_history(
     .await
 }
 
+/// Stores a new phase of a challenge the actor may see and manage, with its audit record.
+fn insert_new(
+    connection: &mut DbConnection,
+    actor: &Actor,
+    audit: &AuditContext,
+    phase: &Phase,
+    seen: &Visibility,
+) -> Result<(), ApiError> {
+    let challenge = challenge_store::find_visible(connection, phase.fields.challenge_id, seen)
+        .map_err(|_| ApiError::NotFound("no such challenge".to_owned()))?;
+    actor.may_manage_challenges_of(challenge.fields.owner_organisation_id)?;
+    check_against_others(connection, &phase.fields, &challenge)?;
+    store::insert(connection, phase).map_err(map_store_error)?;
+    audit.created(
+        connection,
+        ENTITY,
+        phase.id.to_string(),
+        phase.version,
+        challenge.audience(),
+        &PhaseResource::from(phase),
+    )
+}
+
+/// Replaces a phase's fields and external ids under the rules of a change (nothing is written
+/// when they are the same).
+fn replace(
+    connection: &mut DbConnection,
+    audit: &AuditContext,
+    current: Phase,
+    challenge: &Challenge,
+    fields: PhaseFields,
+    external_ids: Vec<ExternalId>,
+) -> Result<Saved<Phase>, ApiError> {
+    if fields == current.fields && external_ids == current.external_ids {
+        return Ok(Saved::Unchanged(current));
+    }
+    if fields.budget.currency() != current.committed.currency()
+        || fields.budget.minor_units() < current.committed.minor_units()
+    {
+        return Err(ApiError::rule(
+            Some("#/budget"),
+            "below_committed",
+            format!(
+                "the budget cannot go below the {} already awarded",
+                current.committed
+            ),
+        ));
+    }
+    check_against_others(connection, &fields, challenge)?;
+    let updated = Phase {
+        fields,
+        external_ids,
+        version: current.version + 1,
+        updated_at: Timestamp::now(),
+        ..current.clone()
+    };
+    store::update_with_keys(connection, &updated, &current).map_err(map_store_error)?;
+    audit.updated(
+        connection,
+        ENTITY,
+        updated.id.to_string(),
+        updated.version,
+        challenge.audience(),
+        (
+            &PhaseResource::from(&current),
+            &PhaseResource::from(&updated),
+        ),
+    )?;
+    Ok(Saved::Updated(updated))
+}
+
+impl Keyed for Phase {
+    const COLLECTION: &'static str = "phases";
+    const NOUN: &'static str = "phase";
+    type Body = CreatePhase;
+    type Checked = PhaseFields;
+
+    crate::keyed_record_fields!();
+
+    fn check(body: CreatePhase) -> Result<(PhaseFields, Vec<ExternalId>), ApiError> {
+        body.validate(None)
+    }
+    fn find_by_key(
+        connection: &mut DbConnection,
+        key: &ExternalId,
+        actor: &Actor,
+    ) -> Result<Option<Self>, ApiError> {
+        found_visible(
+            store::find_by_external_id(connection, &key.source, &key.id),
+            key,
+            |record| {
+                find_visible(connection, record.id, &visibility(actor)).map(|(phase, _)| phase)
+            },
+        )
+    }
+    fn save(
+        connection: &mut DbConnection,
+        actor: &Actor,
+        audit: &AuditContext,
+        existing: Option<Self>,
+        fields: PhaseFields,
+        external_ids: Vec<ExternalId>,
+    ) -> Result<Saved<Self>, ApiError> {
+        let seen = visibility(actor);
+        let Some(current) = existing else {
+            let phase = Phase {
+                external_ids,
+                ..Phase::create(fields, Timestamp::now())
+            };
+            insert_new(connection, actor, audit, &phase, &seen)?;
+            return Ok(Saved::Created(phase));
+        };
+        let (current, challenge) = find_visible(connection, current.id, &seen)?;
+        actor.may_manage_challenges_of(challenge.fields.owner_organisation_id)?;
+        let mut errors = ValidationErrors::default();
+        fixed(
+            &fields.challenge_id,
+            &current.fields.challenge_id,
+            "challenge_id",
+            "a phase stays in its challenge",
+            &mut errors,
+        );
+        fixed(
+            &fields.number,
+            &current.fields.number,
+            "number",
+            "a phase keeps its number",
+            &mut errors,
+        );
+        errors.into_result(())?;
+        replace(connection, audit, current, &challenge, fields, external_ids)
+    }
+    fn reply(&self, _connection: &mut DbConnection) -> Result<Reply, ApiError> {
+        Reply::of(self.version, &PhaseResource::from(self))
+    }
+}
+
+crate::by_external_id_handlers!(
+    record: Phase, body: CreatePhase, resource: PhaseResource,
+    path: "/phases/by-external-id/{source}/{id}",
+    get: get_phase_by_external_id, "Get a phase by a partner's key for it.",
+    put: upsert_phase_by_external_id, "Create or replace a phase by a partner's key for it."
+);
+
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
     config
+        .service(get_phase_by_external_id)
+        .service(upsert_phase_by_external_id)
         .service(list_challenge_phases)
         .service(create_phase)
         .service(list_phases)

@@ -2,10 +2,11 @@
 //! staff manage them.
 
 use actix_web::http::StatusCode;
-use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use catalyst_domain::Audience;
 use catalyst_domain::{
-    Money, OrganisationId, Programme, ProgrammeFields, ProgrammeId, Timestamp, ValidationErrors,
+    Actor, ExternalId, Money, OrganisationId, Programme, ProgrammeFields, ProgrammeId, Timestamp,
+    ValidationErrors,
 };
 use catalyst_persistence::keyset::Direction;
 use catalyst_persistence::programmes::{self as store, ProgrammeFilter, ProgrammeSortField};
@@ -20,10 +21,12 @@ use crate::body::{read_json, Accepts};
 use crate::conditional::{etag, if_none_match_matches, IfMatch};
 use crate::lists::ListRequest;
 use crate::problem::{ApiError, Problem, ProblemItem};
+use crate::resources::ExternalIdBody;
 use crate::resources::{
     collect_field_id, created, optional_patch, path_id, present, required_patch, with_etag,
 };
 use crate::state::AppState;
+use crate::upsert::{found, Keyed, Reply, Saved};
 
 pub const TAG: &str = "programmes";
 const ENTITY: &str = "programmes";
@@ -47,6 +50,9 @@ pub struct ProgrammeResource {
     pub budget: Money,
     pub opens_on: Option<NaiveDate>,
     pub closes_on: Option<NaiveDate>,
+    /// Partners' keys for it (`PUT /api/v1/programmes/by-external-id/{source}/{id}` finds it
+    /// by any of them).
+    pub external_ids: Vec<ExternalIdBody>,
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -64,6 +70,11 @@ impl From<&Programme> for ProgrammeResource {
             budget: fields.budget,
             opens_on: fields.opens_on,
             closes_on: fields.closes_on,
+            external_ids: programme
+                .external_ids
+                .iter()
+                .map(ExternalIdBody::from)
+                .collect(),
             version: programme.version,
             created_at: programme.created_at,
             updated_at: programme.updated_at,
@@ -91,6 +102,39 @@ pub struct CreateProgramme {
     pub opens_on: Option<NaiveDate>,
     #[serde(default)]
     pub closes_on: Option<NaiveDate>,
+    /// Partners' keys for it: each source once, each key naming one programme.
+    #[serde(default)]
+    pub external_ids: Vec<ExternalIdBody>,
+}
+
+impl CreateProgramme {
+    /// The fields and external ids, every problem reported at once.
+    fn validate(self) -> Result<(ProgrammeFields, Vec<ExternalId>), ApiError> {
+        let mut errors = ValidationErrors::default();
+        let funder = collect_field_id::<OrganisationId>(
+            &self.funder_organisation_id,
+            "funder_organisation_id",
+            &mut errors,
+        );
+        let external_ids = crate::resources::external_ids(&self.external_ids, &mut errors);
+        let fields = ProgrammeFields {
+            code: self.code,
+            title: self.title,
+            description: self.description,
+            funder_organisation_id: funder.unwrap_or_else(OrganisationId::generate),
+            budget: self.budget,
+            opens_on: self.opens_on,
+            closes_on: self.closes_on,
+        }
+        .validate();
+        match fields {
+            Ok(fields) => Ok((errors.into_result(fields)?, external_ids)),
+            Err(more) => {
+                errors.0.extend(more.0);
+                Err(errors.into())
+            }
+        }
+    }
 }
 
 /// A change (JSON Merge Patch).
@@ -118,6 +162,10 @@ pub struct UpdateProgramme {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<NaiveDate>)]
     pub closes_on: Option<Option<NaiveDate>>,
+    /// Replaces the external ids (`null` or `[]` removes them all).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<ExternalIdBody>>)]
+    pub external_ids: Option<Option<Vec<ExternalIdBody>>>,
 }
 
 /// A page of programmes.
@@ -165,6 +213,9 @@ fn check_funder(connection: &mut DbConnection, funder: OrganisationId) -> Result
 fn map_store_error(error: StoreError) -> ApiError {
     match error {
         StoreError::NotFound => ApiError::NotFound("no such programme".to_owned()),
+        StoreError::Duplicate {
+            constraint: catalyst_persistence::external_ids::UNIQUE_CONSTRAINT,
+        } => crate::resources::duplicate_external_id("programme"),
         StoreError::Duplicate { .. } => ApiError::Conflict(ProblemItem {
             pointer: Some("#/code".to_owned()),
             parameter: None,
@@ -204,43 +255,17 @@ pub async fn create_programme(
     let body: CreateProgramme =
         read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     caller.actor().may_manage_programmes()?;
-    let mut errors = ValidationErrors::default();
-    let funder = collect_field_id::<OrganisationId>(
-        &body.funder_organisation_id,
-        "funder_organisation_id",
-        &mut errors,
-    );
-    let fields = ProgrammeFields {
-        code: body.code,
-        title: body.title,
-        description: body.description,
-        funder_organisation_id: funder.unwrap_or_else(OrganisationId::generate),
-        budget: body.budget,
-        opens_on: body.opens_on,
-        closes_on: body.closes_on,
-    }
-    .validate()
-    .map_err(|more| {
-        errors.0.extend(more.0.clone());
-        ApiError::Validation(errors.clone())
-    });
-    errors.clone().into_result(())?;
-    let programme = Programme::create(fields?, Timestamp::now());
+    let (fields, external_ids) = body.validate()?;
+    let programme = Programme {
+        external_ids,
+        ..Programme::create(fields, Timestamp::now())
+    };
     let audit = AuditContext::of(&caller);
     let stored = programme.clone();
     state
         .with_connection(move |connection| {
             transaction(connection, |connection| {
-                check_funder(connection, stored.fields.funder_organisation_id)?;
-                store::insert(connection, &stored).map_err(map_store_error)?;
-                audit.created(
-                    connection,
-                    ENTITY,
-                    stored.id.to_string(),
-                    stored.version,
-                    Audience::Public,
-                    &ProgrammeResource::from(&stored),
-                )
+                insert_new(connection, &audit, &stored)
             })
         })
         .await?;
@@ -382,33 +407,14 @@ pub async fn update_programme(
                     opens_on: optional_patch(&patch.opens_on, &old.opens_on),
                     closes_on: optional_patch(&patch.closes_on, &old.closes_on),
                 };
+                let external_ids = crate::resources::patched_external_ids(
+                    &patch.external_ids,
+                    &current.external_ids,
+                    &mut errors,
+                );
                 errors.into_result(())?;
                 let fields = fields.validate()?;
-                if fields == current.fields {
-                    return Ok(current);
-                }
-                if fields.funder_organisation_id != old.funder_organisation_id {
-                    check_funder(connection, fields.funder_organisation_id)?;
-                }
-                let updated = Programme {
-                    fields,
-                    version: current.version + 1,
-                    updated_at: Timestamp::now(),
-                    ..current.clone()
-                };
-                store::update(connection, &updated, current.version).map_err(map_store_error)?;
-                audit.updated(
-                    connection,
-                    ENTITY,
-                    id.to_string(),
-                    updated.version,
-                    Audience::Public,
-                    (
-                        &ProgrammeResource::from(&current),
-                        &ProgrammeResource::from(&updated),
-                    ),
-                )?;
-                Ok(updated)
+                Ok(replace(connection, &audit, current, fields, external_ids)?.record())
             })
         })
         .await?;
@@ -494,8 +500,115 @@ pub async fn list_programme_history(
     .await
 }
 
+/// Stores a new programme with its audit record.
+fn insert_new(
+    connection: &mut DbConnection,
+    audit: &AuditContext,
+    programme: &Programme,
+) -> Result<(), ApiError> {
+    check_funder(connection, programme.fields.funder_organisation_id)?;
+    store::insert(connection, programme).map_err(map_store_error)?;
+    audit.created(
+        connection,
+        ENTITY,
+        programme.id.to_string(),
+        programme.version,
+        Audience::Public,
+        &ProgrammeResource::from(programme),
+    )
+}
+
+/// Replaces a programme's fields and external ids (nothing is written when they are the same).
+fn replace(
+    connection: &mut DbConnection,
+    audit: &AuditContext,
+    current: Programme,
+    fields: ProgrammeFields,
+    external_ids: Vec<ExternalId>,
+) -> Result<Saved<Programme>, ApiError> {
+    if fields == current.fields && external_ids == current.external_ids {
+        return Ok(Saved::Unchanged(current));
+    }
+    if fields.funder_organisation_id != current.fields.funder_organisation_id {
+        check_funder(connection, fields.funder_organisation_id)?;
+    }
+    let updated = Programme {
+        fields,
+        external_ids,
+        version: current.version + 1,
+        updated_at: Timestamp::now(),
+        ..current.clone()
+    };
+    store::update_with_keys(connection, &updated, &current).map_err(map_store_error)?;
+    audit.updated(
+        connection,
+        ENTITY,
+        updated.id.to_string(),
+        updated.version,
+        Audience::Public,
+        (
+            &ProgrammeResource::from(&current),
+            &ProgrammeResource::from(&updated),
+        ),
+    )?;
+    Ok(Saved::Updated(updated))
+}
+
+impl Keyed for Programme {
+    const COLLECTION: &'static str = "programmes";
+    const NOUN: &'static str = "programme";
+    type Body = CreateProgramme;
+    type Checked = ProgrammeFields;
+
+    crate::keyed_record_fields!();
+
+    fn check(body: CreateProgramme) -> Result<(ProgrammeFields, Vec<ExternalId>), ApiError> {
+        body.validate()
+    }
+    fn find_by_key(
+        connection: &mut DbConnection,
+        key: &ExternalId,
+        _actor: &Actor,
+    ) -> Result<Option<Self>, ApiError> {
+        found(store::find_by_external_id(connection, &key.source, &key.id))
+    }
+    fn save(
+        connection: &mut DbConnection,
+        actor: &Actor,
+        audit: &AuditContext,
+        existing: Option<Self>,
+        fields: ProgrammeFields,
+        external_ids: Vec<ExternalId>,
+    ) -> Result<Saved<Self>, ApiError> {
+        actor.may_manage_programmes()?;
+        match existing {
+            Some(current) => replace(connection, audit, current, fields, external_ids),
+            None => {
+                let programme = Programme {
+                    external_ids,
+                    ..Programme::create(fields, Timestamp::now())
+                };
+                insert_new(connection, audit, &programme)?;
+                Ok(Saved::Created(programme))
+            }
+        }
+    }
+    fn reply(&self, _connection: &mut DbConnection) -> Result<Reply, ApiError> {
+        Reply::of(self.version, &ProgrammeResource::from(self))
+    }
+}
+
+crate::by_external_id_handlers!(
+    record: Programme, body: CreateProgramme, resource: ProgrammeResource,
+    path: "/programmes/by-external-id/{source}/{id}",
+    get: get_programme_by_external_id, "Get a programme by a partner's key for it.",
+    put: upsert_programme_by_external_id, "Create or replace a programme by a partner's key for it."
+);
+
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
     config
+        .service(get_programme_by_external_id)
+        .service(upsert_programme_by_external_id)
         .service(list_programmes)
         .service(create_programme)
         .service(get_programme)

@@ -165,3 +165,53 @@ pub fn duplicate_external_id(record: &str) -> ApiError {
         detail: format!("another {record} already has this external id"),
     })
 }
+
+/// The external ids after a merge patch: a list replaces them, `null` removes them, and
+/// leaving the member out keeps them.
+pub fn patched_external_ids(
+    patch: &Option<Option<Vec<ExternalIdBody>>>,
+    current: &[catalyst_domain::ExternalId],
+    errors: &mut catalyst_domain::ValidationErrors,
+) -> Vec<catalyst_domain::ExternalId> {
+    match patch {
+        None => current.to_vec(),
+        Some(given) => external_ids(given.as_deref().unwrap_or_default(), errors),
+    }
+}
+
+/// A record's external ids as the API shows them.
+pub fn external_id_bodies(ids: &[catalyst_domain::ExternalId]) -> Vec<ExternalIdBody> {
+    ids.iter().map(ExternalIdBody::from).collect()
+}
+
+/// The id of a record's parent, from the path (`POST /parents/{id}/children`) or from the body
+/// (a PUT by external id, an import row); given in both, they must agree.
+pub fn parent_id<I: std::str::FromStr + PartialEq + Copy>(
+    given: Option<&str>,
+    from_path: Option<I>,
+    field: &str,
+    errors: &mut catalyst_domain::ValidationErrors,
+) -> Option<I> {
+    let parsed = given.and_then(|text| collect_field_id::<I>(text, field, errors));
+    match (from_path, parsed, given) {
+        (Some(path), Some(body), _) if path != body => {
+            errors.push(catalyst_domain::FieldViolation::new(
+                field,
+                "mismatch",
+                format!("{field} differs from the id in the path"),
+            ));
+            None
+        }
+        (Some(path), _, _) => Some(path),
+        (None, Some(body), _) => Some(body),
+        (None, None, Some(_)) => None,
+        (None, None, None) => {
+            errors.push(catalyst_domain::FieldViolation::new(
+                field,
+                "required",
+                format!("{field} is required"),
+            ));
+            None
+        }
+    }
+}

@@ -3,11 +3,11 @@
 //! host, its supplier and programme staff. The host's officers (or programme staff) manage them.
 
 use actix_web::http::StatusCode;
-use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use catalyst_domain::{
-    Actor, Audience, AwardId, Denied, FieldViolation, Lifecycle, Money, OrganisationId, Outcome,
-    OutcomeFields, OutcomeId, OutcomeKind, Timestamp, Trial, TrialFields, TrialId, TrialStatus,
-    ValidationErrors,
+    Actor, Audience, AwardId, Denied, ExternalId, FieldViolation, Lifecycle, Money, OrganisationId,
+    Outcome, OutcomeFields, OutcomeId, OutcomeKind, Timestamp, Trial, TrialFields, TrialId,
+    TrialStatus, ValidationErrors,
 };
 use catalyst_persistence::changes::Operation;
 use catalyst_persistence::keyset::Direction;
@@ -24,11 +24,12 @@ use crate::body::{read_json, Accepts};
 use crate::conditional::{etag, if_none_match_matches, IfMatch};
 use crate::lists::ListRequest;
 use crate::problem::{ApiError, Problem};
+use crate::resources::{collect_field_id, ExternalIdBody};
 use crate::resources::{
-    created, field_id, optional_patch, path_id, present, required_patch, with_etag,
-    TransitionRequest,
+    created, optional_patch, path_id, present, required_patch, with_etag, TransitionRequest,
 };
 use crate::state::AppState;
+use crate::upsert::{fixed, found_visible, Keyed, Reply, Saved};
 
 pub const TAG: &str = "trials";
 const ENTITY: &str = "trials";
@@ -57,6 +58,9 @@ pub struct TrialResource {
     pub adopted: Option<bool>,
     pub follow_on_value: Option<Money>,
     pub status: TrialStatus,
+    /// Partners' keys for it (`PUT /api/v1/trials/by-external-id/{source}/{id}` finds it by any
+    /// of them).
+    pub external_ids: Vec<ExternalIdBody>,
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -81,6 +85,7 @@ impl From<&Trial> for TrialResource {
             adopted: fields.adopted,
             follow_on_value: fields.follow_on_value,
             status: trial.status,
+            external_ids: crate::resources::external_id_bodies(&trial.external_ids),
             version: trial.version,
             created_at: trial.created_at,
             updated_at: trial.updated_at,
@@ -114,6 +119,48 @@ pub struct CreateTrial {
     pub ends_on: Option<NaiveDate>,
     #[serde(default)]
     pub public: bool,
+    /// Partners' keys for it: each source once, each key naming one trial.
+    #[serde(default)]
+    pub external_ids: Vec<ExternalIdBody>,
+}
+
+impl CreateTrial {
+    /// The fields and external ids, every problem reported at once.
+    fn validate(self) -> Result<(TrialFields, Vec<ExternalId>), ApiError> {
+        let mut errors = ValidationErrors::default();
+        let host = collect_field_id::<OrganisationId>(
+            &self.host_organisation_id,
+            "host_organisation_id",
+            &mut errors,
+        );
+        let award = self
+            .award_id
+            .as_deref()
+            .map(|id| collect_field_id::<AwardId>(id, "award_id", &mut errors));
+        let external_ids = crate::resources::external_ids(&self.external_ids, &mut errors);
+        let fields = TrialFields {
+            award_id: award.flatten(),
+            host_organisation_id: host.unwrap_or_else(OrganisationId::generate),
+            title: self.title,
+            sites: self.sites,
+            units: self.units,
+            unit_label: self.unit_label,
+            starts_on: self.starts_on,
+            ends_on: self.ends_on,
+            public: self.public,
+            result: None,
+            adopted: None,
+            follow_on_value: None,
+        }
+        .validate();
+        match fields {
+            Ok(fields) => Ok((errors.into_result(fields)?, external_ids)),
+            Err(more) => {
+                errors.0.extend(more.0);
+                Err(errors.into())
+            }
+        }
+    }
 }
 
 /// A change (JSON Merge Patch), including the result: `result`, `adopted`, `follow_on_value`.
@@ -150,6 +197,10 @@ pub struct UpdateTrial {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<Money>)]
     pub follow_on_value: Option<Option<Money>>,
+    /// Replaces the external ids (`null` or `[]` removes them all).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<ExternalIdBody>>)]
+    pub external_ids: Option<Option<Vec<ExternalIdBody>>>,
 }
 
 /// A page of trials.
@@ -327,6 +378,9 @@ pub fn visibility(actor: &Actor) -> TrialVisibility {
 
 fn map_store_error(error: StoreError) -> ApiError {
     match error {
+        StoreError::Duplicate {
+            constraint: catalyst_persistence::external_ids::UNIQUE_CONSTRAINT,
+        } => crate::resources::duplicate_external_id("trial"),
         StoreError::NotFound => ApiError::NotFound("no such trial".to_owned()),
         StoreError::VersionMismatch { current } => ApiError::PreconditionFailed(format!(
             "it changed meanwhile: its current version is {current}"
@@ -401,53 +455,15 @@ pub async fn create_trial(
 ) -> Result<HttpResponse, ApiError> {
     let body: CreateTrial = read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     signed_in(&caller)?;
-    let host: OrganisationId = field_id(&body.host_organisation_id, "host_organisation_id")?;
-    let award: Option<AwardId> = body
-        .award_id
-        .as_deref()
-        .map(|id| field_id(id, "award_id"))
-        .transpose()?;
-    caller.actor().may_manage_challenges_of(host)?;
-    let fields = TrialFields {
-        award_id: award,
-        host_organisation_id: host,
-        title: body.title,
-        sites: body.sites,
-        units: body.units,
-        unit_label: body.unit_label,
-        starts_on: body.starts_on,
-        ends_on: body.ends_on,
-        public: body.public,
-        result: None,
-        adopted: None,
-        follow_on_value: None,
-    }
-    .validate()?;
+    let (fields, external_ids) = body.validate()?;
+    caller
+        .actor()
+        .may_manage_challenges_of(fields.host_organisation_id)?;
     let audit = AuditContext::of(&caller);
     let trial = state
         .with_connection(move |connection| {
             transaction(connection, |connection| {
-                let supplier = check_references(connection, host, award)?;
-                let now = Timestamp::now();
-                let trial = Trial {
-                    id: TrialId::generate(),
-                    fields,
-                    supplier_organisation_id: supplier,
-                    status: TrialStatus::INITIAL,
-                    version: 1,
-                    created_at: now,
-                    updated_at: now,
-                };
-                store::insert(connection, &trial)?;
-                audit.created(
-                    connection,
-                    ENTITY,
-                    trial.id.to_string(),
-                    trial.version,
-                    trial.audience(),
-                    &TrialResource::from(&trial),
-                )?;
-                Ok(trial)
+                insert_new(connection, &audit, fields, external_ids)
             })
         })
         .await?;
@@ -595,37 +611,14 @@ pub async fn update_trial(
                     follow_on_value: optional_patch(&patch.follow_on_value, &old.follow_on_value),
                     ..old.clone()
                 };
+                let external_ids = crate::resources::patched_external_ids(
+                    &patch.external_ids,
+                    &current.external_ids,
+                    &mut errors,
+                );
                 errors.into_result(())?;
                 let fields = fields.validate()?;
-                if fields == current.fields {
-                    return Ok(current);
-                }
-                let updated = Trial {
-                    fields,
-                    version: current.version + 1,
-                    updated_at: Timestamp::now(),
-                    ..current.clone()
-                };
-                store::update(connection, &updated, current.version).map_err(map_store_error)?;
-                let (was, now) = (current.audience(), updated.audience());
-                if !was.within(&now) {
-                    withdraw(connection, &current, was)?;
-                }
-                audit.updated(
-                    connection,
-                    ENTITY,
-                    id.to_string(),
-                    updated.version,
-                    now,
-                    (
-                        &TrialResource::from(&current),
-                        &TrialResource::from(&updated),
-                    ),
-                )?;
-                if was != now {
-                    announce_outcomes(connection, &updated, Operation::Update, now)?;
-                }
-                Ok(updated)
+                Ok(replace(connection, &audit, current, fields, external_ids)?.record())
             })
         })
         .await?;
@@ -1071,8 +1064,157 @@ pub async fn list_outcome_history(
     .await
 }
 
+/// Stores a new trial with its audit record.
+fn insert_new(
+    connection: &mut DbConnection,
+    audit: &AuditContext,
+    fields: TrialFields,
+    external_ids: Vec<ExternalId>,
+) -> Result<Trial, ApiError> {
+    let supplier = check_references(connection, fields.host_organisation_id, fields.award_id)?;
+    let now = Timestamp::now();
+    let trial = Trial {
+        id: TrialId::generate(),
+        fields,
+        supplier_organisation_id: supplier,
+        status: TrialStatus::INITIAL,
+        external_ids,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    store::insert(connection, &trial).map_err(map_store_error)?;
+    audit.created(
+        connection,
+        ENTITY,
+        trial.id.to_string(),
+        trial.version,
+        trial.audience(),
+        &TrialResource::from(&trial),
+    )?;
+    Ok(trial)
+}
+
+/// Replaces a trial's fields and external ids as the next version, with its audit record (and
+/// its outcomes re-announced or withdrawn when who may see it changes); nothing when nothing
+/// changed.
+fn replace(
+    connection: &mut DbConnection,
+    audit: &AuditContext,
+    current: Trial,
+    fields: TrialFields,
+    external_ids: Vec<ExternalId>,
+) -> Result<Saved<Trial>, ApiError> {
+    if fields == current.fields && external_ids == current.external_ids {
+        return Ok(Saved::Unchanged(current));
+    }
+    let updated = Trial {
+        fields,
+        external_ids,
+        version: current.version + 1,
+        updated_at: Timestamp::now(),
+        ..current.clone()
+    };
+    store::update_with_keys(connection, &updated, &current).map_err(map_store_error)?;
+    let (was, now) = (current.audience(), updated.audience());
+    if !was.within(&now) {
+        withdraw(connection, &current, was)?;
+    }
+    audit.updated(
+        connection,
+        ENTITY,
+        updated.id.to_string(),
+        updated.version,
+        now,
+        (
+            &TrialResource::from(&current),
+            &TrialResource::from(&updated),
+        ),
+    )?;
+    if was != now {
+        announce_outcomes(connection, &updated, Operation::Update, now)?;
+    }
+    Ok(Saved::Updated(updated))
+}
+
+impl Keyed for Trial {
+    const COLLECTION: &'static str = "trials";
+    const NOUN: &'static str = "trial";
+    type Body = CreateTrial;
+    type Checked = TrialFields;
+
+    crate::keyed_record_fields!();
+
+    fn check(body: CreateTrial) -> Result<(TrialFields, Vec<ExternalId>), ApiError> {
+        body.validate()
+    }
+    fn find_by_key(
+        connection: &mut DbConnection,
+        key: &ExternalId,
+        actor: &Actor,
+    ) -> Result<Option<Self>, ApiError> {
+        found_visible(
+            store::find_by_external_id(connection, &key.source, &key.id),
+            key,
+            |record| store::find_visible(connection, record.id, &visibility(actor)),
+        )
+    }
+    fn save(
+        connection: &mut DbConnection,
+        actor: &Actor,
+        audit: &AuditContext,
+        existing: Option<Self>,
+        fields: TrialFields,
+        external_ids: Vec<ExternalId>,
+    ) -> Result<Saved<Self>, ApiError> {
+        let Some(current) = existing else {
+            actor.may_manage_challenges_of(fields.host_organisation_id)?;
+            let trial = insert_new(connection, audit, fields, external_ids)?;
+            return Ok(Saved::Created(trial));
+        };
+        actor.may_manage_challenges_of(current.fields.host_organisation_id)?;
+        let old = &current.fields;
+        let mut errors = ValidationErrors::default();
+        fixed(
+            &fields.host_organisation_id,
+            &old.host_organisation_id,
+            "host_organisation_id",
+            "a trial stays with its host",
+            &mut errors,
+        );
+        fixed(
+            &fields.award_id,
+            &old.award_id,
+            "award_id",
+            "a trial stays with its award",
+            &mut errors,
+        );
+        errors.into_result(())?;
+        // The result is recorded by PATCH; a whole trial as POST takes it keeps it.
+        let fields = TrialFields {
+            result: old.result.clone(),
+            adopted: old.adopted,
+            follow_on_value: old.follow_on_value,
+            ..fields
+        };
+        replace(connection, audit, current, fields, external_ids)
+    }
+    fn reply(&self, _connection: &mut DbConnection) -> Result<Reply, ApiError> {
+        Reply::of(self.version, &TrialResource::from(self))
+    }
+}
+
+crate::by_external_id_handlers!(
+    record: Trial, body: CreateTrial, resource: TrialResource,
+    path: "/trials/by-external-id/{source}/{id}",
+    get: get_trial_by_external_id, "Get a trial by a partner's key for it.",
+    put: upsert_trial_by_external_id, "Create or replace a trial by a partner's key for it."
+);
+
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
     config
+        .service(get_trial_by_external_id)
+        .service(upsert_trial_by_external_id)
         .service(create_trial)
         .service(list_trials)
         .service(get_trial)

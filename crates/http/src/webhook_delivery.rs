@@ -46,19 +46,68 @@ impl DeliverySettings {
     }
 }
 
+/// The HTTP client of deliveries: no redirects, a deadline per attempt, and addresses checked
+/// as they are connected to.
+fn agent(settings: &DeliverySettings) -> ureq::Agent {
+    let config = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(settings.timeout))
+        .max_redirects(0)
+        .user_agent(concat!("Catalyst-Webhooks/", env!("CARGO_PKG_VERSION")))
+        .build();
+    ureq::Agent::with_parts(
+        config,
+        ureq::unversioned::transport::DefaultConnector::new(),
+        PublicOnlyResolver {
+            allow_private: settings.allow_private,
+            inner: ureq::unversioned::resolver::DefaultResolver::default(),
+        },
+    )
+}
+
+/// Resolves a receiver's host and, unless private destinations are allowed, refuses one that
+/// resolves to an internal address. The addresses checked are the addresses connected to, so
+/// a DNS answer that changes after `check_destination` (rebinding) cannot reach inside.
+#[derive(Debug)]
+struct PublicOnlyResolver {
+    allow_private: bool,
+    inner: ureq::unversioned::resolver::DefaultResolver,
+}
+
+impl ureq::unversioned::resolver::Resolver for PublicOnlyResolver {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        let addresses = self.inner.resolve(uri, config, timeout)?;
+        if !self.allow_private {
+            if let Some(internal) = addresses
+                .iter()
+                .find(|address| rules::is_internal_address(address.ip()))
+            {
+                return Err(ureq::Error::Other(
+                    format!(
+                        "{} resolves to {}, a private, loopback or link-local address; webhooks go to public addresses only",
+                        uri.host().unwrap_or_default(),
+                        internal.ip()
+                    )
+                    .into(),
+                ));
+            }
+        }
+        Ok(addresses)
+    }
+}
+
 const SUBSCRIPTIONS_PER_ROUND: i64 = 50;
 const CHANGES_PER_SUBSCRIPTION: usize = 500;
 const SENDS_PER_ROUND: i64 = 20;
 
 /// Runs for as long as the server does.
 pub async fn run(pool: Pool, settings: DeliverySettings) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(settings.timeout))
-        .max_redirects(0)
-        .user_agent(concat!("Catalyst-Webhooks/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into();
+    let agent = agent(&settings);
     let mut ticks = tokio::time::interval(settings.interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -397,5 +446,31 @@ mod tests {
         assert!(check_destination("http://169.254.169.254/latest/meta-data", false).is_err());
         assert!(check_destination("ftp://example.org/", false).is_err());
         assert!(check_destination("http://127.0.0.1:9/hook", true).is_ok());
+    }
+
+    /// A host that passed the check and then resolves inside (DNS rebinding) is still refused:
+    /// the client checks the addresses it connects to.
+    #[test]
+    fn the_client_never_connects_to_an_internal_address_unless_allowed() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let settings = |allow_private| DeliverySettings {
+            allow_private,
+            timeout: Duration::from_millis(300),
+            ..DeliverySettings::default()
+        };
+
+        let refused = agent(&settings(false)).post(&url).send("{}").unwrap_err();
+        assert!(refused.to_string().contains("private"), "{refused}");
+        assert_eq!(
+            listener.accept().unwrap_err().kind(),
+            std::io::ErrorKind::WouldBlock,
+            "no connection was made"
+        );
+
+        // Allowed: it connects (and times out, as nothing answers).
+        let _ = agent(&settings(true)).post(&url).send("{}");
+        assert!(listener.accept().is_ok());
     }
 }

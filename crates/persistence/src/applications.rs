@@ -11,6 +11,7 @@ use diesel::prelude::*;
 use crate::convert::{money, parse};
 use crate::database::{DbConnection, MultiBackend};
 use crate::error::{is_unique_violation, StoreError};
+use crate::external_ids;
 use crate::keyset::{self, After, Page, Predicate, Sort, SortColumn};
 use crate::schema::applications;
 
@@ -62,6 +63,8 @@ impl TryFrom<ApplicationRow> for Application {
 
     fn try_from(row: ApplicationRow) -> Result<Self, StoreError> {
         Ok(Application {
+            // Filled by the queries below, from their own table.
+            external_ids: Vec::new(),
             id: parse("applications", "id", &row.id)?,
             fields: ApplicationFields {
                 phase_id: parse("applications", "phase_id", &row.phase_id)?,
@@ -145,15 +148,22 @@ pub fn insert(connection: &mut DbConnection, application: &Application) -> Resul
         .values(ApplicationRow::from(application))
         .execute(connection)
         .map_err(map_write_error)?;
-    Ok(())
+    external_ids::replace(
+        connection,
+        ENTITY,
+        &application.id.to_string(),
+        &application.external_ids,
+        application.created_at,
+    )
 }
 
 pub fn find(connection: &mut DbConnection, id: ApplicationId) -> Result<Application, StoreError> {
-    applications::table
+    let record: Application = applications::table
         .find(id.to_string())
         .select(ApplicationRow::as_select())
         .first(connection)?
-        .try_into()
+        .try_into()?;
+    external_ids::loaded(connection, ENTITY, record)
 }
 
 pub fn find_visible(
@@ -171,6 +181,8 @@ pub fn find_visible(
         Err(StoreError::NotFound)
     }
 }
+
+crate::keyed_by_partners!("applications", Application, ApplicationId);
 
 crate::versioned_writes!(
     applications,
@@ -227,7 +239,9 @@ pub fn list(
         query = query.then_order_by(field.ordering(*direction));
     }
     let rows: Vec<ApplicationRow> = query.limit(keyset::fetch_size(limit)).load(connection)?;
-    keyset::page(rows, limit, sort, Application::try_from, |field, item| {
+    let mut page = keyset::page(rows, limit, sort, Application::try_from, |field, item| {
         field.value_of(item)
-    })
+    })?;
+    page.items = external_ids::loaded_all(connection, ENTITY, page.items)?;
+    Ok(page)
 }

@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use crate::convert::{money, parse};
 use crate::database::{DbConnection, MultiBackend};
 use crate::error::{is_unique_violation, StoreError};
+use crate::external_ids;
 use crate::keyset::{self, After, Page, Sort, SortColumn};
 use crate::schema::awards;
 
@@ -73,6 +74,8 @@ impl TryFrom<AwardRow> for Award {
 
     fn try_from(row: AwardRow) -> Result<Self, StoreError> {
         Ok(Award {
+            // Filled by the queries below, from their own table.
+            external_ids: Vec::new(),
             id: parse("awards", "id", &row.id)?,
             fields: AwardFields {
                 phase_id: parse("awards", "phase_id", &row.phase_id)?,
@@ -123,15 +126,22 @@ pub fn insert(connection: &mut DbConnection, award: &Award) -> Result<(), StoreE
         .values(AwardRow::from(award))
         .execute(connection)
         .map_err(map_write_error)?;
-    Ok(())
+    external_ids::replace(
+        connection,
+        ENTITY,
+        &award.id.to_string(),
+        &award.external_ids,
+        award.created_at,
+    )
 }
 
 pub fn find(connection: &mut DbConnection, id: AwardId) -> Result<Award, StoreError> {
-    awards::table
+    let record: Award = awards::table
         .find(id.to_string())
         .select(AwardRow::as_select())
         .first(connection)?
-        .try_into()
+        .try_into()?;
+    external_ids::loaded(connection, ENTITY, record)
 }
 
 /// Adds a payment to the award's paid sum if it stays within the award, in one statement (two
@@ -170,6 +180,8 @@ pub fn find_for_supplier(
         .first(connection)
         .optional()?
         .map(Award::try_from)
+        .transpose()?
+        .map(|record| external_ids::loaded(connection, ENTITY, record))
         .transpose()
 }
 
@@ -181,6 +193,8 @@ pub fn sum_for_phase(connection: &mut DbConnection, phase: PhaseId) -> Result<i6
         .load(connection)?;
     Ok(amounts.iter().sum())
 }
+
+crate::keyed_by_partners!("awards", Award, AwardId);
 
 crate::versioned_writes!(awards, Award, AwardId, |award: &Award| Ok::<_, StoreError>(
     AwardRow::from(award)
@@ -234,7 +248,9 @@ pub fn list(
         query = query.then_order_by(field.ordering(*direction));
     }
     let rows: Vec<AwardRow> = query.limit(keyset::fetch_size(limit)).load(connection)?;
-    keyset::page(rows, limit, sort, Award::try_from, |field, item| {
+    let mut page = keyset::page(rows, limit, sort, Award::try_from, |field, item| {
         field.value_of(item)
-    })
+    })?;
+    page.items = external_ids::loaded_all(connection, ENTITY, page.items)?;
+    Ok(page)
 }

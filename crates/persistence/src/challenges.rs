@@ -143,9 +143,6 @@ impl Visibility {
     }
 }
 
-/// The collection's name where records of every collection share a table.
-pub const ENTITY: &str = "challenges";
-
 pub fn insert(connection: &mut DbConnection, challenge: &Challenge) -> Result<(), StoreError> {
     diesel::insert_into(challenges::table)
         .values(ChallengeRow::from_challenge(challenge)?)
@@ -171,30 +168,6 @@ pub fn find(connection: &mut DbConnection, id: ChallengeId) -> Result<Challenge,
     Ok(challenge)
 }
 
-/// The challenge that `source` knows as `key` (check visibility before showing it).
-pub fn find_by_external_id(
-    connection: &mut DbConnection,
-    source: &str,
-    key: &str,
-) -> Result<Challenge, StoreError> {
-    let id = external_ids::resolve(connection, ENTITY, source, key)?.ok_or(StoreError::NotFound)?;
-    find(
-        connection,
-        id.parse()
-            .map_err(|_| StoreError::Corrupt(format!("external id of {id}")))?,
-    )
-}
-
-/// Makes `ids` the challenge's external ids.
-pub fn set_external_ids(
-    connection: &mut DbConnection,
-    id: ChallengeId,
-    ids: &[catalyst_domain::ExternalId],
-    now: Timestamp,
-) -> Result<(), StoreError> {
-    external_ids::replace(connection, ENTITY, &id.to_string(), ids, now)
-}
-
 /// The challenge if `visibility` lets the caller see it; otherwise it does not exist.
 pub fn find_visible(
     connection: &mut DbConnection,
@@ -208,6 +181,8 @@ pub fn find_visible(
         Err(StoreError::NotFound)
     }
 }
+
+crate::keyed_by_partners!("challenges", Challenge, ChallengeId);
 
 crate::versioned_writes!(
     challenges,

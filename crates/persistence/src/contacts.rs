@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use crate::convert::parse;
 use crate::database::{DbConnection, MultiBackend};
 use crate::error::StoreError;
+use crate::external_ids;
 use crate::keyset::{self, After, Page, Sort, SortColumn};
 use crate::schema::contacts;
 
@@ -43,6 +44,8 @@ impl TryFrom<ContactRow> for Contact {
 
     fn try_from(row: ContactRow) -> Result<Self, StoreError> {
         Ok(Contact {
+            // Filled by the queries below, from their own table.
+            external_ids: Vec::new(),
             id: parse("contacts", "id", &row.id)?,
             fields: ContactFields {
                 organisation_id: parse("contacts", "organisation_id", &row.organisation_id)?,
@@ -65,15 +68,22 @@ pub fn insert(connection: &mut DbConnection, contact: &Contact) -> Result<(), St
     diesel::insert_into(contacts::table)
         .values(ContactRow::from(contact))
         .execute(connection)?;
-    Ok(())
+    external_ids::replace(
+        connection,
+        ENTITY,
+        &contact.id.to_string(),
+        &contact.external_ids,
+        contact.created_at,
+    )
 }
 
 pub fn find(connection: &mut DbConnection, id: ContactId) -> Result<Contact, StoreError> {
-    contacts::table
+    let record: Contact = contacts::table
         .find(id.to_string())
         .select(ContactRow::as_select())
         .first(connection)?
-        .try_into()
+        .try_into()?;
+    external_ids::loaded(connection, ENTITY, record)
 }
 
 /// Every contact of an organisation.
@@ -81,15 +91,18 @@ pub fn all_of_organisation(
     connection: &mut DbConnection,
     organisation: OrganisationId,
 ) -> Result<Vec<Contact>, StoreError> {
-    contacts::table
+    let records = contacts::table
         .filter(contacts::organisation_id.eq(organisation.to_string()))
         .order(contacts::id.asc())
         .select(ContactRow::as_select())
         .load(connection)?
         .into_iter()
         .map(Contact::try_from)
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    external_ids::loaded_all(connection, ENTITY, records)
 }
+
+crate::keyed_by_partners!("contacts", Contact, ContactId);
 
 crate::versioned_writes!(contacts, Contact, ContactId, |contact: &Contact| Ok::<
     _,
@@ -128,7 +141,9 @@ pub fn list(
         query = query.then_order_by(field.ordering(*direction));
     }
     let rows: Vec<ContactRow> = query.limit(keyset::fetch_size(limit)).load(connection)?;
-    keyset::page(rows, limit, sort, Contact::try_from, |field, item| {
+    let mut page = keyset::page(rows, limit, sort, Contact::try_from, |field, item| {
         field.value_of(item)
-    })
+    })?;
+    page.items = external_ids::loaded_all(connection, ENTITY, page.items)?;
+    Ok(page)
 }

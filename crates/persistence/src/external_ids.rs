@@ -129,3 +129,113 @@ pub fn fill<T>(
     }
     Ok(())
 }
+
+/// A record that partners may key by their own ids.
+pub trait Keyed {
+    fn record_id(&self) -> String;
+    fn external_ids_mut(&mut self) -> &mut Vec<ExternalId>;
+}
+
+macro_rules! keyed {
+    ($($record:ty),*) => {$(
+        impl Keyed for $record {
+            fn record_id(&self) -> String {
+                self.id.to_string()
+            }
+            fn external_ids_mut(&mut self) -> &mut Vec<ExternalId> {
+                &mut self.external_ids
+            }
+        }
+    )*};
+}
+
+keyed!(
+    catalyst_domain::Organisation,
+    catalyst_domain::Challenge,
+    catalyst_domain::Programme,
+    catalyst_domain::Phase,
+    catalyst_domain::Application,
+    catalyst_domain::Award,
+    catalyst_domain::Milestone,
+    catalyst_domain::Trial,
+    catalyst_domain::Contact
+);
+
+/// The record with its external ids loaded.
+pub fn loaded<T: Keyed>(
+    connection: &mut DbConnection,
+    entity: &str,
+    mut record: T,
+) -> Result<T, StoreError> {
+    *record.external_ids_mut() = of(connection, entity, &record.record_id())?;
+    Ok(record)
+}
+
+/// The records with their external ids loaded, in one query.
+pub fn loaded_all<T: Keyed>(
+    connection: &mut DbConnection,
+    entity: &str,
+    mut records: Vec<T>,
+) -> Result<Vec<T>, StoreError> {
+    fill(
+        connection,
+        entity,
+        &mut records,
+        Keyed::record_id,
+        |record, ids| *record.external_ids_mut() = ids,
+    )?;
+    Ok(records)
+}
+
+/// Generates, for a store module with `find(connection, id)`, the lookups by a partner's key.
+#[macro_export]
+macro_rules! keyed_by_partners {
+    ($entity:literal, $record:ty, $id:ty) => {
+        /// The collection's name where records of every collection share a table.
+        pub const ENTITY: &str = $entity;
+
+        /// The record that `source` knows as `key` (check visibility before showing it).
+        pub fn find_by_external_id(
+            connection: &mut $crate::DbConnection,
+            source: &str,
+            key: &str,
+        ) -> Result<$record, $crate::StoreError> {
+            let id = $crate::external_ids::resolve(connection, ENTITY, source, key)?
+                .ok_or($crate::StoreError::NotFound)?;
+            find(
+                connection,
+                id.parse()
+                    .map_err(|_| $crate::StoreError::Corrupt(format!("external id of {id}")))?,
+            )
+        }
+
+        /// Makes `ids` the record's external ids (a key naming another record is `Duplicate`).
+        pub fn set_external_ids(
+            connection: &mut $crate::DbConnection,
+            id: $id,
+            ids: &[catalyst_domain::ExternalId],
+            now: catalyst_domain::Timestamp,
+        ) -> Result<(), $crate::StoreError> {
+            $crate::external_ids::replace(connection, ENTITY, &id.to_string(), ids, now)
+        }
+
+        /// Writes `updated` over `current` (at its version), and its external ids when they
+        /// changed.
+        pub fn update_with_keys(
+            connection: &mut $crate::DbConnection,
+            updated: &$record,
+            current: &$record,
+        ) -> Result<(), $crate::StoreError> {
+            update(connection, updated, current.version)?;
+            if updated.external_ids != current.external_ids {
+                set_external_ids(
+                    connection,
+                    updated.id,
+                    &updated.external_ids,
+                    updated.updated_at,
+                )?;
+            }
+            Ok(())
+        }
+    };
+}

@@ -11,6 +11,7 @@ use crate::applications::PrivateVisibility;
 use crate::convert::{money, parse};
 use crate::database::{DbConnection, MultiBackend};
 use crate::error::StoreError;
+use crate::external_ids;
 use crate::keyset::{self, After, Page, Predicate, Sort, SortColumn};
 use crate::schema::milestones;
 
@@ -66,6 +67,8 @@ impl TryFrom<MilestoneRow> for Milestone {
             _ => None,
         };
         Ok(Milestone {
+            // Filled by the queries below, from their own table.
+            external_ids: Vec::new(),
             id: parse("milestones", "id", &row.id)?,
             fields: MilestoneFields {
                 award_id: parse("milestones", "award_id", &row.award_id)?,
@@ -118,15 +121,22 @@ pub fn insert(connection: &mut DbConnection, milestone: &Milestone) -> Result<()
         .values(MilestoneRow::from(milestone))
         .execute(connection)
         .map_err(map_write_error)?;
-    Ok(())
+    external_ids::replace(
+        connection,
+        ENTITY,
+        &milestone.id.to_string(),
+        &milestone.external_ids,
+        milestone.created_at,
+    )
 }
 
 pub fn find(connection: &mut DbConnection, id: MilestoneId) -> Result<Milestone, StoreError> {
-    milestones::table
+    let record: Milestone = milestones::table
         .find(id.to_string())
         .select(MilestoneRow::as_select())
         .first(connection)?
-        .try_into()
+        .try_into()?;
+    external_ids::loaded(connection, ENTITY, record)
 }
 
 pub fn find_visible(
@@ -144,6 +154,8 @@ pub fn find_visible(
         Err(StoreError::NotFound)
     }
 }
+
+crate::keyed_by_partners!("milestones", Milestone, MilestoneId);
 
 crate::versioned_writes!(
     milestones,
@@ -195,7 +207,9 @@ pub fn list(
         query = query.then_order_by(field.ordering(*direction));
     }
     let rows: Vec<MilestoneRow> = query.limit(keyset::fetch_size(limit)).load(connection)?;
-    keyset::page(rows, limit, sort, Milestone::try_from, |field, item| {
+    let mut page = keyset::page(rows, limit, sort, Milestone::try_from, |field, item| {
         field.value_of(item)
-    })
+    })?;
+    page.items = external_ids::loaded_all(connection, ENTITY, page.items)?;
+    Ok(page)
 }

@@ -8,6 +8,7 @@ use crate::challenges::Visibility;
 use crate::convert::{money, parse};
 use crate::database::{DbConnection, MultiBackend};
 use crate::error::{is_unique_violation, StoreError};
+use crate::external_ids;
 use crate::keyset::{self, After, Page, Sort, SortColumn};
 use crate::schema::phases;
 
@@ -67,6 +68,8 @@ impl TryFrom<PhaseRow> for Phase {
 
     fn try_from(row: PhaseRow) -> Result<Self, StoreError> {
         Ok(Phase {
+            // Filled by the queries below, from their own table.
+            external_ids: Vec::new(),
             id: parse("phases", "id", &row.id)?,
             fields: PhaseFields {
                 challenge_id: parse("phases", "challenge_id", &row.challenge_id)?,
@@ -113,15 +116,22 @@ pub fn insert(connection: &mut DbConnection, phase: &Phase) -> Result<(), StoreE
         .values(PhaseRow::from(phase))
         .execute(connection)
         .map_err(map_write_error)?;
-    Ok(())
+    external_ids::replace(
+        connection,
+        ENTITY,
+        &phase.id.to_string(),
+        &phase.external_ids,
+        phase.created_at,
+    )
 }
 
 pub fn find(connection: &mut DbConnection, id: PhaseId) -> Result<Phase, StoreError> {
-    phases::table
+    let record: Phase = phases::table
         .find(id.to_string())
         .select(PhaseRow::as_select())
         .first(connection)?
-        .try_into()
+        .try_into()?;
+    external_ids::loaded(connection, ENTITY, record)
 }
 
 /// Every phase of a challenge, in number order (a challenge has a handful).
@@ -129,14 +139,15 @@ pub fn all_of_challenge(
     connection: &mut DbConnection,
     challenge: ChallengeId,
 ) -> Result<Vec<Phase>, StoreError> {
-    phases::table
+    let records = phases::table
         .filter(phases::challenge_id.eq(challenge.to_string()))
         .order(phases::number.asc())
         .select(PhaseRow::as_select())
         .load(connection)?
         .into_iter()
         .map(Phase::try_from)
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    external_ids::loaded_all(connection, ENTITY, records)
 }
 
 /// The phase with `number` in a challenge, if there is one.
@@ -152,6 +163,8 @@ pub fn find_by_number(
         .first(connection)
         .optional()?
         .map(Phase::try_from)
+        .transpose()?
+        .map(|record| external_ids::loaded(connection, ENTITY, record))
         .transpose()
 }
 
@@ -199,6 +212,8 @@ fn visible_challenges(visibility: &Visibility) -> Option<keyset::Predicate<phase
     }
     Some(seen)
 }
+
+crate::keyed_by_partners!("phases", Phase, PhaseId);
 
 crate::versioned_writes!(phases, Phase, PhaseId, |phase: &Phase| Ok::<_, StoreError>(
     PhaseRow::from(phase)
@@ -252,7 +267,9 @@ pub fn list(
         query = query.then_order_by(field.ordering(*direction));
     }
     let rows: Vec<PhaseRow> = query.limit(keyset::fetch_size(limit)).load(connection)?;
-    keyset::page(rows, limit, sort, Phase::try_from, |field, item| {
+    let mut page = keyset::page(rows, limit, sort, Phase::try_from, |field, item| {
         field.value_of(item)
-    })
+    })?;
+    page.items = external_ids::loaded_all(connection, ENTITY, page.items)?;
+    Ok(page)
 }

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use crate::convert::{like_pattern, lower, money, parse};
 use crate::database::{DbConnection, MultiBackend};
 use crate::error::{is_unique_violation, StoreError};
+use crate::external_ids;
 use crate::keyset::{self, After, Page, Sort, SortColumn};
 use crate::schema::programmes;
 
@@ -54,6 +55,8 @@ impl TryFrom<ProgrammeRow> for Programme {
 
     fn try_from(row: ProgrammeRow) -> Result<Self, StoreError> {
         Ok(Programme {
+            // Filled by the queries below, from their own table.
+            external_ids: Vec::new(),
             id: parse("programmes", "id", &row.id)?,
             fields: ProgrammeFields {
                 code: row.code,
@@ -96,15 +99,22 @@ pub fn insert(connection: &mut DbConnection, programme: &Programme) -> Result<()
         .values(ProgrammeRow::from(programme))
         .execute(connection)
         .map_err(map_write_error)?;
-    Ok(())
+    external_ids::replace(
+        connection,
+        ENTITY,
+        &programme.id.to_string(),
+        &programme.external_ids,
+        programme.created_at,
+    )
 }
 
 pub fn find(connection: &mut DbConnection, id: ProgrammeId) -> Result<Programme, StoreError> {
-    programmes::table
+    let record: Programme = programmes::table
         .find(id.to_string())
         .select(ProgrammeRow::as_select())
         .first(connection)?
-        .try_into()
+        .try_into()?;
+    external_ids::loaded(connection, ENTITY, record)
 }
 
 /// The programme with this code, if any.
@@ -118,8 +128,12 @@ pub fn find_by_code(
         .first(connection)
         .optional()?
         .map(Programme::try_from)
+        .transpose()?
+        .map(|record| external_ids::loaded(connection, ENTITY, record))
         .transpose()
 }
+
+crate::keyed_by_partners!("programmes", Programme, ProgrammeId);
 
 crate::versioned_writes!(
     programmes,
@@ -173,7 +187,9 @@ pub fn list(
         query = query.then_order_by(field.ordering(*direction));
     }
     let rows: Vec<ProgrammeRow> = query.limit(keyset::fetch_size(limit)).load(connection)?;
-    keyset::page(rows, limit, sort, Programme::try_from, |field, item| {
+    let mut page = keyset::page(rows, limit, sort, Programme::try_from, |field, item| {
         field.value_of(item)
-    })
+    })?;
+    page.items = external_ids::loaded_all(connection, ENTITY, page.items)?;
+    Ok(page)
 }

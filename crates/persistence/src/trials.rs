@@ -11,6 +11,7 @@ use diesel::prelude::*;
 use crate::convert::{money, parse};
 use crate::database::{DbConnection, MultiBackend};
 use crate::error::StoreError;
+use crate::external_ids;
 use crate::keyset::{self, After, Page, Predicate, Sort, SortColumn};
 use crate::schema::{outcomes, trials};
 
@@ -82,6 +83,8 @@ impl TryFrom<TrialRow> for Trial {
             _ => None,
         };
         Ok(Trial {
+            // Filled by the queries below, from their own table.
+            external_ids: Vec::new(),
             id: parse("trials", "id", &row.id)?,
             fields: TrialFields {
                 award_id: row
@@ -165,15 +168,22 @@ pub fn insert(connection: &mut DbConnection, trial: &Trial) -> Result<(), StoreE
     diesel::insert_into(trials::table)
         .values(TrialRow::from_trial(trial)?)
         .execute(connection)?;
-    Ok(())
+    external_ids::replace(
+        connection,
+        ENTITY,
+        &trial.id.to_string(),
+        &trial.external_ids,
+        trial.created_at,
+    )
 }
 
 pub fn find(connection: &mut DbConnection, id: TrialId) -> Result<Trial, StoreError> {
-    trials::table
+    let record: Trial = trials::table
         .find(id.to_string())
         .select(TrialRow::as_select())
         .first(connection)?
-        .try_into()
+        .try_into()?;
+    external_ids::loaded(connection, ENTITY, record)
 }
 
 pub fn find_visible(
@@ -188,6 +198,8 @@ pub fn find_visible(
         Err(StoreError::NotFound)
     }
 }
+
+crate::keyed_by_partners!("trials", Trial, TrialId);
 
 crate::versioned_writes!(trials, Trial, TrialId, TrialRow::from_trial);
 
@@ -243,9 +255,11 @@ pub fn list(
         query = query.then_order_by(field.ordering(*direction));
     }
     let rows: Vec<TrialRow> = query.limit(keyset::fetch_size(limit)).load(connection)?;
-    keyset::page(rows, limit, sort, Trial::try_from, |field, item| {
+    let mut page = keyset::page(rows, limit, sort, Trial::try_from, |field, item| {
         field.value_of(item)
-    })
+    })?;
+    page.items = external_ids::loaded_all(connection, ENTITY, page.items)?;
+    Ok(page)
 }
 
 /// Outcomes of trials.

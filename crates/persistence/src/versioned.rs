@@ -49,6 +49,13 @@ macro_rules! versioned_writes {
                     current: find(connection, id)?.version,
                 });
             }
+            // Partners' keys die with the record, so that a key can name a new one.
+            diesel::delete(
+                $crate::schema::external_ids::table
+                    .filter($crate::schema::external_ids::entity.eq(stringify!($table)))
+                    .filter($crate::schema::external_ids::entity_id.eq(id.to_string())),
+            )
+            .execute(connection)?;
             Ok(())
         }
     };
