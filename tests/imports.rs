@@ -520,6 +520,61 @@ fn challenges_import_as_drafts_each_row_checked_against_its_owner() {
 }
 
 #[test]
+fn an_upload_with_an_idempotency_key_is_one_job_however_often_it_is_sent() {
+    for_each_backend(|server| {
+        let bearer = format!("Bearer {}", server.admin_token);
+        let send = |key: &str, file: &str| {
+            server.send(
+                "POST",
+                "/api/v1/imports?collection=organisations&mode=partial",
+                &[
+                    ("authorization", &bearer),
+                    ("content-type", "application/x-ndjson"),
+                    ("idempotency-key", key),
+                ],
+                Some(file.as_bytes()),
+            )
+        };
+        let file = ndjson(&[council(1), council(2)]);
+        let first = send("councils-1", &file);
+        assert_eq!(first.status, 202, "{}", first.text());
+        let again = send("councils-1", &file);
+        assert_eq!(again.status, 202, "{}", again.text());
+        assert_eq!(again.header("idempotent-replayed"), Some("true"));
+        assert_eq!(again.header("location"), first.header("location"));
+        assert_eq!(again.json()["id"], first.json()["id"]);
+        // The same key with another file is refused, and leaves no job behind.
+        send("councils-1", &ndjson(&[council(3)])).assert_problem(422, "invalid_body");
+
+        // Sent at once from four clients: one job.
+        let file = ndjson(&[council(4)]);
+        let replies: Vec<common::Reply> = std::thread::scope(|scope| {
+            let runs: Vec<_> = (0..4)
+                .map(|_| scope.spawn(|| send("councils-2", &file)))
+                .collect();
+            runs.into_iter().map(|run| run.join().unwrap()).collect()
+        });
+        let ids: std::collections::BTreeSet<String> = replies
+            .iter()
+            .filter(|reply| reply.status == 202)
+            .map(|reply| reply.json()["id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(ids.len(), 1, "{replies:?}");
+        assert!(
+            replies.iter().all(|r| r.status == 202 || r.status == 409),
+            "{replies:?}"
+        );
+
+        let jobs = ok(server.get_as("/api/v1/imports?limit=100", &server.admin_token));
+        assert_eq!(jobs["data"].as_array().unwrap().len(), 2, "{jobs}");
+        finished(server, first.header("location").unwrap());
+        let only = ids.iter().next().unwrap();
+        finished(server, &format!("/api/v1/imports/{only}"));
+        assert_eq!(organisation_count(server), 3);
+    });
+}
+
+#[test]
 fn a_large_upload_streams_through_with_or_without_an_idempotency_key() {
     for_each_backend(|server| {
         // An upload larger than the JSON body limit streams through, Idempotency-Key or not.

@@ -42,9 +42,8 @@ pub async fn guard(
     next: Next<BoxBody>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let key = request.headers().get(HEADER).cloned();
-    // An import's upload streams to the database and is never held whole, so it cannot be
-    // fingerprinted here; a retried import is a new job, and rows keyed by external id make
-    // it change nothing more.
+    // An import's upload streams to the database and is never held whole: its handler
+    // fingerprints it as it arrives and claims the key itself (`claim_upload`).
     let applies = request.method() == Method::POST
         && request.path().starts_with("/api/")
         && !request.path().starts_with("/api/v1/auth/")
@@ -55,20 +54,9 @@ pub async fn guard(
     let Some(state) = request.app_data::<web::Data<AppState>>().cloned() else {
         return next.call(request).await;
     };
-    let key = match key.to_str() {
-        Ok(text)
-            if !text.is_empty()
-                && text.len() <= MAX_KEY_LENGTH
-                && text
-                    .bytes()
-                    .all(|byte| byte.is_ascii_graphic() || byte == b' ') =>
-        {
-            text.to_owned()
-        }
-        _ => {
-            let error = invalid_key("Idempotency-Key must be 1 to 255 printable ASCII characters");
-            return Ok(request.into_response(error.error_response()));
-        }
+    let key = match parse_key(&key) {
+        Ok(key) => key,
+        Err(error) => return Ok(request.into_response(error.error_response())),
     };
     let caller = request
         .headers()
@@ -136,13 +124,7 @@ pub async fn guard(
         .await;
     match claim {
         Err(error) => return Ok(request.into_response(error.error_response())),
-        Ok(Claim::Mismatch) => {
-            let error = ApiError::InvalidBody {
-                detail: "this Idempotency-Key was used for a different request: use a new key for a new request".to_owned(),
-                items: vec![ProblemItem::parameter("Idempotency-Key", "idempotency_key_reused", "the key belongs to another request body")],
-            };
-            return Ok(request.into_response(error.error_response()));
-        }
+        Ok(Claim::Mismatch) => return Ok(request.into_response(reused_key().error_response())),
         Ok(Claim::InFlight) => {
             let error = conflict(
                 "request_in_flight",
@@ -212,8 +194,110 @@ pub async fn guard(
     Ok(ServiceResponse::new(request, response))
 }
 
+/// The key, if it is 1 to 255 printable ASCII characters.
+fn parse_key(value: &HeaderValue) -> Result<String, ApiError> {
+    match value.to_str() {
+        Ok(text)
+            if !text.is_empty()
+                && text.len() <= MAX_KEY_LENGTH
+                && text
+                    .bytes()
+                    .all(|byte| byte.is_ascii_graphic() || byte == b' ') =>
+        {
+            Ok(text.to_owned())
+        }
+        _ => Err(invalid_key(
+            "Idempotency-Key must be 1 to 255 printable ASCII characters",
+        )),
+    }
+}
+
+/// The key a request carries, scoped to its caller and route (`None` without a key).
+pub fn scope_of(
+    request: &actix_web::HttpRequest,
+    caller: &str,
+) -> Result<Option<KeyScope>, ApiError> {
+    request
+        .headers()
+        .get(HEADER)
+        .map(|value| {
+            Ok(KeyScope {
+                caller: caller.to_owned(),
+                route: format!("POST {}", request.path()),
+                key: parse_key(value)?,
+            })
+        })
+        .transpose()
+}
+
+/// What a streamed upload's key says, once its fingerprint is known.
+pub enum UploadClaim {
+    /// First use: go ahead, and keep the response with `keep_upload_response`.
+    New,
+    /// The same upload was made already: replay this (with `replay`).
+    Replay(StoredResponse),
+}
+
+/// Claims `scope` for an upload with `fingerprint`, inside the transaction that makes the upload
+/// a job (so the key and the job appear together). A key of another request is 422; one whose
+/// first request is still being written (on another connection) is waited for once, then 409.
+pub fn claim_upload(
+    connection: &mut catalyst_persistence::DbConnection,
+    scope: &KeyScope,
+    fingerprint: &str,
+) -> Result<UploadClaim, ApiError> {
+    let keep = chrono::Duration::hours(KEEP_HOURS);
+    for _ in 0..2 {
+        match idempotency::claim(connection, scope, fingerprint, Timestamp::now(), keep)? {
+            Claim::New => return Ok(UploadClaim::New),
+            Claim::Done(stored) => return Ok(UploadClaim::Replay(stored)),
+            Claim::Mismatch => return Err(reused_key()),
+            // A concurrent upload's insert made ours wait, then fail: it has committed by
+            // now, so a second look finds its response.
+            Claim::InFlight => {}
+        }
+    }
+    Err(conflict(
+        "request_in_flight",
+        "a request with this Idempotency-Key is still being processed: retry shortly",
+    ))
+}
+
+/// Keeps `response` (status, Location, body) as the answer to retries of `scope`.
+pub fn keep_upload_response(
+    connection: &mut catalyst_persistence::DbConnection,
+    scope: &KeyScope,
+    status: StatusCode,
+    location: &str,
+    body: &str,
+) -> Result<(), ApiError> {
+    let stored = StoredResponse {
+        status: status.as_u16(),
+        headers: serde_json::json!({
+            "location": location,
+            "content-type": "application/json",
+        })
+        .to_string(),
+        body: body.to_owned(),
+    };
+    Ok(idempotency::complete(connection, scope, &stored)?)
+}
+
+fn reused_key() -> ApiError {
+    ApiError::InvalidBody {
+        detail:
+            "this Idempotency-Key was used for a different request: use a new key for a new request"
+                .to_owned(),
+        items: vec![ProblemItem::parameter(
+            "Idempotency-Key",
+            "idempotency_key_reused",
+            "the key belongs to another request body",
+        )],
+    }
+}
+
 /// The first response again, marked as a replay.
-fn replay(stored: &StoredResponse) -> HttpResponse {
+pub fn replay(stored: &StoredResponse) -> HttpResponse {
     let mut response =
         HttpResponse::build(StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK));
     if let Ok(serde_json::Value::Object(headers)) =

@@ -6,17 +6,19 @@
 //! leaves nothing behind. `mode=partial` writes in batches, each row on its own savepoint, and
 //! resumes after the last committed batch if the worker dies.
 
-use actix_web::http::header;
+use actix_web::http::{header, StatusCode};
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use catalyst_domain::{Actor, Timestamp};
 use catalyst_persistence::imports::{self as store, Counts, Import};
 use catalyst_persistence::{transaction, DbConnection, Pool, StoreError};
 use futures_util::StreamExt;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::audit::AuditContext;
 use crate::auth::Caller;
+use crate::idempotency::UploadClaim;
 use crate::problem::{ApiError, Problem, ProblemItem};
 use crate::query::QueryParams;
 use crate::state::AppState;
@@ -288,6 +290,10 @@ pub async fn create_import(
     }
     may_import(caller.actor(), &collection)?;
     let owner = caller.actor().subject().ok_or(ApiError::Internal)?;
+    let key = crate::idempotency::scope_of(&request, &owner)?;
+    // The upload's fingerprint, for its Idempotency-Key: what it is and every byte of it.
+    let mut fingerprint = Sha256::new();
+    fingerprint.update(format!("{collection}\n{mode}\n{format}\n").as_bytes());
     let now = Timestamp::now().to_naive_utc();
     let import = Import {
         id: uuid::Uuid::now_v7().to_string(),
@@ -354,6 +360,7 @@ pub async fn create_import(
             )
             .await);
         }
+        fingerprint.update(&piece);
         buffer.extend_from_slice(&piece);
         if buffer.len() >= CHUNK_BYTES {
             let chunk = std::mem::replace(&mut buffer, Vec::with_capacity(CHUNK_BYTES));
@@ -368,20 +375,57 @@ pub async fn create_import(
     }
     let id = import.id.clone();
     let total = i64::try_from(bytes).unwrap_or(i64::MAX);
-    let queued = state
+    let fingerprint: String = fingerprint
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    let answer = state
         .with_connection(move |connection| {
             transaction(connection, |connection| {
+                if let Some(scope) = &key {
+                    if let UploadClaim::Replay(stored) =
+                        crate::idempotency::claim_upload(connection, scope, &fingerprint)?
+                    {
+                        store::discard(connection, &id)?;
+                        return Ok(Err(stored));
+                    }
+                }
                 if !buffer.is_empty() {
                     store::add_chunk(connection, &id, seq, &buffer)?;
                 }
                 store::queue(connection, &id, total)?;
-                Ok::<_, ApiError>(store::find(connection, &id)?)
+                let queued = ImportResource::from(&store::find(connection, &id)?);
+                let location = format!("/api/v1/imports/{}", queued.id);
+                let body = serde_json::to_string(&queued).map_err(|_| ApiError::Internal)?;
+                if let Some(scope) = &key {
+                    crate::idempotency::keep_upload_response(
+                        connection,
+                        scope,
+                        StatusCode::ACCEPTED,
+                        &location,
+                        &body,
+                    )?;
+                }
+                Ok::<_, ApiError>(Ok((location, body)))
             })
         })
-        .await?;
-    Ok(HttpResponse::Accepted()
-        .insert_header((header::LOCATION, format!("/api/v1/imports/{}", queued.id)))
-        .json(ImportResource::from(&queued)))
+        .await;
+    match answer {
+        Ok(Ok((location, body))) => Ok(HttpResponse::Accepted()
+            .insert_header((header::LOCATION, location))
+            .content_type("application/json")
+            .body(body)),
+        Ok(Err(stored)) => Ok(crate::idempotency::replay(&stored)),
+        Err(error) => {
+            // A refused key (another body, or still in flight): the upload goes.
+            let id = import.id.clone();
+            let _ = state
+                .with_connection(move |connection| Ok(store::discard(connection, &id)?))
+                .await;
+            Err(error)
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -127,6 +127,12 @@ pub fn purge(
     Ok(abandoned + ended)
 }
 
+/// Forgets an upload and its chunks (a replayed or refused duplicate).
+pub fn discard(connection: &mut DbConnection, id: &str) -> Result<(), StoreError> {
+    diesel::delete(imports::table.find(id)).execute(connection)?;
+    Ok(())
+}
+
 /// Records the size of an upload that its creator processes itself (the CLI).
 pub fn received(connection: &mut DbConnection, id: &str, bytes: i64) -> Result<(), StoreError> {
     diesel::update(imports::table.find(id))
