@@ -18,6 +18,7 @@ pub mod money;
 pub mod organisation;
 pub mod phase;
 pub mod programme;
+pub mod report;
 pub mod text;
 pub mod time;
 pub mod trial;

@@ -190,12 +190,18 @@ impl OutcomeFields {
 
     /// Whether the actual value reached the target, in the direction from the baseline.
     pub fn met_target(&self) -> Option<bool> {
-        let (target, actual) = (self.target?, self.actual?);
-        Some(match self.baseline {
-            Some(baseline) if target < baseline => actual <= target,
-            _ => actual >= target,
-        })
+        met_target(self.baseline, self.target, self.actual)
     }
+}
+
+/// Whether `actual` reached `target`, in the direction from `baseline` (lower is better when
+/// the target is below the baseline); `None` without a target or an actual value.
+pub fn met_target(baseline: Option<f64>, target: Option<f64>, actual: Option<f64>) -> Option<bool> {
+    let (target, actual) = (target?, actual?);
+    Some(match baseline {
+        Some(baseline) if target < baseline => actual <= target,
+        _ => actual >= target,
+    })
 }
 
 #[cfg(test)]

@@ -376,6 +376,11 @@ fn cell(item: &Value, path: &str) -> String {
     quote(&text)
 }
 
+/// Text as a CSV cell: formula-neutralised and quoted.
+pub(crate) fn text_cell(text: &str) -> String {
+    quote(&neutralise_formula(text))
+}
+
 /// Spreadsheets run a cell that starts with `=`, `+`, `-` or `@` as a formula: text from the
 /// API gets a leading apostrophe there (OWASP's advice on CSV injection). Numbers are not text
 /// and keep their sign.

@@ -33,6 +33,7 @@ pub mod phases;
 pub mod problem;
 pub mod programmes;
 pub mod query;
+pub mod reports;
 pub mod request_context;
 pub mod resources;
 pub mod state;
@@ -82,6 +83,7 @@ fn register(config: &mut ServiceConfig) {
                 .configure(api_clients::routes)
                 .configure(changes::routes)
                 .configure(exports::routes)
+                .configure(reports::routes)
                 .configure(webhooks::routes)
                 .configure(imports::routes),
         );

@@ -25,6 +25,7 @@ pub mod organisations;
 pub mod phases;
 pub mod programmes;
 pub mod refresh_tokens;
+pub mod reports;
 pub mod schema;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -1,0 +1,463 @@
+//! Reports (`/api/v1/reports/...`): every total reconciles with the records it summarises,
+//! recomputed here from the API's own lists, on the demo data and on a synthetic data set; JSON
+//! and CSV agree; filters, financial years and access. On each backend.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+use std::process::Command;
+
+use common::{for_each_backend, TestServer, BINARY};
+use serde_json::Value;
+
+fn seed(server: &TestServer, args: &[&str]) {
+    let output = Command::new(BINARY)
+        .args(args)
+        .env("DATABASE_URL", server.database().url_text())
+        .env("CATALYST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Every record of a list, page after page.
+fn everything(server: &TestServer, path: &str) -> Vec<Value> {
+    let mut items = Vec::new();
+    let separator = if path.contains('?') { '&' } else { '?' };
+    let mut next = format!("{path}{separator}limit=500");
+    loop {
+        let page = server.get_as(&next, &server.admin_token).json();
+        items.extend(page["data"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(cursor) => next = format!("{path}{separator}limit=500&cursor={cursor}"),
+            None => return items,
+        }
+    }
+}
+
+fn report(server: &TestServer, path: &str) -> Value {
+    let reply = server.get_as(path, &server.admin_token);
+    assert_eq!(reply.status, 200, "{path}: {}", reply.text());
+    reply.json()
+}
+
+fn minor(value: &Value) -> i64 {
+    value["amount"].as_i64().unwrap()
+}
+
+fn count(value: &Value) -> i64 {
+    value.as_i64().unwrap()
+}
+
+/// The sum of a money column over the rows.
+fn money_sum(report: &Value, column: &str) -> i64 {
+    report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| minor(&row[column]))
+        .sum()
+}
+
+fn count_sum(report: &Value, column: &str) -> i64 {
+    report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| count(&row[column]))
+        .sum()
+}
+
+/// The UK financial year of a `YYYY-MM-DD` day, as `2019-20`.
+fn financial_year(day: &str) -> String {
+    let year: i32 = day[0..4].parse().unwrap();
+    let month: u32 = day[5..7].parse().unwrap();
+    let starts = if month >= 4 { year } else { year - 1 };
+    format!("{starts}-{:02}", (starts + 1) % 100)
+}
+
+/// The CSV of a report: its header and rows as maps.
+fn csv(server: &TestServer, path: &str) -> Vec<BTreeMap<String, String>> {
+    let reply = server.send(
+        "GET",
+        path,
+        &[
+            ("authorization", &format!("Bearer {}", server.admin_token)),
+            ("accept", "text/csv"),
+        ],
+        None,
+    );
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/csv; charset=utf-8")
+    );
+    let text = reply.text();
+    let mut lines = text.split("\r\n").filter(|line| !line.is_empty());
+    let header: Vec<String> = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_owned)
+        .collect();
+    lines
+        .map(|line| {
+            // Reports' cells here hold no commas (ids, codes, numbers, references).
+            header
+                .iter()
+                .cloned()
+                .zip(line.split(',').map(str::to_owned))
+                .collect()
+        })
+        .collect()
+}
+
+fn pence(pounds: &str) -> i64 {
+    let (whole, fraction) = pounds.split_once('.').unwrap();
+    whole.parse::<i64>().unwrap() * 100 + fraction.parse::<i64>().unwrap()
+}
+
+/// Every report's totals equal the sums of its rows and the figures recomputed from the lists.
+fn reconcile(server: &TestServer) {
+    let organisations: HashMap<String, Value> = everything(server, "/api/v1/organisations")
+        .into_iter()
+        .map(|organisation| {
+            (
+                organisation["id"].as_str().unwrap().to_owned(),
+                organisation,
+            )
+        })
+        .collect();
+    let awards = everything(server, "/api/v1/awards");
+    let standing: Vec<&Value> = awards
+        .iter()
+        .filter(|award| award["status"] != "terminated")
+        .collect();
+    assert!(!standing.is_empty(), "the data set has awards");
+    let committed: i64 = standing.iter().map(|award| minor(&award["amount"])).sum();
+    let paid: i64 = awards.iter().map(|award| minor(&award["paid"])).sum();
+    let milestones = everything(server, "/api/v1/milestones?status=paid");
+    let payments: i64 = milestones
+        .iter()
+        .map(|milestone| minor(&milestone["amount"]))
+        .sum();
+    assert_eq!(
+        paid, payments,
+        "awards' paid figures are their paid milestones"
+    );
+
+    // Funding, in several groupings: the same totals, the sums of the rows.
+    for group_by in [
+        "owner",
+        "financial_year,supplier_scale",
+        "programme,phase",
+        "region",
+    ] {
+        let funding = report(
+            server,
+            &format!("/api/v1/reports/funding?group_by={group_by}"),
+        );
+        let totals = &funding["totals"][0];
+        assert_eq!(minor(&totals["committed"]), committed, "{group_by}");
+        assert_eq!(minor(&totals["paid"]), paid, "{group_by}");
+        assert_eq!(count(&totals["awards"]), standing.len() as i64);
+        assert_eq!(count(&totals["payments"]), milestones.len() as i64);
+        assert_eq!(money_sum(&funding, "committed"), committed, "{group_by}");
+        assert_eq!(money_sum(&funding, "paid"), paid, "{group_by}");
+        assert_eq!(count_sum(&funding, "awards"), standing.len() as i64);
+    }
+
+    // By financial year, each row is the awards that started in it.
+    let mut by_year: BTreeMap<String, i64> = BTreeMap::new();
+    for award in &standing {
+        let day = award["starts_on"]
+            .as_str()
+            .unwrap_or_else(|| award["created_at"].as_str().unwrap());
+        *by_year.entry(financial_year(day)).or_default() += minor(&award["amount"]);
+    }
+    let funding = report(server, "/api/v1/reports/funding?group_by=financial_year");
+    let reported: BTreeMap<String, i64> = funding["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|row| minor(&row["committed"]) > 0)
+        .map(|row| {
+            (
+                row["financial_year"].as_str().unwrap().to_owned(),
+                minor(&row["committed"]),
+            )
+        })
+        .collect();
+    assert_eq!(reported, by_year);
+    // One year alone: its row, and nothing else.
+    let (year, value) = by_year.iter().next().unwrap();
+    let one = report(
+        server,
+        &format!("/api/v1/reports/funding?group_by=financial_year&financial_year={year}"),
+    );
+    assert_eq!(one["filters"]["financial_year"], year.as_str());
+    assert_eq!(minor(&one["totals"][0]["committed"]), *value);
+
+    // The CSV holds the same rows, in pounds and pence.
+    let rows = csv(server, "/api/v1/reports/funding?group_by=owner");
+    assert_eq!(
+        rows.len(),
+        report(server, "/api/v1/reports/funding?group_by=owner")["rows"]
+            .as_array()
+            .unwrap()
+            .len()
+    );
+    let csv_committed: i64 = rows.iter().map(|row| pence(&row["committed"])).sum();
+    assert_eq!(csv_committed, committed);
+
+    // SME share: the SMEs' value recomputed from the suppliers' scale and kind.
+    let is_sme = |award: &Value| {
+        let supplier = &organisations[award["supplier_organisation_id"].as_str().unwrap()];
+        match supplier["scale"].as_str() {
+            Some(scale) => scale != "large",
+            None => supplier["kind"] == "sme",
+        }
+    };
+    let sme_value: i64 = standing
+        .iter()
+        .filter(|award| is_sme(award))
+        .map(|award| minor(&award["amount"]))
+        .sum();
+    let sme_contracts = standing.iter().filter(|award| is_sme(award)).count() as i64;
+    let share = report(server, "/api/v1/reports/sme-share");
+    assert_eq!(
+        share["group_by"],
+        serde_json::json!(["owner", "financial_year"])
+    );
+    let totals = &share["totals"][0];
+    assert_eq!(minor(&totals["awarded_value"]), committed);
+    assert_eq!(minor(&totals["sme_value"]), sme_value);
+    assert_eq!(money_sum(&share, "sme_value"), sme_value);
+    assert_eq!(money_sum(&share, "awarded_value"), committed);
+    // SMEs without a recorded scale count in the SME value but in no band.
+    assert!(
+        minor(&totals["micro_value"])
+            + minor(&totals["small_value"])
+            + minor(&totals["medium_value"])
+            <= sme_value
+    );
+    assert_eq!(count(&totals["sme_contracts"]), sme_contracts);
+    assert_eq!(count_sum(&share, "contracts"), standing.len() as i64);
+    let expected_share = ((sme_value as f64 / committed as f64) * 10_000.0).round() / 10_000.0;
+    assert_eq!(totals["value_share"].as_f64().unwrap(), expected_share);
+    assert_eq!(totals["target"].as_f64().unwrap(), 0.33);
+    assert_eq!(
+        totals["meets_target"].as_bool().unwrap(),
+        expected_share >= 0.33
+    );
+    assert_eq!(
+        csv(server, "/api/v1/reports/sme-share?format=csv").len(),
+        share["rows"].as_array().unwrap().len()
+    );
+
+    // Pipeline: applications made (submitted), decisions and awards.
+    let applications = everything(server, "/api/v1/applications");
+    let submitted = applications
+        .iter()
+        .filter(|application| !application["submitted_at"].is_null())
+        .count() as i64;
+    let successful = applications
+        .iter()
+        .filter(|application| application["status"] == "successful")
+        .count() as i64;
+    let pipeline = report(server, "/api/v1/reports/pipeline");
+    let totals = &pipeline["totals"][0];
+    assert_eq!(count(&totals["applications"]), submitted);
+    assert_eq!(count_sum(&pipeline, "applications"), submitted);
+    assert_eq!(count(&totals["successful"]), successful);
+    assert_eq!(count_sum(&pipeline, "successful"), successful);
+    assert_eq!(count(&totals["awards"]), standing.len() as i64);
+    assert_eq!(count_sum(&pipeline, "awards"), standing.len() as i64);
+    // Progression recomputed from lineage: phase 1 awards that a phase 2 award names.
+    let parents: std::collections::HashSet<&str> = awards
+        .iter()
+        .filter_map(|award| award["parent_award_id"].as_str())
+        .collect();
+    let phases: HashMap<String, i64> = everything(server, "/api/v1/phases")
+        .into_iter()
+        .map(|phase| {
+            (
+                phase["id"].as_str().unwrap().to_owned(),
+                phase["number"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let phase_one: Vec<&&Value> = standing
+        .iter()
+        .filter(|award| phases[award["phase_id"].as_str().unwrap()] == 1)
+        .collect();
+    let progressed = phase_one
+        .iter()
+        .filter(|award| parents.contains(award["id"].as_str().unwrap()))
+        .count() as i64;
+    let row_one = pipeline["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["phase"] == "1")
+        .unwrap();
+    assert_eq!(count(&row_one["awards"]), phase_one.len() as i64);
+    assert_eq!(count(&row_one["progressed"]), progressed);
+    let expected = ((progressed as f64 / phase_one.len() as f64) * 10_000.0).round() / 10_000.0;
+    assert_eq!(
+        totals["phase_1_to_phase_2_rate"].as_f64().unwrap(),
+        expected
+    );
+
+    // Trials: every trial, by status.
+    let trials = everything(server, "/api/v1/trials");
+    let trial_report = report(server, "/api/v1/reports/trials");
+    assert_eq!(
+        count(&trial_report["totals"][0]["trials"]),
+        trials.len() as i64
+    );
+    assert_eq!(count_sum(&trial_report, "trials"), trials.len() as i64);
+    let adopted = trials
+        .iter()
+        .filter(|trial| trial["adopted"] == true)
+        .count() as i64;
+    assert_eq!(count(&trial_report["totals"][0]["adopted"]), adopted);
+    let follow_on: i64 = trials
+        .iter()
+        .filter(|trial| trial["adopted"] == true)
+        .filter_map(|trial| trial["follow_on_value"]["amount"].as_i64())
+        .sum();
+    assert_eq!(
+        minor(&trial_report["totals"][0]["follow_on_value"]),
+        follow_on
+    );
+    assert_eq!(money_sum(&trial_report, "follow_on_value"), follow_on);
+}
+
+#[test]
+fn every_report_reconciles_with_the_demo_data() {
+    for_each_backend(|server| {
+        seed(server, &["seed", "demo"]);
+        reconcile(server);
+    });
+}
+
+#[test]
+fn every_report_reconciles_with_a_synthetic_data_set() {
+    for_each_backend(|server| {
+        seed(server, &["seed", "synthetic", "--scale", "30"]);
+        reconcile(server);
+    });
+}
+
+#[test]
+fn reports_are_for_staff_officers_and_report_clients_and_check_their_parameters() {
+    for_each_backend(|server| {
+        seed(server, &["seed", "demo"]);
+        server
+            .get("/api/v1/reports/funding")
+            .assert_problem(401, "unauthenticated");
+        let awards = everything(server, "/api/v1/awards");
+        let supplier_organisation = awards[0]["supplier_organisation_id"].as_str().unwrap();
+        let (_, supplier) = server.user("bid@supplier.test", "supplier", &[supplier_organisation]);
+        server
+            .get_as("/api/v1/reports/funding", &supplier)
+            .assert_problem(403, "forbidden");
+        let reader =
+            server.api_client_token(&serde_json::json!({"name": "Reader", "scopes": ["read"]}));
+        server
+            .get_as("/api/v1/reports/sme-share", &reader)
+            .assert_problem(403, "forbidden");
+        let reporter =
+            server.api_client_token(&serde_json::json!({"name": "Reports", "scopes": ["reports"]}));
+        assert_eq!(
+            server.get_as("/api/v1/reports/sme-share", &reporter).status,
+            200
+        );
+
+        // An officer sees its own body's figures only, whatever it asks for.
+        let owners: HashMap<String, String> = everything(server, "/api/v1/challenges")
+            .into_iter()
+            .map(|challenge| {
+                (
+                    challenge["id"].as_str().unwrap().to_owned(),
+                    challenge["owner_organisation_id"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                )
+            })
+            .collect();
+        let owner_of = |award: &Value| owners[award["challenge_id"].as_str().unwrap()].clone();
+        let owner = owner_of(&awards[0]);
+        let own: i64 = awards
+            .iter()
+            .filter(|award| owner_of(award) == owner)
+            .filter(|award| award["status"] != "terminated")
+            .map(|award| minor(&award["amount"]))
+            .sum();
+        let (_, officer) = server.user("officer@owner.test", "authority_officer", &[&owner]);
+        let mine = server
+            .get_as("/api/v1/reports/funding?group_by=owner", &officer)
+            .json();
+        assert_eq!(mine["rows"].as_array().unwrap().len(), 1, "{mine}");
+        assert_eq!(mine["rows"][0]["owner_id"], owner.as_str());
+        assert_eq!(minor(&mine["totals"][0]["committed"]), own);
+        let other = awards.iter().map(owner_of).find(|id| *id != owner);
+        if let Some(other) = other {
+            let theirs = server
+                .get_as(
+                    &format!("/api/v1/reports/funding?owner_id={other}"),
+                    &officer,
+                )
+                .json();
+            assert_eq!(theirs["rows"], serde_json::json!([]));
+        }
+        // Staff filtering by owner get the same figure.
+        let filtered = report(server, &format!("/api/v1/reports/funding?owner_id={owner}"));
+        assert_eq!(minor(&filtered["totals"][0]["committed"]), own);
+
+        for (query, parameter) in [
+            ("group_by=colour", "group_by"),
+            ("group_by=owner,owner", "group_by"),
+            ("financial_year=2019-21", "financial_year"),
+            ("from=2020-13-01", "from"),
+            ("from=2021-01-01&to=2020-01-01", "to"),
+            ("owner_id=leeds", "owner_id"),
+            ("region=atlantis", "region"),
+            ("format=xml", "format"),
+            ("colour=blue", "colour"),
+        ] {
+            let problem = server
+                .get_as(
+                    &format!("/api/v1/reports/funding?{query}"),
+                    &server.admin_token,
+                )
+                .assert_problem(400, "invalid_query");
+            assert_eq!(problem["errors"][0]["parameter"], parameter, "{query}");
+        }
+        // A dimension another report has is not this one's.
+        server
+            .get_as(
+                "/api/v1/reports/sme-share?group_by=status",
+                &server.admin_token,
+            )
+            .assert_problem(400, "invalid_query");
+        let reply = server.send(
+            "GET",
+            "/api/v1/reports/trials",
+            &[
+                ("authorization", &format!("Bearer {}", server.admin_token)),
+                ("accept", "application/xml"),
+            ],
+            None,
+        );
+        reply.assert_problem(406, "not_acceptable");
+    });
+}
