@@ -52,6 +52,7 @@ pub struct ServeConfig {
     pub bind: SocketAddr,
     pub body_limit: usize,
     pub import_limit: usize,
+    pub ocid_prefix: String,
     pub server: ServerSettings,
 }
 
@@ -66,6 +67,24 @@ pub struct Config {
     pub jwt_key_dir: Option<PathBuf>,
     pub data_dir: PathBuf,
     pub tokens: TokenSettings,
+}
+
+/// `ocds-` and six letters or digits, as the OCDS helpdesk registers them (kept in lower case).
+fn ocid_prefix_of(text: &str) -> Result<String, ConfigError> {
+    let prefix = text.trim().to_ascii_lowercase();
+    let valid = prefix
+        .strip_prefix("ocds-")
+        .is_some_and(|rest| rest.len() == 6 && rest.bytes().all(|b| b.is_ascii_alphanumeric()));
+    if valid {
+        Ok(prefix)
+    } else {
+        Err(ConfigError::invalid(
+            "CATALYST_OCID_PREFIX",
+            "--ocid-prefix",
+            text,
+            "expected ocds- and six letters or digits, such as ocds-b5fd17",
+        ))
+    }
 }
 
 fn number<T>(
@@ -186,7 +205,9 @@ impl Config {
                 webhook_allow_private,
                 webhook_timeout_secs,
                 import_limit,
+                ocid_prefix,
             } => Some(ServeConfig {
+                ocid_prefix: ocid_prefix_of(ocid_prefix)?,
                 import_limit: number(
                     "CATALYST_IMPORT_LIMIT",
                     "--import-limit",

@@ -147,6 +147,10 @@ enum Command {
         #[arg(long, env = "CATALYST_IMPORT_LIMIT", default_value = "536870912")]
         import_limit: String,
 
+        /// The registered OCDS prefix of published `ocid`s (`ocds-` and six letters or digits).
+        #[arg(long, env = "CATALYST_OCID_PREFIX", default_value = "ocds-catlst")]
+        ocid_prefix: String,
+
         /// Seconds a webhook receiver gets to answer.
         #[arg(long, env = "CATALYST_WEBHOOK_TIMEOUT_SECS", default_value = "10")]
         webhook_timeout_secs: String,
@@ -360,6 +364,7 @@ fn serve(pool: catalyst_persistence::Pool, config: &Config) -> Result<(), RunErr
         keys: std::sync::Arc::new(keys),
         webhooks_allow_private: serve.server.webhooks.allow_private,
         import_limit: serve.import_limit,
+        ocid_prefix: serve.ocid_prefix.clone(),
     };
     actix_web::rt::System::new().block_on(async move {
         let server =

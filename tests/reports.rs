@@ -7,24 +7,9 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
-use std::process::Command;
 
-use common::{for_each_backend, TestServer, BINARY};
+use common::{for_each_backend, TestServer};
 use serde_json::Value;
-
-fn seed(server: &TestServer, args: &[&str]) {
-    let output = Command::new(BINARY)
-        .args(args)
-        .env("DATABASE_URL", server.database().url_text())
-        .env("CATALYST_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
 
 /// Every record of a list, page after page.
 fn everything(server: &TestServer, path: &str) -> Vec<Value> {
@@ -343,7 +328,7 @@ fn reconcile(server: &TestServer) {
 #[test]
 fn every_report_reconciles_with_the_demo_data() {
     for_each_backend(|server| {
-        seed(server, &["seed", "demo"]);
+        server.cli(&["seed", "demo"]);
         reconcile(server);
     });
 }
@@ -351,7 +336,7 @@ fn every_report_reconciles_with_the_demo_data() {
 #[test]
 fn every_report_reconciles_with_a_synthetic_data_set() {
     for_each_backend(|server| {
-        seed(server, &["seed", "synthetic", "--scale", "30"]);
+        server.cli(&["seed", "synthetic", "--scale", "30"]);
         reconcile(server);
     });
 }
@@ -359,7 +344,7 @@ fn every_report_reconciles_with_a_synthetic_data_set() {
 #[test]
 fn reports_are_for_staff_officers_and_report_clients_and_check_their_parameters() {
     for_each_backend(|server| {
-        seed(server, &["seed", "demo"]);
+        server.cli(&["seed", "demo"]);
         server
             .get("/api/v1/reports/funding")
             .assert_problem(401, "unauthenticated");

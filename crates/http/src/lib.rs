@@ -26,6 +26,7 @@ pub mod imports;
 pub mod links;
 pub mod lists;
 pub mod milestones;
+pub mod ocds;
 pub mod openapi;
 pub mod organisations;
 pub mod pagination;
@@ -84,6 +85,7 @@ fn register(config: &mut ServiceConfig) {
                 .configure(changes::routes)
                 .configure(exports::routes)
                 .configure(reports::routes)
+                .configure(ocds::routes)
                 .configure(webhooks::routes)
                 .configure(imports::routes),
         );

@@ -44,6 +44,7 @@ guards updates.",
         (name = "imports", description = "Bulk imports of NDJSON or CSV, processed as jobs with a result per row"),
         (name = "webhooks", description = "Subscriptions to events, signed as Standard Webhooks, with a delivery log"),
         (name = "reports", description = "Funding, SME share, pipeline and trials figures, as JSON or CSV, filtered and grouped as asked"),
+        (name = "ocds", description = "Open Contracting Data Standard 1.1 releases and records of published challenges' phases"),
         (name = "exports", description = "Whole collections as CSV or NDJSON, streamed"),
         (name = "changes", description = "The change feed: every create, update and delete, resumable with no change missed"),
     )

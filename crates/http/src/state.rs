@@ -18,6 +18,8 @@ pub struct AppState {
     pub webhooks_allow_private: bool,
     /// Largest import upload, in bytes.
     pub import_limit: usize,
+    /// The registered OCDS prefix of every `ocid` published (`ocds-` and six characters).
+    pub ocid_prefix: String,
 }
 
 impl AppState {
