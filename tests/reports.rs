@@ -300,6 +300,15 @@ fn reconcile(server: &TestServer) {
         expected
     );
 
+    assert_eq!(
+        csv(server, "/api/v1/reports/pipeline")
+            .iter()
+            .map(|row| row["applications"].parse::<i64>().unwrap())
+            .sum::<i64>(),
+        submitted,
+        "the pipeline's CSV holds the same rows"
+    );
+
     // Trials: every trial, by status.
     let trials = everything(server, "/api/v1/trials");
     let trial_report = report(server, "/api/v1/reports/trials");
@@ -323,6 +332,21 @@ fn reconcile(server: &TestServer) {
         follow_on
     );
     assert_eq!(money_sum(&trial_report, "follow_on_value"), follow_on);
+    let trial_rows = csv(server, "/api/v1/reports/trials?group_by=status,result");
+    assert_eq!(
+        trial_rows
+            .iter()
+            .map(|row| row["trials"].parse::<i64>().unwrap())
+            .sum::<i64>(),
+        trials.len() as i64
+    );
+    assert_eq!(
+        trial_rows
+            .iter()
+            .map(|row| pence(&row["follow_on_value"]))
+            .sum::<i64>(),
+        follow_on
+    );
 }
 
 #[test]
