@@ -261,11 +261,18 @@ fn pruned(connection: &mut DbConnection) -> Result<Option<Position>, StoreError>
         .map(|(txid, seq)| Position { txid, seq }))
 }
 
+/// Changes after `position` in (txid, seq) order, as a row-value comparison: both databases
+/// read it as a range of the (txid, seq) index, so each page starts where the last ended (the
+/// equivalent `txid > a OR (txid = a AND seq > b)` made PostgreSQL sort every later change for
+/// each page).
 fn after_position(position: Position) -> Predicate<changes::table> {
+    use diesel::sql_types::{BigInt, Bool};
     Box::new(
-        changes::txid.gt(position.txid).or(changes::txid
-            .eq(position.txid)
-            .and(changes::seq.gt(position.seq))),
+        diesel::dsl::sql::<Bool>("(changes.txid, changes.seq) > (")
+            .bind::<BigInt, _>(position.txid)
+            .sql(", ")
+            .bind::<BigInt, _>(position.seq)
+            .sql(")"),
     )
 }
 
