@@ -16,7 +16,6 @@ use catalyst_domain::{
 };
 use catalyst_persistence::challenges::Visibility;
 use catalyst_persistence::keyset::{Direction, Sort};
-use catalyst_persistence::milestones::MilestoneFilter;
 use catalyst_persistence::phases::{PhaseFilter, PhaseSortField};
 use catalyst_persistence::{
     awards, challenges, milestones, organisations, phases, programmes, DbConnection, StoreError,
@@ -85,23 +84,22 @@ fn load(connection: &mut DbConnection, phase: Phase) -> Result<Option<Process>, 
             None => break,
         }
     }
-    let mut with_milestones = Vec::new();
-    for award in found {
-        let page = milestones::list(
-            connection,
-            &catalyst_persistence::applications::PrivateVisibility::Everything,
-            &MilestoneFilter {
-                award_id: Some(award.id),
-                ..MilestoneFilter::default()
-            },
-            &Sort {
-                keys: vec![(milestones::MilestoneSortField::Id, Direction::Ascending)],
-            },
-            None,
-            500,
-        )?;
-        with_milestones.push((award, page.items));
+    // Every milestone of the phase's awards in one query, not one per award.
+    let award_ids: Vec<_> = found.iter().map(|award| award.id).collect();
+    let mut by_award: HashMap<_, Vec<Milestone>> = HashMap::new();
+    for milestone in milestones::all_of_awards(connection, &award_ids)? {
+        by_award
+            .entry(milestone.fields.award_id)
+            .or_default()
+            .push(milestone);
     }
+    let with_milestones: Vec<(Award, Vec<Milestone>)> = found
+        .into_iter()
+        .map(|award| {
+            let milestones = by_award.remove(&award.id).unwrap_or_default();
+            (award, milestones)
+        })
+        .collect();
     let mut ids = vec![
         challenge.fields.owner_organisation_id,
         programme.fields.funder_organisation_id,

@@ -130,6 +130,23 @@ pub fn insert(connection: &mut DbConnection, milestone: &Milestone) -> Result<()
     )
 }
 
+/// Every milestone of these awards, in id order, in one query.
+pub fn all_of_awards(
+    connection: &mut DbConnection,
+    awards: &[AwardId],
+) -> Result<Vec<Milestone>, StoreError> {
+    let ids: Vec<String> = awards.iter().map(ToString::to_string).collect();
+    let records = milestones::table
+        .filter(milestones::award_id.eq_any(ids))
+        .order(milestones::id.asc())
+        .select(MilestoneRow::as_select())
+        .load(connection)?
+        .into_iter()
+        .map(Milestone::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    external_ids::loaded_all(connection, ENTITY, records)
+}
+
 pub fn find(connection: &mut DbConnection, id: MilestoneId) -> Result<Milestone, StoreError> {
     let record: Milestone = milestones::table
         .find(id.to_string())
