@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use catalyst_http::auth::TokenSettings;
 use catalyst_http::ServerSettings;
-use catalyst_persistence::{DatabaseUrl, PoolSettings};
+use catalyst_persistence::{Backend, DatabaseUrl, PoolSettings};
 
 use crate::{Cli, Command};
 
@@ -53,6 +53,10 @@ pub struct ServeConfig {
     pub body_limit: usize,
     pub import_limit: usize,
     pub ocid_prefix: String,
+    /// Whether `/metrics` answers without a token.
+    pub metrics_public: bool,
+    /// A read replica of the primary, when one is set.
+    pub database_read_url: Option<DatabaseUrl>,
     pub server: ServerSettings,
 }
 
@@ -70,6 +74,31 @@ pub struct Config {
 }
 
 /// `ocds-` and six letters or digits, as the OCDS helpdesk registers them (kept in lower case).
+/// A read replica must be a PostgreSQL server beside a PostgreSQL primary.
+fn read_url_of(
+    text: Option<&str>,
+    primary: &DatabaseUrl,
+) -> Result<Option<DatabaseUrl>, ConfigError> {
+    let Some(text) = text.map(str::trim).filter(|text| !text.is_empty()) else {
+        return Ok(None);
+    };
+    let invalid = |reason: &str| {
+        ConfigError::invalid(
+            "DATABASE_READ_URL",
+            "--database-read-url",
+            "(hidden)",
+            reason,
+        )
+    };
+    let url = DatabaseUrl::parse(text).map_err(|error| invalid(&error.to_string()))?;
+    if url.backend() != Backend::Postgres || primary.backend() != Backend::Postgres {
+        return Err(invalid(
+            "a read replica is a postgres:// URL, beside a PostgreSQL DATABASE_URL",
+        ));
+    }
+    Ok(Some(url))
+}
+
 fn ocid_prefix_of(text: &str) -> Result<String, ConfigError> {
     let prefix = text.trim().to_ascii_lowercase();
     let valid = prefix
@@ -206,7 +235,15 @@ impl Config {
                 webhook_timeout_secs,
                 import_limit,
                 ocid_prefix,
+                metrics_public,
+                database_read_url,
             } => Some(ServeConfig {
+                database_read_url: read_url_of(database_read_url.as_deref(), &database_url)?,
+                metrics_public: boolean(
+                    "CATALYST_METRICS_PUBLIC",
+                    "--metrics-public",
+                    metrics_public,
+                )?,
                 ocid_prefix: ocid_prefix_of(ocid_prefix)?,
                 import_limit: number(
                     "CATALYST_IMPORT_LIMIT",

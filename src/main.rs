@@ -3,6 +3,7 @@
 
 mod config;
 mod import;
+mod memory;
 mod secrets;
 mod seed;
 mod users;
@@ -151,6 +152,15 @@ enum Command {
         #[arg(long, env = "CATALYST_OCID_PREFIX", default_value = "ocds-catlst")]
         ocid_prefix: String,
 
+        /// A streaming read replica of the PostgreSQL primary (postgres://...): reports, exports
+        /// and OCDS open data read from it, and from the primary while it is down.
+        #[arg(long, env = "DATABASE_READ_URL")]
+        database_read_url: Option<String>,
+
+        /// Serve /metrics to anyone, without a token (for a scraper inside a closed network).
+        #[arg(long, env = "CATALYST_METRICS_PUBLIC", default_value = "false")]
+        metrics_public: String,
+
         /// Seconds a webhook receiver gets to answer.
         #[arg(long, env = "CATALYST_WEBHOOK_TIMEOUT_SECS", default_value = "10")]
         webhook_timeout_secs: String,
@@ -232,6 +242,7 @@ enum RunError {
 }
 
 fn main() -> ExitCode {
+    memory::limit_malloc_arenas();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -358,13 +369,24 @@ fn serve(pool: catalyst_persistence::Pool, config: &Config) -> Result<(), RunErr
             keys
         }
     };
+    let replica = serve.database_read_url.clone().map(|url| {
+        let settings = catalyst_persistence::PoolSettings {
+            acquire_timeout: catalyst_persistence::REPLICA_ACQUIRE_TIMEOUT,
+            ..config.pool.clone()
+        };
+        tracing::info!(replica = %url, "reads that may lag go to the read replica");
+        catalyst_persistence::Pool::new(url, &settings)
+    });
     let state = catalyst_http::AppState {
+        reads: catalyst_persistence::ReadPools::new(pool.clone(), replica),
         pool,
         body_limit: serve.body_limit,
         keys: std::sync::Arc::new(keys),
         webhooks_allow_private: serve.server.webhooks.allow_private,
         import_limit: serve.import_limit,
         ocid_prefix: serve.ocid_prefix.clone(),
+        metrics: std::sync::Arc::default(),
+        metrics_public: serve.metrics_public,
     };
     actix_web::rt::System::new().block_on(async move {
         let server =

@@ -31,6 +31,8 @@ crate::text_enum!(
         Reports => "reports",
         /// Manage webhook subscriptions.
         Webhooks => "webhooks",
+        /// Scrape `/metrics`.
+        Metrics => "metrics",
     }
 );
 

@@ -68,6 +68,44 @@ impl fmt::Display for FinancialYear {
     }
 }
 
+/// What a report's rows may be grouped by. Every value of a dimension is an id, an enum's
+/// text or a number, never free text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dimension {
+    Programme,
+    Challenge,
+    Phase,
+    /// A phase's number across challenges (phase 1, phase 2, ...).
+    PhaseNumber,
+    /// The public body that owns the challenge (hosts the trial).
+    Owner,
+    /// The supplier's region.
+    Region,
+    SupplierScale,
+    /// The financial year of the fact's own date.
+    FinancialYear,
+    Status,
+    Result,
+}
+
+impl Dimension {
+    /// The name used in `group_by` (`owner` is also `host`).
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "programme" => Self::Programme,
+            "challenge" => Self::Challenge,
+            "phase" => Self::Phase,
+            "owner" | "host" => Self::Owner,
+            "region" => Self::Region,
+            "supplier_scale" => Self::SupplierScale,
+            "financial_year" => Self::FinancialYear,
+            "status" => Self::Status,
+            "result" => Self::Result,
+            _ => return None,
+        })
+    }
+}
+
 /// The government's target share of procurement spend with SMEs.
 pub const SME_TARGET: f64 = 0.33;
 

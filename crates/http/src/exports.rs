@@ -525,15 +525,15 @@ pub async fn export_collection(
     let format = choose_format(&request, &params)?;
     let mut read_page = page_reader(spec.name, actor).ok_or(ApiError::Internal)?;
     let columns = spec.columns;
-    let pool = state.pool.clone();
+    // Exports may lag the primary a moment: the read replica serves them when there is one.
+    let pool = state.reads.clone();
 
     // The first page is read before answering, so that a database that is down is a 503
     // rather than a broken stream.
     let first = {
         let pool = pool.clone();
         let (page, reader) = web::block(move || -> Result<_, ApiError> {
-            let mut connection = pool.get()?;
-            let page = read_page(&mut connection, None)?;
+            let page = pool.read(unavailable, |connection| read_page(connection, None))?;
             Ok((page, read_page))
         })
         .await??;
@@ -569,9 +569,9 @@ pub async fn export_collection(
                 return;
             };
             // A connection per page: a slow reader never holds one between pages.
-            let next = pool
-                .get()
-                .and_then(|mut connection| read_page(&mut connection, Some(&after)));
+            let next = pool.read(unavailable, |connection| {
+                read_page(connection, Some(&after))
+            });
             match next {
                 Ok(next) => page = next,
                 Err(error) => {
@@ -595,6 +595,10 @@ pub async fn export_collection(
             ),
         ))
         .streaming(body))
+}
+
+fn unavailable(error: &StoreError) -> bool {
+    matches!(error, StoreError::Unavailable(_))
 }
 
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {

@@ -25,6 +25,7 @@ pub mod import_engine;
 pub mod imports;
 pub mod links;
 pub mod lists;
+pub mod metrics;
 pub mod milestones;
 pub mod ocds;
 pub mod openapi;
@@ -64,6 +65,7 @@ fn register(config: &mut ServiceConfig) {
     config
         .service(health::healthz)
         .service(health::readyz)
+        .configure(metrics::routes)
         .service(
             utoipa_actix_web::scope("/api/v1")
                 .service(get_openapi)

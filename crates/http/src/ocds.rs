@@ -457,7 +457,7 @@ pub async fn ocds_releases(
         .transpose()?;
     let prefix = state.ocid_prefix.clone();
     let (releases, next) = state
-        .with_connection(move |connection| {
+        .with_read_connection(move |connection| {
             let page = phases::list(
                 connection,
                 &Visibility::PublishedAnd(Vec::new()),
@@ -514,7 +514,7 @@ pub async fn ocds_record(
         .and_then(|id| id.parse().ok())
         .ok_or_else(not_found)?;
     let compiled = state
-        .with_connection(move |connection| {
+        .with_read_connection(move |connection| {
             let phase = match phases::find(connection, phase_id) {
                 Ok(phase) => phase,
                 Err(StoreError::NotFound) => return Err(not_found()),

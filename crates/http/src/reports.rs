@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
-use catalyst_domain::report::{self, median, ratio, Figures, FinancialYear, Grouped};
-use catalyst_domain::{Actor, OrganisationKind, Role, Scale, Scope};
-use catalyst_persistence::reports::{self as store, AwardFact, Labels, PaymentFact, ReportFilter};
+use catalyst_domain::report::{self, median, ratio, Dimension, Figures, FinancialYear, Grouped};
+use catalyst_domain::{Actor, Role, Scope};
+use catalyst_persistence::reports::{self as store, AwardFact, Labels, ReportFilter};
 use chrono::NaiveDate;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
@@ -33,38 +33,6 @@ const COMMON_PARAMETERS: [&str; 8] = [
     "format",
 ];
 
-/// What a report may be grouped by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Dimension {
-    Programme,
-    Challenge,
-    Phase,
-    PhaseNumber,
-    Owner,
-    Region,
-    SupplierScale,
-    FinancialYear,
-    Status,
-    Result,
-}
-
-impl Dimension {
-    fn parse(name: &str) -> Option<Self> {
-        Some(match name {
-            "programme" => Self::Programme,
-            "challenge" => Self::Challenge,
-            "phase" => Self::Phase,
-            "owner" | "host" => Self::Owner,
-            "region" => Self::Region,
-            "supplier_scale" => Self::SupplierScale,
-            "financial_year" => Self::FinancialYear,
-            "status" => Self::Status,
-            "result" => Self::Result,
-            _ => return None,
-        })
-    }
-}
-
 /// A parsed report request.
 #[derive(Debug, Clone)]
 struct Asked {
@@ -78,6 +46,13 @@ struct Asked {
 }
 
 impl Asked {
+    fn period(&self) -> store::Period {
+        store::Period {
+            from: self.from,
+            to: self.to,
+        }
+    }
+
     fn covers(&self, day: NaiveDate) -> bool {
         self.from.is_none_or(|from| day >= from) && self.to.is_none_or(|to| day <= to)
     }
@@ -472,12 +447,7 @@ fn dimension_columns(group_by: &[Dimension]) -> Vec<String> {
 }
 
 /// The cells that name a row's group (ids with their names).
-fn dimension_cells(
-    group_by: &[Dimension],
-    key: &[String],
-    labels: &Labels,
-    phases: &HashMap<String, (String, i32)>,
-) -> Row {
+fn dimension_cells(group_by: &[Dimension], key: &[String], labels: &Labels) -> Row {
     let mut row = Row::default();
     let named = |value: &str| (!value.is_empty()).then(|| value.to_owned());
     for (dimension, value) in group_by.iter().zip(key) {
@@ -493,7 +463,7 @@ fn dimension_cells(
             }
             Dimension::Phase => {
                 row.push("phase_id", Cell::Text(named(value)));
-                let name = phases.get(value).map(|(challenge, number)| {
+                let name = labels.phases.get(value).map(|(challenge, number)| {
                     let reference = labels
                         .challenges
                         .get(challenge)
@@ -523,11 +493,11 @@ fn labels_for<F>(
     connection: &mut catalyst_persistence::DbConnection,
     group_by: &[Dimension],
     grouped: &Grouped<F>,
-    phases: &HashMap<String, (String, i32)>,
 ) -> Result<Labels, ApiError> {
     let mut programmes = HashSet::new();
     let mut challenges = HashSet::new();
     let mut organisations = HashSet::new();
+    let mut phases = HashSet::new();
     for key in grouped.rows.keys() {
         for (dimension, value) in group_by.iter().zip(key) {
             match dimension {
@@ -538,9 +508,7 @@ fn labels_for<F>(
                     challenges.insert(value.clone());
                 }
                 Dimension::Phase => {
-                    if let Some((challenge, _)) = phases.get(value) {
-                        challenges.insert(challenge.clone());
-                    }
+                    phases.insert(value.clone());
                 }
                 Dimension::Owner => {
                     organisations.insert(value.clone());
@@ -555,6 +523,7 @@ fn labels_for<F>(
         &list(programmes),
         &list(challenges),
         &list(organisations),
+        &list(phases),
     )?)
 }
 
@@ -573,12 +542,11 @@ fn tabulate<F: Figures>(
     connection: &mut catalyst_persistence::DbConnection,
     asked: &Asked,
     grouped: &Grouped<F>,
-    phases: &HashMap<String, (String, i32)>,
     figure_columns: &[&str],
     money: Money,
     cells: impl Fn(&F, &mut Row, &str),
 ) -> Result<Table, ApiError> {
-    let labels = labels_for(connection, &asked.group_by, grouped, phases)?;
+    let labels = labels_for(connection, &asked.group_by, grouped)?;
     let mut columns = dimension_columns(&asked.group_by);
     columns.extend(figure_columns.iter().map(|column| (*column).to_owned()));
     let rows = grouped
@@ -591,7 +559,7 @@ fn tabulate<F: Figures>(
                 }
                 _ => ("", key.as_slice()),
             };
-            let mut row = dimension_cells(&asked.group_by, dimensions, &labels, phases);
+            let mut row = dimension_cells(&asked.group_by, dimensions, &labels);
             cells(figures, &mut row, currency);
             row
         })
@@ -720,74 +688,50 @@ pub async fn funding_report(
         &["financial_year"],
     )?;
     let (asked, columns, rows, totals) = state
-        .with_connection(move |connection| {
-            let awards = store::award_facts(connection, &asked.filter)?;
-            let payments = store::payment_facts(connection, asked.filter.owners.as_deref())?;
-            let (grouped, phases) = funding(&asked, &awards, &payments);
+        .with_read_connection(move |connection| {
+            let period = asked.period();
+            let committed =
+                store::committed_sums(connection, &asked.filter, period, &asked.group_by)?;
+            let paid = store::paid_sums(connection, &asked.filter, period, &asked.group_by)?;
+            let mut grouped: Grouped<FundingFigures> = Grouped::default();
+            for sum in committed {
+                grouped.add(
+                    keyed(sum.key, sum.currency),
+                    &FundingFigures {
+                        committed: sum.amount,
+                        awards: sum.count,
+                        ..FundingFigures::default()
+                    },
+                );
+            }
+            for sum in paid {
+                grouped.add(
+                    keyed(sum.key, sum.currency),
+                    &FundingFigures {
+                        paid: sum.amount,
+                        payments: sum.count,
+                        ..FundingFigures::default()
+                    },
+                );
+            }
             let (columns, rows, totals) = tabulate(
                 connection,
                 &asked,
                 &grouped,
-                &phases,
                 &FUNDING_COLUMNS,
                 Money::ByCurrency,
                 FundingFigures::cells,
             )?;
-            Ok((asked, columns, rows, totals))
+            Ok((asked.clone(), columns, rows, totals))
         })
         .await?;
     Ok(respond("funding", &asked, &columns, rows, totals))
 }
 
-/// Sums funding facts into groups (the last key part is the currency); also each phase's
-/// challenge and number, for naming phases.
-fn funding(
-    asked: &Asked,
-    awards: &[AwardFact],
-    payments: &[PaymentFact],
-) -> (Grouped<FundingFigures>, HashMap<String, (String, i32)>) {
-    let mut grouped = Grouped::default();
-    let mut phases = HashMap::new();
-    for award in awards {
-        phases.insert(
-            award.phase_id.clone(),
-            (award.challenge_id.clone(), award.phase_number),
-        );
-        if stands(award) && asked.covers(award.awarded_on) {
-            let key = Place::of_award(award, award.awarded_on)
-                .key(&asked.group_by, Some(&award.currency));
-            grouped.add(
-                key,
-                &FundingFigures {
-                    committed: award.amount,
-                    awards: 1,
-                    ..FundingFigures::default()
-                },
-            );
-        }
-    }
-    let by_id: HashMap<&str, &AwardFact> = awards
-        .iter()
-        .map(|award| (award.id.as_str(), award))
-        .collect();
-    for payment in payments {
-        let Some(award) = by_id.get(payment.award_id.as_str()) else {
-            continue;
-        };
-        if asked.covers(payment.paid_on) {
-            let key = Place::of_award(award, payment.paid_on)
-                .key(&asked.group_by, Some(&payment.currency));
-            grouped.add(
-                key,
-                &FundingFigures {
-                    paid: payment.amount,
-                    payments: 1,
-                    ..FundingFigures::default()
-                },
-            );
-        }
-    }
-    (grouped, phases)
+/// A group's key with its currency last (money is summed per currency).
+fn keyed(mut key: Vec<String>, currency: String) -> Vec<String> {
+    key.push(currency);
+    key
 }
 
 /// The sums of rows whose last key part is a currency, per currency.
@@ -828,34 +772,6 @@ impl Figures for SmeFigures {
 }
 
 impl SmeFigures {
-    fn of(award: &AwardFact) -> Self {
-        let kind = award
-            .supplier_kind
-            .parse()
-            .unwrap_or(OrganisationKind::LargeBusiness);
-        let scale: Option<Scale> = award
-            .supplier_scale
-            .as_deref()
-            .and_then(|scale| scale.parse().ok());
-        let sme = report::is_sme(kind, scale);
-        let share = |wanted: Scale| {
-            if sme && scale == Some(wanted) {
-                award.amount
-            } else {
-                0
-            }
-        };
-        SmeFigures {
-            value: award.amount,
-            sme_value: if sme { award.amount } else { 0 },
-            micro_value: share(Scale::Micro),
-            small_value: share(Scale::Small),
-            medium_value: share(Scale::Medium),
-            contracts: 1,
-            sme_contracts: i64::from(sme),
-        }
-    }
-
     fn cells(&self, row: &mut Row, currency: &str) {
         let money = |minor: i64| Cell::Money(minor, currency.to_owned());
         let value_share = ratio(self.sme_value, self.value);
@@ -926,27 +842,32 @@ pub async fn sme_share_report(
         &["owner", "financial_year"],
     )?;
     let (asked, columns, rows, totals) = state
-        .with_connection(move |connection| {
-            let awards = store::award_facts(connection, &asked.filter)?;
+        .with_read_connection(move |connection| {
+            let sums = store::sme_sums(connection, &asked.filter, asked.period(), &asked.group_by)?;
             let mut grouped: Grouped<SmeFigures> = Grouped::default();
-            for award in awards
-                .iter()
-                .filter(|award| stands(award) && asked.covers(award.awarded_on))
-            {
-                let key = Place::of_award(award, award.awarded_on)
-                    .key(&asked.group_by, Some(&award.currency));
-                grouped.add(key, &SmeFigures::of(award));
+            for sum in sums {
+                grouped.add(
+                    keyed(sum.key, sum.currency),
+                    &SmeFigures {
+                        value: sum.value,
+                        sme_value: sum.sme_value,
+                        micro_value: sum.micro_value,
+                        small_value: sum.small_value,
+                        medium_value: sum.medium_value,
+                        contracts: sum.contracts,
+                        sme_contracts: sum.sme_contracts,
+                    },
+                );
             }
             let (columns, rows, totals) = tabulate(
                 connection,
                 &asked,
                 &grouped,
-                &HashMap::new(),
                 &SME_COLUMNS,
                 Money::ByCurrency,
                 SmeFigures::cells,
             )?;
-            Ok((asked, columns, rows, totals))
+            Ok((asked.clone(), columns, rows, totals))
         })
         .await?;
     Ok(respond("sme-share", &asked, &columns, rows, totals))
@@ -1065,7 +986,7 @@ pub async fn pipeline_report(
         }
     }
     let (asked, columns, rows, totals) = state
-        .with_connection(move |connection| {
+        .with_read_connection(move |connection| {
             let awards = store::award_facts(connection, &asked.filter)?;
             let applications = store::application_facts(connection, &asked.filter)?;
             let trials = store::trial_facts(connection, &ReportFilter::default())?;
@@ -1074,7 +995,6 @@ pub async fn pipeline_report(
                 connection,
                 &asked,
                 &grouped,
-                &HashMap::new(),
                 &PIPELINE_COLUMNS,
                 Money::None,
                 |figures: &PipelineFigures, row: &mut Row, _: &str| figures.cells(row),
@@ -1103,7 +1023,7 @@ pub async fn pipeline_report(
                 total.push("phase_1_to_phase_2_rate", Cell::Ratio(rate(1, false)));
                 total.push("phase_2_to_adoption_rate", Cell::Ratio(rate(2, true)));
             }
-            Ok((asked, columns, rows, totals))
+            Ok((asked.clone(), columns, rows, totals))
         })
         .await?;
     Ok(respond("pipeline", &asked, &columns, rows, totals))
@@ -1332,7 +1252,7 @@ pub async fn trials_report(
         &["status"],
     )?;
     let (asked, columns, rows, totals) = state
-        .with_connection(move |connection| {
+        .with_read_connection(move |connection| {
             let trials = store::trial_facts(connection, &asked.filter)?;
             let mut grouped: Grouped<TrialFigures> = Grouped::default();
             for trial in trials.iter().filter(|trial| asked.covers(trial.starts_on)) {
@@ -1377,12 +1297,11 @@ pub async fn trials_report(
                 connection,
                 &asked,
                 &grouped,
-                &HashMap::new(),
                 &TRIAL_COLUMNS,
                 Money::None,
                 |figures: &TrialFigures, row: &mut Row, _: &str| figures.cells(row),
             )?;
-            Ok((asked, columns, rows, totals))
+            Ok((asked.clone(), columns, rows, totals))
         })
         .await?;
     Ok(respond("trials", &asked, &columns, rows, totals))

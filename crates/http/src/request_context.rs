@@ -74,7 +74,20 @@ pub async fn track_request(
         );
     }
     let status = response.status().as_u16();
-    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed();
+    if let Some(state) = response
+        .request()
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+    {
+        let route = response
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| crate::metrics::UNMATCHED_ROUTE.to_owned());
+        state
+            .metrics
+            .observe(method.as_str(), &route, status, elapsed);
+    }
+    let elapsed_ms = elapsed.as_secs_f64() * 1000.0;
     if status >= 500 {
         tracing::error!(%request_id, %method, %path, status, elapsed_ms, "request");
     } else {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use actix_web::web;
-use catalyst_persistence::{DbConnection, Pool};
+use catalyst_persistence::{DbConnection, Pool, ReadPools};
 
 use crate::auth::TokenKeys;
 use crate::problem::ApiError;
@@ -11,6 +11,8 @@ use crate::problem::ApiError;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub pool: Pool,
+    /// Reads that may lag the primary a moment: the read replica's pool when one is set.
+    pub reads: ReadPools,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
     pub keys: Arc<TokenKeys>,
@@ -20,6 +22,10 @@ pub struct AppState {
     pub import_limit: usize,
     /// The registered OCDS prefix of every `ocid` published (`ocds-` and six characters).
     pub ocid_prefix: String,
+    /// Requests counted for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// Whether `/metrics` answers without a token.
+    pub metrics_public: bool,
 }
 
 impl AppState {
@@ -33,8 +39,24 @@ impl AppState {
         let pool = self.pool.clone();
         web::block(move || {
             let mut connection = pool.get()?;
-            work(&mut connection)
+            let done = work(&mut connection);
+            if matches!(done, Err(ApiError::Unavailable)) {
+                connection.mark_lost();
+            }
+            done
         })
         .await?
+    }
+
+    /// [`Self::with_connection`] for a read that may lag the primary a moment (a report, an
+    /// export, public open data): on the read replica when one is set and answering, else (or
+    /// when the replica fails under it) on the primary.
+    pub async fn with_read_connection<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnMut(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let reads = self.reads.clone();
+        web::block(move || reads.read(|error| matches!(error, ApiError::Unavailable), work)).await?
     }
 }

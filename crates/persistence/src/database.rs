@@ -2,8 +2,9 @@
 //! pooling connections.
 
 use std::fmt;
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;
@@ -203,22 +204,69 @@ fn create_parent_folder(path: &Path) -> Result<(), ConnectError> {
     }
 }
 
+/// A pooled connection with what the pool needs to know about it: when it was last handed
+/// back, and whether a request saw it fail.
+pub struct TrackedConnection {
+    connection: DbConnection,
+    returned_at: Instant,
+    lost: bool,
+}
+
+impl TrackedConnection {
+    /// Marks the connection as lost (the database went away under it): the pool drops it
+    /// rather than hand it to the next request.
+    pub fn mark_lost(&mut self) {
+        self.lost = true;
+    }
+}
+
+impl Deref for TrackedConnection {
+    type Target = DbConnection;
+
+    fn deref(&self) -> &DbConnection {
+        &self.connection
+    }
+}
+
+impl DerefMut for TrackedConnection {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.connection
+    }
+}
+
+/// A connection idle for longer is pinged before use: a database restart meanwhile would have
+/// broken it. One in steady use is not, which saves a round trip on every request.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 impl r2d2::ManageConnection for ConnectionManager {
-    type Connection = DbConnection;
+    type Connection = TrackedConnection;
     type Error = ConnectError;
 
-    fn connect(&self) -> Result<DbConnection, ConnectError> {
-        ConnectionManager::connect(self)
+    fn connect(&self) -> Result<TrackedConnection, ConnectError> {
+        Ok(TrackedConnection {
+            connection: ConnectionManager::connect(self)?,
+            returned_at: Instant::now(),
+            lost: false,
+        })
     }
 
-    fn is_valid(&self, connection: &mut DbConnection) -> Result<(), ConnectError> {
-        diesel::connection::SimpleConnection::batch_execute(connection, "SELECT 1")?;
+    fn is_valid(&self, tracked: &mut TrackedConnection) -> Result<(), ConnectError> {
+        if tracked.returned_at.elapsed() >= PING_AFTER_IDLE {
+            diesel::connection::SimpleConnection::batch_execute(
+                &mut tracked.connection,
+                "SELECT 1",
+            )?;
+        }
         Ok(())
     }
 
-    fn has_broken(&self, connection: &mut DbConnection) -> bool {
+    /// Called as a connection comes back to the pool (so the time it is idle from starts here).
+    fn has_broken(&self, tracked: &mut TrackedConnection) -> bool {
+        tracked.returned_at = Instant::now();
+        let connection = &mut tracked.connection;
         // A connection left inside a failed transaction must not go back to the pool.
-        diesel::r2d2::R2D2Connection::is_broken(connection)
+        tracked.lost
+            || diesel::r2d2::R2D2Connection::is_broken(connection)
             || !matches!(
                 <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(
                     connection
@@ -247,8 +295,9 @@ impl fmt::Debug for Pool {
 pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
 
 impl Pool {
-    /// Makes the pool without connecting. Each checkout pings the connection first, so one
-    /// broken by a database restart is replaced rather than handed to a request.
+    /// Makes the pool. A checkout pings a connection that has been idle (one broken by a
+    /// database restart is replaced rather than handed to a request); one that failed under a
+    /// request is dropped when it comes back ([`TrackedConnection::mark_lost`]).
     ///
     /// Makes the pool without connecting: the first use connects, so a database that is down at
     /// start is reported by the caller's first query rather than by a hang here.
@@ -267,6 +316,11 @@ impl Pool {
         self.backend
     }
 
+    /// The most connections the pool opens.
+    pub fn max_size(&self) -> u32 {
+        self.inner.max_size()
+    }
+
     /// A connection, or [`StoreError::Unavailable`] once the acquire timeout passes.
     pub fn get(&self) -> Result<PooledConnection, StoreError> {
         Ok(self.inner.get()?)
@@ -275,7 +329,7 @@ impl Pool {
     /// Whether the database answers a trivial query.
     pub fn check(&self) -> Result<(), StoreError> {
         let mut connection = self.get()?;
-        diesel::connection::SimpleConnection::batch_execute(&mut *connection, "SELECT 1")?;
+        diesel::connection::SimpleConnection::batch_execute(&mut **connection, "SELECT 1")?;
         Ok(())
     }
 
@@ -283,6 +337,102 @@ impl Pool {
     pub fn state(&self) -> (u32, u32) {
         let state = self.inner.state();
         (state.connections, state.idle_connections)
+    }
+}
+
+/// Where reads that may lag the primary a moment go: a streaming read replica when one is
+/// configured and answering, else the primary. Reports, exports and public open data read here;
+/// writes, the change feed and reads that must see the caller's own writes use the primary.
+#[derive(Clone, Debug)]
+pub struct ReadPools {
+    primary: Pool,
+    replica: Option<Pool>,
+    /// Until when the replica is passed over after it failed to give a connection.
+    replica_down_until: std::sync::Arc<std::sync::Mutex<Option<Instant>>>,
+}
+
+/// How long a replica that failed is passed over before it is tried again.
+const REPLICA_RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// How long a read waits for a replica connection before it goes to the primary instead.
+pub const REPLICA_ACQUIRE_TIMEOUT: Duration = Duration::from_millis(500);
+
+impl ReadPools {
+    pub fn new(primary: Pool, replica: Option<Pool>) -> Self {
+        Self {
+            primary,
+            replica,
+            replica_down_until: std::sync::Arc::default(),
+        }
+    }
+
+    /// Whether a replica is configured.
+    pub fn has_replica(&self) -> bool {
+        self.replica.is_some()
+    }
+
+    /// Runs a read that may lag: on the replica when one is configured and answering, else on
+    /// the primary. A replica that cannot give a connection, or whose connection fails under
+    /// the read (it went away, or cancelled the query in a conflict with recovery), is passed
+    /// over for a few seconds and the read runs again on the primary: `unavailable` says
+    /// which errors are such failures.
+    pub fn read<T, E>(
+        &self,
+        unavailable: impl Fn(&E) -> bool,
+        mut work: impl FnMut(&mut DbConnection) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        if let Some(mut connection) = self.replica_connection() {
+            match work(&mut connection) {
+                Err(error) if unavailable(&error) => {
+                    tracing::warn!("a read failed on the read replica: reading from the primary");
+                    connection.mark_lost();
+                    self.replica_failed();
+                }
+                done => return done,
+            }
+        }
+        let mut connection = self.primary.get()?;
+        let done = work(&mut connection);
+        if done.as_ref().is_err_and(&unavailable) {
+            connection.mark_lost();
+        }
+        done
+    }
+
+    fn replica_connection(&self) -> Option<PooledConnection> {
+        let replica = self.replica.as_ref()?;
+        if self.replica_skipped() {
+            return None;
+        }
+        match replica.get() {
+            Ok(connection) => Some(connection),
+            Err(error) => {
+                tracing::warn!(%error, "the read replica is unavailable: reading from the primary");
+                self.replica_failed();
+                None
+            }
+        }
+    }
+
+    /// Passes over the replica for a while (a read from it failed).
+    pub fn replica_failed(&self) {
+        if self.replica.is_some() {
+            *self.down_until() = Some(Instant::now() + REPLICA_RETRY_AFTER);
+        }
+    }
+
+    fn replica_skipped(&self) -> bool {
+        self.down_until()
+            .is_some_and(|until| Instant::now() < until)
+    }
+
+    fn down_until(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
+        self.replica_down_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

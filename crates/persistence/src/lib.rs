@@ -21,6 +21,7 @@ pub mod imports;
 pub mod keyset;
 pub mod migrations;
 pub mod milestones;
+pub mod operations;
 pub mod organisations;
 pub mod phases;
 pub mod programmes;
@@ -37,5 +38,6 @@ pub mod webhooks;
 
 pub use database::{
     transaction, write_transaction, Backend, DatabaseUrl, DbConnection, Pool, PoolSettings,
+    ReadPools, REPLICA_ACQUIRE_TIMEOUT,
 };
 pub use error::StoreError;

@@ -107,13 +107,27 @@ pub fn insert(
     to_user(row, fields.organisations.clone())
 }
 
+/// A user with their organisations, in one query (the user joined to their memberships): every
+/// authenticated request runs it.
 pub fn find(connection: &mut DbConnection, id: UserId) -> Result<User, StoreError> {
-    let row: UserRow = users::table
-        .find(id.to_string())
-        .select(UserRow::as_select())
-        .first(connection)?;
-    let organisations = memberships_of(connection, &row.id)?;
-    to_user(row, organisations)
+    let rows: Vec<(UserRow, Option<String>)> = users::table
+        .left_join(memberships::table.on(memberships::user_id.eq(users::id)))
+        .filter(users::id.eq(id.to_string()))
+        .select((
+            UserRow::as_select(),
+            memberships::organisation_id.nullable(),
+        ))
+        .order(memberships::organisation_id.asc())
+        .load(connection)?;
+    let mut organisations = Vec::with_capacity(rows.len());
+    let mut user = None;
+    for (row, organisation) in rows {
+        if let Some(organisation) = organisation {
+            organisations.push(parse("memberships", "organisation_id", &organisation)?);
+        }
+        user.get_or_insert(row);
+    }
+    to_user(user.ok_or(StoreError::NotFound)?, organisations)
 }
 
 /// The user with this (normalised) email, with the stored password hash.
