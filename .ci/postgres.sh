@@ -63,3 +63,18 @@ find_postgres() {
   echo "cannot log in to PostgreSQL on $pg_host:$pg_port" >&2
   return 1
 }
+
+# Runs a shell command as the postgres account (PostgreSQL refuses to run as root).
+as_postgres() {
+  if [ "$(id -un)" = postgres ]; then sh -c "$1"; else su postgres -s /bin/sh -c "$1"; fi
+}
+
+# The folder of PostgreSQL's server binaries (pg_ctl, initdb, pg_basebackup), newest first.
+postgres_bin() {
+  local folder
+  for folder in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+    [ -x "$folder/pg_ctl" ] && { echo "$folder"; return 0; }
+  done
+  echo "no PostgreSQL server binaries under /usr/lib/postgresql" >&2
+  return 1
+}

@@ -211,6 +211,12 @@ impl Config {
             &cli.db_pool_timeout_secs,
             1u64,
         )?);
+        pool.statement_timeout = Duration::from_millis(number(
+            "CATALYST_DB_STATEMENT_TIMEOUT_MS",
+            "--db-statement-timeout-ms",
+            &cli.db_statement_timeout_ms,
+            1u64,
+        )?);
         let log_format = match cli.log_format.trim() {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,

@@ -52,6 +52,15 @@ struct Cli {
     )]
     db_pool_timeout_secs: String,
 
+    /// Milliseconds a PostgreSQL statement may run before it is cancelled (answered 503).
+    #[arg(
+        long,
+        env = "CATALYST_DB_STATEMENT_TIMEOUT_MS",
+        global = true,
+        default_value = "30000"
+    )]
+    db_statement_timeout_ms: String,
+
     /// HS256 signing secret for access tokens, at least 32 bytes. Unset: generated on first start
     /// and kept in the data folder.
     #[arg(
@@ -152,8 +161,8 @@ enum Command {
         #[arg(long, env = "CATALYST_OCID_PREFIX", default_value = "ocds-catlst")]
         ocid_prefix: String,
 
-        /// A streaming read replica of the PostgreSQL primary (postgres://...): reports, exports
-        /// and OCDS open data read from it, and from the primary while it is down.
+        /// A streaming read replica of the PostgreSQL primary (postgres://...): reports, exports,
+        /// OCDS and anonymous list reads use it, and the primary while it is down.
         #[arg(long, env = "DATABASE_READ_URL")]
         database_read_url: Option<String>,
 

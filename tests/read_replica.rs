@@ -1,5 +1,6 @@
-//! `DATABASE_READ_URL`: reads that may lag (exports, reports, OCDS) go to a streaming read
-//! replica; writes and reads that must see them stay on the primary; a replica that is down
+//! `DATABASE_READ_URL`: reads that may lag (exports, reports, OCDS, anonymous reads of public
+//! lists) go to a streaming read replica; writes and reads that must see them stay on the
+//! primary; a replica that is down
 //! sends those reads back to the primary. Runs against a real replica that `.ci/replica` sets
 //! up (pg_basebackup, another port) and names in `TEST_READ_REPLICA_URL`; without one these
 //! tests say so and pass, as the other backends' tests do without `TEST_DATABASE_URL`.
@@ -42,16 +43,7 @@ impl Replica {
     }
 
     fn pg_ctl(&self, action: &str) {
-        let command = format!("{} {action}", self.ctl);
-        let status = if self.as_postgres {
-            Command::new("su")
-                .args(["postgres", "-s", "/bin/sh", "-c", &command])
-                .status()
-        } else {
-            Command::new("sh").args(["-c", &command]).status()
-        }
-        .expect("run pg_ctl");
-        assert!(status.success(), "pg_ctl {action}");
+        common::pg_ctl(&self.ctl, self.as_postgres, action);
     }
 
     fn sql(&self, database: &TestDatabase, statement: &str) {
@@ -87,9 +79,20 @@ fn exported_names(server: &TestServer) -> Vec<String> {
         .collect()
 }
 
-/// The organisations' names in a list (which reads from the primary).
+/// The organisations' names in a list read with a token (from the primary: a caller with a
+/// token may have just written).
 fn listed_names(server: &TestServer) -> Vec<String> {
-    server.get("/api/v1/organisations?limit=100").json()["data"]
+    names(server.get_as("/api/v1/organisations?limit=100", &server.admin_token))
+}
+
+/// The same list read anonymously (public data, which may lag: from the replica).
+fn anonymous_names(server: &TestServer) -> Vec<String> {
+    names(server.get("/api/v1/organisations?limit=100"))
+}
+
+fn names(reply: common::Reply) -> Vec<String> {
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    reply.json()["data"]
         .as_array()
         .unwrap()
         .iter()
@@ -135,6 +138,7 @@ fn lagging_reads_go_to_the_replica_and_back_to_the_primary_while_it_is_down() {
     ));
     assert_eq!(listed_names(&server).len(), 2);
     assert_eq!(exported_names(&server), ["Leeds City Council"]);
+    assert_eq!(anonymous_names(&server), ["Leeds City Council"]);
     let report = server.get_as("/api/v1/reports/funding", &server.admin_token);
     assert_eq!(report.status, 200, "{}", report.text());
     replica.sql(server.database(), "SELECT pg_wal_replay_resume()");
@@ -150,6 +154,7 @@ fn lagging_reads_go_to_the_replica_and_back_to_the_primary_while_it_is_down() {
     ));
     let started = Instant::now();
     assert_eq!(exported_names(&server).len(), 3);
+    assert_eq!(anonymous_names(&server).len(), 3);
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "the fallback took {:?}",

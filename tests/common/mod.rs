@@ -517,3 +517,18 @@ pub fn local_authority(name: &str) -> Value {
         "website": "https://www.leeds.gov.uk"
     })
 }
+
+/// Runs `pg_ctl` (the command line `.ci/replica` or `.ci/faults` gives, ending before the
+/// action) for a test cluster, as the postgres account when the scripts say so.
+pub fn pg_ctl(ctl: &str, as_postgres: bool, action: &str) {
+    let command = format!("{ctl} {action}");
+    let status = if as_postgres {
+        Command::new("su")
+            .args(["postgres", "-s", "/bin/sh", "-c", &command])
+            .status()
+    } else {
+        Command::new("sh").args(["-c", &command]).status()
+    }
+    .expect("run pg_ctl");
+    assert!(status.success(), "pg_ctl {action}");
+}

@@ -444,7 +444,7 @@ async fn list(
     let after = list.finish(AwardSortField::kind)?;
     let (sort, limit) = (list.sort.clone(), list.limit);
     let page = state
-        .with_connection(move |connection| {
+        .with_list_connection(&request, move |connection| {
             Ok(store::list(
                 connection,
                 &filter,

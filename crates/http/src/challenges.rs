@@ -480,7 +480,7 @@ pub async fn list_challenges(
     let (sort, limit) = (list.sort.clone(), list.limit);
     let seen = visibility(caller.actor());
     let (page, totals) = state
-        .with_connection(move |connection| {
+        .with_list_connection(&request, move |connection| {
             let page = store::list(connection, &seen, &filter, &sort, after.as_ref(), limit)?;
             let ids: Vec<ChallengeId> = page.items.iter().map(|challenge| challenge.id).collect();
             let totals = store::totals(connection, &ids)?;

@@ -386,7 +386,7 @@ pub async fn list_organisations(
     let after = list.finish(OrganisationSortField::kind)?;
     let (sort, limit) = (list.sort.clone(), list.limit);
     let page = state
-        .with_connection(move |connection| {
+        .with_list_connection(&request, move |connection| {
             Ok(store::list(
                 connection,
                 &filter,

@@ -366,7 +366,7 @@ async fn list(
     let (sort, limit) = (list.sort.clone(), list.limit);
     let seen = visibility(caller.actor());
     let page = state
-        .with_connection(move |connection| {
+        .with_list_connection(&request, move |connection| {
             if let Some(challenge) = challenge {
                 challenge_store::find_visible(connection, challenge, &seen)
                     .map_err(|_| ApiError::NotFound("no such challenge".to_owned()))?;

@@ -335,7 +335,7 @@ pub async fn list_programmes(
     let after = list.finish(ProgrammeSortField::kind)?;
     let (sort, limit) = (list.sort.clone(), list.limit);
     let page = state
-        .with_connection(move |connection| {
+        .with_list_connection(&request, move |connection| {
             Ok(store::list(
                 connection,
                 &filter,

@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use actix_web::web;
+use actix_web::http::header;
+use actix_web::{web, HttpRequest};
 use catalyst_persistence::{DbConnection, Pool, ReadPools};
 
 use crate::auth::TokenKeys;
@@ -58,5 +59,23 @@ impl AppState {
     {
         let reads = self.reads.clone();
         web::block(move || reads.read(|error| matches!(error, ApiError::Unavailable), work)).await?
+    }
+
+    /// Runs a read of a public list: an anonymous caller has no writes of its own to see, so
+    /// its read may lag (the read replica); a caller with a token reads the primary.
+    pub async fn with_list_connection<T, F>(
+        &self,
+        request: &HttpRequest,
+        work: F,
+    ) -> Result<T, ApiError>
+    where
+        F: FnMut(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        if request.headers().contains_key(header::AUTHORIZATION) {
+            self.with_connection(work).await
+        } else {
+            self.with_read_connection(work).await
+        }
     }
 }

@@ -503,7 +503,7 @@ pub async fn list_trials(
     let (sort, limit) = (list.sort.clone(), list.limit);
     let seen = visibility(caller.actor());
     let page = state
-        .with_connection(move |connection| {
+        .with_list_connection(&request, move |connection| {
             Ok(store::list(
                 connection,
                 &seen,

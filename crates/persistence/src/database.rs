@@ -127,6 +127,9 @@ pub struct PoolSettings {
     pub max_size: u32,
     /// How long a request waits for a free connection before it is answered 503.
     pub acquire_timeout: Duration,
+    /// On PostgreSQL, the longest a statement may run before the server cancels it (answered
+    /// 503): a stuck query or a lock held elsewhere never holds a connection for long.
+    pub statement_timeout: Duration,
 }
 
 impl PoolSettings {
@@ -137,6 +140,7 @@ impl PoolSettings {
                 Backend::Sqlite => 4,
             },
             acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -148,6 +152,7 @@ const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 #[derive(Debug, Clone)]
 pub struct ConnectionManager {
     url: DatabaseUrl,
+    statement_timeout: Option<Duration>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -165,12 +170,32 @@ pub enum ConnectError {
 
 impl ConnectionManager {
     pub fn new(url: DatabaseUrl) -> Self {
-        Self { url }
+        Self {
+            url,
+            statement_timeout: None,
+        }
+    }
+
+    /// Connections whose statements PostgreSQL cancels after `timeout`.
+    pub fn with_statement_timeout(url: DatabaseUrl, timeout: Duration) -> Self {
+        Self {
+            url,
+            statement_timeout: Some(timeout),
+        }
     }
 
     pub fn connect(&self) -> Result<DbConnection, ConnectError> {
         match &self.url {
-            DatabaseUrl::Postgres(url) => Ok(DbConnection::Postgres(PgConnection::establish(url)?)),
+            DatabaseUrl::Postgres(url) => {
+                let mut connection = PgConnection::establish(url)?;
+                if let Some(timeout) = self.statement_timeout {
+                    diesel::connection::SimpleConnection::batch_execute(
+                        &mut connection,
+                        &format!("SET statement_timeout = {}", timeout.as_millis()),
+                    )?;
+                }
+                Ok(DbConnection::Postgres(connection))
+            }
             DatabaseUrl::Sqlite(path) => {
                 create_parent_folder(path)?;
                 let path_text = path.to_string_lossy();
@@ -308,7 +333,10 @@ impl Pool {
             .min_idle(Some(0))
             .connection_timeout(settings.acquire_timeout)
             .test_on_check_out(true)
-            .build_unchecked(ConnectionManager::new(url));
+            .build_unchecked(ConnectionManager::with_statement_timeout(
+                url,
+                settings.statement_timeout,
+            ));
         Self { inner, backend }
     }
 

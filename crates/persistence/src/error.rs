@@ -34,8 +34,11 @@ impl From<DieselError> for StoreError {
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => {
                     StoreError::Unavailable(info.message().to_owned())
                 }
-                // SQLite reports a writer that outlasted busy_timeout as "database is locked".
-                _ if info.message().contains("database is locked") => {
+                // SQLite reports a writer that outlasted busy_timeout as "database is locked";
+                // PostgreSQL one that outlasted statement_timeout as a cancelled statement.
+                _ if info.message().contains("database is locked")
+                    || info.message().contains("statement timeout") =>
+                {
                     StoreError::Unavailable(info.message().to_owned())
                 }
                 _ => StoreError::Database(error),

@@ -2,6 +2,7 @@
 //! each backend's own SQL.
 
 use diesel::connection::SimpleConnection;
+use diesel::RunQueryDsl;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::database::DbConnection;
@@ -12,6 +13,12 @@ pub const SQLITE: EmbeddedMigrations = embed_migrations!("../../migrations/sqlit
 
 /// An arbitrary constant: the advisory lock that makes replicas starting together take turns.
 const MIGRATION_LOCK_KEY: i64 = 0x00ca_7a15;
+
+#[derive(diesel::QueryableByName)]
+struct StatementTimeout {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    setting: String,
+}
 
 #[derive(Debug, thiserror::Error)]
 #[error("migration failed: {0}")]
@@ -27,9 +34,17 @@ impl From<StoreError> for MigrationError {
 pub fn run_pending(connection: &mut DbConnection) -> Result<Vec<String>, MigrationError> {
     let applied = match connection {
         DbConnection::Postgres(postgres) => {
+            // A migration may build an index on a large table: no statement timeout for it, and
+            // the connection's own timeout back afterwards (it returns to the pool).
+            let timeout: StatementTimeout =
+                diesel::sql_query("SELECT current_setting('statement_timeout') AS setting")
+                    .get_result(postgres)
+                    .map_err(|error| MigrationError(error.to_string()))?;
             // Two replicas starting at once would otherwise race to create the same tables.
             postgres
-                .batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
+                .batch_execute(&format!(
+                    "SET statement_timeout = 0; SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"
+                ))
                 .map_err(|error| MigrationError(error.to_string()))?;
             let result = postgres
                 .run_pending_migrations(POSTGRES)
@@ -37,6 +52,12 @@ pub fn run_pending(connection: &mut DbConnection) -> Result<Vec<String>, Migrati
                 .map_err(|error| MigrationError(error.to_string()));
             let unlocked = postgres
                 .batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
+                .and_then(|()| {
+                    diesel::sql_query("SELECT set_config('statement_timeout', $1, false)")
+                        .bind::<diesel::sql_types::Text, _>(&timeout.setting)
+                        .execute(postgres)
+                        .map(drop)
+                })
                 .map_err(|error| MigrationError(error.to_string()));
             let versions = result?;
             unlocked?;
