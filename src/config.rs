@@ -55,6 +55,8 @@ pub struct ServeConfig {
     pub ocid_prefix: String,
     /// Whether `/metrics` answers without a token.
     pub metrics_public: bool,
+    /// Requests a minute per client (0: no limit).
+    pub rate_limit_per_minute: u32,
     /// A read replica of the primary, when one is set.
     pub database_read_url: Option<DatabaseUrl>,
     pub server: ServerSettings,
@@ -243,7 +245,14 @@ impl Config {
                 ocid_prefix,
                 metrics_public,
                 database_read_url,
+                rate_limit_per_minute,
             } => Some(ServeConfig {
+                rate_limit_per_minute: number(
+                    "CATALYST_RATE_LIMIT_PER_MINUTE",
+                    "--rate-limit-per-minute",
+                    rate_limit_per_minute,
+                    0u32,
+                )?,
                 database_read_url: read_url_of(database_read_url.as_deref(), &database_url)?,
                 metrics_public: boolean(
                     "CATALYST_METRICS_PUBLIC",

@@ -121,6 +121,8 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once at start and never moved about: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     /// Apply pending migrations, then serve the API.
     Serve {
@@ -165,6 +167,10 @@ enum Command {
         /// OCDS and anonymous list reads use it, and the primary while it is down.
         #[arg(long, env = "DATABASE_READ_URL")]
         database_read_url: Option<String>,
+
+        /// Requests a minute each client may make to the API (0: no limit).
+        #[arg(long, env = "CATALYST_RATE_LIMIT_PER_MINUTE", default_value = "1200")]
+        rate_limit_per_minute: String,
 
         /// Serve /metrics to anyone, without a token (for a scraper inside a closed network).
         #[arg(long, env = "CATALYST_METRICS_PUBLIC", default_value = "false")]
@@ -396,6 +402,9 @@ fn serve(pool: catalyst_persistence::Pool, config: &Config) -> Result<(), RunErr
         ocid_prefix: serve.ocid_prefix.clone(),
         metrics: std::sync::Arc::default(),
         metrics_public: serve.metrics_public,
+        rate_limiter: std::sync::Arc::new(catalyst_http::rate_limit::RateLimiter::new(
+            serve.rate_limit_per_minute,
+        )),
     };
     actix_web::rt::System::new().block_on(async move {
         let server =

@@ -35,6 +35,7 @@ pub mod phases;
 pub mod problem;
 pub mod programmes;
 pub mod query;
+pub mod rate_limit;
 pub mod reports;
 pub mod request_context;
 pub mod resources;
@@ -250,6 +251,7 @@ pub fn server(
             .app_data(routes.clone())
             .app_data(spec.clone())
             .wrap(middleware::from_fn(idempotency::guard))
+            .wrap(middleware::from_fn(rate_limit::guard))
             .wrap(middleware::Compress::default())
             .wrap(cors(&origins))
             .wrap(middleware::from_fn(security_headers::add))

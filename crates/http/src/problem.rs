@@ -123,6 +123,11 @@ pub enum ApiError {
     Forbidden(String),
     #[error("too many failed attempts: retry after {retry_after_seconds} seconds")]
     TooManyRequests { retry_after_seconds: i64 },
+    #[error("more than {limit} requests a minute from this client: retry after {retry_after_seconds} seconds")]
+    RateLimited {
+        retry_after_seconds: u64,
+        limit: u32,
+    },
     #[error("{0}")]
     NotFound(String),
     #[error("no route matches {0}")]
@@ -191,6 +196,7 @@ impl ApiError {
             Self::InvalidCredentials(_) => ("invalid_credentials", "Invalid credentials"),
             Self::Forbidden(_) => ("forbidden", "Forbidden"),
             Self::TooManyRequests { .. } => ("too_many_requests", "Too many requests"),
+            Self::RateLimited { .. } => ("rate_limited", "Rate limit exceeded"),
             Self::NotFound(_) => ("not_found", "Not found"),
             Self::RouteNotFound(_) => ("route_not_found", "No such route"),
             Self::MethodNotAllowed { .. } => ("method_not_allowed", "Method not allowed"),
@@ -279,7 +285,9 @@ impl ResponseError for ApiError {
                 StatusCode::UNAUTHORIZED
             }
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests { .. } | Self::RateLimited { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Self::NotFound(_) | Self::RouteNotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) | Self::IllegalTransition { .. } | Self::RuleBroken(_) => {
@@ -314,6 +322,12 @@ impl ResponseError for ApiError {
             }
             Self::TooManyRequests {
                 retry_after_seconds,
+            } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_seconds.to_string()));
+            }
+            Self::RateLimited {
+                retry_after_seconds,
+                ..
             } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_seconds.to_string()));
             }
@@ -411,6 +425,7 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
     ("invalid_credentials", "The username and password, client credentials or refresh token are wrong. The response does not say which."),
     ("forbidden", "You are signed in but your role, memberships or scopes do not allow this operation."),
     ("too_many_requests", "Too many failed attempts from this account or address. Retry after the Retry-After header's seconds."),
+    ("rate_limited", "This client (an access token's subject, or else an address) sent more requests a minute than the server allows. RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset on every answer say where it stands; retry after the Retry-After header's seconds."),
     ("not_found", "The resource does not exist, or you may not see it."),
     ("route_not_found", "No operation has this path. See /api/v1/openapi.json."),
     ("method_not_allowed", "The path exists but not with this method; the Allow header lists those it has."),

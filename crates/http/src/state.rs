@@ -27,6 +27,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Whether `/metrics` answers without a token.
     pub metrics_public: bool,
+    /// Requests a minute per client.
+    pub rate_limiter: Arc<crate::rate_limit::RateLimiter>,
 }
 
 impl AppState {
