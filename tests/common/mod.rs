@@ -5,6 +5,7 @@
 
 pub mod receiver;
 pub mod sbri;
+pub mod secrets;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -48,6 +49,8 @@ pub fn for_each_backend(test: impl Fn(&TestServer)) {
 impl TestServer {
     /// Starts `catalyst serve` with `extra_env` on top of the test settings.
     pub fn start(database: TestDatabase, extra_env: &[(&str, &str)]) -> Self {
+        secrets::note(PASSWORD);
+        secrets::note(JWT_SECRET);
         let admin = Command::new(BINARY)
             .args([
                 "user",
@@ -297,6 +300,7 @@ impl TestServer {
         for (name, value) in headers {
             builder = builder.header(*name, *value);
         }
+        let body_sent = body;
         let response = match body {
             Some(body) => self.agent.run(builder.body(body.to_vec()).unwrap()),
             None => self.agent.run(builder.body(()).unwrap()),
@@ -319,6 +323,8 @@ impl TestServer {
             .limit(64 * 1024 * 1024)
             .read_to_vec()
             .unwrap_or_default();
+        secrets::note_request(body_sent);
+        secrets::note_response(&body);
         Reply {
             status,
             headers,
@@ -462,6 +468,7 @@ fn spawn_server(database_url: &str, extra_env: &[(&str, &str)]) -> (Child, Strin
             if std::env::var_os("CATALYST_TEST_LOGS").is_some() {
                 eprintln!("server: {line}");
             }
+            secrets::keep_log_line(&line);
         }
     });
     let address = match address_receiver.recv_timeout(Duration::from_secs(60)) {
