@@ -1,0 +1,179 @@
+//! Hostile input: whatever a client sends, the answer is a 4xx problem+json (never a 500, never
+//! a hang), and nothing in the database changes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{for_each_backend, local_authority, Reply, TestServer};
+use serde_json::json;
+
+const ORGANISATIONS: &str = "/api/v1/organisations";
+
+/// A client's mistake: 4xx, with a problem body.
+fn refused(reply: &Reply, what: &str) {
+    assert!(
+        (400..500).contains(&reply.status),
+        "{what}: {} {}",
+        reply.status,
+        reply.text()
+    );
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/problem+json"),
+        "{what}"
+    );
+    let problem = reply.json();
+    assert_eq!(problem["status"], reply.status, "{what}");
+    assert!(problem["code"].is_string(), "{what}");
+}
+
+fn post_raw(server: &TestServer, path: &str, content_type: &str, body: &[u8]) -> Reply {
+    let bearer = format!("Bearer {}", server.admin_token);
+    server.send(
+        "POST",
+        path,
+        &[
+            ("authorization", bearer.as_str()),
+            ("content-type", content_type),
+        ],
+        Some(body),
+    )
+}
+
+fn organisation_count(server: &TestServer) -> usize {
+    server
+        .get_as(
+            "/api/v1/exports/organisations?format=ndjson",
+            &server.admin_token,
+        )
+        .text()
+        .lines()
+        .count()
+}
+
+#[test]
+fn hostile_bodies_are_refused_and_change_nothing() {
+    for_each_backend(|server| {
+        created_one(server);
+        let before = organisation_count(server);
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let deep_object = format!(
+            "{{\"name\": {}1{}}}",
+            "{\"a\": ".repeat(10_000),
+            "}".repeat(10_000)
+        );
+        let bodies: Vec<(&str, Vec<u8>)> = vec![
+            ("deeply nested arrays", deep.into_bytes()),
+            ("deeply nested objects", deep_object.into_bytes()),
+            ("invalid UTF-8", b"{\"name\": \"Leeds \xff\xfe\", \"kind\": \"local_authority\"}".to_vec()),
+            ("a lone surrogate", br#"{"name": "Leeds \ud800", "kind": "local_authority"}"#.to_vec()),
+            ("an overlong name", json!({"name": "x".repeat(100_000), "kind": "local_authority"}).to_string().into_bytes()),
+            ("an unknown kind", json!({"name": "Leeds", "kind": "dragon"}).to_string().into_bytes()),
+            ("a number for a string", json!({"name": 12, "kind": "local_authority"}).to_string().into_bytes()),
+            ("a huge number", br#"{"name": "Leeds", "kind": "local_authority", "version": 1e400}"#.to_vec()),
+            ("an array for an object", b"[1, 2, 3]".to_vec()),
+            ("null", b"null".to_vec()),
+            ("a duplicate member", br#"{"name": "Leeds", "name": "York", "kind": "local_authority"}"#.to_vec()),
+            ("SQL in a name with a NUL", json!({"name": "x'); DROP TABLE organisations; --\u{0000}", "kind": "local_authority"}).to_string().into_bytes()),
+        ];
+        for (what, body) in &bodies {
+            let reply = post_raw(server, ORGANISATIONS, "application/json", body);
+            refused(&reply, what);
+        }
+        // Over the body limit (1 MiB by default).
+        let big =
+            json!({"name": "x".repeat(2 * 1024 * 1024), "kind": "local_authority"}).to_string();
+        refused(
+            &post_raw(server, ORGANISATIONS, "application/json", big.as_bytes()),
+            "a 2 MiB body",
+        );
+        // A body of the wrong type.
+        refused(
+            &post_raw(server, ORGANISATIONS, "text/plain", b"name=Leeds"),
+            "text/plain",
+        );
+        // Money out of range, and a bad date, in a programme.
+        for (what, body) in [
+            (
+                "money beyond i64",
+                json!({"title": "Fund", "starts_on": "2026-01-01", "budget": {"amount": 1e30, "currency": "GBP"}}),
+            ),
+            (
+                "a bad date",
+                json!({"title": "Fund", "starts_on": "2026-02-30"}),
+            ),
+            (
+                "an unknown currency",
+                json!({"title": "Fund", "starts_on": "2026-01-01", "budget": {"amount": 100, "currency": "XYZ"}}),
+            ),
+        ] {
+            let reply = post_raw(
+                server,
+                "/api/v1/programmes",
+                "application/json",
+                body.to_string().as_bytes(),
+            );
+            refused(&reply, what);
+        }
+        assert_eq!(organisation_count(server), before, "on {}", server.backend);
+        assert_eq!(
+            server.get("/api/v1/programmes").json()["data"]
+                .as_array()
+                .unwrap()
+                .len(),
+            0
+        );
+    });
+}
+
+fn created_one(server: &TestServer) {
+    let reply = server.post_json(ORGANISATIONS, &local_authority("Leeds City Council"));
+    assert_eq!(reply.status, 201, "{}", reply.text());
+}
+
+#[test]
+fn hostile_queries_and_headers_are_refused_and_change_nothing() {
+    for_each_backend(|server| {
+        created_one(server);
+        let before = organisation_count(server);
+        for path in [
+            "/api/v1/organisations?limit=1000000000000000000000",
+            "/api/v1/organisations?limit=-1",
+            "/api/v1/organisations?limit=abc",
+            "/api/v1/organisations?cursor=not-a-cursor",
+            "/api/v1/organisations?cursor=%00%00%00",
+            "/api/v1/organisations?kind=dragon",
+            "/api/v1/organisations?sort=name;DROP%20TABLE%20organisations",
+            "/api/v1/organisations?updated_since=yesterday",
+            "/api/v1/organisations?nonsense=1",
+            "/api/v1/changes?cursor=99999999999999999999999-1",
+            "/api/v1/reports/funding?from=2026-13-01",
+            "/api/v1/reports/funding?group_by=name';--",
+            "/api/v1/audit?limit=0",
+        ] {
+            let reply = server.get_as(path, &server.admin_token);
+            refused(&reply, path);
+        }
+        // SQL in a text search is only text: it finds nothing and harms nothing.
+        let reply = server
+            .get("/api/v1/organisations?q=%27%20OR%201%3D1%3B%20DROP%20TABLE%20organisations%3B--");
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        assert_eq!(reply.json()["data"].as_array().unwrap().len(), 0);
+        // A request id with a line break is not echoed (no header injection).
+        let reply = server.send("GET", ORGANISATIONS, &[("x-request-id", "abc\tdef")], None);
+        assert_eq!(reply.status, 200);
+        assert_ne!(reply.header("x-request-id"), Some("abc\tdef"));
+        // A malformed token is refused, whatever it holds.
+        for token in [
+            "Bearer ' OR 1=1 --",
+            "Bearer a.b.c",
+            "Basic YWRtaW46YWRtaW4=",
+            "Bearer",
+        ] {
+            let reply = server.send("GET", "/api/v1/users", &[("authorization", token)], None);
+            refused(&reply, token);
+        }
+        assert_eq!(organisation_count(server), before, "on {}", server.backend);
+    });
+}
