@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{web, Error, ResponseError};
 
@@ -99,13 +99,10 @@ impl RateLimiter {
 
 /// Who a request counts against: the subject of a valid bearer token, else its address.
 fn client_of(request: &ServiceRequest, state: &AppState) -> String {
-    let subject = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .and_then(|(_, token)| state.keys.verify(token.trim()).ok())
+    let subject = crate::auth::caller::bearer_token(request.request())
+        .ok()
+        .flatten()
+        .and_then(|token| state.keys.verify(&token).ok())
         .map(|claims| claims.sub);
     match subject {
         Some(subject) => format!("subject:{subject}"),

@@ -29,7 +29,7 @@ impl Caller {
 }
 
 /// The token in `Authorization: Bearer <token>`, if the header is there.
-fn bearer_token(request: &HttpRequest) -> Result<Option<String>, ApiError> {
+pub(crate) fn bearer_token(request: &HttpRequest) -> Result<Option<String>, ApiError> {
     let Some(value) = request.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
     };
