@@ -116,12 +116,15 @@ fn applications_are_private_to_their_supplier_and_the_owner() {
         server
             .get_as(&path, &world.york_officer)
             .assert_problem(404, "not_found");
-        server.get(&path).assert_problem(404, "not_found");
+        // Applications are never public: reading one, or the list, needs a token.
+        server.get(&path).assert_problem(401, "unauthenticated");
         assert_eq!(
             server.get_as("/api/v1/applications", second).json()["data"],
             json!([])
         );
-        assert_eq!(server.get("/api/v1/applications").json()["data"], json!([]));
+        server
+            .get("/api/v1/applications")
+            .assert_problem(401, "unauthenticated");
         assert_eq!(
             server
                 .get_as("/api/v1/applications", &world.leeds_officer)
@@ -470,9 +473,16 @@ fn payments_follow_milestones_and_never_exceed_the_award() {
         server
             .get_as(&first_path, other)
             .assert_problem(404, "not_found");
-        server.get(&first_path).assert_problem(404, "not_found");
+        server
+            .get(&first_path)
+            .assert_problem(401, "unauthenticated");
+        server
+            .get(&format!("{award_path}/milestones"))
+            .assert_problem(401, "unauthenticated");
         assert_eq!(
-            server.get(&format!("{award_path}/milestones")).json()["data"],
+            server
+                .get_as(&format!("{award_path}/milestones"), other)
+                .json()["data"],
             json!([]),
             "milestones are not public"
         );

@@ -278,7 +278,7 @@ fn keys_stay_private_unique_and_die_with_their_record() {
         server
             .get_as(path, &rival_token)
             .assert_problem(404, "not_found");
-        server.get(path).assert_problem(404, "not_found");
+        server.get(path).assert_problem(401, "unauthenticated");
         put(server, &rival_token, path, &body, &[]).assert_problem(404, "not_found");
         // The owner's officer reads it.
         assert_eq!(

@@ -216,6 +216,29 @@ impl TestServer {
         let _ = self.child.wait();
     }
 
+    /// Sends `signal` (`TERM`, `KILL`, ...) to the server process, as an operator would.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args(["-s", signal, &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -s {signal}");
+    }
+
+    /// Waits up to `within` for the process to exit; its exit status, or `None` if it did not.
+    pub fn wait_for_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if std::time::Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     pub fn database(&self) -> &TestDatabase {
         self.database.as_ref().expect("a replica owns no database")
     }

@@ -104,7 +104,8 @@ impl Actor {
         }
     }
 
-    fn signed_in(&self) -> Result<(), Denied> {
+    /// Any signed-in caller: a user or an API client.
+    pub fn signed_in(&self) -> Result<(), Denied> {
         match self {
             Actor::Anonymous => Err(Denied::Unauthenticated),
             _ => Ok(()),

@@ -192,6 +192,7 @@ impl utoipa::PartialSchema for Money {
                 ObjectBuilder::new()
                     .schema_type(Type::String)
                     .pattern(Some("^[A-Z]{3}$"))
+                    .max_length(Some(3))
                     .description(Some("ISO 4217 code")),
             )
             .required("currency")

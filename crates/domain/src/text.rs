@@ -22,6 +22,9 @@ pub fn required_text(
     lines: Lines,
     errors: &mut ValidationErrors,
 ) -> Option<String> {
+    if !within_length(value, path, max_chars, errors) {
+        return None;
+    }
     let trimmed = value.trim();
     if trimmed.is_empty() {
         errors.push(FieldViolation::new(
@@ -31,7 +34,7 @@ pub fn required_text(
         ));
         return None;
     }
-    check_text(trimmed, path, max_chars, lines, errors).then(|| trimmed.to_owned())
+    check_text(trimmed, path, lines, errors).then(|| trimmed.to_owned())
 }
 
 /// Like [`required_text`] but a blank value means "none".
@@ -42,20 +45,36 @@ pub fn optional_text(
     lines: Lines,
     errors: &mut ValidationErrors,
 ) -> Option<String> {
-    let trimmed = value?.trim();
+    let value = value?;
+    if !within_length(value, path, max_chars, errors) {
+        return None;
+    }
+    let trimmed = value.trim();
     if trimmed.is_empty() {
         return None;
     }
-    check_text(trimmed, path, max_chars, lines, errors).then(|| trimmed.to_owned())
+    check_text(trimmed, path, lines, errors).then(|| trimmed.to_owned())
 }
 
-fn check_text(
-    value: &str,
-    path: &str,
-    max_chars: usize,
-    lines: Lines,
-    errors: &mut ValidationErrors,
-) -> bool {
+/// Lengths count characters as sent, before trimming, as the spec's `maxLength` does.
+fn within_length(value: &str, path: &str, max_chars: usize, errors: &mut ValidationErrors) -> bool {
+    let length = value.chars().count();
+    if length > max_chars {
+        errors.push(FieldViolation::new(
+            path,
+            "too_long",
+            format!(
+                "{} must be at most {max_chars} characters (got {length})",
+                field_name(path)
+            ),
+        ));
+        return false;
+    }
+    true
+}
+
+/// Whether `value` (trimmed) is free of the control characters `lines` forbids.
+fn check_text(value: &str, path: &str, lines: Lines, errors: &mut ValidationErrors) -> bool {
     let name = field_name(path);
     let forbidden = value.chars().find(|&c| match lines {
         Lines::Single => c.is_control(),
@@ -69,15 +88,6 @@ fn check_text(
                 "{name} must not contain control characters (found U+{:04X})",
                 u32::from(character)
             ),
-        ));
-        return false;
-    }
-    let length = value.chars().count();
-    if length > max_chars {
-        errors.push(FieldViolation::new(
-            path,
-            "too_long",
-            format!("{name} must be at most {max_chars} characters (got {length})"),
         ));
         return false;
     }
@@ -97,18 +107,8 @@ pub fn web_url(value: &str, path: &str, errors: &mut ValidationErrors) -> Option
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"));
-    let host = rest.map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""));
-    let valid = match host {
-        Some(host) => {
-            !host.is_empty()
-                && !host.contains('@')
-                && !url.chars().any(char::is_whitespace)
-                && host
-                    .chars()
-                    .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
-        }
-        None => false,
-    };
+    let authority = rest.map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""));
+    let valid = authority.is_some_and(valid_authority) && !url.chars().any(char::is_whitespace);
     if valid {
         Some(url)
     } else {
@@ -122,6 +122,41 @@ pub fn web_url(value: &str, path: &str, errors: &mut ValidationErrors) -> Option
         ));
         None
     }
+}
+
+/// `host[:port]`: a name of ASCII letters, digits, dots and hyphens, or an IPv6 literal in
+/// brackets; a port is 1 to 5 digits.
+fn valid_authority(authority: &str) -> bool {
+    let (host, port) = if let Some(literal) = authority.strip_prefix('[') {
+        match literal.split_once(']') {
+            Some((address, rest)) => {
+                let address_ok = !address.is_empty()
+                    && address
+                        .chars()
+                        .all(|c| c.is_ascii_hexdigit() || matches!(c, ':' | '.'));
+                if !address_ok {
+                    return false;
+                }
+                ("[ipv6]", rest)
+            }
+            None => return false,
+        }
+    } else {
+        match authority.find(':') {
+            Some(colon) => (&authority[..colon], &authority[colon..]),
+            None => (authority, ""),
+        }
+    };
+    let host_ok = !host.is_empty()
+        && (host == "[ipv6]"
+            || host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-')));
+    let port_ok = port.is_empty()
+        || port.strip_prefix(':').is_some_and(|digits| {
+            (1..=5).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit())
+        });
+    host_ok && port_ok
 }
 
 #[cfg(test)]
@@ -161,7 +196,12 @@ mod tests {
 
     #[test]
     fn web_urls_need_a_scheme_and_a_host() {
-        for good in ["https://www.leeds.gov.uk", "http://example.org/path?q=1"] {
+        for good in [
+            "https://www.leeds.gov.uk",
+            "http://example.org/path?q=1",
+            "https://[2001:db8::1]:8443/hook",
+            "http://localhost:8080",
+        ] {
             let mut errors = ValidationErrors::default();
             assert_eq!(web_url(good, "website", &mut errors).as_deref(), Some(good));
         }
@@ -171,6 +211,10 @@ mod tests {
             "https://a b.com",
             "mailto:x@y.z",
             "ftp://x.org",
+            "http://[",
+            "https://[::1",
+            "https://host:port",
+            "https://a@b.org",
         ] {
             let mut errors = ValidationErrors::default();
             assert!(web_url(bad, "website", &mut errors).is_none(), "{bad}");

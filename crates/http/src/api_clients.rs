@@ -202,7 +202,7 @@ pub async fn create_api_client(
 #[utoipa::path(
     tag = TAG, operation_id = "list_api_clients", security(("bearer" = [])),
     params(
-        ("limit" = Option<i64>, Query, description = "Page size: 1 to 500, default 50"),
+        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
         ("updated_since" = Option<String>, Query, description = "Only clients changed at or after this RFC 3339 instant"),
     ),
@@ -328,7 +328,7 @@ pub async fn revoke_api_client(
 #[utoipa::path(
     tag = TAG, operation_id = "list_api_client_history", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "The client's id"),
-        ("limit" = Option<i64>, Query, description = "Page size: 1 to 500, default 50"),
+        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
     responses(
         (status = 200, description = "Recorded changes", body = crate::audit::AuditList),

@@ -163,10 +163,13 @@ pub struct ApplicationList {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)] // Documents the parameters; `ListRequest` parses them.
 pub struct ListApplicationsParams {
-    #[param(minimum = 1, maximum = 500, default = 50)]
+    #[param(minimum = 1, default = 50)]
     limit: Option<i64>,
     cursor: Option<String>,
     /// `created_at`, `updated_at`, `status`, `id`, each optionally prefixed with `-`.
+    #[param(
+        pattern = "^[-+]?(created_at|updated_at|status|id)(,[-+]?(created_at|updated_at|status|id))*$"
+    )]
     sort: Option<String>,
     #[param(value_type = Option<uuid::Uuid>)]
     phase_id: Option<String>,
@@ -341,6 +344,7 @@ pub async fn list_phase_applications(
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.actor().signed_in()?;
     let phase: PhaseId = path_id(&id, "phase")?;
     list(request, caller, state, Some(phase)).await
 }
@@ -356,6 +360,7 @@ pub async fn list_applications(
     caller: Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.actor().signed_in()?;
     list(request, caller, state, None).await
 }
 
@@ -377,6 +382,7 @@ pub async fn get_application(
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.actor().signed_in()?;
     let id: ApplicationId = path_id(&id, "application")?;
     let seen = private_visibility(caller.actor());
     let application = state
@@ -645,7 +651,7 @@ pub async fn delete_application(
 #[utoipa::path(
     tag = TAG, operation_id = "list_application_history", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "The application's id"),
-        ("limit" = Option<i64>, Query, description = "Page size: 1 to 500, default 50"),
+        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
     responses(
         (status = 200, description = "Recorded changes", body = AuditList),
@@ -659,6 +665,7 @@ pub async fn list_application_history(
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.actor().signed_in()?;
     let id: ApplicationId = path_id(&id, "application")?;
     let seen = private_visibility(caller.actor());
     crate::audit::entity_history(
@@ -765,6 +772,7 @@ fn write_update(
 impl Keyed for Application {
     const COLLECTION: &'static str = "applications";
     const NOUN: &'static str = "application";
+    const PRIVATE: bool = true;
     type Body = CreateApplication;
     type Checked = ApplicationFields;
 
@@ -845,6 +853,7 @@ impl Keyed for Application {
 crate::by_external_id_handlers!(
     record: Application, body: CreateApplication, resource: ApplicationResource,
     path: "/applications/by-external-id/{source}/{id}",
+    get_security: (("bearer" = [])),
     get: get_application_by_external_id, "Get an application by a partner's key for it.",
     put: upsert_application_by_external_id, "Create or replace an application by a partner's key for it."
 );

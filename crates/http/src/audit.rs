@@ -273,7 +273,7 @@ pub struct AuditParams {
     entity_id: Option<String>,
     /// `user:<id>` or `client:<id>`.
     actor: Option<String>,
-    #[param(minimum = 1, maximum = 500, default = 50)]
+    #[param(minimum = 1, default = 50)]
     limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,

@@ -177,10 +177,13 @@ pub struct AwardList {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)] // Documents the parameters; `ListRequest` parses them.
 pub struct ListAwardsParams {
-    #[param(minimum = 1, maximum = 500, default = 50)]
+    #[param(minimum = 1, default = 50)]
     limit: Option<i64>,
     cursor: Option<String>,
     /// `created_at`, `updated_at`, `contract_reference`, `id`, each optionally prefixed with `-`.
+    #[param(
+        pattern = "^[-+]?(created_at|updated_at|contract_reference|id)(,[-+]?(created_at|updated_at|contract_reference|id))*$"
+    )]
     sort: Option<String>,
     #[param(value_type = Option<uuid::Uuid>)]
     phase_id: Option<String>,
@@ -676,7 +679,7 @@ pub async fn transition_award(
 #[utoipa::path(
     tag = TAG, operation_id = "list_award_history",
     params(("id" = uuid::Uuid, Path, description = "The award's id"),
-        ("limit" = Option<i64>, Query, description = "Page size: 1 to 500, default 50"),
+        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
     responses(
         (status = 200, description = "Recorded changes", body = AuditList),
@@ -829,6 +832,7 @@ impl Keyed for Award {
 crate::by_external_id_handlers!(
     record: Award, body: CreateAward, resource: AwardResource,
     path: "/awards/by-external-id/{source}/{id}",
+    get_security: ((), ("bearer" = [])),
     get: get_award_by_external_id, "Get an award by a partner's key for it.",
     put: upsert_award_by_external_id, "Create or replace an award by a partner's key for it."
 );

@@ -252,10 +252,13 @@ pub struct ChallengeList {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)] // Documents the parameters; `ListRequest` parses them.
 pub struct ListChallengesParams {
-    #[param(minimum = 1, maximum = 500, default = 50)]
+    #[param(minimum = 1, default = 50)]
     limit: Option<i64>,
     cursor: Option<String>,
     /// `title`, `reference`, `status`, `created_at`, `updated_at`, `id`, each optionally prefixed with `-`.
+    #[param(
+        pattern = "^[-+]?(title|reference|status|created_at|updated_at|id)(,[-+]?(title|reference|status|created_at|updated_at|id))*$"
+    )]
     sort: Option<String>,
     #[param(value_type = Option<uuid::Uuid>)]
     programme_id: Option<String>,
@@ -763,7 +766,7 @@ pub async fn delete_challenge(
 #[utoipa::path(
     tag = TAG, operation_id = "list_challenge_history",
     params(("id" = uuid::Uuid, Path, description = "The challenge's id"),
-        ("limit" = Option<i64>, Query, description = "Page size: 1 to 500, default 50"),
+        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
     responses(
         (status = 200, description = "Recorded changes", body = AuditList),
@@ -928,6 +931,7 @@ impl Keyed for Challenge {
 crate::by_external_id_handlers!(
     record: Challenge, body: CreateChallenge, resource: ChallengeResource,
     path: "/challenges/by-external-id/{source}/{id}",
+    get_security: ((), ("bearer" = [])),
     get: get_challenge_by_external_id, "Get a challenge by a partner's key for it.",
     put: upsert_challenge_by_external_id, "Create or replace a challenge by a partner's key for it (created as a draft; it keeps its programme and owner)."
 );

@@ -94,7 +94,7 @@ pub struct ChangeParams {
     /// Resume after this position: a `cursor` or `next_cursor` from an earlier answer, or
     /// the one from `/changes/latest`. Without it, the feed starts at the oldest change kept.
     cursor: Option<String>,
-    #[param(minimum = 1, maximum = 1000, default = 100)]
+    #[param(minimum = 1, default = 100)]
     limit: Option<i64>,
     /// Only these collections, comma-separated, such as `awards,milestones`.
     #[param(example = "awards,milestones")]
@@ -113,17 +113,7 @@ pub fn visibility(actor: &Actor) -> ChangeVisibility {
 }
 
 fn parse_limit(value: Option<&str>) -> Result<usize, ProblemItem> {
-    let Some(text) = value else {
-        return Ok(DEFAULT_LIMIT);
-    };
-    match text.parse::<i64>() {
-        Ok(limit) if limit >= 1 => Ok(usize::try_from(limit).unwrap_or(MAX_LIMIT).min(MAX_LIMIT)),
-        _ => Err(ProblemItem::parameter(
-            "limit",
-            "out_of_range",
-            format!("limit must be a whole number from 1 to {MAX_LIMIT}, got {text:?}"),
-        )),
-    }
+    crate::pagination::parse_limit_up_to(value, DEFAULT_LIMIT, MAX_LIMIT)
 }
 
 fn parse_cursor(value: Option<&str>) -> Result<Option<Position>, ProblemItem> {

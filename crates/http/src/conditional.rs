@@ -39,10 +39,11 @@ enum Condition {
     Tags(Vec<EntityTag>),
 }
 
-fn parse(header_name: &str, text: &str) -> Result<Condition, ApiError> {
+/// `None` for an empty list, which conditions nothing.
+fn parse(header_name: &str, text: &str) -> Result<Option<Condition>, ApiError> {
     let text = text.trim();
     if text == "*" {
-        return Ok(Condition::Any);
+        return Ok(Some(Condition::Any));
     }
     let invalid = || {
         ApiError::InvalidHeader(ProblemItem::parameter(
@@ -52,8 +53,12 @@ fn parse(header_name: &str, text: &str) -> Result<Condition, ApiError> {
         ))
     };
     let mut tags = Vec::new();
-    for part in text.split(',') {
-        let part = part.trim();
+    // RFC 9110 lists may hold empty elements ("a, , b"), and an empty list asks for nothing.
+    for part in text
+        .split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+    {
         let (weak, quoted) = match part.strip_prefix("W/") {
             Some(rest) => (true, rest),
             None => (false, part),
@@ -68,7 +73,10 @@ fn parse(header_name: &str, text: &str) -> Result<Condition, ApiError> {
             opaque: opaque.to_owned(),
         });
     }
-    Ok(Condition::Tags(tags))
+    if tags.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Condition::Tags(tags)))
 }
 
 fn read(headers: &HeaderMap, name: header::HeaderName) -> Result<Option<Condition>, ApiError> {
@@ -86,6 +94,7 @@ fn read(headers: &HeaderMap, name: header::HeaderName) -> Result<Option<Conditio
             parse(&label, text)
         })
         .transpose()
+        .map(Option::flatten)
 }
 
 /// `If-Match` as sent, checked against a version with the strong comparison RFC 9110 asks for.

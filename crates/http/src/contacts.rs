@@ -214,7 +214,7 @@ pub async fn create_contact(
 #[utoipa::path(
     tag = TAG, operation_id = "list_contacts", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "The organisation's id"),
-        ("limit" = Option<i64>, Query, description = "Page size: 1 to 500, default 50"),
+        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
         ("sort" = Option<String>, Query, description = "`name`, `created_at`, `updated_at`, `id`, each optionally prefixed with `-`"),
         ("updated_since" = Option<String>, Query, description = "Only contacts changed at or after this RFC 3339 instant")),
@@ -230,6 +230,7 @@ pub async fn list_contacts(
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.actor().signed_in()?;
     let organisation: OrganisationId = path_id(&id, "organisation")?;
     let mut list = ListRequest::parse(
         &request,
@@ -282,6 +283,7 @@ pub async fn get_contact(
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.actor().signed_in()?;
     let id: ContactId = path_id(&id, "contact")?;
     let contact = state
         .with_connection(move |connection| find_visible(connection, id, caller.actor()))
@@ -410,7 +412,7 @@ pub async fn delete_contact(
 #[utoipa::path(
     tag = TAG, operation_id = "list_contact_history", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "The contact's id"),
-        ("limit" = Option<i64>, Query, description = "Page size: 1 to 500, default 50"),
+        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
     responses(
         (status = 200, description = "Recorded changes", body = crate::audit::AuditList),
@@ -424,6 +426,7 @@ pub async fn list_contact_history(
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.actor().signed_in()?;
     let id: ContactId = path_id(&id, "contact")?;
     crate::audit::entity_history(
         &request,
@@ -502,6 +505,7 @@ fn replace(
 impl Keyed for Contact {
     const COLLECTION: &'static str = "contacts";
     const NOUN: &'static str = "contact";
+    const PRIVATE: bool = true;
     type Body = CreateContact;
     type Checked = ContactFields;
 
@@ -560,6 +564,7 @@ impl Keyed for Contact {
 crate::by_external_id_handlers!(
     record: Contact, body: CreateContact, resource: ContactResource,
     path: "/contacts/by-external-id/{source}/{id}",
+    get_security: (("bearer" = [])),
     get: get_contact_by_external_id, "Get a contact by a partner's key for it.",
     put: upsert_contact_by_external_id, "Create or replace a contact by a partner's key for it."
 );

@@ -222,6 +222,7 @@ pub async fn create_import(
     mut payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.actor().signed_in()?;
     let params = QueryParams::parse(&request, &["collection", "mode", "format"])?;
     let collection = match params.get("collection") {
         Some(name) if COLLECTIONS.contains(&name) => name.to_owned(),
@@ -439,7 +440,7 @@ pub struct ImportList {
 #[utoipa::path(
     tag = TAG, operation_id = "list_imports", security(("bearer" = [])),
     params(
-        ("limit" = Option<i64>, Query, description = "Page size: 1 to 500, default 50"),
+        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
     ),
     responses(
@@ -524,7 +525,7 @@ pub async fn get_import(
     params(
         ("id" = uuid::Uuid, Path, description = "The import's id"),
         ("outcome" = Option<String>, Query, description = "Only `created`, `updated`, `unchanged` or `rejected` rows"),
-        ("limit" = Option<i64>, Query, description = "Page size: 1 to 500, default 50"),
+        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
     ),
     responses(

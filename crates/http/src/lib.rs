@@ -40,6 +40,7 @@ pub mod reports;
 pub mod request_context;
 pub mod resources;
 pub mod security_headers;
+pub mod spec_constraints;
 pub mod state;
 pub mod trials;
 pub mod upsert;
@@ -127,7 +128,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The spec as committed in `openapi/v1.json`: pretty JSON with a final newline.
 pub fn openapi_json() -> String {
-    let mut text = openapi().to_pretty_json().unwrap_or_default();
+    let mut document = serde_json::to_value(openapi()).unwrap_or_default();
+    spec_constraints::constrain(&mut document);
+    let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
     text.push('\n');
     text
 }

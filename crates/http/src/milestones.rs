@@ -162,10 +162,11 @@ pub struct MilestoneList {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)] // Documents the parameters; `ListRequest` parses them.
 pub struct ListMilestonesParams {
-    #[param(minimum = 1, maximum = 500, default = 50)]
+    #[param(minimum = 1, default = 50)]
     limit: Option<i64>,
     cursor: Option<String>,
     /// `created_at`, `updated_at`, `id`, each optionally prefixed with `-`.
+    #[param(pattern = "^[-+]?(created_at|updated_at|id)(,[-+]?(created_at|updated_at|id))*$")]
     sort: Option<String>,
     #[param(value_type = Option<uuid::Uuid>)]
     award_id: Option<String>,
@@ -287,6 +288,7 @@ pub async fn list_award_milestones(
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.actor().signed_in()?;
     let award: AwardId = path_id(&id, "award")?;
     list(request, caller, state, Some(award)).await
 }
@@ -302,6 +304,7 @@ pub async fn list_milestones(
     caller: Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.actor().signed_in()?;
     list(request, caller, state, None).await
 }
 
@@ -323,6 +326,7 @@ pub async fn get_milestone(
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.actor().signed_in()?;
     let id: MilestoneId = path_id(&id, "milestone")?;
     let seen = private_visibility(caller.actor());
     let milestone = state
@@ -533,7 +537,7 @@ pub async fn delete_milestone(
 #[utoipa::path(
     tag = TAG, operation_id = "list_milestone_history", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "The milestone's id"),
-        ("limit" = Option<i64>, Query, description = "Page size: 1 to 500, default 50"),
+        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
     responses(
         (status = 200, description = "Recorded changes", body = AuditList),
@@ -547,6 +551,7 @@ pub async fn list_milestone_history(
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.actor().signed_in()?;
     let id: MilestoneId = path_id(&id, "milestone")?;
     let seen = private_visibility(caller.actor());
     crate::audit::entity_history(
@@ -828,6 +833,7 @@ fn replace(
 impl Keyed for Milestone {
     const COLLECTION: &'static str = "milestones";
     const NOUN: &'static str = "milestone";
+    const PRIVATE: bool = true;
     type Body = CreateMilestone;
     type Checked = MilestoneFields;
 
@@ -886,6 +892,7 @@ impl Keyed for Milestone {
 crate::by_external_id_handlers!(
     record: Milestone, body: CreateMilestone, resource: MilestoneResource,
     path: "/milestones/by-external-id/{source}/{id}",
+    get_security: (("bearer" = [])),
     get: get_milestone_by_external_id, "Get a milestone by a partner's key for it.",
     put: upsert_milestone_by_external_id, "Create or replace a milestone by a partner's key for it."
 );

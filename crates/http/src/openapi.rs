@@ -4,9 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use utoipa::openapi::path::Operation;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, OpenApi, Ref, ResponseBuilder};
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::schema::Type;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, ObjectBuilder, OpenApi, Ref, ResponseBuilder};
 use utoipa::{OpenApi as _, ToSchema};
 
 use crate::problem::{Problem, ProblemItem, PROBLEM_JSON};
@@ -118,6 +119,22 @@ first is running is 409.",
                         .build(),
                 );
             }
+            if is_api {
+                describe_header_parameters(operation);
+                if operation.security.is_none() && !OPEN_TO_ALL.contains(&path.as_str()) {
+                    // A read of published records: anyone may make it; a token shows more.
+                    operation.security = Some(vec![
+                        SecurityRequirement::default(),
+                        SecurityRequirement::new("bearer", Vec::<String>::new()),
+                    ]);
+                }
+            }
+            let security = operation.security.as_deref().unwrap_or_default();
+            let takes_token = !security.is_empty();
+            let needs_token = takes_token
+                && !security
+                    .iter()
+                    .any(|requirement| *requirement == SecurityRequirement::default());
             let has_body = operation.request_body.is_some();
             let has_parameters = operation
                 .parameters
@@ -147,7 +164,30 @@ first is running is 409.",
                     "The body breaks a rule; `errors` points at each member",
                 );
             }
+            let takes_if_match = operation.parameters.iter().flatten().any(|parameter| {
+                parameter.parameter_in == ParameterIn::Header
+                    && parameter.name.eq_ignore_ascii_case("if-match")
+            });
+            if takes_if_match {
+                add("412", "If-Match names a version that is no longer current");
+            }
+            if takes_token {
+                add(
+                    "401",
+                    "The access token is missing (where one is needed), invalid, expired or revoked",
+                );
+            }
+            if needs_token {
+                add(
+                    "403",
+                    "Your role, scopes or organisations do not allow this",
+                );
+            }
             if is_api {
+                add(
+                    "429",
+                    "Too many requests: wait Retry-After seconds (RateLimit-* headers say how many remain)",
+                );
                 add(
                     "503",
                     "The database is unavailable; retry after Retry-After seconds",
@@ -157,6 +197,40 @@ first is running is 409.",
         }
     }
     document
+}
+
+/// Operations anyone may call and that ignore any token: signing in, and this API's own
+/// description.
+const OPEN_TO_ALL: &[&str] = &[
+    "/api/v1/auth/token",
+    "/api/v1/auth/revoke",
+    "/api/v1/auth/jwks.json",
+    "/api/v1/openapi.json",
+];
+
+/// Conditional and idempotency headers take a precise syntax; saying so lets clients (and
+/// property-based tests) tell a well-formed value from a malformed one.
+fn describe_header_parameters(operation: &mut Operation) {
+    // Empty: no condition (RFC 9110 lists may be empty).
+    const ENTITY_TAGS: &str = r#"^(|\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)$"#;
+    const IDEMPOTENCY_KEY: &str = "^[!-~]([ -~]{0,253}[!-~])?$";
+    for parameter in operation.parameters.iter_mut().flatten() {
+        if parameter.parameter_in != ParameterIn::Header {
+            continue;
+        }
+        let (pattern, max_length) = match parameter.name.to_ascii_lowercase().as_str() {
+            "if-match" | "if-none-match" => (ENTITY_TAGS, None),
+            "idempotency-key" => (IDEMPOTENCY_KEY, Some(255)),
+            _ => continue,
+        };
+        parameter.schema = Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(pattern))
+                .max_length(max_length)
+                .into(),
+        );
+    }
 }
 
 /// Path templates and their methods, to tell "no such route" (404) from "not with this method"

@@ -202,14 +202,17 @@ pub struct OrganisationList {
 #[allow(dead_code)] // Documents the parameters; they are parsed by `QueryParams` for exact errors.
 pub struct ListOrganisationsParams {
     /// Page size: 1 to 500 (larger values are reduced to 500). Default 50.
-    #[param(minimum = 1, maximum = 500, default = 50)]
+    #[param(minimum = 1, default = 50)]
     limit: Option<i64>,
     /// The `next_cursor` of the previous page. A cursor only works with the filters and sort it
     /// was made with.
     cursor: Option<String>,
     /// Comma-separated sort keys, `-` for descending: `name`, `kind`, `created_at`, `updated_at`,
     /// `id`. Ties are broken by `id`. Default `created_at`.
-    #[param(example = "-created_at,name")]
+    #[param(
+        pattern = "^[-+]?(name|kind|created_at|updated_at|id)(,[-+]?(name|kind|created_at|updated_at|id))*$",
+        example = "-created_at,name"
+    )]
     sort: Option<String>,
     kind: Option<OrganisationKind>,
     scale: Option<Scale>,
@@ -599,7 +602,7 @@ impl From<StoreError> for UpdateFailure {
     operation_id = "list_organisation_history",
     params(
         ("id" = uuid::Uuid, Path, description = "The organisation's id"),
-        ("limit" = Option<i64>, Query, description = "Page size: 1 to 500, default 50"),
+        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
     ),
     responses(
@@ -727,6 +730,7 @@ impl Keyed for Organisation {
 crate::by_external_id_handlers!(
     record: Organisation, body: CreateOrganisation, resource: OrganisationResource,
     path: "/organisations/by-external-id/{source}/{id}",
+    get_security: ((), ("bearer" = [])),
     get: get_organisation_by_external_id, "Get an organisation by a partner's key for it.",
     put: upsert_organisation_by_external_id, "Create or replace an organisation by a partner's key for it."
 );

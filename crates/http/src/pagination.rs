@@ -12,24 +12,56 @@ use crate::problem::{ApiError, ProblemItem};
 pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 500;
 
-/// `limit`: default 50; above 500 is reduced to 500; zero, negative or not a number is a 400.
+/// `limit`: default 50; above 500 is read as 500; zero, negative or not a whole number is a 400.
 pub fn parse_limit(value: Option<&str>) -> Result<usize, ProblemItem> {
+    parse_limit_up_to(value, DEFAULT_LIMIT, MAX_LIMIT)
+}
+
+/// `limit` for a list whose pages hold at most `max`: any whole number above it (however large:
+/// the spec sets no maximum) is read as `max`.
+pub fn parse_limit_up_to(
+    value: Option<&str>,
+    default: usize,
+    max: usize,
+) -> Result<usize, ProblemItem> {
     let Some(text) = value else {
-        return Ok(DEFAULT_LIMIT);
+        return Ok(default);
     };
-    match text.parse::<i64>() {
-        Ok(limit) if limit >= 1 => Ok(usize::try_from(limit).unwrap_or(MAX_LIMIT).min(MAX_LIMIT)),
-        Ok(_) => Err(ProblemItem::parameter(
+    let digits = text.strip_prefix('+').unwrap_or(text);
+    if !digits.is_empty() && digits.bytes().all(|byte| byte.is_ascii_digit()) {
+        // Beyond a 64-bit integer (the spec's int64) is out of range, not read as `max`.
+        let limit = digits
+            .parse::<i64>()
+            .ok()
+            .map(|limit| usize::try_from(limit).unwrap_or(max).min(max));
+        return if let Some(limit) = limit.filter(|limit| *limit >= 1) {
+            Ok(limit)
+        } else {
+            Err(ProblemItem::parameter(
+                "limit",
+                "out_of_range",
+                format!("limit must be a whole number from 1 to 9223372036854775807 (at most {max} are returned), got {text}"),
+            ))
+        };
+    }
+    let negative = text
+        .strip_prefix('-')
+        .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|byte| byte.is_ascii_digit()));
+    Err(if negative {
+        ProblemItem::parameter(
             "limit",
             "out_of_range",
-            format!("limit must be between 1 and {MAX_LIMIT}, got {text}"),
-        )),
-        Err(_) => Err(ProblemItem::parameter(
+            format!("limit must be at least 1 (at most {max} are returned), got {text}"),
+        )
+    } else {
+        ProblemItem::parameter(
             "limit",
             "invalid_integer",
-            format!("limit must be an integer between 1 and {MAX_LIMIT}, got {text:?}"),
-        )),
-    }
+            format!(
+                "limit must be a whole number from 1 (at most {max} are returned), got {text:?}"
+            ),
+        )
+    })
 }
 
 /// Whether a sort key holds text or a time, so a cursor's values can be read back typed.
@@ -140,7 +172,6 @@ pub fn parse_sort<F: Copy + PartialEq>(
         .join(", ");
     let mut keys: Vec<(F, Direction)> = Vec::new();
     for part in text.split(',') {
-        let part = part.trim();
         let (direction, name) = match part.strip_prefix('-') {
             Some(name) => (Direction::Descending, name),
             None => (Direction::Ascending, part.strip_prefix('+').unwrap_or(part)),
@@ -156,14 +187,10 @@ pub fn parse_sort<F: Copy + PartialEq>(
                     format!("cannot sort by {name:?}: use one or more of {names}, comma-separated, each optionally prefixed with - for descending"),
                 )
             })?;
-        if keys.iter().any(|(existing, _)| *existing == field) {
-            return Err(ProblemItem::parameter(
-                "sort",
-                "invalid_sort",
-                format!("{name} appears twice in sort"),
-            ));
+        // A key named again adds nothing: rows are already ordered by its first mention.
+        if !keys.iter().any(|(existing, _)| *existing == field) {
+            keys.push((field, direction));
         }
-        keys.push((field, direction));
     }
     Ok(keys)
 }
@@ -244,7 +271,13 @@ mod tests {
             vec![(2, Direction::Descending), (1, Direction::Ascending)]
         );
         assert!(parse_sort(Some("colour"), &[], &known).is_err());
-        assert!(parse_sort(Some("name,-name"), &[], &known).is_err());
+        // A key named again adds nothing; its first mention decides.
+        assert_eq!(
+            parse_sort(Some("name,-name"), &[], &known)
+                .ok()
+                .map(|keys| keys.len()),
+            Some(1)
+        );
     }
 
     #[test]

@@ -207,10 +207,13 @@ pub struct PhaseList {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)] // Documents the parameters; `ListRequest` parses them.
 pub struct ListPhasesParams {
-    #[param(minimum = 1, maximum = 500, default = 50)]
+    #[param(minimum = 1, default = 50)]
     limit: Option<i64>,
     cursor: Option<String>,
     /// `number`, `created_at`, `updated_at`, `id`, each optionally prefixed with `-`.
+    #[param(
+        pattern = "^[-+]?(number|created_at|updated_at|id)(,[-+]?(number|created_at|updated_at|id))*$"
+    )]
     sort: Option<String>,
     #[param(value_type = Option<uuid::Uuid>)]
     challenge_id: Option<String>,
@@ -668,7 +671,7 @@ pub async fn delete_phase(
 #[utoipa::path(
     tag = TAG, operation_id = "list_phase_history",
     params(("id" = uuid::Uuid, Path, description = "The phase's id"),
-        ("limit" = Option<i64>, Query, description = "Page size: 1 to 500, default 50"),
+        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
     responses(
         (status = 200, description = "Recorded changes", body = AuditList),
@@ -834,6 +837,7 @@ impl Keyed for Phase {
 crate::by_external_id_handlers!(
     record: Phase, body: CreatePhase, resource: PhaseResource,
     path: "/phases/by-external-id/{source}/{id}",
+    get_security: ((), ("bearer" = [])),
     get: get_phase_by_external_id, "Get a phase by a partner's key for it.",
     put: upsert_phase_by_external_id, "Create or replace a phase by a partner's key for it."
 );

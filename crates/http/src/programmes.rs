@@ -180,11 +180,14 @@ pub struct ProgrammeList {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)] // Documents the parameters; `ListRequest` parses them.
 pub struct ListProgrammesParams {
-    #[param(minimum = 1, maximum = 500, default = 50)]
+    #[param(minimum = 1, default = 50)]
     limit: Option<i64>,
     cursor: Option<String>,
     /// `title`, `code`, `created_at`, `updated_at`, `id`, each optionally prefixed with `-`.
-    #[param(example = "-created_at")]
+    #[param(
+        pattern = "^[-+]?(title|code|created_at|updated_at|id)(,[-+]?(title|code|created_at|updated_at|id))*$",
+        example = "-created_at"
+    )]
     sort: Option<String>,
     #[param(value_type = Option<uuid::Uuid>)]
     funder_organisation_id: Option<String>,
@@ -472,7 +475,7 @@ pub async fn delete_programme(
 #[utoipa::path(
     tag = TAG, operation_id = "list_programme_history",
     params(("id" = uuid::Uuid, Path, description = "The programme's id"),
-        ("limit" = Option<i64>, Query, description = "Page size: 1 to 500, default 50"),
+        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
     responses(
         (status = 200, description = "Recorded changes", body = AuditList),
@@ -601,6 +604,7 @@ impl Keyed for Programme {
 crate::by_external_id_handlers!(
     record: Programme, body: CreateProgramme, resource: ProgrammeResource,
     path: "/programmes/by-external-id/{source}/{id}",
+    get_security: ((), ("bearer" = [])),
     get: get_programme_by_external_id, "Get a programme by a partner's key for it.",
     put: upsert_programme_by_external_id, "Create or replace a programme by a partner's key for it."
 );

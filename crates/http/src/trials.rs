@@ -215,10 +215,13 @@ pub struct TrialList {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)] // Documents the parameters; `ListRequest` parses them.
 pub struct ListTrialsParams {
-    #[param(minimum = 1, maximum = 500, default = 50)]
+    #[param(minimum = 1, default = 50)]
     limit: Option<i64>,
     cursor: Option<String>,
     /// `title`, `created_at`, `updated_at`, `id`, each optionally prefixed with `-`.
+    #[param(
+        pattern = "^[-+]?(title|created_at|updated_at|id)(,[-+]?(title|created_at|updated_at|id))*$"
+    )]
     sort: Option<String>,
     #[param(value_type = Option<uuid::Uuid>)]
     host_id: Option<String>,
@@ -707,7 +710,7 @@ pub async fn transition_trial(
 #[utoipa::path(
     tag = TAG, operation_id = "list_trial_history",
     params(("id" = uuid::Uuid, Path, description = "The trial's id"),
-        ("limit" = Option<i64>, Query, description = "Page size: 1 to 500, default 50"),
+        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
     responses(
         (status = 200, description = "Recorded changes", body = AuditList),
@@ -813,7 +816,7 @@ pub async fn create_outcome(
 #[utoipa::path(
     tag = TAG, operation_id = "list_trial_outcomes",
     params(("id" = uuid::Uuid, Path, description = "The trial's id"),
-        ("limit" = Option<i64>, Query, description = "Page size: 1 to 500, default 50"),
+        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
         ("sort" = Option<String>, Query, description = "`created_at`, `updated_at`, `id`, each optionally prefixed with `-`")),
     responses(
@@ -1038,7 +1041,7 @@ pub async fn delete_outcome(
 #[utoipa::path(
     tag = TAG, operation_id = "list_outcome_history",
     params(("id" = uuid::Uuid, Path, description = "The outcome's id"),
-        ("limit" = Option<i64>, Query, description = "Page size: 1 to 500, default 50"),
+        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
     responses(
         (status = 200, description = "Recorded changes", body = AuditList),
@@ -1207,6 +1210,7 @@ impl Keyed for Trial {
 crate::by_external_id_handlers!(
     record: Trial, body: CreateTrial, resource: TrialResource,
     path: "/trials/by-external-id/{source}/{id}",
+    get_security: ((), ("bearer" = [])),
     get: get_trial_by_external_id, "Get a trial by a partner's key for it.",
     put: upsert_trial_by_external_id, "Create or replace a trial by a partner's key for it."
 );

@@ -63,6 +63,9 @@ pub(crate) trait Keyed: Sized + Send + 'static {
     const COLLECTION: &'static str;
     /// One record, in messages ("an award").
     const NOUN: &'static str;
+    /// Whether no record of the collection is public, so that reading one needs a token (401
+    /// without one) rather than answering 404 to anonymous callers.
+    const PRIVATE: bool = false;
     /// A whole record as a partner sends it (what `POST` takes, with the parent's id).
     type Body: DeserializeOwned + Send + 'static;
     /// The body checked on its own, before any record is read.
@@ -142,6 +145,9 @@ pub(crate) async fn get<T: Keyed>(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    if T::PRIVATE {
+        caller.actor().signed_in()?;
+    }
     let (source, key) = path.into_inner();
     let key = external_key(&source, &key)?;
     let reply = state
@@ -273,12 +279,13 @@ pub(crate) fn import_row<T: Keyed>(
 macro_rules! by_external_id_handlers {
     (
         record: $record:ty, body: $body:ty, resource: $resource:ty, path: $path:tt,
+        get_security: ($($get_security:tt)*),
         get: $get:ident, $get_doc:tt,
         put: $put:ident, $put_doc:tt
     ) => {
         #[doc = $get_doc]
         #[utoipa::path(
-            tag = TAG,
+            tag = TAG, security($($get_security)*),
             params(
                 ("source" = String, Path, description = "The partner system, such as `leeds-housing-crm`"),
                 ("id" = String, Path, description = "Its key for the record"),
@@ -286,6 +293,7 @@ macro_rules! by_external_id_handlers {
             responses(
                 (status = 200, description = "Found", body = $resource, headers(("ETag" = String, description = "Its entity tag"))),
                 (status = 400, description = "A malformed source or key", body = $crate::problem::Problem, content_type = "application/problem+json"),
+                (status = 401, description = "No valid access token (always needed for private records)", body = $crate::problem::Problem, content_type = "application/problem+json"),
                 (status = 404, description = "No record you may see has this key", body = $crate::problem::Problem, content_type = "application/problem+json"),
             )
         )]

@@ -107,7 +107,7 @@ pub struct UserList {
 #[allow(dead_code)] // Documents the parameters; `QueryParams` parses them.
 pub struct ListUsersParams {
     role: Option<Role>,
-    #[param(minimum = 1, maximum = 500, default = 50)]
+    #[param(minimum = 1, default = 50)]
     limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
@@ -116,9 +116,35 @@ pub struct ListUsersParams {
     updated_since: Option<String>,
 }
 
+/// `/users/me` is the caller's own account, which is read here and changed through its own
+/// operations: not updated or deleted as `/users/{id}`.
+fn not_me(text: &str, method: &str) -> Result<(), ApiError> {
+    if text == "me" {
+        return Err(ApiError::MethodNotAllowed {
+            method: method.to_owned(),
+            allowed: vec!["GET".to_owned()],
+        });
+    }
+    Ok(())
+}
+
 fn parse_id(text: &str) -> Result<UserId, ApiError> {
     text.parse()
         .map_err(|_| ApiError::NotFound(format!("no user has id {text:?}: ids are UUIDs")))
+}
+
+/// An admin may not demote or delete themselves: it would end their own session at once and
+/// could leave no admin at all. Another admin can.
+fn refuse_own_account(caller: &Option<String>, id: UserId, what: &str) -> Result<(), ApiError> {
+    if caller.as_deref() == Some(format!("user:{id}").as_str()) {
+        return Err(ApiError::Conflict(ProblemItem {
+            pointer: None,
+            parameter: None,
+            code: "own_account".to_owned(),
+            detail: format!("you cannot {what}: ask another admin"),
+        }));
+    }
+    Ok(())
 }
 
 fn parse_organisations(ids: &[String]) -> Result<Vec<OrganisationId>, ApiError> {
@@ -401,6 +427,7 @@ pub async fn get_user(
         (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An admin changing their own role", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -412,10 +439,11 @@ pub async fn update_user(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let body: UpdateUser =
-        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
+    not_me(&id, "PATCH")?;
     caller.actor().may_administer()?;
     let id = parse_id(&id)?;
+    let body: UpdateUser =
+        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
     let if_match = IfMatch::from_headers(request.headers())?;
     let organisations = body
         .organisation_ids
@@ -423,11 +451,15 @@ pub async fn update_user(
         .map(parse_organisations)
         .transpose()?;
     let audit = AuditContext::of(&caller);
+    let caller_id = caller.actor().subject();
     let user = state
         .with_connection(move |connection| {
             transaction(connection, |connection| {
                 let current = store::find(connection, id).map_err(map_store_error)?;
                 if_match.check(current.version)?;
+                if body.role.is_some_and(|role| role != current.role) {
+                    refuse_own_account(&caller_id, id, "change your own role")?;
+                }
                 let fields = UserFields::validate(
                     &current.email,
                     body.name.as_deref().unwrap_or(&current.name),
@@ -476,6 +508,7 @@ pub async fn update_user(
         (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An admin deleting their own account", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[delete("/users/{id}")]
@@ -484,8 +517,10 @@ pub async fn delete_user(
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    not_me(&id, "DELETE")?;
     caller.actor().may_administer()?;
     let id = parse_id(&id)?;
+    refuse_own_account(&caller.actor().subject(), id, "delete your own account")?;
     let audit = AuditContext::of(&caller);
     state
         .with_connection(move |connection| {
@@ -511,7 +546,7 @@ pub async fn delete_user(
 #[utoipa::path(
     tag = TAG, operation_id = "list_user_history", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "The user's id"),
-        ("limit" = Option<i64>, Query, description = "Page size: 1 to 500, default 50"),
+        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
     responses(
         (status = 200, description = "Recorded changes", body = crate::audit::AuditList),

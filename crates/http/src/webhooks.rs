@@ -311,7 +311,7 @@ pub async fn create_webhook(
 #[utoipa::path(
     tag = TAG, operation_id = "list_webhooks", security(("bearer" = [])),
     params(
-        ("limit" = Option<i64>, Query, description = "Page size: 1 to 500, default 50"),
+        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
     ),
     responses(
@@ -599,7 +599,7 @@ pub async fn rotate_webhook_secret(
     tag = TAG, operation_id = "list_webhook_deliveries", security(("bearer" = [])),
     params(
         ("id" = uuid::Uuid, Path, description = "The subscription's id"),
-        ("limit" = Option<i64>, Query, description = "Page size: 1 to 500, default 50"),
+        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
     ),
     responses(
