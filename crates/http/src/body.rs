@@ -111,6 +111,18 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     // Syntax first, so trailing garbage is "malformed" even when the start is a valid object.
     let UniqueMembers(value) =
         serde_json::from_slice(body).map_err(|error| ApiError::MalformedJson(error.to_string()))?;
+    // Every body is an object; serde would otherwise read a struct from an array of its members.
+    if !value.is_object() {
+        return Err(ApiError::InvalidBody {
+            detail: "the body must be a JSON object".to_owned(),
+            items: vec![ProblemItem {
+                pointer: Some("#".to_owned()),
+                parameter: None,
+                code: "invalid_type".to_owned(),
+                detail: "the body must be a JSON object".to_owned(),
+            }],
+        });
+    }
     serde_path_to_error::deserialize(value).map_err(describe)
 }
 

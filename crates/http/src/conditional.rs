@@ -52,26 +52,29 @@ fn parse(header_name: &str, text: &str) -> Result<Option<Condition>, ApiError> {
             format!("{header_name} must be * or a list of quoted entity tags such as \"3\""),
         ))
     };
+    // A list of entity tags (RFC 9110): commas between them, white space around, empty
+    // elements allowed; a tag's quotes may hold commas, so the text is read tag by tag.
     let mut tags = Vec::new();
-    // RFC 9110 lists may hold empty elements ("a, , b"), and an empty list asks for nothing.
-    for part in text
-        .split(',')
-        .map(str::trim)
-        .filter(|part| !part.is_empty())
-    {
-        let (weak, quoted) = match part.strip_prefix("W/") {
-            Some(rest) => (true, rest),
-            None => (false, part),
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start_matches([' ', '\t', ',']);
+        if rest.is_empty() {
+            break;
+        }
+        let (weak, quoted) = match rest.strip_prefix("W/") {
+            Some(after) => (true, after),
+            None => (false, rest),
         };
-        let opaque = quoted
-            .strip_prefix('"')
-            .and_then(|rest| rest.strip_suffix('"'))
-            .filter(|inner| !inner.contains('"'))
-            .ok_or_else(invalid)?;
+        let inner = quoted.strip_prefix('"').ok_or_else(invalid)?;
+        let (opaque, after) = inner.split_once('"').ok_or_else(invalid)?;
         tags.push(EntityTag {
             weak,
             opaque: opaque.to_owned(),
         });
+        rest = after.trim_start_matches([' ', '\t']);
+        if !rest.is_empty() && !rest.starts_with(',') {
+            return Err(invalid());
+        }
     }
     if tags.is_empty() {
         return Ok(None);
@@ -194,5 +197,17 @@ mod tests {
     #[test]
     fn an_unquoted_tag_is_a_bad_request() {
         assert!(IfMatch::from_headers(&headers(header::IF_MATCH, "3")).is_err());
+        assert!(IfMatch::from_headers(&headers(header::IF_MATCH, "\"3\" \"4\"")).is_err());
+        assert!(IfMatch::from_headers(&headers(header::IF_MATCH, "\"3")).is_err());
+    }
+
+    #[test]
+    fn lists_may_hold_commas_inside_tags_and_empty_elements() {
+        let list = "W/\",a,b\" ,, \"x,\",\"3\"  ,";
+        let matching = IfMatch::from_headers(&headers(header::IF_MATCH, list)).unwrap();
+        assert!(matching.check(3).is_ok());
+        assert!(matching.check(4).is_err());
+        let empty = IfMatch::from_headers(&headers(header::IF_MATCH, " , ")).unwrap();
+        assert!(!empty.is_present());
     }
 }

@@ -374,6 +374,17 @@ pub async fn create_import(
             seq += 1;
         }
     }
+    if bytes == 0 {
+        return Err(failed(
+            state,
+            import.id.clone(),
+            ApiError::InvalidBody {
+                detail: "the upload is empty: send at least one row".to_owned(),
+                items: Vec::new(),
+            },
+        )
+        .await);
+    }
     let id = import.id.clone();
     let total = i64::try_from(bytes).unwrap_or(i64::MAX);
     let fingerprint: String = fingerprint

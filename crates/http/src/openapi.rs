@@ -168,6 +168,15 @@ first is running is 409.",
                 parameter.parameter_in == ParameterIn::Header
                     && parameter.name.eq_ignore_ascii_case("if-match")
             });
+            if is_api && path.contains('{') {
+                add("404", "Nothing you may see has this id");
+            }
+            if is_api && matches!(method, "put" | "patch" | "delete") {
+                add(
+                    "409",
+                    "Conflict: a rule would be broken, or another record holds a unique value",
+                );
+            }
             if takes_if_match {
                 add("412", "If-Match names a version that is no longer current");
             }

@@ -111,7 +111,10 @@ fn constraints(rule: Rule, required: bool) -> (usize, usize, String) {
             254,
             5,
             format!(
-                "^{SPACE}*{VISIBLE_NOT_AT}+@{VISIBLE_NOT_AT_DOT}{VISIBLE_NOT_AT}*\\.{VISIBLE_NOT_AT}*{VISIBLE_NOT_AT_DOT}{SPACE}*$"
+                "^{SPACE}*{}{SPACE}*$",
+                optional(format!(
+                    "{VISIBLE_NOT_AT}+@{VISIBLE_NOT_AT_DOT}{VISIBLE_NOT_AT}*\\.{VISIBLE_NOT_AT}*{VISIBLE_NOT_AT_DOT}"
+                ))
             ),
         ),
         Rule::Url => (
@@ -245,6 +248,14 @@ pub fn constrain(document: &mut Value) {
         }
     }
     for schema in ["CreatePhase", "UpdatePhase"] {
+        if let Some(most) = document
+            .pointer_mut(&format!(
+                "/components/schemas/{schema}/properties/max_suppliers"
+            ))
+            .and_then(Value::as_object_mut)
+        {
+            most.insert("minimum".to_owned(), json!(1));
+        }
         if let Some(number) = document
             .pointer_mut(&format!("/components/schemas/{schema}/properties/number"))
             .and_then(Value::as_object_mut)
@@ -252,6 +263,29 @@ pub fn constrain(document: &mut Value) {
             number.insert("minimum".to_owned(), json!(1));
             number.insert("maximum".to_owned(), json!(9));
         }
+    }
+    // A record has at most this many partners' keys.
+    if let Some(schemas) = document
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        for schema in schemas.values_mut() {
+            if let Some(list) = schema
+                .pointer_mut("/properties/external_ids")
+                .and_then(Value::as_object_mut)
+            {
+                list.insert(
+                    "maxItems".to_owned(),
+                    json!(catalyst_domain::external_id::MAX_PER_RECORD),
+                );
+            }
+        }
+    }
+    if let Some(token) = document
+        .pointer_mut("/components/schemas/RevokeRequest/properties/token")
+        .and_then(Value::as_object_mut)
+    {
+        token.insert("minLength".to_owned(), json!(1));
     }
     if let Some(scopes) = document
         .pointer_mut("/components/schemas/CreateApiClient/properties/scopes")
@@ -265,6 +299,7 @@ pub fn constrain(document: &mut Value) {
         ("/api/v1/challenges/{id}/phases", "challenge_id"),
         ("/api/v1/phases/{id}/applications", "phase_id"),
         ("/api/v1/phases/{id}/awards", "phase_id"),
+        ("/api/v1/phases/{id}/awards", "challenge_id"),
         ("/api/v1/trials/{id}/outcomes", "trial_id"),
         ("/api/v1/organisations/{id}/contacts", "organisation_id"),
     ] {
@@ -304,6 +339,125 @@ pub fn constrain(document: &mut Value) {
             }
         }
     }
+    constrain_query_parameters(document);
+    // Rules between members of a new record, as JSON Schema conditions.
+    let conditions = [
+        (
+            "CreateOrganisation",
+            json!({
+                "if": { "required": ["kind"], "properties": { "kind": { "const": "sme" } } },
+                "then": {
+                    "required": ["scale"],
+                    "properties": { "scale": { "enum": ["micro", "small", "medium"] } }
+                }
+            }),
+        ),
+        (
+            "CreateMilestone",
+            json!({
+                "if": { "required": ["kind"], "properties": { "kind": { "const": "payment" } } },
+                "then": {
+                    "required": ["amount"],
+                    "properties": { "amount": { "$ref": "#/components/schemas/Money" } }
+                }
+            }),
+        ),
+        (
+            "CreateUser",
+            json!({
+                "if": {
+                    "required": ["role"],
+                    "properties": { "role": { "enum": ["authority_officer", "supplier"] } }
+                },
+                "then": {
+                    "required": ["organisation_ids"],
+                    "properties": { "organisation_ids": { "minItems": 1 } }
+                }
+            }),
+        ),
+    ];
+    for (schema, condition) in conditions {
+        if let (Some(target), Some(condition)) = (
+            document
+                .pointer_mut(&format!("/components/schemas/{schema}"))
+                .and_then(Value::as_object_mut),
+            condition.as_object(),
+        ) {
+            for (keyword, value) in condition {
+                target.insert(keyword.clone(), value.clone());
+            }
+        }
+    }
+    // A nested POST takes its parent from its path: the body need not (and, if it does, must
+    // agree) name it, so its schema leaves it out.
+    for (path, parent) in [
+        ("/api/v1/awards/{id}/milestones", "award_id"),
+        ("/api/v1/organisations/{id}/contacts", "organisation_id"),
+        ("/api/v1/phases/{id}/awards", "phase_id"),
+        ("/api/v1/phases/{id}/applications", "phase_id"),
+        ("/api/v1/challenges/{id}/phases", "challenge_id"),
+        ("/api/v1/trials/{id}/outcomes", "trial_id"),
+    ] {
+        let pointer = format!(
+            "/paths/{}/post/requestBody/content/application~1json/schema",
+            path.replace('/', "~1")
+        );
+        let Some(reference) = document
+            .pointer(&pointer)
+            .and_then(|schema| schema.get("$ref"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+        else {
+            continue;
+        };
+        let Some(mut schema) = document.pointer(reference.trim_start_matches('#')).cloned() else {
+            continue;
+        };
+        if let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+            properties.remove(parent);
+        }
+        if let Some(required) = schema.get_mut("required").and_then(Value::as_array_mut) {
+            required.retain(|name| name != parent);
+        }
+        if let Some(target) = document.pointer_mut(&pointer) {
+            *target = schema;
+        }
+    }
+    // A PUT by a partner's key may create the record, so it names the parent that a nested
+    // POST takes from its path.
+    for (collection, parent) in [
+        ("applications", "phase_id"),
+        ("awards", "phase_id"),
+        ("contacts", "organisation_id"),
+        ("milestones", "award_id"),
+        ("phases", "challenge_id"),
+    ] {
+        let pointer = format!(
+            "/paths/~1api~1v1~1{collection}~1by-external-id~1{{source}}~1{{id}}/put/requestBody/content/application~1json/schema"
+        );
+        let Some(reference) = document
+            .pointer(&pointer)
+            .and_then(|schema| schema.get("$ref"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+        else {
+            continue;
+        };
+        let Some(mut schema) = document.pointer(reference.trim_start_matches('#')).cloned() else {
+            continue;
+        };
+        if let Some(required) = schema.get_mut("required").and_then(Value::as_array_mut) {
+            required.push(json!(parent));
+        } else {
+            schema["required"] = json!([parent]);
+        }
+        if let Some(property) = schema.pointer_mut(&format!("/properties/{parent}")) {
+            not_null(property);
+        }
+        if let Some(target) = document.pointer_mut(&pointer) {
+            *target = schema;
+        }
+    }
     if let Some(rows) = document.pointer_mut(
         "/paths/~1api~1v1~1imports/post/requestBody/content/application~1x-ndjson/schema",
     ) {
@@ -319,12 +473,82 @@ pub fn constrain(document: &mut Value) {
     if let Some(hint) =
         document.pointer_mut("/components/schemas/RevokeRequest/properties/token_type_hint")
     {
-        *hint =
-            json!({ "type": ["string", "null"], "enum": ["refresh_token", "access_token", null] });
+        *hint = json!({
+            "type": ["string", "null"],
+            "maxLength": 64,
+            "description": "`refresh_token` or `access_token`; any other is ignored (RFC 7009)",
+        });
     }
     if let Some(token_request) = document.pointer_mut("/components/schemas/TokenRequest") {
         *token_request = token_request_schema(token_request);
     }
+}
+
+/// Query parameters whose values are a closed set or have a shape the server checks.
+fn constrain_query_parameters(document: &mut Value) {
+    let (_, _, search_pattern) = constraints(Rule::Line(200), false);
+    let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        for operation in item
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|item| item.values_mut())
+        {
+            for parameter in operation
+                .get_mut("parameters")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
+                if parameter["in"] != "query" {
+                    continue;
+                }
+                let schema = match (path.as_str(), parameter["name"].as_str().unwrap_or("")) {
+                    (_, "region") => json!({ "$ref": "#/components/schemas/Region" }),
+                    (_, "updated_since") => json!({ "type": "string", "format": "date-time" }),
+                    (_, "q") => json!({ "type": "string", "pattern": search_pattern }),
+                    ("/api/v1/imports", "collection") => json!({
+                        "type": "string",
+                        "enum": ["organisations", "challenges", "applications", "awards", "payments"],
+                    }),
+                    ("/api/v1/imports", "mode") => {
+                        json!({ "type": "string", "enum": ["all_or_nothing", "partial"] })
+                    }
+                    ("/api/v1/imports", "format") => {
+                        json!({ "type": "string", "enum": ["ndjson", "csv"] })
+                    }
+                    ("/api/v1/imports/{id}/results", "outcome") => json!({
+                        "type": "string",
+                        "enum": ["created", "updated", "unchanged", "rejected"],
+                    }),
+                    (exports, "format") if exports.starts_with("/api/v1/exports/") => {
+                        json!({ "type": "string", "enum": ["csv", "ndjson"] })
+                    }
+                    (reports, "format") if reports.starts_with("/api/v1/reports/") => {
+                        json!({ "type": "string", "enum": ["json", "csv"] })
+                    }
+                    ("/api/v1/organisations/{id}/contacts", "sort") => json!({
+                        "type": "string",
+                        "pattern": sort_pattern(&["name", "created_at", "updated_at", "id"]),
+                    }),
+                    ("/api/v1/trials/{id}/outcomes", "sort") => json!({
+                        "type": "string",
+                        "pattern": sort_pattern(&["created_at", "updated_at", "id"]),
+                    }),
+                    _ => continue,
+                };
+                parameter["schema"] = schema;
+            }
+        }
+    }
+}
+
+/// Comma-separated keys, each optionally prefixed with `-` (descending) or `+`.
+fn sort_pattern(keys: &[&str]) -> String {
+    let key = format!("[-+]?({})", keys.join("|"));
+    format!("^{key}(,{key})*$")
 }
 
 /// A token request is one of three grants, each with the members it needs.
@@ -448,12 +672,20 @@ fn constrain_text(document: &mut Value) {
         };
         for (member, property) in properties.iter_mut() {
             let is_required = required.contains(member);
+            // Only members a new record must have are never null; those it may leave out, and
+            // those only a change sets (PATCH-only members), may be null.
             let nullable_when_created = nullable_in_create
                 .get(&rules_from)
-                .is_some_and(|members| members.contains(member));
-            if is_update && !nullable_when_created {
+                .and_then(|members| members.get(member))
+                .is_none_or(|nullable| *nullable);
+            let is_list = match property.get("type") {
+                Some(Value::String(kind)) => kind == "array",
+                Some(Value::Array(kinds)) => kinds.iter().any(|kind| kind == "array"),
+                _ => false,
+            };
+            if is_update && !nullable_when_created && !is_list {
                 // In a merge patch, `null` removes a member; one a record must have cannot be
-                // removed.
+                // removed. (A list given as `null` is left as it is.)
                 not_null(property);
             }
             let Some(rule) = rule_for(&rules_from, member).or_else(|| rule_for(name, member))
@@ -495,8 +727,10 @@ fn constrain_text(document: &mut Value) {
     }
 }
 
-/// For each `Create<X>` schema, its members that may be absent or `null` (optional ones).
-fn nullable_members(document: &Value) -> std::collections::HashMap<String, Vec<String>> {
+/// For each `Create<X>` schema, each member and whether it may be `null`.
+fn nullable_members(
+    document: &Value,
+) -> std::collections::HashMap<String, std::collections::HashMap<String, bool>> {
     let mut nullable = std::collections::HashMap::new();
     let Some(schemas) = document
         .pointer("/components/schemas")
@@ -514,8 +748,7 @@ fn nullable_members(document: &Value) -> std::collections::HashMap<String, Vec<S
             .map(|properties| {
                 properties
                     .iter()
-                    .filter(|(_, property)| admits_null(property))
-                    .map(|(member, _)| member.clone())
+                    .map(|(member, property)| (member.clone(), admits_null(property)))
                     .collect()
             })
             .unwrap_or_default();

@@ -18,6 +18,7 @@ use crate::conditional::{etag, IfMatch};
 use crate::pagination::{collect_errors, parse_limit};
 use crate::problem::{ApiError, Problem, ProblemItem};
 use crate::query::QueryParams;
+use crate::resources::required_patch;
 use crate::state::AppState;
 
 pub const TAG: &str = "users";
@@ -76,10 +77,12 @@ pub struct CreateUser {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub role: Option<Role>,
+    #[serde(default, deserialize_with = "crate::resources::present")]
+    #[schema(value_type = Option<String>)]
+    pub name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::resources::present")]
+    #[schema(value_type = Option<Role>)]
+    pub role: Option<Option<Role>>,
     #[serde(default)]
     #[schema(value_type = Option<Vec<uuid::Uuid>>)]
     pub organisation_ids: Option<Vec<String>>,
@@ -457,13 +460,17 @@ pub async fn update_user(
             transaction(connection, |connection| {
                 let current = store::find(connection, id).map_err(map_store_error)?;
                 if_match.check(current.version)?;
-                if body.role.is_some_and(|role| role != current.role) {
+                let mut errors = ValidationErrors::default();
+                let name = required_patch(&body.name, &current.name, "name", &mut errors);
+                let role = required_patch(&body.role, &current.role, "role", &mut errors);
+                errors.into_result(())?;
+                if role != current.role {
                     refuse_own_account(&caller_id, id, "change your own role")?;
                 }
                 let fields = UserFields::validate(
                     &current.email,
-                    body.name.as_deref().unwrap_or(&current.name),
-                    body.role.unwrap_or(current.role),
+                    &name,
+                    role,
                     organisations.unwrap_or_else(|| current.organisations.clone()),
                 )?;
                 let changed = User {

@@ -432,6 +432,37 @@ pub async fn revoke_token(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let body: RevokeRequest = read_form_or_json(&request, payload, state.body_limit).await?;
+    let refuse = |member: &str, code: &str, detail: &str| ApiError::InvalidBody {
+        detail: detail.to_owned(),
+        items: vec![crate::problem::ProblemItem {
+            pointer: Some(format!("#/{member}")),
+            parameter: None,
+            code: code.to_owned(),
+            detail: detail.to_owned(),
+        }],
+    };
+    if body.token.is_empty() {
+        return Err(refuse("token", "required", "token is required"));
+    }
+    if body.token.chars().count() > 4096 {
+        return Err(refuse(
+            "token",
+            "too_long",
+            "token must be at most 4096 characters",
+        ));
+    }
+    // RFC 7009: a hint the server does not know is ignored; a bounded one, that is.
+    if body
+        .token_type_hint
+        .as_deref()
+        .is_some_and(|hint| hint.chars().count() > 64)
+    {
+        return Err(refuse(
+            "token_type_hint",
+            "too_long",
+            "token_type_hint must be at most 64 characters",
+        ));
+    }
     state
         .with_connection(move |connection| {
             let (id, secret) = body.token.split_once('.').unwrap_or((&body.token, ""));
