@@ -51,6 +51,7 @@ pub enum LogFormat {
 pub struct ServeConfig {
     pub bind: SocketAddr,
     pub body_limit: usize,
+    pub body_timeout: catalyst_http::body::BodyTimeout,
     pub import_limit: usize,
     pub ocid_prefix: String,
     /// Whether `/metrics` answers without a token.
@@ -235,6 +236,8 @@ impl Config {
             Command::Serve {
                 bind,
                 body_limit,
+                body_timeout_secs,
+                body_min_rate,
                 workers,
                 shutdown_timeout_secs,
                 cors_origins,
@@ -275,6 +278,20 @@ impl Config {
                     )
                 })?,
                 body_limit: number("CATALYST_BODY_LIMIT", "--body-limit", body_limit, 1024usize)?,
+                body_timeout: catalyst_http::body::BodyTimeout {
+                    initial: Duration::from_secs(number(
+                        "CATALYST_BODY_TIMEOUT_SECS",
+                        "--body-timeout-secs",
+                        body_timeout_secs,
+                        1u64,
+                    )?),
+                    min_bytes_per_second: number(
+                        "CATALYST_BODY_MIN_RATE",
+                        "--body-min-rate",
+                        body_min_rate,
+                        1u64,
+                    )?,
+                },
                 server: ServerSettings {
                     workers: workers
                         .as_deref()

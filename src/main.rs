@@ -134,6 +134,14 @@ enum Command {
         #[arg(long, env = "CATALYST_BODY_LIMIT", default_value = "1048576")]
         body_limit: String,
 
+        /// Seconds a client gets to send a request body, before the allowance its rate earns.
+        #[arg(long, env = "CATALYST_BODY_TIMEOUT_SECS", default_value = "20")]
+        body_timeout_secs: String,
+
+        /// Each this many bytes of a body received earn its sender one more second.
+        #[arg(long, env = "CATALYST_BODY_MIN_RATE", default_value = "65536")]
+        body_min_rate: String,
+
         /// HTTP worker threads (default: one per core).
         #[arg(long, env = "CATALYST_WORKERS")]
         workers: Option<String>,
@@ -396,6 +404,7 @@ fn serve(pool: catalyst_persistence::Pool, config: &Config) -> Result<(), RunErr
         reads: catalyst_persistence::ReadPools::new(pool.clone(), replica),
         pool,
         body_limit: serve.body_limit,
+        body_timeout: serve.body_timeout,
         keys: std::sync::Arc::new(keys),
         webhooks_allow_private: serve.server.webhooks.allow_private,
         import_limit: serve.import_limit,

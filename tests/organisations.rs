@@ -387,3 +387,40 @@ fn list_parameters_are_checked() {
         );
     });
 }
+
+#[test]
+fn an_organisation_still_referred_to_cannot_be_deleted() {
+    for_each_backend(|server| {
+        let refused_delete = |id: &str| {
+            let path = format!("{COLLECTION}/{id}");
+            let problem = server
+                .delete_as(&path, &server.admin_token, &[])
+                .assert_problem(409, "conflict");
+            assert_eq!(problem["errors"][0]["code"], "referenced", "{problem}");
+            assert_eq!(
+                server.get(&path).status,
+                200,
+                "a refused delete deletes nothing"
+            );
+        };
+        // A member: the user's membership refers to the organisation.
+        let member = create(server, &local_authority("Wakefield Council"));
+        let member = member["id"].as_str().unwrap();
+        server.user("officer@wakefield.test", "authority_officer", &[member]);
+        refused_delete(member);
+
+        // A programme's funder.
+        let funder = create(server, &local_authority("Calderdale Council"));
+        let funder = funder["id"].as_str().unwrap();
+        let programme = server.post_json(
+            "/api/v1/programmes",
+            &json!({
+                "code": "CALDERDALE", "title": "Calderdale Catalyst",
+                "funder_organisation_id": funder,
+                "budget": {"amount": 100000000, "currency": "GBP"}
+            }),
+        );
+        assert_eq!(programme.status, 201, "{}", programme.text());
+        refused_delete(funder);
+    });
+}

@@ -147,6 +147,20 @@ pub struct OrganisationIdentifier {
     pub id: String,
 }
 
+impl IdentifierScheme {
+    /// The shape of an identifier in this scheme, as a regular expression for the OpenAPI
+    /// document (around it, spaces are trimmed). It says what `OrganisationIdentifier::validate`
+    /// checks; the unit test `identifier_patterns_say_what_validation_checks` holds them together.
+    pub fn id_pattern(self) -> &'static str {
+        match self {
+            Self::CompaniesHouse => "[A-Za-z0-9]{8}",
+            Self::CharityCommission => "[0-9]{6,8}",
+            Self::Ppon => "[A-Za-z0-9-]{4,32}",
+            Self::LocalAuthority => "[A-Za-z0-9]{2,6}",
+        }
+    }
+}
+
 impl OrganisationIdentifier {
     /// Normalises (trims, upper-cases) and checks the identifier's shape for its scheme.
     fn validate(&self, errors: &mut ValidationErrors) -> Option<OrganisationIdentifier> {
@@ -398,6 +412,74 @@ mod tests {
             .iter()
             .map(|violation| (violation.pointer.as_str(), violation.code.as_str()))
             .collect()
+    }
+
+    /// Reads a pattern of the form `[class]{n}` or `[class]{m,n}` (ranges such as `A-Z`, and a
+    /// trailing `-` for itself) and says whether `text` matches it.
+    fn matches_shape(pattern: &str, text: &str) -> bool {
+        let (class, counts) = pattern[1..].split_once(']').unwrap();
+        let counts = counts.trim_start_matches('{').trim_end_matches('}');
+        let (least, most) = match counts.split_once(',') {
+            Some((least, most)) => (least.parse().unwrap(), most.parse().unwrap()),
+            None => (counts.parse().unwrap(), counts.parse().unwrap()),
+        };
+        let class: Vec<char> = class.chars().collect();
+        let in_class = |c: char| {
+            let mut index = 0;
+            while index < class.len() {
+                if index + 2 < class.len() && class[index + 1] == '-' {
+                    if (class[index]..=class[index + 2]).contains(&c) {
+                        return true;
+                    }
+                    index += 3;
+                } else {
+                    if class[index] == c {
+                        return true;
+                    }
+                    index += 1;
+                }
+            }
+            false
+        };
+        let length = text.chars().count();
+        (least..=most).contains(&length) && text.chars().all(in_class)
+    }
+
+    #[test]
+    fn identifier_patterns_say_what_validation_checks() {
+        let samples = |length: usize| {
+            ["0", "9", "a", "Z", "-", "_", " ", "é"]
+                .map(|c| c.repeat(length))
+                .into_iter()
+                .chain([format!("{}A", "1".repeat(length.saturating_sub(1)))])
+        };
+        for scheme in [
+            IdentifierScheme::CompaniesHouse,
+            IdentifierScheme::CharityCommission,
+            IdentifierScheme::Ppon,
+            IdentifierScheme::LocalAuthority,
+        ] {
+            for length in 1..=34 {
+                for id in samples(length) {
+                    let draft = OrganisationDraft {
+                        identifier: Some(OrganisationIdentifier {
+                            scheme,
+                            id: id.clone(),
+                        }),
+                        ..leeds()
+                    };
+                    // Validation trims: a blank id is "blank", which the text rule covers.
+                    if id.trim().is_empty() {
+                        continue;
+                    }
+                    assert_eq!(
+                        draft.validate().is_ok(),
+                        matches_shape(scheme.id_pattern(), &id),
+                        "{scheme} {id:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

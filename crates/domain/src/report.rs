@@ -26,31 +26,43 @@ impl FinancialYear {
         Self { starts }
     }
 
-    /// `2019-20` (also `2019/20`, or just `2019`, the year it starts).
+    /// `2019-20` (also `2019/20`, or just `2019`, the year it starts), between 1900 and 2999;
+    /// spaces around it are ignored. The spec's pattern (`PATTERN`) says the same.
     pub fn parse(text: &str) -> Result<Self, String> {
         let bad = || format!("{text:?} is not a financial year: write it as 2019-20");
+        let digits = |part: &str, count: usize| {
+            part.len() == count && part.bytes().all(|byte| byte.is_ascii_digit())
+        };
         let text = text.trim();
         let (first, second) = match text.split_once(['-', '/']) {
             Some((first, second)) => (first, Some(second)),
             None => (text, None),
         };
+        if !digits(first, 4) {
+            return Err(bad());
+        }
         let starts: i32 = first.parse().map_err(|_| bad())?;
-        if !(1900..=2999).contains(&starts) || first.len() != 4 {
+        if !(1900..=2999).contains(&starts) {
             return Err(bad());
         }
         if let Some(second) = second {
-            let expected = (starts + 1) % 100;
-            let ends: i32 = second.parse().map_err(|_| bad())?;
-            let matches = match second.len() {
-                2 => ends == expected,
-                4 => ends == starts + 1,
-                _ => false,
-            };
-            if !matches {
+            let follows =
+                digits(second, 2) && second.parse::<i32>().ok() == Some((starts + 1) % 100);
+            if !follows {
                 return Err(bad());
             }
         }
         Ok(Self { starts })
+    }
+
+    /// A regular expression (ECMA 262, for the OpenAPI document) matching what [`Self::parse`]
+    /// accepts, less the spaces around: each of the hundred two-digit endings is spelt out, as
+    /// no regular expression can add one.
+    pub fn pattern() -> String {
+        let endings: Vec<String> = (0..100)
+            .map(|last| format!("{last:02}([-/]{:02})?", (last + 1) % 100))
+            .collect();
+        format!("(19|2[0-9])({})", endings.join("|"))
     }
 
     pub fn first_day(&self) -> NaiveDate {
@@ -188,6 +200,46 @@ mod tests {
     }
 
     #[test]
+    fn financial_years_are_read_strictly() {
+        for good in [
+            "2019-20",
+            "2019/20",
+            "2019",
+            "1999-00",
+            "2999-00",
+            " 2019-20 ",
+        ] {
+            assert!(FinancialYear::parse(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "2019-21",
+            "2019-2020",
+            "1899-00",
+            "3000",
+            "+201",
+            "2019-",
+            "19-20",
+            "2019-2",
+            "2019 -20",
+        ] {
+            assert!(FinancialYear::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_pattern_names_each_year_with_the_ending_that_follows_it() {
+        let pattern = FinancialYear::pattern();
+        assert!(
+            pattern.starts_with("(19|2[0-9])(00([-/]01)?|01([-/]02)?|"),
+            "{pattern}"
+        );
+        assert!(pattern.contains("|19([-/]20)?|"), "{pattern}");
+        assert!(pattern.ends_with("|98([-/]99)?|99([-/]00)?)"), "{pattern}");
+        assert_eq!(pattern.matches('|').count(), 1 + 99, "{pattern}");
+    }
+
+    #[test]
     fn financial_years_run_from_april_to_march() {
         assert_eq!(FinancialYear::of(day("2019-03-31")).to_string(), "2018-19");
         assert_eq!(FinancialYear::of(day("2019-04-01")).to_string(), "2019-20");
@@ -195,7 +247,7 @@ mod tests {
         let year = FinancialYear::parse("2019-20").unwrap();
         assert_eq!(year.first_day(), day("2019-04-01"));
         assert_eq!(year.last_day(), day("2020-03-31"));
-        assert_eq!(FinancialYear::parse("2019/2020").unwrap(), year);
+        assert_eq!(FinancialYear::parse("2019/20").unwrap(), year);
         assert_eq!(FinancialYear::parse("2019").unwrap(), year);
         for bad in ["2019-21", "19-20", "twenty", "2019-", ""] {
             assert!(FinancialYear::parse(bad).is_err(), "{bad}");

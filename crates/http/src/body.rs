@@ -1,11 +1,16 @@
 //! Reading JSON request bodies: content type, size limit, and serde errors turned into field
 //! errors that point at the member at fault.
 
+use std::time::Duration;
+
+use actix_web::error::PayloadError;
 use actix_web::http::header;
+use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest};
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
+use tokio::time::Instant;
 
 use crate::problem::{ApiError, ProblemItem};
 
@@ -36,10 +41,69 @@ pub async fn read_json<T: DeserializeOwned>(
     parse_json(&body)
 }
 
+/// How long a client may take to send a body: `initial`, and one second more for every
+/// `min_bytes_per_second` received (Apache's mod_reqtimeout rule). A large upload at a fair rate
+/// finishes; a client trickling bytes to hold a connection open is cut off with 408.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyTimeout {
+    pub initial: Duration,
+    pub min_bytes_per_second: u64,
+}
+
+impl Default for BodyTimeout {
+    fn default() -> Self {
+        Self {
+            initial: Duration::from_secs(20),
+            min_bytes_per_second: 64 * 1024,
+        }
+    }
+}
+
+/// A request body read chunk by chunk under its [`BodyTimeout`].
+pub struct BodyChunks<S> {
+    payload: S,
+    timeout: BodyTimeout,
+    started: Instant,
+    received: u64,
+}
+
+impl<S> BodyChunks<S>
+where
+    S: Stream<Item = Result<Bytes, PayloadError>> + Unpin,
+{
+    pub fn new(payload: S, timeout: BodyTimeout) -> Self {
+        Self {
+            payload,
+            timeout,
+            started: Instant::now(),
+            received: 0,
+        }
+    }
+
+    /// The next chunk, `None` at the end; 408 when the body is late, 400 when it breaks off.
+    pub async fn next(&mut self) -> Result<Option<Bytes>, ApiError> {
+        let earned = self.received / self.timeout.min_bytes_per_second.max(1);
+        let deadline = self.started + self.timeout.initial + Duration::from_secs(earned);
+        match tokio::time::timeout_at(deadline, self.payload.next()).await {
+            Err(_) => Err(ApiError::BodyTimeout {
+                seconds: self.started.elapsed().as_secs(),
+            }),
+            Ok(None) => Ok(None),
+            Ok(Some(Err(error))) => Err(ApiError::MalformedJson(format!(
+                "the body could not be read: {error}"
+            ))),
+            Ok(Some(Ok(chunk))) => {
+                self.received += chunk.len() as u64;
+                Ok(Some(chunk))
+            }
+        }
+    }
+}
+
 /// Reads the whole body, refusing more than `limit` bytes without reading them all.
 pub async fn read_bytes(
     request: &HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
     limit: usize,
 ) -> Result<web::BytesMut, ApiError> {
     let declared_length = request
@@ -50,9 +114,13 @@ pub async fn read_bytes(
     if declared_length.is_some_and(|length| length > limit) {
         return Err(ApiError::PayloadTooLarge { limit });
     }
+    let timeout = request
+        .app_data::<web::Data<crate::state::AppState>>()
+        .map(|state| state.body_timeout)
+        .unwrap_or_default();
+    let mut chunks = BodyChunks::new(payload, timeout);
     let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|error| ApiError::MalformedJson(error.to_string()))?;
+    while let Some(chunk) = chunks.next().await? {
         if body.len() + chunk.len() > limit {
             return Err(ApiError::PayloadTooLarge { limit });
         }
@@ -160,6 +228,13 @@ impl<'de> serde::de::Visitor<'de> for UniqueMembersVisitor {
     }
 
     fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<Self::Value, E> {
+        // JSON Schema and JavaScript count `19.0` as the integer 19; so does the API, wherever
+        // an integer is expected. A fraction is still a fraction.
+        const TWO_TO_63: f64 = 9_223_372_036_854_775_808.0;
+        if value.fract() == 0.0 && (-TWO_TO_63..TWO_TO_63).contains(&value) {
+            #[allow(clippy::cast_possible_truncation)]
+            return Ok((value as i64).into());
+        }
         serde_json::Number::from_f64(value)
             .map(serde_json::Value::Number)
             .ok_or_else(|| E::custom("a number out of range"))

@@ -11,9 +11,9 @@ use actix_web::middleware::Next;
 use actix_web::{web, Error, HttpMessage, HttpResponse, ResponseError};
 use catalyst_domain::Timestamp;
 use catalyst_persistence::idempotency::{self, Claim, KeyScope, StoredResponse};
-use futures_util::StreamExt;
 
 use crate::auth::credentials::sha256_hex;
+use crate::body::BodyChunks;
 use crate::problem::{ApiError, ProblemItem};
 use crate::state::AppState;
 
@@ -75,12 +75,12 @@ pub async fn guard(
 
     // Read the body to fingerprint it, then hand it on unchanged.
     let mut body = web::BytesMut::new();
-    let mut payload = request.take_payload();
-    while let Some(chunk) = payload.next().await {
-        let Ok(chunk) = chunk else {
-            return Ok(request.into_response(
-                ApiError::MalformedJson("the body could not be read".to_owned()).error_response(),
-            ));
+    let mut chunks = BodyChunks::new(request.take_payload(), state.body_timeout);
+    loop {
+        let chunk = match chunks.next().await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(error) => return Ok(request.into_response(error.error_response())),
         };
         if body.len() + chunk.len() > state.body_limit {
             return Ok(request.into_response(

@@ -11,13 +11,13 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use catalyst_domain::{Actor, Timestamp};
 use catalyst_persistence::imports::{self as store, Counts, Import};
 use catalyst_persistence::{transaction, DbConnection, Pool, StoreError};
-use futures_util::StreamExt;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::audit::AuditContext;
 use crate::auth::Caller;
+use crate::body::BodyChunks;
 use crate::idempotency::UploadClaim;
 use crate::problem::{ApiError, Problem, ProblemItem};
 use crate::query::QueryParams;
@@ -219,7 +219,7 @@ fn parameter_error(name: &str, code: &str, detail: impl Into<String>) -> ApiErro
 pub async fn create_import(
     request: HttpRequest,
     caller: Caller,
-    mut payload: web::Payload,
+    payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.actor().signed_in()?;
@@ -340,17 +340,12 @@ pub async fn create_import(
             .await;
         error
     };
-    while let Some(piece) = payload.next().await {
-        let piece = match piece {
-            Ok(piece) => piece,
-            Err(_) => {
-                return Err(failed(
-                    state,
-                    import.id.clone(),
-                    ApiError::MalformedJson("the upload was cut short".to_owned()),
-                )
-                .await)
-            }
+    let mut pieces = BodyChunks::new(payload, state.body_timeout);
+    loop {
+        let piece = match pieces.next().await {
+            Ok(Some(piece)) => piece,
+            Ok(None) => break,
+            Err(error) => return Err(failed(state, import.id.clone(), error).await),
         };
         bytes += piece.len();
         if bytes > limit {

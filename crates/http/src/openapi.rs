@@ -157,6 +157,10 @@ first is running is 409.",
                 );
             }
             if has_body {
+                add(
+                    "408",
+                    "The body arrived too slowly (see CATALYST_BODY_TIMEOUT_SECS); the connection is closed",
+                );
                 add("413", "The body is larger than the limit");
                 add("415", "The body is not JSON");
                 add(

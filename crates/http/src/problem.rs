@@ -113,6 +113,8 @@ pub enum ApiError {
     NotAcceptable(String),
     #[error("the request body is larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    #[error("the request body did not arrive in time ({seconds} s): send it at a steady rate")]
+    BodyTimeout { seconds: u64 },
     #[error("{0}")]
     Unauthenticated(String),
     #[error("the access token is invalid, expired or revoked")]
@@ -191,6 +193,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => ("unsupported_media_type", "Unsupported media type"),
             Self::NotAcceptable(_) => ("not_acceptable", "Not acceptable"),
             Self::PayloadTooLarge { .. } => ("payload_too_large", "Payload too large"),
+            Self::BodyTimeout { .. } => ("body_timeout", "Request body too slow"),
             Self::Unauthenticated(_) => ("unauthenticated", "Authentication required"),
             Self::InvalidToken => ("invalid_token", "Invalid access token"),
             Self::InvalidCredentials(_) => ("invalid_credentials", "Invalid credentials"),
@@ -281,6 +284,7 @@ impl ResponseError for ApiError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Self::Unauthenticated(_) | Self::InvalidToken | Self::InvalidCredentials(_) => {
                 StatusCode::UNAUTHORIZED
             }
@@ -310,6 +314,10 @@ impl ResponseError for ApiError {
             }
             Self::Unavailable => {
                 response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
+            }
+            // The rest of a late body may still be on its way: the connection cannot be reused.
+            Self::BodyTimeout { .. } => {
+                response.force_close();
             }
             Self::Unauthenticated(_) | Self::InvalidCredentials(_) => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"catalyst\""));
@@ -420,6 +428,7 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
     ("unsupported_media_type", "The body's Content-Type is not one the operation accepts (application/json)."),
     ("not_acceptable", "The Accept header asks for a representation the operation cannot give."),
     ("payload_too_large", "The body is larger than the configured limit (1 MiB by default)."),
+    ("body_timeout", "The body arrived too slowly: a client gets 20 seconds, and a second more for every 64 KiB received (both configurable). Nothing was changed; the connection is closed."),
     ("unauthenticated", "The operation needs an access token: get one from POST /api/v1/auth/token and send it as Authorization: Bearer <token>."),
     ("invalid_token", "The access token is malformed, expired, not ours, or belongs to a deleted user or revoked client. Get a new one."),
     ("invalid_credentials", "The username and password, client credentials or refresh token are wrong. The response does not say which."),

@@ -91,13 +91,59 @@ fn invalid(name: &str, code: &str, detail: impl Into<String>) -> ProblemItem {
     ProblemItem::parameter(name, code, detail)
 }
 
+/// What a report may be grouped by, and by what when the request does not say.
+pub struct Grouping {
+    /// The report's path under `/api/v1`.
+    pub path: &'static str,
+    pub dimensions: &'static [&'static str],
+    pub default: &'static [&'static str],
+}
+
+pub const FUNDING: Grouping = Grouping {
+    path: "/reports/funding",
+    dimensions: &[
+        "programme",
+        "challenge",
+        "phase",
+        "owner",
+        "region",
+        "supplier_scale",
+        "financial_year",
+    ],
+    default: &["financial_year"],
+};
+
+pub const SME_SHARE: Grouping = Grouping {
+    path: "/reports/sme-share",
+    dimensions: &["owner", "financial_year", "programme"],
+    default: &["owner", "financial_year"],
+};
+
+pub const PIPELINE: Grouping = Grouping {
+    path: "/reports/pipeline",
+    dimensions: &["phase", "programme", "challenge", "owner"],
+    default: &["phase"],
+};
+
+pub const TRIALS: Grouping = Grouping {
+    path: "/reports/trials",
+    dimensions: &[
+        "status",
+        "result",
+        "host",
+        "owner",
+        "programme",
+        "financial_year",
+    ],
+    default: &["status"],
+};
+
+/// Every report's grouping, for the OpenAPI document's `group_by` patterns.
+pub const GROUPINGS: [Grouping; 4] = [FUNDING, SME_SHARE, PIPELINE, TRIALS];
+
 /// Reads the common parameters; `dimensions` are those this report groups by.
-fn ask(
-    request: &HttpRequest,
-    actor: &Actor,
-    dimensions: &[&str],
-    default_group: &[&str],
-) -> Result<Asked, ApiError> {
+fn ask(request: &HttpRequest, actor: &Actor, grouping: &Grouping) -> Result<Asked, ApiError> {
+    let (dimensions, default_group) = (grouping.dimensions, grouping.default);
     let params = QueryParams::parse(request, &COMMON_PARAMETERS)?;
     let in_scope = owners_in_scope(actor)?;
     let mut errors = Vec::new();
@@ -171,14 +217,16 @@ fn ask(
             .collect(),
     };
     let mut group_by = Vec::new();
+    let mut group_names = Vec::new();
     for name in &names {
         match Dimension::parse(name).filter(|_| dimensions.contains(&name.as_str())) {
-            Some(dimension) if !group_by.contains(&dimension) => group_by.push(dimension),
-            Some(_) => errors.push(invalid(
-                "group_by",
-                "repeated_dimension",
-                format!("{name} is named twice"),
-            )),
+            // Named twice is the same as named once (as with `sort`).
+            Some(dimension) => {
+                if !group_by.contains(&dimension) {
+                    group_by.push(dimension);
+                    group_names.push(name.clone());
+                }
+            }
             None => errors.push(invalid(
                 "group_by",
                 "unknown_dimension",
@@ -202,15 +250,8 @@ fn ask(
         }
         None => wants_csv(request)?,
     };
-    if let (Some(from), Some(to)) = (from, to) {
-        if from > to {
-            errors.push(invalid(
-                "to",
-                "before_from",
-                "the date range ends before it starts",
-            ));
-        }
-    }
+    // A period that ends before it starts (`to` before `from`, or `from` after the end of
+    // `financial_year`) holds no day: the report is empty, as a search with no match is.
     if !errors.is_empty() {
         return Err(ApiError::InvalidQuery(errors));
     }
@@ -232,7 +273,7 @@ fn ask(
         from,
         to,
         group_by,
-        group_names: names,
+        group_names,
         csv,
         applied,
     })
@@ -673,20 +714,7 @@ pub async fn funding_report(
     caller: Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let asked = ask(
-        &request,
-        caller.actor(),
-        &[
-            "programme",
-            "challenge",
-            "phase",
-            "owner",
-            "region",
-            "supplier_scale",
-            "financial_year",
-        ],
-        &["financial_year"],
-    )?;
+    let asked = ask(&request, caller.actor(), &FUNDING)?;
     let (asked, columns, rows, totals) = state
         .with_read_connection(move |connection| {
             let period = asked.period();
@@ -835,12 +863,7 @@ pub async fn sme_share_report(
     caller: Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let asked = ask(
-        &request,
-        caller.actor(),
-        &["owner", "financial_year", "programme"],
-        &["owner", "financial_year"],
-    )?;
+    let asked = ask(&request, caller.actor(), &SME_SHARE)?;
     let (asked, columns, rows, totals) = state
         .with_read_connection(move |connection| {
             let sums = store::sme_sums(connection, &asked.filter, asked.period(), &asked.group_by)?;
@@ -973,12 +996,7 @@ pub async fn pipeline_report(
     caller: Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut asked = ask(
-        &request,
-        caller.actor(),
-        &["phase", "programme", "challenge", "owner"],
-        &["phase"],
-    )?;
+    let mut asked = ask(&request, caller.actor(), &PIPELINE)?;
     // Here `phase` is a phase's number across challenges.
     for dimension in &mut asked.group_by {
         if *dimension == Dimension::Phase {
@@ -1238,19 +1256,7 @@ pub async fn trials_report(
     caller: Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let asked = ask(
-        &request,
-        caller.actor(),
-        &[
-            "status",
-            "result",
-            "host",
-            "owner",
-            "programme",
-            "financial_year",
-        ],
-        &["status"],
-    )?;
+    let asked = ask(&request, caller.actor(), &TRIALS)?;
     let (asked, columns, rows, totals) = state
         .with_read_connection(move |connection| {
             let trials = store::trial_facts(connection, &asked.filter)?;

@@ -247,6 +247,14 @@ pub fn constrain(document: &mut Value) {
             list.insert("maxItems".to_owned(), json!(most));
         }
     }
+    for schema in ["CreateTrial", "UpdateTrial"] {
+        if let Some(units) = document
+            .pointer_mut(&format!("/components/schemas/{schema}/properties/units"))
+            .and_then(Value::as_object_mut)
+        {
+            units.insert("minimum".to_owned(), json!(0));
+        }
+    }
     for schema in ["CreatePhase", "UpdatePhase"] {
         if let Some(most) = document
             .pointer_mut(&format!(
@@ -345,11 +353,22 @@ pub fn constrain(document: &mut Value) {
         (
             "CreateOrganisation",
             json!({
-                "if": { "required": ["kind"], "properties": { "kind": { "const": "sme" } } },
-                "then": {
-                    "required": ["scale"],
-                    "properties": { "scale": { "enum": ["micro", "small", "medium"] } }
-                }
+                "allOf": [
+                    {
+                        "if": { "required": ["kind"], "properties": { "kind": { "const": "sme" } } },
+                        "then": {
+                            "required": ["scale"],
+                            "properties": { "scale": { "enum": ["micro", "small", "medium"] } }
+                        }
+                    },
+                    {
+                        "if": {
+                            "required": ["kind"],
+                            "properties": { "kind": { "const": "large_business" } }
+                        },
+                        "then": { "properties": { "scale": { "enum": ["large", null] } } }
+                    }
+                ]
             }),
         ),
         (
@@ -376,6 +395,28 @@ pub fn constrain(document: &mut Value) {
             }),
         ),
     ];
+    // An identifier's shape depends on its register.
+    let shapes: Vec<Value> = [
+        catalyst_domain::IdentifierScheme::CompaniesHouse,
+        catalyst_domain::IdentifierScheme::CharityCommission,
+        catalyst_domain::IdentifierScheme::Ppon,
+        catalyst_domain::IdentifierScheme::LocalAuthority,
+    ]
+    .into_iter()
+    .map(|scheme| {
+        json!({
+            "if": { "required": ["scheme"], "properties": { "scheme": { "const": scheme.as_str() } } },
+            "then": {
+                "properties": {
+                    "id": { "pattern": format!("^{SPACE}*{}{SPACE}*$", scheme.id_pattern()) }
+                }
+            }
+        })
+    })
+    .collect();
+    let conditions = conditions
+        .into_iter()
+        .chain([("OrganisationIdentifier", json!({ "allOf": shapes }))]);
     for (schema, condition) in conditions {
         if let (Some(target), Some(condition)) = (
             document
@@ -463,7 +504,7 @@ pub fn constrain(document: &mut Value) {
     ) {
         // A file of rows, bounded by the server's import limit (CATALYST_IMPORT_LIMIT) rather
         // than by a length a schema could state.
-        *rows = json!({ "type": "string", "format": "binary" });
+        *rows = json!({ "type": "string", "format": "binary", "minLength": 1 });
     }
     if let Some(status) =
         document.pointer_mut("/components/schemas/UpdateWebhook/properties/status")
@@ -529,6 +570,28 @@ fn constrain_query_parameters(document: &mut Value) {
                     (reports, "format") if reports.starts_with("/api/v1/reports/") => {
                         json!({ "type": "string", "enum": ["json", "csv"] })
                     }
+                    ("/api/v1/changes", "entity") => json!({
+                        "type": "string",
+                        "pattern": list_pattern(&crate::changes::ENTITIES, false),
+                    }),
+                    (reports, "group_by") if reports.starts_with("/api/v1/reports/") => {
+                        let Some(grouping) = crate::reports::GROUPINGS
+                            .iter()
+                            .find(|grouping| reports == format!("/api/v1{}", grouping.path))
+                        else {
+                            continue;
+                        };
+                        json!({ "type": "string", "pattern": list_pattern(grouping.dimensions, true) })
+                    }
+                    (reports, "financial_year") if reports.starts_with("/api/v1/reports/") => {
+                        json!({
+                            "type": "string",
+                            "pattern": format!(
+                                "^{SPACE}*{}{SPACE}*$",
+                                catalyst_domain::report::FinancialYear::pattern()
+                            ),
+                        })
+                    }
                     ("/api/v1/organisations/{id}/contacts", "sort") => json!({
                         "type": "string",
                         "pattern": sort_pattern(&["name", "created_at", "updated_at", "id"]),
@@ -543,6 +606,17 @@ fn constrain_query_parameters(document: &mut Value) {
             }
         }
     }
+}
+
+/// Comma-separated names, each with spaces around it or not; `empty_items` when an empty item
+/// (and so an empty list) is allowed and ignored.
+fn list_pattern(names: &[&str], empty_items: bool) -> String {
+    let name = format!(
+        "{SPACE}*({}){}{SPACE}*",
+        names.join("|"),
+        if empty_items { "?" } else { "" }
+    );
+    format!("^{name}(,{name})*$")
 }
 
 /// Comma-separated keys, each optionally prefixed with `-` (descending) or `+`.
@@ -567,6 +641,8 @@ fn token_request_schema(flat: &Value) -> Value {
                 kinds.retain(|kind| kind != "null");
             }
             schema["type"] = json!("string");
+            // Given, it cannot be empty: an empty member is read as a missing one.
+            schema["minLength"] = json!(1);
             properties.insert((*name).to_owned(), schema);
             required.push(json!(name));
         }

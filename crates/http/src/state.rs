@@ -16,6 +16,8 @@ pub struct AppState {
     pub reads: ReadPools,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
+    /// How long a client may take to send a body.
+    pub body_timeout: crate::body::BodyTimeout,
     pub keys: Arc<TokenKeys>,
     /// Whether webhooks may go to private, loopback and link-local addresses.
     pub webhooks_allow_private: bool,

@@ -31,6 +31,9 @@ impl From<DieselError> for StoreError {
             DieselError::NotFound => StoreError::NotFound,
             DieselError::DatabaseError(kind, ref info) => match kind {
                 DatabaseErrorKind::ForeignKeyViolation => StoreError::ForeignKey,
+                // SQLite gives its plain constraint code (diesel reads no extended codes), so
+                // only the message tells a broken reference.
+                _ if info.message() == "FOREIGN KEY constraint failed" => StoreError::ForeignKey,
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => {
                     StoreError::Unavailable(info.message().to_owned())
                 }
