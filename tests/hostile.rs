@@ -179,3 +179,137 @@ fn hostile_queries_and_headers_are_refused_and_change_nothing() {
         assert_eq!(organisation_count(server), before, "on {}", server.backend);
     });
 }
+
+/// The first id of a list, as the admin sees it.
+fn first_id(server: &TestServer, path: &str) -> String {
+    let page = server
+        .get_as(&format!("{path}?limit=1"), &server.admin_token)
+        .json();
+    page["data"][0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{path} is empty: {page}"))
+        .to_owned()
+}
+
+#[test]
+fn hostile_bodies_to_every_write_are_refused_and_change_nothing() {
+    for_each_backend(|server| {
+        server.cli(&["seed", "demo"]);
+        let organisation = first_id(server, "/api/v1/organisations");
+        let programme = first_id(server, "/api/v1/programmes");
+        let challenge = first_id(server, "/api/v1/challenges");
+        let phase = first_id(server, "/api/v1/phases");
+        let application = first_id(server, "/api/v1/applications");
+        let award = first_id(server, "/api/v1/awards");
+        let milestone = first_id(server, "/api/v1/milestones");
+        let trial = first_id(server, "/api/v1/trials");
+        let user = first_id(server, "/api/v1/users");
+        let writes: Vec<(&str, String)> = vec![
+            ("POST", "/api/v1/organisations".to_owned()),
+            ("POST", "/api/v1/programmes".to_owned()),
+            ("POST", "/api/v1/challenges".to_owned()),
+            ("POST", format!("/api/v1/challenges/{challenge}/phases")),
+            ("POST", format!("/api/v1/phases/{phase}/applications")),
+            ("POST", format!("/api/v1/phases/{phase}/awards")),
+            ("POST", format!("/api/v1/awards/{award}/milestones")),
+            ("POST", "/api/v1/trials".to_owned()),
+            ("POST", format!("/api/v1/trials/{trial}/outcomes")),
+            (
+                "POST",
+                format!("/api/v1/organisations/{organisation}/contacts"),
+            ),
+            ("POST", "/api/v1/users".to_owned()),
+            ("POST", "/api/v1/webhooks".to_owned()),
+            ("POST", "/api/v1/api-clients".to_owned()),
+            (
+                "POST",
+                format!("/api/v1/challenges/{challenge}/transitions"),
+            ),
+            (
+                "POST",
+                format!("/api/v1/milestones/{milestone}/transitions"),
+            ),
+            ("PATCH", format!("/api/v1/organisations/{organisation}")),
+            ("PATCH", format!("/api/v1/programmes/{programme}")),
+            ("PATCH", format!("/api/v1/challenges/{challenge}")),
+            ("PATCH", format!("/api/v1/phases/{phase}")),
+            ("PATCH", format!("/api/v1/applications/{application}")),
+            ("PATCH", format!("/api/v1/awards/{award}")),
+            ("PATCH", format!("/api/v1/milestones/{milestone}")),
+            ("PATCH", format!("/api/v1/trials/{trial}")),
+            ("PATCH", format!("/api/v1/users/{user}")),
+            (
+                "PUT",
+                "/api/v1/organisations/by-external-id/hostile/1".to_owned(),
+            ),
+            ("PUT", "/api/v1/awards/by-external-id/hostile/1".to_owned()),
+            ("PUT", "/api/v1/trials/by-external-id/hostile/1".to_owned()),
+        ];
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let oversized = format!("{{\"title\": \"{}\"}}", "x".repeat(2 * 1024 * 1024));
+        let bodies: Vec<(&str, Vec<u8>)> = vec![
+            ("deeply nested arrays", deep.into_bytes()),
+            ("invalid UTF-8", b"{\"title\": \"Leeds \xff\xfe\"}".to_vec()),
+            ("a lone surrogate", br#"{"title": "Leeds \ud800"}"#.to_vec()),
+            (
+                "a duplicate member",
+                br#"{"title": "a", "title": "b"}"#.to_vec(),
+            ),
+            ("an array", b"[1, 2, 3]".to_vec()),
+            ("null", b"null".to_vec()),
+            ("a huge number", br#"{"version": 1e400}"#.to_vec()),
+            (
+                "an unknown member with SQL",
+                br#"{"x'); DROP TABLE awards; --": 1}"#.to_vec(),
+            ),
+            (
+                "a NUL in every name",
+                br#"{"name": "a\u0000", "title": "a\u0000", "to": "open\u0000"}"#.to_vec(),
+            ),
+            ("truncated JSON", br#"{"title": "Lee"#.to_vec()),
+            ("over the body limit", oversized.into_bytes()),
+        ];
+        let bearer = format!("Bearer {}", server.admin_token);
+        let latest = |server: &TestServer| {
+            server
+                .get_as("/api/v1/changes/latest", &server.admin_token)
+                .json()["cursor"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        let before = latest(server);
+        for (method, path) in &writes {
+            let mut headers = vec![("authorization", bearer.as_str())];
+            if *method == "PATCH" {
+                headers.push(("content-type", "application/merge-patch+json"));
+                headers.push(("if-match", "*"));
+            } else {
+                headers.push(("content-type", "application/json"));
+            }
+            for (what, body) in &bodies {
+                let reply = server.send(method, path, &headers, Some(body));
+                let what = format!("{method} {path}: {what}");
+                refused(&reply, &what);
+                // Refused for what was sent: the operation exists, and the admin may use it.
+                assert!(
+                    ![401, 403, 404, 405].contains(&reply.status),
+                    "{what}: {} {}",
+                    reply.status,
+                    reply.text()
+                );
+            }
+        }
+        let after = server.get_as(
+            &format!("/api/v1/changes?cursor={before}"),
+            &server.admin_token,
+        );
+        assert_eq!(after.status, 200, "{}", after.text());
+        assert_eq!(
+            after.json()["data"],
+            json!([]),
+            "on {}: a refused write changed something",
+            server.backend
+        );
+    });
+}

@@ -107,10 +107,8 @@ fn primary_database() -> Option<(TestDatabase, Replica)> {
         );
         return None;
     };
-    let database = TestDatabase::for_each_backend()
-        .into_iter()
-        .find(|database| database.url_text().starts_with("postgres"))
-        .expect("a read replica needs TEST_DATABASE_URL, its primary");
+    let database =
+        TestDatabase::postgres_only().expect("a read replica needs TEST_DATABASE_URL, its primary");
     Some((database, replica))
 }
 

@@ -128,7 +128,12 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The spec as committed in `openapi/v1.json`: pretty JSON with a final newline.
 pub fn openapi_json() -> String {
-    let mut document = serde_json::to_value(openapi()).unwrap_or_default();
+    spec_text(&openapi())
+}
+
+/// `document` with the domain's rules written in, as pretty JSON with a final newline.
+fn spec_text(document: &utoipa::openapi::OpenApi) -> String {
+    let mut document = serde_json::to_value(document).unwrap_or_default();
     spec_constraints::constrain(&mut document);
     let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
     text.push('\n');
@@ -238,8 +243,9 @@ pub fn server(
     listener: TcpListener,
     settings: &ServerSettings,
 ) -> std::io::Result<Server> {
-    let routes = web::Data::new(openapi::RouteTable::from_document(&openapi()));
-    let spec = web::Data::new(SpecDocument(openapi_json()));
+    let document = openapi();
+    let routes = web::Data::new(openapi::RouteTable::from_document(&document));
+    let spec = web::Data::new(SpecDocument(spec_text(&document)));
     actix_web::rt::spawn(housekeeping(state.clone(), settings.change_retention));
     actix_web::rt::spawn(imports::worker(state.pool.clone()));
     actix_web::rt::spawn(webhook_delivery::run(

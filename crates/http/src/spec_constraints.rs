@@ -139,37 +139,13 @@ fn constraints(rule: Rule, required: bool) -> (usize, usize, String) {
 }
 
 /// Each status-changing operation takes the statuses of its own entity.
-const TRANSITIONS: &[(&str, &str, &str)] = &[
-    (
-        "/api/v1/challenges/{id}/transitions",
-        "TransitionRequest",
-        "ChallengeStatus",
-    ),
-    (
-        "/api/v1/phases/{id}/transitions",
-        "TransitionRequest",
-        "PhaseStatus",
-    ),
-    (
-        "/api/v1/applications/{id}/transitions",
-        "TransitionRequest",
-        "ApplicationStatus",
-    ),
-    (
-        "/api/v1/awards/{id}/transitions",
-        "TransitionRequest",
-        "AwardStatus",
-    ),
-    (
-        "/api/v1/trials/{id}/transitions",
-        "TransitionRequest",
-        "TrialStatus",
-    ),
-    (
-        "/api/v1/milestones/{id}/transitions",
-        "MilestoneTransition",
-        "MilestoneStatus",
-    ),
+const TRANSITIONS: &[(&str, &str)] = &[
+    ("/api/v1/challenges/{id}/transitions", "ChallengeStatus"),
+    ("/api/v1/phases/{id}/transitions", "PhaseStatus"),
+    ("/api/v1/applications/{id}/transitions", "ApplicationStatus"),
+    ("/api/v1/awards/{id}/transitions", "AwardStatus"),
+    ("/api/v1/trials/{id}/transitions", "TrialStatus"),
+    ("/api/v1/milestones/{id}/transitions", "MilestoneStatus"),
 ];
 
 /// Writes the domain's rules into the spec (the JSON of the document): text limits and shapes
@@ -177,21 +153,15 @@ const TRANSITIONS: &[(&str, &str, &str)] = &[
 /// needs, and the closed sets of values that are plain strings in the code.
 pub fn constrain(document: &mut Value) {
     constrain_text(document);
-    for (path, body, status) in TRANSITIONS {
-        let Some(mut schema) = document
-            .pointer(&format!("/components/schemas/{body}"))
-            .cloned()
-        else {
-            continue;
-        };
-        schema["properties"]["to"] = json!({ "$ref": format!("#/components/schemas/{status}") });
+    for (path, status) in TRANSITIONS {
         let pointer = format!(
             "/paths/{}/post/requestBody/content/application~1json/schema",
             path.replace('~', "~0").replace('/', "~1")
         );
-        if let Some(target) = document.pointer_mut(&pointer) {
-            *target = schema;
-        }
+        inline_request_schema(document, &pointer, |schema| {
+            schema["properties"]["to"] =
+                json!({ "$ref": format!("#/components/schemas/{status}") });
+        });
     }
     let mut event_types = vec![json!("*")];
     for entity in catalyst_domain::webhook::EVENT_ENTITIES {
@@ -302,15 +272,11 @@ pub fn constrain(document: &mut Value) {
         scopes.insert("minItems".to_owned(), json!(1));
     }
     // A sub-collection's path names its parent; the list's own filter for it is not taken here.
-    for (path, parent) in [
-        ("/api/v1/awards/{id}/milestones", "award_id"),
-        ("/api/v1/challenges/{id}/phases", "challenge_id"),
-        ("/api/v1/phases/{id}/applications", "phase_id"),
-        ("/api/v1/phases/{id}/awards", "phase_id"),
-        ("/api/v1/phases/{id}/awards", "challenge_id"),
-        ("/api/v1/trials/{id}/outcomes", "trial_id"),
-        ("/api/v1/organisations/{id}/contacts", "organisation_id"),
-    ] {
+    // (An award under a phase is also under that phase's challenge.)
+    let list_filters = NESTED_COLLECTIONS
+        .into_iter()
+        .chain([("/api/v1/phases/{id}/awards", "challenge_id")]);
+    for (path, parent) in list_filters {
         let pointer = format!("/paths/{}/get/parameters", path.replace('/', "~1"));
         if let Some(Value::Array(parameters)) = document.pointer_mut(&pointer) {
             parameters
@@ -431,38 +397,19 @@ pub fn constrain(document: &mut Value) {
     }
     // A nested POST takes its parent from its path: the body need not (and, if it does, must
     // agree) name it, so its schema leaves it out.
-    for (path, parent) in [
-        ("/api/v1/awards/{id}/milestones", "award_id"),
-        ("/api/v1/organisations/{id}/contacts", "organisation_id"),
-        ("/api/v1/phases/{id}/awards", "phase_id"),
-        ("/api/v1/phases/{id}/applications", "phase_id"),
-        ("/api/v1/challenges/{id}/phases", "challenge_id"),
-        ("/api/v1/trials/{id}/outcomes", "trial_id"),
-    ] {
+    for (path, parent) in NESTED_COLLECTIONS {
         let pointer = format!(
             "/paths/{}/post/requestBody/content/application~1json/schema",
             path.replace('/', "~1")
         );
-        let Some(reference) = document
-            .pointer(&pointer)
-            .and_then(|schema| schema.get("$ref"))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-        else {
-            continue;
-        };
-        let Some(mut schema) = document.pointer(reference.trim_start_matches('#')).cloned() else {
-            continue;
-        };
-        if let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) {
-            properties.remove(parent);
-        }
-        if let Some(required) = schema.get_mut("required").and_then(Value::as_array_mut) {
-            required.retain(|name| name != parent);
-        }
-        if let Some(target) = document.pointer_mut(&pointer) {
-            *target = schema;
-        }
+        inline_request_schema(document, &pointer, |schema| {
+            if let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+                properties.remove(parent);
+            }
+            if let Some(required) = schema.get_mut("required").and_then(Value::as_array_mut) {
+                required.retain(|name| name != parent);
+            }
+        });
     }
     // A PUT by a partner's key may create the record, so it names the parent that a nested
     // POST takes from its path.
@@ -476,28 +423,16 @@ pub fn constrain(document: &mut Value) {
         let pointer = format!(
             "/paths/~1api~1v1~1{collection}~1by-external-id~1{{source}}~1{{id}}/put/requestBody/content/application~1json/schema"
         );
-        let Some(reference) = document
-            .pointer(&pointer)
-            .and_then(|schema| schema.get("$ref"))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-        else {
-            continue;
-        };
-        let Some(mut schema) = document.pointer(reference.trim_start_matches('#')).cloned() else {
-            continue;
-        };
-        if let Some(required) = schema.get_mut("required").and_then(Value::as_array_mut) {
-            required.push(json!(parent));
-        } else {
-            schema["required"] = json!([parent]);
-        }
-        if let Some(property) = schema.pointer_mut(&format!("/properties/{parent}")) {
-            not_null(property);
-        }
-        if let Some(target) = document.pointer_mut(&pointer) {
-            *target = schema;
-        }
+        inline_request_schema(document, &pointer, |schema| {
+            if let Some(required) = schema.get_mut("required").and_then(Value::as_array_mut) {
+                required.push(json!(parent));
+            } else {
+                schema["required"] = json!([parent]);
+            }
+            if let Some(property) = schema.pointer_mut(&format!("/properties/{parent}")) {
+                not_null(property);
+            }
+        });
     }
     if let Some(rows) = document.pointer_mut(
         "/paths/~1api~1v1~1imports/post/requestBody/content/application~1x-ndjson/schema",
@@ -522,6 +457,37 @@ pub fn constrain(document: &mut Value) {
     }
     if let Some(token_request) = document.pointer_mut("/components/schemas/TokenRequest") {
         *token_request = token_request_schema(token_request);
+    }
+}
+
+/// Sub-collections, each with the member that names its parent: the path gives it, so neither
+/// the list's filters nor the nested POST's body take it.
+const NESTED_COLLECTIONS: [(&str, &str); 6] = [
+    ("/api/v1/awards/{id}/milestones", "award_id"),
+    ("/api/v1/organisations/{id}/contacts", "organisation_id"),
+    ("/api/v1/phases/{id}/awards", "phase_id"),
+    ("/api/v1/phases/{id}/applications", "phase_id"),
+    ("/api/v1/challenges/{id}/phases", "challenge_id"),
+    ("/api/v1/trials/{id}/outcomes", "trial_id"),
+];
+
+/// Replaces the request schema at `pointer`, a `$ref`, by a copy of the schema it names,
+/// changed by `edit`: one operation's body then differs from the shared schema.
+fn inline_request_schema(document: &mut Value, pointer: &str, edit: impl FnOnce(&mut Value)) {
+    let Some(reference) = document
+        .pointer(pointer)
+        .and_then(|schema| schema.get("$ref"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+    else {
+        return;
+    };
+    let Some(mut schema) = document.pointer(reference.trim_start_matches('#')).cloned() else {
+        return;
+    };
+    edit(&mut schema);
+    if let Some(target) = document.pointer_mut(pointer) {
+        *target = schema;
     }
 }
 
@@ -754,11 +720,7 @@ fn constrain_text(document: &mut Value) {
                 .get(&rules_from)
                 .and_then(|members| members.get(member))
                 .is_none_or(|nullable| *nullable);
-            let is_list = match property.get("type") {
-                Some(Value::String(kind)) => kind == "array",
-                Some(Value::Array(kinds)) => kinds.iter().any(|kind| kind == "array"),
-                _ => false,
-            };
+            let is_list = has_type(property, "array");
             if is_update && !nullable_when_created && !is_list {
                 // In a merge patch, `null` removes a member; one a record must have cannot be
                 // removed. (A list given as `null` is left as it is.)
@@ -768,27 +730,20 @@ fn constrain_text(document: &mut Value) {
             else {
                 continue;
             };
-            let is_array = match property.get("type") {
-                Some(Value::String(kind)) => kind == "array",
-                Some(Value::Array(kinds)) => kinds.iter().any(|kind| kind == "array"),
-                _ => false,
-            };
-            let target = if is_array {
+            let target = if is_list {
                 property.get_mut("items")
             } else {
                 Some(&mut *property)
             };
             let Some(target) = target else { continue };
-            let is_string = match target.get("type") {
-                Some(Value::String(kind)) => kind == "string",
-                Some(Value::Array(kinds)) => kinds.iter().any(|kind| kind == "string"),
-                _ => false,
-            };
-            if !is_string || target.get("enum").is_some() || target.get("format").is_some() {
+            if !has_type(target, "string")
+                || target.get("enum").is_some()
+                || target.get("format").is_some()
+            {
                 continue;
             }
             // Array items (themes, sites) are each required text.
-            let item_required = is_required || is_array;
+            let item_required = is_required || is_list;
             let (max, min, pattern) = constraints(rule, item_required);
             if let Some(object) = target.as_object_mut() {
                 object.insert("maxLength".to_owned(), json!(max));
@@ -833,11 +788,19 @@ fn nullable_members(
     nullable
 }
 
+/// Whether `schema`'s `type` is `kind` or a list that includes it.
+fn has_type(schema: &Value, kind: &str) -> bool {
+    match schema.get("type") {
+        Some(Value::String(only)) => only == kind,
+        Some(Value::Array(kinds)) => kinds.iter().any(|each| each == kind),
+        _ => false,
+    }
+}
+
 fn admits_null(schema: &Value) -> bool {
     match schema.get("type") {
-        Some(Value::Array(kinds)) => kinds.iter().any(|kind| kind == "null"),
-        Some(Value::String(kind)) => kind == "null",
-        _ => ["oneOf", "anyOf"].iter().any(|key| {
+        Some(_) => has_type(schema, "null"),
+        None => ["oneOf", "anyOf"].iter().any(|key| {
             schema
                 .get(*key)
                 .and_then(Value::as_array)

@@ -36,6 +36,12 @@ impl TestDatabase {
         databases
     }
 
+    /// A PostgreSQL database when `TEST_DATABASE_URL` is set, for tests of what only
+    /// PostgreSQL does (statement timeouts, transaction ids); `None` otherwise.
+    pub fn postgres_only() -> Option<TestDatabase> {
+        postgres_admin_url().map(|admin_url| Self::postgres(&admin_url))
+    }
+
     /// A new, empty SQLite file in the system's temporary folder.
     pub fn sqlite() -> Self {
         let folder = std::env::temp_dir().join("catalyst-tests");
