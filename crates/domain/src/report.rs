@@ -27,7 +27,7 @@ impl FinancialYear {
     }
 
     /// `2019-20` (also `2019/20`, or just `2019`, the year it starts), between 1900 and 2999;
-    /// spaces around it are ignored. The spec's pattern (`PATTERN`) says the same.
+    /// spaces around it are ignored. [`Self::pattern`] says the same for the spec.
     pub fn parse(text: &str) -> Result<Self, String> {
         let bad = || format!("{text:?} is not a financial year: write it as 2019-20");
         let digits = |part: &str, count: usize| {

@@ -286,33 +286,17 @@ pub fn constrain(document: &mut Value) {
     // A partner's key in a path: the same rules as in a body.
     let (_, _, source_pattern) = constraints(Rule::Source, true);
     let (_, _, key_pattern) = constraints(Rule::Key, true);
-    if let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) {
-        for (path, item) in paths.iter_mut() {
-            if !path.ends_with("/by-external-id/{source}/{id}") {
-                continue;
-            }
-            for operation in item
-                .as_object_mut()
-                .into_iter()
-                .flat_map(|item| item.values_mut())
-            {
-                for parameter in operation
-                    .get_mut("parameters")
-                    .and_then(Value::as_array_mut)
-                    .into_iter()
-                    .flatten()
-                {
-                    let (pattern, max) = match parameter["name"].as_str() {
-                        Some("source") => (&source_pattern, 64),
-                        Some("id") => (&key_pattern, 200),
-                        _ => continue,
-                    };
-                    parameter["schema"] =
-                        json!({ "type": "string", "pattern": pattern, "maxLength": max });
-                }
-            }
+    for_each_parameter(document, |path, parameter| {
+        if !path.ends_with("/by-external-id/{source}/{id}") {
+            return;
         }
-    }
+        let (pattern, max) = match parameter["name"].as_str() {
+            Some("source") => (&source_pattern, 64),
+            Some("id") => (&key_pattern, 200),
+            _ => return,
+        };
+        parameter["schema"] = json!({ "type": "string", "pattern": pattern, "maxLength": max });
+    });
     constrain_query_parameters(document);
     // Rules between members of a new record, as JSON Schema conditions.
     let conditions = [
@@ -494,82 +478,88 @@ fn inline_request_schema(document: &mut Value, pointer: &str, edit: impl FnOnce(
 /// Query parameters whose values are a closed set or have a shape the server checks.
 fn constrain_query_parameters(document: &mut Value) {
     let (_, _, search_pattern) = constraints(Rule::Line(200), false);
+    for_each_parameter(document, |path, parameter| {
+        if parameter["in"] != "query" {
+            return;
+        }
+        let schema = match (path, parameter["name"].as_str().unwrap_or("")) {
+            (_, "region") => json!({ "$ref": "#/components/schemas/Region" }),
+            (_, "updated_since") => json!({ "type": "string", "format": "date-time" }),
+            (_, "q") => json!({ "type": "string", "pattern": search_pattern }),
+            ("/api/v1/imports", "collection") => json!({
+                "type": "string",
+                "enum": ["organisations", "challenges", "applications", "awards", "payments"],
+            }),
+            ("/api/v1/imports", "mode") => {
+                json!({ "type": "string", "enum": ["all_or_nothing", "partial"] })
+            }
+            ("/api/v1/imports", "format") => {
+                json!({ "type": "string", "enum": ["ndjson", "csv"] })
+            }
+            ("/api/v1/imports/{id}/results", "outcome") => json!({
+                "type": "string",
+                "enum": ["created", "updated", "unchanged", "rejected"],
+            }),
+            (exports, "format") if exports.starts_with("/api/v1/exports/") => {
+                json!({ "type": "string", "enum": ["csv", "ndjson"] })
+            }
+            (reports, "format") if reports.starts_with("/api/v1/reports/") => {
+                json!({ "type": "string", "enum": ["json", "csv"] })
+            }
+            ("/api/v1/changes", "entity") => json!({
+                "type": "string",
+                "pattern": list_pattern(&crate::changes::ENTITIES, false),
+            }),
+            (reports, "group_by") if reports.starts_with("/api/v1/reports/") => {
+                let Some(grouping) = crate::reports::GROUPINGS
+                    .iter()
+                    .find(|grouping| reports == format!("/api/v1{}", grouping.path))
+                else {
+                    return;
+                };
+                json!({ "type": "string", "pattern": list_pattern(grouping.dimensions, true) })
+            }
+            (reports, "financial_year") if reports.starts_with("/api/v1/reports/") => {
+                json!({
+                    "type": "string",
+                    "pattern": format!(
+                        "^{SPACE}*{}{SPACE}*$",
+                        catalyst_domain::report::FinancialYear::pattern()
+                    ),
+                })
+            }
+            ("/api/v1/organisations/{id}/contacts", "sort") => json!({
+                "type": "string",
+                "pattern": sort_pattern(&["name", "created_at", "updated_at", "id"]),
+            }),
+            ("/api/v1/trials/{id}/outcomes", "sort") => json!({
+                "type": "string",
+                "pattern": sort_pattern(&["created_at", "updated_at", "id"]),
+            }),
+            _ => return,
+        };
+        parameter["schema"] = schema;
+    });
+}
+
+/// Calls `visit` with each operation's path and each of its parameters.
+fn for_each_parameter(document: &mut Value, mut visit: impl FnMut(&str, &mut Value)) {
     let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
         return;
     };
     for (path, item) in paths.iter_mut() {
-        for operation in item
+        let parameters = item
             .as_object_mut()
             .into_iter()
             .flat_map(|item| item.values_mut())
-        {
-            for parameter in operation
-                .get_mut("parameters")
-                .and_then(Value::as_array_mut)
-                .into_iter()
-                .flatten()
-            {
-                if parameter["in"] != "query" {
-                    continue;
-                }
-                let schema = match (path.as_str(), parameter["name"].as_str().unwrap_or("")) {
-                    (_, "region") => json!({ "$ref": "#/components/schemas/Region" }),
-                    (_, "updated_since") => json!({ "type": "string", "format": "date-time" }),
-                    (_, "q") => json!({ "type": "string", "pattern": search_pattern }),
-                    ("/api/v1/imports", "collection") => json!({
-                        "type": "string",
-                        "enum": ["organisations", "challenges", "applications", "awards", "payments"],
-                    }),
-                    ("/api/v1/imports", "mode") => {
-                        json!({ "type": "string", "enum": ["all_or_nothing", "partial"] })
-                    }
-                    ("/api/v1/imports", "format") => {
-                        json!({ "type": "string", "enum": ["ndjson", "csv"] })
-                    }
-                    ("/api/v1/imports/{id}/results", "outcome") => json!({
-                        "type": "string",
-                        "enum": ["created", "updated", "unchanged", "rejected"],
-                    }),
-                    (exports, "format") if exports.starts_with("/api/v1/exports/") => {
-                        json!({ "type": "string", "enum": ["csv", "ndjson"] })
-                    }
-                    (reports, "format") if reports.starts_with("/api/v1/reports/") => {
-                        json!({ "type": "string", "enum": ["json", "csv"] })
-                    }
-                    ("/api/v1/changes", "entity") => json!({
-                        "type": "string",
-                        "pattern": list_pattern(&crate::changes::ENTITIES, false),
-                    }),
-                    (reports, "group_by") if reports.starts_with("/api/v1/reports/") => {
-                        let Some(grouping) = crate::reports::GROUPINGS
-                            .iter()
-                            .find(|grouping| reports == format!("/api/v1{}", grouping.path))
-                        else {
-                            continue;
-                        };
-                        json!({ "type": "string", "pattern": list_pattern(grouping.dimensions, true) })
-                    }
-                    (reports, "financial_year") if reports.starts_with("/api/v1/reports/") => {
-                        json!({
-                            "type": "string",
-                            "pattern": format!(
-                                "^{SPACE}*{}{SPACE}*$",
-                                catalyst_domain::report::FinancialYear::pattern()
-                            ),
-                        })
-                    }
-                    ("/api/v1/organisations/{id}/contacts", "sort") => json!({
-                        "type": "string",
-                        "pattern": sort_pattern(&["name", "created_at", "updated_at", "id"]),
-                    }),
-                    ("/api/v1/trials/{id}/outcomes", "sort") => json!({
-                        "type": "string",
-                        "pattern": sort_pattern(&["created_at", "updated_at", "id"]),
-                    }),
-                    _ => continue,
-                };
-                parameter["schema"] = schema;
-            }
+            .filter_map(|operation| {
+                operation
+                    .get_mut("parameters")
+                    .and_then(Value::as_array_mut)
+            })
+            .flatten();
+        for parameter in parameters {
+            visit(path, parameter);
         }
     }
 }
