@@ -3,7 +3,8 @@
 //! without its change (or a change without its record); a server asked to stop (SIGTERM)
 //! finishes the request it is serving and takes no new connection; a request that finds every
 //! pooled connection busy is answered 503 after the configured wait, not left hanging (on both
-//! databases: a write lock held from outside keeps the pool's one connection waiting).
+//! databases: a write lock held from outside keeps the pool's one connection waiting); idle
+//! background workers take no write lock, so they never hold the pool waiting on one.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -240,20 +241,24 @@ fn sigterm_lets_the_request_in_flight_finish_and_takes_no_new_one() {
 }
 
 /// Holds the database's write lock from outside the server until the returned guard is
-/// released: on PostgreSQL an exclusive lock on the organisations table, on SQLite the file's
-/// write lock (`BEGIN IMMEDIATE`), which the server's writers then wait on (busy_timeout 5 s).
+/// released: on PostgreSQL an exclusive lock on `tables` (plain reads of them go on, as on
+/// SQLite), on SQLite the file's write lock (`BEGIN IMMEDIATE`), which the server's writers then
+/// wait on (busy_timeout 5 s).
 enum WriteLock {
     Postgres(diesel::PgConnection),
     Sqlite(diesel::SqliteConnection),
 }
 
 impl WriteLock {
-    fn take(url: &DatabaseUrl) -> Self {
+    fn take(url: &DatabaseUrl, tables: &[&str]) -> Self {
         match url {
             DatabaseUrl::Postgres(url) => {
                 let mut holder = diesel::PgConnection::establish(url).unwrap();
                 holder
-                    .batch_execute("BEGIN; LOCK TABLE organisations IN ACCESS EXCLUSIVE MODE")
+                    .batch_execute(&format!(
+                        "BEGIN; LOCK TABLE {} IN EXCLUSIVE MODE",
+                        tables.join(", ")
+                    ))
                     .unwrap();
                 Self::Postgres(holder)
             }
@@ -274,18 +279,23 @@ impl WriteLock {
     }
 }
 
+/// A server whose pool has one connection and waits a second for it.
+fn one_connection_server(database: TestDatabase) -> TestServer {
+    TestServer::start(
+        database,
+        &[
+            ("CATALYST_DB_POOL_SIZE", "1"),
+            ("CATALYST_DB_POOL_TIMEOUT_SECS", "1"),
+            ("CATALYST_DB_STATEMENT_TIMEOUT_MS", "20000"),
+        ],
+    )
+}
+
 #[test]
 fn a_request_finding_every_pooled_connection_busy_is_answered_503_after_the_wait() {
     for database in TestDatabase::for_each_backend() {
-        let server = TestServer::start(
-            database,
-            &[
-                ("CATALYST_DB_POOL_SIZE", "1"),
-                ("CATALYST_DB_POOL_TIMEOUT_SECS", "1"),
-                ("CATALYST_DB_STATEMENT_TIMEOUT_MS", "20000"),
-            ],
-        );
-        let lock = WriteLock::take(server.database().url());
+        let server = one_connection_server(database);
+        let lock = WriteLock::take(server.database().url(), &["organisations"]);
         std::thread::scope(|scope| {
             // This write takes the pool's only connection and waits on the lock.
             let blocked = scope.spawn(|| {
@@ -321,5 +331,37 @@ fn a_request_finding_every_pooled_connection_busy_is_answered_503_after_the_wait
             "{}: the pool recovered",
             server.backend
         );
+    }
+}
+
+/// The background workers (imports, webhook fan-out and sending) ask the database for work every
+/// second or half second. When there is none they must not take the write lock: on SQLite it is
+/// the one lock every writer shares, and a worker waiting on it holds a pooled connection that
+/// requests need. With one pooled connection and a writer holding the lock for three seconds,
+/// every read is still answered.
+#[test]
+fn idle_background_workers_leave_the_pool_to_requests_while_a_writer_holds_the_lock() {
+    for database in TestDatabase::for_each_backend() {
+        let server = one_connection_server(database);
+        let lock = WriteLock::take(
+            server.database().url(),
+            &["imports", "webhook_subscriptions", "webhook_deliveries"],
+        );
+        let until = Instant::now() + Duration::from_secs(3);
+        let mut reads = 0;
+        while Instant::now() < until {
+            let reply = server.get("/api/v1/programmes");
+            assert_eq!(
+                reply.status,
+                200,
+                "{}: read {reads} while the lock is held: {}",
+                server.backend,
+                reply.text()
+            );
+            reads += 1;
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        lock.release();
+        assert!(reads >= 10, "{}: only {reads} reads", server.backend);
     }
 }

@@ -186,6 +186,12 @@ fn payload(change: &changes::ChangeRecord, kind: &str) -> String {
 /// Makes the deliveries of new changes, and moves each subscription's cursor past them, in one
 /// transaction: a change becomes a delivery exactly once.
 fn fan_out(connection: &mut DbConnection) -> Result<usize, StoreError> {
+    // Read first whether any subscription is behind the feed: an idle round takes no write lock
+    // (on SQLite the one lock every writer waits for).
+    let line = changes::latest(connection)?;
+    if !store::any_behind(connection, line)? {
+        return Ok(0);
+    }
     catalyst_persistence::write_transaction(connection, |connection| {
         let now = Timestamp::now();
         let mut made = 0;

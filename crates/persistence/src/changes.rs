@@ -349,14 +349,21 @@ pub fn read(
 /// Removes changes older than `cutoff` and remembers the newest position removed, so that a
 /// cursor before it is told it missed changes. Returns how many were removed.
 pub fn prune(connection: &mut DbConnection, cutoff: Timestamp) -> Result<usize, StoreError> {
-    crate::database::write_transaction(connection, |connection| {
-        let newest_old: Option<(i64, i64)> = changes::table
+    let newest_old = |connection: &mut DbConnection| -> Result<Option<(i64, i64)>, StoreError> {
+        Ok(changes::table
             .filter(changes::occurred_at.lt(cutoff.to_naive_utc()))
             .select((changes::txid, changes::seq))
             .order((changes::txid.desc(), changes::seq.desc()))
             .first(connection)
-            .optional()?;
-        let Some((txid, seq)) = newest_old else {
+            .optional()?)
+    };
+    // Looked for before the write transaction: most sweeps find nothing old enough, and must
+    // not take SQLite's one write lock to learn it.
+    if newest_old(connection)?.is_none() {
+        return Ok(0);
+    }
+    crate::database::write_transaction(connection, |connection| {
+        let Some((txid, seq)) = newest_old(connection)? else {
             return Ok(0);
         };
         let through = Position { txid, seq };

@@ -162,8 +162,9 @@ pub fn release(
 
 /// Deletes keys past their time; returns how many.
 pub fn purge_expired(connection: &mut DbConnection, now: Timestamp) -> Result<usize, StoreError> {
-    Ok(diesel::delete(
-        idempotency_keys::table.filter(idempotency_keys::expires_at.lt(now.to_naive_utc())),
-    )
-    .execute(connection)?)
+    Ok(delete_if_any!(
+        connection,
+        idempotency_keys::table,
+        idempotency_keys::expires_at.lt(now.to_naive_utc())
+    ))
 }

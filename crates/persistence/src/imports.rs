@@ -112,18 +112,20 @@ pub fn purge(
     keep_days: i64,
 ) -> Result<usize, StoreError> {
     let now = now.to_naive_utc();
-    let abandoned = diesel::delete(
-        imports::table
-            .filter(imports::status.eq("receiving"))
-            .filter(imports::created_at.lt(now - chrono::Duration::days(1))),
-    )
-    .execute(connection)?;
-    let ended = diesel::delete(
-        imports::table
-            .filter(imports::status.eq_any(["succeeded", "failed"]))
-            .filter(imports::finished_at.lt(now - chrono::Duration::days(keep_days))),
-    )
-    .execute(connection)?;
+    let abandoned = delete_if_any!(
+        connection,
+        imports::table,
+        imports::status
+            .eq("receiving")
+            .and(imports::created_at.lt(now - chrono::Duration::days(1)))
+    );
+    let ended = delete_if_any!(
+        connection,
+        imports::table,
+        imports::status
+            .eq_any(["succeeded", "failed"])
+            .and(imports::finished_at.lt(now - chrono::Duration::days(keep_days)))
+    );
     Ok(abandoned + ended)
 }
 
@@ -155,21 +157,26 @@ pub fn claim_next(
     now: Timestamp,
     until: Timestamp,
 ) -> Result<Option<Import>, StoreError> {
+    let now = now.to_naive_utc();
+    macro_rules! waiting {
+        () => {
+            imports::table
+                .filter(
+                    imports::status.eq("queued").or(imports::status
+                        .eq_any(["validating", "applying"])
+                        .and(imports::claimed_until.lt(now))),
+                )
+                .order(imports::created_at.asc())
+                .limit(1)
+                .select(imports::id)
+        };
+    }
+    // Looked for with a plain read first: the worker asks every second, and an idle one must not
+    // take SQLite's one write lock (or wait on it holding a pooled connection) to find nothing.
+    if waiting!().first::<String>(connection).optional()?.is_none() {
+        return Ok(None);
+    }
     crate::database::write_transaction(connection, |connection| {
-        let now = now.to_naive_utc();
-        macro_rules! waiting {
-            () => {
-                imports::table
-                    .filter(
-                        imports::status.eq("queued").or(imports::status
-                            .eq_any(["validating", "applying"])
-                            .and(imports::claimed_until.lt(now))),
-                    )
-                    .order(imports::created_at.asc())
-                    .limit(1)
-                    .select(imports::id)
-            };
-        }
         let id: Option<String> = match connection {
             DbConnection::Postgres(postgres) => waiting!()
                 .for_update()

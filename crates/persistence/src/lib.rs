@@ -5,6 +5,23 @@
 //! chosen from the URL's scheme by [`DatabaseUrl`], never by trial. Every call here blocks: callers
 //! on an async executor run them on a blocking thread.
 
+/// Deletes the rows of `$table` matching `$predicate`, and returns how many, looking first with a
+/// plain read whether there are any. Housekeeping deletes nothing most of the time, and on SQLite
+/// a DELETE takes the one write lock even when it matches no row: a sweep with nothing to sweep
+/// must not queue behind (or hold up) the requests' writes.
+macro_rules! delete_if_any {
+    ($connection:expr, $table:expr, $predicate:expr) => {{
+        let predicate = $predicate;
+        let any: bool = diesel::select(diesel::dsl::exists($table.filter(predicate.clone())))
+            .get_result($connection)?;
+        if any {
+            diesel::delete($table.filter(predicate)).execute($connection)?
+        } else {
+            0
+        }
+    }};
+}
+
 pub mod api_clients;
 pub mod applications;
 pub mod audit;

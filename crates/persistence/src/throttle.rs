@@ -100,14 +100,13 @@ pub fn purge_stale(
     window: Duration,
 ) -> Result<usize, StoreError> {
     let now = now.to_naive_utc();
-    Ok(diesel::delete(
-        auth_throttle::table
-            .filter(auth_throttle::window_started_at.lt(now - window))
-            .filter(
-                auth_throttle::blocked_until
-                    .is_null()
-                    .or(auth_throttle::blocked_until.lt(now)),
-            ),
-    )
-    .execute(connection)?)
+    Ok(delete_if_any!(
+        connection,
+        auth_throttle::table,
+        auth_throttle::window_started_at.lt(now - window).and(
+            auth_throttle::blocked_until
+                .is_null()
+                .or(auth_throttle::blocked_until.lt(now))
+        )
+    ))
 }

@@ -164,6 +164,25 @@ pub fn lock_active_subscriptions(
     })
 }
 
+/// Whether any active subscription's cursor is before `line` (where the feed has been read to),
+/// so that a fan-out round has something to do. A plain read: the delivery worker asks twice a
+/// second and an idle round must not take a write lock.
+pub fn any_behind(connection: &mut DbConnection, line: Position) -> Result<bool, StoreError> {
+    let behind = webhook_subscriptions::table
+        .filter(webhook_subscriptions::status.eq("active"))
+        .filter(
+            webhook_subscriptions::cursor_txid
+                .lt(line.txid)
+                .or(webhook_subscriptions::cursor_txid
+                    .eq(line.txid)
+                    .and(webhook_subscriptions::cursor_seq.lt(line.seq))),
+        )
+        .select(webhook_subscriptions::id)
+        .first::<String>(connection)
+        .optional()?;
+    Ok(behind.is_some())
+}
+
 pub fn move_cursor(
     connection: &mut DbConnection,
     id: &str,
@@ -270,22 +289,30 @@ pub fn claim_due(
     lease_until: Timestamp,
     limit: i64,
 ) -> Result<Vec<(Delivery, Subscription)>, StoreError> {
+    let now = now.to_naive_utc();
+    macro_rules! due {
+        () => {
+            webhook_deliveries::table
+                .filter(webhook_deliveries::status.eq("pending"))
+                .filter(webhook_deliveries::next_attempt_at.le(now))
+                .filter(
+                    webhook_deliveries::locked_until
+                        .is_null()
+                        .or(webhook_deliveries::locked_until.le(now)),
+                )
+                .order((
+                    webhook_deliveries::next_attempt_at.asc(),
+                    webhook_deliveries::id.asc(),
+                ))
+                .select(webhook_deliveries::id)
+        };
+    }
+    // A plain read first, as in `imports::claim_next`: an idle round takes no write lock.
+    if due!().first::<String>(connection).optional()?.is_none() {
+        return Ok(Vec::new());
+    }
     crate::database::write_transaction(connection, |connection| {
-        let now = now.to_naive_utc();
-        let due = webhook_deliveries::table
-            .filter(webhook_deliveries::status.eq("pending"))
-            .filter(webhook_deliveries::next_attempt_at.le(now))
-            .filter(
-                webhook_deliveries::locked_until
-                    .is_null()
-                    .or(webhook_deliveries::locked_until.le(now)),
-            )
-            .order((
-                webhook_deliveries::next_attempt_at.asc(),
-                webhook_deliveries::id.asc(),
-            ))
-            .limit(limit)
-            .select(webhook_deliveries::id);
+        let due = due!().limit(limit);
         let ids: Vec<String> = match connection {
             DbConnection::Postgres(postgres) => due.for_update().skip_locked().load(postgres)?,
             DbConnection::Sqlite(sqlite) => due.load(sqlite)?,
