@@ -181,15 +181,11 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         serde_json::from_slice(body).map_err(|error| ApiError::MalformedJson(error.to_string()))?;
     // Every body is an object; serde would otherwise read a struct from an array of its members.
     if !value.is_object() {
-        return Err(ApiError::InvalidBody {
-            detail: "the body must be a JSON object".to_owned(),
-            items: vec![ProblemItem {
-                pointer: Some("#".to_owned()),
-                parameter: None,
-                code: "invalid_type".to_owned(),
-                detail: "the body must be a JSON object".to_owned(),
-            }],
-        });
+        return Err(ApiError::invalid_member(
+            "#",
+            "invalid_type",
+            "the body must be a JSON object",
+        ));
     }
     serde_path_to_error::deserialize(value).map_err(describe)
 }
@@ -358,12 +354,6 @@ fn quoted_name(message: &str) -> Option<&str> {
 }
 
 fn field_item(path: &[String], message: &str) -> ProblemItem {
-    let item = |pointer: String, code: &str, detail: String| ProblemItem {
-        pointer: Some(pointer),
-        parameter: None,
-        code: code.to_owned(),
-        detail,
-    };
     if message.starts_with("unknown field") {
         // serde_path_to_error's path already ends at the unknown member.
         let name = quoted_name(message).unwrap_or("");
@@ -372,19 +362,19 @@ fn field_item(path: &[String], message: &str) -> ProblemItem {
             full.push(name.to_owned());
         }
         if full.len() == 1 && SERVER_MANAGED.contains(&name) {
-            return item(
+            return ProblemItem::member(
                 pointer(&full),
                 "read_only_field",
                 format!("{name} is managed by the server and cannot be set"),
             );
         }
-        return item(pointer(&full), "unknown_field", message.to_owned());
+        return ProblemItem::member(pointer(&full), "unknown_field", message.to_owned());
     }
     if message.starts_with("missing field") {
         let name = quoted_name(message).unwrap_or("");
         let mut full = path.to_vec();
         full.push(name.to_owned());
-        return item(pointer(&full), "required", format!("{name} is required"));
+        return ProblemItem::member(pointer(&full), "required", format!("{name} is required"));
     }
     let code = if message.starts_with("unknown variant") {
         "invalid_value"
@@ -394,7 +384,7 @@ fn field_item(path: &[String], message: &str) -> ProblemItem {
         "invalid_value"
     };
     let where_ = path.last().map(String::as_str).unwrap_or("body");
-    item(pointer(path), code, format!("{where_}: {message}"))
+    ProblemItem::member(pointer(path), code, format!("{where_}: {message}"))
 }
 
 #[cfg(test)]

@@ -79,6 +79,16 @@ impl From<FieldViolation> for ProblemItem {
 }
 
 impl ProblemItem {
+    /// An error in the body member at `pointer` (a JSON Pointer as a URI fragment, `#/name`).
+    pub fn member(pointer: impl Into<String>, code: &str, detail: impl Into<String>) -> Self {
+        Self {
+            pointer: Some(pointer.into()),
+            parameter: None,
+            code: code.to_owned(),
+            detail: detail.into(),
+        }
+    }
+
     pub fn parameter(name: &str, code: &str, detail: impl Into<String>) -> Self {
         Self {
             pointer: None,
@@ -170,6 +180,19 @@ impl std::fmt::Display for ProblemItem {
 const RETRY_AFTER_SECONDS: &str = "5";
 
 impl ApiError {
+    /// A body refused for one member, the problem's detail being the member's.
+    pub fn invalid_member(
+        pointer: impl Into<String>,
+        code: &str,
+        detail: impl Into<String>,
+    ) -> Self {
+        let item = ProblemItem::member(pointer, code, detail);
+        Self::InvalidBody {
+            detail: item.detail.clone(),
+            items: vec![item],
+        }
+    }
+
     /// A broken rule that spans records (409), named by `code`, at `pointer` when one member is
     /// at fault.
     pub fn rule(pointer: Option<&str>, code: &str, detail: impl Into<String>) -> Self {

@@ -111,14 +111,12 @@ fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, ApiErr
     value
         .as_deref()
         .filter(|value| !value.is_empty())
-        .ok_or_else(|| ApiError::InvalidBody {
-            detail: format!("{name} is required for this grant_type"),
-            items: vec![crate::problem::ProblemItem {
-                pointer: Some(format!("#/{name}")),
-                parameter: None,
-                code: "required".to_owned(),
-                detail: format!("{name} is required for this grant_type"),
-            }],
+        .ok_or_else(|| {
+            ApiError::invalid_member(
+                format!("#/{name}"),
+                "required",
+                format!("{name} is required for this grant_type"),
+            )
         })
 }
 
@@ -400,12 +398,11 @@ pub async fn create_token(
                 detail: format!(
                     "grant_type {other:?} is not supported: use password, client_credentials or refresh_token"
                 ),
-                items: vec![crate::problem::ProblemItem {
-                    pointer: Some("#/grant_type".to_owned()),
-                    parameter: None,
-                    code: "unsupported_grant_type".to_owned(),
-                    detail: "use password, client_credentials or refresh_token".to_owned(),
-                }],
+                items: vec![crate::problem::ProblemItem::member(
+                    "#/grant_type",
+                    "unsupported_grant_type",
+                    "use password, client_credentials or refresh_token",
+                )],
             })
         }
     };
@@ -432,14 +429,8 @@ pub async fn revoke_token(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let body: RevokeRequest = read_form_or_json(&request, payload, state.body_limit).await?;
-    let refuse = |member: &str, code: &str, detail: &str| ApiError::InvalidBody {
-        detail: detail.to_owned(),
-        items: vec![crate::problem::ProblemItem {
-            pointer: Some(format!("#/{member}")),
-            parameter: None,
-            code: code.to_owned(),
-            detail: detail.to_owned(),
-        }],
+    let refuse = |member: &str, code: &str, detail: &str| {
+        ApiError::invalid_member(format!("#/{member}"), code, detail)
     };
     if body.token.is_empty() {
         return Err(refuse("token", "required", "token is required"));
