@@ -1,12 +1,12 @@
 //! `catalyst import FILE`: the same import as `POST /api/v1/imports`, run here against the
-//! database, with a progress bar on standard error.
+//! database: progress on standard error (a bar on a terminal), the summary on standard output.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, IsTerminal};
 use std::path::Path;
 
 use catalyst_domain::{Actor, Role, Timestamp, UserId};
 use catalyst_http::audit::AuditContext;
-use catalyst_persistence::imports::{self as store, Import};
+use catalyst_persistence::imports::{self as store, Counts, Import};
 use catalyst_persistence::Pool;
 
 /// The operator runs the CLI with the database's own credentials: it acts as an admin.
@@ -24,19 +24,97 @@ fn count_lines(file: &Path) -> Result<i64, String> {
     Ok(lines)
 }
 
-fn bar(done: i64, total: i64) -> String {
-    const WIDTH: i64 = 30;
-    let filled = if total > 0 {
-        (done.min(total) * WIDTH) / total
-    } else {
-        WIDTH
-    };
-    let filled = usize::try_from(filled).unwrap_or(0);
-    format!(
-        "[{}{}]",
-        "#".repeat(filled),
-        ".".repeat(30 - filled.min(30))
-    )
+/// Where progress goes: a bar for a person at a terminal; for a log or a pipe, a plain line at
+/// each tenth of the way (never the carriage returns that pile up in a file).
+enum Progress {
+    Bar(indicatif::ProgressBar),
+    Lines { total: i64, next_tenth: i64 },
+}
+
+impl Progress {
+    fn new(total: i64) -> Self {
+        if std::io::stderr().is_terminal() {
+            let bar = indicatif::ProgressBar::new(u64::try_from(total).unwrap_or(0));
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} rows {msg} ({elapsed})",
+            ) {
+                bar.set_style(style);
+            }
+            Self::Bar(bar)
+        } else {
+            Self::Lines {
+                total,
+                next_tenth: 1,
+            }
+        }
+    }
+
+    fn update(&mut self, counts: &Counts) {
+        let summary = format!(
+            "{} created, {} updated, {} rejected",
+            counts.created, counts.updated, counts.rejected
+        );
+        match self {
+            Self::Bar(bar) => {
+                bar.set_length(u64::try_from(counts.processed.max(bar_total(bar))).unwrap_or(0));
+                bar.set_position(u64::try_from(counts.processed).unwrap_or(0));
+                bar.set_message(summary);
+            }
+            Self::Lines { total, next_tenth } => {
+                let total = (*total).max(1);
+                let mut crossed = false;
+                while *next_tenth <= 10 && counts.processed * 10 >= *next_tenth * total {
+                    *next_tenth += 1;
+                    crossed = true;
+                }
+                if crossed {
+                    eprintln!(
+                        "{}/{} rows ({}%): {summary}",
+                        counts.processed,
+                        total.max(counts.processed),
+                        (counts.processed * 100 / total).min(100)
+                    );
+                }
+            }
+        }
+    }
+
+    fn finish(self) {
+        if let Self::Bar(bar) = self {
+            bar.finish();
+        }
+    }
+}
+
+fn bar_total(bar: &indicatif::ProgressBar) -> i64 {
+    bar.length()
+        .and_then(|length| i64::try_from(length).ok())
+        .unwrap_or(0)
+}
+
+/// A rejected row's problems, one line each: `line 12: /kind: kind must be one of ...`.
+fn rejected_lines(line: i64, errors: Option<&str>) -> Vec<String> {
+    let items: Vec<serde_json::Value> = errors
+        .and_then(|text| serde_json::from_str(text).ok())
+        .unwrap_or_default();
+    if items.is_empty() {
+        return vec![format!("line {line}: rejected")];
+    }
+    items
+        .iter()
+        .map(|item| {
+            let detail = item["detail"].as_str().unwrap_or("rejected");
+            let at = item["pointer"]
+                .as_str()
+                .map(|pointer| pointer.trim_start_matches('#').to_owned())
+                .or_else(|| item["parameter"].as_str().map(str::to_owned))
+                .filter(|at| !at.is_empty());
+            match at {
+                Some(at) => format!("line {line}: {at}: {detail}"),
+                None => format!("line {line}: {detail}"),
+            }
+        })
+        .collect()
 }
 
 pub fn run(
@@ -110,37 +188,23 @@ pub fn run(
     } else {
         total_lines
     };
-    let mut stderr = std::io::stderr();
+    let mut progress = Progress::new(rows);
     let counts = catalyst_http::import_engine::run(
         &mut connection,
         &import,
         &actor,
         &audit,
-        &mut |counts| {
-            let _ = write!(
-                stderr,
-                "\r{} {}/{} rows: {} created, {} updated, {} rejected",
-                bar(counts.processed, rows),
-                counts.processed,
-                rows.max(counts.processed),
-                counts.created,
-                counts.updated,
-                counts.rejected
-            );
-            let _ = stderr.flush();
-        },
+        &mut |counts| progress.update(&counts),
     )
     .map_err(|e| e.to_string())?;
-    eprintln!();
+    progress.finish();
     let finished = store::find(&mut connection, &import.id).map_err(|e| e.to_string())?;
     let (rejected, more) = store::results(&mut connection, &import.id, Some("rejected"), None, 20)
         .map_err(|e| e.to_string())?;
     for row in &rejected {
-        eprintln!(
-            "line {}: {}",
-            row.line,
-            row.errors.as_deref().unwrap_or("rejected")
-        );
+        for line in rejected_lines(row.line, row.errors.as_deref()) {
+            eprintln!("{line}");
+        }
     }
     if more {
         eprintln!(
@@ -159,6 +223,13 @@ pub fn run(
         counts.rejected
     );
     match finished.error {
+        // The engine's reason speaks HTTP (`mode=partial`); here the switch is --mode.
+        Some(_) if finished.status == "failed" && counts.rejected > 0 && mode == "all_or_nothing" => {
+            Err(format!(
+                "{} of {} rows were rejected, so nothing was imported: correct them, or run again with --mode partial to import the good rows",
+                counts.rejected, counts.processed
+            ))
+        }
         Some(error) if finished.status == "failed" => Err(error),
         _ => Ok(()),
     }

@@ -8,7 +8,7 @@ mod secrets;
 mod seed;
 mod users;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -160,7 +160,15 @@ enum Command {
 
         /// Let webhooks call private, loopback and link-local addresses (for tests and closed
         /// networks; never on a server that strangers may subscribe from).
-        #[arg(long, env = "CATALYST_WEBHOOK_ALLOW_PRIVATE", default_value = "false")]
+        #[arg(
+            long,
+            env = "CATALYST_WEBHOOK_ALLOW_PRIVATE",
+            num_args = 0..=1,
+            require_equals = true,
+            default_value = "false",
+            default_missing_value = "true",
+            value_name = "BOOL"
+        )]
         webhook_allow_private: String,
 
         /// Largest import upload, in bytes.
@@ -181,7 +189,15 @@ enum Command {
         rate_limit_per_minute: String,
 
         /// Serve /metrics to anyone, without a token (for a scraper inside a closed network).
-        #[arg(long, env = "CATALYST_METRICS_PUBLIC", default_value = "false")]
+        #[arg(
+            long,
+            env = "CATALYST_METRICS_PUBLIC",
+            num_args = 0..=1,
+            require_equals = true,
+            default_value = "false",
+            default_missing_value = "true",
+            value_name = "BOOL"
+        )]
         metrics_public: String,
 
         /// Seconds a webhook receiver gets to answer.
@@ -198,18 +214,23 @@ enum Command {
     /// Load data.
     #[command(subcommand)]
     Seed(SeedCommand),
-    /// Import a file of NDJSON or CSV rows, as POST /api/v1/imports does, with a progress bar.
+    /// Import a file of NDJSON or CSV rows, as POST /api/v1/imports does.
+    ///
+    /// Progress goes to standard error (a bar on a terminal), the summary to standard output,
+    /// and each rejected row to standard error as `line N: /member: why`. Exits 1 when the
+    /// import failed.
     Import {
         /// The file (`.csv` is CSV; anything else NDJSON unless --format says).
         file: std::path::PathBuf,
         /// What the rows are.
-        #[arg(long, default_value = "organisations")]
+        #[arg(long, default_value = "organisations", value_parser = clap::builder::PossibleValuesParser::new(catalyst_http::imports::COLLECTIONS))]
         collection: String,
-        /// `all_or_nothing`, or `partial` to import the good rows and report the others.
-        #[arg(long, default_value = "all_or_nothing")]
+        /// `all_or_nothing` keeps nothing when a row is bad; `partial` imports the good rows and
+        /// reports the others.
+        #[arg(long, default_value = "all_or_nothing", value_parser = clap::builder::PossibleValuesParser::new(["all_or_nothing", "partial"]))]
         mode: String,
-        /// `ndjson` or `csv`.
-        #[arg(long)]
+        /// The file's format; by default from its extension.
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["ndjson", "csv"]))]
         format: Option<String>,
     },
 }
@@ -232,15 +253,18 @@ enum UserCommand {
     ///
     /// printf '%s\n' "$PASSWORD" | catalyst user create --email admin@example.org --name Admin --role admin
     Create {
+        /// The email the user signs in with (unique, whatever its case).
         #[arg(long)]
         email: String,
+        /// The user's name, as others see it.
         #[arg(long)]
         name: String,
-        /// admin, programme_manager, authority_officer or supplier.
-        #[arg(long)]
+        /// What the user may do.
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(catalyst_domain::Role::ALL.iter().map(catalyst_domain::Role::as_str)))]
         role: String,
-        /// An organisation the user acts for (repeat for several).
-        #[arg(long = "organisation")]
+        /// The id (a UUID, as GET /api/v1/organisations shows it) of an organisation the user
+        /// acts for; repeat for several. Authority officers and suppliers need one.
+        #[arg(long = "organisation", value_name = "ORGANISATION_ID")]
         organisations: Vec<String>,
     },
 }
@@ -253,6 +277,8 @@ enum RunError {
     Migration(#[from] catalyst_persistence::migrations::MigrationError),
     #[error("cannot reach the database {url}: {reason}")]
     Database { url: String, reason: String },
+    #[error("{0}")]
+    Unreachable(#[from] catalyst_persistence::database::Unreachable),
     #[error("cannot listen on {address}: {source}")]
     Bind {
         address: String,
@@ -273,6 +299,7 @@ fn main() -> ExitCode {
             let _ = writeln!(std::io::stderr(), "catalyst: {error}");
             match error {
                 RunError::Config(_) => ExitCode::from(2),
+                RunError::Unreachable(unreachable) if unreachable.is_setting() => ExitCode::from(2),
                 _ => ExitCode::FAILURE,
             }
         }
@@ -284,12 +311,22 @@ fn run(cli: Cli) -> Result<(), RunError> {
         print!("{}", catalyst_http::openapi_json());
         return Ok(());
     }
+    // Every setting is checked before anything is created or migrated: the signing keys too,
+    // and whether the database exists and takes the credentials.
     let config = Config::from_cli(&cli)?;
     init_logging(config.log_format, &config.log_filter)?;
+    let keys = match cli.command {
+        Command::Serve { .. } => Some(token_keys(&config)?),
+        _ => None,
+    };
+    catalyst_persistence::database::check_reachable(&config.database_url)?;
     let pool = catalyst_persistence::Pool::new(config.database_url.clone(), &config.pool);
     migrate(&pool, &config)?;
     match &cli.command {
-        Command::Serve { .. } => serve(pool, &config),
+        Command::Serve { .. } => match keys {
+            Some(keys) => serve(pool, &config, keys),
+            None => Err(RunError::Config(ConfigError::missing("token keys"))),
+        },
         Command::User(UserCommand::Create {
             email,
             name,
@@ -342,26 +379,27 @@ fn migrate(pool: &catalyst_persistence::Pool, config: &Config) -> Result<(), Run
         .get()
         .map_err(|error| database_error(error.to_string()))?;
     let applied = catalyst_persistence::migrations::run_pending(&mut connection)?;
-    tracing::info!(
-        database = %config.database_url,
-        backend = %pool.backend(),
-        applied = applied.len(),
-        "migrations up to date"
-    );
+    if applied.is_empty() {
+        tracing::info!(
+            database = %config.database_url,
+            backend = %pool.backend(),
+            "migrations up to date: none to apply"
+        );
+    } else {
+        tracing::info!(
+            database = %config.database_url,
+            backend = %pool.backend(),
+            applied = applied.len(),
+            "applied {} migrations now",
+            applied.len()
+        );
+    }
     Ok(())
 }
 
-fn serve(pool: catalyst_persistence::Pool, config: &Config) -> Result<(), RunError> {
-    let serve = config
-        .serve
-        .as_ref()
-        .ok_or_else(|| RunError::Config(ConfigError::missing("serve settings")))?;
-    let listener = std::net::TcpListener::bind(serve.bind).map_err(|source| RunError::Bind {
-        address: serve.bind.to_string(),
-        source,
-    })?;
-    let address = listener.local_addr().map_err(RunError::Server)?;
-    let keys = match &config.jwt_key_dir {
+/// The keys that sign and verify access tokens, from the settings.
+fn token_keys(config: &Config) -> Result<catalyst_http::auth::TokenKeys, RunError> {
+    match &config.jwt_key_dir {
         Some(folder) => {
             let keys =
                 catalyst_http::auth::TokenKeys::ed25519_folder(folder, config.tokens.clone())
@@ -374,7 +412,7 @@ fn serve(pool: catalyst_persistence::Pool, config: &Config) -> Result<(), RunErr
                         ))
                     })?;
             tracing::info!(folder = %folder.display(), "EdDSA token keys loaded");
-            keys
+            Ok(keys)
         }
         None => {
             let (secret, source) =
@@ -389,9 +427,25 @@ fn serve(pool: catalyst_persistence::Pool, config: &Config) -> Result<(), RunErr
                     ))
                 })?;
             tracing::info!(source = %source, "token signing key loaded");
-            keys
+            Ok(keys)
         }
-    };
+    }
+}
+
+fn serve(
+    pool: catalyst_persistence::Pool,
+    config: &Config,
+    keys: catalyst_http::auth::TokenKeys,
+) -> Result<(), RunError> {
+    let serve = config
+        .serve
+        .as_ref()
+        .ok_or_else(|| RunError::Config(ConfigError::missing("serve settings")))?;
+    let listener = std::net::TcpListener::bind(serve.bind).map_err(|source| RunError::Bind {
+        address: serve.bind.to_string(),
+        source,
+    })?;
+    let address = listener.local_addr().map_err(RunError::Server)?;
     let replica = serve.database_read_url.clone().map(|url| {
         let settings = catalyst_persistence::PoolSettings {
             acquire_timeout: catalyst_persistence::REPLICA_ACQUIRE_TIMEOUT,
@@ -434,9 +488,14 @@ fn init_logging(format: LogFormat, filter: &str) -> Result<(), RunError> {
             &error.to_string(),
         ))
     })?;
+    // Standard output is for what a command prints (an id, a summary, the spec): logs go to
+    // standard error, coloured only for a person at a terminal who has not asked for none.
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stdout);
+        .with_ansi(colour)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder
             .json()

@@ -34,6 +34,18 @@ fn invalid(what: &str, detail: impl std::fmt::Display) -> SeedError {
     }
 }
 
+/// When the GovTech Catalyst's third round took applications (illustrative dates).
+const ROUND_THREE_COMPETITION: (NaiveDate, NaiveDate) = (
+    match NaiveDate::from_ymd_opt(2019, 5, 1) {
+        Some(day) => day,
+        None => NaiveDate::MIN,
+    },
+    match NaiveDate::from_ymd_opt(2019, 6, 12) {
+        Some(day) => day,
+        None => NaiveDate::MIN,
+    },
+);
+
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default()
 }
@@ -132,7 +144,11 @@ impl Seeder<'_> {
         problem: &str,
         themes: &[&str],
         status: ChallengeStatus,
+        window: Option<(NaiveDate, NaiveDate)>,
     ) -> Result<Challenge, SeedError> {
+        let noon = |day: NaiveDate| {
+            Timestamp::from_datetime(day.and_hms_opt(12, 0, 0).unwrap_or_default().and_utc())
+        };
         let fields = ChallengeFields {
             programme_id: programme,
             owner_organisation_id: owner,
@@ -140,8 +156,8 @@ impl Seeder<'_> {
             title: title.to_owned(),
             problem_statement: problem.to_owned(),
             themes: themes.iter().map(|theme| (*theme).to_owned()).collect(),
-            opens_at: None,
-            closes_at: None,
+            opens_at: window.map(|(opens, _)| noon(opens)),
+            closes_at: window.map(|(_, closes)| noon(closes)),
             documents: vec![],
         }
         .validate()
@@ -546,6 +562,7 @@ fn load(connection: &mut DbConnection) -> Result<usize, SeedError> {
         "How might we use technology to monitor the condition of the council's housing stock? With City of York Council.",
         &["housing", "iot"],
         ChallengeStatus::InDelivery,
+        Some(ROUND_THREE_COMPETITION),
     )?;
     for (owner, reference, title, theme) in [
         (
@@ -581,6 +598,7 @@ fn load(connection: &mut DbConnection) -> Result<usize, SeedError> {
             "Illustrative problem statement of a GovTech Catalyst round 3 challenge.",
             &[theme],
             ChallengeStatus::Assessing,
+            Some(ROUND_THREE_COMPETITION),
         )?;
         seed.phase(
             &challenge,
@@ -939,6 +957,7 @@ fn synthetic_challenge(
         "Generated for benchmarks: how might we do better?",
         &[["housing", "transport", "health", "environment", "services"][index % 5]],
         status,
+        None,
     )?;
     let phase_one = seed.phase(
         &challenge,

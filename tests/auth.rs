@@ -270,7 +270,7 @@ fn api_clients_get_tokens_until_revoked() {
                 ("client_secret", "cs_wrong"),
             ],
         )
-        .assert_problem(401, "invalid_credentials");
+        .assert_problem(401, "invalid_client");
         let revoked = server.delete_as(
             &format!("/api/v1/api-clients/{id}"),
             &server.admin_token,
@@ -286,7 +286,162 @@ fn api_clients_get_tokens_until_revoked() {
                 ("client_secret", secret),
             ],
         )
-        .assert_problem(401, "invalid_credentials");
+        .assert_problem(401, "invalid_client");
+    });
+}
+
+fn basic(id: &str, secret: &str) -> String {
+    use base64::engine::general_purpose::STANDARD;
+    // RFC 6749 §2.3.1: each part form-encoded, then joined and base64-encoded.
+    let encode = |text: &str| serde_urlencoded_pairs(&[("x", text)])[2..].to_owned();
+    format!(
+        "Basic {}",
+        STANDARD.encode(format!("{}:{}", encode(id), encode(secret)))
+    )
+}
+
+fn token_request_with(
+    server: &TestServer,
+    authorization: &str,
+    pairs: &[(&str, &str)],
+) -> common::Reply {
+    server.send(
+        "POST",
+        "/api/v1/auth/token",
+        &[
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("authorization", authorization),
+        ],
+        Some(serde_urlencoded_pairs(pairs).as_bytes()),
+    )
+}
+
+/// RFC 6749 §5.2: `error` and `error_description` beside the problem members, never cached.
+fn assert_oauth_error(reply: &common::Reply, status: u16, error: &str) -> Value {
+    let problem = reply.assert_problem(status, error);
+    assert_eq!(problem["error"], error, "{problem}");
+    assert_eq!(problem["error_description"], problem["detail"], "{problem}");
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+    problem
+}
+
+#[test]
+fn oauth_clients_authenticate_with_http_basic_and_errors_carry_rfc_6749_codes() {
+    for_each_backend(|server| {
+        let created = server.send_json(
+            "POST",
+            "/api/v1/api-clients",
+            &json!({"name": "Partner sync", "scopes": ["read", "reports"]}),
+            Some(&server.admin_token),
+        );
+        assert_eq!(created.status, 201, "{}", created.text());
+        let client = created.json();
+        let id = client["id"].as_str().unwrap();
+        let secret = client["client_secret"].as_str().unwrap();
+        let grant = [("grant_type", "client_credentials")];
+
+        // HTTP Basic, as most OAuth libraries send it by default.
+        let granted = token_request_with(server, &basic(id, secret), &grant);
+        assert_eq!(granted.status, 200, "{}", granted.text());
+        assert_eq!(granted.json()["scope"], "read reports");
+        let token = granted.json()["access_token"].as_str().unwrap().to_owned();
+        assert_eq!(
+            server.get_as("/api/v1/reports/funding", &token).status,
+            200,
+            "the client's scopes come with its token"
+        );
+
+        // Wrong over Basic: 401 invalid_client, challenged with Basic.
+        let wrong = token_request_with(server, &basic(id, "cs_wrong"), &grant);
+        assert_oauth_error(&wrong, 401, "invalid_client");
+        assert!(
+            wrong
+                .header("www-authenticate")
+                .is_some_and(|value| value.starts_with("Basic ")),
+            "{:?}",
+            wrong.header("www-authenticate")
+        );
+        let garbled = token_request_with(server, "Basic !!!not base64", &grant);
+        assert_oauth_error(&garbled, 401, "invalid_client");
+
+        // Wrong in the form: 401 invalid_client, with no Basic challenge.
+        let in_form = token_request(
+            server,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", id),
+                ("client_secret", "cs_wrong"),
+            ],
+        );
+        assert_oauth_error(&in_form, 401, "invalid_client");
+        assert_eq!(in_form.header("www-authenticate"), None);
+        // None at all.
+        assert_oauth_error(&token_request(server, &grant), 401, "invalid_client");
+        // Both ways at once.
+        let both = token_request_with(
+            server,
+            &basic(id, secret),
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_secret", secret),
+            ],
+        );
+        assert_oauth_error(&both, 400, "invalid_request");
+
+        // Scopes: one the client holds is granted; one it lacks, or no such scope, is refused.
+        let narrower = token_request_with(
+            server,
+            &basic(id, secret),
+            &[("grant_type", "client_credentials"), ("scope", "read")],
+        );
+        assert_eq!(narrower.status, 200, "{}", narrower.text());
+        for scope in ["write", "read everything"] {
+            let refused = token_request_with(
+                server,
+                &basic(id, secret),
+                &[("grant_type", "client_credentials"), ("scope", scope)],
+            );
+            assert_oauth_error(&refused, 400, "invalid_scope");
+        }
+
+        // People: a missing parameter is invalid_request naming it; an unknown one is ignored
+        // (RFC 6749 §3.2); a client that authenticates along with them must do so rightly.
+        let missing = token_request(
+            server,
+            &[("grant_type", "password"), ("username", ADMIN_EMAIL)],
+        );
+        let problem = assert_oauth_error(&missing, 400, "invalid_request");
+        assert_eq!(problem["errors"][0]["pointer"], "#/password", "{problem}");
+        let person = [
+            ("grant_type", "password"),
+            ("username", ADMIN_EMAIL),
+            ("password", PASSWORD),
+            ("device", "spreadsheet"),
+        ];
+        let signed_in = token_request(server, &person);
+        assert_eq!(signed_in.status, 200, "{}", signed_in.text());
+        let with_client = token_request_with(server, &basic(id, secret), &person);
+        assert_eq!(with_client.status, 200, "{}", with_client.text());
+        let with_wrong_client = token_request_with(server, &basic(id, "cs_wrong"), &person);
+        assert_oauth_error(&with_wrong_client, 401, "invalid_client");
+        let refresh = signed_in.json()["refresh_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let refreshed = token_request_with(
+            server,
+            &basic(id, secret),
+            &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+        );
+        assert_eq!(refreshed.status, 200, "{}", refreshed.text());
+        let unknown = token_request(
+            server,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", "no.such"),
+            ],
+        );
+        assert_oauth_error(&unknown, 400, "invalid_grant");
     });
 }
 
@@ -309,8 +464,8 @@ fn wrong_credentials_get_one_generic_answer() {
                 ("password", "not the password"),
             ],
         );
-        let first = wrong_password.assert_problem(401, "invalid_credentials");
-        let second = no_such_user.assert_problem(401, "invalid_credentials");
+        let first = wrong_password.assert_problem(400, "invalid_grant");
+        let second = no_such_user.assert_problem(400, "invalid_grant");
         assert_eq!(
             first["detail"], second["detail"],
             "no hint which part was wrong"
@@ -331,7 +486,9 @@ fn wrong_credentials_get_one_generic_answer() {
             "JSON is accepted too: {}",
             json_grant.text()
         );
-        token_request(server, &[("grant_type", "magic")]).assert_problem(422, "invalid_body");
+        let magic = token_request(server, &[("grant_type", "magic")])
+            .assert_problem(400, "unsupported_grant_type");
+        assert_eq!(magic["error"], "unsupported_grant_type");
     });
 }
 
@@ -403,12 +560,12 @@ fn refresh_tokens_rotate_and_a_reused_one_ends_the_sign_in() {
             server,
             &[("grant_type", "refresh_token"), ("refresh_token", &first)],
         )
-        .assert_problem(401, "invalid_credentials");
+        .assert_problem(400, "invalid_grant");
         token_request(
             server,
             &[("grant_type", "refresh_token"), ("refresh_token", &second)],
         )
-        .assert_problem(401, "invalid_credentials");
+        .assert_problem(400, "invalid_grant");
 
         let again = token_request(
             server,
@@ -431,7 +588,7 @@ fn refresh_tokens_rotate_and_a_reused_one_ends_the_sign_in() {
             server,
             &[("grant_type", "refresh_token"), ("refresh_token", &third)],
         )
-        .assert_problem(401, "invalid_credentials");
+        .assert_problem(400, "invalid_grant");
     });
 }
 
@@ -476,7 +633,7 @@ fn changing_a_password_needs_the_old_one_and_signs_out_elsewhere() {
             server,
             &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
         )
-        .assert_problem(401, "invalid_credentials");
+        .assert_problem(400, "invalid_grant");
     });
 }
 
@@ -652,9 +809,8 @@ fn every_write_is_in_the_audit_trail_with_before_and_after() {
 fn the_first_admin_is_made_from_the_command_line() {
     let database = catalyst_persistence::testing::TestDatabase::sqlite();
     let run = |password: &str, email: &str| {
-        use std::io::Write;
-        let mut child = std::process::Command::new(common::BINARY)
-            .args([
+        common::run_cli_with_input(
+            &[
                 "user",
                 "create",
                 "--email",
@@ -663,20 +819,10 @@ fn the_first_admin_is_made_from_the_command_line() {
                 "First Admin",
                 "--role",
                 "admin",
-            ])
-            .env("DATABASE_URL", database.url_text())
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(format!("{password}\n").as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+            ],
+            &[("DATABASE_URL", &database.url_text())],
+            &format!("{password}\n"),
+        )
     };
     let short = run("short", "first@catalyst.test");
     assert!(!short.status.success());

@@ -92,7 +92,7 @@ fn every_write_is_in_the_feed_in_order_with_its_state_and_deletes_leave_tombston
         assert_eq!(seen[0]["state"], leeds);
         assert_eq!(seen[1]["version"], 2);
         assert_eq!(seen[1]["state"], renamed);
-        assert_eq!(seen[2]["version"], 2);
+        assert_eq!(seen[2]["version"], 3, "a delete is the next version");
         assert_eq!(seen[2]["state"], Value::Null, "a delete is a tombstone");
         assert!(seen[0]["occurred_at"].as_str().is_some());
 
@@ -124,6 +124,106 @@ fn every_write_is_in_the_feed_in_order_with_its_state_and_deletes_leave_tombston
         let (users_only, _) = follow(server, Some(&server.admin_token), None, "&entity=users");
         assert!(!users_only.is_empty());
         assert!(users_only.iter().all(|change| change["entity"] == "users"));
+    });
+}
+
+/// A reader that follows the documented rule to the letter: a change whose version it already
+/// holds (or a later one) is skipped; otherwise a delete forgets the record and anything else
+/// keeps its state.
+#[derive(Default)]
+struct LiteralReader {
+    versions: std::collections::HashMap<String, i64>,
+    records: std::collections::HashMap<String, Value>,
+}
+
+impl LiteralReader {
+    fn apply(&mut self, change: &Value) {
+        let id = change["id"].as_str().unwrap().to_owned();
+        let version = change["version"].as_i64().unwrap();
+        if self.versions.get(&id).is_some_and(|held| *held >= version) {
+            return;
+        }
+        self.versions.insert(id.clone(), version);
+        if change["operation"] == "delete" {
+            self.records.remove(&id);
+        } else {
+            self.records.insert(id, change["state"].clone());
+        }
+    }
+}
+
+#[test]
+fn a_reader_that_skips_versions_it_holds_still_sees_every_delete() {
+    for_each_backend(|server| {
+        let start = ok(server.get("/api/v1/changes/latest"))["cursor"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let path = "/api/v1/organisations/by-external-id/crm/LEEDS-1";
+        let put = |body: &Value| {
+            server.send(
+                "PUT",
+                path,
+                &[
+                    ("content-type", "application/json"),
+                    ("authorization", &format!("Bearer {}", server.admin_token)),
+                ],
+                Some(body.to_string().as_bytes()),
+            )
+        };
+        let first = put(&local_authority("Leeds City Council"));
+        assert_eq!(first.status, 201, "{}", first.text());
+        let first = first.json();
+        let first_path = format!("/api/v1/organisations/{}", id(&first));
+
+        let mut reader = LiteralReader::default();
+        let (changes, cursor) = follow(server, Some(&server.admin_token), Some(&start), "");
+        changes.iter().for_each(|change| reader.apply(change));
+        assert_eq!(reader.records.get(&id(&first)), Some(&first));
+
+        let renamed = ok(server.patch_json(&first_path, &json!({"name": "Leeds CC"}), None));
+        let deleted = server.delete_as(&first_path, &server.admin_token, &[]);
+        assert_eq!(deleted.status, 204, "{}", deleted.text());
+        let (changes, cursor) = follow(server, Some(&server.admin_token), Some(&cursor), "");
+        let versions: Vec<(String, i64)> = of_entity(&changes, "organisations", &id(&first))
+            .iter()
+            .map(|c| {
+                (
+                    c["operation"].as_str().unwrap().to_owned(),
+                    c["version"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            versions,
+            [("update".to_owned(), 2), ("delete".to_owned(), 3)],
+            "{renamed}"
+        );
+        changes.iter().for_each(|change| reader.apply(change));
+        assert!(
+            !reader.records.contains_key(&id(&first)),
+            "the reader skipped the delete"
+        );
+
+        // Re-created through the same external id: a new record, which the reader gains.
+        let again = put(&local_authority("Leeds City Council"));
+        assert_eq!(again.status, 201, "{}", again.text());
+        let again = again.json();
+        assert_ne!(again["id"], first["id"]);
+        // Delivery is at least once: reading everything again from the start changes nothing.
+        let (everything, _) = follow(server, Some(&server.admin_token), Some(&start), "");
+        let (changes, _) = follow(server, Some(&server.admin_token), Some(&cursor), "");
+        changes.iter().for_each(|change| reader.apply(change));
+        everything.iter().for_each(|change| reader.apply(change));
+        assert!(
+            !reader.records.contains_key(&id(&first)),
+            "a replayed feed revived a deleted record"
+        );
+        let current = ok(server.get_as(
+            &format!("/api/v1/organisations/{}", id(&again)),
+            &server.admin_token,
+        ));
+        assert_eq!(reader.records.get(&id(&again)), Some(&current));
     });
 }
 

@@ -7,7 +7,7 @@ mod common;
 
 use common::for_each_backend;
 use common::sbri::{created, id, leeds_challenge, phase, world as sbri_world, World};
-use serde_json::json;
+use serde_json::{json, Value};
 
 fn world(server: &common::TestServer) -> World {
     sbri_world(server, 1)
@@ -145,6 +145,11 @@ fn a_draft_challenge_is_seen_only_by_its_owner_and_programme_staff() {
             Some(&world.leeds_officer),
         );
         assert_eq!(opened.status, 200, "{}", opened.text());
+        assert!(
+            opened.json()["opens_at"].is_string(),
+            "opening a challenge without opens_at records when it opened: {}",
+            opened.text()
+        );
         assert_eq!(
             server.get(&path).json()["status"],
             "open",
@@ -318,7 +323,11 @@ fn phases_keep_their_order_caps_and_numbers() {
             ))
             .json();
         assert_eq!(next["data"][0]["number"], 1);
-        assert!(next.get("next_cursor").is_none());
+        assert_eq!(
+            next.get("next_cursor"),
+            Some(&Value::Null),
+            "the last page says so: next_cursor is null"
+        );
         assert_eq!(
             server.get("/api/v1/phases").json()["data"]
                 .as_array()

@@ -13,6 +13,7 @@ use std::path::Path;
 
 use catalyst_persistence::testing::TestDatabase;
 use common::TestServer;
+use serde_json::Value;
 
 fn committed() -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi/v1.json");
@@ -87,5 +88,64 @@ fn the_docs_page_is_served_without_a_network() {
     assert!(
         initializer.contains("/api/v1/openapi.json"),
         "{initializer}"
+    );
+}
+
+/// What generated clients rely on (issue 17): a list's `next_cursor` is always there, null on
+/// the last page, so a loop that stops on null stops; ids are UUIDs, so comparing them is typed;
+/// the change feed names its entities and operations as enums.
+#[test]
+fn generated_clients_get_required_cursors_uuid_ids_and_enums() {
+    let spec: Value = serde_json::from_str(&committed()).unwrap();
+    let schemas = spec["components"]["schemas"].as_object().unwrap();
+    let mut lists = 0;
+    for (name, schema) in schemas {
+        let Some(cursor) = schema["properties"].get("next_cursor") else {
+            continue;
+        };
+        lists += 1;
+        let required: Vec<&str> = schema["required"]
+            .as_array()
+            .map(|names| names.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        assert!(
+            required.contains(&"next_cursor"),
+            "{name}: next_cursor is not required"
+        );
+        if name != "ChangeList" {
+            assert_eq!(
+                cursor["type"],
+                serde_json::json!(["string", "null"]),
+                "{name}: next_cursor is not nullable"
+            );
+        }
+    }
+    assert!(lists >= 17, "only {lists} lists have a next_cursor");
+    // Every id of a record, and every reference to one, is a UUID; partners' keys are not.
+    for (name, schema) in schemas {
+        for (member, property) in schema["properties"].as_object().into_iter().flatten() {
+            let names_a_record = member == "id" || member.ends_with("_id");
+            let free_text = matches!(
+                (name.as_str(), member.as_str()),
+                ("ExternalIdBody", "id")
+                    | ("OrganisationIdentifier", "id")
+                    | ("DeliveryResource", "id")
+                    | (_, "request_id")
+            );
+            let is_text = property["type"] == "string"
+                || property["type"] == serde_json::json!(["string", "null"]);
+            if names_a_record && is_text && !free_text {
+                assert_eq!(property["format"], "uuid", "{name}.{member} is not a UUID");
+            }
+        }
+    }
+    let change = &schemas["Change"]["properties"];
+    assert_eq!(change["id"]["format"], "uuid");
+    assert!(change["entity"]["enum"]
+        .as_array()
+        .is_some_and(|values| values.len() == 12));
+    assert_eq!(
+        change["operation"]["enum"],
+        serde_json::json!(["create", "update", "delete"])
     );
 }

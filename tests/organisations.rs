@@ -56,7 +56,11 @@ fn an_organisation_can_be_created_read_listed_updated_and_deleted() {
         let listed = server.get(COLLECTION);
         assert_eq!(listed.status, 200);
         assert_eq!(listed.json()["data"], json!([organisation]));
-        assert!(listed.json().get("next_cursor").is_none());
+        assert_eq!(
+            listed.json().get("next_cursor"),
+            Some(&Value::Null),
+            "the last page says so: next_cursor is null"
+        );
         assert!(listed.header("link").is_none());
 
         let updated = server.patch_json(

@@ -295,7 +295,20 @@ fn browsers_from_configured_origins_may_call_the_api() {
         .header("access-control-expose-headers")
         .unwrap_or("")
         .to_ascii_lowercase();
-    for header in ["etag", "link", "location", "x-request-id"] {
+    // Every response header the README tells clients to read.
+    for header in [
+        "etag",
+        "link",
+        "location",
+        "retry-after",
+        "x-request-id",
+        "idempotent-replayed",
+        "ratelimit-limit",
+        "ratelimit-remaining",
+        "ratelimit-reset",
+        "content-disposition",
+        "www-authenticate",
+    ] {
         assert!(exposed.contains(header), "{header} not exposed: {exposed}");
     }
     let foreign = server.send(

@@ -32,6 +32,13 @@ fn report(server: &TestServer, path: &str) -> Value {
     reply.json()
 }
 
+/// Days since 1970-01-01 of a `YYYY-MM-DD` date.
+fn chrono_day(text: &str) -> i64 {
+    let date: chrono::NaiveDate = text.parse().unwrap();
+    date.signed_duration_since(chrono::NaiveDate::default())
+        .num_days()
+}
+
 fn minor(value: &Value) -> i64 {
     value["amount"].as_i64().unwrap()
 }
@@ -354,6 +361,52 @@ fn every_report_reconciles_with_the_demo_data() {
     for_each_backend(|server| {
         server.cli(&["seed", "demo"]);
         reconcile(server);
+        // The demo's challenges say when they opened, so the days to each one's first contract
+        // (its earliest standing award's start) are known from the API's own lists.
+        let day = |text: &str| chrono_day(&text[..10]);
+        let opened: HashMap<String, i64> = everything(server, "/api/v1/challenges")
+            .iter()
+            .filter_map(|challenge| {
+                let opens_at = challenge["opens_at"].as_str()?;
+                Some((challenge["id"].as_str()?.to_owned(), day(opens_at)))
+            })
+            .collect();
+        assert!(
+            !opened.is_empty(),
+            "the demo's challenges say when they opened"
+        );
+        let mut first: HashMap<String, i64> = HashMap::new();
+        for award in everything(server, "/api/v1/awards") {
+            if award["status"] == "terminated" {
+                continue;
+            }
+            let start = award["starts_on"]
+                .as_str()
+                .or(award["created_at"].as_str())
+                .map(day)
+                .unwrap();
+            let challenge = award["challenge_id"].as_str().unwrap().to_owned();
+            let earliest = first.entry(challenge).or_insert(start);
+            *earliest = (*earliest).min(start);
+        }
+        let mut waits: Vec<i64> = first
+            .iter()
+            .filter_map(|(challenge, start)| Some(start - opened.get(challenge)?))
+            .collect();
+        waits.sort_unstable();
+        assert!(!waits.is_empty(), "a challenge that opened has a contract");
+        let middle = waits.len() / 2;
+        let median = if waits.len() % 2 == 1 {
+            waits[middle] as f64
+        } else {
+            (waits[middle - 1] + waits[middle]) as f64 / 2.0
+        };
+        let pipeline = report(server, "/api/v1/reports/pipeline");
+        assert_eq!(
+            pipeline["totals"][0]["median_days_to_first_contract"].as_f64(),
+            Some(median),
+            "{pipeline}"
+        );
     });
 }
 

@@ -669,3 +669,19 @@ fn applications_awards_and_payments_are_imported_under_the_rules_of_post() {
         reply.assert_problem(403, "forbidden");
     });
 }
+
+#[test]
+fn a_malformed_precondition_on_a_put_by_key_is_a_bad_request_that_creates_nothing() {
+    for_each_backend(|server| {
+        let path = "/api/v1/organisations/by-external-id/crm/MALFORMED-1";
+        let body = common::local_authority("Leeds City Council");
+        for (header, value) in [("if-none-match", ";o8OAX/"), ("if-match", "3")] {
+            let reply = put(server, &server.admin_token, path, &body, &[(header, value)]);
+            let problem = reply.assert_problem(400, "invalid_header");
+            assert_eq!(problem["errors"][0]["parameter"], header, "{problem}");
+        }
+        server
+            .get_as(path, &server.admin_token)
+            .assert_problem(404, "not_found");
+    });
+}

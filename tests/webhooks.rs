@@ -126,7 +126,8 @@ fn a_receiver_gets_every_event_it_subscribed_to_signed_and_in_order() {
         assert_eq!(received[1].json()["data"]["name"], "Leeds CC");
         assert_eq!(
             received[2].json()["data"],
-            json!({"id": id(&leeds), "version": 2})
+            json!({"id": id(&leeds), "version": 3}),
+            "a delete is the record's next version"
         );
 
         // The log shows each as delivered; the secret is never shown again.

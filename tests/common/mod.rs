@@ -466,19 +466,25 @@ fn spawn_server(database_url: &str, extra_env: &[(&str, &str)]) -> (Child, Strin
         .env("CATALYST_RATE_LIMIT_PER_MINUTE", "0")
         .env("CATALYST_WORKERS", "2")
         .env("CATALYST_SHUTDOWN_TIMEOUT_SECS", "1")
-        .stdout(Stdio::piped())
+        // The server logs to standard error and prints nothing on standard output.
+        .stdout(Stdio::null())
         .stderr(Stdio::piped());
     for (name, value) in extra_env {
         command.env(name, value);
     }
     let mut child = command.spawn().expect("start the catalyst binary");
-    let stdout = child.stdout.take().expect("stdout");
+    let log = child.stderr.take().expect("stderr");
     let (address_sender, address_receiver) = mpsc::channel();
+    let early_lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = early_lines.clone();
     // Reads the log until the server says where it listens, then keeps draining it so the
     // server never blocks on a full pipe.
     std::thread::spawn(move || {
         let mut sender = Some(address_sender);
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in BufReader::new(log).lines().map_while(Result::ok) {
+            if sender.is_some() {
+                kept.lock().unwrap().push(line.clone());
+            }
             if let Ok(entry) = serde_json::from_str::<Value>(&line) {
                 if entry["message"] == "listening" {
                     if let (Some(sender), Some(address)) =
@@ -498,10 +504,10 @@ fn spawn_server(database_url: &str, extra_env: &[(&str, &str)]) -> (Child, Strin
         Ok(address) => address,
         Err(_) => {
             let _ = child.kill();
-            let output = child.wait_with_output().expect("server output");
+            let _ = child.wait();
             panic!(
                 "the server did not start: {}",
-                String::from_utf8_lossy(&output.stderr)
+                early_lines.lock().unwrap().join("\n")
             );
         }
     };
@@ -538,6 +544,35 @@ fn encode(text: &str) -> String {
             other => format!("%{other:02X}"),
         })
         .collect()
+}
+
+/// Runs the `catalyst` CLI with `args`, `env` on top of this process's environment (less
+/// `DATABASE_URL` and `NO_COLOR`) and `input` on standard input; waits for it to end.
+pub fn run_cli_with_input(
+    args: &[&str],
+    env: &[(&str, &str)],
+    input: &str,
+) -> std::process::Output {
+    use std::io::Write;
+    let mut command = Command::new(BINARY);
+    command
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().expect("run the catalyst CLI");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write to the CLI");
+    child.wait_with_output().expect("the CLI's output")
 }
 
 /// A valid organisation body with this name.

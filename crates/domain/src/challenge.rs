@@ -154,6 +154,24 @@ impl Challenge {
         }
     }
 
+    /// The challenge moved to `status` at `now`. Opening one that has no `opens_at` records
+    /// when it opened (the pipeline's time to contract counts from it), unless its closing time
+    /// has passed already, which an opening time may not follow.
+    pub fn moved_to(&self, status: ChallengeStatus, now: Timestamp) -> Self {
+        let mut fields = self.fields.clone();
+        let opening = status == ChallengeStatus::Open && fields.opens_at.is_none();
+        if opening && fields.closes_at.is_none_or(|closes| closes > now) {
+            fields.opens_at = Some(now);
+        }
+        Self {
+            fields,
+            status,
+            version: self.version + 1,
+            updated_at: now,
+            ..self.clone()
+        }
+    }
+
     /// Published challenges are those past draft: anyone may read them.
     pub fn is_published(&self) -> bool {
         self.status != ChallengeStatus::Draft
@@ -183,6 +201,43 @@ mod tests {
         let fields = leeds().validate().unwrap();
         assert_eq!(fields.themes, ["housing", "iot"]);
         assert_eq!(fields.reference, "GTC-R3-LEEDS");
+    }
+
+    #[test]
+    fn opening_records_when_a_challenge_opened_unless_it_says_already() {
+        let now = Timestamp::now();
+        let draft = Challenge::create(leeds().validate().unwrap(), now);
+        let opened = draft.moved_to(ChallengeStatus::Open, now);
+        assert_eq!(opened.fields.opens_at, Some(now));
+        assert_eq!(opened.version, draft.version + 1);
+        let planned = Timestamp::from_datetime(now.as_datetime() - chrono::Duration::days(3));
+        let announced = Challenge {
+            fields: ChallengeFields {
+                opens_at: Some(planned),
+                ..draft.fields.clone()
+            },
+            ..draft.clone()
+        };
+        let opened = announced.moved_to(ChallengeStatus::Open, now);
+        assert_eq!(
+            opened.fields.opens_at,
+            Some(planned),
+            "a set opening time stays"
+        );
+        let closed_already = Challenge {
+            fields: ChallengeFields {
+                closes_at: Some(planned),
+                ..draft.fields.clone()
+            },
+            ..draft.clone()
+        };
+        let opened = closed_already.moved_to(ChallengeStatus::Open, now);
+        assert_eq!(
+            opened.fields.opens_at, None,
+            "it may not open after it closed"
+        );
+        let cancelled = draft.moved_to(ChallengeStatus::Cancelled, now);
+        assert_eq!(cancelled.fields.opens_at, None);
     }
 
     #[test]

@@ -155,7 +155,8 @@ pub struct UpdateApplication {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ApplicationList {
     pub data: Vec<ApplicationResource>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Pass as `cursor` for the next page; null on the last page (always present).
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 

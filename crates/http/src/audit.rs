@@ -98,15 +98,19 @@ impl AuditContext {
     }
 
     /// Records a deletion, with the last state; the feed carries a tombstone to `audience`.
+    /// `last_version` is the record's version before the delete: the delete itself is the next
+    /// version, so a reader that skips what it already holds (this version or a later one)
+    /// never skips a delete.
     pub fn deleted<T: Serialize>(
         &self,
         connection: &mut DbConnection,
         entity: &str,
         entity_id: String,
-        version: i64,
+        last_version: i64,
         audience: Audience,
         before: &T,
     ) -> Result<(), ApiError> {
+        let version = last_version + 1;
         let before = to_json(before)?;
         self.record(
             connection,
@@ -226,6 +230,7 @@ pub struct AuditEntry {
     pub action: String,
     #[schema(example = "organisations")]
     pub entity: String,
+    #[schema(value_type = uuid::Uuid)]
     pub entity_id: String,
     /// The entity's version after the change.
     pub entity_version: Option<i64>,
@@ -260,7 +265,8 @@ impl From<AuditRecord> for AuditEntry {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditList {
     pub data: Vec<AuditEntry>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Pass as `cursor` for the next page; null on the last page (always present).
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 

@@ -169,7 +169,8 @@ pub struct UpdateAward {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AwardList {
     pub data: Vec<AwardResource>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Pass as `cursor` for the next page; null on the last page (always present).
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 

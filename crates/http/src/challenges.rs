@@ -244,7 +244,8 @@ pub struct UpdateChallenge {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChallengeList {
     pub data: Vec<ChallengeResource>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Pass as `cursor` for the next page; null on the last page (always present).
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 
@@ -671,12 +672,7 @@ pub async fn transition_challenge(
                     .may_manage_challenges_of(current.fields.owner_organisation_id)?;
                 if_match.check(current.version)?;
                 let status = current.status.transition(to)?;
-                let updated = Challenge {
-                    status,
-                    version: current.version + 1,
-                    updated_at: Timestamp::now(),
-                    ..current.clone()
-                };
+                let updated = current.moved_to(status, Timestamp::now());
                 store::update(connection, &updated, current.version).map_err(map_store_error)?;
                 audit.updated(
                     connection,

@@ -31,21 +31,37 @@ pub struct Change {
     /// Where this change sits in the feed: pass it as `cursor` to resume after it.
     #[schema(example = "48213-1077")]
     pub cursor: String,
-    /// The collection, such as `challenges`.
-    #[schema(example = "challenges")]
+    #[schema(schema_with = entity_schema)]
     pub entity: String,
     /// The entity's id.
+    #[schema(value_type = uuid::Uuid)]
     pub id: String,
-    /// `create`, `update` or `delete`.
-    #[schema(example = "update")]
+    #[schema(schema_with = operation_schema)]
     pub operation: String,
-    /// The entity's version after the change (for a delete, its last version). A reader that
-    /// holds this version or a later one already may skip the change.
+    /// The entity's version after the change; a delete is one more than the last version the
+    /// record had. A reader that holds this version or a later one already may skip the change.
     pub version: i64,
     pub occurred_at: Timestamp,
     /// The entity as `GET` would return it after the change; null for a delete (a tombstone).
     #[schema(value_type = Option<Object>)]
     pub state: Option<Box<serde_json::value::RawValue>>,
+}
+
+/// `entity` as the spec states it: one of the collections, so generated clients get an enum.
+fn entity_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(ENTITIES))
+        .description(Some("The collection, such as `challenges`."))
+        .build()
+}
+
+fn operation_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(["create", "update", "delete"]))
+        .description(Some("What happened to the entity."))
+        .build()
 }
 
 impl Change {

@@ -142,6 +142,12 @@ pub fn if_none_match_matches_tag(headers: &HeaderMap, tag: &str) -> Result<bool,
     })
 }
 
+/// Refuses a malformed `If-None-Match` (400) before anything is read or written: a write whose
+/// precondition cannot be read must not go ahead as if none had been sent.
+pub fn check_if_none_match_syntax(headers: &HeaderMap) -> Result<(), ApiError> {
+    read(headers, header::IF_NONE_MATCH).map(|_| ())
+}
+
 /// Whether `If-None-Match` matches `version` (weak comparison): the client's copy is current.
 pub fn if_none_match_matches(headers: &HeaderMap, version: i64) -> Result<bool, ApiError> {
     let current = version.to_string();

@@ -137,7 +137,8 @@ pub struct UpdateContact {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ContactList {
     pub data: Vec<ContactResource>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Pass as `cursor` for the next page; null on the last page (always present).
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 

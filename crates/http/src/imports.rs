@@ -98,6 +98,7 @@ pub struct RowResultResource {
     /// `created`, `updated`, `unchanged` or `rejected`.
     pub outcome: String,
     /// The record made or changed.
+    #[schema(value_type = Option<uuid::Uuid>)]
     pub id: Option<String>,
     /// Why a rejected row was rejected: problem items, with pointers into the row.
     #[schema(value_type = Option<Vec<ProblemItem>>)]
@@ -107,7 +108,8 @@ pub struct RowResultResource {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RowResultList {
     pub data: Vec<RowResultResource>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Pass as `cursor` for the next page; null on the last page (always present).
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 
@@ -438,7 +440,8 @@ pub async fn create_import(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ImportList {
     pub data: Vec<ImportResource>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Pass as `cursor` for the next page; null on the last page (always present).
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 

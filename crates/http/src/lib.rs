@@ -168,8 +168,8 @@ pub struct ServerSettings {
     pub webhooks: webhook_delivery::DeliverySettings,
 }
 
-/// CORS for the configured origins: the methods and headers the API uses, and the response
-/// headers a browser client needs to read (ETag, Link, Location, rate-limit and request id).
+/// CORS for the configured origins: the methods and headers the API uses, and every response
+/// header the README tells a client to read (a browser hides the rest from scripts).
 fn cors(origins: &[String]) -> actix_cors::Cors {
     let mut cors = actix_cors::Cors::default()
         .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
@@ -186,7 +186,10 @@ fn cors(origins: &[String]) -> actix_cors::Cors {
             actix_web::http::header::LINK,
             actix_web::http::header::LOCATION,
             actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::CONTENT_DISPOSITION,
+            actix_web::http::header::WWW_AUTHENTICATE,
             actix_web::http::header::HeaderName::from_static("x-request-id"),
+            actix_web::http::header::HeaderName::from_static("idempotent-replayed"),
             actix_web::http::header::HeaderName::from_static("ratelimit-limit"),
             actix_web::http::header::HeaderName::from_static("ratelimit-remaining"),
             actix_web::http::header::HeaderName::from_static("ratelimit-reset"),

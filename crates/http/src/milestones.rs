@@ -154,7 +154,8 @@ pub struct MilestoneTransition {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MilestoneList {
     pub data: Vec<MilestoneResource>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Pass as `cursor` for the next page; null on the last page (always present).
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 

@@ -191,8 +191,8 @@ pub struct UpdateOrganisation {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrganisationList {
     pub data: Vec<OrganisationResource>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Pass as `cursor` for the next page; null on the last page (always present).
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 

@@ -199,7 +199,8 @@ pub struct UpdatePhase {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PhaseList {
     pub data: Vec<PhaseResource>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Pass as `cursor` for the next page; null on the last page (always present).
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 

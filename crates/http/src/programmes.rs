@@ -172,7 +172,8 @@ pub struct UpdateProgramme {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProgrammeList {
     pub data: Vec<ProgrammeResource>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Pass as `cursor` for the next page; null on the last page (always present).
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 

@@ -297,6 +297,18 @@ pub fn constrain(document: &mut Value) {
         };
         parameter["schema"] = json!({ "type": "string", "pattern": pattern, "maxLength": max });
     });
+    // An ocid: the registered prefix (`ocds-` and six letters or digits, lower case as the
+    // server keeps it) and a phase's id. A pattern a generator builds values from, where a bare
+    // string left Schemathesis discarding most of what it made for a path.
+    for_each_parameter(document, |path, parameter| {
+        if path == "/api/v1/ocds/records/{ocid}" && parameter["name"] == "ocid" {
+            parameter["schema"] = json!({
+                "type": "string",
+                "pattern": "^ocds-[a-z0-9]{6}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+                "maxLength": 47,
+            });
+        }
+    });
     constrain_query_parameters(document);
     // Rules between members of a new record, as JSON Schema conditions.
     let conditions = [
@@ -584,42 +596,59 @@ fn sort_pattern(keys: &[&str]) -> String {
 /// A token request is one of three grants, each with the members it needs.
 fn token_request_schema(flat: &Value) -> Value {
     let member = |name: &str| flat["properties"][name].clone();
-    let grant = |grant_type: &str, needs: &[&str]| {
+    // Parameters the server does not know are ignored (RFC 6749 §3.2), so no schema closes
+    // itself with additionalProperties.
+    let grant = |grant_type: &str, needs: &[&str], may: &[&str]| {
         let mut properties = Map::new();
         properties.insert(
             "grant_type".to_owned(),
             json!({ "type": "string", "enum": [grant_type] }),
         );
         let mut required = vec![json!("grant_type")];
-        for name in needs {
+        // A form has no null: each member is a string, and one given cannot be empty (an empty
+        // member is read as a missing one).
+        let form_member = |name: &str| {
             let mut schema = member(name);
-            if let Some(Value::Array(kinds)) = schema.get_mut("type") {
-                kinds.retain(|kind| kind != "null");
-            }
             schema["type"] = json!("string");
-            // Given, it cannot be empty: an empty member is read as a missing one.
             schema["minLength"] = json!(1);
-            properties.insert((*name).to_owned(), schema);
+            schema
+        };
+        for name in needs {
+            properties.insert((*name).to_owned(), form_member(name));
             required.push(json!(name));
         }
-        properties.insert("scope".to_owned(), member("scope"));
+        for name in may {
+            properties.insert((*name).to_owned(), form_member(name));
+        }
         json!({
             "type": "object",
             "title": format!("{grant_type} grant"),
             "required": required,
             "properties": properties,
-            "additionalProperties": false,
         })
     };
-    json!({
+    // Space-separated scope names (RFC 6749 §3.3), as the server splits them.
+    let names = catalyst_domain::Scope::ALL
+        .iter()
+        .map(catalyst_domain::Scope::as_str)
+        .collect::<Vec<_>>()
+        .join("|");
+    let scope = format!("^ *({names})( +({names}))* *$");
+    let mut schema = json!({
         "description": flat.get("description").cloned().unwrap_or(Value::Null),
         "oneOf": [
-            grant("password", &["username", "password"]),
-            grant("client_credentials", &["client_id", "client_secret"]),
-            grant("refresh_token", &["refresh_token"]),
+            grant("password", &["username", "password"], &[]),
+            // The client's id and secret may come in an Authorization: Basic header instead.
+            // Scopes are for clients: a person's token carries their role.
+            grant("client_credentials", &[], &["client_id", "client_secret", "scope"]),
+            grant("refresh_token", &["refresh_token"], &[]),
         ],
         "example": flat.get("example").cloned().unwrap_or(Value::Null),
-    })
+    });
+    if let Some(member) = schema.pointer_mut("/oneOf/1/properties/scope") {
+        member["pattern"] = json!(scope);
+    }
+    schema
 }
 
 /// The names of the schemas request bodies use, directly or through other schemas.

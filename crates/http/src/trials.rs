@@ -207,7 +207,8 @@ pub struct UpdateTrial {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TrialList {
     pub data: Vec<TrialResource>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Pass as `cursor` for the next page; null on the last page (always present).
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 
@@ -330,7 +331,8 @@ pub struct UpdateOutcome {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OutcomeList {
     pub data: Vec<OutcomeResource>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Pass as `cursor` for the next page; null on the last page (always present).
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 

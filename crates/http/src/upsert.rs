@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::audit::AuditContext;
 use crate::auth::Caller;
 use crate::body::{read_json, Accepts};
-use crate::conditional::{if_none_match_matches, IfMatch};
+use crate::conditional::{check_if_none_match_syntax, if_none_match_matches, IfMatch};
 use crate::import_engine::Applied;
 use crate::problem::ApiError;
 use crate::resources::external_key;
@@ -179,6 +179,7 @@ pub(crate) async fn put<T: Keyed>(
     let external_ids = catalyst_domain::external_id::with_key(external_ids, &key)
         .map_err(ValidationErrors::from)?;
     let if_match = IfMatch::from_headers(request.headers())?;
+    check_if_none_match_syntax(request.headers())?;
     let headers = request.headers().clone();
     let audit = AuditContext::of(&caller);
     let (saved, reply) = state

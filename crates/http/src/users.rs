@@ -101,7 +101,8 @@ pub struct ChangePassword {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserList {
     pub data: Vec<UserResource>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Pass as `cursor` for the next page; null on the last page (always present).
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 

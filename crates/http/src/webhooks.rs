@@ -103,7 +103,8 @@ pub struct UpdateWebhook {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookList {
     pub data: Vec<WebhookResource>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Pass as `cursor` for the next page; null on the last page (always present).
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 
@@ -152,7 +153,8 @@ impl DeliveryResource {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeliveryList {
     pub data: Vec<DeliveryResource>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Pass as `cursor` for the next page; null on the last page (always present).
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 

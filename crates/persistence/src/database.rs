@@ -121,6 +121,60 @@ impl fmt::Display for DatabaseUrl {
     }
 }
 
+/// Why the PostgreSQL database a URL names cannot be used, told in one line: found with a single
+/// connection before a pool would retry it for seconds.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unreachable {
+    #[error("the database {name:?} does not exist on {url}: create it (`createdb {name}`, or CREATE DATABASE {name} in psql), or name another in DATABASE_URL")]
+    MissingDatabase { name: String, url: String },
+    #[error("PostgreSQL at {url} refused the user or password in DATABASE_URL: {reason}")]
+    Refused { url: String, reason: String },
+    #[error("cannot connect to PostgreSQL at {url}: {reason}")]
+    Down { url: String, reason: String },
+}
+
+impl Unreachable {
+    /// A setting to correct (the database's name, the credentials), rather than a server to
+    /// wait for.
+    pub fn is_setting(&self) -> bool {
+        !matches!(self, Self::Down { .. })
+    }
+}
+
+/// Opens one connection to a PostgreSQL URL and closes it, to tell a missing database or refused
+/// credentials from a server that is down. A SQLite URL needs no check: its file is made.
+pub fn check_reachable(url: &DatabaseUrl) -> Result<(), Unreachable> {
+    let DatabaseUrl::Postgres(text) = url else {
+        return Ok(());
+    };
+    let shown = url.to_string();
+    match PgConnection::establish(text) {
+        Ok(_) => Ok(()),
+        Err(error) => {
+            let reason = error.to_string();
+            let reason = reason.trim().to_owned();
+            if let Some(name) = missing_database_name(&reason) {
+                Err(Unreachable::MissingDatabase { name, url: shown })
+            } else if reason.contains("password authentication failed")
+                || reason.contains("no password supplied")
+                || (reason.contains("role \"") && reason.contains("does not exist"))
+            {
+                Err(Unreachable::Refused { url: shown, reason })
+            } else {
+                Err(Unreachable::Down { url: shown, reason })
+            }
+        }
+    }
+}
+
+/// The name in libpq's `database "NAME" does not exist`.
+fn missing_database_name(message: &str) -> Option<String> {
+    let start = message.find("database \"")? + "database \"".len();
+    let rest = &message[start..];
+    let end = rest.find("\" does not exist")?;
+    Some(rest[..end].to_owned())
+}
+
 /// Pool sizing. SQLite has one writer, so its pool stays small.
 #[derive(Debug, Clone)]
 pub struct PoolSettings {

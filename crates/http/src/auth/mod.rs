@@ -4,6 +4,7 @@
 pub mod caller;
 pub mod credentials;
 pub mod keys;
+pub mod oauth;
 pub mod token;
 
 pub use caller::Caller;
