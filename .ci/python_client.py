@@ -9,6 +9,8 @@ Environment: CATALYST_URL, CATALYST_CLIENT_PATH (the folder holding the generate
 CATALYST_CLIENT_SECRET.
 """
 
+import csv
+import io
 import os
 import sys
 import uuid
@@ -25,9 +27,13 @@ from catalyst_client.api.organisations import (  # noqa: E402
 )
 from catalyst_client.api.reports import (  # noqa: E402
     funding_report,
+    funding_report_csv,
     pipeline_report,
+    pipeline_report_csv,
     sme_share_report,
+    sme_share_report_csv,
     trials_report,
+    trials_report_csv,
 )
 from catalyst_client.models import (  # noqa: E402
     ChangeEntity,
@@ -37,15 +43,18 @@ from catalyst_client.models import (  # noqa: E402
     ClientCredentialsGrantGrantType,
     CreateOrganisation,
     FeedPosition,
+    FundingReport,
     OrganisationKind,
     OrganisationList,
     OrganisationResource,
     PasswordGrant,
     PasswordGrantGrantType,
+    PipelineReport,
     Problem,
     Region,
-    Report,
+    SmeShareReport,
     TokenResponse,
+    TrialsReport,
 )
 
 BASE = os.environ["CATALYST_URL"].rstrip("/")
@@ -106,15 +115,46 @@ def page_to_the_end(client: AuthenticatedClient) -> None:
 
 
 def read_reports(client: AuthenticatedClient) -> None:
-    for name, operation in [
-        ("funding", funding_report),
-        ("sme-share", sme_share_report),
-        ("pipeline", pipeline_report),
-        ("trials", trials_report),
+    funding = funding_report.sync(client=client)
+    check(isinstance(funding, FundingReport), "funding report as a typed FundingReport")
+    committed = sum(row.committed.amount for row in funding.rows)
+    check(
+        isinstance(funding.totals[0].committed.amount, int)
+        and committed == funding.totals[0].committed.amount,
+        f"typed figures: rows' committed add up to the total ({committed} pence)",
+    )
+    shares = sme_share_report.sync(client=client, group_by="owner")
+    check(isinstance(shares, SmeShareReport), "SME share as a typed SmeShareReport")
+    check(
+        all(isinstance(row.owner_id, uuid.UUID) for row in shares.rows),
+        "a row's owner_id is a UUID",
+    )
+    check(isinstance(shares.totals[0].target, float), "the target is a number")
+    pipeline = pipeline_report.sync(client=client)
+    check(isinstance(pipeline, PipelineReport), "pipeline as a typed PipelineReport")
+    check(
+        pipeline.totals[0].median_days_to_first_contract is not None,
+        "days to a first contract, known on the demo",
+    )
+    trials = trials_report.sync(client=client)
+    check(isinstance(trials, TrialsReport), "trials as a typed TrialsReport")
+    check(trials.totals[0].follow_on_value.currency == "GBP", "follow-on value is Money")
+
+
+def read_reports_as_csv(client: AuthenticatedClient) -> None:
+    for name, as_json, as_csv in [
+        ("funding", funding_report, funding_report_csv),
+        ("sme-share", sme_share_report, sme_share_report_csv),
+        ("pipeline", pipeline_report, pipeline_report_csv),
+        ("trials", trials_report, trials_report_csv),
     ]:
-        report = operation.sync(client=client)
-        check(isinstance(report, Report) and report.report == name, f"{name} report as JSON")
-        check(len(report.totals) > 0, f"{name} report has totals")
+        body = as_csv.sync(client=client)
+        # The generated code hands text/csv over as the bytes received.
+        text = body.decode("utf-8") if isinstance(body, bytes) else body
+        check(isinstance(text, str), f"{name} as CSV through its own operation")
+        table = list(csv.reader(io.StringIO(text)))
+        rows = as_json.sync(client=client).rows
+        check(len(table) == len(rows) + 1, f"{name}: a header and {len(rows)} rows, as in JSON")
 
 
 def follow_changes(client: AuthenticatedClient) -> None:
@@ -156,5 +196,6 @@ if __name__ == "__main__":
     person, machine = sign_in()
     page_to_the_end(person)
     read_reports(machine)
+    read_reports_as_csv(machine)
     follow_changes(person)
     read_a_problem(person)

@@ -351,4 +351,14 @@ fn a_missing_postgres_database_or_a_refused_password_is_one_clear_line() {
         stderr.contains("does not exist") && stderr.contains("createdb"),
         "{stderr}"
     );
+
+    // A user PostgreSQL does not know: refused credentials, one line, a setting to correct.
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let host_and_database = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    let stranger = format!("{scheme}://catalyst_no_such_role@{host_and_database}");
+    let output = run(&["migrate"], &[("DATABASE_URL", &stranger)]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains("refused the user or password"), "{stderr}");
 }

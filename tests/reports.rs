@@ -554,3 +554,135 @@ fn reports_are_for_staff_officers_and_report_clients_and_check_their_parameters(
         reply.assert_problem(406, "not_acceptable");
     });
 }
+
+/// The declared members of `schema` (following `$ref` and `allOf` into `components`).
+fn declared_members(components: &Value, schema: &Value, into: &mut Vec<String>) {
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference.trim_start_matches("#/components/schemas/");
+        declared_members(components, &components["schemas"][name], into);
+    }
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        declared_members(components, part, into);
+    }
+    for name in schema["properties"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, _)| name)
+    {
+        into.push(name.clone());
+    }
+}
+
+/// Generated clients type report figures from the spec: every real answer, grouped by nothing
+/// and by every dimension, must validate against its report's schema, and hold no member the
+/// schema does not declare.
+#[test]
+fn every_report_answer_matches_its_typed_schema_in_the_spec() {
+    let spec: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/v1.json")).unwrap(),
+    )
+    .unwrap();
+    let components = &spec["components"];
+    let reports = [
+        (
+            "funding",
+            "FundingReport",
+            "programme,challenge,phase,owner,region,supplier_scale,financial_year",
+        ),
+        (
+            "sme-share",
+            "SmeShareReport",
+            "owner,financial_year,programme",
+        ),
+        (
+            "pipeline",
+            "PipelineReport",
+            "phase,programme,challenge,owner",
+        ),
+        (
+            "trials",
+            "TrialsReport",
+            "status,result,host,owner,programme,financial_year",
+        ),
+    ];
+    for_each_backend(|server| {
+        server.cli(&["seed", "demo"]);
+        for (name, schema_name, dimensions) in reports {
+            let root = serde_json::json!({
+                "$ref": format!("#/components/schemas/{schema_name}"),
+                "components": components,
+            });
+            let validator = jsonschema::options()
+                .should_validate_formats(true)
+                .build(&root)
+                .unwrap();
+            let schemas = &components["schemas"][schema_name]["properties"];
+            let mut row_members = Vec::new();
+            declared_members(components, &schemas["rows"]["items"], &mut row_members);
+            let mut total_members = Vec::new();
+            declared_members(components, &schemas["totals"]["items"], &mut total_members);
+            for query in [String::new(), format!("?group_by={dimensions}")] {
+                let answer = report(server, &format!("/api/v1/reports/{name}{query}"));
+                let errors: Vec<String> = validator
+                    .iter_errors(&answer)
+                    .map(|error| format!("{error} at {}", error.instance_path()))
+                    .collect();
+                assert!(errors.is_empty(), "{name}{query}: {errors:#?}");
+                assert!(
+                    !answer["rows"].as_array().unwrap().is_empty(),
+                    "{name}{query}"
+                );
+                for (items, declared) in [("rows", &row_members), ("totals", &total_members)] {
+                    for item in answer[items].as_array().unwrap() {
+                        for member in item.as_object().unwrap().keys() {
+                            assert!(
+                                declared.contains(member),
+                                "{name}{query}: {items} member {member} is not in {schema_name}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// Each report has a `.csv` path, for clients that choose a format by path (generated ones):
+/// the same text as `format=csv`, whatever `Accept` says, and it takes no `format`.
+#[test]
+fn each_report_has_a_csv_path_with_the_same_rows() {
+    for_each_backend(|server| {
+        server.cli(&["seed", "demo"]);
+        for name in ["funding", "sme-share", "pipeline", "trials"] {
+            let by_parameter = server.get_as(
+                &format!("/api/v1/reports/{name}?format=csv&group_by=owner"),
+                &server.admin_token,
+            );
+            let by_path = server.send(
+                "GET",
+                &format!("/api/v1/reports/{name}.csv?group_by=owner"),
+                &[
+                    ("authorization", &format!("Bearer {}", server.admin_token)),
+                    ("accept", "application/json"),
+                ],
+                None,
+            );
+            assert_eq!(by_path.status, 200, "{name}: {}", by_path.text());
+            assert_eq!(
+                by_path.header("content-type"),
+                Some("text/csv; charset=utf-8")
+            );
+            assert_eq!(by_path.text(), by_parameter.text(), "{name}");
+            server
+                .get_as(
+                    &format!("/api/v1/reports/{name}.csv?format=json"),
+                    &server.admin_token,
+                )
+                .assert_problem(400, "invalid_query");
+        }
+        server
+            .get("/api/v1/reports/funding.csv")
+            .assert_problem(401, "unauthenticated");
+    });
+}

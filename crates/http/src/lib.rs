@@ -36,6 +36,7 @@ pub mod problem;
 pub mod programmes;
 pub mod query;
 pub mod rate_limit;
+pub mod report_schemas;
 pub mod reports;
 pub mod request_context;
 pub mod resources;

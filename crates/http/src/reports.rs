@@ -22,6 +22,7 @@ use crate::state::AppState;
 
 pub const TAG: &str = "reports";
 
+/// The parameters every report takes; `format` last (the `.csv` paths take the others).
 const COMMON_PARAMETERS: [&str; 8] = [
     "programme_id",
     "owner_id",
@@ -144,7 +145,14 @@ pub const GROUPINGS: [Grouping; 4] = [FUNDING, SME_SHARE, PIPELINE, TRIALS];
 /// Reads the common parameters; `dimensions` are those this report groups by.
 fn ask(request: &HttpRequest, actor: &Actor, grouping: &Grouping) -> Result<Asked, ApiError> {
     let (dimensions, default_group) = (grouping.dimensions, grouping.default);
-    let params = QueryParams::parse(request, &COMMON_PARAMETERS)?;
+    // A `.csv` path names its format: no `format` parameter, and no negotiation.
+    let csv_path = request.path().ends_with(".csv");
+    let accepted = if csv_path {
+        &COMMON_PARAMETERS[..COMMON_PARAMETERS.len() - 1]
+    } else {
+        &COMMON_PARAMETERS[..]
+    };
+    let params = QueryParams::parse(request, accepted)?;
     let in_scope = owners_in_scope(actor)?;
     let mut errors = Vec::new();
     let mut applied = BTreeMap::new();
@@ -238,6 +246,7 @@ fn ask(request: &HttpRequest, actor: &Actor, grouping: &Grouping) -> Result<Aske
         }
     }
     let csv = match params.get("format") {
+        _ if csv_path => true,
         Some("csv") => true,
         Some("json") => false,
         Some(other) => {
@@ -686,8 +695,41 @@ pub struct ReportParams {
     financial_year: Option<String>,
     /// Dimensions, comma-separated; each report lists its own.
     group_by: Option<String>,
-    /// `json` or `csv`; without it, `Accept` decides (JSON by default).
+}
+
+/// A report's format, where the path does not say it.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Documents the parameter; `ask` parses it.
+pub struct ReportFormat {
+    /// `json` or `csv`; without it, `Accept` decides (JSON by default). The `.csv` paths give
+    /// CSV to clients that cannot choose by a parameter (generated clients).
     format: Option<String>,
+}
+
+/// A report's `.csv` twin: the same answer as CSV, whatever `Accept` says, for clients that
+/// choose a format by path (generated ones decode one media type per call).
+macro_rules! csv_twin {
+    ($handler:ident, $path:literal, $operation:literal, $answer:ident, $summary:literal) => {
+        #[doc = $summary]
+        #[utoipa::path(
+            tag = TAG, operation_id = $operation, security(("bearer" = [])), params(ReportParams),
+            responses(
+                (status = 200, description = "The report's rows as CSV, with a header", body = String, content_type = "text/csv"),
+                (status = 400, description = "An unknown dimension or a malformed filter", body = Problem, content_type = "application/problem+json"),
+                (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+                (status = 403, description = "Not for suppliers, nor API clients without the reports scope", body = Problem, content_type = "application/problem+json"),
+            )
+        )]
+        #[get($path)]
+        pub async fn $handler(
+            request: HttpRequest,
+            caller: Caller,
+            state: web::Data<AppState>,
+        ) -> Result<HttpResponse, ApiError> {
+            $answer(request, caller, state).await
+        }
+    };
 }
 
 /// Funding: committed (awards) and paid (payments).
@@ -698,10 +740,10 @@ pub struct ReportParams {
 /// milestones on the day paid, terminated awards included. `totals` (one per currency) are the
 /// sums of the rows. CSV gives money in pounds and pence.
 #[utoipa::path(
-    tag = TAG, operation_id = "funding_report", security(("bearer" = [])), params(ReportParams),
+    tag = TAG, operation_id = "funding_report", security(("bearer" = [])), params(ReportParams, ReportFormat),
     responses(
         (status = 200, description = "The report: JSON, or CSV (its rows, with a header)", content(
-            (Report = "application/json"), (String = "text/csv"))),
+            (crate::report_schemas::FundingReport = "application/json"), (String = "text/csv"))),
         (status = 400, description = "An unknown dimension or a malformed filter", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not for suppliers, nor API clients without the reports scope", body = Problem, content_type = "application/problem+json"),
@@ -710,6 +752,22 @@ pub struct ReportParams {
 )]
 #[get("/reports/funding")]
 pub async fn funding_report(
+    request: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    funding_answer(request, caller, state).await
+}
+
+csv_twin!(
+    funding_report_csv,
+    "/reports/funding.csv",
+    "funding_report_csv",
+    funding_answer,
+    "Funding, as CSV: the same rows, a line each after a header."
+);
+
+async fn funding_answer(
     request: HttpRequest,
     caller: Caller,
     state: web::Data<AppState>,
@@ -847,10 +905,10 @@ const SME_COLUMNS: [&str; 12] = [
 /// the government's 33% target. `group_by` any of `owner`, `financial_year`, `programme`
 /// (default `owner,financial_year`); rows are split by currency.
 #[utoipa::path(
-    tag = TAG, operation_id = "sme_share_report", security(("bearer" = [])), params(ReportParams),
+    tag = TAG, operation_id = "sme_share_report", security(("bearer" = [])), params(ReportParams, ReportFormat),
     responses(
         (status = 200, description = "The report: JSON, or CSV (its rows, with a header)", content(
-            (Report = "application/json"), (String = "text/csv"))),
+            (crate::report_schemas::SmeShareReport = "application/json"), (String = "text/csv"))),
         (status = 400, description = "An unknown dimension or a malformed filter", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not for suppliers, nor API clients without the reports scope", body = Problem, content_type = "application/problem+json"),
@@ -859,6 +917,22 @@ const SME_COLUMNS: [&str; 12] = [
 )]
 #[get("/reports/sme-share")]
 pub async fn sme_share_report(
+    request: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    sme_share_answer(request, caller, state).await
+}
+
+csv_twin!(
+    sme_share_report_csv,
+    "/reports/sme-share.csv",
+    "sme_share_report_csv",
+    sme_share_answer,
+    "SME share, as CSV: the same rows, a line each after a header."
+);
+
+async fn sme_share_answer(
     request: HttpRequest,
     caller: Caller,
     state: web::Data<AppState>,
@@ -980,10 +1054,10 @@ const PIPELINE_COLUMNS: [&str; 11] = [
 /// `programme`, `challenge`, `owner`. The totals add `phase_1_to_phase_2_rate` and
 /// `phase_2_to_adoption_rate`.
 #[utoipa::path(
-    tag = TAG, operation_id = "pipeline_report", security(("bearer" = [])), params(ReportParams),
+    tag = TAG, operation_id = "pipeline_report", security(("bearer" = [])), params(ReportParams, ReportFormat),
     responses(
         (status = 200, description = "The report: JSON, or CSV (its rows, with a header)", content(
-            (Report = "application/json"), (String = "text/csv"))),
+            (crate::report_schemas::PipelineReport = "application/json"), (String = "text/csv"))),
         (status = 400, description = "An unknown dimension or a malformed filter", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not for suppliers, nor API clients without the reports scope", body = Problem, content_type = "application/problem+json"),
@@ -992,6 +1066,22 @@ const PIPELINE_COLUMNS: [&str; 11] = [
 )]
 #[get("/reports/pipeline")]
 pub async fn pipeline_report(
+    request: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    pipeline_answer(request, caller, state).await
+}
+
+csv_twin!(
+    pipeline_report_csv,
+    "/reports/pipeline.csv",
+    "pipeline_report_csv",
+    pipeline_answer,
+    "Pipeline, as CSV: the same rows, a line each after a header."
+);
+
+async fn pipeline_answer(
     request: HttpRequest,
     caller: Caller,
     state: web::Data<AppState>,
@@ -1240,10 +1330,10 @@ const TRIAL_COLUMNS: [&str; 10] = [
 /// trial's award), `financial_year` (of its start). Every trial counts, private ones included:
 /// reports are for programme staff and the hosts' own officers.
 #[utoipa::path(
-    tag = TAG, operation_id = "trials_report", security(("bearer" = [])), params(ReportParams),
+    tag = TAG, operation_id = "trials_report", security(("bearer" = [])), params(ReportParams, ReportFormat),
     responses(
         (status = 200, description = "The report: JSON, or CSV (its rows, with a header)", content(
-            (Report = "application/json"), (String = "text/csv"))),
+            (crate::report_schemas::TrialsReport = "application/json"), (String = "text/csv"))),
         (status = 400, description = "An unknown dimension or a malformed filter", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not for suppliers, nor API clients without the reports scope", body = Problem, content_type = "application/problem+json"),
@@ -1252,6 +1342,22 @@ const TRIAL_COLUMNS: [&str; 10] = [
 )]
 #[get("/reports/trials")]
 pub async fn trials_report(
+    request: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    trials_answer(request, caller, state).await
+}
+
+csv_twin!(
+    trials_report_csv,
+    "/reports/trials.csv",
+    "trials_report_csv",
+    trials_answer,
+    "Trials, as CSV: the same rows, a line each after a header."
+);
+
+async fn trials_answer(
     request: HttpRequest,
     caller: Caller,
     state: web::Data<AppState>,
@@ -1316,7 +1422,11 @@ pub async fn trials_report(
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
     config
         .service(funding_report)
+        .service(funding_report_csv)
         .service(sme_share_report)
+        .service(sme_share_report_csv)
         .service(pipeline_report)
-        .service(trials_report);
+        .service(pipeline_report_csv)
+        .service(trials_report)
+        .service(trials_report_csv);
 }

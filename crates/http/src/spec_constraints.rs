@@ -523,9 +523,10 @@ fn constrain_query_parameters(document: &mut Value) {
                 "pattern": list_pattern(&crate::changes::ENTITIES, false),
             }),
             (reports, "group_by") if reports.starts_with("/api/v1/reports/") => {
+                let report = reports.strip_suffix(".csv").unwrap_or(reports);
                 let Some(grouping) = crate::reports::GROUPINGS
                     .iter()
-                    .find(|grouping| reports == format!("/api/v1{}", grouping.path))
+                    .find(|grouping| report == format!("/api/v1{}", grouping.path))
                 else {
                     return;
                 };

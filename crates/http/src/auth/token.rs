@@ -425,13 +425,15 @@ enum Grant {
 
 impl Grant {
     fn read(body: &TokenRequest) -> Result<Self, TokenError> {
-        let scopes = requested_scopes(body.scope.as_deref())?;
+        let scopes = || requested_scopes(body.scope.as_deref());
         let grant = match body.grant_type.as_str() {
             "password" => Self::Password {
                 username: required(&body.username, "username")?.to_owned(),
                 password: required(&body.password, "password")?.to_owned(),
             },
-            "client_credentials" => return Ok(Self::ClientCredentials { scopes }),
+            "client_credentials" => {
+                return Ok(Self::ClientCredentials { scopes: scopes()? })
+            }
             "refresh_token" => Self::RefreshToken {
                 refresh_token: required(&body.refresh_token, "refresh_token")?.to_owned(),
             },
@@ -451,7 +453,7 @@ impl Grant {
                 ))
             }
         };
-        if !scopes.is_empty() {
+        if !scopes()?.is_empty() {
             return Err(TokenError::new(
                 OAuthErrorCode::InvalidScope,
                 "a person's token carries the permissions of their role: scope is for API clients",
