@@ -362,3 +362,41 @@ fn a_missing_postgres_database_or_a_refused_password_is_one_clear_line() {
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
     assert!(stderr.contains("refused the user or password"), "{stderr}");
 }
+
+/// Colour is for a person at a terminal who has not asked for none: `script` (util-linux) gives
+/// the command a terminal, as a person's shell would.
+#[test]
+fn logs_are_coloured_only_on_a_terminal_without_no_color() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: no `script` command to give the CLI a terminal");
+        return;
+    }
+    let at_terminal = |no_color: Option<&str>| {
+        let database = TestDatabase::sqlite();
+        let mut command = Command::new("script");
+        command
+            .args(["-qec", &format!("{BINARY} migrate"), "/dev/null"])
+            .env("DATABASE_URL", database.url_text())
+            .env("CATALYST_LOG_FORMAT", "text")
+            .env("CATALYST_LOG", "info")
+            .env_remove("NO_COLOR");
+        if let Some(value) = no_color {
+            command.env("NO_COLOR", value);
+        }
+        let output = command.output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let coloured = at_terminal(None);
+    assert!(coloured.contains("migrations now"), "{coloured:?}");
+    assert!(
+        coloured.contains('\u{1b}'),
+        "no colour at a terminal: {coloured:?}"
+    );
+    let plain = at_terminal(Some("1"));
+    assert!(plain.contains("migrations now"), "{plain:?}");
+    assert!(
+        !plain.contains('\u{1b}'),
+        "colour despite NO_COLOR: {plain:?}"
+    );
+}
