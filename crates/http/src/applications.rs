@@ -770,6 +770,10 @@ fn write_update(
     Ok(Saved::Updated(updated))
 }
 
+crate::found_by_id!(Application, |connection, id, actor| {
+    store::find_visible(connection, id, &private_visibility(actor))
+});
+
 impl Keyed for Application {
     const COLLECTION: &'static str = "applications";
     const NOUN: &'static str = "application";

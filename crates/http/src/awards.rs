@@ -748,6 +748,8 @@ pub struct AwardRequest {
     body: CreateAward,
 }
 
+crate::found_by_id!(Award, |connection, id, _actor| store::find(connection, id));
+
 impl Keyed for Award {
     const COLLECTION: &'static str = "awards";
     const NOUN: &'static str = "award";

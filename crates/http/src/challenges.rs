@@ -873,6 +873,10 @@ fn save_whole(
     Ok(Saved::Updated(updated))
 }
 
+crate::found_by_id!(Challenge, |connection, id, actor| {
+    store::find_visible(connection, id, &visibility(actor))
+});
+
 impl Keyed for Challenge {
     const COLLECTION: &'static str = "challenges";
     const NOUN: &'static str = "challenge";

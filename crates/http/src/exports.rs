@@ -53,7 +53,9 @@ impl Format {
 }
 
 /// A collection that can be exported: its CSV columns (paths into the JSON resource, `.` for
-/// nesting) and how to read one page of it as the caller sees it.
+/// nesting; `external_source` and `external_id` are its first partner key) and how to read one
+/// page of it as the caller sees it. Those that import read their exports back: the same
+/// column names, the `id` naming the record, read-only columns ignored.
 struct Collection {
     name: &'static str,
     columns: &'static [&'static str],
@@ -71,6 +73,8 @@ const COLLECTIONS: [Collection; 8] = [
             "identifier.scheme",
             "identifier.id",
             "website",
+            "external_source",
+            "external_id",
             "version",
             "created_at",
             "updated_at",
@@ -106,6 +110,8 @@ const COLLECTIONS: [Collection; 8] = [
             "status",
             "opens_at",
             "closes_at",
+            "external_source",
+            "external_id",
             "version",
             "created_at",
             "updated_at",
@@ -146,6 +152,8 @@ const COLLECTIONS: [Collection; 8] = [
             "status",
             "assessment_score",
             "submitted_at",
+            "external_source",
+            "external_id",
             "version",
             "created_at",
             "updated_at",
@@ -169,6 +177,8 @@ const COLLECTIONS: [Collection; 8] = [
             "ends_on",
             "parent_award_id",
             "status",
+            "external_source",
+            "external_id",
             "version",
             "created_at",
             "updated_at",
@@ -353,9 +363,19 @@ fn page_reader(collection: &str, actor: &Actor) -> Option<PageReader> {
 
 /// The value at `path` (`budget.amount`) as a CSV cell.
 fn cell(item: &Value, path: &str) -> String {
+    // A partner's key for the record, the first it has (as the import reads one).
+    let path = match path {
+        "external_source" => "external_ids.0.source",
+        "external_id" => "external_ids.0.id",
+        other => other,
+    };
     let mut value = item;
     for key in path.split('.') {
-        match value.get(key) {
+        let inner = match key.parse::<usize>() {
+            Ok(index) => value.get(index),
+            Err(_) => value.get(key),
+        };
+        match inner {
             Some(inner) => value = inner,
             None => return String::new(),
         }

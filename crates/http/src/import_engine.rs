@@ -103,10 +103,11 @@ fn problem(code: &str, detail: impl Into<String>) -> Vec<ProblemItem> {
 /// A CSV record's first line, and its fields or why it cannot be read.
 type CsvRecord = (i64, Result<Vec<String>, String>);
 
-/// Hands out rows: NDJSON lines, or CSV records mapped to bodies by the header.
+/// Hands out rows: NDJSON lines, or CSV records mapped to bodies by the header (each column's
+/// member, or none for a column that is read and ignored).
 struct RowReader {
     lines: LineReader,
-    csv_header: Option<Vec<String>>,
+    csv_header: Option<Vec<Option<String>>>,
     csv: bool,
 }
 
@@ -170,6 +171,63 @@ fn csv_columns(collection: &str) -> &'static [&'static str] {
     }
 }
 
+/// The columns a collection's CSV export writes that describe a record rather than set it
+/// (its version, times, status and figures derived from other records): an import reads and
+/// ignores them, so that an export, edited in a spreadsheet, imports back.
+fn read_only_columns(collection: &str) -> &'static [&'static str] {
+    match collection {
+        "organisations" => &["version", "created_at", "updated_at"],
+        "challenges" => &["status", "version", "created_at", "updated_at"],
+        "applications" => &[
+            "challenge_id",
+            "status",
+            "assessment_score",
+            "submitted_at",
+            "version",
+            "created_at",
+            "updated_at",
+        ],
+        "awards" => &[
+            "challenge_id",
+            "supplier_organisation_id",
+            "paid.amount",
+            "outstanding.amount",
+            "status",
+            "version",
+            "created_at",
+            "updated_at",
+        ],
+        _ => &[],
+    }
+}
+
+/// An export's name for a column the import knows by another.
+fn column_alias(name: &str) -> &str {
+    match name {
+        "identifier.scheme" => "identifier_scheme",
+        "identifier.id" => "identifier_id",
+        other => other,
+    }
+}
+
+/// What a CSV header column means for `collection`: a member of the row's body, ignored
+/// (`Ok(None)`), or unknown.
+fn header_column(collection: &str, name: &str) -> Result<Option<String>, ()> {
+    let name = column_alias(name);
+    // `id` names the record a row updates: an export's rows carry their ids.
+    let by_id = matches!(
+        collection,
+        "organisations" | "challenges" | "applications" | "awards"
+    );
+    if csv_columns(collection).contains(&name) || (by_id && name == "id") {
+        Ok(Some(name.to_owned()))
+    } else if read_only_columns(collection).contains(&name) {
+        Ok(None)
+    } else {
+        Err(())
+    }
+}
+
 impl RowReader {
     fn new(import: &Import) -> Self {
         Self {
@@ -196,18 +254,20 @@ impl RowReader {
         let Ok(header) = record else {
             return Ok(Err("the header row is not valid CSV".to_owned()));
         };
-        let known = csv_columns(collection);
-        let header: Vec<String> = header
-            .into_iter()
-            .map(|name| name.trim().to_owned())
-            .collect();
-        if let Some(unknown) = header.iter().find(|name| !known.contains(&name.as_str())) {
-            return Ok(Err(format!(
-                "the header names {unknown:?}, which is not a column of {collection}: use {}",
-                known.join(", ")
-            )));
+        let mut columns = Vec::with_capacity(header.len());
+        for name in header {
+            match header_column(collection, name.trim()) {
+                Ok(column) => columns.push(column),
+                Err(()) => {
+                    return Ok(Err(format!(
+                        "the header names {:?}, which is not a column of {collection}: use {} (and an export's id and read-only columns, which are ignored)",
+                        name.trim(),
+                        csv_columns(collection).join(", ")
+                    )))
+                }
+            }
         }
-        self.csv_header = Some(header);
+        self.csv_header = Some(columns);
         Ok(Ok(()))
     }
 
@@ -336,16 +396,21 @@ fn parse_csv_record(text: &str) -> Result<Vec<String>, String> {
     Ok(fields)
 }
 
-/// A CSV record as the JSON body the same row would be in NDJSON (empty cells are absent).
-fn csv_body(header: &[String], fields: Vec<String>) -> Value {
+/// A CSV record as the JSON body the same row would be in NDJSON (empty cells are absent;
+/// ignored columns are skipped).
+fn csv_body(header: &[Option<String>], fields: Vec<String>) -> Value {
     let mut body = Map::new();
     let mut identifier = Map::new();
     let mut external = Map::new();
     let mut milestone = Map::new();
     for (name, value) in header.iter().zip(fields) {
+        let Some(name) = name else {
+            continue;
+        };
         if value.is_empty() {
             continue;
         }
+        let value = without_formula_guard(value);
         match name.as_str() {
             "identifier_scheme" => {
                 identifier.insert("scheme".to_owned(), Value::String(value));
@@ -417,6 +482,15 @@ fn csv_body(header: &[String], fields: Vec<String>) -> Value {
         );
     }
     Value::Object(body)
+}
+
+/// An export writes text that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`...)
+/// with a leading apostrophe (`crate::exports`): read back, the apostrophe goes.
+fn without_formula_guard(value: String) -> String {
+    match value.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest.to_owned(),
+        _ => value,
+    }
 }
 
 /// What applying (or checking) a row came to.
@@ -747,6 +821,22 @@ impl From<StoreError> for SavepointFailure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_exports_header_and_cells_read_back() {
+        assert_eq!(
+            header_column("organisations", "identifier.scheme"),
+            Ok(Some("identifier_scheme".to_owned()))
+        );
+        assert_eq!(header_column("awards", "id"), Ok(Some("id".to_owned())));
+        assert_eq!(header_column("awards", "paid.amount"), Ok(None));
+        assert_eq!(header_column("payments", "id"), Err(()));
+        assert_eq!(header_column("organisations", "colour"), Err(()));
+        assert_eq!(without_formula_guard("'=SUM(A1)".to_owned()), "=SUM(A1)");
+        assert_eq!(without_formula_guard("'-5".to_owned()), "-5");
+        assert_eq!(without_formula_guard("O'Neil".to_owned()), "O'Neil");
+        assert_eq!(without_formula_guard("'quoted'".to_owned()), "'quoted'");
+    }
 
     #[test]
     fn csv_records_follow_rfc_4180() {

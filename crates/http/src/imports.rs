@@ -202,7 +202,11 @@ fn parameter_error(name: &str, code: &str, detail: impl Into<String>) -> ApiErro
 /// `milestone_id`, `milestone_source`, `milestone_external_id`, `paid_on`, `amount.amount`,
 /// `amount.currency` (when given, the milestone's tranche). In NDJSON a payment is
 /// `{"milestone_id": ...}` or `{"milestone_external_id": {"source": ..., "id": ...}}` with
-/// `paid_on` and an optional `amount`.
+/// `paid_on` and an optional `amount`. A collection's CSV export imports back as it is: an
+/// `id` names the record the row updates (one the importer may see), `identifier.scheme` and
+/// `identifier.id` are read as `identifier_scheme` and `identifier_id`, the read-only columns
+/// (`version`, times, `status`, derived figures) are ignored, and a cell the export guarded
+/// against spreadsheet formulas (`'=...`) loses its apostrophe.
 #[utoipa::path(
     tag = TAG, operation_id = "create_import", security(("bearer" = [])),
     params(CreateImportParams),

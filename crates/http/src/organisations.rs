@@ -691,6 +691,10 @@ fn save_whole(
     }
 }
 
+crate::found_by_id!(Organisation, |connection, id, _actor| store::find(
+    connection, id
+));
+
 impl Keyed for Organisation {
     const COLLECTION: &'static str = "organisations";
     const NOUN: &'static str = "organisation";

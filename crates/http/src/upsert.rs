@@ -116,6 +116,45 @@ macro_rules! keyed_record_fields {
     };
 }
 
+/// A collection whose import rows may name a record by its `id`, as its CSV export writes it:
+/// a spreadsheet exported, edited and imported updates the records it came from.
+pub(crate) trait FoundById: Keyed {
+    /// The record with this id if `actor` may see it; `Ok(None)` if there is none it may see.
+    fn find_by_id(
+        connection: &mut DbConnection,
+        id: &str,
+        actor: &Actor,
+    ) -> Result<Option<Self>, ApiError>;
+}
+
+/// `FoundById` for a record: `$find` looks the parsed id up (`found` maps not-found to none).
+#[macro_export]
+macro_rules! found_by_id {
+    ($record:ty, |$connection:ident, $id:ident, $actor:ident| $find:expr) => {
+        impl $crate::upsert::FoundById for $record {
+            fn find_by_id(
+                $connection: &mut catalyst_persistence::DbConnection,
+                id: &str,
+                $actor: &catalyst_domain::Actor,
+            ) -> Result<Option<Self>, $crate::problem::ApiError> {
+                let $id = $crate::upsert::row_id(id)?;
+                $crate::upsert::found($find)
+            }
+        }
+    };
+}
+
+/// An import row's `id`, as the id type it names.
+pub(crate) fn row_id<I: std::str::FromStr>(id: &str) -> Result<I, ApiError> {
+    id.trim().parse().map_err(|_| {
+        ApiError::invalid_member(
+            "#/id",
+            "invalid_id",
+            format!("id must be a UUID, got {id:?}"),
+        )
+    })
+}
+
 /// `find_by_key`'s answer from a lookup by key and a check that the caller may see the record
 /// (which fails for one it may not: then the key is unknown to it, 404).
 pub(crate) fn found_visible<T: Keyed, E>(
@@ -237,21 +276,48 @@ pub(crate) async fn put<T: Keyed>(
 }
 
 /// One row of an import: checked, and unless `check_only` created, or updated when one of its
-/// external ids names a record the importer may see.
-pub(crate) fn import_row<T: Keyed>(
+/// external ids names a record the importer may see. A row with an `id` (a CSV export read
+/// back) updates that record, which must be one the importer may see.
+pub(crate) fn import_row<T: FoundById>(
     connection: &mut DbConnection,
-    body: serde_json::Value,
+    mut body: serde_json::Value,
     actor: &Actor,
     audit: &AuditContext,
     check_only: bool,
 ) -> Result<Applied, ApiError> {
+    let id = match body
+        .as_object_mut()
+        .and_then(|members| members.remove("id"))
+    {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(id)) => Some(id),
+        Some(_) => {
+            return Err(ApiError::invalid_member(
+                "#/id",
+                "invalid_id",
+                "id must be a UUID, as a string",
+            ))
+        }
+    };
     let body: T::Body = crate::body::from_value(body)?;
     let (checked, external_ids) = T::check(body)?;
     if check_only {
         return Ok(Applied::Valid);
     }
     let mut existing = None;
-    for key in &external_ids {
+    if let Some(id) = &id {
+        match T::find_by_id(connection, id, actor)? {
+            Some(record) => existing = Some(record),
+            None => {
+                return Err(ApiError::invalid_member(
+                    "#/id",
+                    "not_found",
+                    format!("no {} you may see has the id {id}", T::NOUN),
+                ))
+            }
+        }
+    }
+    for key in external_ids.iter().filter(|_| existing.is_none()) {
         if let Some(found) = T::find_by_key(connection, key, actor)? {
             existing = Some(found);
             break;
