@@ -13,6 +13,7 @@ import csv
 import io
 import os
 import sys
+import time
 import uuid
 
 sys.path.insert(0, os.environ["CATALYST_CLIENT_PATH"])
@@ -20,6 +21,7 @@ sys.path.insert(0, os.environ["CATALYST_CLIENT_PATH"])
 from catalyst_client import AuthenticatedClient, Client  # noqa: E402
 from catalyst_client.api.auth import create_token  # noqa: E402
 from catalyst_client.api.changes import get_latest_change_cursor, list_changes  # noqa: E402
+from catalyst_client.api.imports import create_import, get_import  # noqa: E402
 from catalyst_client.api.organisations import (  # noqa: E402
     create_organisation,
     delete_organisation,
@@ -35,15 +37,20 @@ from catalyst_client.api.reports import (  # noqa: E402
     trials_report,
     trials_report_csv,
 )
+from catalyst_client.types import File  # noqa: E402
 from catalyst_client.models import (  # noqa: E402
     ChangeEntity,
     ChangeList,
     ChangeOperation,
     ClientCredentialsGrant,
     ClientCredentialsGrantGrantType,
+    CreateImportCollection,
+    CreateImportFormat,
+    CreateImportMode,
     CreateOrganisation,
     FeedPosition,
     FundingReport,
+    ImportResource,
     OrganisationKind,
     OrganisationList,
     OrganisationResource,
@@ -182,6 +189,24 @@ def follow_changes(client: AuthenticatedClient) -> None:
     check(mine[1].version > mine[0].version, "a delete's version follows the last one")
 
 
+def import_a_spreadsheet(client: AuthenticatedClient) -> None:
+    sheet = "name,kind,region\r\nCalderdale Council,local_authority,yorkshire_and_the_humber\r\n"
+    queued = create_import.sync(
+        client=client,
+        body=File(payload=io.BytesIO(sheet.encode("utf-8")), file_name="councils.csv"),
+        collection=CreateImportCollection.ORGANISATIONS,
+        mode=CreateImportMode.PARTIAL,
+        format_=CreateImportFormat.CSV,
+    )
+    check(isinstance(queued, ImportResource), "an import uploaded through the client")
+    deadline = time.monotonic() + 60
+    job = queued
+    while job.status not in ("succeeded", "failed") and time.monotonic() < deadline:
+        time.sleep(0.2)
+        job = get_import.sync(client=client, id=queued.id)
+    check(job.status == "succeeded" and job.rows_created == 1, f"it ran: {job.status}")
+
+
 def read_a_problem(client: AuthenticatedClient) -> None:
     refused = create_organisation.sync(
         client=client,
@@ -198,4 +223,5 @@ if __name__ == "__main__":
     read_reports(machine)
     read_reports_as_csv(machine)
     follow_changes(person)
+    import_a_spreadsheet(person)
     read_a_problem(person)

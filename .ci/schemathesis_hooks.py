@@ -1,22 +1,8 @@
-"""Schemathesis hooks for Catalyst's property-based run (.ci/schemathesis).
-
-Imports take a file of rows (NDJSON or CSV), which Schemathesis has no serializer for: the
-generated value is sent as the file's text.
-"""
+"""Schemathesis hooks for Catalyst's property-based run (.ci/schemathesis)."""
 
 import uuid
 
 import schemathesis
-
-
-@schemathesis.serializer("application/x-ndjson")
-def ndjson(ctx, value):
-    # A `format: binary` body arrives as Schemathesis's Binary, a str subclass whose text is
-    # empty and whose bytes are in `.data`: str() of it would send nothing.
-    data = getattr(value, "data", value)
-    if isinstance(data, bytes):
-        return data
-    return str(data).encode("utf-8", "surrogatepass")
 
 
 def _positive(case):

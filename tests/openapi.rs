@@ -139,6 +139,21 @@ fn generated_clients_get_required_cursors_uuid_ids_and_enums() {
             }
         }
     }
+    // The import upload is bytes, which every generator can send, with the format named.
+    let import = &spec["paths"]["/api/v1/imports"]["post"];
+    let media: Vec<&String> = import["requestBody"]["content"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(media, ["application/octet-stream"]);
+    let format = import["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|parameter| parameter["name"] == "format")
+        .unwrap();
+    assert_eq!(format["required"], true);
     let change = &schemas["Change"]["properties"];
     assert_eq!(change["id"]["format"], "uuid");
     assert!(change["entity"]["enum"]

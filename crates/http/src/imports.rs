@@ -123,8 +123,10 @@ pub struct CreateImportParams {
     /// `all_or_nothing` (default: nothing is written unless every row is good) or `partial`
     /// (good rows are written, bad ones reported).
     mode: Option<String>,
-    /// `ndjson` or `csv`; without it, the Content-Type decides.
-    format: Option<String>,
+    /// `ndjson` or `csv`: what the file is. The spec asks for it, since the body is described
+    /// as bytes (`application/octet-stream`, which generated clients send); a body sent as
+    /// `application/x-ndjson` or `text/csv` may leave it out.
+    format: String,
 }
 
 /// Who may import into `collection`: whoever may create its records.
@@ -184,7 +186,8 @@ fn parameter_error(name: &str, code: &str, detail: impl Into<String>) -> ApiErro
 
 /// Import a file of rows.
 ///
-/// Send the file as the body (`Content-Type: application/x-ndjson` or `text/csv`); it is
+/// Send the file as the body (`Content-Type: application/x-ndjson` or `text/csv`, or any type
+/// with `format=ndjson` or `format=csv`, as generated clients send bytes); it is
 /// stored as it arrives, never held whole in memory, and processed as a job: poll the
 /// `Location` for progress, then read `/results` for what became of each row (rejected rows
 /// with their line and the reasons). A row that names an `external_ids` key already known
@@ -210,7 +213,7 @@ fn parameter_error(name: &str, code: &str, detail: impl Into<String>) -> ApiErro
 #[utoipa::path(
     tag = TAG, operation_id = "create_import", security(("bearer" = [])),
     params(CreateImportParams),
-    request_body(content = String, description = "The rows", content_type = "application/x-ndjson"),
+    request_body(content = String, description = "The file of rows, as bytes: NDJSON or CSV, as `format` says (`Content-Type: application/x-ndjson` or `text/csv` says it too)", content_type = "application/octet-stream"),
     responses(
         (status = 202, description = "Received and queued", body = ImportResource,
             headers(("Location" = String, description = "The import's URL, to poll"))),

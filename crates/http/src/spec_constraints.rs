@@ -431,7 +431,7 @@ pub fn constrain(document: &mut Value) {
         });
     }
     if let Some(rows) = document.pointer_mut(
-        "/paths/~1api~1v1~1imports/post/requestBody/content/application~1x-ndjson/schema",
+        "/paths/~1api~1v1~1imports/post/requestBody/content/application~1octet-stream/schema",
     ) {
         // A file of rows, bounded by the server's import limit (CATALYST_IMPORT_LIMIT) rather
         // than by a length a schema could state.
