@@ -124,16 +124,20 @@ pub fn web_url(value: &str, path: &str, errors: &mut ValidationErrors) -> Option
     }
 }
 
-/// `host[:port]`: a name of ASCII letters, digits, dots and hyphens, or an IPv6 literal in
-/// brackets; a port is 1 to 5 digits.
+/// An IPv6 address in hex groups (RFC 4291, compressed or not; no embedded IPv4, no zone), as
+/// a regular expression: the spec's URL pattern uses it, and `valid_authority` accepts the
+/// same literals, so that a generator never makes a URL the server or a client's URL parser
+/// refuses (Python's urlsplit raises on `[45DDf]`).
+pub const IPV6_PATTERN: &str = "(([0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|([0-9A-Fa-f]{1,4}:){1,7}:|([0-9A-Fa-f]{1,4}:){1,6}:[0-9A-Fa-f]{1,4}|([0-9A-Fa-f]{1,4}:){1,5}(:[0-9A-Fa-f]{1,4}){1,2}|([0-9A-Fa-f]{1,4}:){1,4}(:[0-9A-Fa-f]{1,4}){1,3}|([0-9A-Fa-f]{1,4}:){1,3}(:[0-9A-Fa-f]{1,4}){1,4}|([0-9A-Fa-f]{1,4}:){1,2}(:[0-9A-Fa-f]{1,4}){1,5}|[0-9A-Fa-f]{1,4}:(:[0-9A-Fa-f]{1,4}){1,6}|:((:[0-9A-Fa-f]{1,4}){1,7}|:))";
+
+/// `host[:port]`: a name of ASCII letters, digits, dots and hyphens, or an IPv6 address in
+/// brackets (hex groups, as `IPV6_PATTERN`); a port is 1 to 5 digits.
 fn valid_authority(authority: &str) -> bool {
     let (host, port) = if let Some(literal) = authority.strip_prefix('[') {
         match literal.split_once(']') {
             Some((address, rest)) => {
-                let address_ok = !address.is_empty()
-                    && address
-                        .chars()
-                        .all(|c| c.is_ascii_hexdigit() || matches!(c, ':' | '.'));
+                let address_ok = address.parse::<std::net::Ipv6Addr>().is_ok()
+                    && address.chars().all(|c| c.is_ascii_hexdigit() || c == ':');
                 if !address_ok {
                     return false;
                 }
@@ -213,6 +217,9 @@ mod tests {
             "ftp://x.org",
             "http://[",
             "https://[::1",
+            "https://[45DDf]/",
+            "https://[1:2:3]/",
+            "https://[::ffff:1.2.3.4]/",
             "https://host:port",
             "https://a@b.org",
         ] {

@@ -123,7 +123,8 @@ fn constraints(rule: Rule, required: bool) -> (usize, usize, String) {
             format!(
                 "^{SPACE}*{}{SPACE}*$",
                 optional(format!(
-                    r"https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{{1,5}})?([/?#]{VISIBLE}*)?"
+                    r"https?://(\[{}\]|[A-Za-z0-9.-]+)(:[0-9]{{1,5}})?([/?#]{VISIBLE}*)?",
+                    catalyst_domain::text::IPV6_PATTERN
                 ))
             ),
         ),
