@@ -227,6 +227,14 @@ const COLLECTIONS: [Collection; 8] = [
     },
 ];
 
+/// The CSV columns `collection` exports, if it has an export (imports read them back).
+pub(crate) fn csv_columns(collection: &str) -> Option<&'static [&'static str]> {
+    COLLECTIONS
+        .iter()
+        .find(|exported| exported.name == collection)
+        .map(|exported| exported.columns)
+}
+
 /// One page of a collection as JSON values, in id order, after `after`.
 type PageReader =
     Box<dyn FnMut(&mut DbConnection, Option<&After>) -> Result<Page<Value>, StoreError> + Send>;

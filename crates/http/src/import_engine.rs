@@ -171,36 +171,6 @@ fn csv_columns(collection: &str) -> &'static [&'static str] {
     }
 }
 
-/// The columns a collection's CSV export writes that describe a record rather than set it
-/// (its version, times, status and figures derived from other records): an import reads and
-/// ignores them, so that an export, edited in a spreadsheet, imports back.
-fn read_only_columns(collection: &str) -> &'static [&'static str] {
-    match collection {
-        "organisations" => &["version", "created_at", "updated_at"],
-        "challenges" => &["status", "version", "created_at", "updated_at"],
-        "applications" => &[
-            "challenge_id",
-            "status",
-            "assessment_score",
-            "submitted_at",
-            "version",
-            "created_at",
-            "updated_at",
-        ],
-        "awards" => &[
-            "challenge_id",
-            "supplier_organisation_id",
-            "paid.amount",
-            "outstanding.amount",
-            "status",
-            "version",
-            "created_at",
-            "updated_at",
-        ],
-        _ => &[],
-    }
-}
-
 /// An export's name for a column the import knows by another.
 fn column_alias(name: &str) -> &str {
     match name {
@@ -211,17 +181,15 @@ fn column_alias(name: &str) -> &str {
 }
 
 /// What a CSV header column means for `collection`: a member of the row's body, ignored
-/// (`Ok(None)`), or unknown.
+/// (`Ok(None)`), or unknown. The collection's export is read back: its `id` names the record a
+/// row updates, and its other columns that set nothing (version, times, status, figures derived
+/// from other records) are read and ignored.
 fn header_column(collection: &str, name: &str) -> Result<Option<String>, ()> {
-    let name = column_alias(name);
-    // `id` names the record a row updates: an export's rows carry their ids.
-    let by_id = matches!(
-        collection,
-        "organisations" | "challenges" | "applications" | "awards"
-    );
-    if csv_columns(collection).contains(&name) || (by_id && name == "id") {
-        Ok(Some(name.to_owned()))
-    } else if read_only_columns(collection).contains(&name) {
+    let exported = crate::exports::csv_columns(collection).unwrap_or_default();
+    let member = column_alias(name);
+    if csv_columns(collection).contains(&member) || (member == "id" && exported.contains(&"id")) {
+        Ok(Some(member.to_owned()))
+    } else if exported.contains(&name) {
         Ok(None)
     } else {
         Err(())
