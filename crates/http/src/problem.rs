@@ -51,6 +51,30 @@ pub struct Problem {
     pub allowed_transitions: Option<Vec<String>>,
 }
 
+impl Problem {
+    /// A problem named by `code`, in the current request (its path and request id).
+    pub fn in_request(
+        code: &str,
+        title: &str,
+        status: StatusCode,
+        detail: String,
+        errors: Vec<ProblemItem>,
+    ) -> Self {
+        let context = request_context::current();
+        Self {
+            problem_type: format!("/problems/{code}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail,
+            instance: context.as_ref().map(|context| context.path.clone()),
+            code: code.to_owned(),
+            request_id: context.map(|context| context.request_id),
+            errors,
+            allowed_transitions: None,
+        }
+    }
+}
+
 /// One error inside a problem: a body member (`pointer`) or a query parameter (`parameter`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct ProblemItem {
@@ -278,20 +302,12 @@ impl ApiError {
     /// The problem document for this error in the current request.
     pub fn problem(&self) -> Problem {
         let (code, title) = self.code_and_title();
-        let context = request_context::current();
         Problem {
-            problem_type: format!("/problems/{code}"),
-            title: title.to_owned(),
-            status: self.status_code().as_u16(),
-            detail: self.detail(),
-            instance: context.as_ref().map(|context| context.path.clone()),
-            code: code.to_owned(),
-            request_id: context.map(|context| context.request_id),
-            errors: self.items(),
             allowed_transitions: match self {
                 Self::IllegalTransition { allowed, .. } => Some(allowed.clone()),
                 _ => None,
             },
+            ..Problem::in_request(code, title, self.status_code(), self.detail(), self.items())
         }
     }
 }

@@ -12,7 +12,6 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::problem::{ApiError, Problem, ProblemItem, PROBLEM_JSON};
-use crate::request_context;
 
 /// The error codes of RFC 6749 §5.2, and the two of §4.1.2.1 that fit a server-side failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -174,18 +173,13 @@ impl ResponseError for TokenError {
                 basic_challenge,
             } => {
                 let status = self.status_code();
-                let context = request_context::current();
-                let problem = Problem {
-                    problem_type: format!("/problems/{}", code.as_str()),
-                    title: code.title().to_owned(),
-                    status: status.as_u16(),
-                    detail: description.clone(),
-                    instance: context.as_ref().map(|context| context.path.clone()),
-                    code: code.as_str().to_owned(),
-                    request_id: context.map(|context| context.request_id),
-                    errors: items.clone(),
-                    allowed_transitions: None,
-                };
+                let problem = Problem::in_request(
+                    code.as_str(),
+                    code.title(),
+                    status,
+                    description.clone(),
+                    items.clone(),
+                );
                 let mut response = HttpResponse::build(status);
                 response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
                 if *basic_challenge {
