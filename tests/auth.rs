@@ -608,9 +608,16 @@ fn changing_a_password_needs_the_old_one_and_signs_out_elsewhere() {
             .as_str()
             .unwrap()
             .to_owned();
-        server
-            .send_json("POST", "/api/v1/users/me/password", &json!({"current_password": "wrong wrong wrong", "new_password": "a brand new passphrase"}), Some(&token))
-            .assert_problem(401, "invalid_credentials");
+        // A wrong current password is the field's error, not the token's: 422 naming it, and
+        // no challenge that would send a client to sign in again.
+        let wrong = server.send_json("POST", "/api/v1/users/me/password", &json!({"current_password": "wrong wrong wrong", "new_password": "a brand new passphrase"}), Some(&token));
+        assert!(wrong.header("www-authenticate").is_none());
+        let problem = wrong.assert_problem(422, "validation_failed");
+        assert_eq!(
+            problem["errors"][0]["pointer"], "#/current_password",
+            "{problem}"
+        );
+        assert_eq!(problem["errors"][0]["code"], "incorrect", "{problem}");
         server
             .send_json(
                 "POST",

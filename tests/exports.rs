@@ -40,17 +40,22 @@ fn ndjson(reply: &common::Reply) -> Vec<Value> {
         .collect()
 }
 
-/// Every id a list holds, page by page.
+/// Every id a list holds, page by page (`collection` may carry filters: `milestones?status=paid`).
 fn listed(server: &TestServer, token: &str, collection: &str) -> BTreeSet<String> {
     let mut ids = BTreeSet::new();
-    let mut path = format!("/api/v1/{collection}?limit=500");
+    let collection = if collection.contains('?') {
+        format!("{collection}&")
+    } else {
+        format!("{collection}?")
+    };
+    let mut path = format!("/api/v1/{collection}limit=500");
     loop {
         let page = server.get_as(&path, token).json();
         for item in page["data"].as_array().unwrap() {
             ids.insert(id(item));
         }
         match page["next_cursor"].as_str() {
-            Some(cursor) => path = format!("/api/v1/{collection}?limit=500&cursor={cursor}"),
+            Some(cursor) => path = format!("/api/v1/{collection}limit=500&cursor={cursor}"),
             None => return ids,
         }
     }
@@ -101,6 +106,27 @@ fn an_export_holds_the_whole_collection_in_both_formats() {
                 .collect();
             assert_eq!(ids, exported, "{collection} as CSV");
         }
+        // Payments: the paid milestones, as rows of the payments import.
+        let payments = ndjson(&export(server, &server.admin_token, "payments", "ndjson"));
+        let paid: BTreeSet<String> = payments
+            .iter()
+            .map(|row| row["milestone_id"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(!paid.is_empty());
+        assert_eq!(
+            paid,
+            listed(server, &server.admin_token, "milestones?status=paid")
+        );
+        for row in &payments {
+            assert!(row["paid_on"].is_string(), "{row}");
+            assert!(
+                row.get("id").is_none() && row.get("status").is_none(),
+                "{row}"
+            );
+        }
+        let csv = export(server, &server.admin_token, "payments", "csv").text();
+        assert_eq!(csv.lines().count(), payments.len() + 1);
+
         // More than one page of the database's reads went into this one.
         assert!(listed(server, &server.admin_token, "applications").len() > 1000);
     });

@@ -719,6 +719,25 @@ fn an_exported_csv_edited_in_a_spreadsheet_imports_back() {
             Some(&server.admin_token),
         );
         assert_eq!(keyed.status, 200, "{}", keyed.text());
+        // Documents on the challenge edited below: titles with a comma, a `;` and brackets.
+        let documents = json!([
+            {"title": "Brief; round 3, final", "url": "https://www.gov.uk/brief?a=1;b=2"},
+            {"title": "<Draft> sensor spec", "url": "https://leeds.example/spec"}
+        ]);
+        let leeds = ok(server.get_as(
+            "/api/v1/challenges?q=condition%20of%20council%20housing",
+            &server.admin_token,
+        ))["data"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let documented = server.send_json(
+            "PATCH",
+            &format!("/api/v1/challenges/{leeds}"),
+            &json!({ "documents": documents }),
+            Some(&server.admin_token),
+        );
+        assert_eq!(documented.status, 200, "{}", documented.text());
         let edits: [(&str, &str, &str, &str); 3] = [
             ("organisations", "name", ",HomeLINK,", ",HomeLINK Ltd,"),
             (
@@ -769,6 +788,13 @@ fn an_exported_csv_edited_in_a_spreadsheet_imports_back() {
                 to.trim_matches(','),
                 "{collection}: {record}"
             );
+            if collection == "challenges" {
+                assert_eq!(id, leeds);
+                assert_eq!(
+                    record["documents"], documents,
+                    "the export's documents read back"
+                );
+            }
             let after = versions(server, collection);
             for (other, version) in &before {
                 let expected = if other == id { version + 1 } else { *version };
@@ -794,5 +820,52 @@ fn an_exported_csv_edited_in_a_spreadsheet_imports_back() {
             BTreeMap::from([("unchanged".to_owned(), before.len())])
         );
         assert_eq!(versions(server, "applications"), before);
+
+        // Payments: the paid milestones read back unchanged, one named by its id and a partner's
+        // key together; a row whose id and key name different milestones is refused.
+        let paid = ok(server.get_as(
+            "/api/v1/milestones?status=paid&limit=500",
+            &server.admin_token,
+        ))["data"]
+            .as_array()
+            .unwrap()
+            .clone();
+        assert!(paid.len() >= 2, "the demo has paid milestones");
+        let first = paid[0]["id"].as_str().unwrap();
+        let keyed = server.send_json(
+            "PATCH",
+            &format!("/api/v1/milestones/{first}"),
+            &json!({"external_ids": [{"source": "finance", "id": "INV-0001"}]}),
+            Some(&server.admin_token),
+        );
+        assert_eq!(keyed.status, 200, "{}", keyed.text());
+        let before = versions(server, "milestones");
+        let (import, results) = export_edit_import(server, "payments", |text| {
+            assert!(text.starts_with(
+                "milestone_id,milestone_source,milestone_external_id,paid_on,amount.amount,amount.currency\r\n"
+            ));
+            assert!(
+                text.contains(&format!("{first},finance,INV-0001,")),
+                "{text}"
+            );
+            text
+        });
+        assert_eq!(import["status"], "succeeded", "{import}");
+        assert_eq!(
+            outcomes(&results),
+            BTreeMap::from([("unchanged".to_owned(), paid.len())])
+        );
+        assert_eq!(versions(server, "milestones"), before);
+        let other = paid[1]["id"].as_str().unwrap();
+        let (_, results) = export_edit_import(server, "payments", |text| {
+            text.replacen(&format!("{first},finance"), &format!("{other},finance"), 1)
+        });
+        let refused: Vec<&Value> = results
+            .iter()
+            .filter(|result| result["outcome"] == "rejected")
+            .collect();
+        assert_eq!(refused.len(), 1, "{results:#?}");
+        assert_eq!(refused[0]["errors"][0]["code"], "mismatch", "{results:#?}");
+        assert_eq!(versions(server, "milestones"), before);
     });
 }

@@ -55,13 +55,15 @@ impl Format {
 /// A collection that can be exported: its CSV columns (paths into the JSON resource, `.` for
 /// nesting; `external_source` and `external_id` are its first partner key) and how to read one
 /// page of it as the caller sees it. Those that import read their exports back: the same
-/// column names, the `id` naming the record, read-only columns ignored.
+/// column names, the `id` naming the record, read-only columns ignored. `payments` is the
+/// paid milestones in the payments import's own columns, so finance can read back what it
+/// sent.
 struct Collection {
     name: &'static str,
     columns: &'static [&'static str],
 }
 
-const COLLECTIONS: [Collection; 8] = [
+const COLLECTIONS: [Collection; 9] = [
     Collection {
         name: "organisations",
         columns: &[
@@ -107,6 +109,7 @@ const COLLECTIONS: [Collection; 8] = [
             "title",
             "problem_statement",
             "themes",
+            "documents",
             "status",
             "opens_at",
             "closes_at",
@@ -200,6 +203,10 @@ const COLLECTIONS: [Collection; 8] = [
             "created_at",
             "updated_at",
         ],
+    },
+    Collection {
+        name: "payments",
+        columns: &crate::import_engine::PAYMENT_COLUMNS,
     },
     Collection {
         name: "trials",
@@ -350,6 +357,18 @@ fn page_reader(collection: &str, actor: &Actor) -> Option<PageReader> {
                 })
             })
         }
+        "payments" => {
+            let seen = crate::applications::private_visibility(actor);
+            Box::new(move |connection, after| {
+                let sort = by_id(milestones::MilestoneSortField::Id);
+                let paid = milestones::MilestoneFilter {
+                    status: Some(catalyst_domain::MilestoneStatus::Paid),
+                    ..Default::default()
+                };
+                let page = milestones::list(connection, &seen, &paid, &sort, after, PAGE_ROWS)?;
+                to_values(page, payment_row)
+            })
+        }
         "trials" => {
             let seen = crate::trials::visibility(actor);
             Box::new(move |connection, after| {
@@ -369,12 +388,31 @@ fn page_reader(collection: &str, actor: &Actor) -> Option<PageReader> {
     })
 }
 
+/// A paid milestone as a row of the payments import (NDJSON's shape; CSV flattens it).
+fn payment_row(milestone: &catalyst_domain::Milestone) -> Value {
+    let mut row = serde_json::Map::new();
+    row.insert("milestone_id".to_owned(), milestone.id.to_string().into());
+    if let Some(key) = milestone.external_ids.first() {
+        row.insert(
+            "milestone_external_id".to_owned(),
+            serde_json::json!({"source": key.source, "id": key.id}),
+        );
+    }
+    row.insert("paid_on".to_owned(), serde_json::json!(milestone.paid_on));
+    if let Some(amount) = milestone.fields.amount {
+        row.insert("amount".to_owned(), serde_json::json!(amount));
+    }
+    Value::Object(row)
+}
+
 /// The value at `path` (`budget.amount`) as a CSV cell.
 fn cell(item: &Value, path: &str) -> String {
     // A partner's key for the record, the first it has (as the import reads one).
     let path = match path {
         "external_source" => "external_ids.0.source",
         "external_id" => "external_ids.0.id",
+        "milestone_source" => "milestone_external_id.source",
+        "milestone_external_id" => "milestone_external_id.id",
         other => other,
     };
     let mut value = item;
@@ -391,14 +429,23 @@ fn cell(item: &Value, path: &str) -> String {
     let text = match value {
         Value::Null => return String::new(),
         Value::String(text) => neutralise_formula(text),
-        Value::Array(values) => values
-            .iter()
-            .map(|value| match value {
-                Value::String(text) => text.clone(),
-                other => other.to_string(),
-            })
-            .collect::<Vec<_>>()
-            .join("; "),
+        // Lists are `; `-separated; a document link is `Title <url>` (the import reads both).
+        Value::Array(values) => neutralise_formula(
+            &values
+                .iter()
+                .map(|value| match value {
+                    Value::String(text) => text.clone(),
+                    Value::Object(link) => match (link.get("title"), link.get("url")) {
+                        (Some(Value::String(title)), Some(Value::String(url))) => {
+                            format!("{title} <{url}>")
+                        }
+                        _ => value.to_string(),
+                    },
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
         other => other.to_string(),
     };
     quote(&text)
@@ -503,7 +550,7 @@ pub struct ExportParams {
     tag = TAG,
     operation_id = "export_collection",
     params(
-        ("collection" = String, Path, description = "organisations, programmes, challenges, phases, applications, awards, milestones or trials"),
+        ("collection" = String, Path, description = "organisations, programmes, challenges, phases, applications, awards, milestones, payments (paid milestones, in the payments import's columns) or trials"),
         ExportParams,
     ),
     security(("bearer" = [])),
@@ -646,6 +693,13 @@ mod tests {
         assert_eq!(cell(&item, "budget.amount"), "-5");
         assert_eq!(cell(&item, "budget.currency"), "GBP");
         assert_eq!(cell(&item, "themes"), "Housing; IoT");
+        let listed = json!({"themes": ["=SUM(A1)", "IoT"],
+            "documents": [{"title": "Brief, v2", "url": "https://a.example/b"}, {"title": "Spec", "url": "https://a.example/s"}]});
+        assert_eq!(cell(&listed, "themes"), "'=SUM(A1); IoT");
+        assert_eq!(
+            cell(&listed, "documents"),
+            "\"Brief, v2 <https://a.example/b>; Spec <https://a.example/s>\""
+        );
         assert_eq!(cell(&item, "summary"), "\"'=HYPERLINK(\"\"x\"\")\"");
         assert_eq!(cell(&item, "none"), "");
         assert_eq!(cell(&item, "missing.path"), "");

@@ -111,6 +111,16 @@ struct RowReader {
     csv: bool,
 }
 
+/// A payments import's columns, which the `payments` export writes too.
+pub(crate) const PAYMENT_COLUMNS: [&str; 6] = [
+    "milestone_id",
+    "milestone_source",
+    "milestone_external_id",
+    "paid_on",
+    "amount.amount",
+    "amount.currency",
+];
+
 /// The CSV columns of an importable collection, and where each goes in the body.
 fn csv_columns(collection: &str) -> &'static [&'static str] {
     match collection {
@@ -132,6 +142,7 @@ fn csv_columns(collection: &str) -> &'static [&'static str] {
             "title",
             "problem_statement",
             "themes",
+            "documents",
             "opens_at",
             "closes_at",
             "external_source",
@@ -159,14 +170,7 @@ fn csv_columns(collection: &str) -> &'static [&'static str] {
             "external_source",
             "external_id",
         ],
-        "payments" => &[
-            "milestone_id",
-            "milestone_source",
-            "milestone_external_id",
-            "paid_on",
-            "amount.amount",
-            "amount.currency",
-        ],
+        "payments" => &PAYMENT_COLUMNS,
         _ => &[],
     }
 }
@@ -432,6 +436,9 @@ fn csv_body(header: &[Option<String>], fields: Vec<String>) -> Value {
                     .collect();
                 body.insert(name.clone(), Value::Array(items));
             }
+            "documents" => {
+                body.insert(name.clone(), Value::Array(document_links(&value)));
+            }
             _ => {
                 body.insert(name.clone(), Value::String(value));
             }
@@ -450,6 +457,41 @@ fn csv_body(header: &[Option<String>], fields: Vec<String>) -> Value {
         );
     }
     Value::Object(body)
+}
+
+/// A `documents` cell as the export writes it, `Title <https://...>; Other <https://...>`, as
+/// links. A URL has a scheme and no spaces or angle brackets, so a title may hold `;`, `<` or
+/// `>`; an entry
+/// without a `<url>` becomes a link without a URL, which the body's validation refuses saying
+/// which one.
+fn document_links(cell: &str) -> Vec<Value> {
+    let mut links = Vec::new();
+    let mut rest = cell;
+    loop {
+        let entry = rest.trim_start();
+        let entry = entry.strip_prefix(';').unwrap_or(entry).trim_start();
+        if entry.is_empty() {
+            return links;
+        }
+        let url = entry
+            .char_indices()
+            .filter(|(_, c)| *c == '<')
+            .find_map(|(open, _)| {
+                let after = &entry[open + 1..];
+                let close = after.find(|c: char| c == '>' || c == '<' || c.is_whitespace())?;
+                (after[close..].starts_with('>') && after[..close].contains("://"))
+                    .then_some((open, open + 1 + close))
+            });
+        let Some((open, close)) = url else {
+            links.push(serde_json::json!({ "title": entry.trim_end() }));
+            return links;
+        };
+        links.push(serde_json::json!({
+            "title": entry[..open].trim_end(),
+            "url": &entry[open + 1..close],
+        }));
+        rest = &entry[close + 1..];
+    }
 }
 
 /// An export writes text that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`...)
@@ -789,6 +831,29 @@ impl From<StoreError> for SavepointFailure {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_documents_cell_reads_back_as_links() {
+        assert_eq!(
+            document_links(
+                "Brief; part 1 <https://a.example/1>; <Draft> spec <https://a.example/2?x=1;y=2>"
+            ),
+            vec![
+                json!({"title": "Brief; part 1", "url": "https://a.example/1"}),
+                json!({"title": "<Draft> spec", "url": "https://a.example/2?x=1;y=2"}),
+            ]
+        );
+        assert_eq!(document_links(" ; "), Vec::<Value>::new());
+        // No URL: a link without one, which validation refuses by name.
+        assert_eq!(
+            document_links("Brief <https://a.example/1>; Notes"),
+            vec![
+                json!({"title": "Brief", "url": "https://a.example/1"}),
+                json!({"title": "Notes"}),
+            ]
+        );
+    }
 
     #[test]
     fn an_exports_header_and_cells_read_back() {

@@ -194,18 +194,20 @@ fn parameter_error(name: &str, code: &str, detail: impl Into<String>) -> ApiErro
 /// updates that record; others create one. CSV columns for organisations: `name`, `kind`,
 /// `scale`, `region`, `identifier_scheme`, `identifier_id`, `website`, `external_source`,
 /// `external_id`; for challenges (made as drafts): `programme_id`, `owner_organisation_id`,
-/// `reference`, `title`, `problem_statement`, `themes` (`;`-separated), `opens_at`,
-/// `closes_at`, `external_source`, `external_id`; for applications (made as drafts):
+/// `reference`, `title`, `problem_statement`, `themes` (`;`-separated), `documents`
+/// (`Title <https://...>`, `;`-separated), `opens_at`, `closes_at`, `external_source`,
+/// `external_id`; for applications (made as drafts):
 /// `phase_id`, `supplier_organisation_id`, `amount_requested.amount` (minor units),
 /// `amount_requested.currency`, `summary`, `external_source`, `external_id`; for awards (each
 /// claims its phase's budget as `POST` does): `phase_id`, `application_id`,
 /// `contract_reference`, `amount.amount`, `amount.currency`, `vat_included` (`true` or
 /// `false`), `starts_on`, `ends_on`, `parent_award_id`, `external_source`, `external_id`; for
-/// payments (each pays an invoiced milestone, named by its id or by a partner's key):
-/// `milestone_id`, `milestone_source`, `milestone_external_id`, `paid_on`, `amount.amount`,
-/// `amount.currency` (when given, the milestone's tranche). In NDJSON a payment is
-/// `{"milestone_id": ...}` or `{"milestone_external_id": {"source": ..., "id": ...}}` with
-/// `paid_on` and an optional `amount`. A collection's CSV export imports back as it is: an
+/// payments (each pays an invoiced milestone, named by its id, by a partner's key, or by both
+/// when they agree): `milestone_id`, `milestone_source`, `milestone_external_id`, `paid_on`,
+/// `amount.amount`, `amount.currency` (when given, the milestone's tranche); the `payments`
+/// export writes these columns. In NDJSON a payment is `{"milestone_id": ...}` and/or
+/// `{"milestone_external_id": {"source": ..., "id": ...}}` with `paid_on` and an optional
+/// `amount`. A collection's CSV export imports back as it is: an
 /// `id` names the record the row updates (one the importer may see), `identifier.scheme` and
 /// `identifier.id` are read as `identifier_scheme` and `identifier_id`, the read-only columns
 /// (`version`, times, `status`, derived figures) are ignored, and a cell the export guarded

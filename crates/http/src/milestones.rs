@@ -642,10 +642,12 @@ struct PaymentRow {
     amount: Option<Money>,
 }
 
-/// A row's milestone reference, checked on its own.
+/// A row's milestone reference, checked on its own. A payments export names a milestone both
+/// ways when it has a partner's key, so a row may too: then they must agree.
 enum MilestoneRef {
     Id(MilestoneId),
     Key(ExternalId),
+    Both(MilestoneId, ExternalId),
 }
 
 impl PaymentRow {
@@ -658,11 +660,17 @@ impl PaymentRow {
                 let key = crate::resources::external_ids(std::slice::from_ref(key), &mut errors);
                 key.into_iter().next().map(MilestoneRef::Key)
             }
-            _ => {
+            (Some(id), Some(key)) => {
+                let id = collect_field_id::<MilestoneId>(id, "milestone_id", &mut errors);
+                let key = crate::resources::external_ids(std::slice::from_ref(key), &mut errors);
+                id.zip(key.into_iter().next())
+                    .map(|(id, key)| MilestoneRef::Both(id, key))
+            }
+            (None, None) => {
                 errors.push(FieldViolation::new(
                     "milestone_id",
-                    "one_of",
-                    "name the milestone by milestone_id or by milestone_external_id (one of them)",
+                    "required",
+                    "name the milestone by milestone_id, by milestone_external_id, or both",
                 ));
                 None
             }
@@ -699,11 +707,28 @@ pub(crate) fn import_payment(
             .into(),
         )
     };
+    let by_id = |connection: &mut DbConnection, id| {
+        store::find_visible(connection, id, &private_visibility(actor)).map_err(|_| no_milestone())
+    };
     let current = match reference {
-        MilestoneRef::Id(id) => store::find_visible(connection, id, &private_visibility(actor))
-            .map_err(|_| no_milestone())?,
+        MilestoneRef::Id(id) => by_id(connection, id)?,
         MilestoneRef::Key(key) => {
             Milestone::find_by_key(connection, &key, actor)?.ok_or_else(no_milestone)?
+        }
+        MilestoneRef::Both(id, key) => {
+            let current = by_id(connection, id)?;
+            let keyed = Milestone::find_by_key(connection, &key, actor)?;
+            if keyed.as_ref().map(|keyed| keyed.id) != Some(current.id) {
+                return Err(ApiError::Validation(
+                    FieldViolation::new(
+                        "milestone_external_id",
+                        "mismatch",
+                        format!("{}/{} does not name milestone {id}", key.source, key.id),
+                    )
+                    .into(),
+                ));
+            }
+            current
         }
     };
     actor.may_manage_challenges_of(current.owner_organisation_id)?;

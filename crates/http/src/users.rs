@@ -341,7 +341,8 @@ pub async fn get_current_user(
     request_body(content = ChangePassword, content_type = "application/json"),
     responses(
         (status = 204, description = "Changed"),
-        (status = 401, description = "No valid access token, or the current password is wrong", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The current password is wrong (`current_password`, `incorrect`), or the new one too short", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/users/me/password")]
@@ -365,9 +366,16 @@ pub async fn change_current_user_password(
     state
         .with_connection(move |connection| {
             let stored = store::password_hash(connection, id).map_err(map_store_error)?;
+            // A field error, not 401: the access token is good, and a client that reads 401
+            // as "sign in again" would throw away a valid session for a typo.
             if !verify_password(&body.current_password, Some(&stored)) {
-                return Err(ApiError::InvalidCredentials(
-                    "the current password is wrong".to_owned(),
+                return Err(ApiError::Validation(
+                    catalyst_domain::FieldViolation::new(
+                        "current_password",
+                        "incorrect",
+                        "the current password is wrong",
+                    )
+                    .into(),
                 ));
             }
             let hash = hash_password(&body.new_password).map_err(|_| ApiError::Internal)?;
