@@ -16,7 +16,7 @@ def map_case(ctx, case):
     """Valid requests carry what a real client would.
 
     - A list's `cursor` is opaque and issued by the server (bound to the query that made it);
-      a made-up one is a client error (400), which tests/hostile.rs covers. Generated valid
+      a made-up one is a client error (400), which tests/api/hostile.rs covers. Generated valid
       requests ask for the first page instead; invalid ones keep their made-up cursors.
     - An `Idempotency-Key` names one request; a client sends a new key with each new request.
       Generated keys repeat across different bodies (which is a 422 by design), so valid

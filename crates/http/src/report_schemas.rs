@@ -1,6 +1,6 @@
 //! What each report's rows and totals hold, as the spec states it, so generated clients get
 //! typed figures (`totals[0].committed.amount`) rather than bare objects. The reports build
-//! their rows as named cells (`reports.rs`); `tests/reports.rs` checks every member of real
+//! their rows as named cells (`reports.rs`); `tests/api/reports.rs` checks every member of real
 //! answers, grouped by every dimension, against these schemas, so the two cannot drift apart.
 //! Never built: these types exist for the document.
 

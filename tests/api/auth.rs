@@ -1,9 +1,7 @@
 //! Identity and access over HTTP: tokens, forged tokens, refresh rotation, API clients,
 //! throttling, permissions and the audit trail.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
-
-mod common;
+use crate::common;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;

@@ -1,9 +1,7 @@
 //! Per-client rate limits: every API answer says where the client stands; one over the limit is
 //! 429 with `Retry-After`, and other clients are not held up by it.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
+use crate::common;
 
 use catalyst_persistence::testing::TestDatabase;
 use common::TestServer;

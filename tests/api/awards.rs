@@ -1,9 +1,7 @@
 //! A competition's life over HTTP, on each backend: applications, assessment, awards within the
 //! budget and the cap, lineage from Phase 1 to Phase 2, and the budget rule under concurrency.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
-
-mod common;
+use crate::common;
 
 use common::sbri::{created, gbp, id, leeds_challenge, ok, phase, transition, world};
 use common::{for_each_backend, TestServer};

@@ -462,7 +462,7 @@ fn spawn_server(database_url: &str, extra_env: &[(&str, &str)]) -> (Child, Strin
         .env("CATALYST_BIND", "127.0.0.1:0")
         .env("CATALYST_LOG_FORMAT", "json")
         .env("CATALYST_LOG", "info")
-        // Tests send bursts far above any sensible limit; tests/rate_limits.rs sets its own.
+        // Tests send bursts far above any sensible limit; tests/api/rate_limits.rs sets its own.
         .env("CATALYST_RATE_LIMIT_PER_MINUTE", "0")
         .env("CATALYST_WORKERS", "2")
         .env("CATALYST_SHUTDOWN_TIMEOUT_SECS", "1")

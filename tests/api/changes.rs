@@ -1,9 +1,7 @@
 //! The change feed (`GET /api/v1/changes`): every write, resumable with nothing missed, and only
 //! what the reader may see. On each backend; the out-of-order commit test on PostgreSQL.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
-
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 

@@ -1,9 +1,7 @@
 //! Exports (`GET /api/v1/exports/{collection}`): whole collections as CSV or NDJSON, streamed,
 //! holding exactly what the caller's lists hold. On each backend.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
-
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

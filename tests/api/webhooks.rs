@@ -2,9 +2,7 @@
 //! retries, 410, redelivery, a restart mid-delivery, two replicas, and the destination guard.
 //! On each backend.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
-
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::time::Duration;

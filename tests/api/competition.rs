@@ -1,9 +1,7 @@
 //! Programmes, challenges and phases over HTTP, on each backend: who sees what, lifecycles and
 //! the rules between records.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
-
-mod common;
+use crate::common;
 
 use common::for_each_backend;
 use common::sbri::{created, id, leeds_challenge, phase, world as sbri_world, World};

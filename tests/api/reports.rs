@@ -2,9 +2,7 @@
 //! recomputed here from the API's own lists, on the demo data and on a synthetic data set; JSON
 //! and CSV agree; filters, financial years and access. On each backend.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
-
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -5,9 +5,7 @@
 //! cargo run -- openapi > openapi/v1.json
 //! ```
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
-
-mod common;
+use crate::common;
 
 use std::path::Path;
 

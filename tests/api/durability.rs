@@ -6,9 +6,7 @@
 //! databases: a write lock held from outside keeps the pool's one connection waiting); idle
 //! background workers take no write lock, so they never hold the pool waiting on one.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};

@@ -3,9 +3,7 @@
 //! tests/fixtures/ocds-1.1.5, checked offline) with zero errors; drafts are never published;
 //! the figures are the API's own. On each backend.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
-
-mod common;
+use crate::common;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;

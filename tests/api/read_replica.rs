@@ -5,9 +5,7 @@
 //! up (pg_basebackup, another port) and names in `TEST_READ_REPLICA_URL`; without one these
 //! tests say so and pass, as the other backends' tests do without `TEST_DATABASE_URL`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::time::{Duration, Instant};

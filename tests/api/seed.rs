@@ -1,9 +1,7 @@
 //! `catalyst seed demo` on each backend: it loads once, a second run changes nothing, and every
 //! list and detail endpoint serves what it loaded, with figures that reconcile.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
-
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -1,8 +1,6 @@
 //! Integration partners: idempotent creating POSTs (`Idempotency-Key`), on each backend.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
-
-mod common;
+use crate::common;
 
 use common::{for_each_backend, local_authority, TestServer};
 use serde_json::json;

@@ -2,9 +2,7 @@
 //! numbers, all-or-nothing or partial, NDJSON and CSV, a server killed mid-import. On each
 //! backend.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
-
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};

@@ -2,9 +2,7 @@
 //! each backend. Nobody sees what their role does not give them (404 for the record, absent
 //! from lists), and nobody does what it does not allow (403).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
-
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

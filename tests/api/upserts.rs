@@ -3,9 +3,7 @@
 //! {source}/{id}` with the same rules as `POST` and `PATCH`, and imports of applications,
 //! awards and payments. On each backend.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
-
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

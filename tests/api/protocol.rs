@@ -1,9 +1,7 @@
 //! HTTP behaviour every endpoint shares: problem+json for every error (the framework's own
 //! included), request ids, health and readiness.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
-
-mod common;
+use crate::common;
 
 use catalyst_persistence::testing::TestDatabase;
 use common::{for_each_backend, TestServer};

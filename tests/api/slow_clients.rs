@@ -2,9 +2,7 @@
 //! nothing, whichever path reads it (a JSON body, a body fingerprinted for its Idempotency-Key,
 //! an import upload); a large body sent at a fair rate still gets through.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

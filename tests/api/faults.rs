@@ -3,9 +3,7 @@
 //! cluster of these tests' own, which `.ci/faults` makes (initdb, another port) and names in
 //! `TEST_FAULT_DATABASE_URL`; the shared test server is never stopped.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,8 +1,6 @@
 //! The `catalyst` command line: configuration is checked before anything starts.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
-
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -1,8 +1,6 @@
 //! `/metrics`: who may scrape it, and that its figures follow what the server does.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
