@@ -60,6 +60,8 @@ RULES_BEYOND_THE_SCHEMA = {
     "immutable": "a member a record keeps for life (a challenge's programme and owner)",
     "not_adopted": "a follow-on value on a trial not adopted",
     "inconsistent_with_kind": "a scale that does not fit the stored kind",
+    # With a secret: the caller's current password, which no schema can know.
+    "incorrect": "a current password that is not the caller's",
     # With the world: a webhook's host must resolve, to a public address.
     "invalid_destination": "a webhook URL whose host does not resolve to a public address",
 }

@@ -51,7 +51,7 @@ pub enum LogFormat {
 pub struct ServeConfig {
     pub bind: SocketAddr,
     pub body_limit: usize,
-    pub body_timeout: catalyst_http::body::BodyTimeout,
+    pub body_timeout: catalyst_http::extract::body::BodyTimeout,
     pub import_limit: usize,
     pub ocid_prefix: String,
     /// Whether `/metrics` answers without a token.
@@ -278,7 +278,7 @@ impl Config {
                     )
                 })?,
                 body_limit: number("CATALYST_BODY_LIMIT", "--body-limit", body_limit, 1024usize)?,
-                body_timeout: catalyst_http::body::BodyTimeout {
+                body_timeout: catalyst_http::extract::body::BodyTimeout {
                     initial: Duration::from_secs(number(
                         "CATALYST_BODY_TIMEOUT_SECS",
                         "--body-timeout-secs",
@@ -305,7 +305,7 @@ impl Config {
                     )?),
                     cors_origins: parse_origins(cors_origins)?,
                     change_retention: retention_days(change_retention_days)?,
-                    webhooks: catalyst_http::webhook_delivery::DeliverySettings {
+                    webhooks: catalyst_http::workers::webhook_delivery::DeliverySettings {
                         allow_private: boolean(
                             "CATALYST_WEBHOOK_ALLOW_PRIVATE",
                             "--webhook-allow-private",

@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, IsTerminal};
 use std::path::Path;
 
 use catalyst_domain::{Actor, Role, Timestamp, UserId};
-use catalyst_http::audit::AuditContext;
+use catalyst_http::resources::audit::AuditContext;
 use catalyst_persistence::imports::{self as store, Counts, Import};
 use catalyst_persistence::Pool;
 
@@ -124,10 +124,10 @@ pub fn run(
     mode: &str,
     format: Option<&str>,
 ) -> Result<(), String> {
-    if !catalyst_http::imports::COLLECTIONS.contains(&collection) {
+    if !catalyst_http::resources::imports::COLLECTIONS.contains(&collection) {
         return Err(format!(
             "{collection:?} cannot be imported; importable: {}",
-            catalyst_http::imports::COLLECTIONS.join(", ")
+            catalyst_http::resources::imports::COLLECTIONS.join(", ")
         ));
     }
     if mode != "all_or_nothing" && mode != "partial" {
@@ -170,8 +170,9 @@ pub fn run(
         finished_at: None,
     };
     store::insert(&mut connection, &import).map_err(|e| e.to_string())?;
-    let bytes = catalyst_http::imports::upload_file(&mut connection, &import, &mut source)
-        .map_err(|e| e.to_string())?;
+    let bytes =
+        catalyst_http::resources::imports::upload_file(&mut connection, &import, &mut source)
+            .map_err(|e| e.to_string())?;
     store::received(&mut connection, &import.id, bytes).map_err(|e| e.to_string())?;
 
     let actor = Actor::User {
@@ -189,7 +190,7 @@ pub fn run(
         total_lines
     };
     let mut progress = Progress::new(rows);
-    let counts = catalyst_http::import_engine::run(
+    let counts = catalyst_http::workers::import_engine::run(
         &mut connection,
         &import,
         &actor,

@@ -223,7 +223,7 @@ enum Command {
         /// The file (`.csv` is CSV; anything else NDJSON unless --format says).
         file: std::path::PathBuf,
         /// What the rows are.
-        #[arg(long, default_value = "organisations", value_parser = clap::builder::PossibleValuesParser::new(catalyst_http::imports::COLLECTIONS))]
+        #[arg(long, default_value = "organisations", value_parser = clap::builder::PossibleValuesParser::new(catalyst_http::resources::imports::COLLECTIONS))]
         collection: String,
         /// `all_or_nothing` keeps nothing when a row is bad; `partial` imports the good rows and
         /// reports the others.
@@ -465,7 +465,7 @@ fn serve(
         ocid_prefix: serve.ocid_prefix.clone(),
         metrics: std::sync::Arc::default(),
         metrics_public: serve.metrics_public,
-        rate_limiter: std::sync::Arc::new(catalyst_http::rate_limit::RateLimiter::new(
+        rate_limiter: std::sync::Arc::new(catalyst_http::middleware::rate_limit::RateLimiter::new(
             serve.rate_limit_per_minute,
         )),
     };

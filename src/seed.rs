@@ -129,7 +129,7 @@ impl Seeder<'_> {
             "organisations",
             organisation.id.to_string(),
             Audience::Public,
-            &catalyst_http::organisations::OrganisationResource::from(&organisation),
+            &catalyst_http::resources::organisations::OrganisationResource::from(&organisation),
         )?;
         Ok(organisation.id)
     }
@@ -171,7 +171,7 @@ impl Seeder<'_> {
             "challenges",
             challenge.id.to_string(),
             challenge.audience(),
-            &catalyst_http::challenges::ChallengeResource::from(&challenge),
+            &catalyst_http::resources::challenges::ChallengeResource::from(&challenge),
         )?;
         Ok(challenge)
     }
@@ -209,7 +209,7 @@ impl Seeder<'_> {
             "phases",
             phase.id.to_string(),
             challenge.audience(),
-            &catalyst_http::phases::PhaseResource::from(&phase),
+            &catalyst_http::resources::phases::PhaseResource::from(&phase),
         )?;
         Ok(phase)
     }
@@ -249,7 +249,7 @@ impl Seeder<'_> {
             "applications",
             application.id.to_string(),
             application.audience(),
-            &catalyst_http::applications::ApplicationResource::from(&application),
+            &catalyst_http::resources::applications::ApplicationResource::from(&application),
         )?;
         Ok(application)
     }
@@ -305,7 +305,7 @@ impl Seeder<'_> {
             "awards",
             award.id.to_string(),
             Audience::Public,
-            &catalyst_http::awards::AwardResource::from(&award),
+            &catalyst_http::resources::awards::AwardResource::from(&award),
         )?;
         Ok(award)
     }
@@ -356,7 +356,7 @@ impl Seeder<'_> {
             "milestones",
             milestone.id.to_string(),
             milestone.audience(),
-            &catalyst_http::milestones::MilestoneResource::from(&milestone),
+            &catalyst_http::resources::milestones::MilestoneResource::from(&milestone),
         )
     }
 }
@@ -512,7 +512,7 @@ fn load(connection: &mut DbConnection) -> Result<usize, SeedError> {
         "programmes",
         programme.id.to_string(),
         Audience::Public,
-        &catalyst_http::programmes::ProgrammeResource::from(&programme),
+        &catalyst_http::resources::programmes::ProgrammeResource::from(&programme),
     )?;
 
     // A contact at each side of the Leeds challenge (people invented: illustrative).
@@ -549,7 +549,7 @@ fn load(connection: &mut DbConnection) -> Result<usize, SeedError> {
             "contacts",
             contact.id.to_string(),
             contact.audience(),
-            &catalyst_http::contacts::ContactResource::from(&contact),
+            &catalyst_http::resources::contacts::ContactResource::from(&contact),
         )?;
     }
 
@@ -745,7 +745,7 @@ fn load(connection: &mut DbConnection) -> Result<usize, SeedError> {
         "trials",
         trial.id.to_string(),
         trial.audience(),
-        &catalyst_http::trials::TrialResource::from(&trial),
+        &catalyst_http::resources::trials::TrialResource::from(&trial),
     )?;
     for (kind, metric, unit, baseline, target, actual) in [
         (
@@ -798,7 +798,7 @@ fn load(connection: &mut DbConnection) -> Result<usize, SeedError> {
             "outcomes",
             outcome.id.to_string(),
             trial.audience(),
-            &catalyst_http::trials::OutcomeResource::from(&outcome),
+            &catalyst_http::resources::outcomes::OutcomeResource::from(&outcome),
         )?;
     }
     Ok(seed.created)
@@ -1067,7 +1067,7 @@ fn synthetic_challenge(
             "trials",
             trial.id.to_string(),
             trial.audience(),
-            &catalyst_http::trials::TrialResource::from(&trial),
+            &catalyst_http::resources::trials::TrialResource::from(&trial),
         )?;
         for metric in ["Synthetic measure A", "Synthetic measure B"] {
             let outcome = Outcome {
@@ -1092,7 +1092,7 @@ fn synthetic_challenge(
                 "outcomes",
                 outcome.id.to_string(),
                 trial.audience(),
-                &catalyst_http::trials::OutcomeResource::from(&outcome),
+                &catalyst_http::resources::outcomes::OutcomeResource::from(&outcome),
             )?;
         }
     }

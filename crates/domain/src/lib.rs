@@ -20,6 +20,7 @@ pub mod phase;
 pub mod programme;
 pub mod report;
 pub mod text;
+pub mod text_enum;
 pub mod time;
 pub mod trial;
 pub mod validation;
@@ -48,6 +49,7 @@ pub use organisation::{
 };
 pub use phase::{Phase, PhaseFields, PhaseKind};
 pub use programme::{Programme, ProgrammeFields};
+pub use text_enum::UnknownValue;
 pub use time::Timestamp;
 pub use trial::{Outcome, OutcomeFields, OutcomeKind, Trial, TrialFields};
 pub use validation::{FieldViolation, ValidationErrors};

@@ -8,61 +8,7 @@ use crate::text::{self, Lines};
 use crate::time::Timestamp;
 use crate::validation::{FieldViolation, ValidationErrors};
 
-/// Declares a closed set of lower_snake_case values with their text forms, so that the database
-/// (TEXT with a CHECK), the JSON and the query-string filters all spell them the same way.
-#[macro_export]
-#[doc(hidden)]
-macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:tt),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-        pub enum $name {
-            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
-        }
-
-        impl $name {
-            /// Every value, in documentation order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(&self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-
-            /// The accepted spellings, for error messages.
-            pub fn expected() -> String {
-                Self::ALL.iter().map(|value| value.as_str()).collect::<Vec<_>>().join(", ")
-            }
-        }
-
-        impl std::str::FromStr for $name {
-            type Err = $crate::organisation::UnknownValue;
-
-            fn from_str(text: &str) -> Result<Self, Self::Err> {
-                match text {
-                    $($text => Ok($name::$variant),)+
-                    _ => Err($crate::organisation::UnknownValue { value: text.to_owned(), expected: Self::expected() }),
-                }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-/// A text value outside a closed set.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown value {value:?}; expected one of: {expected}")]
-pub struct UnknownValue {
-    pub value: String,
-    pub expected: String,
-}
-
-text_enum!(
+crate::text_enum!(
     /// What sort of body an organisation is.
     OrganisationKind {
         LocalAuthority => "local_authority",
@@ -86,7 +32,7 @@ impl OrganisationKind {
     }
 }
 
-text_enum!(
+crate::text_enum!(
     /// Size by staff, in the UK bands: micro < 10, small < 50, medium < 250, large 250 or more.
     Scale {
         Micro => "micro",
@@ -103,7 +49,7 @@ impl Scale {
     }
 }
 
-text_enum!(
+crate::text_enum!(
     /// The twelve UK ITL1 regions (formerly NUTS1).
     Region {
         NorthEast => "north_east",
@@ -121,7 +67,7 @@ text_enum!(
     }
 );
 
-text_enum!(
+crate::text_enum!(
     /// The register an organisation identifier comes from, spelt as org-id.guide (and so OCDS)
     /// spells it.
     IdentifierScheme {

@@ -1,65 +1,39 @@
 //! Catalyst's HTTP API: the actix-web application, its handlers, RFC 9457 errors and the OpenAPI
 //! document.
 //!
-//! A request's path: [`request_context`] gives it an id and logs it; a handler in a resource
-//! module parses and checks it (bodies through [`body`], queries through [`query`]), asks the
-//! domain for the rules and the persistence crate for the rows on a blocking thread
-//! ([`state::AppState::with_connection`]), and answers; every error becomes problem+json in
-//! [`problem`].
+//! The crate is in rooms, one folder each: [`resources`] (a collection's routes, handlers and
+//! DTOs), [`middleware`] (what wraps every request), [`extract`] (reading a request),
+//! [`read_models`] (reports, exports, OCDS, the change feed), [`workers`] (import jobs, webhook
+//! delivery), [`server`] (state, the OpenAPI document, health, metrics), [`auth`] and
+//! [`problem`] (every error as problem+json).
+//!
+//! A request's path: [`middleware::request_context`] gives it an id and logs it; a handler in a
+//! resource module parses and checks it (bodies through [`extract::body`], queries through
+//! [`extract::query`]), asks the domain for the rules and the persistence crate for the rows on a
+//! blocking thread ([`server::state::AppState::with_connection`]), and answers; every error
+//! becomes problem+json in [`problem`].
 
-pub mod api_clients;
-pub mod applications;
-pub mod audit;
 pub mod auth;
-pub mod awards;
-pub mod body;
-pub mod challenges;
-pub mod changes;
-pub mod conditional;
-pub mod contacts;
-pub mod exports;
-pub mod fallback;
-pub mod health;
-pub mod idempotency;
-pub mod import_engine;
-pub mod imports;
-pub mod links;
-pub mod lists;
-pub mod metrics;
-pub mod milestones;
-pub mod ocds;
-pub mod openapi;
-pub mod organisations;
-pub mod pagination;
-pub mod phases;
+pub mod extract;
+pub mod middleware;
 pub mod problem;
-pub mod programmes;
-pub mod query;
-pub mod rate_limit;
-pub mod report_schemas;
-pub mod reports;
-pub mod request_context;
+pub mod read_models;
 pub mod resources;
-pub mod security_headers;
-pub mod spec_constraints;
-pub mod state;
-pub mod trials;
-pub mod upsert;
-pub mod users;
-pub mod webhook_delivery;
-pub mod webhooks;
+pub mod server;
+pub mod workers;
 
 use std::net::TcpListener;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::{get, middleware, web, App, HttpResponse, HttpServer};
+use actix_web::middleware::{from_fn, Compress};
+use actix_web::{get, web, App, HttpResponse, HttpServer};
 use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 pub use problem::{ApiError, Problem};
-pub use state::AppState;
+pub use server::state::AppState;
 
 /// Where the spec is served.
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
@@ -70,33 +44,33 @@ const KEEP_ALIVE: Duration = Duration::from_secs(30);
 /// Registers every documented operation, in one place for the server and the spec alike.
 fn register(config: &mut ServiceConfig) {
     config
-        .service(health::healthz)
-        .service(health::readyz)
-        .configure(metrics::routes)
+        .service(server::health::healthz)
+        .service(server::health::readyz)
+        .configure(server::metrics::routes)
         .service(
             utoipa_actix_web::scope("/api/v1")
                 .service(get_openapi)
                 .service(auth::token::create_token)
                 .service(auth::token::revoke_token)
                 .service(auth::token::get_jwks)
-                .service(audit::list_audit_entries)
-                .configure(organisations::routes)
-                .configure(programmes::routes)
-                .configure(challenges::routes)
-                .configure(phases::routes)
-                .configure(applications::routes)
-                .configure(awards::routes)
-                .configure(milestones::routes)
-                .configure(trials::routes)
-                .configure(contacts::routes)
-                .configure(users::routes)
-                .configure(api_clients::routes)
-                .configure(changes::routes)
-                .configure(exports::routes)
-                .configure(reports::routes)
-                .configure(ocds::routes)
-                .configure(webhooks::routes)
-                .configure(imports::routes),
+                .service(resources::audit::list_audit_entries)
+                .configure(resources::organisations::routes)
+                .configure(resources::programmes::routes)
+                .configure(resources::challenges::routes)
+                .configure(resources::phases::routes)
+                .configure(resources::applications::routes)
+                .configure(resources::awards::routes)
+                .configure(resources::milestones::routes)
+                .configure(resources::trials::routes)
+                .configure(resources::contacts::routes)
+                .configure(resources::users::routes)
+                .configure(resources::api_clients::routes)
+                .configure(read_models::changes::routes)
+                .configure(read_models::exports::routes)
+                .configure(read_models::reports::routes)
+                .configure(read_models::ocds::routes)
+                .configure(resources::webhooks::routes)
+                .configure(resources::imports::routes),
         );
 }
 
@@ -121,10 +95,10 @@ async fn get_openapi(document: web::Data<SpecDocument>) -> HttpResponse {
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, document) = App::new()
         .into_utoipa_app()
-        .openapi(openapi::base_document())
+        .openapi(server::openapi::base_document())
         .configure(register)
         .split_for_parts();
-    openapi::complete(document)
+    server::openapi::complete(document)
 }
 
 /// The spec as committed in `openapi/v1.json`: pretty JSON with a final newline.
@@ -135,7 +109,7 @@ pub fn openapi_json() -> String {
 /// `document` with the domain's rules written in, as pretty JSON with a final newline.
 fn spec_text(document: &utoipa::openapi::OpenApi) -> String {
     let mut document = serde_json::to_value(document).unwrap_or_default();
-    spec_constraints::constrain(&mut document);
+    server::spec_constraints::constrain(&mut document);
     let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
     text.push('\n');
     text
@@ -166,7 +140,7 @@ pub struct ServerSettings {
     /// How long the change feed keeps changes; an older cursor is 410 Gone.
     pub change_retention: chrono::Duration,
     /// How webhook deliveries are sent.
-    pub webhooks: webhook_delivery::DeliverySettings,
+    pub webhooks: workers::webhook_delivery::DeliverySettings,
 }
 
 /// CORS for the configured origins: the methods and headers the API uses, and every response
@@ -202,44 +176,6 @@ fn cors(origins: &[String]) -> actix_cors::Cors {
     cors
 }
 
-/// Housekeeping every ten minutes: expired idempotency keys and stale sign-in counts are
-/// deleted, so those tables stay small. Any replica may do it; the deletes are idempotent.
-pub async fn housekeeping(state: AppState, change_retention: chrono::Duration) {
-    let mut ticks = tokio::time::interval(Duration::from_secs(600));
-    loop {
-        ticks.tick().await;
-        let pool = state.pool.clone();
-        let swept = web::block(
-            move || -> Result<(usize, usize, usize), catalyst_persistence::StoreError> {
-                let mut connection = pool.get()?;
-                let now = catalyst_domain::Timestamp::now();
-                let keys = catalyst_persistence::idempotency::purge_expired(&mut connection, now)?;
-                let counts = catalyst_persistence::throttle::purge_stale(
-                    &mut connection,
-                    now,
-                    chrono::Duration::hours(1),
-                )?;
-                let changes = catalyst_persistence::changes::prune(
-                    &mut connection,
-                    catalyst_domain::Timestamp::from_naive_utc(
-                        now.to_naive_utc() - change_retention,
-                    ),
-                )?;
-                catalyst_persistence::imports::purge(&mut connection, now, 30)?;
-                Ok((keys, counts, changes))
-            },
-        )
-        .await;
-        match swept {
-            Ok(Ok((keys, counts, changes))) => {
-                tracing::debug!(keys, counts, changes, "housekeeping")
-            }
-            Ok(Err(error)) => tracing::warn!(%error, "housekeeping failed"),
-            Err(error) => tracing::warn!(%error, "housekeeping failed"),
-        }
-    }
-}
-
 /// The server on an already bound listener. It stops gracefully on SIGTERM and SIGINT: it stops
 /// accepting, lets in-flight requests finish (up to the shutdown timeout), then exits.
 pub fn server(
@@ -248,11 +184,14 @@ pub fn server(
     settings: &ServerSettings,
 ) -> std::io::Result<Server> {
     let document = openapi();
-    let routes = web::Data::new(openapi::RouteTable::from_document(&document));
+    let routes = web::Data::new(server::openapi::RouteTable::from_document(&document));
     let spec = web::Data::new(SpecDocument(spec_text(&document)));
-    actix_web::rt::spawn(housekeeping(state.clone(), settings.change_retention));
-    actix_web::rt::spawn(imports::worker(state.pool.clone()));
-    actix_web::rt::spawn(webhook_delivery::run(
+    actix_web::rt::spawn(workers::housekeeping::run(
+        state.clone(),
+        settings.change_retention,
+    ));
+    actix_web::rt::spawn(resources::imports::worker(state.pool.clone()));
+    actix_web::rt::spawn(workers::webhook_delivery::run(
         state.pool.clone(),
         settings.webhooks.clone(),
     ));
@@ -263,12 +202,12 @@ pub fn server(
             .app_data(state.clone())
             .app_data(routes.clone())
             .app_data(spec.clone())
-            .wrap(middleware::from_fn(idempotency::guard))
-            .wrap(middleware::from_fn(rate_limit::guard))
-            .wrap(middleware::Compress::default())
+            .wrap(from_fn(middleware::idempotency::guard))
+            .wrap(from_fn(middleware::rate_limit::guard))
+            .wrap(Compress::default())
             .wrap(cors(&origins))
-            .wrap(middleware::from_fn(security_headers::add))
-            .wrap(middleware::from_fn(request_context::track_request))
+            .wrap(from_fn(middleware::security_headers::add))
+            .wrap(from_fn(middleware::request_context::track_request))
             .configure(|config| register(&mut ServiceConfig::new(config)))
             .service(problem_type)
             .service(
@@ -276,7 +215,7 @@ pub fn server(
                     .config(utoipa_swagger_ui::Config::new([OPENAPI_PATH])),
             )
             .service(web::redirect("/docs", "/docs/"))
-            .default_service(web::to(fallback::unmatched))
+            .default_service(web::to(server::fallback::unmatched))
     })
     .shutdown_timeout(settings.shutdown_timeout.as_secs())
     // A client gets this long to send a request's head, and an idle kept-alive connection is

@@ -12,7 +12,7 @@ use catalyst_persistence::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::request_context;
+use crate::middleware::request_context;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 

@@ -11,7 +11,7 @@ use catalyst_domain::{Actor, ClientId, Timestamp, UserId};
 use catalyst_persistence::{api_clients, users, StoreError};
 
 use crate::problem::ApiError;
-use crate::state::AppState;
+use crate::server::state::AppState;
 
 /// The authenticated caller (or `Actor::Anonymous` when no token was sent).
 #[derive(Debug, Clone)]

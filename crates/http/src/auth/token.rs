@@ -11,9 +11,9 @@ use utoipa::ToSchema;
 
 use crate::auth::credentials::{constant_time_eq, random_token, sha256_hex, verify_password};
 use crate::auth::oauth::{ClientAuthentication, OAuthErrorCode, OAuthProblem, TokenError};
-use crate::body::{content_type_essence, parse_json, read_bytes};
+use crate::extract::body::{content_type_essence, parse_json, read_bytes};
 use crate::problem::ApiError;
-use crate::state::AppState;
+use crate::server::state::AppState;
 
 pub const TAG: &str = "auth";
 

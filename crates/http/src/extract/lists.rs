@@ -1,0 +1,153 @@
+//! What every list endpoint shares: parameters checked, `limit`, `sort`, a cursor bound to the
+//! filters and sort it was made with, and the response with `next_cursor` and `Link`.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse};
+use catalyst_domain::Timestamp;
+use catalyst_persistence::keyset::{After, Direction, Sort, SortKind};
+use serde::Serialize;
+
+use crate::extract::links::next_link;
+use crate::extract::pagination::{
+    decode_cursor, encode_cursor, fingerprint, parse_limit, parse_sort, KeyKind,
+};
+use crate::extract::query::QueryParams;
+use crate::problem::{ApiError, ProblemItem};
+
+/// Parameters every list takes.
+const COMMON: &[&str] = &["limit", "cursor", "sort", "updated_since"];
+
+/// A list request being parsed: collect filter errors in `errors`, then call [`Self::finish`].
+pub struct ListRequest<F> {
+    pub params: QueryParams,
+    pub limit: usize,
+    pub sort: Sort<F>,
+    pub updated_since: Option<Timestamp>,
+    pub errors: Vec<ProblemItem>,
+    fingerprint: String,
+}
+
+impl<F: Copy + PartialEq> ListRequest<F> {
+    /// Reads the common parameters; `filters` names the list's own.
+    pub fn parse(
+        request: &HttpRequest,
+        filters: &[&str],
+        sortable: &[(&str, F)],
+        default_sort: &[(F, Direction)],
+        id: F,
+    ) -> Result<Self, ApiError> {
+        let known: Vec<&str> = COMMON.iter().chain(filters).copied().collect();
+        let params = QueryParams::parse(request, &known)?;
+        let mut errors = Vec::new();
+        let limit = parse_limit(params.get("limit"))
+            .map_err(|e| errors.push(e))
+            .unwrap_or(0);
+        let keys = parse_sort(params.get("sort"), default_sort, sortable)
+            .map_err(|e| errors.push(e))
+            .unwrap_or_default();
+        let sort = catalyst_persistence::keyset::total(&Sort { keys }, id);
+        let updated_since = params.get("updated_since").and_then(|text| match Timestamp::parse_rfc3339(text) {
+            Ok(time) => Some(time),
+            Err(_) => {
+                errors.push(ProblemItem::parameter(
+                    "updated_since",
+                    "invalid_timestamp",
+                    format!("updated_since must be an RFC 3339 timestamp such as 2026-11-26T09:30:00Z, got {text:?}"),
+                ));
+                None
+            }
+        });
+        let fingerprint = fingerprint(
+            &serde_urlencoded::to_string(params.without(&["limit", "cursor"])).unwrap_or_default(),
+        );
+        Ok(Self {
+            params,
+            limit,
+            sort,
+            updated_since,
+            errors,
+            fingerprint,
+        })
+    }
+
+    /// A filter that must be an id of some kind.
+    pub fn id_filter<T: std::str::FromStr>(&mut self, name: &str) -> Option<T> {
+        let text = self.params.get(name)?;
+        match text.parse() {
+            Ok(id) => Some(id),
+            Err(_) => {
+                self.errors.push(ProblemItem::parameter(
+                    name,
+                    "invalid_id",
+                    format!("{name} must be a UUID, got {text:?}"),
+                ));
+                None
+            }
+        }
+    }
+
+    /// An enumeration filter.
+    pub fn enum_filter<T: std::str::FromStr>(
+        &mut self,
+        name: &str,
+        expected: impl FnOnce() -> String,
+    ) -> Option<T> {
+        self.params.parse_value(name, &mut self.errors, expected)
+    }
+
+    /// The `q` text filter, trimmed; control characters are refused.
+    pub fn text_filter(&mut self, name: &str) -> Option<String> {
+        let text = self.params.get(name)?.trim().to_owned();
+        if text.chars().any(char::is_control) {
+            self.errors.push(ProblemItem::parameter(
+                name,
+                "invalid_characters",
+                format!("{name} must not contain control characters"),
+            ));
+            return None;
+        }
+        (!text.is_empty()).then_some(text)
+    }
+
+    /// Fails with every problem found, or decodes the cursor.
+    pub fn finish(&mut self, kind_of: impl Fn(&F) -> SortKind) -> Result<Option<After>, ApiError> {
+        if !self.errors.is_empty() {
+            return Err(ApiError::InvalidQuery(std::mem::take(&mut self.errors)));
+        }
+        let Some(cursor) = self.params.get("cursor") else {
+            return Ok(None);
+        };
+        let kinds: Vec<KeyKind> = self
+            .sort
+            .keys
+            .iter()
+            .map(|(field, _)| match kind_of(field) {
+                SortKind::Text => KeyKind::Text,
+                SortKind::Time => KeyKind::Time,
+                SortKind::Int => KeyKind::Int,
+            })
+            .collect();
+        decode_cursor(cursor, &self.fingerprint, &kinds)
+            .map(Some)
+            .map_err(|problem| ApiError::InvalidQuery(vec![problem]))
+    }
+
+    /// The response: `body` (which holds `next_cursor`) and a `Link` to the next page.
+    pub fn respond<B: Serialize>(
+        &self,
+        request: &HttpRequest,
+        next_cursor: Option<&str>,
+        body: &B,
+    ) -> HttpResponse {
+        let mut response = HttpResponse::Ok();
+        if let Some(cursor) = next_cursor {
+            response.insert_header((header::LINK, next_link(request, &self.params, cursor)));
+        }
+        response.json(body)
+    }
+
+    /// The opaque cursor for `next`.
+    pub fn cursor(&self, next: Option<&After>) -> Option<String> {
+        next.map(|after| encode_cursor(after, &self.fingerprint))
+    }
+}

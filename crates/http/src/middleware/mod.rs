@@ -1,0 +1,7 @@
+//! What wraps every request: its id and log line, security headers, rate limits, and
+//! idempotent replay of writes.
+
+pub mod idempotency;
+pub mod rate_limit;
+pub mod request_context;
+pub mod security_headers;

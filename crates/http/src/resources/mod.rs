@@ -1,0 +1,305 @@
+//! The API's collections, a module each: its routes, handlers and DTOs. Beside them, the write
+//! path they share (partner keys and upserts in [`upsert`], the audit trail in [`audit`]) and,
+//! here, the small pieces every resource module uses: ids from paths, responses with ETags, and
+//! the transition request body.
+
+pub mod api_clients;
+pub mod applications;
+pub mod audit;
+pub mod awards;
+pub mod challenges;
+pub mod contacts;
+pub mod imports;
+pub mod milestones;
+pub mod organisations;
+pub mod outcomes;
+pub mod phases;
+pub mod programmes;
+pub mod trials;
+pub mod upsert;
+pub mod users;
+pub mod webhooks;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::HttpResponse;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::extract::conditional::etag;
+use catalyst_domain::FieldViolation;
+use catalyst_persistence::StoreError;
+
+use crate::problem::{ApiError, ProblemItem};
+
+/// An id from a path segment; anything that is not a UUID names no resource.
+pub fn path_id<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::NotFound(format!("no {what} has id {text:?}: ids are UUIDs")))
+}
+
+/// An id in a body member: a 422 naming the member when it is not a UUID.
+pub fn field_id<T: std::str::FromStr>(text: &str, path: &str) -> Result<T, ApiError> {
+    let mut errors = catalyst_domain::ValidationErrors::default();
+    collect_field_id(text, path, &mut errors).ok_or_else(|| errors.into())
+}
+
+/// An id in a body member, recording a violation among others when it is not a UUID.
+pub fn collect_field_id<T: std::str::FromStr>(
+    text: &str,
+    path: &str,
+    errors: &mut catalyst_domain::ValidationErrors,
+) -> Option<T> {
+    let parsed = text.parse().ok();
+    if parsed.is_none() {
+        errors.push(catalyst_domain::FieldViolation::new(
+            path,
+            "invalid_id",
+            format!("{path} must be a UUID"),
+        ));
+    }
+    parsed
+}
+
+/// 200 (or another status) with the resource and its ETag.
+pub fn with_etag<B: Serialize>(status: StatusCode, version: i64, body: &B) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::ETAG, etag(version)))
+        .json(body)
+}
+
+/// 201 with `Location` and `ETag`.
+pub fn created<B: Serialize>(location: String, version: i64, body: &B) -> HttpResponse {
+    HttpResponse::Created()
+        .insert_header((header::LOCATION, location))
+        .insert_header((header::ETAG, etag(version)))
+        .json(body)
+}
+
+/// A request to move a resource to another status.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"to": "open"}))]
+pub struct TransitionRequest {
+    /// The status to move to.
+    pub to: String,
+}
+
+/// A required member absent from a merge patch keeps its value; `null` is refused.
+pub fn required_patch<T: Clone>(
+    value: &Option<Option<T>>,
+    current: &T,
+    path: &str,
+    errors: &mut catalyst_domain::ValidationErrors,
+) -> T {
+    match value {
+        None => current.clone(),
+        Some(Some(value)) => value.clone(),
+        Some(None) => {
+            errors.push(catalyst_domain::FieldViolation::new(
+                path,
+                "required",
+                format!("{path} cannot be null: it is required"),
+            ));
+            current.clone()
+        }
+    }
+}
+
+/// An optional member: absent keeps, `null` clears, a value sets.
+pub fn optional_patch<T: Clone>(value: &Option<Option<T>>, current: &Option<T>) -> Option<T> {
+    match value {
+        None => current.clone(),
+        Some(value) => value.clone(),
+    }
+}
+
+/// `Some(None)` for an explicit null, `None` (by `default`) for a missing member.
+pub fn present<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// A partner system's key for a record: `source` names the system, `id` is its key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalIdBody {
+    /// Lower-case letters, digits, `-`, `_` and `.`; 1 to 64.
+    #[schema(example = "leeds-housing-crm")]
+    pub source: String,
+    /// 1 to 200 characters.
+    #[schema(example = "ORG/00042")]
+    pub id: String,
+}
+
+impl From<&catalyst_domain::ExternalId> for ExternalIdBody {
+    fn from(external: &catalyst_domain::ExternalId) -> Self {
+        Self {
+            source: external.source.clone(),
+            id: external.id.clone(),
+        }
+    }
+}
+
+/// Checks the external ids of a body (the member `external_ids`).
+pub fn external_ids(
+    given: &[ExternalIdBody],
+    errors: &mut catalyst_domain::ValidationErrors,
+) -> Vec<catalyst_domain::ExternalId> {
+    let given: Vec<catalyst_domain::ExternalId> = given
+        .iter()
+        .map(|body| catalyst_domain::ExternalId {
+            source: body.source.clone(),
+            id: body.id.clone(),
+        })
+        .collect();
+    catalyst_domain::external_id::validate_external_ids(&given, "external_ids", errors)
+}
+
+/// The `{source}/{id}` of a `by-external-id` path, checked.
+pub fn external_key(source: &str, key: &str) -> Result<catalyst_domain::ExternalId, ApiError> {
+    let mut errors = catalyst_domain::ValidationErrors::default();
+    let source_ok = catalyst_domain::external_id::validate_source(source, "source", &mut errors);
+    let key_ok = catalyst_domain::external_id::validate_key(key, "id", &mut errors);
+    if source_ok && key_ok {
+        Ok(catalyst_domain::ExternalId {
+            source: source.to_owned(),
+            id: key.to_owned(),
+        })
+    } else {
+        Err(ApiError::InvalidPathParameter(
+            errors
+                .violations()
+                .iter()
+                .map(|violation| violation.detail.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+        ))
+    }
+}
+
+/// How a collection's store errors read to its clients: the one mapping, and each collection's
+/// words for it (its record's name, its own unique rule, what a foreign key means to it).
+pub struct StoreErrors {
+    /// "challenge", as in "no such challenge".
+    pub record: &'static str,
+    /// The collection's own unique rule, if any (external ids are every collection's).
+    pub duplicate: Option<UniqueMember>,
+    pub foreign_key: ForeignKey,
+}
+
+/// A member that must be unique, and how a conflict on it is explained.
+pub struct UniqueMember {
+    pub member: &'static str,
+    pub detail: &'static str,
+}
+
+/// What a foreign-key failure means for a collection.
+pub enum ForeignKey {
+    /// The database's own error (nothing refers to these records).
+    Unexpected,
+    /// Other records still refer to this one: a delete is a 409 `referenced`.
+    Referenced(&'static str),
+    /// A referenced record in the body does not exist: a 422 on this member.
+    Missing {
+        member: &'static str,
+        detail: &'static str,
+    },
+}
+
+impl StoreErrors {
+    pub fn map(&self, error: StoreError) -> ApiError {
+        let record = self.record;
+        match (error, &self.duplicate, &self.foreign_key) {
+            (StoreError::NotFound, _, _) => ApiError::NotFound(format!("no such {record}")),
+            (
+                StoreError::Duplicate {
+                    constraint: catalyst_persistence::external_ids::UNIQUE_CONSTRAINT,
+                },
+                _,
+                _,
+            ) => duplicate_external_id(record),
+            (StoreError::Duplicate { .. }, Some(unique), _) => ApiError::Conflict(ProblemItem {
+                pointer: Some(format!("#/{}", unique.member)),
+                parameter: None,
+                code: "duplicate".to_owned(),
+                detail: unique.detail.to_owned(),
+            }),
+            (StoreError::VersionMismatch { current }, _, _) => ApiError::PreconditionFailed(
+                format!("the {record} changed meanwhile: its current version is {current}"),
+            ),
+            (StoreError::ForeignKey, _, ForeignKey::Referenced(detail)) => {
+                ApiError::Conflict(ProblemItem {
+                    pointer: None,
+                    parameter: None,
+                    code: "referenced".to_owned(),
+                    detail: (*detail).to_owned(),
+                })
+            }
+            (StoreError::ForeignKey, _, ForeignKey::Missing { member, detail }) => {
+                ApiError::Validation(FieldViolation::new(member, "not_found", *detail).into())
+            }
+            (other, _, _) => other.into(),
+        }
+    }
+}
+
+/// The conflict of an external id that names another record already (`record`: "organisation").
+pub fn duplicate_external_id(record: &str) -> ApiError {
+    ApiError::Conflict(ProblemItem {
+        pointer: Some("#/external_ids".to_owned()),
+        parameter: None,
+        code: "duplicate".to_owned(),
+        detail: format!("another {record} already has this external id"),
+    })
+}
+
+/// The external ids after a merge patch: a list replaces them, `null` removes them, and
+/// leaving the member out keeps them.
+pub fn patched_external_ids(
+    patch: &Option<Option<Vec<ExternalIdBody>>>,
+    current: &[catalyst_domain::ExternalId],
+    errors: &mut catalyst_domain::ValidationErrors,
+) -> Vec<catalyst_domain::ExternalId> {
+    match patch {
+        None => current.to_vec(),
+        Some(given) => external_ids(given.as_deref().unwrap_or_default(), errors),
+    }
+}
+
+/// A record's external ids as the API shows them.
+pub fn external_id_bodies(ids: &[catalyst_domain::ExternalId]) -> Vec<ExternalIdBody> {
+    ids.iter().map(ExternalIdBody::from).collect()
+}
+
+/// The id of a record's parent, from the path (`POST /parents/{id}/children`) or from the body
+/// (a PUT by external id, an import row); given in both, they must agree.
+pub fn parent_id<I: std::str::FromStr + PartialEq + Copy>(
+    given: Option<&str>,
+    from_path: Option<I>,
+    field: &str,
+    errors: &mut catalyst_domain::ValidationErrors,
+) -> Option<I> {
+    let parsed = given.and_then(|text| collect_field_id::<I>(text, field, errors));
+    match (from_path, parsed, given) {
+        (Some(path), Some(body), _) if path != body => {
+            errors.push(catalyst_domain::FieldViolation::new(
+                field,
+                "mismatch",
+                format!("{field} differs from the id in the path"),
+            ));
+            None
+        }
+        (Some(path), _, _) => Some(path),
+        (None, Some(body), _) => Some(body),
+        (None, None, Some(_)) => None,
+        (None, None, None) => {
+            errors.push(catalyst_domain::FieldViolation::new(
+                field,
+                "required",
+                format!("{field} is required"),
+            ));
+            None
+        }
+    }
+}

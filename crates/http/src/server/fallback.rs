@@ -1,0 +1,20 @@
+//! Requests that no handler took: 404 for an unknown path, 405 (with `Allow`) for a known path
+//! with another method, both as problem+json rather than the framework's plain text.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::problem::ApiError;
+use crate::server::openapi::RouteTable;
+
+pub async fn unmatched(
+    request: HttpRequest,
+    routes: web::Data<RouteTable>,
+) -> Result<HttpResponse, ApiError> {
+    match routes.allowed_methods(request.path()) {
+        Some(allowed) => Err(ApiError::MethodNotAllowed {
+            method: request.method().to_string(),
+            allowed,
+        }),
+        None => Err(ApiError::RouteNotFound(request.path().to_owned())),
+    }
+}

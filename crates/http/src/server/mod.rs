@@ -1,0 +1,9 @@
+//! The running service: shared state, the OpenAPI document, health, metrics and the
+//! fallback for unknown paths.
+
+pub mod fallback;
+pub mod health;
+pub mod metrics;
+pub mod openapi;
+pub mod spec_constraints;
+pub mod state;
