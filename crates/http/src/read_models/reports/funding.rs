@@ -1,0 +1,121 @@
+//! Funding: money committed and paid.
+
+use super::*;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+struct FundingFigures {
+    committed: i64,
+    paid: i64,
+    awards: i64,
+    payments: i64,
+}
+
+const FUNDING_COLUMNS: [&str; 5] = ["currency", "committed", "paid", "awards", "payments"];
+
+impl FundingFigures {
+    fn cells(&self, row: &mut Row, currency: &str) {
+        row.push("currency", Cell::Text(Some(currency.to_owned())));
+        row.push(
+            "committed",
+            Cell::Money(self.committed, currency.to_owned()),
+        );
+        row.push("paid", Cell::Money(self.paid, currency.to_owned()));
+        row.push("awards", Cell::Count(self.awards));
+        row.push("payments", Cell::Count(self.payments));
+    }
+}
+
+impl Figures for FundingFigures {
+    fn add(&mut self, other: &Self) {
+        self.committed += other.committed;
+        self.paid += other.paid;
+        self.awards += other.awards;
+        self.payments += other.payments;
+    }
+}
+
+/// Funding: committed (awards) and paid (payments).
+///
+/// `group_by` any of `programme`, `challenge`, `phase`, `owner`, `region` (the supplier's),
+/// `supplier_scale`, `financial_year` (default `financial_year`); rows are split by currency.
+/// Committed counts awards that stand (not terminated) on their start date; paid counts paid
+/// milestones on the day paid, terminated awards included. `totals` (one per currency) are the
+/// sums of the rows. CSV gives money in pounds and pence.
+#[utoipa::path(
+    tag = TAG, operation_id = "funding_report", security(("bearer" = [])), params(ReportParams, ReportFormat),
+    responses(
+        (status = 200, description = "The report: JSON, or CSV (its rows, with a header)", content(
+            (crate::read_models::report_schemas::FundingReport = "application/json"), (String = "text/csv"))),
+        (status = 400, description = "An unknown dimension or a malformed filter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not for suppliers, nor API clients without the reports scope", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "Neither JSON nor CSV is acceptable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/reports/funding")]
+pub async fn funding_report(
+    request: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    funding_answer(request, caller, state).await
+}
+
+csv_twin!(
+    funding_report_csv,
+    "/reports/funding.csv",
+    "funding_report_csv",
+    funding_answer,
+    "Funding, as CSV: the same rows, a line each after a header."
+);
+
+async fn funding_answer(
+    request: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let asked = ask(&request, caller.actor(), &FUNDING)?;
+    let (asked, columns, rows, totals) = state
+        .with_read_connection(move |connection| {
+            let period = asked.period();
+            let committed =
+                store::committed_sums(connection, &asked.filter, period, &asked.group_by)?;
+            let paid = store::paid_sums(connection, &asked.filter, period, &asked.group_by)?;
+            let mut grouped: Grouped<FundingFigures> = Grouped::default();
+            for sum in committed {
+                grouped.add(
+                    keyed(sum.key, sum.currency),
+                    &FundingFigures {
+                        committed: sum.amount,
+                        awards: sum.count,
+                        ..FundingFigures::default()
+                    },
+                );
+            }
+            for sum in paid {
+                grouped.add(
+                    keyed(sum.key, sum.currency),
+                    &FundingFigures {
+                        paid: sum.amount,
+                        payments: sum.count,
+                        ..FundingFigures::default()
+                    },
+                );
+            }
+            let (columns, rows, totals) = tabulate(
+                connection,
+                &asked,
+                &grouped,
+                &FUNDING_COLUMNS,
+                Money::ByCurrency,
+                FundingFigures::cells,
+            )?;
+            Ok((asked.clone(), columns, rows, totals))
+        })
+        .await?;
+    Ok(respond("funding", &asked, &columns, rows, totals))
+}
+
+pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    config.service(funding_report).service(funding_report_csv);
+}

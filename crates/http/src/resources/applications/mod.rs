@@ -1,0 +1,734 @@
+//! Applications: `/api/v1/phases/{id}/applications` and `/api/v1/applications`. Never public:
+//! a supplier sees and edits its own (while drafts), submits or withdraws them; the challenge
+//! owner's officers and programme staff read and assess them.
+
+use actix_web::http::StatusCode;
+use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
+use catalyst_domain::application::validate_score;
+use catalyst_domain::{
+    Actor, Application, ApplicationFields, ApplicationId, ApplicationStatus, ChallengeStatus,
+    Denied, ExternalId, FieldViolation, Lifecycle, Money, OrganisationId, PhaseId, PhaseStatus,
+    Timestamp, ValidationErrors,
+};
+
+use catalyst_persistence::applications::{
+    self as store, ApplicationFilter, ApplicationSortField, PrivateVisibility,
+};
+
+use catalyst_persistence::keyset::Direction;
+
+use catalyst_persistence::{challenges, phases, transaction, DbConnection, StoreError};
+
+use serde::{Deserialize, Serialize};
+
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+
+use crate::extract::body::{read_json, Accepts};
+
+use crate::extract::conditional::{etag, if_none_match_matches, IfMatch};
+
+use crate::extract::lists::ListRequest;
+
+use crate::problem::{ApiError, Problem};
+
+use crate::resources::audit::{AuditContext, AuditList};
+
+use crate::resources::upsert::{fixed, found_visible, Keyed, Reply, Saved};
+
+use crate::resources::{collect_field_id, ExternalIdBody};
+
+use crate::resources::{created, path_id, present, required_patch, with_etag, TransitionRequest};
+
+use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
+
+use crate::server::state::AppState;
+
+mod dto;
+pub use dto::*;
+
+pub const TAG: &str = "applications";
+
+const ENTITY: &str = "applications";
+
+/// What the caller may see of private records (applications).
+pub fn private_visibility(actor: &Actor) -> PrivateVisibility {
+    if actor.sees_everything() {
+        PrivateVisibility::Everything
+    } else {
+        PrivateVisibility::PartyTo(actor.member_organisations())
+    }
+}
+
+const STORE_ERRORS: StoreErrors = StoreErrors {
+    record: "application",
+    duplicate: Some(UniqueMember {
+        member: "supplier_organisation_id",
+        detail: "this supplier has already applied to this phase",
+    }),
+    foreign_key: ForeignKey::Unexpected,
+};
+
+fn map_store_error(error: StoreError) -> ApiError {
+    STORE_ERRORS.map(error)
+}
+
+/// The supplier acts: one of its members, or programme staff on its behalf.
+fn may_act_as_supplier(actor: &Actor, supplier: OrganisationId) -> Result<(), Denied> {
+    actor.signed_in()?;
+    if actor.runs_programmes() || actor.acts_for(supplier) {
+        Ok(())
+    } else {
+        Err(Denied::Forbidden)
+    }
+}
+
+/// Applications go to an open phase of a live, published challenge.
+fn check_phase_accepts(
+    connection: &mut DbConnection,
+    phase: PhaseId,
+) -> Result<(catalyst_domain::Phase, catalyst_domain::Challenge), ApiError> {
+    let phase = phases::find(connection, phase)
+        .map_err(|_| ApiError::NotFound("no such phase".to_owned()))?;
+    let challenge = challenges::find(connection, phase.fields.challenge_id)?;
+    if !challenge.is_published() {
+        return Err(ApiError::NotFound("no such phase".to_owned()));
+    }
+    if phase.status != PhaseStatus::Open
+        || matches!(
+            challenge.status,
+            ChallengeStatus::Completed | ChallengeStatus::Cancelled
+        )
+    {
+        return Err(ApiError::rule(None, "phase_not_open", format!("the phase is {} and its challenge {}: applications are taken only while the phase is open", phase.status, challenge.status)));
+    }
+    Ok((phase, challenge))
+}
+
+/// Apply to a phase (a supplier for its own organisation).
+#[utoipa::path(
+    tag = TAG, operation_id = "create_application", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The phase's id")),
+    request_body(content = CreateApplication, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created, as a draft", body = ApplicationResource, headers(
+            ("Location" = String, description = "The application's URL"), ("ETag" = String, description = "Its entity tag"))),
+        (status = 404, description = "No such phase", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The phase is not open, or the supplier has applied already", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/phases/{id}/applications")]
+pub async fn create_application(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let body: CreateApplication =
+        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
+    caller.actor().signed_in()?;
+    let phase_id: PhaseId = path_id(&id, "phase")?;
+    let (fields, external_ids) = body.validate(Some(phase_id))?;
+    may_act_as_supplier(caller.actor(), fields.supplier_organisation_id)?;
+    let audit = AuditContext::of(&caller);
+    let application = state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                insert_new(connection, &audit, fields, external_ids)
+            })
+        })
+        .await?;
+    Ok(created(
+        format!("/api/v1/applications/{}", application.id),
+        application.version,
+        &ApplicationResource::from(&application),
+    ))
+}
+
+async fn list(
+    request: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    phase: Option<PhaseId>,
+) -> Result<HttpResponse, ApiError> {
+    let filters: &[&str] = if phase.is_some() {
+        &["supplier_id", "status"]
+    } else {
+        &["phase_id", "supplier_id", "status"]
+    };
+    let mut list = ListRequest::parse(
+        &request,
+        filters,
+        ApplicationSortField::ALL,
+        &[(ApplicationSortField::CreatedAt, Direction::Ascending)],
+        ApplicationSortField::Id,
+    )?;
+    let filter = ApplicationFilter {
+        phase_id: phase.or_else(|| list.id_filter("phase_id")),
+        supplier_organisation_id: list.id_filter("supplier_id"),
+        status: list.enum_filter("status", ApplicationStatus::expected),
+        updated_since: list.updated_since,
+    };
+    let after = list.finish(ApplicationSortField::kind)?;
+    let (sort, limit) = (list.sort.clone(), list.limit);
+    let seen = private_visibility(caller.actor());
+    let page = state
+        .with_connection(move |connection| {
+            Ok(store::list(
+                connection,
+                &seen,
+                &filter,
+                &sort,
+                after.as_ref(),
+                limit,
+            )?)
+        })
+        .await?;
+    let next_cursor = list.cursor(page.next.as_ref());
+    let body = ApplicationList {
+        data: page.items.iter().map(ApplicationResource::from).collect(),
+        next_cursor: next_cursor.clone(),
+    };
+    Ok(list.respond(&request, next_cursor.as_deref(), &body))
+}
+
+/// A phase's applications that you may see.
+#[utoipa::path(
+    tag = TAG, operation_id = "list_phase_applications", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The phase's id"), ListApplicationsParams),
+    responses((status = 200, description = "A page of applications", body = ApplicationList))
+)]
+#[get("/phases/{id}/applications")]
+pub async fn list_phase_applications(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.actor().signed_in()?;
+    let phase: PhaseId = path_id(&id, "phase")?;
+    list(request, caller, state, Some(phase)).await
+}
+
+/// Applications you may see: your organisation's, or those to your body's challenges.
+#[utoipa::path(
+    tag = TAG, operation_id = "list_applications", security(("bearer" = [])), params(ListApplicationsParams),
+    responses((status = 200, description = "A page of applications", body = ApplicationList))
+)]
+#[get("/applications")]
+pub async fn list_applications(
+    request: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.actor().signed_in()?;
+    list(request, caller, state, None).await
+}
+
+/// Get an application.
+#[utoipa::path(
+    tag = TAG, operation_id = "get_application", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The application's id"),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag you hold: 304 if it is still current")),
+    responses(
+        (status = 200, description = "The application", body = ApplicationResource, headers(("ETag" = String, description = "Its entity tag"))),
+        (status = 304, description = "Not modified"),
+        (status = 404, description = "No such application, or not yours to see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/applications/{id}")]
+pub async fn get_application(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.actor().signed_in()?;
+    let id: ApplicationId = path_id(&id, "application")?;
+    let seen = private_visibility(caller.actor());
+    let application = state
+        .with_connection(move |connection| {
+            store::find_visible(connection, id, &seen).map_err(map_store_error)
+        })
+        .await?;
+    if if_none_match_matches(request.headers(), application.version)? {
+        return Ok(HttpResponse::NotModified()
+            .insert_header(("ETag", etag(application.version)))
+            .finish());
+    }
+    Ok(with_etag(
+        StatusCode::OK,
+        application.version,
+        &ApplicationResource::from(&application),
+    ))
+}
+
+/// Update an application: the supplier edits a draft; assessors score it.
+#[utoipa::path(
+    tag = TAG, operation_id = "update_application", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The application's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if it has changed since")),
+    request_body(content = UpdateApplication, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "The updated application", body = ApplicationResource),
+        (status = 404, description = "No such application", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No longer a draft", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/applications/{id}")]
+pub async fn update_application(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let patch: UpdateApplication =
+        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
+    caller.actor().signed_in()?;
+    let id: ApplicationId = path_id(&id, "application")?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let audit = AuditContext::of(&caller);
+    let seen = private_visibility(caller.actor());
+    let updated = state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let current =
+                    store::find_visible(connection, id, &seen).map_err(map_store_error)?;
+                let actor = caller.actor();
+                let edits_bid = patch.amount_requested.is_some() || patch.summary.is_some();
+                if edits_bid {
+                    may_act_as_supplier(actor, current.fields.supplier_organisation_id)?;
+                    if current.status != ApplicationStatus::Draft {
+                        return Err(ApiError::rule(
+                            None,
+                            "not_draft",
+                            format!(
+                                "the application is {}: only a draft can be changed",
+                                current.status
+                            ),
+                        ));
+                    }
+                }
+                if patch.assessment_score.is_some() {
+                    actor.may_manage_challenges_of(current.owner_organisation_id)?;
+                }
+                if_match.check(current.version)?;
+                let mut errors = ValidationErrors::default();
+                let phase = phases::find(connection, current.fields.phase_id)?;
+                let fields = ApplicationFields {
+                    amount_requested: required_patch(
+                        &patch.amount_requested,
+                        &current.fields.amount_requested,
+                        "amount_requested",
+                        &mut errors,
+                    ),
+                    summary: required_patch(
+                        &patch.summary,
+                        &current.fields.summary,
+                        "summary",
+                        &mut errors,
+                    ),
+                    ..current.fields.clone()
+                };
+                let score = match patch.assessment_score {
+                    None => current.assessment_score,
+                    Some(None) => None,
+                    Some(Some(score)) => Some(validate_score(score)?),
+                };
+                let external_ids = crate::resources::patched_external_ids(
+                    &patch.external_ids,
+                    &current.external_ids,
+                    &mut errors,
+                );
+                if external_ids != current.external_ids && !edits_bid {
+                    may_act_for_either_party(actor, &current)?;
+                }
+                errors.into_result(())?;
+                let fields = fields.validate(&phase.fields)?;
+                let updated = Application {
+                    fields,
+                    assessment_score: score,
+                    external_ids,
+                    ..current.clone()
+                };
+                Ok(write_update(connection, &audit, current, updated)?.record())
+            })
+        })
+        .await?;
+    Ok(with_etag(
+        StatusCode::OK,
+        updated.version,
+        &ApplicationResource::from(&updated),
+    ))
+}
+
+/// Move an application: the supplier submits or withdraws it; assessors shortlist it and
+/// decide it (successful or unsuccessful). Any other move is 409 with `allowed_transitions`.
+#[utoipa::path(
+    tag = TAG, operation_id = "transition_application", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The application's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
+    request_body(content = TransitionRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The application in its new status", body = ApplicationResource),
+        (status = 404, description = "No such application", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The move is not allowed now", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/applications/{id}/transitions")]
+pub async fn transition_application(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let body: TransitionRequest =
+        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
+    caller.actor().signed_in()?;
+    let id: ApplicationId = path_id(&id, "application")?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let to: ApplicationStatus =
+        body.to
+            .parse()
+            .map_err(|error: catalyst_domain::UnknownValue| {
+                ApiError::Validation(
+                    FieldViolation::new("to", "invalid_value", error.to_string()).into(),
+                )
+            })?;
+    let audit = AuditContext::of(&caller);
+    let seen = private_visibility(caller.actor());
+    let updated = state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let current =
+                    store::find_visible(connection, id, &seen).map_err(map_store_error)?;
+                if to.is_suppliers_move() {
+                    may_act_as_supplier(caller.actor(), current.fields.supplier_organisation_id)?;
+                } else {
+                    caller
+                        .actor()
+                        .may_manage_challenges_of(current.owner_organisation_id)?;
+                }
+                if_match.check(current.version)?;
+                let status = current.status.transition(to)?;
+                let now = Timestamp::now();
+                let mut submitted_at = current.submitted_at;
+                if status == ApplicationStatus::Submitted {
+                    check_phase_accepts(connection, current.fields.phase_id)?;
+                    submitted_at = Some(now);
+                }
+                let updated = Application {
+                    status,
+                    submitted_at,
+                    version: current.version + 1,
+                    updated_at: now,
+                    ..current.clone()
+                };
+                store::update(connection, &updated, current.version).map_err(map_store_error)?;
+                audit.updated(
+                    connection,
+                    ENTITY,
+                    id.to_string(),
+                    updated.version,
+                    updated.audience(),
+                    (
+                        &ApplicationResource::from(&current),
+                        &ApplicationResource::from(&updated),
+                    ),
+                )?;
+                Ok(updated)
+            })
+        })
+        .await?;
+    Ok(with_etag(
+        StatusCode::OK,
+        updated.version,
+        &ApplicationResource::from(&updated),
+    ))
+}
+
+/// Delete a draft application (its supplier).
+#[utoipa::path(
+    tag = TAG, operation_id = "delete_application", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The application's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such application", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No longer a draft: withdraw it instead", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/applications/{id}")]
+pub async fn delete_application(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.actor().signed_in()?;
+    let id: ApplicationId = path_id(&id, "application")?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let audit = AuditContext::of(&caller);
+    let seen = private_visibility(caller.actor());
+    state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let current =
+                    store::find_visible(connection, id, &seen).map_err(map_store_error)?;
+                may_act_as_supplier(caller.actor(), current.fields.supplier_organisation_id)?;
+                if_match.check(current.version)?;
+                if current.status != ApplicationStatus::Draft {
+                    return Err(ApiError::rule(
+                        None,
+                        "not_draft",
+                        format!("the application is {}: withdraw it instead", current.status),
+                    ));
+                }
+                store::delete(connection, id, current.version).map_err(map_store_error)?;
+                audit.deleted(
+                    connection,
+                    ENTITY,
+                    id.to_string(),
+                    current.version,
+                    current.audience(),
+                    &ApplicationResource::from(&current),
+                )
+            })
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// An application's recorded changes, oldest first.
+#[utoipa::path(
+    tag = TAG, operation_id = "list_application_history", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The application's id"),
+        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
+    responses(
+        (status = 200, description = "Recorded changes", body = AuditList),
+        (status = 404, description = "No such application", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/applications/{id}/history")]
+pub async fn list_application_history(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.actor().signed_in()?;
+    let id: ApplicationId = path_id(&id, "application")?;
+    let seen = private_visibility(caller.actor());
+    crate::resources::audit::entity_history(
+        &request,
+        &state,
+        ENTITY,
+        id.to_string(),
+        move |connection| {
+            store::find_visible(connection, id, &seen)
+                .map(drop)
+                .map_err(map_store_error)
+        },
+    )
+    .await
+}
+
+/// A key for an application is kept by its supplier or by the challenge owner's side.
+fn may_act_for_either_party(actor: &Actor, application: &Application) -> Result<(), Denied> {
+    may_act_as_supplier(actor, application.fields.supplier_organisation_id)
+        .or_else(|_| actor.may_manage_challenges_of(application.owner_organisation_id))
+}
+
+/// Stores a new draft application to an open phase, with its audit record.
+fn insert_new(
+    connection: &mut DbConnection,
+    audit: &AuditContext,
+    fields: ApplicationFields,
+    external_ids: Vec<ExternalId>,
+) -> Result<Application, ApiError> {
+    let (phase, challenge) = check_phase_accepts(connection, fields.phase_id)?;
+    let fields = fields.validate(&phase.fields)?;
+    let now = Timestamp::now();
+    let application = Application {
+        id: ApplicationId::generate(),
+        fields,
+        challenge_id: challenge.id,
+        owner_organisation_id: challenge.fields.owner_organisation_id,
+        status: ApplicationStatus::INITIAL,
+        assessment_score: None,
+        submitted_at: None,
+        external_ids,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    match store::insert(connection, &application) {
+        Err(StoreError::ForeignKey) => {
+            return Err(ApiError::Validation(
+                FieldViolation::new(
+                    "supplier_organisation_id",
+                    "not_found",
+                    "no organisation has this id",
+                )
+                .into(),
+            ))
+        }
+        other => other.map_err(map_store_error)?,
+    }
+    audit.created(
+        connection,
+        ENTITY,
+        application.id.to_string(),
+        application.version,
+        application.audience(),
+        &ApplicationResource::from(&application),
+    )?;
+    Ok(application)
+}
+
+/// Writes `updated` (the current application with new fields, score or external ids) as the
+/// next version, with its audit record; nothing when nothing changed.
+fn write_update(
+    connection: &mut DbConnection,
+    audit: &AuditContext,
+    current: Application,
+    updated: Application,
+) -> Result<Saved<Application>, ApiError> {
+    if updated.fields == current.fields
+        && updated.assessment_score == current.assessment_score
+        && updated.external_ids == current.external_ids
+    {
+        return Ok(Saved::Unchanged(current));
+    }
+    let updated = Application {
+        version: current.version + 1,
+        updated_at: Timestamp::now(),
+        ..updated
+    };
+    store::update_with_keys(connection, &updated, &current).map_err(map_store_error)?;
+    audit.updated(
+        connection,
+        ENTITY,
+        updated.id.to_string(),
+        updated.version,
+        updated.audience(),
+        (
+            &ApplicationResource::from(&current),
+            &ApplicationResource::from(&updated),
+        ),
+    )?;
+    Ok(Saved::Updated(updated))
+}
+
+crate::found_by_id!(Application, |connection, id, actor| {
+    store::find_visible(connection, id, &private_visibility(actor))
+});
+
+impl Keyed for Application {
+    const COLLECTION: &'static str = "applications";
+    const NOUN: &'static str = "application";
+    const PRIVATE: bool = true;
+    type Body = CreateApplication;
+    type Checked = ApplicationFields;
+
+    crate::keyed_record_fields!();
+
+    fn check(body: CreateApplication) -> Result<(ApplicationFields, Vec<ExternalId>), ApiError> {
+        body.validate(None)
+    }
+    fn find_by_key(
+        connection: &mut DbConnection,
+        key: &ExternalId,
+        actor: &Actor,
+    ) -> Result<Option<Self>, ApiError> {
+        found_visible(
+            store::find_by_external_id(connection, &key.source, &key.id),
+            key,
+            |record| store::find_visible(connection, record.id, &private_visibility(actor)),
+        )
+    }
+    fn save(
+        connection: &mut DbConnection,
+        actor: &Actor,
+        audit: &AuditContext,
+        existing: Option<Self>,
+        fields: ApplicationFields,
+        external_ids: Vec<ExternalId>,
+    ) -> Result<Saved<Self>, ApiError> {
+        let Some(current) = existing else {
+            may_act_as_supplier(actor, fields.supplier_organisation_id)?;
+            let application = insert_new(connection, audit, fields, external_ids)?;
+            return Ok(Saved::Created(application));
+        };
+        let mut errors = ValidationErrors::default();
+        fixed(
+            &fields.phase_id,
+            &current.fields.phase_id,
+            "phase_id",
+            "an application stays in its phase",
+            &mut errors,
+        );
+        fixed(
+            &fields.supplier_organisation_id,
+            &current.fields.supplier_organisation_id,
+            "supplier_organisation_id",
+            "an application stays with its supplier",
+            &mut errors,
+        );
+        errors.into_result(())?;
+        let phase = phases::find(connection, current.fields.phase_id)?;
+        let fields = fields.validate(&phase.fields)?;
+        if fields != current.fields {
+            may_act_as_supplier(actor, current.fields.supplier_organisation_id)?;
+            if current.status != ApplicationStatus::Draft {
+                return Err(ApiError::rule(
+                    None,
+                    "not_draft",
+                    format!(
+                        "the application is {}: only a draft can be changed",
+                        current.status
+                    ),
+                ));
+            }
+        } else if external_ids != current.external_ids {
+            may_act_for_either_party(actor, &current)?;
+        }
+        let updated = Application {
+            fields,
+            external_ids,
+            ..current.clone()
+        };
+        write_update(connection, audit, current, updated)
+    }
+    fn reply(&self, _connection: &mut DbConnection) -> Result<Reply, ApiError> {
+        Reply::of(self.version, &ApplicationResource::from(self))
+    }
+}
+
+crate::by_external_id_handlers!(
+    record: Application, body: CreateApplication, resource: ApplicationResource,
+    path: "/applications/by-external-id/{source}/{id}",
+    get_security: (("bearer" = [])),
+    get: get_application_by_external_id, "Get an application by a partner's key for it.",
+    put: upsert_application_by_external_id, "Create or replace an application by a partner's key for it."
+);
+
+pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    config
+        .service(get_application_by_external_id)
+        .service(upsert_application_by_external_id)
+        .service(create_application)
+        .service(list_phase_applications)
+        .service(list_applications)
+        .service(get_application)
+        .service(update_application)
+        .service(delete_application)
+        .service(transition_application)
+        .service(list_application_history);
+}

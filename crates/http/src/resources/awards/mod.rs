@@ -1,0 +1,701 @@
+//! Awards (contracts): `/api/v1/phases/{id}/awards` and `/api/v1/awards`. Public records. Made by
+//! the challenge owner's officers or programme staff from a successful application, within the
+//! phase's budget and cap per supplier, with explicit lineage to the earlier phase.
+
+use actix_web::http::StatusCode;
+use actix_web::{get, patch, post, put, web, HttpRequest, HttpResponse};
+use catalyst_domain::Audience;
+use catalyst_domain::{
+    Actor, ApplicationId, ApplicationStatus, Award, AwardFields, AwardId, AwardStatus, ExternalId,
+    FieldViolation, Lifecycle, Money, PhaseId, PhaseStatus, Timestamp, ValidationErrors,
+};
+
+use catalyst_persistence::awards::{self as store, AwardFilter, AwardSortField};
+
+use catalyst_persistence::keyset::Direction;
+
+use catalyst_persistence::{
+    applications, challenges, phases, transaction, DbConnection, StoreError,
+};
+
+use chrono::NaiveDate;
+
+use serde::{Deserialize, Serialize};
+
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+
+use crate::extract::body::{read_json, Accepts};
+
+use crate::extract::conditional::{etag, if_none_match_matches, IfMatch};
+
+use crate::extract::lists::ListRequest;
+
+use crate::problem::{ApiError, Problem};
+
+use crate::resources::audit::{AuditContext, AuditList};
+
+use crate::resources::upsert::{fixed, found, Keyed, Reply, Saved};
+
+use crate::resources::ExternalIdBody;
+
+use crate::resources::{
+    created, field_id, optional_patch, path_id, present, required_patch, with_etag,
+    TransitionRequest,
+};
+
+use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
+
+use crate::server::state::AppState;
+
+mod dto;
+pub use dto::*;
+
+pub const TAG: &str = "awards";
+
+const ENTITY: &str = "awards";
+
+const STORE_ERRORS: StoreErrors = StoreErrors {
+    record: "award",
+    duplicate: Some(UniqueMember {
+        member: "application_id",
+        detail: "this application has been awarded already",
+    }),
+    foreign_key: ForeignKey::Unexpected,
+};
+
+fn map_store_error(error: StoreError) -> ApiError {
+    STORE_ERRORS.map(error)
+}
+
+/// Every rule of a new award, then the budget claimed and the award stored, in one transaction.
+fn award(
+    connection: &mut DbConnection,
+    caller: &Actor,
+    phase_id: PhaseId,
+    body: CreateAward,
+    external_ids: Vec<ExternalId>,
+    audit: &AuditContext,
+) -> Result<Award, ApiError> {
+    let phase = phases::find(connection, phase_id)
+        .map_err(|_| ApiError::NotFound("no such phase".to_owned()))?;
+    let challenge = challenges::find(connection, phase.fields.challenge_id)?;
+    if !challenge.is_published()
+        && !caller.sees_everything()
+        && !caller.acts_for(challenge.fields.owner_organisation_id)
+    {
+        return Err(ApiError::NotFound("no such phase".to_owned()));
+    }
+    caller.may_manage_challenges_of(challenge.fields.owner_organisation_id)?;
+    if !matches!(
+        phase.status,
+        PhaseStatus::Open | PhaseStatus::Assessing | PhaseStatus::InDelivery
+    ) {
+        return Err(ApiError::rule(
+            None,
+            "phase_not_awarding",
+            format!(
+                "the phase is {}: awards are made while it is open, assessing or in delivery",
+                phase.status
+            ),
+        ));
+    }
+    let application_id: ApplicationId = field_id(&body.application_id, "application_id")?;
+    let application =
+        applications::find(connection, application_id).map_err(|error| match error {
+            StoreError::NotFound => ApiError::Validation(
+                FieldViolation::new("application_id", "not_found", "no application has this id")
+                    .into(),
+            ),
+            other => other.into(),
+        })?;
+    if application.fields.phase_id != phase_id {
+        return Err(ApiError::rule(
+            Some("#/application_id"),
+            "application_of_another_phase",
+            "an award is made from an application to this phase".to_owned(),
+        ));
+    }
+    if application.status != ApplicationStatus::Successful {
+        return Err(ApiError::rule(
+            Some("#/application_id"),
+            "application_not_successful",
+            format!(
+                "the application is {}: only a successful one can be awarded",
+                application.status
+            ),
+        ));
+    }
+    let supplier = application.fields.supplier_organisation_id;
+    let given_parent = body
+        .parent_award_id
+        .as_deref()
+        .map(|id| field_id::<AwardId>(id, "parent_award_id"))
+        .transpose()?;
+    // Lineage: the supplier's award in the phase before, linked by id, never matched by name.
+    let earlier = if phase.fields.number > 1 {
+        match phases::find_by_number(connection, challenge.id, phase.fields.number - 1)? {
+            Some(previous) => store::find_for_supplier(connection, previous.id, supplier)?,
+            None => None,
+        }
+    } else {
+        None
+    };
+    let parent = match (given_parent, &earlier) {
+        (Some(given), Some(earlier)) if given == earlier.id => Some(given),
+        (Some(_), _) => {
+            return Err(ApiError::Validation(
+                FieldViolation::new(
+                    "parent_award_id",
+                    "not_earlier_award",
+                    "parent_award_id must be this supplier's award in the phase before",
+                )
+                .into(),
+            ))
+        }
+        (None, Some(earlier)) => Some(earlier.id),
+        (None, None) if phase.fields.open_to_all => None,
+        (None, None) => {
+            return Err(ApiError::rule(
+                None,
+                "no_earlier_award",
+                format!(
+                    "phase {} is not open to all: the supplier needs an award in phase {} first",
+                    phase.fields.number,
+                    phase.fields.number - 1
+                ),
+            ))
+        }
+    };
+    let fields = AwardFields {
+        phase_id,
+        application_id,
+        supplier_organisation_id: supplier,
+        contract_reference: body.contract_reference,
+        amount: body.amount,
+        vat_included: body.vat_included,
+        starts_on: body.starts_on,
+        ends_on: body.ends_on,
+        parent_award_id: parent,
+    }
+    .validate(&phase.fields)?;
+    let now = Timestamp::now();
+    // The budget is claimed by one conditional UPDATE: of two servers awarding the last of it at
+    // once, the second finds nothing left.
+    if !phases::commit(connection, phase_id, fields.amount.minor_units(), now)? {
+        let current = phases::find(connection, phase_id)?;
+        let violation = current
+            .budget_check()
+            .admits(fields.amount)
+            .err()
+            .unwrap_or_else(|| {
+                FieldViolation::new(
+                    "amount",
+                    "exceeds_phase_budget",
+                    "the phase's budget is spent",
+                )
+            });
+        return Err(ApiError::rule(
+            Some(&violation.pointer),
+            &violation.code,
+            violation.detail,
+        ));
+    }
+    let award = Award {
+        id: AwardId::generate(),
+        paid: Money::zero(fields.amount.currency()),
+        fields,
+        challenge_id: challenge.id,
+        owner_organisation_id: challenge.fields.owner_organisation_id,
+        status: AwardStatus::INITIAL,
+        external_ids,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    store::insert(connection, &award).map_err(map_store_error)?;
+    audit.created(
+        connection,
+        ENTITY,
+        award.id.to_string(),
+        award.version,
+        Audience::Public,
+        &AwardResource::from(&award),
+    )?;
+    Ok(award)
+}
+
+/// Award a contract in a phase (the challenge owner's officers or programme staff).
+#[utoipa::path(
+    tag = TAG, operation_id = "create_award", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The phase's id")),
+    request_body(content = CreateAward, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Awarded; the phase's committed figure grows", body = AwardResource, headers(
+            ("Location" = String, description = "The award's URL"), ("ETag" = String, description = "Its entity tag"))),
+        (status = 404, description = "No such phase", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A rule would be broken: budget, application, lineage or phase status", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/phases/{id}/awards")]
+pub async fn create_award(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let body: CreateAward = read_json(&request, payload, state.body_limit, Accepts::Json).await?;
+    caller.actor().signed_in()?;
+    let phase_id: PhaseId = path_id(&id, "phase")?;
+    let (phase_id, external_ids) = body.validate(Some(phase_id))?;
+    let audit = AuditContext::of(&caller);
+    let made = state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                award(
+                    connection,
+                    caller.actor(),
+                    phase_id,
+                    body,
+                    external_ids,
+                    &audit,
+                )
+            })
+        })
+        .await?;
+    Ok(created(
+        format!("/api/v1/awards/{}", made.id),
+        made.version,
+        &AwardResource::from(&made),
+    ))
+}
+
+async fn list(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    phase: Option<PhaseId>,
+) -> Result<HttpResponse, ApiError> {
+    let filters: &[&str] = if phase.is_some() {
+        &["supplier_id", "status"]
+    } else {
+        &["phase_id", "challenge_id", "supplier_id", "status"]
+    };
+    let mut list = ListRequest::parse(
+        &request,
+        filters,
+        AwardSortField::ALL,
+        &[(AwardSortField::CreatedAt, Direction::Ascending)],
+        AwardSortField::Id,
+    )?;
+    let filter = AwardFilter {
+        phase_id: phase.or_else(|| list.id_filter("phase_id")),
+        challenge_id: list.id_filter("challenge_id"),
+        supplier_organisation_id: list.id_filter("supplier_id"),
+        status: list.enum_filter("status", AwardStatus::expected),
+        updated_since: list.updated_since,
+    };
+    let after = list.finish(AwardSortField::kind)?;
+    let (sort, limit) = (list.sort.clone(), list.limit);
+    let page = state
+        .with_list_connection(&request, move |connection| {
+            Ok(store::list(
+                connection,
+                &filter,
+                &sort,
+                after.as_ref(),
+                limit,
+            )?)
+        })
+        .await?;
+    let next_cursor = list.cursor(page.next.as_ref());
+    let body = AwardList {
+        data: page.items.iter().map(AwardResource::from).collect(),
+        next_cursor: next_cursor.clone(),
+    };
+    Ok(list.respond(&request, next_cursor.as_deref(), &body))
+}
+
+/// A phase's awards.
+#[utoipa::path(
+    tag = TAG, operation_id = "list_phase_awards",
+    params(("id" = uuid::Uuid, Path, description = "The phase's id"), ListAwardsParams),
+    responses((status = 200, description = "A page of awards", body = AwardList))
+)]
+#[get("/phases/{id}/awards")]
+pub async fn list_phase_awards(
+    request: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let phase: PhaseId = path_id(&id, "phase")?;
+    list(request, state, Some(phase)).await
+}
+
+/// Awards, filtered: `/awards?supplier_id=...&status=active`.
+#[utoipa::path(
+    tag = TAG, operation_id = "list_awards", params(ListAwardsParams),
+    responses((status = 200, description = "A page of awards", body = AwardList))
+)]
+#[get("/awards")]
+pub async fn list_awards(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    list(request, state, None).await
+}
+
+/// Get an award.
+#[utoipa::path(
+    tag = TAG, operation_id = "get_award",
+    params(("id" = uuid::Uuid, Path, description = "The award's id"),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag you hold: 304 if it is still current")),
+    responses(
+        (status = 200, description = "The award", body = AwardResource, headers(("ETag" = String, description = "Its entity tag"))),
+        (status = 304, description = "Not modified"),
+        (status = 404, description = "No such award", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/awards/{id}")]
+pub async fn get_award(
+    request: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id: AwardId = path_id(&id, "award")?;
+    let award = state
+        .with_connection(move |connection| store::find(connection, id).map_err(map_store_error))
+        .await?;
+    if if_none_match_matches(request.headers(), award.version)? {
+        return Ok(HttpResponse::NotModified()
+            .insert_header(("ETag", etag(award.version)))
+            .finish());
+    }
+    Ok(with_etag(
+        StatusCode::OK,
+        award.version,
+        &AwardResource::from(&award),
+    ))
+}
+
+/// Update an award's contract details.
+#[utoipa::path(
+    tag = TAG, operation_id = "update_award", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The award's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if it has changed since")),
+    request_body(content = UpdateAward, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "The updated award", body = AwardResource),
+        (status = 404, description = "No such award", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/awards/{id}")]
+pub async fn update_award(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let patch: UpdateAward =
+        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
+    caller.actor().signed_in()?;
+    let id: AwardId = path_id(&id, "award")?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let audit = AuditContext::of(&caller);
+    let updated = state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let current = store::find(connection, id).map_err(map_store_error)?;
+                caller
+                    .actor()
+                    .may_manage_challenges_of(current.owner_organisation_id)?;
+                if_match.check(current.version)?;
+                let phase = phases::find(connection, current.fields.phase_id)?;
+                let mut errors = ValidationErrors::default();
+                let old = &current.fields;
+                let fields = AwardFields {
+                    contract_reference: required_patch(
+                        &patch.contract_reference,
+                        &old.contract_reference,
+                        "contract_reference",
+                        &mut errors,
+                    ),
+                    vat_included: required_patch(
+                        &patch.vat_included,
+                        &old.vat_included,
+                        "vat_included",
+                        &mut errors,
+                    ),
+                    starts_on: optional_patch(&patch.starts_on, &old.starts_on),
+                    ends_on: optional_patch(&patch.ends_on, &old.ends_on),
+                    ..old.clone()
+                };
+                let external_ids = crate::resources::patched_external_ids(
+                    &patch.external_ids,
+                    &current.external_ids,
+                    &mut errors,
+                );
+                errors.into_result(())?;
+                let fields = fields.validate(&phase.fields)?;
+                Ok(write_update(connection, &audit, current, fields, external_ids)?.record())
+            })
+        })
+        .await?;
+    Ok(with_etag(
+        StatusCode::OK,
+        updated.version,
+        &AwardResource::from(&updated),
+    ))
+}
+
+/// Move an award: active → completed or terminated.
+#[utoipa::path(
+    tag = TAG, operation_id = "transition_award", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The award's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
+    request_body(content = TransitionRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The award in its new status", body = AwardResource),
+        (status = 404, description = "No such award", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The move is not allowed from the current status", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/awards/{id}/transitions")]
+pub async fn transition_award(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let body: TransitionRequest =
+        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
+    caller.actor().signed_in()?;
+    let id: AwardId = path_id(&id, "award")?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let to: AwardStatus = body
+        .to
+        .parse()
+        .map_err(|error: catalyst_domain::UnknownValue| {
+            ApiError::Validation(
+                FieldViolation::new("to", "invalid_value", error.to_string()).into(),
+            )
+        })?;
+    let audit = AuditContext::of(&caller);
+    let updated = state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let current = store::find(connection, id).map_err(map_store_error)?;
+                caller
+                    .actor()
+                    .may_manage_challenges_of(current.owner_organisation_id)?;
+                if_match.check(current.version)?;
+                let status = current.status.transition(to)?;
+                let updated = Award {
+                    status,
+                    version: current.version + 1,
+                    updated_at: Timestamp::now(),
+                    ..current.clone()
+                };
+                store::update(connection, &updated, current.version).map_err(map_store_error)?;
+                audit.updated(
+                    connection,
+                    ENTITY,
+                    id.to_string(),
+                    updated.version,
+                    Audience::Public,
+                    (
+                        &AwardResource::from(&current),
+                        &AwardResource::from(&updated),
+                    ),
+                )?;
+                Ok(updated)
+            })
+        })
+        .await?;
+    Ok(with_etag(
+        StatusCode::OK,
+        updated.version,
+        &AwardResource::from(&updated),
+    ))
+}
+
+/// An award's recorded changes, oldest first.
+#[utoipa::path(
+    tag = TAG, operation_id = "list_award_history",
+    params(("id" = uuid::Uuid, Path, description = "The award's id"),
+        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
+    responses(
+        (status = 200, description = "Recorded changes", body = AuditList),
+        (status = 404, description = "No such award", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/awards/{id}/history")]
+pub async fn list_award_history(
+    request: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id: AwardId = path_id(&id, "award")?;
+    crate::resources::audit::entity_history(
+        &request,
+        &state,
+        ENTITY,
+        id.to_string(),
+        move |connection| {
+            store::find(connection, id)
+                .map(drop)
+                .map_err(map_store_error)
+        },
+    )
+    .await
+}
+
+/// Writes an award's new contract details and external ids as the next version, with its
+/// audit record; nothing when nothing changed.
+fn write_update(
+    connection: &mut DbConnection,
+    audit: &AuditContext,
+    current: Award,
+    fields: AwardFields,
+    external_ids: Vec<ExternalId>,
+) -> Result<Saved<Award>, ApiError> {
+    if fields == current.fields && external_ids == current.external_ids {
+        return Ok(Saved::Unchanged(current));
+    }
+    let updated = Award {
+        fields,
+        external_ids,
+        version: current.version + 1,
+        updated_at: Timestamp::now(),
+        ..current.clone()
+    };
+    store::update_with_keys(connection, &updated, &current).map_err(map_store_error)?;
+    audit.updated(
+        connection,
+        ENTITY,
+        updated.id.to_string(),
+        updated.version,
+        Audience::Public,
+        (
+            &AwardResource::from(&current),
+            &AwardResource::from(&updated),
+        ),
+    )?;
+    Ok(Saved::Updated(updated))
+}
+
+/// An award as a partner sends it, checked on its own.
+pub struct AwardRequest {
+    phase_id: PhaseId,
+    body: CreateAward,
+}
+
+crate::found_by_id!(Award, |connection, id, _actor| store::find(connection, id));
+
+impl Keyed for Award {
+    const COLLECTION: &'static str = "awards";
+    const NOUN: &'static str = "award";
+    type Body = CreateAward;
+    type Checked = AwardRequest;
+
+    crate::keyed_record_fields!();
+
+    fn check(body: CreateAward) -> Result<(AwardRequest, Vec<ExternalId>), ApiError> {
+        let (phase_id, external_ids) = body.validate(None)?;
+        Ok((AwardRequest { phase_id, body }, external_ids))
+    }
+    fn find_by_key(
+        connection: &mut DbConnection,
+        key: &ExternalId,
+        _actor: &Actor,
+    ) -> Result<Option<Self>, ApiError> {
+        found(store::find_by_external_id(connection, &key.source, &key.id))
+    }
+    fn save(
+        connection: &mut DbConnection,
+        actor: &Actor,
+        audit: &AuditContext,
+        existing: Option<Self>,
+        request: AwardRequest,
+        external_ids: Vec<ExternalId>,
+    ) -> Result<Saved<Self>, ApiError> {
+        let AwardRequest { phase_id, body } = request;
+        let Some(current) = existing else {
+            let made = award(connection, actor, phase_id, body, external_ids, audit)?;
+            return Ok(Saved::Created(made));
+        };
+        actor.may_manage_challenges_of(current.owner_organisation_id)?;
+        let old = &current.fields;
+        let mut errors = ValidationErrors::default();
+        fixed(
+            &phase_id,
+            &old.phase_id,
+            "phase_id",
+            "an award stays in its phase",
+            &mut errors,
+        );
+        fixed(
+            &body.application_id,
+            &old.application_id.to_string(),
+            "application_id",
+            "an award stays with the application it was made from",
+            &mut errors,
+        );
+        fixed(
+            &body.amount,
+            &old.amount,
+            "amount",
+            "the amount is fixed once awarded",
+            &mut errors,
+        );
+        if let Some(parent) = &body.parent_award_id {
+            fixed(
+                &Some(parent.clone()),
+                &old.parent_award_id.map(|id| id.to_string()),
+                "parent_award_id",
+                "an award keeps its lineage",
+                &mut errors,
+            );
+        }
+        errors.into_result(())?;
+        let phase = phases::find(connection, old.phase_id)?;
+        let fields = AwardFields {
+            contract_reference: body.contract_reference,
+            vat_included: body.vat_included,
+            starts_on: body.starts_on,
+            ends_on: body.ends_on,
+            ..old.clone()
+        }
+        .validate(&phase.fields)?;
+        write_update(connection, audit, current, fields, external_ids)
+    }
+    fn reply(&self, _connection: &mut DbConnection) -> Result<Reply, ApiError> {
+        Reply::of(self.version, &AwardResource::from(self))
+    }
+}
+
+crate::by_external_id_handlers!(
+    record: Award, body: CreateAward, resource: AwardResource,
+    path: "/awards/by-external-id/{source}/{id}",
+    get_security: ((), ("bearer" = [])),
+    get: get_award_by_external_id, "Get an award by a partner's key for it.",
+    put: upsert_award_by_external_id, "Create or replace an award by a partner's key for it."
+);
+
+pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    config
+        .service(get_award_by_external_id)
+        .service(upsert_award_by_external_id)
+        .service(create_award)
+        .service(list_phase_awards)
+        .service(list_awards)
+        .service(get_award)
+        .service(update_award)
+        .service(transition_award)
+        .service(list_award_history);
+}

@@ -1,0 +1,721 @@
+//! `/api/v1/challenges`: public bodies' problem statements. Published challenges (past draft) are
+//! public; drafts are seen by programme staff and the owner's own officers. The status moves only
+//! through `POST /challenges/{id}/transitions`.
+
+use actix_web::http::StatusCode;
+use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
+use catalyst_domain::{
+    Actor, Challenge, ChallengeFields, ChallengeId, ChallengeStatus, DocumentLink, ExternalId,
+    FieldViolation, Lifecycle, Money, OrganisationId, ProgrammeId, Timestamp, ValidationErrors,
+};
+
+use catalyst_persistence::challenges::{
+    self as store, ChallengeFilter, ChallengeSortField, ChallengeTotals, Visibility,
+};
+
+use catalyst_persistence::changes::Operation;
+
+use catalyst_persistence::keyset::Direction;
+
+use catalyst_persistence::{organisations, programmes, transaction, DbConnection, StoreError};
+
+use serde::{Deserialize, Serialize};
+
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+
+use crate::extract::body::{read_json, Accepts};
+
+use crate::extract::conditional::{derived_etag, if_none_match_matches_tag, IfMatch};
+
+use crate::extract::lists::ListRequest;
+
+use crate::problem::{ApiError, Problem};
+
+use crate::resources::audit::{AuditContext, AuditList};
+
+use crate::resources::upsert::{found_visible, Keyed, Reply, Saved};
+
+use crate::resources::ExternalIdBody;
+
+use crate::resources::{
+    collect_field_id, optional_patch, path_id, present, required_patch, TransitionRequest,
+};
+
+use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
+
+use crate::server::state::AppState;
+
+mod dto;
+pub use dto::*;
+
+pub const TAG: &str = "challenges";
+
+const ENTITY: &str = "challenges";
+
+/// Loads the derived figures of one challenge.
+fn totals_of(
+    connection: &mut DbConnection,
+    challenge: &Challenge,
+) -> Result<ChallengeTotals, ApiError> {
+    Ok(store::totals(connection, &[challenge.id])?
+        .remove(&challenge.id)
+        .unwrap_or_default())
+}
+
+/// What the caller may see of challenges (and so of their phases).
+pub fn visibility(actor: &Actor) -> Visibility {
+    if actor.sees_everything() {
+        Visibility::Everything
+    } else {
+        Visibility::PublishedAnd(actor.member_organisations())
+    }
+}
+
+const STORE_ERRORS: StoreErrors = StoreErrors {
+    record: "challenge",
+    duplicate: Some(UniqueMember {
+        member: "reference",
+        detail: "another challenge has this reference",
+    }),
+    foreign_key: ForeignKey::Referenced("phases still belong to this challenge"),
+};
+
+fn map_store_error(error: StoreError) -> ApiError {
+    STORE_ERRORS.map(error)
+}
+
+/// The programme must exist and the owner must be a public body.
+fn check_references(
+    connection: &mut DbConnection,
+    programme: ProgrammeId,
+    owner: OrganisationId,
+) -> Result<(), ApiError> {
+    let mut errors = ValidationErrors::default();
+    match programmes::find(connection, programme) {
+        Ok(_) => {}
+        Err(StoreError::NotFound) => errors.push(FieldViolation::new(
+            "programme_id",
+            "not_found",
+            "no programme has this id",
+        )),
+        Err(error) => return Err(error.into()),
+    }
+    match organisations::find(connection, owner) {
+        Ok(organisation) if organisation.fields.kind.is_public_body() => {}
+        Ok(organisation) => errors.push(FieldViolation::new(
+            "owner_organisation_id",
+            "not_public_body",
+            format!(
+                "a challenge is owned by a public body; this organisation is {}",
+                organisation.fields.kind
+            ),
+        )),
+        Err(StoreError::NotFound) => errors.push(FieldViolation::new(
+            "owner_organisation_id",
+            "not_found",
+            "no organisation has this id",
+        )),
+        Err(error) => return Err(error.into()),
+    }
+    errors.into_result(()).map_err(Into::into)
+}
+
+/// Create a challenge (programme staff, or an officer of the owning body).
+#[utoipa::path(
+    tag = TAG, operation_id = "create_challenge", security(("bearer" = [])),
+    request_body(content = CreateChallenge, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created, in draft", body = ChallengeResource, headers(
+            ("Location" = String, description = "The challenge's URL"), ("ETag" = String, description = "Its entity tag"))),
+        (status = 409, description = "Another challenge has this reference", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/challenges")]
+pub async fn create_challenge(
+    request: HttpRequest,
+    caller: Caller,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let body: CreateChallenge =
+        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
+    caller.actor().signed_in()?;
+    let (fields, external_ids) = body.validate()?;
+    caller
+        .actor()
+        .may_manage_challenges_of(fields.owner_organisation_id)?;
+    let challenge = Challenge {
+        external_ids,
+        ..Challenge::create(fields, Timestamp::now())
+    };
+    let audit = AuditContext::of(&caller);
+    let stored = challenge.clone();
+    state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                check_references(
+                    connection,
+                    stored.fields.programme_id,
+                    stored.fields.owner_organisation_id,
+                )?;
+                store::insert(connection, &stored).map_err(map_store_error)?;
+                audit.created(
+                    connection,
+                    ENTITY,
+                    stored.id.to_string(),
+                    stored.version,
+                    stored.audience(),
+                    &ChallengeResource::from(&stored),
+                )
+            })
+        })
+        .await?;
+    let mut response = respond(StatusCode::CREATED, &challenge, &ChallengeTotals::default());
+    response.headers_mut().insert(
+        actix_web::http::header::LOCATION,
+        actix_web::http::header::HeaderValue::from_str(&format!(
+            "/api/v1/challenges/{}",
+            challenge.id
+        ))
+        .map_err(|_| ApiError::Internal)?,
+    );
+    Ok(response)
+}
+
+/// Get a challenge.
+#[utoipa::path(
+    tag = TAG, operation_id = "get_challenge",
+    params(("id" = uuid::Uuid, Path, description = "The challenge's id"),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag you hold: 304 if it is still current")),
+    responses(
+        (status = 200, description = "The challenge", body = ChallengeResource, headers(("ETag" = String, description = "Its entity tag"))),
+        (status = 304, description = "Not modified"),
+        (status = 404, description = "No such challenge, or a draft you may not see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/challenges/{id}")]
+pub async fn get_challenge(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id: ChallengeId = path_id(&id, "challenge")?;
+    let seen = visibility(caller.actor());
+    let (challenge, totals) = state
+        .with_connection(move |connection| {
+            let challenge = store::find_visible(connection, id, &seen).map_err(map_store_error)?;
+            let totals = totals_of(connection, &challenge)?;
+            Ok((challenge, totals))
+        })
+        .await?;
+    let tag = challenge_etag(&challenge, &totals);
+    if if_none_match_matches_tag(request.headers(), &tag)? {
+        return Ok(HttpResponse::NotModified()
+            .insert_header(("ETag", tag))
+            .finish());
+    }
+    Ok(respond(StatusCode::OK, &challenge, &totals))
+}
+
+/// The ETag of a challenge with its figures: it changes when either does.
+fn challenge_etag(challenge: &Challenge, totals: &ChallengeTotals) -> String {
+    derived_etag(challenge.version, &format!("{totals:?}"))
+}
+
+fn respond(status: StatusCode, challenge: &Challenge, totals: &ChallengeTotals) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header(("ETag", challenge_etag(challenge, totals)))
+        .json(ChallengeResource::with_totals(challenge, totals))
+}
+
+/// List challenges you may see.
+#[utoipa::path(
+    tag = TAG, operation_id = "list_challenges", params(ListChallengesParams),
+    responses((status = 200, description = "A page of challenges", body = ChallengeList,
+        headers(("Link" = String, description = "`<url>; rel=\"next\"` when there is a next page"))))
+)]
+#[get("/challenges")]
+pub async fn list_challenges(
+    request: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let mut list = ListRequest::parse(
+        &request,
+        &["programme_id", "owner_id", "status", "q"],
+        ChallengeSortField::ALL,
+        &[(ChallengeSortField::CreatedAt, Direction::Ascending)],
+        ChallengeSortField::Id,
+    )?;
+    let filter = ChallengeFilter {
+        programme_id: list.id_filter("programme_id"),
+        owner_organisation_id: list.id_filter("owner_id"),
+        status: list.enum_filter("status", ChallengeStatus::expected),
+        text: list.text_filter("q"),
+        updated_since: list.updated_since,
+    };
+    let after = list.finish(ChallengeSortField::kind)?;
+    let (sort, limit) = (list.sort.clone(), list.limit);
+    let seen = visibility(caller.actor());
+    let (page, totals) = state
+        .with_list_connection(&request, move |connection| {
+            let page = store::list(connection, &seen, &filter, &sort, after.as_ref(), limit)?;
+            let ids: Vec<ChallengeId> = page.items.iter().map(|challenge| challenge.id).collect();
+            let totals = store::totals(connection, &ids)?;
+            Ok((page, totals))
+        })
+        .await?;
+    let next_cursor = list.cursor(page.next.as_ref());
+    let body = ChallengeList {
+        data: page
+            .items
+            .iter()
+            .map(|challenge| {
+                ChallengeResource::with_totals(
+                    challenge,
+                    totals
+                        .get(&challenge.id)
+                        .unwrap_or(&ChallengeTotals::default()),
+                )
+            })
+            .collect(),
+        next_cursor: next_cursor.clone(),
+    };
+    Ok(list.respond(&request, next_cursor.as_deref(), &body))
+}
+
+/// Update a challenge (programme staff, or an officer of the owning body).
+#[utoipa::path(
+    tag = TAG, operation_id = "update_challenge", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The challenge's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if it has changed since")),
+    request_body(content = UpdateChallenge, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "The updated challenge", body = ChallengeResource),
+        (status = 404, description = "No such challenge", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another challenge has this reference", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/challenges/{id}")]
+pub async fn update_challenge(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let patch: UpdateChallenge =
+        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
+    caller.actor().signed_in()?;
+    let id: ChallengeId = path_id(&id, "challenge")?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let audit = AuditContext::of(&caller);
+    let seen = visibility(caller.actor());
+    let updated = state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let current =
+                    store::find_visible(connection, id, &seen).map_err(map_store_error)?;
+                caller
+                    .actor()
+                    .may_manage_challenges_of(current.fields.owner_organisation_id)?;
+                if_match.check(current.version)?;
+                let old = &current.fields;
+                let mut errors = ValidationErrors::default();
+                let fields = ChallengeFields {
+                    programme_id: old.programme_id,
+                    owner_organisation_id: old.owner_organisation_id,
+                    reference: required_patch(
+                        &patch.reference,
+                        &old.reference,
+                        "reference",
+                        &mut errors,
+                    ),
+                    title: required_patch(&patch.title, &old.title, "title", &mut errors),
+                    problem_statement: required_patch(
+                        &patch.problem_statement,
+                        &old.problem_statement,
+                        "problem_statement",
+                        &mut errors,
+                    ),
+                    themes: optional_patch(&patch.themes, &Some(old.themes.clone()))
+                        .unwrap_or_default(),
+                    opens_at: optional_patch(&patch.opens_at, &old.opens_at),
+                    closes_at: optional_patch(&patch.closes_at, &old.closes_at),
+                    documents: optional_patch(&patch.documents, &Some(old.documents.clone()))
+                        .unwrap_or_default(),
+                };
+                let new_external_ids = patch.external_ids.as_ref().map(|given| {
+                    crate::resources::external_ids(
+                        given.as_deref().unwrap_or_default(),
+                        &mut errors,
+                    )
+                });
+                errors.into_result(())?;
+                let fields = fields.validate()?;
+                let external_ids = new_external_ids.unwrap_or_else(|| current.external_ids.clone());
+                if fields == current.fields && external_ids == current.external_ids {
+                    let totals = totals_of(connection, &current)?;
+                    return Ok((current, totals));
+                }
+                let updated = Challenge {
+                    fields,
+                    external_ids,
+                    version: current.version + 1,
+                    updated_at: Timestamp::now(),
+                    ..current.clone()
+                };
+                store::update(connection, &updated, current.version).map_err(map_store_error)?;
+                if updated.external_ids != current.external_ids {
+                    store::set_external_ids(
+                        connection,
+                        id,
+                        &updated.external_ids,
+                        updated.updated_at,
+                    )
+                    .map_err(map_store_error)?;
+                }
+                audit.updated(
+                    connection,
+                    ENTITY,
+                    id.to_string(),
+                    updated.version,
+                    updated.audience(),
+                    (
+                        &ChallengeResource::from(&current),
+                        &ChallengeResource::from(&updated),
+                    ),
+                )?;
+                let totals = totals_of(connection, &updated)?;
+                Ok((updated, totals))
+            })
+        })
+        .await?;
+    Ok(respond(StatusCode::OK, &updated.0, &updated.1))
+}
+
+/// Move a challenge to another status: draft → open → assessing → in_delivery → completed, or
+/// cancelled before completion. Any other move is 409 with `allowed_transitions`.
+#[utoipa::path(
+    tag = TAG, operation_id = "transition_challenge", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The challenge's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
+    request_body(content = TransitionRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The challenge in its new status", body = ChallengeResource),
+        (status = 404, description = "No such challenge", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The move is not allowed from the current status", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/challenges/{id}/transitions")]
+pub async fn transition_challenge(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let body: TransitionRequest =
+        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
+    caller.actor().signed_in()?;
+    let id: ChallengeId = path_id(&id, "challenge")?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let to: ChallengeStatus = body
+        .to
+        .parse()
+        .map_err(|error: catalyst_domain::UnknownValue| {
+            ApiError::Validation(
+                FieldViolation::new("to", "invalid_value", error.to_string()).into(),
+            )
+        })?;
+    let audit = AuditContext::of(&caller);
+    let seen = visibility(caller.actor());
+    let updated = state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let current =
+                    store::find_visible(connection, id, &seen).map_err(map_store_error)?;
+                caller
+                    .actor()
+                    .may_manage_challenges_of(current.fields.owner_organisation_id)?;
+                if_match.check(current.version)?;
+                let status = current.status.transition(to)?;
+                let updated = current.moved_to(status, Timestamp::now());
+                store::update(connection, &updated, current.version).map_err(map_store_error)?;
+                audit.updated(
+                    connection,
+                    ENTITY,
+                    id.to_string(),
+                    updated.version,
+                    updated.audience(),
+                    (
+                        &ChallengeResource::from(&current),
+                        &ChallengeResource::from(&updated),
+                    ),
+                )?;
+                if !current.is_published() && updated.is_published() {
+                    announce_phases(connection, &updated)?;
+                }
+                let totals = totals_of(connection, &updated)?;
+                Ok((updated, totals))
+            })
+        })
+        .await?;
+    Ok(respond(StatusCode::OK, &updated.0, &updated.1))
+}
+
+/// A challenge's phases were seen only by its owner while it was a draft: once it is
+/// published, the feed gives them to everyone (the same versions, so a reader that had them
+/// already can tell).
+fn announce_phases(connection: &mut DbConnection, challenge: &Challenge) -> Result<(), ApiError> {
+    for phase in catalyst_persistence::phases::all_of_challenge(connection, challenge.id)? {
+        crate::resources::audit::announce_resource(
+            connection,
+            crate::resources::phases::ENTITY,
+            &phase.id.to_string(),
+            phase.version,
+            challenge.audience(),
+            Operation::Update,
+            &crate::resources::phases::PhaseResource::from(&phase),
+        )?;
+    }
+    Ok(())
+}
+
+/// Delete a challenge while it is a draft without phases.
+#[utoipa::path(
+    tag = TAG, operation_id = "delete_challenge", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The challenge's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such challenge", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Published, or phases still belong to it", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/challenges/{id}")]
+pub async fn delete_challenge(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.actor().signed_in()?;
+    let id: ChallengeId = path_id(&id, "challenge")?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let audit = AuditContext::of(&caller);
+    let seen = visibility(caller.actor());
+    state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let current = store::find_visible(connection, id, &seen).map_err(map_store_error)?;
+                caller.actor().may_manage_challenges_of(current.fields.owner_organisation_id)?;
+                if_match.check(current.version)?;
+                if current.is_published() {
+                    return Err(ApiError::rule(None, "published", "a published challenge is a public record: cancel it instead (POST .../transitions {\"to\": \"cancelled\"})".to_owned()));
+                }
+                store::set_external_ids(connection, id, &[], Timestamp::now())?;
+                store::delete(connection, id, current.version).map_err(map_store_error)?;
+                audit.deleted(connection, ENTITY, id.to_string(), current.version, current.audience(), &ChallengeResource::from(&current))
+            })
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A challenge's recorded changes, oldest first.
+#[utoipa::path(
+    tag = TAG, operation_id = "list_challenge_history",
+    params(("id" = uuid::Uuid, Path, description = "The challenge's id"),
+        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
+    responses(
+        (status = 200, description = "Recorded changes", body = AuditList),
+        (status = 404, description = "No such challenge", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/challenges/{id}/history")]
+pub async fn list_challenge_history(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id: ChallengeId = path_id(&id, "challenge")?;
+    let seen = visibility(caller.actor());
+    crate::resources::audit::entity_history(
+        &request,
+        &state,
+        ENTITY,
+        id.to_string(),
+        move |connection| {
+            store::find_visible(connection, id, &seen)
+                .map(drop)
+                .map_err(map_store_error)
+        },
+    )
+    .await
+}
+
+/// Writes a whole challenge over `existing` (or as a new draft), with its audit record: the
+/// one path of PUT by external id and of imports. A challenge keeps its programme and owner.
+fn save_whole(
+    connection: &mut DbConnection,
+    actor: &Actor,
+    audit: &AuditContext,
+    existing: Option<Challenge>,
+    fields: ChallengeFields,
+    external_ids: Vec<ExternalId>,
+) -> Result<Saved<Challenge>, ApiError> {
+    let Some(current) = existing else {
+        actor.may_manage_challenges_of(fields.owner_organisation_id)?;
+        let challenge = Challenge {
+            external_ids,
+            ..Challenge::create(fields, Timestamp::now())
+        };
+        check_references(
+            connection,
+            challenge.fields.programme_id,
+            challenge.fields.owner_organisation_id,
+        )?;
+        store::insert(connection, &challenge).map_err(map_store_error)?;
+        audit.created(
+            connection,
+            ENTITY,
+            challenge.id.to_string(),
+            challenge.version,
+            challenge.audience(),
+            &ChallengeResource::from(&challenge),
+        )?;
+        return Ok(Saved::Created(challenge));
+    };
+    actor.may_manage_challenges_of(current.fields.owner_organisation_id)?;
+    let mut errors = ValidationErrors::default();
+    if fields.programme_id != current.fields.programme_id {
+        errors.push(FieldViolation::new(
+            "programme_id",
+            "immutable",
+            "a challenge stays in its programme",
+        ));
+    }
+    if fields.owner_organisation_id != current.fields.owner_organisation_id {
+        errors.push(FieldViolation::new(
+            "owner_organisation_id",
+            "immutable",
+            "a challenge stays with its owner",
+        ));
+    }
+    errors.into_result(())?;
+    if fields == current.fields && external_ids == current.external_ids {
+        return Ok(Saved::Unchanged(current));
+    }
+    let updated = Challenge {
+        fields,
+        external_ids,
+        version: current.version + 1,
+        updated_at: Timestamp::now(),
+        ..current.clone()
+    };
+    store::update(connection, &updated, current.version).map_err(map_store_error)?;
+    store::set_external_ids(
+        connection,
+        updated.id,
+        &updated.external_ids,
+        updated.updated_at,
+    )
+    .map_err(map_store_error)?;
+    audit.updated(
+        connection,
+        ENTITY,
+        updated.id.to_string(),
+        updated.version,
+        updated.audience(),
+        (
+            &ChallengeResource::from(&current),
+            &ChallengeResource::from(&updated),
+        ),
+    )?;
+    Ok(Saved::Updated(updated))
+}
+
+crate::found_by_id!(Challenge, |connection, id, actor| {
+    store::find_visible(connection, id, &visibility(actor))
+});
+
+impl Keyed for Challenge {
+    const COLLECTION: &'static str = "challenges";
+    const NOUN: &'static str = "challenge";
+    type Body = CreateChallenge;
+    type Checked = ChallengeFields;
+
+    crate::keyed_record_fields!();
+
+    fn check(body: CreateChallenge) -> Result<(ChallengeFields, Vec<ExternalId>), ApiError> {
+        body.validate()
+    }
+    /// Drafts are found by key only by those who may see them.
+    fn find_by_key(
+        connection: &mut DbConnection,
+        key: &ExternalId,
+        actor: &Actor,
+    ) -> Result<Option<Self>, ApiError> {
+        let seen = visibility(actor);
+        found_visible(
+            store::find_by_external_id(connection, &key.source, &key.id),
+            key,
+            |challenge| {
+                if seen.allows(&challenge) {
+                    Ok(challenge)
+                } else {
+                    Err(())
+                }
+            },
+        )
+    }
+    /// A challenge keeps its programme and owner, and its status moves only by transitions.
+    fn save(
+        connection: &mut DbConnection,
+        actor: &Actor,
+        audit: &AuditContext,
+        existing: Option<Self>,
+        fields: ChallengeFields,
+        external_ids: Vec<ExternalId>,
+    ) -> Result<Saved<Self>, ApiError> {
+        save_whole(connection, actor, audit, existing, fields, external_ids)
+    }
+    fn reply(&self, connection: &mut DbConnection) -> Result<Reply, ApiError> {
+        let totals = totals_of(connection, self)?;
+        Ok(Reply {
+            etag: challenge_etag(self, &totals),
+            json: serde_json::to_string(&ChallengeResource::with_totals(self, &totals))
+                .map_err(|_| ApiError::Internal)?,
+        })
+    }
+}
+
+crate::by_external_id_handlers!(
+    record: Challenge, body: CreateChallenge, resource: ChallengeResource,
+    path: "/challenges/by-external-id/{source}/{id}",
+    get_security: ((), ("bearer" = [])),
+    get: get_challenge_by_external_id, "Get a challenge by a partner's key for it.",
+    put: upsert_challenge_by_external_id, "Create or replace a challenge by a partner's key for it (created as a draft; it keeps its programme and owner)."
+);
+
+pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    config
+        .service(get_challenge_by_external_id)
+        .service(upsert_challenge_by_external_id)
+        .service(list_challenges)
+        .service(create_challenge)
+        .service(get_challenge)
+        .service(update_challenge)
+        .service(delete_challenge)
+        .service(transition_challenge)
+        .service(list_challenge_history);
+}

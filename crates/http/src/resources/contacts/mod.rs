@@ -1,0 +1,481 @@
+//! Contacts at an organisation: `/api/v1/organisations/{id}/contacts` and `/api/v1/contacts/{id}`.
+//! Never public: seen and kept by programme staff and the organisation's own members.
+
+use actix_web::http::StatusCode;
+use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
+use catalyst_domain::{
+    Actor, Contact, ContactFields, ContactId, ExternalId, OrganisationId, Timestamp,
+    ValidationErrors,
+};
+
+use catalyst_persistence::contacts::{self as store, ContactSortField};
+
+use catalyst_persistence::keyset::Direction;
+
+use catalyst_persistence::{organisations, transaction, DbConnection, StoreError};
+
+use serde::{Deserialize, Serialize};
+
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+
+use crate::extract::body::{read_json, Accepts};
+
+use crate::extract::conditional::IfMatch;
+
+use crate::extract::lists::ListRequest;
+
+use crate::problem::{ApiError, Problem};
+
+use crate::resources::audit::AuditContext;
+
+use crate::resources::upsert::{fixed, found_visible, Keyed, Reply, Saved};
+
+use crate::resources::ExternalIdBody;
+
+use crate::resources::{created, optional_patch, path_id, present, required_patch, with_etag};
+
+use crate::resources::{ForeignKey, StoreErrors};
+
+use crate::server::state::AppState;
+
+mod dto;
+pub use dto::*;
+
+pub const TAG: &str = "contacts";
+
+pub const ENTITY: &str = "contacts";
+
+fn not_found() -> ApiError {
+    ApiError::NotFound("no such contact".to_owned())
+}
+
+/// The contact, if the caller may see its organisation's contacts.
+fn find_visible(
+    connection: &mut DbConnection,
+    id: ContactId,
+    actor: &Actor,
+) -> Result<Contact, ApiError> {
+    let contact = store::find(connection, id).map_err(|_| not_found())?;
+    if actor.may_see_contacts_of(contact.fields.organisation_id) {
+        Ok(contact)
+    } else {
+        Err(not_found())
+    }
+}
+
+const STORE_ERRORS: StoreErrors = StoreErrors {
+    record: "contact",
+    duplicate: None,
+    foreign_key: ForeignKey::Unexpected,
+};
+
+fn map_store_error(error: StoreError) -> ApiError {
+    STORE_ERRORS.map(error)
+}
+
+/// Add a contact to an organisation (programme staff or its members).
+#[utoipa::path(
+    tag = TAG, operation_id = "create_contact", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The organisation's id")),
+    request_body(content = CreateContact, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = ContactResource, headers(
+            ("Location" = String, description = "The contact's URL"), ("ETag" = String, description = "Its entity tag"))),
+        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/organisations/{id}/contacts")]
+pub async fn create_contact(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let organisation: OrganisationId = path_id(&id, "organisation")?;
+    let body: CreateContact = read_json(&request, payload, state.body_limit, Accepts::Json).await?;
+    caller.actor().may_manage_contacts_of(organisation)?;
+    let (fields, external_ids) = body.validate(Some(organisation))?;
+    let audit = AuditContext::of(&caller);
+    let contact = state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                insert_new(connection, &audit, fields, external_ids)
+            })
+        })
+        .await?;
+    Ok(created(
+        format!("/api/v1/contacts/{}", contact.id),
+        contact.version,
+        &ContactResource::from(&contact),
+    ))
+}
+
+/// An organisation's contacts (programme staff or its members).
+#[utoipa::path(
+    tag = TAG, operation_id = "list_contacts", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The organisation's id"),
+        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
+        ("sort" = Option<String>, Query, description = "`name`, `created_at`, `updated_at`, `id`, each optionally prefixed with `-`"),
+        ("updated_since" = Option<String>, Query, description = "Only contacts changed at or after this RFC 3339 instant")),
+    responses(
+        (status = 200, description = "A page of contacts", body = ContactList),
+        (status = 404, description = "No such organisation, or not one whose contacts you may see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/organisations/{id}/contacts")]
+pub async fn list_contacts(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.actor().signed_in()?;
+    let organisation: OrganisationId = path_id(&id, "organisation")?;
+    let mut list = ListRequest::parse(
+        &request,
+        &[],
+        ContactSortField::ALL,
+        &[(ContactSortField::Name, Direction::Ascending)],
+        ContactSortField::Id,
+    )?;
+    let after = list.finish(ContactSortField::kind)?;
+    if !caller.actor().may_see_contacts_of(organisation) {
+        // Whether an organisation has contacts is not for everyone to know.
+        return Err(ApiError::NotFound("no contacts you may see".to_owned()));
+    }
+    let (sort, limit, since) = (list.sort.clone(), list.limit, list.updated_since);
+    let page = state
+        .with_connection(move |connection| {
+            Ok(store::list(
+                connection,
+                organisation,
+                since,
+                &sort,
+                after.as_ref(),
+                limit,
+            )?)
+        })
+        .await?;
+    let next_cursor = list.cursor(page.next.as_ref());
+    let body = ContactList {
+        data: page.items.iter().map(ContactResource::from).collect(),
+        next_cursor: next_cursor.clone(),
+    };
+    Ok(list.respond(&request, next_cursor.as_deref(), &body))
+}
+
+/// Get a contact.
+#[utoipa::path(
+    tag = TAG, operation_id = "get_contact", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The contact's id"),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag you hold: 304 if it is still current")),
+    responses(
+        (status = 200, description = "The contact", body = ContactResource),
+        (status = 304, description = "Not modified"),
+        (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/contacts/{id}")]
+pub async fn get_contact(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.actor().signed_in()?;
+    let id: ContactId = path_id(&id, "contact")?;
+    let contact = state
+        .with_connection(move |connection| find_visible(connection, id, caller.actor()))
+        .await?;
+    if crate::extract::conditional::if_none_match_matches(request.headers(), contact.version)? {
+        return Ok(HttpResponse::NotModified()
+            .insert_header(("ETag", crate::extract::conditional::etag(contact.version)))
+            .finish());
+    }
+    Ok(with_etag(
+        StatusCode::OK,
+        contact.version,
+        &ContactResource::from(&contact),
+    ))
+}
+
+/// Update a contact.
+#[utoipa::path(
+    tag = TAG, operation_id = "update_contact", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The contact's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if it has changed since")),
+    request_body(content = UpdateContact, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "The updated contact", body = ContactResource),
+        (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/contacts/{id}")]
+pub async fn update_contact(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let patch: UpdateContact =
+        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
+    caller.actor().signed_in()?;
+    let id: ContactId = path_id(&id, "contact")?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let audit = AuditContext::of(&caller);
+    let updated = state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let current = find_visible(connection, id, caller.actor())?;
+                caller
+                    .actor()
+                    .may_manage_contacts_of(current.fields.organisation_id)?;
+                if_match.check(current.version)?;
+                let old = &current.fields;
+                let mut errors = ValidationErrors::default();
+                let fields = ContactFields {
+                    name: required_patch(&patch.name, &old.name, "name", &mut errors),
+                    role: optional_patch(&patch.role, &old.role),
+                    email: optional_patch(&patch.email, &old.email),
+                    ..old.clone()
+                };
+                let external_ids = crate::resources::patched_external_ids(
+                    &patch.external_ids,
+                    &current.external_ids,
+                    &mut errors,
+                );
+                errors.into_result(())?;
+                let fields = fields.validate()?;
+                Ok(replace(connection, &audit, current, fields, external_ids)?.record())
+            })
+        })
+        .await?;
+    Ok(with_etag(
+        StatusCode::OK,
+        updated.version,
+        &ContactResource::from(&updated),
+    ))
+}
+
+/// Delete a contact.
+#[utoipa::path(
+    tag = TAG, operation_id = "delete_contact", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The contact's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/contacts/{id}")]
+pub async fn delete_contact(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.actor().signed_in()?;
+    let id: ContactId = path_id(&id, "contact")?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let audit = AuditContext::of(&caller);
+    state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let current = find_visible(connection, id, caller.actor())?;
+                caller
+                    .actor()
+                    .may_manage_contacts_of(current.fields.organisation_id)?;
+                if_match.check(current.version)?;
+                store::delete(connection, id, current.version).map_err(map_store_error)?;
+                audit.deleted(
+                    connection,
+                    ENTITY,
+                    id.to_string(),
+                    current.version,
+                    current.audience(),
+                    &ContactResource::from(&current),
+                )
+            })
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A contact's recorded changes, oldest first.
+#[utoipa::path(
+    tag = TAG, operation_id = "list_contact_history", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The contact's id"),
+        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
+    responses(
+        (status = 200, description = "Recorded changes", body = crate::resources::audit::AuditList),
+        (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/contacts/{id}/history")]
+pub async fn list_contact_history(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.actor().signed_in()?;
+    let id: ContactId = path_id(&id, "contact")?;
+    crate::resources::audit::entity_history(
+        &request,
+        &state,
+        ENTITY,
+        id.to_string(),
+        move |connection| find_visible(connection, id, caller.actor()).map(drop),
+    )
+    .await
+}
+
+/// Stores a new contact of an existing organisation, with its audit record.
+fn insert_new(
+    connection: &mut DbConnection,
+    audit: &AuditContext,
+    fields: ContactFields,
+    external_ids: Vec<ExternalId>,
+) -> Result<Contact, ApiError> {
+    organisations::find(connection, fields.organisation_id)
+        .map_err(|_| ApiError::NotFound("no such organisation".to_owned()))?;
+    let now = Timestamp::now();
+    let contact = Contact {
+        id: ContactId::generate(),
+        fields,
+        external_ids,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    store::insert(connection, &contact).map_err(map_store_error)?;
+    audit.created(
+        connection,
+        ENTITY,
+        contact.id.to_string(),
+        contact.version,
+        contact.audience(),
+        &ContactResource::from(&contact),
+    )?;
+    Ok(contact)
+}
+
+/// Replaces a contact's fields and external ids as the next version, with its audit record;
+/// nothing when nothing changed.
+fn replace(
+    connection: &mut DbConnection,
+    audit: &AuditContext,
+    current: Contact,
+    fields: ContactFields,
+    external_ids: Vec<ExternalId>,
+) -> Result<Saved<Contact>, ApiError> {
+    if fields == current.fields && external_ids == current.external_ids {
+        return Ok(Saved::Unchanged(current));
+    }
+    let updated = Contact {
+        fields,
+        external_ids,
+        version: current.version + 1,
+        updated_at: Timestamp::now(),
+        ..current.clone()
+    };
+    store::update_with_keys(connection, &updated, &current).map_err(map_store_error)?;
+    audit.updated(
+        connection,
+        ENTITY,
+        updated.id.to_string(),
+        updated.version,
+        updated.audience(),
+        (
+            &ContactResource::from(&current),
+            &ContactResource::from(&updated),
+        ),
+    )?;
+    Ok(Saved::Updated(updated))
+}
+
+impl Keyed for Contact {
+    const COLLECTION: &'static str = "contacts";
+    const NOUN: &'static str = "contact";
+    const PRIVATE: bool = true;
+    type Body = CreateContact;
+    type Checked = ContactFields;
+
+    crate::keyed_record_fields!();
+
+    fn check(body: CreateContact) -> Result<(ContactFields, Vec<ExternalId>), ApiError> {
+        body.validate(None)
+    }
+    fn find_by_key(
+        connection: &mut DbConnection,
+        key: &ExternalId,
+        actor: &Actor,
+    ) -> Result<Option<Self>, ApiError> {
+        found_visible(
+            store::find_by_external_id(connection, &key.source, &key.id),
+            key,
+            |contact| {
+                if actor.may_see_contacts_of(contact.fields.organisation_id) {
+                    Ok(contact)
+                } else {
+                    Err(())
+                }
+            },
+        )
+    }
+    fn save(
+        connection: &mut DbConnection,
+        actor: &Actor,
+        audit: &AuditContext,
+        existing: Option<Self>,
+        fields: ContactFields,
+        external_ids: Vec<ExternalId>,
+    ) -> Result<Saved<Self>, ApiError> {
+        let Some(current) = existing else {
+            actor.may_manage_contacts_of(fields.organisation_id)?;
+            let contact = insert_new(connection, audit, fields, external_ids)?;
+            return Ok(Saved::Created(contact));
+        };
+        actor.may_manage_contacts_of(current.fields.organisation_id)?;
+        let mut errors = ValidationErrors::default();
+        fixed(
+            &fields.organisation_id,
+            &current.fields.organisation_id,
+            "organisation_id",
+            "a contact stays with its organisation",
+            &mut errors,
+        );
+        errors.into_result(())?;
+        replace(connection, audit, current, fields, external_ids)
+    }
+    fn reply(&self, _connection: &mut DbConnection) -> Result<Reply, ApiError> {
+        Reply::of(self.version, &ContactResource::from(self))
+    }
+}
+
+crate::by_external_id_handlers!(
+    record: Contact, body: CreateContact, resource: ContactResource,
+    path: "/contacts/by-external-id/{source}/{id}",
+    get_security: (("bearer" = [])),
+    get: get_contact_by_external_id, "Get a contact by a partner's key for it.",
+    put: upsert_contact_by_external_id, "Create or replace a contact by a partner's key for it."
+);
+
+pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    config
+        .service(get_contact_by_external_id)
+        .service(upsert_contact_by_external_id)
+        .service(create_contact)
+        .service(list_contacts)
+        .service(get_contact)
+        .service(update_contact)
+        .service(delete_contact)
+        .service(list_contact_history);
+}

@@ -1,0 +1,755 @@
+//! Milestones of an award: `/api/v1/awards/{id}/milestones` and `/api/v1/milestones`. Seen by the
+//! supplier, the challenge owner and programme staff. The supplier invoices; the owner's officers
+//! (or programme staff) plan, pay or withhold. Paid milestones never exceed the award.
+
+use actix_web::http::StatusCode;
+use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
+use catalyst_domain::{
+    Actor, AwardId, ExternalId, FieldViolation, Lifecycle, Milestone, MilestoneFields, MilestoneId,
+    MilestoneKind, MilestoneStatus, Money, Timestamp, ValidationErrors,
+};
+
+use catalyst_persistence::keyset::Direction;
+
+use catalyst_persistence::milestones::{self as store, MilestoneFilter, MilestoneSortField};
+
+use catalyst_persistence::{awards, transaction, DbConnection, StoreError};
+
+use chrono::NaiveDate;
+
+use serde::{Deserialize, Serialize};
+
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+
+use crate::extract::body::{read_json, Accepts};
+
+use crate::extract::conditional::{etag, if_none_match_matches, IfMatch};
+
+use crate::extract::lists::ListRequest;
+
+use crate::problem::{ApiError, Problem};
+
+use crate::resources::applications::private_visibility;
+
+use crate::resources::audit::{AuditContext, AuditList};
+
+use crate::resources::upsert::{fixed, found_visible, Keyed, Reply, Saved};
+
+use crate::resources::{collect_field_id, ExternalIdBody};
+
+use crate::resources::{created, optional_patch, path_id, present, required_patch, with_etag};
+
+use crate::resources::{ForeignKey, StoreErrors};
+
+use crate::server::state::AppState;
+
+mod dto;
+pub use dto::*;
+
+pub const TAG: &str = "milestones";
+
+const ENTITY: &str = "milestones";
+
+const STORE_ERRORS: StoreErrors = StoreErrors {
+    record: "milestone",
+    duplicate: None,
+    foreign_key: ForeignKey::Unexpected,
+};
+
+fn map_store_error(error: StoreError) -> ApiError {
+    STORE_ERRORS.map(error)
+}
+
+/// Plan a milestone of an award (the challenge owner's officers or programme staff).
+#[utoipa::path(
+    tag = TAG, operation_id = "create_milestone", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The award's id")),
+    request_body(content = CreateMilestone, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Planned", body = MilestoneResource, headers(
+            ("Location" = String, description = "The milestone's URL"), ("ETag" = String, description = "Its entity tag"))),
+        (status = 404, description = "No such award", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/awards/{id}/milestones")]
+pub async fn create_milestone(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let body: CreateMilestone =
+        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
+    caller.actor().signed_in()?;
+    let award_id: AwardId = path_id(&id, "award")?;
+    let (fields, external_ids) = body.validate(Some(award_id))?;
+    let audit = AuditContext::of(&caller);
+    let milestone = state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                insert_new(connection, caller.actor(), &audit, fields, external_ids)
+            })
+        })
+        .await?;
+    Ok(created(
+        format!("/api/v1/milestones/{}", milestone.id),
+        milestone.version,
+        &MilestoneResource::from(&milestone),
+    ))
+}
+
+async fn list(
+    request: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    award: Option<AwardId>,
+) -> Result<HttpResponse, ApiError> {
+    let filters: &[&str] = if award.is_some() {
+        &["status"]
+    } else {
+        &["award_id", "status"]
+    };
+    let mut list = ListRequest::parse(
+        &request,
+        filters,
+        MilestoneSortField::ALL,
+        &[(MilestoneSortField::CreatedAt, Direction::Ascending)],
+        MilestoneSortField::Id,
+    )?;
+    let filter = MilestoneFilter {
+        award_id: award.or_else(|| list.id_filter("award_id")),
+        status: list.enum_filter("status", MilestoneStatus::expected),
+        updated_since: list.updated_since,
+    };
+    let after = list.finish(MilestoneSortField::kind)?;
+    let (sort, limit) = (list.sort.clone(), list.limit);
+    let seen = private_visibility(caller.actor());
+    let page = state
+        .with_connection(move |connection| {
+            Ok(store::list(
+                connection,
+                &seen,
+                &filter,
+                &sort,
+                after.as_ref(),
+                limit,
+            )?)
+        })
+        .await?;
+    let next_cursor = list.cursor(page.next.as_ref());
+    let body = MilestoneList {
+        data: page.items.iter().map(MilestoneResource::from).collect(),
+        next_cursor: next_cursor.clone(),
+    };
+    Ok(list.respond(&request, next_cursor.as_deref(), &body))
+}
+
+/// An award's milestones that you may see.
+#[utoipa::path(
+    tag = TAG, operation_id = "list_award_milestones", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The award's id"), ListMilestonesParams),
+    responses((status = 200, description = "A page of milestones", body = MilestoneList))
+)]
+#[get("/awards/{id}/milestones")]
+pub async fn list_award_milestones(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.actor().signed_in()?;
+    let award: AwardId = path_id(&id, "award")?;
+    list(request, caller, state, Some(award)).await
+}
+
+/// Milestones you may see.
+#[utoipa::path(
+    tag = TAG, operation_id = "list_milestones", security(("bearer" = [])), params(ListMilestonesParams),
+    responses((status = 200, description = "A page of milestones", body = MilestoneList))
+)]
+#[get("/milestones")]
+pub async fn list_milestones(
+    request: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.actor().signed_in()?;
+    list(request, caller, state, None).await
+}
+
+/// Get a milestone.
+#[utoipa::path(
+    tag = TAG, operation_id = "get_milestone", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The milestone's id"),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag you hold: 304 if it is still current")),
+    responses(
+        (status = 200, description = "The milestone", body = MilestoneResource, headers(("ETag" = String, description = "Its entity tag"))),
+        (status = 304, description = "Not modified"),
+        (status = 404, description = "No such milestone, or not yours to see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/milestones/{id}")]
+pub async fn get_milestone(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.actor().signed_in()?;
+    let id: MilestoneId = path_id(&id, "milestone")?;
+    let seen = private_visibility(caller.actor());
+    let milestone = state
+        .with_connection(move |connection| {
+            store::find_visible(connection, id, &seen).map_err(map_store_error)
+        })
+        .await?;
+    if if_none_match_matches(request.headers(), milestone.version)? {
+        return Ok(HttpResponse::NotModified()
+            .insert_header(("ETag", etag(milestone.version)))
+            .finish());
+    }
+    Ok(with_etag(
+        StatusCode::OK,
+        milestone.version,
+        &MilestoneResource::from(&milestone),
+    ))
+}
+
+/// Update a milestone that is not yet paid.
+#[utoipa::path(
+    tag = TAG, operation_id = "update_milestone", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The milestone's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if it has changed since")),
+    request_body(content = UpdateMilestone, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "The updated milestone", body = MilestoneResource),
+        (status = 404, description = "No such milestone", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already paid", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/milestones/{id}")]
+pub async fn update_milestone(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let patch: UpdateMilestone =
+        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
+    caller.actor().signed_in()?;
+    let id: MilestoneId = path_id(&id, "milestone")?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let audit = AuditContext::of(&caller);
+    let seen = private_visibility(caller.actor());
+    let updated = state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let current =
+                    store::find_visible(connection, id, &seen).map_err(map_store_error)?;
+                caller
+                    .actor()
+                    .may_manage_challenges_of(current.owner_organisation_id)?;
+                if_match.check(current.version)?;
+                let mut errors = ValidationErrors::default();
+                let old = &current.fields;
+                let fields = MilestoneFields {
+                    title: required_patch(&patch.title, &old.title, "title", &mut errors),
+                    due_on: optional_patch(&patch.due_on, &old.due_on),
+                    amount: optional_patch(&patch.amount, &old.amount),
+                    ..old.clone()
+                };
+                let external_ids = crate::resources::patched_external_ids(
+                    &patch.external_ids,
+                    &current.external_ids,
+                    &mut errors,
+                );
+                errors.into_result(())?;
+                Ok(replace(connection, &audit, current, fields, external_ids)?.record())
+            })
+        })
+        .await?;
+    Ok(with_etag(
+        StatusCode::OK,
+        updated.version,
+        &MilestoneResource::from(&updated),
+    ))
+}
+
+/// Move a milestone: the supplier invoices; the owner pays or withholds. Paying adds the tranche
+/// to the award's paid figure, which can never exceed the award.
+#[utoipa::path(
+    tag = TAG, operation_id = "transition_milestone", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The milestone's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
+    request_body(content = MilestoneTransition, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The milestone in its new status", body = MilestoneResource),
+        (status = 404, description = "No such milestone", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The move is not allowed, or paying would exceed the award", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/milestones/{id}/transitions")]
+pub async fn transition_milestone(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let body: MilestoneTransition =
+        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
+    caller.actor().signed_in()?;
+    let id: MilestoneId = path_id(&id, "milestone")?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let to: MilestoneStatus = body
+        .to
+        .parse()
+        .map_err(|error: catalyst_domain::UnknownValue| {
+            ApiError::Validation(
+                FieldViolation::new("to", "invalid_value", error.to_string()).into(),
+            )
+        })?;
+    let audit = AuditContext::of(&caller);
+    let seen = private_visibility(caller.actor());
+    let updated = state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let current =
+                    store::find_visible(connection, id, &seen).map_err(map_store_error)?;
+                let actor = caller.actor();
+                if to == MilestoneStatus::Invoiced {
+                    // The supplier invoices; the owner may record an invoice too.
+                    if !actor.acts_for(current.supplier_organisation_id) {
+                        actor.may_manage_challenges_of(current.owner_organisation_id)?;
+                    }
+                } else {
+                    actor.may_manage_challenges_of(current.owner_organisation_id)?;
+                }
+                if_match.check(current.version)?;
+                move_to(connection, &audit, current, to, body.paid_on)
+            })
+        })
+        .await?;
+    Ok(with_etag(
+        StatusCode::OK,
+        updated.version,
+        &MilestoneResource::from(&updated),
+    ))
+}
+
+/// Delete a planned milestone.
+#[utoipa::path(
+    tag = TAG, operation_id = "delete_milestone", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The milestone's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such milestone", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Past planned", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/milestones/{id}")]
+pub async fn delete_milestone(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.actor().signed_in()?;
+    let id: MilestoneId = path_id(&id, "milestone")?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let audit = AuditContext::of(&caller);
+    let seen = private_visibility(caller.actor());
+    state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let current =
+                    store::find_visible(connection, id, &seen).map_err(map_store_error)?;
+                caller
+                    .actor()
+                    .may_manage_challenges_of(current.owner_organisation_id)?;
+                if_match.check(current.version)?;
+                if current.status != MilestoneStatus::INITIAL {
+                    return Err(ApiError::rule(
+                        None,
+                        "not_planned",
+                        format!(
+                            "the milestone is {}: only a planned one can be deleted",
+                            current.status
+                        ),
+                    ));
+                }
+                store::delete(connection, id, current.version).map_err(map_store_error)?;
+                audit.deleted(
+                    connection,
+                    ENTITY,
+                    id.to_string(),
+                    current.version,
+                    current.audience(),
+                    &MilestoneResource::from(&current),
+                )
+            })
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A milestone's recorded changes, oldest first.
+#[utoipa::path(
+    tag = TAG, operation_id = "list_milestone_history", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The milestone's id"),
+        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
+    responses(
+        (status = 200, description = "Recorded changes", body = AuditList),
+        (status = 404, description = "No such milestone", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/milestones/{id}/history")]
+pub async fn list_milestone_history(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.actor().signed_in()?;
+    let id: MilestoneId = path_id(&id, "milestone")?;
+    let seen = private_visibility(caller.actor());
+    crate::resources::audit::entity_history(
+        &request,
+        &state,
+        ENTITY,
+        id.to_string(),
+        move |connection| {
+            store::find_visible(connection, id, &seen)
+                .map(drop)
+                .map_err(map_store_error)
+        },
+    )
+    .await
+}
+
+/// Moves a milestone to `to` as the next version, with its audit record; paying adds its
+/// tranche to the award's paid figure, which can never exceed the award.
+fn move_to(
+    connection: &mut DbConnection,
+    audit: &AuditContext,
+    current: Milestone,
+    to: MilestoneStatus,
+    paid_on: Option<NaiveDate>,
+) -> Result<Milestone, ApiError> {
+    let status = current.status.transition(to)?;
+    let now = Timestamp::now();
+    let mut paid = current.paid_on;
+    if status == MilestoneStatus::Paid {
+        let amount = current
+            .fields
+            .amount
+            .unwrap_or_else(|| Money::zero(catalyst_domain::Currency::GBP));
+        if !awards::pay(
+            connection,
+            current.fields.award_id,
+            amount.minor_units(),
+            now,
+        )? {
+            let award = awards::find(connection, current.fields.award_id)?;
+            return Err(ApiError::rule(
+                None,
+                "exceeds_award",
+                format!(
+                    "paying {amount} would take payments past the award of {} ({} paid already)",
+                    award.fields.amount, award.paid
+                ),
+            ));
+        }
+        paid = Some(paid_on.unwrap_or_else(|| now.as_datetime().date_naive()));
+    }
+    let updated = Milestone {
+        status,
+        paid_on: paid,
+        version: current.version + 1,
+        updated_at: now,
+        ..current.clone()
+    };
+    store::update(connection, &updated, current.version).map_err(map_store_error)?;
+    audit.updated(
+        connection,
+        ENTITY,
+        updated.id.to_string(),
+        updated.version,
+        updated.audience(),
+        (
+            &MilestoneResource::from(&current),
+            &MilestoneResource::from(&updated),
+        ),
+    )?;
+    Ok(updated)
+}
+
+/// A row's milestone reference, checked on its own. A payments export names a milestone both
+/// ways when it has a partner's key, so a row may too: then they must agree.
+enum MilestoneRef {
+    Id(MilestoneId),
+    Key(ExternalId),
+    Both(MilestoneId, ExternalId),
+}
+
+/// One row of a `payments` import: the milestone moves to paid on `paid_on` (already paid on
+/// that day: unchanged).
+pub(crate) fn import_payment(
+    connection: &mut DbConnection,
+    body: serde_json::Value,
+    actor: &Actor,
+    audit: &AuditContext,
+    check_only: bool,
+) -> Result<crate::workers::import_engine::Applied, ApiError> {
+    use crate::workers::import_engine::Applied;
+    let row: PaymentRow = crate::extract::body::from_value(body)?;
+    let reference = row.milestone()?;
+    if check_only {
+        return Ok(Applied::Valid);
+    }
+    let no_milestone = || {
+        ApiError::Validation(
+            FieldViolation::new(
+                "milestone_id",
+                "not_found",
+                "no milestone you may see is named so",
+            )
+            .into(),
+        )
+    };
+    let by_id = |connection: &mut DbConnection, id| {
+        store::find_visible(connection, id, &private_visibility(actor)).map_err(|_| no_milestone())
+    };
+    let current = match reference {
+        MilestoneRef::Id(id) => by_id(connection, id)?,
+        MilestoneRef::Key(key) => {
+            Milestone::find_by_key(connection, &key, actor)?.ok_or_else(no_milestone)?
+        }
+        MilestoneRef::Both(id, key) => {
+            let current = by_id(connection, id)?;
+            let keyed = Milestone::find_by_key(connection, &key, actor)?;
+            if keyed.as_ref().map(|keyed| keyed.id) != Some(current.id) {
+                return Err(ApiError::Validation(
+                    FieldViolation::new(
+                        "milestone_external_id",
+                        "mismatch",
+                        format!("{}/{} does not name milestone {id}", key.source, key.id),
+                    )
+                    .into(),
+                ));
+            }
+            current
+        }
+    };
+    actor.may_manage_challenges_of(current.owner_organisation_id)?;
+    if let Some(amount) = row.amount {
+        if Some(amount) != current.fields.amount {
+            return Err(ApiError::Validation(
+                FieldViolation::new(
+                    "amount",
+                    "mismatch",
+                    format!(
+                        "the milestone's tranche is {}",
+                        current
+                            .fields
+                            .amount
+                            .map_or_else(|| "not set".to_owned(), |amount| amount.to_string())
+                    ),
+                )
+                .into(),
+            ));
+        }
+    }
+    if current.status == MilestoneStatus::Paid {
+        return if current.paid_on == Some(row.paid_on) {
+            Ok(Applied::Unchanged(current.id.to_string()))
+        } else {
+            Err(ApiError::rule(
+                None,
+                "already_paid",
+                format!(
+                    "the milestone was paid on {} already",
+                    current
+                        .paid_on
+                        .map_or_else(|| "an unknown day".to_owned(), |day| day.to_string())
+                ),
+            ))
+        };
+    }
+    let paid = move_to(
+        connection,
+        audit,
+        current,
+        MilestoneStatus::Paid,
+        Some(row.paid_on),
+    )?;
+    Ok(Applied::Updated(paid.id.to_string()))
+}
+
+/// Stores a new milestone of an award the actor manages, with its audit record.
+fn insert_new(
+    connection: &mut DbConnection,
+    actor: &Actor,
+    audit: &AuditContext,
+    fields: MilestoneFields,
+    external_ids: Vec<ExternalId>,
+) -> Result<Milestone, ApiError> {
+    let award = awards::find(connection, fields.award_id)
+        .map_err(|_| ApiError::NotFound("no such award".to_owned()))?;
+    actor.may_manage_challenges_of(award.owner_organisation_id)?;
+    let fields = fields.validate(award.fields.amount)?;
+    let now = Timestamp::now();
+    let milestone = Milestone {
+        id: MilestoneId::generate(),
+        fields,
+        supplier_organisation_id: award.fields.supplier_organisation_id,
+        owner_organisation_id: award.owner_organisation_id,
+        status: MilestoneStatus::INITIAL,
+        paid_on: None,
+        external_ids,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    store::insert(connection, &milestone).map_err(map_store_error)?;
+    audit.created(
+        connection,
+        ENTITY,
+        milestone.id.to_string(),
+        milestone.version,
+        milestone.audience(),
+        &MilestoneResource::from(&milestone),
+    )?;
+    Ok(milestone)
+}
+
+/// Replaces a milestone's fields (not once paid) and external ids as the next version, with
+/// its audit record; nothing when nothing changed.
+fn replace(
+    connection: &mut DbConnection,
+    audit: &AuditContext,
+    current: Milestone,
+    fields: MilestoneFields,
+    external_ids: Vec<ExternalId>,
+) -> Result<Saved<Milestone>, ApiError> {
+    let award = awards::find(connection, current.fields.award_id)?;
+    let fields = fields.validate(award.fields.amount)?;
+    if fields == current.fields && external_ids == current.external_ids {
+        return Ok(Saved::Unchanged(current));
+    }
+    if fields != current.fields && current.status == MilestoneStatus::Paid {
+        return Err(ApiError::rule(
+            None,
+            "paid",
+            "a paid milestone is a record of a payment: it cannot change".to_owned(),
+        ));
+    }
+    let updated = Milestone {
+        fields,
+        external_ids,
+        version: current.version + 1,
+        updated_at: Timestamp::now(),
+        ..current.clone()
+    };
+    store::update_with_keys(connection, &updated, &current).map_err(map_store_error)?;
+    audit.updated(
+        connection,
+        ENTITY,
+        updated.id.to_string(),
+        updated.version,
+        updated.audience(),
+        (
+            &MilestoneResource::from(&current),
+            &MilestoneResource::from(&updated),
+        ),
+    )?;
+    Ok(Saved::Updated(updated))
+}
+
+impl Keyed for Milestone {
+    const COLLECTION: &'static str = "milestones";
+    const NOUN: &'static str = "milestone";
+    const PRIVATE: bool = true;
+    type Body = CreateMilestone;
+    type Checked = MilestoneFields;
+
+    crate::keyed_record_fields!();
+
+    fn check(body: CreateMilestone) -> Result<(MilestoneFields, Vec<ExternalId>), ApiError> {
+        body.validate(None)
+    }
+    fn find_by_key(
+        connection: &mut DbConnection,
+        key: &ExternalId,
+        actor: &Actor,
+    ) -> Result<Option<Self>, ApiError> {
+        found_visible(
+            store::find_by_external_id(connection, &key.source, &key.id),
+            key,
+            |record| store::find_visible(connection, record.id, &private_visibility(actor)),
+        )
+    }
+    fn save(
+        connection: &mut DbConnection,
+        actor: &Actor,
+        audit: &AuditContext,
+        existing: Option<Self>,
+        fields: MilestoneFields,
+        external_ids: Vec<ExternalId>,
+    ) -> Result<Saved<Self>, ApiError> {
+        let Some(current) = existing else {
+            let milestone = insert_new(connection, actor, audit, fields, external_ids)?;
+            return Ok(Saved::Created(milestone));
+        };
+        actor.may_manage_challenges_of(current.owner_organisation_id)?;
+        let mut errors = ValidationErrors::default();
+        fixed(
+            &fields.award_id,
+            &current.fields.award_id,
+            "award_id",
+            "a milestone stays with its award",
+            &mut errors,
+        );
+        fixed(
+            &fields.kind,
+            &current.fields.kind,
+            "kind",
+            "a milestone keeps its kind",
+            &mut errors,
+        );
+        errors.into_result(())?;
+        replace(connection, audit, current, fields, external_ids)
+    }
+    fn reply(&self, _connection: &mut DbConnection) -> Result<Reply, ApiError> {
+        Reply::of(self.version, &MilestoneResource::from(self))
+    }
+}
+
+crate::by_external_id_handlers!(
+    record: Milestone, body: CreateMilestone, resource: MilestoneResource,
+    path: "/milestones/by-external-id/{source}/{id}",
+    get_security: (("bearer" = [])),
+    get: get_milestone_by_external_id, "Get a milestone by a partner's key for it.",
+    put: upsert_milestone_by_external_id, "Create or replace a milestone by a partner's key for it."
+);
+
+pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    config
+        .service(get_milestone_by_external_id)
+        .service(upsert_milestone_by_external_id)
+        .service(create_milestone)
+        .service(list_award_milestones)
+        .service(list_milestones)
+        .service(get_milestone)
+        .service(update_milestone)
+        .service(delete_milestone)
+        .service(transition_milestone)
+        .service(list_milestone_history);
+}

@@ -1,0 +1,582 @@
+//! `/api/v1/organisations`: create, read, list, update and delete organisations.
+
+use actix_web::http::header;
+use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
+use catalyst_domain::Audience;
+use catalyst_domain::{
+    ExternalId, Organisation, OrganisationDraft, OrganisationFields, OrganisationId,
+    OrganisationIdentifier, OrganisationKind, OrganisationPatch, Region, Scale, Timestamp,
+    ValidationErrors,
+};
+
+use catalyst_persistence::keyset::Direction;
+
+use catalyst_persistence::organisations::{
+    self as store, OrganisationFilter, OrganisationSortField,
+};
+
+use catalyst_persistence::StoreError;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+
+use crate::extract::body::{read_json, Accepts};
+
+use crate::extract::conditional::{etag, if_none_match_matches, IfMatch};
+
+use crate::extract::links::resource_path;
+
+use crate::extract::lists::ListRequest;
+
+use crate::problem::{ApiError, Problem, ProblemItem};
+
+use crate::resources::audit::{AuditContext, AuditList};
+
+use crate::resources::upsert::{found, Keyed, Reply, Saved};
+
+use crate::resources::ExternalIdBody;
+
+use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
+
+use crate::server::state::AppState;
+
+mod dto;
+pub use dto::*;
+
+pub const TAG: &str = "organisations";
+
+const COLLECTION: &str = "/api/v1/organisations";
+
+/// The entity's name in the audit trail.
+const ENTITY: &str = "organisations";
+
+/// `Some(None)` for an explicit null, `None` (by `default`) for a missing member.
+fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+fn parse_id(text: &str) -> Result<OrganisationId, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::NotFound(format!("no organisation has id {text:?}: ids are UUIDs")))
+}
+
+fn not_found(id: OrganisationId) -> ApiError {
+    ApiError::NotFound(format!("no organisation has id {id}"))
+}
+
+const STORE_ERRORS: StoreErrors = StoreErrors {
+    record: "organisation",
+    duplicate: Some(UniqueMember {
+        member: "identifier",
+        detail: "another organisation already has this identifier",
+    }),
+    foreign_key: ForeignKey::Unexpected,
+};
+
+fn map_store_error(id: OrganisationId, error: StoreError) -> ApiError {
+    match error {
+        StoreError::NotFound => not_found(id),
+        other => STORE_ERRORS.map(other),
+    }
+}
+
+fn respond(status: actix_web::http::StatusCode, organisation: Organisation) -> HttpResponse {
+    let mut response = HttpResponse::build(status);
+    response.insert_header((header::ETAG, etag(organisation.version)));
+    response.json(OrganisationResource::from(organisation))
+}
+
+/// Create an organisation.
+#[utoipa::path(
+    tag = TAG,
+    operation_id = "create_organisation",
+    request_body(content = CreateOrganisation, content_type = "application/json"),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = OrganisationResource, headers(
+            ("Location" = String, description = "The new organisation's URL"),
+            ("ETag" = String, description = "The new organisation's entity tag"),
+        )),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only admins, programme managers and clients with `write` may add organisations", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another organisation has this identifier", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/organisations")]
+pub async fn create_organisation(
+    request: HttpRequest,
+    caller: Caller,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    // The body's form is checked first: a malformed request is malformed whoever sends it, and
+    // the schema is public. Who may act is checked before anything is read from the database.
+    let body: CreateOrganisation =
+        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
+    caller.actor().may_create_organisation()?;
+    let audit = AuditContext::of(&caller);
+    let (fields, external_ids) = body.validate()?;
+    let organisation = Organisation {
+        external_ids,
+        ..Organisation::create(fields, Timestamp::now())
+    };
+    let stored = organisation.clone();
+    state
+        .with_connection(move |connection| {
+            catalyst_persistence::transaction(connection, |connection| {
+                store::insert(connection, &stored)
+                    .map_err(|error| map_store_error(stored.id, error))?;
+                let after = OrganisationResource::from(&stored);
+                audit.created(
+                    connection,
+                    ENTITY,
+                    stored.id.to_string(),
+                    stored.version,
+                    Audience::Public,
+                    &after,
+                )
+            })
+        })
+        .await?;
+    let location = resource_path(COLLECTION, &organisation.id.to_string());
+    let mut response = respond(actix_web::http::StatusCode::CREATED, organisation);
+    response.headers_mut().insert(
+        header::LOCATION,
+        header::HeaderValue::from_str(&location).map_err(|_| ApiError::Internal)?,
+    );
+    Ok(response)
+}
+
+/// Get an organisation.
+#[utoipa::path(
+    tag = TAG,
+    operation_id = "get_organisation",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The organisation's id"),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag you hold: 304 if it is still current"),
+    ),
+    responses(
+        (status = 200, description = "The organisation", body = OrganisationResource, headers(
+            ("ETag" = String, description = "The organisation's entity tag"),
+        )),
+        (status = 304, description = "Not modified: your copy (If-None-Match) is current"),
+        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/organisations/{id}")]
+pub async fn get_organisation(
+    request: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&id)?;
+    let organisation = state
+        .with_connection(move |connection| {
+            store::find(connection, id).map_err(|error| map_store_error(id, error))
+        })
+        .await?;
+    if if_none_match_matches(request.headers(), organisation.version)? {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag(organisation.version)))
+            .finish());
+    }
+    Ok(respond(actix_web::http::StatusCode::OK, organisation))
+}
+
+/// List organisations.
+#[utoipa::path(
+    tag = TAG,
+    operation_id = "list_organisations",
+    params(ListOrganisationsParams),
+    responses(
+        (status = 200, description = "A page of organisations", body = OrganisationList, headers(
+            ("Link" = String, description = "`<url>; rel=\"next\"` when there is a next page"),
+        )),
+    )
+)]
+#[get("/organisations")]
+pub async fn list_organisations(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let mut list = ListRequest::parse(
+        &request,
+        &["kind", "scale", "region", "q"],
+        OrganisationSortField::ALL,
+        &[(OrganisationSortField::CreatedAt, Direction::Ascending)],
+        OrganisationSortField::Id,
+    )?;
+    let filter = OrganisationFilter {
+        kind: list.enum_filter("kind", OrganisationKind::expected),
+        scale: list.enum_filter("scale", Scale::expected),
+        region: list.enum_filter("region", Region::expected),
+        text: list.text_filter("q"),
+        updated_since: list.updated_since,
+    };
+    let after = list.finish(OrganisationSortField::kind)?;
+    let (sort, limit) = (list.sort.clone(), list.limit);
+    let page = state
+        .with_list_connection(&request, move |connection| {
+            Ok(store::list(
+                connection,
+                &filter,
+                &sort,
+                after.as_ref(),
+                limit,
+            )?)
+        })
+        .await?;
+    let next_cursor = list.cursor(page.next.as_ref());
+    let body = OrganisationList {
+        data: page.items.into_iter().map(Into::into).collect(),
+        next_cursor: next_cursor.clone(),
+    };
+    Ok(list.respond(&request, next_cursor.as_deref(), &body))
+}
+
+/// Update an organisation.
+///
+/// A JSON Merge Patch: members left out are unchanged, `null` clears an optional member. Send
+/// `If-Match` with the ETag you read to be sure you change what you saw.
+#[utoipa::path(
+    tag = TAG,
+    operation_id = "update_organisation",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The organisation's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if the organisation has changed since"),
+    ),
+    request_body(content = UpdateOrganisation, content_type = "application/merge-patch+json"),
+    security(("bearer" = [])),
+    responses(
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin, a programme manager or a member of the organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The updated organisation", body = OrganisationResource, headers(
+            ("ETag" = String, description = "The organisation's new entity tag"),
+        )),
+        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another organisation has this identifier", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match the current version", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/organisations/{id}")]
+pub async fn update_organisation(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&id)?;
+    let audit = AuditContext::of(&caller);
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let body: UpdateOrganisation =
+        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
+    caller.actor().signed_in()?;
+    let patch = OrganisationPatch {
+        name: body.name,
+        kind: body.kind,
+        scale: body.scale,
+        region: body.region,
+        identifier: body.identifier,
+        website: body.website,
+    };
+    let new_external_ids = match &body.external_ids {
+        None => None,
+        Some(given) => {
+            let mut errors = ValidationErrors::default();
+            let ids =
+                crate::resources::external_ids(given.as_deref().unwrap_or_default(), &mut errors);
+            Some(errors.into_result(ids)?)
+        }
+    };
+    let organisation = state
+        .with_connection(move |connection| {
+            // Without If-Match a concurrent change is merged by re-reading; with it, the
+            // client asked to change only the version it saw.
+            const ATTEMPTS: usize = 3;
+            for _ in 0..ATTEMPTS {
+                let current = store::find(connection, id).map_err(|e| map_store_error(id, e))?;
+                caller.actor().may_update_organisation(id)?;
+                if_match.check(current.version)?;
+                if patch.is_empty() && new_external_ids.is_none() {
+                    return Ok(current);
+                }
+                let fields = current.patched(&patch)?;
+                let ids_unchanged = new_external_ids.as_ref().is_none_or(|ids| *ids == current.external_ids);
+                if fields == current.fields && ids_unchanged {
+                    return Ok(current);
+                }
+                let attempt = catalyst_persistence::transaction(connection, |connection| {
+                    let updated = store::update(connection, id, current.version, &fields, new_external_ids.as_deref(), Timestamp::now())?;
+                    let before = OrganisationResource::from(&current);
+                    let after = OrganisationResource::from(&updated);
+                    audit.updated(connection, ENTITY, id.to_string(), updated.version, Audience::Public, (&before, &after))
+                        .map_err(UpdateFailure::Api)?;
+                    Ok(updated)
+                });
+                match attempt {
+                    Ok(updated) => return Ok(updated),
+                    Err(UpdateFailure::Api(error)) => return Err(error),
+                    Err(UpdateFailure::Store(error)) => match error {
+                        StoreError::VersionMismatch { current } if if_match.is_present() => {
+                            return Err(ApiError::PreconditionFailed(format!(
+                                "the organisation changed meanwhile: its current version is {current}"
+                            )))
+                        }
+                        StoreError::VersionMismatch { .. } => continue,
+                        error => return Err(map_store_error(id, error)),
+                    },
+                }
+            }
+            Err(ApiError::Conflict(ProblemItem::parameter(
+                "id",
+                "concurrent_update",
+                "the organisation is being changed by others: retry",
+            )))
+        })
+        .await?;
+    Ok(respond(actix_web::http::StatusCode::OK, organisation))
+}
+
+/// Delete an organisation.
+#[utoipa::path(
+    tag = TAG,
+    operation_id = "delete_organisation",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The organisation's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if the organisation has changed since"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only admins may delete organisations", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Other records still refer to the organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match the current version", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/organisations/{id}")]
+pub async fn delete_organisation(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&id)?;
+    caller.actor().may_delete_organisation()?;
+    let audit = AuditContext::of(&caller);
+    let if_match = IfMatch::from_headers(request.headers())?;
+    state
+        .with_connection(move |connection| {
+            catalyst_persistence::transaction(connection, |connection| {
+                let current = store::find(connection, id).map_err(|e| map_store_error(id, e))?;
+                if_match.check(current.version)?;
+                // Its contacts go with it: each leaves its own audit record and tombstone.
+                for contact in catalyst_persistence::contacts::all_of_organisation(connection, id)?
+                {
+                    audit.deleted(
+                        connection,
+                        crate::resources::contacts::ENTITY,
+                        contact.id.to_string(),
+                        contact.version,
+                        contact.audience(),
+                        &crate::resources::contacts::ContactResource::from(&contact),
+                    )?;
+                }
+                store::delete(connection, id, Some(current.version)).map_err(
+                    |error| match error {
+                        StoreError::VersionMismatch { current } => {
+                            ApiError::PreconditionFailed(format!(
+                        "the organisation changed meanwhile: its current version is {current}"
+                    ))
+                        }
+                        other => map_store_error(id, other),
+                    },
+                )?;
+                let before = OrganisationResource::from(&current);
+                audit.deleted(
+                    connection,
+                    ENTITY,
+                    id.to_string(),
+                    current.version,
+                    Audience::Public,
+                    &before,
+                )
+            })
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Why an update attempt failed: a storage error may be worth a retry, an API error is final.
+enum UpdateFailure {
+    Store(StoreError),
+    Api(ApiError),
+}
+
+impl From<StoreError> for UpdateFailure {
+    fn from(error: StoreError) -> Self {
+        UpdateFailure::Store(error)
+    }
+}
+
+/// An organisation's recorded changes, oldest first.
+#[utoipa::path(
+    tag = TAG,
+    operation_id = "list_organisation_history",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The organisation's id"),
+        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "Recorded changes, oldest first", body = AuditList),
+        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/organisations/{id}/history")]
+pub async fn list_organisation_history(
+    request: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&id)?;
+    // Organisations are public, so their history is too; a deleted one has none to show.
+    crate::resources::audit::entity_history(
+        &request,
+        &state,
+        ENTITY,
+        id.to_string(),
+        move |connection| {
+            store::find(connection, id)
+                .map(drop)
+                .map_err(|e| map_store_error(id, e))
+        },
+    )
+    .await
+}
+
+/// Writes a whole organisation over `existing` (or as a new one), with its audit record:
+/// the one path of PUT by external id and of imports.
+fn save_whole(
+    connection: &mut catalyst_persistence::DbConnection,
+    actor: &catalyst_domain::Actor,
+    audit: &AuditContext,
+    existing: Option<Organisation>,
+    fields: OrganisationFields,
+    external_ids: Vec<ExternalId>,
+) -> Result<Saved<Organisation>, ApiError> {
+    match existing {
+        Some(current) => {
+            actor.may_update_organisation(current.id)?;
+            if fields == current.fields && external_ids == current.external_ids {
+                return Ok(Saved::Unchanged(current));
+            }
+            let updated = store::update(
+                connection,
+                current.id,
+                current.version,
+                &fields,
+                Some(&external_ids),
+                Timestamp::now(),
+            )
+            .map_err(|error| map_store_error(current.id, error))?;
+            audit.updated(
+                connection,
+                ENTITY,
+                updated.id.to_string(),
+                updated.version,
+                Audience::Public,
+                (
+                    &OrganisationResource::from(&current),
+                    &OrganisationResource::from(&updated),
+                ),
+            )?;
+            Ok(Saved::Updated(updated))
+        }
+        None => {
+            actor.may_create_organisation()?;
+            let organisation = Organisation {
+                external_ids,
+                ..Organisation::create(fields, Timestamp::now())
+            };
+            store::insert(connection, &organisation)
+                .map_err(|error| map_store_error(organisation.id, error))?;
+            audit.created(
+                connection,
+                ENTITY,
+                organisation.id.to_string(),
+                organisation.version,
+                Audience::Public,
+                &OrganisationResource::from(&organisation),
+            )?;
+            Ok(Saved::Created(organisation))
+        }
+    }
+}
+
+crate::found_by_id!(Organisation, |connection, id, _actor| store::find(
+    connection, id
+));
+
+impl Keyed for Organisation {
+    const COLLECTION: &'static str = "organisations";
+    const NOUN: &'static str = "organisation";
+    type Body = CreateOrganisation;
+    type Checked = OrganisationFields;
+
+    crate::keyed_record_fields!();
+
+    fn check(body: CreateOrganisation) -> Result<(OrganisationFields, Vec<ExternalId>), ApiError> {
+        body.validate()
+    }
+    fn find_by_key(
+        connection: &mut catalyst_persistence::DbConnection,
+        key: &ExternalId,
+        _actor: &catalyst_domain::Actor,
+    ) -> Result<Option<Self>, ApiError> {
+        found(store::find_by_external_id(connection, &key.source, &key.id))
+    }
+    fn save(
+        connection: &mut catalyst_persistence::DbConnection,
+        actor: &catalyst_domain::Actor,
+        audit: &AuditContext,
+        existing: Option<Self>,
+        fields: OrganisationFields,
+        external_ids: Vec<ExternalId>,
+    ) -> Result<Saved<Self>, ApiError> {
+        save_whole(connection, actor, audit, existing, fields, external_ids)
+    }
+    fn reply(
+        &self,
+        _connection: &mut catalyst_persistence::DbConnection,
+    ) -> Result<Reply, ApiError> {
+        Reply::of(self.version, &OrganisationResource::from(self.clone()))
+    }
+}
+
+crate::by_external_id_handlers!(
+    record: Organisation, body: CreateOrganisation, resource: OrganisationResource,
+    path: "/organisations/by-external-id/{source}/{id}",
+    get_security: ((), ("bearer" = [])),
+    get: get_organisation_by_external_id, "Get an organisation by a partner's key for it.",
+    put: upsert_organisation_by_external_id, "Create or replace an organisation by a partner's key for it."
+);
+
+pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    config
+        .service(get_organisation_by_external_id)
+        .service(upsert_organisation_by_external_id)
+        .service(list_organisations)
+        .service(create_organisation)
+        .service(get_organisation)
+        .service(update_organisation)
+        .service(delete_organisation)
+        .service(list_organisation_history);
+}

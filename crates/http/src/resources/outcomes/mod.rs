@@ -1,0 +1,389 @@
+//! Outcomes of trials (`/api/v1/trials/{id}/outcomes`, `/api/v1/outcomes/{id}`): what a trial
+//! measured. An outcome is seen by those who see its trial, and managed by those who manage it.
+
+use actix_web::http::StatusCode;
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use catalyst_domain::{
+    Outcome, OutcomeFields, OutcomeId, OutcomeKind, Timestamp, Trial, TrialId, ValidationErrors,
+};
+
+use catalyst_persistence::keyset::Direction;
+
+use catalyst_persistence::trials::outcome_store::{self, OutcomeSortField};
+
+use catalyst_persistence::trials::{self as store, TrialVisibility};
+
+use catalyst_persistence::{transaction, DbConnection};
+
+use chrono::NaiveDate;
+
+use serde::{Deserialize, Serialize};
+
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+
+use crate::extract::body::{read_json, Accepts};
+
+use crate::extract::conditional::{etag, if_none_match_matches, IfMatch};
+
+use crate::extract::lists::ListRequest;
+
+use crate::problem::{ApiError, Problem};
+
+use crate::resources::audit::{AuditContext, AuditList};
+
+use crate::resources::{created, optional_patch, path_id, present, required_patch, with_etag};
+
+use crate::resources::{ForeignKey, StoreErrors};
+
+use crate::server::state::AppState;
+
+use super::trials::{map_store_error, visibility, OUTCOMES, TAG};
+
+mod dto;
+pub use dto::*;
+
+const OUTCOME_STORE_ERRORS: StoreErrors = StoreErrors {
+    record: "outcome",
+    duplicate: None,
+    foreign_key: ForeignKey::Unexpected,
+};
+
+/// Record an outcome of a trial.
+#[utoipa::path(
+    tag = TAG, operation_id = "create_outcome", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The trial's id")),
+    request_body(content = CreateOutcome, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Recorded", body = OutcomeResource, headers(
+            ("Location" = String, description = "The outcome's URL"), ("ETag" = String, description = "Its entity tag"))),
+        (status = 404, description = "No such trial", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/trials/{id}/outcomes")]
+pub async fn create_outcome(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let body: CreateOutcome = read_json(&request, payload, state.body_limit, Accepts::Json).await?;
+    caller.actor().signed_in()?;
+    let trial_id: TrialId = path_id(&id, "trial")?;
+    let fields = OutcomeFields {
+        trial_id,
+        kind: body.kind,
+        metric: body.metric,
+        unit: body.unit,
+        baseline: body.baseline,
+        target: body.target,
+        actual: body.actual,
+        measured_on: body.measured_on,
+        notes: body.notes,
+    }
+    .validate()?;
+    let audit = AuditContext::of(&caller);
+    let seen = visibility(caller.actor());
+    let outcome = state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let trial =
+                    store::find_visible(connection, trial_id, &seen).map_err(map_store_error)?;
+                caller
+                    .actor()
+                    .may_manage_challenges_of(trial.fields.host_organisation_id)?;
+                let now = Timestamp::now();
+                let outcome = Outcome {
+                    id: OutcomeId::generate(),
+                    fields,
+                    version: 1,
+                    created_at: now,
+                    updated_at: now,
+                };
+                outcome_store::insert(connection, &outcome)?;
+                audit.created(
+                    connection,
+                    OUTCOMES,
+                    outcome.id.to_string(),
+                    outcome.version,
+                    trial.audience(),
+                    &OutcomeResource::from(&outcome),
+                )?;
+                Ok(outcome)
+            })
+        })
+        .await?;
+    Ok(created(
+        format!("/api/v1/outcomes/{}", outcome.id),
+        outcome.version,
+        &OutcomeResource::from(&outcome),
+    ))
+}
+
+/// A trial's outcomes.
+#[utoipa::path(
+    tag = TAG, operation_id = "list_trial_outcomes",
+    params(("id" = uuid::Uuid, Path, description = "The trial's id"),
+        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
+        ("sort" = Option<String>, Query, description = "`created_at`, `updated_at`, `id`, each optionally prefixed with `-`")),
+    responses(
+        (status = 200, description = "A page of outcomes", body = OutcomeList),
+        (status = 404, description = "No such trial", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/trials/{id}/outcomes")]
+pub async fn list_trial_outcomes(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let trial: TrialId = path_id(&id, "trial")?;
+    let mut list = ListRequest::parse(
+        &request,
+        &[],
+        OutcomeSortField::ALL,
+        &[(OutcomeSortField::CreatedAt, Direction::Ascending)],
+        OutcomeSortField::Id,
+    )?;
+    let after = list.finish(OutcomeSortField::kind)?;
+    let (sort, limit) = (list.sort.clone(), list.limit);
+    let seen = visibility(caller.actor());
+    let page = state
+        .with_connection(move |connection| {
+            store::find_visible(connection, trial, &seen).map_err(map_store_error)?;
+            Ok(outcome_store::list(
+                connection,
+                trial,
+                &sort,
+                after.as_ref(),
+                limit,
+            )?)
+        })
+        .await?;
+    let next_cursor = list.cursor(page.next.as_ref());
+    let body = OutcomeList {
+        data: page.items.iter().map(OutcomeResource::from).collect(),
+        next_cursor: next_cursor.clone(),
+    };
+    Ok(list.respond(&request, next_cursor.as_deref(), &body))
+}
+
+/// The outcome and its trial, if the caller may see them.
+fn find_outcome(
+    connection: &mut DbConnection,
+    id: OutcomeId,
+    seen: &TrialVisibility,
+) -> Result<(Outcome, Trial), ApiError> {
+    let outcome = outcome_store::find(connection, id)
+        .map_err(|_| ApiError::NotFound("no such outcome".to_owned()))?;
+    let trial = store::find_visible(connection, outcome.fields.trial_id, seen)
+        .map_err(|_| ApiError::NotFound("no such outcome".to_owned()))?;
+    Ok((outcome, trial))
+}
+
+/// Get an outcome.
+#[utoipa::path(
+    tag = TAG, operation_id = "get_outcome",
+    params(("id" = uuid::Uuid, Path, description = "The outcome's id"),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag you hold: 304 if it is still current")),
+    responses(
+        (status = 200, description = "The outcome", body = OutcomeResource, headers(("ETag" = String, description = "Its entity tag"))),
+        (status = 304, description = "Not modified"),
+        (status = 404, description = "No such outcome", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/outcomes/{id}")]
+pub async fn get_outcome(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id: OutcomeId = path_id(&id, "outcome")?;
+    let seen = visibility(caller.actor());
+    let (outcome, _) = state
+        .with_connection(move |connection| find_outcome(connection, id, &seen))
+        .await?;
+    if if_none_match_matches(request.headers(), outcome.version)? {
+        return Ok(HttpResponse::NotModified()
+            .insert_header(("ETag", etag(outcome.version)))
+            .finish());
+    }
+    Ok(with_etag(
+        StatusCode::OK,
+        outcome.version,
+        &OutcomeResource::from(&outcome),
+    ))
+}
+
+/// Update an outcome.
+#[utoipa::path(
+    tag = TAG, operation_id = "update_outcome", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The outcome's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if it has changed since")),
+    request_body(content = UpdateOutcome, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "The updated outcome", body = OutcomeResource),
+        (status = 404, description = "No such outcome", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/outcomes/{id}")]
+pub async fn update_outcome(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let patch: UpdateOutcome =
+        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
+    caller.actor().signed_in()?;
+    let id: OutcomeId = path_id(&id, "outcome")?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let audit = AuditContext::of(&caller);
+    let seen = visibility(caller.actor());
+    let updated = state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let (current, trial) = find_outcome(connection, id, &seen)?;
+                caller
+                    .actor()
+                    .may_manage_challenges_of(trial.fields.host_organisation_id)?;
+                if_match.check(current.version)?;
+                let old = &current.fields;
+                let mut errors = ValidationErrors::default();
+                let fields = OutcomeFields {
+                    metric: required_patch(&patch.metric, &old.metric, "metric", &mut errors),
+                    unit: optional_patch(&patch.unit, &old.unit),
+                    baseline: optional_patch(&patch.baseline, &old.baseline),
+                    target: optional_patch(&patch.target, &old.target),
+                    actual: optional_patch(&patch.actual, &old.actual),
+                    measured_on: optional_patch(&patch.measured_on, &old.measured_on),
+                    notes: optional_patch(&patch.notes, &old.notes),
+                    ..old.clone()
+                };
+                errors.into_result(())?;
+                let fields = fields.validate()?;
+                if fields == current.fields {
+                    return Ok(current);
+                }
+                let updated = Outcome {
+                    fields,
+                    version: current.version + 1,
+                    updated_at: Timestamp::now(),
+                    ..current.clone()
+                };
+                outcome_store::update(connection, &updated, current.version)
+                    .map_err(|error| OUTCOME_STORE_ERRORS.map(error))?;
+                audit.updated(
+                    connection,
+                    OUTCOMES,
+                    id.to_string(),
+                    updated.version,
+                    trial.audience(),
+                    (
+                        &OutcomeResource::from(&current),
+                        &OutcomeResource::from(&updated),
+                    ),
+                )?;
+                Ok(updated)
+            })
+        })
+        .await?;
+    Ok(with_etag(
+        StatusCode::OK,
+        updated.version,
+        &OutcomeResource::from(&updated),
+    ))
+}
+
+/// Delete an outcome.
+#[utoipa::path(
+    tag = TAG, operation_id = "delete_outcome", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The outcome's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such outcome", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/outcomes/{id}")]
+pub async fn delete_outcome(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.actor().signed_in()?;
+    let id: OutcomeId = path_id(&id, "outcome")?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let audit = AuditContext::of(&caller);
+    let seen = visibility(caller.actor());
+    state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let (current, trial) = find_outcome(connection, id, &seen)?;
+                caller
+                    .actor()
+                    .may_manage_challenges_of(trial.fields.host_organisation_id)?;
+                if_match.check(current.version)?;
+                outcome_store::delete(connection, id, current.version)
+                    .map_err(|error| OUTCOME_STORE_ERRORS.map(error))?;
+                audit.deleted(
+                    connection,
+                    OUTCOMES,
+                    id.to_string(),
+                    current.version,
+                    trial.audience(),
+                    &OutcomeResource::from(&current),
+                )
+            })
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// An outcome's recorded changes, oldest first.
+#[utoipa::path(
+    tag = TAG, operation_id = "list_outcome_history",
+    params(("id" = uuid::Uuid, Path, description = "The outcome's id"),
+        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
+    responses(
+        (status = 200, description = "Recorded changes", body = AuditList),
+        (status = 404, description = "No such outcome", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/outcomes/{id}/history")]
+pub async fn list_outcome_history(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id: OutcomeId = path_id(&id, "outcome")?;
+    let seen = visibility(caller.actor());
+    crate::resources::audit::entity_history(
+        &request,
+        &state,
+        OUTCOMES,
+        id.to_string(),
+        move |connection| find_outcome(connection, id, &seen).map(drop),
+    )
+    .await
+}
+
+pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    config
+        .service(create_outcome)
+        .service(list_trial_outcomes)
+        .service(get_outcome)
+        .service(update_outcome)
+        .service(delete_outcome)
+        .service(list_outcome_history);
+}

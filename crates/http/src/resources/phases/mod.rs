@@ -1,0 +1,675 @@
+//! Phases of a challenge: `/api/v1/challenges/{id}/phases` and `/api/v1/phases`. A phase is
+//! seen by whoever may see its challenge and managed by whoever manages it.
+
+use actix_web::http::StatusCode;
+use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
+use catalyst_domain::{
+    Actor, Challenge, ChallengeId, ChallengeStatus, ExternalId, FieldViolation, Lifecycle, Money,
+    Phase, PhaseFields, PhaseId, PhaseKind, PhaseStatus, Timestamp, ValidationErrors,
+};
+
+use catalyst_persistence::challenges::{self as challenge_store, Visibility};
+
+use catalyst_persistence::keyset::Direction;
+
+use catalyst_persistence::phases::{self as store, PhaseFilter, PhaseSortField};
+
+use catalyst_persistence::{transaction, DbConnection, StoreError};
+
+use chrono::NaiveDate;
+
+use serde::{Deserialize, Serialize};
+
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+
+use crate::extract::body::{read_json, Accepts};
+
+use crate::extract::conditional::{etag, if_none_match_matches, IfMatch};
+
+use crate::extract::lists::ListRequest;
+
+use crate::problem::{ApiError, Problem};
+
+use crate::resources::audit::{AuditContext, AuditList};
+
+use crate::resources::challenges::visibility;
+
+use crate::resources::upsert::{fixed, found_visible, Keyed, Reply, Saved};
+
+use crate::resources::ExternalIdBody;
+
+use crate::resources::{
+    created, optional_patch, path_id, present, required_patch, with_etag, TransitionRequest,
+};
+
+use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
+
+use crate::server::state::AppState;
+
+mod dto;
+pub use dto::*;
+
+pub const TAG: &str = "phases";
+
+pub const ENTITY: &str = "phases";
+
+const STORE_ERRORS: StoreErrors = StoreErrors {
+    record: "phase",
+    duplicate: Some(UniqueMember {
+        member: "number",
+        detail: "the challenge already has a phase with this number",
+    }),
+    foreign_key: ForeignKey::Unexpected,
+};
+
+fn map_store_error(error: StoreError) -> ApiError {
+    STORE_ERRORS.map(error)
+}
+
+/// The phase and its challenge, if the caller may see them.
+fn find_visible(
+    connection: &mut DbConnection,
+    id: PhaseId,
+    seen: &Visibility,
+) -> Result<(Phase, Challenge), ApiError> {
+    let phase = store::find(connection, id).map_err(map_store_error)?;
+    let challenge = challenge_store::find_visible(connection, phase.fields.challenge_id, seen)
+        .map_err(|_| ApiError::NotFound("no such phase".to_owned()))?;
+    Ok((phase, challenge))
+}
+
+/// Rules that need the other phases: dates in order with the phases either side, and no new
+/// phases on a finished challenge.
+fn check_against_others(
+    connection: &mut DbConnection,
+    fields: &PhaseFields,
+    challenge: &Challenge,
+) -> Result<(), ApiError> {
+    if matches!(
+        challenge.status,
+        ChallengeStatus::Completed | ChallengeStatus::Cancelled
+    ) {
+        return Err(ApiError::rule(
+            None,
+            "challenge_closed",
+            format!(
+                "the challenge is {}: its phases can no longer change",
+                challenge.status
+            ),
+        ));
+    }
+    let previous = store::find_by_number(connection, fields.challenge_id, fields.number - 1)?;
+    fields.check_order_after(previous.as_ref().map(|phase| &phase.fields))?;
+    if let Some(next) = store::find_by_number(connection, fields.challenge_id, fields.number + 1)? {
+        next.fields.check_order_after(Some(fields)).map_err(|_| {
+            ApiError::Validation(
+                FieldViolation::new(
+                    "starts_on",
+                    "after_next_phase",
+                    format!(
+                        "phase {} must start before phase {} starts",
+                        fields.number, next.fields.number
+                    ),
+                )
+                .into(),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// Add a phase to a challenge (programme staff, or an officer of the owning body).
+#[utoipa::path(
+    tag = TAG, operation_id = "create_phase", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The challenge's id")),
+    request_body(content = CreatePhase, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created, planned", body = PhaseResource, headers(
+            ("Location" = String, description = "The phase's URL"), ("ETag" = String, description = "Its entity tag"))),
+        (status = 404, description = "No such challenge", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The number is taken, or the challenge is finished", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/challenges/{id}/phases")]
+pub async fn create_phase(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let body: CreatePhase = read_json(&request, payload, state.body_limit, Accepts::Json).await?;
+    caller.actor().signed_in()?;
+    let challenge_id: ChallengeId = path_id(&id, "challenge")?;
+    let (fields, external_ids) = body.validate(Some(challenge_id))?;
+    let phase = Phase {
+        external_ids,
+        ..Phase::create(fields, Timestamp::now())
+    };
+    let audit = AuditContext::of(&caller);
+    let seen = visibility(caller.actor());
+    let stored = phase.clone();
+    state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                insert_new(connection, caller.actor(), &audit, &stored, &seen)
+            })
+        })
+        .await?;
+    Ok(created(
+        format!("/api/v1/phases/{}", phase.id),
+        phase.version,
+        &PhaseResource::from(&phase),
+    ))
+}
+
+async fn list(
+    request: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    challenge: Option<ChallengeId>,
+) -> Result<HttpResponse, ApiError> {
+    let filters: &[&str] = if challenge.is_some() {
+        &["status", "kind"]
+    } else {
+        &["challenge_id", "status", "kind"]
+    };
+    let mut list = ListRequest::parse(
+        &request,
+        filters,
+        PhaseSortField::ALL,
+        &[(PhaseSortField::Number, Direction::Ascending)],
+        PhaseSortField::Id,
+    )?;
+    let filter = PhaseFilter {
+        challenge_id: challenge.or_else(|| list.id_filter("challenge_id")),
+        status: list.enum_filter("status", PhaseStatus::expected),
+        kind: list.enum_filter("kind", PhaseKind::expected),
+        updated_since: list.updated_since,
+    };
+    let after = list.finish(PhaseSortField::kind)?;
+    let (sort, limit) = (list.sort.clone(), list.limit);
+    let seen = visibility(caller.actor());
+    let page = state
+        .with_list_connection(&request, move |connection| {
+            if let Some(challenge) = challenge {
+                challenge_store::find_visible(connection, challenge, &seen)
+                    .map_err(|_| ApiError::NotFound("no such challenge".to_owned()))?;
+            }
+            Ok(store::list(
+                connection,
+                &seen,
+                &filter,
+                &sort,
+                after.as_ref(),
+                limit,
+            )?)
+        })
+        .await?;
+    let next_cursor = list.cursor(page.next.as_ref());
+    let body = PhaseList {
+        data: page.items.iter().map(PhaseResource::from).collect(),
+        next_cursor: next_cursor.clone(),
+    };
+    Ok(list.respond(&request, next_cursor.as_deref(), &body))
+}
+
+/// A challenge's phases, by number.
+#[utoipa::path(
+    tag = TAG, operation_id = "list_challenge_phases",
+    params(("id" = uuid::Uuid, Path, description = "The challenge's id"), ListPhasesParams),
+    responses(
+        (status = 200, description = "A page of phases", body = PhaseList),
+        (status = 404, description = "No such challenge", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/challenges/{id}/phases")]
+pub async fn list_challenge_phases(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let challenge: ChallengeId = path_id(&id, "challenge")?;
+    list(request, caller, state, Some(challenge)).await
+}
+
+/// Phases you may see, across challenges.
+#[utoipa::path(
+    tag = TAG, operation_id = "list_phases", params(ListPhasesParams),
+    responses((status = 200, description = "A page of phases", body = PhaseList))
+)]
+#[get("/phases")]
+pub async fn list_phases(
+    request: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    list(request, caller, state, None).await
+}
+
+/// Get a phase.
+#[utoipa::path(
+    tag = TAG, operation_id = "get_phase",
+    params(("id" = uuid::Uuid, Path, description = "The phase's id"),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag you hold: 304 if it is still current")),
+    responses(
+        (status = 200, description = "The phase", body = PhaseResource, headers(("ETag" = String, description = "Its entity tag"))),
+        (status = 304, description = "Not modified"),
+        (status = 404, description = "No such phase", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/phases/{id}")]
+pub async fn get_phase(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id: PhaseId = path_id(&id, "phase")?;
+    let seen = visibility(caller.actor());
+    let (phase, _) = state
+        .with_connection(move |connection| find_visible(connection, id, &seen))
+        .await?;
+    if if_none_match_matches(request.headers(), phase.version)? {
+        return Ok(HttpResponse::NotModified()
+            .insert_header(("ETag", etag(phase.version)))
+            .finish());
+    }
+    Ok(with_etag(
+        StatusCode::OK,
+        phase.version,
+        &PhaseResource::from(&phase),
+    ))
+}
+
+/// Update a phase.
+#[utoipa::path(
+    tag = TAG, operation_id = "update_phase", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The phase's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if it has changed since")),
+    request_body(content = UpdatePhase, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "The updated phase", body = PhaseResource),
+        (status = 404, description = "No such phase", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The challenge is finished", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/phases/{id}")]
+pub async fn update_phase(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let patch: UpdatePhase =
+        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
+    caller.actor().signed_in()?;
+    let id: PhaseId = path_id(&id, "phase")?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let audit = AuditContext::of(&caller);
+    let seen = visibility(caller.actor());
+    let updated = state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let (current, challenge) = find_visible(connection, id, &seen)?;
+                caller
+                    .actor()
+                    .may_manage_challenges_of(challenge.fields.owner_organisation_id)?;
+                if_match.check(current.version)?;
+                let old = &current.fields;
+                let mut errors = ValidationErrors::default();
+                let fields = PhaseFields {
+                    challenge_id: old.challenge_id,
+                    number: old.number,
+                    kind: required_patch(&patch.kind, &old.kind, "kind", &mut errors),
+                    budget: required_patch(&patch.budget, &old.budget, "budget", &mut errors),
+                    max_award: required_patch(
+                        &patch.max_award,
+                        &old.max_award,
+                        "max_award",
+                        &mut errors,
+                    ),
+                    max_suppliers: optional_patch(&patch.max_suppliers, &old.max_suppliers),
+                    starts_on: optional_patch(&patch.starts_on, &old.starts_on),
+                    ends_on: optional_patch(&patch.ends_on, &old.ends_on),
+                    open_to_all: required_patch(
+                        &patch.open_to_all,
+                        &old.open_to_all,
+                        "open_to_all",
+                        &mut errors,
+                    ),
+                };
+                let external_ids = crate::resources::patched_external_ids(
+                    &patch.external_ids,
+                    &current.external_ids,
+                    &mut errors,
+                );
+                errors.into_result(())?;
+                let fields = fields.validate()?;
+                Ok(replace(
+                    connection,
+                    &audit,
+                    current,
+                    &challenge,
+                    fields,
+                    external_ids,
+                )?
+                .record())
+            })
+        })
+        .await?;
+    Ok(with_etag(
+        StatusCode::OK,
+        updated.version,
+        &PhaseResource::from(&updated),
+    ))
+}
+
+/// Move a phase to another status: planned → open → assessing → in_delivery → completed, or
+/// cancelled before completion. Any other move is 409 with `allowed_transitions`.
+#[utoipa::path(
+    tag = TAG, operation_id = "transition_phase", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The phase's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
+    request_body(content = TransitionRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The phase in its new status", body = PhaseResource),
+        (status = 404, description = "No such phase", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The move is not allowed from the current status", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/phases/{id}/transitions")]
+pub async fn transition_phase(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let body: TransitionRequest =
+        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
+    caller.actor().signed_in()?;
+    let id: PhaseId = path_id(&id, "phase")?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let to: PhaseStatus = body
+        .to
+        .parse()
+        .map_err(|error: catalyst_domain::UnknownValue| {
+            ApiError::Validation(
+                FieldViolation::new("to", "invalid_value", error.to_string()).into(),
+            )
+        })?;
+    let audit = AuditContext::of(&caller);
+    let seen = visibility(caller.actor());
+    let updated = state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let (current, challenge) = find_visible(connection, id, &seen)?;
+                caller
+                    .actor()
+                    .may_manage_challenges_of(challenge.fields.owner_organisation_id)?;
+                if_match.check(current.version)?;
+                let status = current.status.transition(to)?;
+                let updated = Phase {
+                    status,
+                    version: current.version + 1,
+                    updated_at: Timestamp::now(),
+                    ..current.clone()
+                };
+                store::update(connection, &updated, current.version).map_err(map_store_error)?;
+                audit.updated(
+                    connection,
+                    ENTITY,
+                    id.to_string(),
+                    updated.version,
+                    challenge.audience(),
+                    (
+                        &PhaseResource::from(&current),
+                        &PhaseResource::from(&updated),
+                    ),
+                )?;
+                Ok(updated)
+            })
+        })
+        .await?;
+    Ok(with_etag(
+        StatusCode::OK,
+        updated.version,
+        &PhaseResource::from(&updated),
+    ))
+}
+
+/// Delete a phase while it is planned.
+#[utoipa::path(
+    tag = TAG, operation_id = "delete_phase", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The phase's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such phase", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The phase is past planned", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/phases/{id}")]
+pub async fn delete_phase(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.actor().signed_in()?;
+    let id: PhaseId = path_id(&id, "phase")?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let audit = AuditContext::of(&caller);
+    let seen = visibility(caller.actor());
+    state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let (current, challenge) = find_visible(connection, id, &seen)?;
+                caller.actor().may_manage_challenges_of(challenge.fields.owner_organisation_id)?;
+                if_match.check(current.version)?;
+                if current.status != PhaseStatus::INITIAL {
+                    return Err(ApiError::rule(None, "not_planned", format!("the phase is {}: only a planned phase can be deleted; cancel it instead", current.status)));
+                }
+                store::delete(connection, id, current.version).map_err(map_store_error)?;
+                audit.deleted(connection, ENTITY, id.to_string(), current.version, challenge.audience(), &PhaseResource::from(&current))
+            })
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A phase's recorded changes, oldest first.
+#[utoipa::path(
+    tag = TAG, operation_id = "list_phase_history",
+    params(("id" = uuid::Uuid, Path, description = "The phase's id"),
+        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
+    responses(
+        (status = 200, description = "Recorded changes", body = AuditList),
+        (status = 404, description = "No such phase", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/phases/{id}/history")]
+pub async fn list_phase_history(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id: PhaseId = path_id(&id, "phase")?;
+    let seen = visibility(caller.actor());
+    crate::resources::audit::entity_history(
+        &request,
+        &state,
+        ENTITY,
+        id.to_string(),
+        move |connection| find_visible(connection, id, &seen).map(drop),
+    )
+    .await
+}
+
+/// Stores a new phase of a challenge the actor may see and manage, with its audit record.
+fn insert_new(
+    connection: &mut DbConnection,
+    actor: &Actor,
+    audit: &AuditContext,
+    phase: &Phase,
+    seen: &Visibility,
+) -> Result<(), ApiError> {
+    let challenge = challenge_store::find_visible(connection, phase.fields.challenge_id, seen)
+        .map_err(|_| ApiError::NotFound("no such challenge".to_owned()))?;
+    actor.may_manage_challenges_of(challenge.fields.owner_organisation_id)?;
+    check_against_others(connection, &phase.fields, &challenge)?;
+    store::insert(connection, phase).map_err(map_store_error)?;
+    audit.created(
+        connection,
+        ENTITY,
+        phase.id.to_string(),
+        phase.version,
+        challenge.audience(),
+        &PhaseResource::from(phase),
+    )
+}
+
+/// Replaces a phase's fields and external ids under the rules of a change (nothing is written
+/// when they are the same).
+fn replace(
+    connection: &mut DbConnection,
+    audit: &AuditContext,
+    current: Phase,
+    challenge: &Challenge,
+    fields: PhaseFields,
+    external_ids: Vec<ExternalId>,
+) -> Result<Saved<Phase>, ApiError> {
+    if fields == current.fields && external_ids == current.external_ids {
+        return Ok(Saved::Unchanged(current));
+    }
+    if fields.budget.currency() != current.committed.currency()
+        || fields.budget.minor_units() < current.committed.minor_units()
+    {
+        return Err(ApiError::rule(
+            Some("#/budget"),
+            "below_committed",
+            format!(
+                "the budget cannot go below the {} already awarded",
+                current.committed
+            ),
+        ));
+    }
+    check_against_others(connection, &fields, challenge)?;
+    let updated = Phase {
+        fields,
+        external_ids,
+        version: current.version + 1,
+        updated_at: Timestamp::now(),
+        ..current.clone()
+    };
+    store::update_with_keys(connection, &updated, &current).map_err(map_store_error)?;
+    audit.updated(
+        connection,
+        ENTITY,
+        updated.id.to_string(),
+        updated.version,
+        challenge.audience(),
+        (
+            &PhaseResource::from(&current),
+            &PhaseResource::from(&updated),
+        ),
+    )?;
+    Ok(Saved::Updated(updated))
+}
+
+impl Keyed for Phase {
+    const COLLECTION: &'static str = "phases";
+    const NOUN: &'static str = "phase";
+    type Body = CreatePhase;
+    type Checked = PhaseFields;
+
+    crate::keyed_record_fields!();
+
+    fn check(body: CreatePhase) -> Result<(PhaseFields, Vec<ExternalId>), ApiError> {
+        body.validate(None)
+    }
+    fn find_by_key(
+        connection: &mut DbConnection,
+        key: &ExternalId,
+        actor: &Actor,
+    ) -> Result<Option<Self>, ApiError> {
+        found_visible(
+            store::find_by_external_id(connection, &key.source, &key.id),
+            key,
+            |record| {
+                find_visible(connection, record.id, &visibility(actor)).map(|(phase, _)| phase)
+            },
+        )
+    }
+    fn save(
+        connection: &mut DbConnection,
+        actor: &Actor,
+        audit: &AuditContext,
+        existing: Option<Self>,
+        fields: PhaseFields,
+        external_ids: Vec<ExternalId>,
+    ) -> Result<Saved<Self>, ApiError> {
+        let seen = visibility(actor);
+        let Some(current) = existing else {
+            let phase = Phase {
+                external_ids,
+                ..Phase::create(fields, Timestamp::now())
+            };
+            insert_new(connection, actor, audit, &phase, &seen)?;
+            return Ok(Saved::Created(phase));
+        };
+        let (current, challenge) = find_visible(connection, current.id, &seen)?;
+        actor.may_manage_challenges_of(challenge.fields.owner_organisation_id)?;
+        let mut errors = ValidationErrors::default();
+        fixed(
+            &fields.challenge_id,
+            &current.fields.challenge_id,
+            "challenge_id",
+            "a phase stays in its challenge",
+            &mut errors,
+        );
+        fixed(
+            &fields.number,
+            &current.fields.number,
+            "number",
+            "a phase keeps its number",
+            &mut errors,
+        );
+        errors.into_result(())?;
+        replace(connection, audit, current, &challenge, fields, external_ids)
+    }
+    fn reply(&self, _connection: &mut DbConnection) -> Result<Reply, ApiError> {
+        Reply::of(self.version, &PhaseResource::from(self))
+    }
+}
+
+crate::by_external_id_handlers!(
+    record: Phase, body: CreatePhase, resource: PhaseResource,
+    path: "/phases/by-external-id/{source}/{id}",
+    get_security: ((), ("bearer" = [])),
+    get: get_phase_by_external_id, "Get a phase by a partner's key for it.",
+    put: upsert_phase_by_external_id, "Create or replace a phase by a partner's key for it."
+);
+
+pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    config
+        .service(get_phase_by_external_id)
+        .service(upsert_phase_by_external_id)
+        .service(list_challenge_phases)
+        .service(create_phase)
+        .service(list_phases)
+        .service(get_phase)
+        .service(update_phase)
+        .service(delete_phase)
+        .service(transition_phase)
+        .service(list_phase_history);
+}

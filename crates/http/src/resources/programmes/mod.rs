@@ -1,0 +1,465 @@
+//! `/api/v1/programmes`: the funds that run rounds of challenges. Public to read; programme
+//! staff manage them.
+
+use actix_web::http::StatusCode;
+use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
+use catalyst_domain::Audience;
+use catalyst_domain::{
+    Actor, ExternalId, Money, OrganisationId, Programme, ProgrammeFields, ProgrammeId, Timestamp,
+    ValidationErrors,
+};
+
+use catalyst_persistence::keyset::Direction;
+
+use catalyst_persistence::programmes::{self as store, ProgrammeFilter, ProgrammeSortField};
+
+use catalyst_persistence::{organisations, transaction, DbConnection, StoreError};
+
+use chrono::NaiveDate;
+
+use serde::{Deserialize, Serialize};
+
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+
+use crate::extract::body::{read_json, Accepts};
+
+use crate::extract::conditional::{etag, if_none_match_matches, IfMatch};
+
+use crate::extract::lists::ListRequest;
+
+use crate::problem::{ApiError, Problem};
+
+use crate::resources::audit::{AuditContext, AuditList};
+
+use crate::resources::upsert::{found, Keyed, Reply, Saved};
+
+use crate::resources::ExternalIdBody;
+
+use crate::resources::{
+    collect_field_id, created, optional_patch, path_id, present, required_patch, with_etag,
+};
+
+use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
+
+use crate::server::state::AppState;
+
+mod dto;
+pub use dto::*;
+
+pub const TAG: &str = "programmes";
+
+const ENTITY: &str = "programmes";
+
+/// The funder must exist: a clear 422 rather than a foreign-key 409.
+fn check_funder(connection: &mut DbConnection, funder: OrganisationId) -> Result<(), ApiError> {
+    match organisations::find(connection, funder) {
+        Ok(_) => Ok(()),
+        Err(StoreError::NotFound) => Err(ApiError::Validation(
+            catalyst_domain::FieldViolation::new(
+                "funder_organisation_id",
+                "not_found",
+                "no organisation has this id",
+            )
+            .into(),
+        )),
+        Err(error) => Err(error.into()),
+    }
+}
+
+const STORE_ERRORS: StoreErrors = StoreErrors {
+    record: "programme",
+    duplicate: Some(UniqueMember {
+        member: "code",
+        detail: "another programme has this code",
+    }),
+    foreign_key: ForeignKey::Referenced("challenges still belong to this programme"),
+};
+
+fn map_store_error(error: StoreError) -> ApiError {
+    STORE_ERRORS.map(error)
+}
+
+/// Create a programme (programme staff).
+#[utoipa::path(
+    tag = TAG, operation_id = "create_programme", security(("bearer" = [])),
+    request_body(content = CreateProgramme, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = ProgrammeResource, headers(
+            ("Location" = String, description = "The programme's URL"), ("ETag" = String, description = "Its entity tag"))),
+        (status = 409, description = "Another programme has this code", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/programmes")]
+pub async fn create_programme(
+    request: HttpRequest,
+    caller: Caller,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let body: CreateProgramme =
+        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
+    caller.actor().may_manage_programmes()?;
+    let (fields, external_ids) = body.validate()?;
+    let programme = Programme {
+        external_ids,
+        ..Programme::create(fields, Timestamp::now())
+    };
+    let audit = AuditContext::of(&caller);
+    let stored = programme.clone();
+    state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                insert_new(connection, &audit, &stored)
+            })
+        })
+        .await?;
+    Ok(created(
+        format!("/api/v1/programmes/{}", programme.id),
+        programme.version,
+        &ProgrammeResource::from(&programme),
+    ))
+}
+
+/// Get a programme.
+#[utoipa::path(
+    tag = TAG, operation_id = "get_programme",
+    params(("id" = uuid::Uuid, Path, description = "The programme's id"),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag you hold: 304 if it is still current")),
+    responses(
+        (status = 200, description = "The programme", body = ProgrammeResource, headers(("ETag" = String, description = "Its entity tag"))),
+        (status = 304, description = "Not modified"),
+        (status = 404, description = "No such programme", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/programmes/{id}")]
+pub async fn get_programme(
+    request: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id: ProgrammeId = path_id(&id, "programme")?;
+    let programme = state
+        .with_connection(move |connection| store::find(connection, id).map_err(map_store_error))
+        .await?;
+    if if_none_match_matches(request.headers(), programme.version)? {
+        return Ok(HttpResponse::NotModified()
+            .insert_header(("ETag", etag(programme.version)))
+            .finish());
+    }
+    Ok(with_etag(
+        StatusCode::OK,
+        programme.version,
+        &ProgrammeResource::from(&programme),
+    ))
+}
+
+/// List programmes.
+#[utoipa::path(
+    tag = TAG, operation_id = "list_programmes", params(ListProgrammesParams),
+    responses((status = 200, description = "A page of programmes", body = ProgrammeList,
+        headers(("Link" = String, description = "`<url>; rel=\"next\"` when there is a next page"))))
+)]
+#[get("/programmes")]
+pub async fn list_programmes(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let mut list = ListRequest::parse(
+        &request,
+        &["funder_organisation_id", "q"],
+        ProgrammeSortField::ALL,
+        &[(ProgrammeSortField::CreatedAt, Direction::Ascending)],
+        ProgrammeSortField::Id,
+    )?;
+    let filter = ProgrammeFilter {
+        funder_organisation_id: list.id_filter("funder_organisation_id"),
+        text: list.text_filter("q"),
+        updated_since: list.updated_since,
+    };
+    let after = list.finish(ProgrammeSortField::kind)?;
+    let (sort, limit) = (list.sort.clone(), list.limit);
+    let page = state
+        .with_list_connection(&request, move |connection| {
+            Ok(store::list(
+                connection,
+                &filter,
+                &sort,
+                after.as_ref(),
+                limit,
+            )?)
+        })
+        .await?;
+    let next_cursor = list.cursor(page.next.as_ref());
+    let body = ProgrammeList {
+        data: page.items.iter().map(ProgrammeResource::from).collect(),
+        next_cursor: next_cursor.clone(),
+    };
+    Ok(list.respond(&request, next_cursor.as_deref(), &body))
+}
+
+/// Update a programme (programme staff).
+#[utoipa::path(
+    tag = TAG, operation_id = "update_programme", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The programme's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if it has changed since")),
+    request_body(content = UpdateProgramme, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "The updated programme", body = ProgrammeResource),
+        (status = 404, description = "No such programme", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another programme has this code", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/programmes/{id}")]
+pub async fn update_programme(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let patch: UpdateProgramme =
+        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
+    caller.actor().may_manage_programmes()?;
+    let id: ProgrammeId = path_id(&id, "programme")?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let audit = AuditContext::of(&caller);
+    let updated = state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let current = store::find(connection, id).map_err(map_store_error)?;
+                if_match.check(current.version)?;
+                let mut errors = ValidationErrors::default();
+                let old = &current.fields;
+                let funder_text = required_patch(
+                    &patch.funder_organisation_id,
+                    &old.funder_organisation_id.to_string(),
+                    "funder_organisation_id",
+                    &mut errors,
+                );
+                let funder = collect_field_id::<OrganisationId>(
+                    &funder_text,
+                    "funder_organisation_id",
+                    &mut errors,
+                );
+                let fields = ProgrammeFields {
+                    code: required_patch(&patch.code, &old.code, "code", &mut errors),
+                    title: required_patch(&patch.title, &old.title, "title", &mut errors),
+                    description: optional_patch(&patch.description, &old.description),
+                    funder_organisation_id: funder.unwrap_or(old.funder_organisation_id),
+                    budget: required_patch(&patch.budget, &old.budget, "budget", &mut errors),
+                    opens_on: optional_patch(&patch.opens_on, &old.opens_on),
+                    closes_on: optional_patch(&patch.closes_on, &old.closes_on),
+                };
+                let external_ids = crate::resources::patched_external_ids(
+                    &patch.external_ids,
+                    &current.external_ids,
+                    &mut errors,
+                );
+                errors.into_result(())?;
+                let fields = fields.validate()?;
+                Ok(replace(connection, &audit, current, fields, external_ids)?.record())
+            })
+        })
+        .await?;
+    Ok(with_etag(
+        StatusCode::OK,
+        updated.version,
+        &ProgrammeResource::from(&updated),
+    ))
+}
+
+/// Delete a programme that has no challenges (programme staff).
+#[utoipa::path(
+    tag = TAG, operation_id = "delete_programme", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The programme's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such programme", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Challenges still belong to it", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/programmes/{id}")]
+pub async fn delete_programme(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.actor().may_manage_programmes()?;
+    let id: ProgrammeId = path_id(&id, "programme")?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let audit = AuditContext::of(&caller);
+    state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let current = store::find(connection, id).map_err(map_store_error)?;
+                if_match.check(current.version)?;
+                store::delete(connection, id, current.version).map_err(map_store_error)?;
+                audit.deleted(
+                    connection,
+                    ENTITY,
+                    id.to_string(),
+                    current.version,
+                    Audience::Public,
+                    &ProgrammeResource::from(&current),
+                )
+            })
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A programme's recorded changes, oldest first.
+#[utoipa::path(
+    tag = TAG, operation_id = "list_programme_history",
+    params(("id" = uuid::Uuid, Path, description = "The programme's id"),
+        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
+    responses(
+        (status = 200, description = "Recorded changes", body = AuditList),
+        (status = 404, description = "No such programme", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/programmes/{id}/history")]
+pub async fn list_programme_history(
+    request: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id: ProgrammeId = path_id(&id, "programme")?;
+    crate::resources::audit::entity_history(
+        &request,
+        &state,
+        ENTITY,
+        id.to_string(),
+        move |connection| {
+            store::find(connection, id)
+                .map(drop)
+                .map_err(map_store_error)
+        },
+    )
+    .await
+}
+
+/// Stores a new programme with its audit record.
+fn insert_new(
+    connection: &mut DbConnection,
+    audit: &AuditContext,
+    programme: &Programme,
+) -> Result<(), ApiError> {
+    check_funder(connection, programme.fields.funder_organisation_id)?;
+    store::insert(connection, programme).map_err(map_store_error)?;
+    audit.created(
+        connection,
+        ENTITY,
+        programme.id.to_string(),
+        programme.version,
+        Audience::Public,
+        &ProgrammeResource::from(programme),
+    )
+}
+
+/// Replaces a programme's fields and external ids (nothing is written when they are the same).
+fn replace(
+    connection: &mut DbConnection,
+    audit: &AuditContext,
+    current: Programme,
+    fields: ProgrammeFields,
+    external_ids: Vec<ExternalId>,
+) -> Result<Saved<Programme>, ApiError> {
+    if fields == current.fields && external_ids == current.external_ids {
+        return Ok(Saved::Unchanged(current));
+    }
+    if fields.funder_organisation_id != current.fields.funder_organisation_id {
+        check_funder(connection, fields.funder_organisation_id)?;
+    }
+    let updated = Programme {
+        fields,
+        external_ids,
+        version: current.version + 1,
+        updated_at: Timestamp::now(),
+        ..current.clone()
+    };
+    store::update_with_keys(connection, &updated, &current).map_err(map_store_error)?;
+    audit.updated(
+        connection,
+        ENTITY,
+        updated.id.to_string(),
+        updated.version,
+        Audience::Public,
+        (
+            &ProgrammeResource::from(&current),
+            &ProgrammeResource::from(&updated),
+        ),
+    )?;
+    Ok(Saved::Updated(updated))
+}
+
+impl Keyed for Programme {
+    const COLLECTION: &'static str = "programmes";
+    const NOUN: &'static str = "programme";
+    type Body = CreateProgramme;
+    type Checked = ProgrammeFields;
+
+    crate::keyed_record_fields!();
+
+    fn check(body: CreateProgramme) -> Result<(ProgrammeFields, Vec<ExternalId>), ApiError> {
+        body.validate()
+    }
+    fn find_by_key(
+        connection: &mut DbConnection,
+        key: &ExternalId,
+        _actor: &Actor,
+    ) -> Result<Option<Self>, ApiError> {
+        found(store::find_by_external_id(connection, &key.source, &key.id))
+    }
+    fn save(
+        connection: &mut DbConnection,
+        actor: &Actor,
+        audit: &AuditContext,
+        existing: Option<Self>,
+        fields: ProgrammeFields,
+        external_ids: Vec<ExternalId>,
+    ) -> Result<Saved<Self>, ApiError> {
+        actor.may_manage_programmes()?;
+        match existing {
+            Some(current) => replace(connection, audit, current, fields, external_ids),
+            None => {
+                let programme = Programme {
+                    external_ids,
+                    ..Programme::create(fields, Timestamp::now())
+                };
+                insert_new(connection, audit, &programme)?;
+                Ok(Saved::Created(programme))
+            }
+        }
+    }
+    fn reply(&self, _connection: &mut DbConnection) -> Result<Reply, ApiError> {
+        Reply::of(self.version, &ProgrammeResource::from(self))
+    }
+}
+
+crate::by_external_id_handlers!(
+    record: Programme, body: CreateProgramme, resource: ProgrammeResource,
+    path: "/programmes/by-external-id/{source}/{id}",
+    get_security: ((), ("bearer" = [])),
+    get: get_programme_by_external_id, "Get a programme by a partner's key for it.",
+    put: upsert_programme_by_external_id, "Create or replace a programme by a partner's key for it."
+);
+
+pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    config
+        .service(get_programme_by_external_id)
+        .service(upsert_programme_by_external_id)
+        .service(list_programmes)
+        .service(create_programme)
+        .service(get_programme)
+        .service(update_programme)
+        .service(delete_programme)
+        .service(list_programme_history);
+}

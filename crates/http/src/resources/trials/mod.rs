@@ -1,0 +1,617 @@
+//! Trials (`/api/v1/trials`); their outcomes are in [`super::outcomes`]. A trial marked `public`
+//! is readable by anyone; otherwise by its host, its supplier and programme staff. The host's
+//! officers (or programme staff) manage them.
+
+use actix_web::http::StatusCode;
+use actix_web::{get, patch, post, put, web, HttpRequest, HttpResponse};
+use catalyst_domain::{
+    Actor, Audience, AwardId, ExternalId, FieldViolation, Lifecycle, Money, OrganisationId,
+    Timestamp, Trial, TrialFields, TrialId, TrialStatus, ValidationErrors,
+};
+
+use catalyst_persistence::changes::Operation;
+
+use catalyst_persistence::keyset::Direction;
+
+use catalyst_persistence::trials::outcome_store::{self};
+
+use catalyst_persistence::trials::{self as store, TrialFilter, TrialSortField, TrialVisibility};
+
+use catalyst_persistence::{awards, organisations, transaction, DbConnection, StoreError};
+
+use chrono::NaiveDate;
+
+use serde::{Deserialize, Serialize};
+
+use utoipa::{IntoParams, ToSchema};
+
+use super::outcomes::OutcomeResource;
+
+use crate::auth::Caller;
+
+use crate::extract::body::{read_json, Accepts};
+
+use crate::extract::conditional::{etag, if_none_match_matches, IfMatch};
+
+use crate::extract::lists::ListRequest;
+
+use crate::problem::{ApiError, Problem};
+
+use crate::resources::audit::{AuditContext, AuditList};
+
+use crate::resources::upsert::{fixed, found_visible, Keyed, Reply, Saved};
+
+use crate::resources::{collect_field_id, ExternalIdBody};
+
+use crate::resources::{
+    created, optional_patch, path_id, present, required_patch, with_etag, TransitionRequest,
+};
+
+use crate::resources::{ForeignKey, StoreErrors};
+
+use crate::server::state::AppState;
+
+mod dto;
+pub use dto::*;
+
+pub const TAG: &str = "trials";
+
+const ENTITY: &str = "trials";
+
+pub(super) const OUTCOMES: &str = "outcomes";
+
+/// When a trial is no longer public (or changes hands), those who lose sight of it get
+/// tombstones for it and its outcomes, before the update that the remaining readers see.
+fn withdraw(connection: &mut DbConnection, trial: &Trial, from: Audience) -> Result<(), ApiError> {
+    crate::resources::audit::announce(
+        connection,
+        ENTITY,
+        &trial.id.to_string(),
+        trial.version,
+        from,
+        Operation::Delete,
+        None,
+    )?;
+    announce_outcomes(connection, trial, Operation::Delete, from)
+}
+
+/// A trial's outcomes follow the trial's readers: when those change, the outcomes are put in the
+/// feed again for the new readers (or withdrawn from the old).
+fn announce_outcomes(
+    connection: &mut DbConnection,
+    trial: &Trial,
+    operation: Operation,
+    audience: Audience,
+) -> Result<(), ApiError> {
+    for outcome in outcome_store::all_of_trial(connection, trial.id)? {
+        crate::resources::audit::announce_resource(
+            connection,
+            OUTCOMES,
+            &outcome.id.to_string(),
+            outcome.version,
+            audience,
+            operation,
+            &OutcomeResource::from(&outcome),
+        )?;
+    }
+    Ok(())
+}
+
+pub fn visibility(actor: &Actor) -> TrialVisibility {
+    if actor.sees_everything() {
+        TrialVisibility::Everything
+    } else {
+        TrialVisibility::PublicAnd(actor.member_organisations())
+    }
+}
+
+const STORE_ERRORS: StoreErrors = StoreErrors {
+    record: "trial",
+    duplicate: None,
+    foreign_key: ForeignKey::Unexpected,
+};
+
+pub(super) fn map_store_error(error: StoreError) -> ApiError {
+    STORE_ERRORS.map(error)
+}
+
+/// The host is a public body; the award, when given, exists (its supplier is the trial's).
+fn check_references(
+    connection: &mut DbConnection,
+    host: OrganisationId,
+    award: Option<AwardId>,
+) -> Result<Option<OrganisationId>, ApiError> {
+    let mut errors = ValidationErrors::default();
+    match organisations::find(connection, host) {
+        Ok(organisation) if organisation.fields.kind.is_public_body() => {}
+        Ok(organisation) => errors.push(FieldViolation::new(
+            "host_organisation_id",
+            "not_public_body",
+            format!(
+                "a trial is hosted by a public body; this organisation is {}",
+                organisation.fields.kind
+            ),
+        )),
+        Err(StoreError::NotFound) => errors.push(FieldViolation::new(
+            "host_organisation_id",
+            "not_found",
+            "no organisation has this id",
+        )),
+        Err(error) => return Err(error.into()),
+    }
+    let supplier = match award {
+        None => None,
+        Some(award) => match awards::find(connection, award) {
+            Ok(award) => Some(award.fields.supplier_organisation_id),
+            Err(StoreError::NotFound) => {
+                errors.push(FieldViolation::new(
+                    "award_id",
+                    "not_found",
+                    "no award has this id",
+                ));
+                None
+            }
+            Err(error) => return Err(error.into()),
+        },
+    };
+    errors.into_result(supplier).map_err(Into::into)
+}
+
+/// Start recording a trial (the host's officers or programme staff).
+#[utoipa::path(
+    tag = TAG, operation_id = "create_trial", security(("bearer" = [])),
+    request_body(content = CreateTrial, content_type = "application/json"),
+    responses((status = 201, description = "Created, planned", body = TrialResource, headers(
+        ("Location" = String, description = "The trial's URL"), ("ETag" = String, description = "Its entity tag"))))
+)]
+#[post("/trials")]
+pub async fn create_trial(
+    request: HttpRequest,
+    caller: Caller,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let body: CreateTrial = read_json(&request, payload, state.body_limit, Accepts::Json).await?;
+    caller.actor().signed_in()?;
+    let (fields, external_ids) = body.validate()?;
+    caller
+        .actor()
+        .may_manage_challenges_of(fields.host_organisation_id)?;
+    let audit = AuditContext::of(&caller);
+    let trial = state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                insert_new(connection, &audit, fields, external_ids)
+            })
+        })
+        .await?;
+    Ok(created(
+        format!("/api/v1/trials/{}", trial.id),
+        trial.version,
+        &TrialResource::from(&trial),
+    ))
+}
+
+/// Trials you may see.
+#[utoipa::path(
+    tag = TAG, operation_id = "list_trials", params(ListTrialsParams),
+    responses((status = 200, description = "A page of trials", body = TrialList))
+)]
+#[get("/trials")]
+pub async fn list_trials(
+    request: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let mut list = ListRequest::parse(
+        &request,
+        &["host_id", "supplier_id", "status", "adopted"],
+        TrialSortField::ALL,
+        &[(TrialSortField::CreatedAt, Direction::Ascending)],
+        TrialSortField::Id,
+    )?;
+    let filter = TrialFilter {
+        host_organisation_id: list.id_filter("host_id"),
+        supplier_organisation_id: list.id_filter("supplier_id"),
+        status: list.enum_filter("status", TrialStatus::expected),
+        adopted: list.enum_filter("adopted", || "true, false".to_owned()),
+        updated_since: list.updated_since,
+    };
+    let after = list.finish(TrialSortField::kind)?;
+    let (sort, limit) = (list.sort.clone(), list.limit);
+    let seen = visibility(caller.actor());
+    let page = state
+        .with_list_connection(&request, move |connection| {
+            Ok(store::list(
+                connection,
+                &seen,
+                &filter,
+                &sort,
+                after.as_ref(),
+                limit,
+            )?)
+        })
+        .await?;
+    let next_cursor = list.cursor(page.next.as_ref());
+    let body = TrialList {
+        data: page.items.iter().map(TrialResource::from).collect(),
+        next_cursor: next_cursor.clone(),
+    };
+    Ok(list.respond(&request, next_cursor.as_deref(), &body))
+}
+
+/// Get a trial.
+#[utoipa::path(
+    tag = TAG, operation_id = "get_trial",
+    params(("id" = uuid::Uuid, Path, description = "The trial's id"),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag you hold: 304 if it is still current")),
+    responses(
+        (status = 200, description = "The trial", body = TrialResource, headers(("ETag" = String, description = "Its entity tag"))),
+        (status = 304, description = "Not modified"),
+        (status = 404, description = "No such trial, or not one you may see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/trials/{id}")]
+pub async fn get_trial(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id: TrialId = path_id(&id, "trial")?;
+    let seen = visibility(caller.actor());
+    let trial = state
+        .with_connection(move |connection| {
+            store::find_visible(connection, id, &seen).map_err(map_store_error)
+        })
+        .await?;
+    if if_none_match_matches(request.headers(), trial.version)? {
+        return Ok(HttpResponse::NotModified()
+            .insert_header(("ETag", etag(trial.version)))
+            .finish());
+    }
+    Ok(with_etag(
+        StatusCode::OK,
+        trial.version,
+        &TrialResource::from(&trial),
+    ))
+}
+
+/// Update a trial, its result included.
+#[utoipa::path(
+    tag = TAG, operation_id = "update_trial", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The trial's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if it has changed since")),
+    request_body(content = UpdateTrial, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "The updated trial", body = TrialResource),
+        (status = 404, description = "No such trial", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/trials/{id}")]
+pub async fn update_trial(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let patch: UpdateTrial =
+        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
+    caller.actor().signed_in()?;
+    let id: TrialId = path_id(&id, "trial")?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let audit = AuditContext::of(&caller);
+    let seen = visibility(caller.actor());
+    let updated = state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let current =
+                    store::find_visible(connection, id, &seen).map_err(map_store_error)?;
+                caller
+                    .actor()
+                    .may_manage_challenges_of(current.fields.host_organisation_id)?;
+                if_match.check(current.version)?;
+                let old = &current.fields;
+                let mut errors = ValidationErrors::default();
+                let fields = TrialFields {
+                    title: required_patch(&patch.title, &old.title, "title", &mut errors),
+                    sites: optional_patch(&patch.sites, &Some(old.sites.clone()))
+                        .unwrap_or_default(),
+                    units: optional_patch(&patch.units, &old.units),
+                    unit_label: optional_patch(&patch.unit_label, &old.unit_label),
+                    starts_on: optional_patch(&patch.starts_on, &old.starts_on),
+                    ends_on: optional_patch(&patch.ends_on, &old.ends_on),
+                    public: required_patch(&patch.public, &old.public, "public", &mut errors),
+                    result: optional_patch(&patch.result, &old.result),
+                    adopted: optional_patch(&patch.adopted, &old.adopted),
+                    follow_on_value: optional_patch(&patch.follow_on_value, &old.follow_on_value),
+                    ..old.clone()
+                };
+                let external_ids = crate::resources::patched_external_ids(
+                    &patch.external_ids,
+                    &current.external_ids,
+                    &mut errors,
+                );
+                errors.into_result(())?;
+                let fields = fields.validate()?;
+                Ok(replace(connection, &audit, current, fields, external_ids)?.record())
+            })
+        })
+        .await?;
+    Ok(with_etag(
+        StatusCode::OK,
+        updated.version,
+        &TrialResource::from(&updated),
+    ))
+}
+
+/// Move a trial: planned → live → completed, or stopped.
+#[utoipa::path(
+    tag = TAG, operation_id = "transition_trial", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The trial's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
+    request_body(content = TransitionRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The trial in its new status", body = TrialResource),
+        (status = 404, description = "No such trial", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The move is not allowed from the current status", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/trials/{id}/transitions")]
+pub async fn transition_trial(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let body: TransitionRequest =
+        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
+    caller.actor().signed_in()?;
+    let id: TrialId = path_id(&id, "trial")?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let to: TrialStatus = body
+        .to
+        .parse()
+        .map_err(|error: catalyst_domain::UnknownValue| {
+            ApiError::Validation(
+                FieldViolation::new("to", "invalid_value", error.to_string()).into(),
+            )
+        })?;
+    let audit = AuditContext::of(&caller);
+    let seen = visibility(caller.actor());
+    let updated = state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let current =
+                    store::find_visible(connection, id, &seen).map_err(map_store_error)?;
+                caller
+                    .actor()
+                    .may_manage_challenges_of(current.fields.host_organisation_id)?;
+                if_match.check(current.version)?;
+                let status = current.status.transition(to)?;
+                let updated = Trial {
+                    status,
+                    version: current.version + 1,
+                    updated_at: Timestamp::now(),
+                    ..current.clone()
+                };
+                store::update(connection, &updated, current.version).map_err(map_store_error)?;
+                audit.updated(
+                    connection,
+                    ENTITY,
+                    id.to_string(),
+                    updated.version,
+                    updated.audience(),
+                    (
+                        &TrialResource::from(&current),
+                        &TrialResource::from(&updated),
+                    ),
+                )?;
+                Ok(updated)
+            })
+        })
+        .await?;
+    Ok(with_etag(
+        StatusCode::OK,
+        updated.version,
+        &TrialResource::from(&updated),
+    ))
+}
+
+/// A trial's recorded changes, oldest first.
+#[utoipa::path(
+    tag = TAG, operation_id = "list_trial_history",
+    params(("id" = uuid::Uuid, Path, description = "The trial's id"),
+        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
+    responses(
+        (status = 200, description = "Recorded changes", body = AuditList),
+        (status = 404, description = "No such trial", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/trials/{id}/history")]
+pub async fn list_trial_history(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id: TrialId = path_id(&id, "trial")?;
+    let seen = visibility(caller.actor());
+    crate::resources::audit::entity_history(
+        &request,
+        &state,
+        ENTITY,
+        id.to_string(),
+        move |connection| {
+            store::find_visible(connection, id, &seen)
+                .map(drop)
+                .map_err(map_store_error)
+        },
+    )
+    .await
+}
+
+/// Stores a new trial with its audit record.
+fn insert_new(
+    connection: &mut DbConnection,
+    audit: &AuditContext,
+    fields: TrialFields,
+    external_ids: Vec<ExternalId>,
+) -> Result<Trial, ApiError> {
+    let supplier = check_references(connection, fields.host_organisation_id, fields.award_id)?;
+    let now = Timestamp::now();
+    let trial = Trial {
+        id: TrialId::generate(),
+        fields,
+        supplier_organisation_id: supplier,
+        status: TrialStatus::INITIAL,
+        external_ids,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    store::insert(connection, &trial).map_err(map_store_error)?;
+    audit.created(
+        connection,
+        ENTITY,
+        trial.id.to_string(),
+        trial.version,
+        trial.audience(),
+        &TrialResource::from(&trial),
+    )?;
+    Ok(trial)
+}
+
+/// Replaces a trial's fields and external ids as the next version, with its audit record (and
+/// its outcomes re-announced or withdrawn when who may see it changes); nothing when nothing
+/// changed.
+fn replace(
+    connection: &mut DbConnection,
+    audit: &AuditContext,
+    current: Trial,
+    fields: TrialFields,
+    external_ids: Vec<ExternalId>,
+) -> Result<Saved<Trial>, ApiError> {
+    if fields == current.fields && external_ids == current.external_ids {
+        return Ok(Saved::Unchanged(current));
+    }
+    let updated = Trial {
+        fields,
+        external_ids,
+        version: current.version + 1,
+        updated_at: Timestamp::now(),
+        ..current.clone()
+    };
+    store::update_with_keys(connection, &updated, &current).map_err(map_store_error)?;
+    let (was, now) = (current.audience(), updated.audience());
+    if !was.within(&now) {
+        withdraw(connection, &current, was)?;
+    }
+    audit.updated(
+        connection,
+        ENTITY,
+        updated.id.to_string(),
+        updated.version,
+        now,
+        (
+            &TrialResource::from(&current),
+            &TrialResource::from(&updated),
+        ),
+    )?;
+    if was != now {
+        announce_outcomes(connection, &updated, Operation::Update, now)?;
+    }
+    Ok(Saved::Updated(updated))
+}
+
+impl Keyed for Trial {
+    const COLLECTION: &'static str = "trials";
+    const NOUN: &'static str = "trial";
+    type Body = CreateTrial;
+    type Checked = TrialFields;
+
+    crate::keyed_record_fields!();
+
+    fn check(body: CreateTrial) -> Result<(TrialFields, Vec<ExternalId>), ApiError> {
+        body.validate()
+    }
+    fn find_by_key(
+        connection: &mut DbConnection,
+        key: &ExternalId,
+        actor: &Actor,
+    ) -> Result<Option<Self>, ApiError> {
+        found_visible(
+            store::find_by_external_id(connection, &key.source, &key.id),
+            key,
+            |record| store::find_visible(connection, record.id, &visibility(actor)),
+        )
+    }
+    fn save(
+        connection: &mut DbConnection,
+        actor: &Actor,
+        audit: &AuditContext,
+        existing: Option<Self>,
+        fields: TrialFields,
+        external_ids: Vec<ExternalId>,
+    ) -> Result<Saved<Self>, ApiError> {
+        let Some(current) = existing else {
+            actor.may_manage_challenges_of(fields.host_organisation_id)?;
+            let trial = insert_new(connection, audit, fields, external_ids)?;
+            return Ok(Saved::Created(trial));
+        };
+        actor.may_manage_challenges_of(current.fields.host_organisation_id)?;
+        let old = &current.fields;
+        let mut errors = ValidationErrors::default();
+        fixed(
+            &fields.host_organisation_id,
+            &old.host_organisation_id,
+            "host_organisation_id",
+            "a trial stays with its host",
+            &mut errors,
+        );
+        fixed(
+            &fields.award_id,
+            &old.award_id,
+            "award_id",
+            "a trial stays with its award",
+            &mut errors,
+        );
+        errors.into_result(())?;
+        // The result is recorded by PATCH; a whole trial as POST takes it keeps it.
+        let fields = TrialFields {
+            result: old.result.clone(),
+            adopted: old.adopted,
+            follow_on_value: old.follow_on_value,
+            ..fields
+        };
+        replace(connection, audit, current, fields, external_ids)
+    }
+    fn reply(&self, _connection: &mut DbConnection) -> Result<Reply, ApiError> {
+        Reply::of(self.version, &TrialResource::from(self))
+    }
+}
+
+crate::by_external_id_handlers!(
+    record: Trial, body: CreateTrial, resource: TrialResource,
+    path: "/trials/by-external-id/{source}/{id}",
+    get_security: ((), ("bearer" = [])),
+    get: get_trial_by_external_id, "Get a trial by a partner's key for it.",
+    put: upsert_trial_by_external_id, "Create or replace a trial by a partner's key for it."
+);
+
+pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    config
+        .service(get_trial_by_external_id)
+        .service(upsert_trial_by_external_id)
+        .service(create_trial)
+        .service(list_trials)
+        .service(get_trial)
+        .service(update_trial)
+        .service(transition_trial)
+        .service(list_trial_history)
+        .configure(super::outcomes::routes);
+}

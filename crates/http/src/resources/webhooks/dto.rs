@@ -1,0 +1,116 @@
+//! The shapes of webhooks in requests and responses.
+
+use super::*;
+
+impl From<&Subscription> for WebhookResource {
+    fn from(subscription: &Subscription) -> Self {
+        Self {
+            id: subscription.id.clone(),
+            url: subscription.url.clone(),
+            description: subscription.description.clone(),
+            event_types: subscription.event_types(),
+            status: subscription.status.clone(),
+            disabled_reason: subscription.disabled_reason.clone(),
+            version: subscription.version,
+            created_at: Timestamp::from_naive_utc(subscription.created_at),
+            updated_at: Timestamp::from_naive_utc(subscription.updated_at),
+        }
+    }
+}
+
+/// A new subscription, or a new secret: the secret is shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookWithSecret {
+    #[serde(flatten)]
+    pub webhook: WebhookResource,
+    /// `whsec_` and base64: verify each delivery's `webhook-signature` with it.
+    pub secret: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"url": "https://partner.example.org/catalyst/events", "event_types": ["awards.created", "milestones.*"]}))]
+pub struct CreateWebhook {
+    pub url: String,
+    pub event_types: Vec<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// A merge patch of a subscription; `status: active` turns a disabled one back on, and it
+/// catches up from where it stopped (within the kept change history).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateWebhook {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub event_types: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    /// `active` or `disabled`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub status: Option<Option<String>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookList {
+    pub data: Vec<WebhookResource>,
+    /// Pass as `cursor` for the next page; null on the last page (always present).
+    #[schema(required = true)]
+    pub next_cursor: Option<String>,
+}
+
+/// One event sent (or to be sent) to a subscription.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryResource {
+    /// The `webhook-id` header: the same on every attempt.
+    #[schema(example = "msg_0193a1b27c3d7e4f8a9b0c1d2e3f4a5b")]
+    pub id: String,
+    #[schema(example = "awards.created")]
+    pub event_type: String,
+    /// `pending`, `succeeded` or `failed` (given up).
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: Option<Timestamp>,
+    pub last_attempt_at: Option<Timestamp>,
+    pub last_status_code: Option<i32>,
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+    pub delivered_at: Option<Timestamp>,
+    /// The body sent.
+    #[schema(value_type = Object)]
+    pub payload: Box<serde_json::value::RawValue>,
+}
+
+impl DeliveryResource {
+    pub(super) fn from_delivery(delivery: Delivery) -> Result<Self, ApiError> {
+        Ok(Self {
+            next_attempt_at: (delivery.status == "pending")
+                .then(|| Timestamp::from_naive_utc(delivery.next_attempt_at)),
+            last_attempt_at: delivery.last_attempt_at.map(Timestamp::from_naive_utc),
+            created_at: Timestamp::from_naive_utc(delivery.created_at),
+            delivered_at: delivery.delivered_at.map(Timestamp::from_naive_utc),
+            payload: serde_json::value::RawValue::from_string(delivery.payload)
+                .map_err(|_| ApiError::Internal)?,
+            id: delivery.id,
+            event_type: delivery.event_type,
+            status: delivery.status,
+            attempts: delivery.attempts,
+            last_status_code: delivery.last_status_code,
+            last_error: delivery.last_error,
+        })
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryList {
+    pub data: Vec<DeliveryResource>,
+    /// Pass as `cursor` for the next page; null on the last page (always present).
+    #[schema(required = true)]
+    pub next_cursor: Option<String>,
+}

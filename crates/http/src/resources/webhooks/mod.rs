@@ -1,0 +1,603 @@
+//! Webhook subscriptions (`/api/v1/webhooks`) for integration partners: which events to
+//! receive, where, signed with which secret; their delivery log, and redelivery. Sending is
+//! `webhook_delivery`'s.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use base64::Engine;
+use catalyst_domain::webhook::validate_event_types;
+use catalyst_domain::{Actor, Denied, FieldViolation, Scope, Timestamp, ValidationErrors};
+use catalyst_persistence::webhooks::{self as store, Delivery, Subscription};
+use catalyst_persistence::{changes, transaction, StoreError};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::extract::body::{read_json, Accepts};
+use crate::extract::conditional::IfMatch;
+use crate::extract::query::QueryParams;
+use crate::problem::{ApiError, Problem, ProblemItem};
+use crate::resources::{present, with_etag};
+use crate::server::state::AppState;
+
+mod dto;
+pub use dto::*;
+
+pub const TAG: &str = "webhooks";
+
+/// How long the secret before a rotation keeps signing, so that receivers can switch over.
+const ROTATION_OVERLAP_HOURS: i64 = 24;
+
+/// A subscription.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookResource {
+    #[schema(value_type = uuid::Uuid)]
+    pub id: String,
+    #[schema(example = "https://partner.example.org/catalyst/events")]
+    pub url: String,
+    pub description: Option<String>,
+    /// `<collection>.<created|updated|deleted>`, `<collection>.*` or `*`.
+    #[schema(example = json!(["awards.created", "milestones.*"]))]
+    pub event_types: Vec<String>,
+    /// `active`, or `disabled` (by you, by a 410 from the receiver, or because its owner went).
+    #[schema(example = "active")]
+    pub status: String,
+    pub disabled_reason: Option<String>,
+    pub version: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// Admins, and API clients with the `webhooks` scope, manage subscriptions.
+fn may_manage_webhooks(actor: &Actor) -> Result<(), ApiError> {
+    match actor {
+        Actor::Anonymous => Err(Denied::Unauthenticated.into()),
+        _ if actor.is_admin() || actor.has_scope(Scope::Webhooks) => Ok(()),
+        _ => Err(ApiError::Forbidden(
+            "webhooks are managed by admins and by API clients with the webhooks scope".to_owned(),
+        )),
+    }
+}
+
+/// The subscription, if the caller owns it (admins see all): otherwise it does not exist.
+fn find_own(
+    connection: &mut catalyst_persistence::DbConnection,
+    caller: &Caller,
+    id: &str,
+) -> Result<Subscription, ApiError> {
+    let not_found = || ApiError::NotFound("no such webhook".to_owned());
+    let subscription = store::find_subscription(connection, id).map_err(|error| match error {
+        StoreError::NotFound => not_found(),
+        other => other.into(),
+    })?;
+    if caller.actor().is_admin() || Some(&subscription.owner) == caller.actor().subject().as_ref() {
+        Ok(subscription)
+    } else {
+        Err(not_found())
+    }
+}
+
+fn new_secret() -> Result<String, ApiError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|_| ApiError::Internal)?;
+    Ok(format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    ))
+}
+
+fn check_url(url: &str, allow_private: bool, errors: &mut ValidationErrors) -> Option<String> {
+    let url = url.trim();
+    if url.len() > 2000 {
+        errors.push(FieldViolation::new(
+            "url",
+            "too_long",
+            "the URL must be at most 2000 characters",
+        ));
+        return None;
+    }
+    match crate::workers::webhook_delivery::check_destination(url, allow_private) {
+        Ok(()) => Some(url.to_owned()),
+        Err(reason) => {
+            errors.push(FieldViolation::new("url", "invalid_destination", reason));
+            None
+        }
+    }
+}
+
+fn check_description(description: Option<&str>, errors: &mut ValidationErrors) -> Option<String> {
+    description.and_then(|text| {
+        catalyst_domain::text::optional_text(
+            Some(text),
+            "description",
+            500,
+            catalyst_domain::text::Lines::Single,
+            errors,
+        )
+    })
+}
+
+/// Subscribe to events.
+///
+/// Deliveries start with the changes after this moment. Each is a POST of
+/// `{"type", "timestamp", "data"}` with the Standard Webhooks headers `webhook-id`,
+/// `webhook-timestamp` and `webhook-signature` (`v1,<base64 HMAC-SHA256 of
+/// "id.timestamp.body">` under the secret returned here). Only 2xx counts as delivered;
+/// others are retried with backoff for about three days; 410 Gone disables the subscription.
+/// You receive the events of what you may read.
+#[utoipa::path(
+    tag = TAG, operation_id = "create_webhook", security(("bearer" = [])),
+    request_body(content = CreateWebhook, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Subscribed; the secret is in this response only", body = WebhookWithSecret,
+            headers(("Location" = String, description = "The subscription's URL"))),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither an admin nor a client with the webhooks scope", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad URL, a destination inside private networks, or an unknown event type", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/webhooks")]
+pub async fn create_webhook(
+    request: HttpRequest,
+    caller: Caller,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let body: CreateWebhook = read_json(&request, payload, state.body_limit, Accepts::Json).await?;
+    may_manage_webhooks(caller.actor())?;
+    let owner = caller.actor().subject().ok_or(ApiError::Internal)?;
+    let allow_private = state.webhooks_allow_private;
+    let (url, event_types, description) = web::block(move || {
+        let mut errors = ValidationErrors::default();
+        let url = check_url(&body.url, allow_private, &mut errors);
+        let event_types = validate_event_types(&body.event_types, &mut errors);
+        let description = check_description(body.description.as_deref(), &mut errors);
+        errors.into_result((url, event_types, description))
+    })
+    .await
+    .map_err(|_| ApiError::Internal)??;
+    let url = url.ok_or(ApiError::Internal)?;
+    let secret = new_secret()?;
+    let stored_secret = secret.clone();
+    let subscription = state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let start = changes::latest(connection)?;
+                let now = Timestamp::now().to_naive_utc();
+                let subscription = Subscription {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    owner,
+                    url,
+                    description,
+                    event_types: event_types.join(" "),
+                    secret: stored_secret,
+                    previous_secret: None,
+                    previous_secret_expires_at: None,
+                    status: "active".to_owned(),
+                    disabled_reason: None,
+                    cursor_txid: start.txid,
+                    cursor_seq: start.seq,
+                    version: 1,
+                    created_at: now,
+                    updated_at: now,
+                };
+                store::insert_subscription(connection, &subscription)?;
+                Ok::<_, ApiError>(subscription)
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/webhooks/{}", subscription.id),
+        ))
+        .insert_header((
+            header::ETAG,
+            crate::extract::conditional::etag(subscription.version),
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(WebhookWithSecret {
+            webhook: WebhookResource::from(&subscription),
+            secret,
+        }))
+}
+
+/// List your subscriptions (admins: all).
+#[utoipa::path(
+    tag = TAG, operation_id = "list_webhooks", security(("bearer" = [])),
+    params(
+        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "Subscriptions, oldest first", body = WebhookList),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither an admin nor a client with the webhooks scope", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/webhooks")]
+pub async fn list_webhooks(
+    request: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    may_manage_webhooks(caller.actor())?;
+    let params = QueryParams::parse(&request, &["limit", "cursor"])?;
+    let limit = crate::extract::pagination::parse_limit(params.get("limit"))
+        .map_err(|e| ApiError::InvalidQuery(vec![e]))?;
+    let after = params.get("cursor").map(str::to_owned);
+    let owner = (!caller.actor().is_admin())
+        .then(|| caller.actor().subject())
+        .flatten();
+    let (rows, more) = state
+        .with_connection(move |connection| {
+            Ok(store::list_subscriptions(
+                connection,
+                owner.as_deref(),
+                after.as_deref(),
+                limit,
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(WebhookList {
+        next_cursor: more
+            .then(|| rows.last().map(|row| row.id.clone()))
+            .flatten(),
+        data: rows.iter().map(WebhookResource::from).collect(),
+    }))
+}
+
+/// Get a subscription.
+#[utoipa::path(
+    tag = TAG, operation_id = "get_webhook", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The subscription's id")),
+    responses(
+        (status = 200, description = "The subscription", body = WebhookResource),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither an admin nor a client with the webhooks scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription of yours", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/webhooks/{id}")]
+pub async fn get_webhook(
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    may_manage_webhooks(caller.actor())?;
+    let id = id.into_inner();
+    let subscription = state
+        .with_connection(move |connection| find_own(connection, &caller, &id))
+        .await?;
+    Ok(with_etag(
+        StatusCode::OK,
+        subscription.version,
+        &WebhookResource::from(&subscription),
+    ))
+}
+
+/// Change a subscription (a merge patch; `If-Match` guards it).
+#[utoipa::path(
+    tag = TAG, operation_id = "update_webhook", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The subscription's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
+    request_body(content = UpdateWebhook, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "Changed", body = WebhookResource),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither an admin nor a client with the webhooks scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription of yours", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad URL, destination, event type or status", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/webhooks/{id}")]
+pub async fn update_webhook(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let patch: UpdateWebhook =
+        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
+    may_manage_webhooks(caller.actor())?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let allow_private = state.webhooks_allow_private;
+    let id = id.into_inner();
+    let checked = web::block(move || {
+        let mut errors = ValidationErrors::default();
+        let required = |field: &str, errors: &mut ValidationErrors| {
+            errors.push(FieldViolation::new(
+                field,
+                "required",
+                format!("{field} cannot be removed"),
+            ));
+        };
+        let url = match &patch.url {
+            None => None,
+            Some(None) => {
+                required("url", &mut errors);
+                None
+            }
+            Some(Some(url)) => check_url(url, allow_private, &mut errors),
+        };
+        let event_types = match &patch.event_types {
+            None => None,
+            Some(None) => {
+                required("event_types", &mut errors);
+                None
+            }
+            Some(Some(types)) => Some(validate_event_types(types, &mut errors)),
+        };
+        let description = patch
+            .description
+            .as_ref()
+            .map(|text| check_description(text.as_deref(), &mut errors));
+        let status = match patch.status {
+            None => None,
+            Some(Some(status)) if status == "active" || status == "disabled" => Some(status),
+            Some(_) => {
+                errors.push(FieldViolation::new(
+                    "status",
+                    "invalid_value",
+                    "status is active or disabled",
+                ));
+                None
+            }
+        };
+        errors.into_result((url, event_types, description, status))
+    })
+    .await
+    .map_err(|_| ApiError::Internal)??;
+    let (url, event_types, description, status) = checked;
+    let updated = state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let current = find_own(connection, &caller, &id)?;
+                if_match.check(current.version)?;
+                let mut updated = current.clone();
+                if let Some(url) = url {
+                    updated.url = url;
+                }
+                if let Some(types) = event_types {
+                    updated.event_types = types.join(" ");
+                }
+                if let Some(description) = description {
+                    updated.description = description;
+                }
+                if let Some(status) = status {
+                    if status == "active" {
+                        updated.disabled_reason = None;
+                    } else if current.status == "active" {
+                        updated.disabled_reason = Some("disabled by its owner".to_owned());
+                    }
+                    updated.status = status;
+                }
+                if updated == current {
+                    return Ok(current);
+                }
+                updated.version = current.version + 1;
+                updated.updated_at = Timestamp::now().to_naive_utc();
+                store::update_subscription(connection, &updated, current.version).map_err(
+                    |error| match error {
+                        StoreError::VersionMismatch { current } => {
+                            ApiError::PreconditionFailed(format!(
+                                "the webhook changed meanwhile: its current version is {current}"
+                            ))
+                        }
+                        other => other.into(),
+                    },
+                )?;
+                Ok::<_, ApiError>(updated)
+            })
+        })
+        .await?;
+    Ok(with_etag(
+        StatusCode::OK,
+        updated.version,
+        &WebhookResource::from(&updated),
+    ))
+}
+
+/// Delete a subscription and its delivery log.
+#[utoipa::path(
+    tag = TAG, operation_id = "delete_webhook", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The subscription's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither an admin nor a client with the webhooks scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription of yours", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/webhooks/{id}")]
+pub async fn delete_webhook(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    may_manage_webhooks(caller.actor())?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let id = id.into_inner();
+    state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let current = find_own(connection, &caller, &id)?;
+                if_match.check(current.version)?;
+                store::delete_subscription(connection, &id)?;
+                Ok::<_, ApiError>(())
+            })
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Rotate the signing secret.
+///
+/// The new secret signs from now on; the old one also signs for 24 hours, so each delivery
+/// carries both signatures while receivers switch over.
+#[utoipa::path(
+    tag = TAG, operation_id = "rotate_webhook_secret", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The subscription's id")),
+    responses(
+        (status = 200, description = "The new secret, shown this once", body = WebhookWithSecret),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither an admin nor a client with the webhooks scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription of yours", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/webhooks/{id}/rotate-secret")]
+pub async fn rotate_webhook_secret(
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    may_manage_webhooks(caller.actor())?;
+    let id = id.into_inner();
+    let secret = new_secret()?;
+    let stored = secret.clone();
+    let updated = state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let current = find_own(connection, &caller, &id)?;
+                let now = Timestamp::now().to_naive_utc();
+                let updated = Subscription {
+                    previous_secret: Some(current.secret.clone()),
+                    previous_secret_expires_at: Some(
+                        now + chrono::Duration::hours(ROTATION_OVERLAP_HOURS),
+                    ),
+                    secret: stored,
+                    version: current.version + 1,
+                    updated_at: now,
+                    ..current.clone()
+                };
+                store::update_subscription(connection, &updated, current.version)?;
+                Ok::<_, ApiError>(updated)
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            header::ETAG,
+            crate::extract::conditional::etag(updated.version),
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(WebhookWithSecret {
+            webhook: WebhookResource::from(&updated),
+            secret,
+        }))
+}
+
+/// A subscription's delivery log, newest first.
+#[utoipa::path(
+    tag = TAG, operation_id = "list_webhook_deliveries", security(("bearer" = [])),
+    params(
+        ("id" = uuid::Uuid, Path, description = "The subscription's id"),
+        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "Deliveries, newest first", body = DeliveryList),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither an admin nor a client with the webhooks scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription of yours", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/webhooks/{id}/deliveries")]
+pub async fn list_webhook_deliveries(
+    request: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    may_manage_webhooks(caller.actor())?;
+    let params = QueryParams::parse(&request, &["limit", "cursor"])?;
+    let limit = crate::extract::pagination::parse_limit(params.get("limit"))
+        .map_err(|e| ApiError::InvalidQuery(vec![e]))?;
+    let before = params.get("cursor").map(str::to_owned);
+    if before
+        .as_deref()
+        .is_some_and(|cursor| !cursor.starts_with("msg_"))
+    {
+        return Err(ApiError::InvalidQuery(vec![ProblemItem::parameter(
+            "cursor",
+            "invalid_cursor",
+            "cursor is not one this API issued",
+        )]));
+    }
+    let id = id.into_inner();
+    let (rows, more) = state
+        .with_connection(move |connection| {
+            let subscription = find_own(connection, &caller, &id)?;
+            Ok(store::list_deliveries(
+                connection,
+                &subscription.id,
+                before.as_deref(),
+                limit,
+            )?)
+        })
+        .await?;
+    let next_cursor = more
+        .then(|| rows.last().map(|row| row.id.clone()))
+        .flatten();
+    Ok(HttpResponse::Ok().json(DeliveryList {
+        data: rows
+            .into_iter()
+            .map(DeliveryResource::from_delivery)
+            .collect::<Result<_, _>>()?,
+        next_cursor,
+    }))
+}
+
+/// Send a delivery again, now, whatever became of it before.
+#[utoipa::path(
+    tag = TAG, operation_id = "redeliver_webhook_delivery", security(("bearer" = [])),
+    params(
+        ("id" = uuid::Uuid, Path, description = "The subscription's id"),
+        ("delivery_id" = String, Path, description = "The delivery's id (`msg_...`)"),
+    ),
+    responses(
+        (status = 202, description = "Queued to be sent again", body = DeliveryResource),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither an admin nor a client with the webhooks scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription or delivery", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/webhooks/{id}/deliveries/{delivery_id}/redeliver")]
+pub async fn redeliver_webhook_delivery(
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    may_manage_webhooks(caller.actor())?;
+    let (id, delivery_id) = path.into_inner();
+    let delivery = state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let subscription = find_own(connection, &caller, &id)?;
+                store::redeliver(connection, &subscription.id, &delivery_id, Timestamp::now())
+                    .map_err(|error| match error {
+                        StoreError::NotFound => ApiError::NotFound("no such delivery".to_owned()),
+                        other => other.into(),
+                    })
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Accepted().json(DeliveryResource::from_delivery(delivery)?))
+}
+
+pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    config
+        .service(create_webhook)
+        .service(list_webhooks)
+        .service(get_webhook)
+        .service(update_webhook)
+        .service(delete_webhook)
+        .service(rotate_webhook_secret)
+        .service(list_webhook_deliveries)
+        .service(redeliver_webhook_delivery);
+}

@@ -1,0 +1,342 @@
+//! The import engine: reads an import's stored upload row by row (NDJSON lines, or CSV records
+//! that may span lines), checks each, and applies it, as `imports` describes.
+
+use catalyst_domain::{Actor, Timestamp};
+use catalyst_persistence::imports::{self as store, Counts, Import, RowResult};
+use catalyst_persistence::{transaction, DbConnection, StoreError};
+use serde_json::Value;
+
+use crate::problem::{ApiError, ProblemItem};
+use crate::resources::audit::AuditContext;
+
+mod rows;
+
+pub(crate) use rows::PAYMENT_COLUMNS;
+use rows::{problem, RowReader};
+
+/// What applying (or checking) a row came to.
+pub enum Applied {
+    Created(String),
+    Updated(String),
+    Unchanged(String),
+    /// Checked only (the first pass of an all-or-nothing import).
+    Valid,
+}
+
+fn problems_of(error: &ApiError) -> Vec<ProblemItem> {
+    let document = error.problem();
+    if document.errors.is_empty() {
+        problem(&document.code, document.detail)
+    } else {
+        document.errors
+    }
+}
+
+/// Checks a row and, unless `check_only`, applies it.
+fn apply(
+    connection: &mut DbConnection,
+    collection: &str,
+    body: Value,
+    actor: &Actor,
+    audit: &AuditContext,
+    check_only: bool,
+) -> Result<Applied, ApiError> {
+    match collection {
+        "organisations" => crate::resources::upsert::import_row::<catalyst_domain::Organisation>(
+            connection, body, actor, audit, check_only,
+        ),
+        "challenges" => crate::resources::upsert::import_row::<catalyst_domain::Challenge>(
+            connection, body, actor, audit, check_only,
+        ),
+        "applications" => crate::resources::upsert::import_row::<catalyst_domain::Application>(
+            connection, body, actor, audit, check_only,
+        ),
+        "awards" => crate::resources::upsert::import_row::<catalyst_domain::Award>(
+            connection, body, actor, audit, check_only,
+        ),
+        "payments" => {
+            crate::resources::milestones::import_payment(connection, body, actor, audit, check_only)
+        }
+        _ => Err(ApiError::Internal),
+    }
+}
+
+fn result_of(
+    import: &Import,
+    line: i64,
+    applied: Result<Applied, Vec<ProblemItem>>,
+    counts: &mut Counts,
+) -> Option<RowResult> {
+    counts.processed += 1;
+    let (outcome, entity_id, errors) = match applied {
+        Ok(Applied::Created(id)) => {
+            counts.created += 1;
+            ("created", Some(id), None)
+        }
+        Ok(Applied::Updated(id)) => {
+            counts.updated += 1;
+            ("updated", Some(id), None)
+        }
+        Ok(Applied::Unchanged(id)) => {
+            counts.unchanged += 1;
+            ("unchanged", Some(id), None)
+        }
+        Ok(Applied::Valid) => return None,
+        Err(problems) => {
+            counts.rejected += 1;
+            ("rejected", None, serde_json::to_string(&problems).ok())
+        }
+    };
+    Some(RowResult {
+        import_id: import.id.clone(),
+        line,
+        outcome: outcome.to_owned(),
+        entity_id,
+        errors,
+    })
+}
+
+/// Processes an import to the end, reporting counts to `progress` as it goes.
+pub fn run(
+    connection: &mut DbConnection,
+    import: &Import,
+    actor: &Actor,
+    audit: &AuditContext,
+    progress: &mut dyn FnMut(Counts),
+) -> Result<Counts, StoreError> {
+    let batch = crate::resources::imports::batch_rows();
+    if import.mode == "partial" {
+        return run_partial(connection, import, actor, audit, progress, batch);
+    }
+    // An earlier attempt that died left results of rows it checked: start again.
+    store::clear_results(connection, &import.id)?;
+
+    // First pass: check every row, writing nothing but the rejections.
+    let mut reader = RowReader::new(import);
+    if let Err(reason) = reader.start(connection, &import.collection)? {
+        store::finish(
+            connection,
+            &import.id,
+            false,
+            Counts::default(),
+            Some(&reason),
+            Timestamp::now(),
+        )?;
+        return Ok(Counts::default());
+    }
+    let mut counts = Counts::default();
+    let mut rejected = Vec::new();
+    while let Some(row) = reader.next(connection)? {
+        let checked = row.body.and_then(|body| {
+            apply(connection, &import.collection, body, actor, audit, true)
+                .map_err(|e| problems_of(&e))
+        });
+        if let Some(result) = result_of(import, row.line, checked, &mut counts) {
+            rejected.push(result);
+        }
+        if rejected.len() >= batch {
+            store::record_results(connection, &rejected)?;
+            rejected.clear();
+        }
+        if counts.processed % (batch as i64) == 0 {
+            store::progress(
+                connection,
+                &import.id,
+                "validating",
+                counts,
+                crate::resources::imports::lease_from(Timestamp::now()),
+            )?;
+            progress(counts);
+        }
+    }
+    store::record_results(connection, &rejected)?;
+    if counts.rejected > 0 {
+        let reason = format!(
+            "{} of {} rows were rejected, so nothing was imported (see the results; mode=partial imports the good rows)",
+            counts.rejected, counts.processed
+        );
+        store::finish(
+            connection,
+            &import.id,
+            false,
+            counts,
+            Some(&reason),
+            Timestamp::now(),
+        )?;
+        progress(counts);
+        return Ok(counts);
+    }
+    store::progress(
+        connection,
+        &import.id,
+        "applying",
+        Counts::default(),
+        crate::resources::imports::lease_from(Timestamp::now()),
+    )?;
+
+    // Second pass: every row, in one transaction, with its results.
+    let mut reader = RowReader::new(import);
+    let applied = transaction(connection, |connection| {
+        reader
+            .start(connection, &import.collection)?
+            .map_err(ApplyStop::Reason)?;
+        let mut counts = Counts::default();
+        let mut results = Vec::new();
+        while let Some(row) = reader.next(connection)? {
+            let line = row.line;
+            let body = row
+                .body
+                .map_err(|problems| ApplyStop::Rejected(line, problems))?;
+            let outcome = apply(connection, &import.collection, body, actor, audit, false)
+                .map_err(|error| ApplyStop::Rejected(line, problems_of(&error)))?;
+            if let Some(result) = result_of(import, line, Ok(outcome), &mut counts) {
+                results.push(result);
+            }
+            if results.len() >= batch {
+                store::record_results(connection, &results)?;
+                results.clear();
+            }
+        }
+        store::record_results(connection, &results)?;
+        store::finish(connection, &import.id, true, counts, None, Timestamp::now())?;
+        Ok::<_, ApplyStop>(counts)
+    });
+    match applied {
+        Ok(counts) => {
+            progress(counts);
+            Ok(counts)
+        }
+        Err(ApplyStop::Store(error)) => Err(error),
+        Err(ApplyStop::Reason(reason)) => {
+            store::finish(
+                connection,
+                &import.id,
+                false,
+                Counts::default(),
+                Some(&reason),
+                Timestamp::now(),
+            )?;
+            Ok(Counts::default())
+        }
+        Err(ApplyStop::Rejected(line, problems)) => {
+            // Checked rows can still clash with the database (another record took an
+            // identifier meanwhile): the whole import is undone and that row reported.
+            let mut counts = Counts::default();
+            let result = result_of(import, line, Err(problems), &mut counts);
+            store::record_results(connection, &result.into_iter().collect::<Vec<_>>())?;
+            let reason = format!("line {line} was rejected while writing, so nothing was imported");
+            store::finish(
+                connection,
+                &import.id,
+                false,
+                counts,
+                Some(&reason),
+                Timestamp::now(),
+            )?;
+            Ok(counts)
+        }
+    }
+}
+
+enum ApplyStop {
+    Store(StoreError),
+    Reason(String),
+    Rejected(i64, Vec<ProblemItem>),
+}
+
+impl From<StoreError> for ApplyStop {
+    fn from(error: StoreError) -> Self {
+        ApplyStop::Store(error)
+    }
+}
+
+/// Partial mode: batches of rows in a transaction each, every row on a savepoint, progress and
+/// results committed with the batch; a restart resumes after the last batch.
+fn run_partial(
+    connection: &mut DbConnection,
+    import: &Import,
+    actor: &Actor,
+    audit: &AuditContext,
+    progress: &mut dyn FnMut(Counts),
+    batch: usize,
+) -> Result<Counts, StoreError> {
+    let mut reader = RowReader::new(import);
+    if let Err(reason) = reader.start(connection, &import.collection)? {
+        store::finish(
+            connection,
+            &import.id,
+            false,
+            Counts::default(),
+            Some(&reason),
+            Timestamp::now(),
+        )?;
+        return Ok(Counts::default());
+    }
+    let mut counts = Counts {
+        processed: import.rows_processed,
+        created: import.rows_created,
+        updated: import.rows_updated,
+        unchanged: import.rows_unchanged,
+        rejected: import.rows_rejected,
+    };
+    // Rows a dead worker committed already.
+    for _ in 0..import.rows_processed {
+        if reader.next(connection)?.is_none() {
+            break;
+        }
+    }
+    loop {
+        let (done, batch_counts) = transaction(connection, |connection| {
+            let mut batch_counts = counts;
+            let mut results = Vec::new();
+            let mut done = true;
+            for _ in 0..batch {
+                let Some(row) = reader.next(connection)? else {
+                    break;
+                };
+                done = false;
+                let applied = match row.body {
+                    Err(problems) => Err(problems),
+                    Ok(body) => transaction(connection, |connection| {
+                        apply(connection, &import.collection, body, actor, audit, false)
+                            .map_err(SavepointFailure::Api)
+                    })
+                    .map_err(|failure| match failure {
+                        SavepointFailure::Api(error) => problems_of(&error),
+                        SavepointFailure::Store(error) => problems_of(&ApiError::from(error)),
+                    }),
+                };
+                if let Some(result) = result_of(import, row.line, applied, &mut batch_counts) {
+                    results.push(result);
+                }
+            }
+            store::record_results(connection, &results)?;
+            store::progress(
+                connection,
+                &import.id,
+                "applying",
+                batch_counts,
+                crate::resources::imports::lease_from(Timestamp::now()),
+            )?;
+            Ok::<_, StoreError>((done, batch_counts))
+        })?;
+        counts = batch_counts;
+        progress(counts);
+        if done {
+            break;
+        }
+    }
+    store::finish(connection, &import.id, true, counts, None, Timestamp::now())?;
+    Ok(counts)
+}
+
+enum SavepointFailure {
+    Api(ApiError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for SavepointFailure {
+    fn from(error: StoreError) -> Self {
+        SavepointFailure::Store(error)
+    }
+}
