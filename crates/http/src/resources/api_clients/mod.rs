@@ -7,27 +7,17 @@ use catalyst_domain::Audience;
 use catalyst_domain::{
     ApiClient, ClientId, FieldViolation, OrganisationId, Scope, Timestamp, ValidationErrors,
 };
-
 use catalyst_persistence::api_clients::{self as store, NewApiClient};
-
 use catalyst_persistence::{transaction, StoreError};
-
 use serde::{Deserialize, Serialize};
-
 use utoipa::ToSchema;
 
 use crate::auth::credentials::{random_token, sha256_hex};
-
 use crate::auth::Caller;
-
 use crate::extract::body::{read_json, Accepts};
-
 use crate::problem::{ApiError, Problem};
-
 use crate::resources::audit::AuditContext;
-
 use crate::resources::{ForeignKey, StoreErrors};
-
 use crate::server::state::AppState;
 
 mod dto;

@@ -10,39 +10,25 @@ use catalyst_domain::{
     Denied, ExternalId, FieldViolation, Lifecycle, Money, OrganisationId, PhaseId, PhaseStatus,
     Timestamp, ValidationErrors,
 };
-
 use catalyst_persistence::applications::{
     self as store, ApplicationFilter, ApplicationSortField, PrivateVisibility,
 };
-
 use catalyst_persistence::keyset::Direction;
-
 use catalyst_persistence::{challenges, phases, transaction, DbConnection, StoreError};
-
 use serde::{Deserialize, Serialize};
-
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
-
 use crate::extract::body::{read_json, Accepts};
-
 use crate::extract::conditional::{etag, if_none_match_matches, IfMatch};
-
 use crate::extract::lists::ListRequest;
-
 use crate::problem::{ApiError, Problem};
-
 use crate::resources::audit::{AuditContext, AuditList};
-
+use crate::resources::transitions::{transition, Moves};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Reply, Saved};
-
 use crate::resources::{collect_field_id, ExternalIdBody};
-
 use crate::resources::{created, path_id, present, required_patch, with_etag, TransitionRequest};
-
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
-
 use crate::server::state::AppState;
 
 mod dto;
@@ -387,69 +373,93 @@ pub async fn transition_application(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let body: TransitionRequest =
-        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
-    caller.actor().signed_in()?;
-    let id: ApplicationId = path_id(&id, "application")?;
-    let if_match = IfMatch::from_headers(request.headers())?;
-    let to: ApplicationStatus =
-        body.to
-            .parse()
-            .map_err(|error: catalyst_domain::UnknownValue| {
-                ApiError::Validation(
-                    FieldViolation::new("to", "invalid_value", error.to_string()).into(),
-                )
-            })?;
-    let audit = AuditContext::of(&caller);
-    let seen = private_visibility(caller.actor());
-    let updated = state
-        .with_connection(move |connection| {
-            transaction(connection, |connection| {
-                let current =
-                    store::find_visible(connection, id, &seen).map_err(map_store_error)?;
-                if to.is_suppliers_move() {
-                    may_act_as_supplier(caller.actor(), current.fields.supplier_organisation_id)?;
-                } else {
-                    caller
-                        .actor()
-                        .may_manage_challenges_of(current.owner_organisation_id)?;
-                }
-                if_match.check(current.version)?;
-                let status = current.status.transition(to)?;
-                let now = Timestamp::now();
-                let mut submitted_at = current.submitted_at;
-                if status == ApplicationStatus::Submitted {
-                    check_phase_accepts(connection, current.fields.phase_id)?;
-                    submitted_at = Some(now);
-                }
-                let updated = Application {
-                    status,
-                    submitted_at,
-                    version: current.version + 1,
-                    updated_at: now,
-                    ..current.clone()
-                };
-                store::update(connection, &updated, current.version).map_err(map_store_error)?;
-                audit.updated(
-                    connection,
-                    ENTITY,
-                    id.to_string(),
-                    updated.version,
-                    updated.audience(),
-                    (
-                        &ApplicationResource::from(&current),
-                        &ApplicationResource::from(&updated),
-                    ),
-                )?;
-                Ok(updated)
-            })
-        })
-        .await?;
-    Ok(with_etag(
-        StatusCode::OK,
-        updated.version,
-        &ApplicationResource::from(&updated),
-    ))
+    transition::<ApplicationMoves>(request, caller, &id, payload, state).await
+}
+
+/// An application's moves: the supplier submits or withdraws it; the challenge's owner (or
+/// programme staff) assesses it. Submitting needs an open phase and stamps `submitted_at`.
+pub struct ApplicationMoves;
+
+impl Moves for ApplicationMoves {
+    type Current = Application;
+    type Id = ApplicationId;
+    type Status = ApplicationStatus;
+    type Body = TransitionRequest;
+    type Seen = PrivateVisibility;
+    type Moved = Application;
+    const RECORD: &'static str = "application";
+
+    fn target(body: &TransitionRequest) -> &str {
+        &body.to
+    }
+
+    fn seen(actor: &Actor) -> PrivateVisibility {
+        private_visibility(actor)
+    }
+
+    fn find(
+        connection: &mut DbConnection,
+        id: ApplicationId,
+        seen: &PrivateVisibility,
+        actor: &Actor,
+        to: ApplicationStatus,
+    ) -> Result<Application, ApiError> {
+        let current = store::find_visible(connection, id, seen).map_err(map_store_error)?;
+        if to.is_suppliers_move() {
+            may_act_as_supplier(actor, current.fields.supplier_organisation_id)?;
+        } else {
+            actor.may_manage_challenges_of(current.owner_organisation_id)?;
+        }
+        Ok(current)
+    }
+
+    fn version(current: &Application) -> i64 {
+        current.version
+    }
+
+    fn apply(
+        connection: &mut DbConnection,
+        audit: &AuditContext,
+        current: Application,
+        to: ApplicationStatus,
+        _body: &TransitionRequest,
+    ) -> Result<Application, ApiError> {
+        let status = current.status.transition(to)?;
+        let now = Timestamp::now();
+        let mut submitted_at = current.submitted_at;
+        if status == ApplicationStatus::Submitted {
+            check_phase_accepts(connection, current.fields.phase_id)?;
+            submitted_at = Some(now);
+        }
+        let updated = Application {
+            status,
+            submitted_at,
+            version: current.version + 1,
+            updated_at: now,
+            ..current.clone()
+        };
+        store::update(connection, &updated, current.version).map_err(map_store_error)?;
+        audit.updated(
+            connection,
+            ENTITY,
+            current.id.to_string(),
+            updated.version,
+            updated.audience(),
+            (
+                &ApplicationResource::from(&current),
+                &ApplicationResource::from(&updated),
+            ),
+        )?;
+        Ok(updated)
+    }
+
+    fn respond(moved: Application) -> HttpResponse {
+        with_etag(
+            StatusCode::OK,
+            moved.version,
+            &ApplicationResource::from(&moved),
+        )
+    }
 }
 
 /// Delete a draft application (its supplier).

@@ -9,44 +9,29 @@ use catalyst_domain::{
     Actor, ApplicationId, ApplicationStatus, Award, AwardFields, AwardId, AwardStatus, ExternalId,
     FieldViolation, Lifecycle, Money, PhaseId, PhaseStatus, Timestamp, ValidationErrors,
 };
-
 use catalyst_persistence::awards::{self as store, AwardFilter, AwardSortField};
-
 use catalyst_persistence::keyset::Direction;
-
 use catalyst_persistence::{
     applications, challenges, phases, transaction, DbConnection, StoreError,
 };
-
 use chrono::NaiveDate;
-
 use serde::{Deserialize, Serialize};
-
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
-
 use crate::extract::body::{read_json, Accepts};
-
 use crate::extract::conditional::{etag, if_none_match_matches, IfMatch};
-
 use crate::extract::lists::ListRequest;
-
 use crate::problem::{ApiError, Problem};
-
 use crate::resources::audit::{AuditContext, AuditList};
-
+use crate::resources::transitions::{transition, Moves};
 use crate::resources::upsert::{fixed, found, Keyed, Reply, Saved};
-
 use crate::resources::ExternalIdBody;
-
 use crate::resources::{
     created, field_id, optional_patch, path_id, present, required_patch, with_etag,
     TransitionRequest,
 };
-
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
-
 use crate::server::state::AppState;
 
 mod dto;
@@ -471,56 +456,75 @@ pub async fn transition_award(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let body: TransitionRequest =
-        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
-    caller.actor().signed_in()?;
-    let id: AwardId = path_id(&id, "award")?;
-    let if_match = IfMatch::from_headers(request.headers())?;
-    let to: AwardStatus = body
-        .to
-        .parse()
-        .map_err(|error: catalyst_domain::UnknownValue| {
-            ApiError::Validation(
-                FieldViolation::new("to", "invalid_value", error.to_string()).into(),
-            )
-        })?;
-    let audit = AuditContext::of(&caller);
-    let updated = state
-        .with_connection(move |connection| {
-            transaction(connection, |connection| {
-                let current = store::find(connection, id).map_err(map_store_error)?;
-                caller
-                    .actor()
-                    .may_manage_challenges_of(current.owner_organisation_id)?;
-                if_match.check(current.version)?;
-                let status = current.status.transition(to)?;
-                let updated = Award {
-                    status,
-                    version: current.version + 1,
-                    updated_at: Timestamp::now(),
-                    ..current.clone()
-                };
-                store::update(connection, &updated, current.version).map_err(map_store_error)?;
-                audit.updated(
-                    connection,
-                    ENTITY,
-                    id.to_string(),
-                    updated.version,
-                    Audience::Public,
-                    (
-                        &AwardResource::from(&current),
-                        &AwardResource::from(&updated),
-                    ),
-                )?;
-                Ok(updated)
-            })
-        })
-        .await?;
-    Ok(with_etag(
-        StatusCode::OK,
-        updated.version,
-        &AwardResource::from(&updated),
-    ))
+    transition::<AwardMoves>(request, caller, &id, payload, state).await
+}
+
+/// An award's moves: the owner of its challenge (or programme staff) makes them.
+pub struct AwardMoves;
+
+impl Moves for AwardMoves {
+    type Current = Award;
+    type Id = AwardId;
+    type Status = AwardStatus;
+    type Body = TransitionRequest;
+    type Seen = ();
+    type Moved = Award;
+    const RECORD: &'static str = "award";
+
+    fn target(body: &TransitionRequest) -> &str {
+        &body.to
+    }
+
+    fn seen(_actor: &Actor) {}
+
+    fn find(
+        connection: &mut DbConnection,
+        id: AwardId,
+        _seen: &(),
+        actor: &Actor,
+        _to: AwardStatus,
+    ) -> Result<Award, ApiError> {
+        let current = store::find(connection, id).map_err(map_store_error)?;
+        actor.may_manage_challenges_of(current.owner_organisation_id)?;
+        Ok(current)
+    }
+
+    fn version(current: &Award) -> i64 {
+        current.version
+    }
+
+    fn apply(
+        connection: &mut DbConnection,
+        audit: &AuditContext,
+        current: Award,
+        to: AwardStatus,
+        _body: &TransitionRequest,
+    ) -> Result<Award, ApiError> {
+        let status = current.status.transition(to)?;
+        let updated = Award {
+            status,
+            version: current.version + 1,
+            updated_at: Timestamp::now(),
+            ..current.clone()
+        };
+        store::update(connection, &updated, current.version).map_err(map_store_error)?;
+        audit.updated(
+            connection,
+            ENTITY,
+            current.id.to_string(),
+            updated.version,
+            Audience::Public,
+            (
+                &AwardResource::from(&current),
+                &AwardResource::from(&updated),
+            ),
+        )?;
+        Ok(updated)
+    }
+
+    fn respond(moved: Award) -> HttpResponse {
+        with_etag(StatusCode::OK, moved.version, &AwardResource::from(&moved))
+    }
 }
 
 /// An award's recorded changes, oldest first.

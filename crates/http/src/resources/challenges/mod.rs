@@ -8,43 +8,28 @@ use catalyst_domain::{
     Actor, Challenge, ChallengeFields, ChallengeId, ChallengeStatus, DocumentLink, ExternalId,
     FieldViolation, Lifecycle, Money, OrganisationId, ProgrammeId, Timestamp, ValidationErrors,
 };
-
 use catalyst_persistence::challenges::{
     self as store, ChallengeFilter, ChallengeSortField, ChallengeTotals, Visibility,
 };
-
 use catalyst_persistence::changes::Operation;
-
 use catalyst_persistence::keyset::Direction;
-
 use catalyst_persistence::{organisations, programmes, transaction, DbConnection, StoreError};
-
 use serde::{Deserialize, Serialize};
-
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
-
 use crate::extract::body::{read_json, Accepts};
-
 use crate::extract::conditional::{derived_etag, if_none_match_matches_tag, IfMatch};
-
 use crate::extract::lists::ListRequest;
-
 use crate::problem::{ApiError, Problem};
-
 use crate::resources::audit::{AuditContext, AuditList};
-
+use crate::resources::transitions::{transition, Moves};
 use crate::resources::upsert::{found_visible, Keyed, Reply, Saved};
-
 use crate::resources::ExternalIdBody;
-
 use crate::resources::{
     collect_field_id, optional_patch, path_id, present, required_patch, TransitionRequest,
 };
-
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
-
 use crate::server::state::AppState;
 
 mod dto;
@@ -420,53 +405,77 @@ pub async fn transition_challenge(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let body: TransitionRequest =
-        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
-    caller.actor().signed_in()?;
-    let id: ChallengeId = path_id(&id, "challenge")?;
-    let if_match = IfMatch::from_headers(request.headers())?;
-    let to: ChallengeStatus = body
-        .to
-        .parse()
-        .map_err(|error: catalyst_domain::UnknownValue| {
-            ApiError::Validation(
-                FieldViolation::new("to", "invalid_value", error.to_string()).into(),
-            )
-        })?;
-    let audit = AuditContext::of(&caller);
-    let seen = visibility(caller.actor());
-    let updated = state
-        .with_connection(move |connection| {
-            transaction(connection, |connection| {
-                let current =
-                    store::find_visible(connection, id, &seen).map_err(map_store_error)?;
-                caller
-                    .actor()
-                    .may_manage_challenges_of(current.fields.owner_organisation_id)?;
-                if_match.check(current.version)?;
-                let status = current.status.transition(to)?;
-                let updated = current.moved_to(status, Timestamp::now());
-                store::update(connection, &updated, current.version).map_err(map_store_error)?;
-                audit.updated(
-                    connection,
-                    ENTITY,
-                    id.to_string(),
-                    updated.version,
-                    updated.audience(),
-                    (
-                        &ChallengeResource::from(&current),
-                        &ChallengeResource::from(&updated),
-                    ),
-                )?;
-                if !current.is_published() && updated.is_published() {
-                    announce_phases(connection, &updated)?;
-                }
-                let totals = totals_of(connection, &updated)?;
-                Ok((updated, totals))
-            })
-        })
-        .await?;
-    Ok(respond(StatusCode::OK, &updated.0, &updated.1))
+    transition::<ChallengeMoves>(request, caller, &id, payload, state).await
+}
+
+/// A challenge's moves: its owner's officers (or programme staff) make them. Publishing it puts
+/// its phases in everyone's feed; the answer carries the challenge's figures.
+pub struct ChallengeMoves;
+
+impl Moves for ChallengeMoves {
+    type Current = Challenge;
+    type Id = ChallengeId;
+    type Status = ChallengeStatus;
+    type Body = TransitionRequest;
+    type Seen = Visibility;
+    type Moved = (Challenge, ChallengeTotals);
+    const RECORD: &'static str = "challenge";
+
+    fn target(body: &TransitionRequest) -> &str {
+        &body.to
+    }
+
+    fn seen(actor: &Actor) -> Visibility {
+        visibility(actor)
+    }
+
+    fn find(
+        connection: &mut DbConnection,
+        id: ChallengeId,
+        seen: &Visibility,
+        actor: &Actor,
+        _to: ChallengeStatus,
+    ) -> Result<Challenge, ApiError> {
+        let current = store::find_visible(connection, id, seen).map_err(map_store_error)?;
+        actor.may_manage_challenges_of(current.fields.owner_organisation_id)?;
+        Ok(current)
+    }
+
+    fn version(current: &Challenge) -> i64 {
+        current.version
+    }
+
+    fn apply(
+        connection: &mut DbConnection,
+        audit: &AuditContext,
+        current: Challenge,
+        to: ChallengeStatus,
+        _body: &TransitionRequest,
+    ) -> Result<(Challenge, ChallengeTotals), ApiError> {
+        let status = current.status.transition(to)?;
+        let updated = current.moved_to(status, Timestamp::now());
+        store::update(connection, &updated, current.version).map_err(map_store_error)?;
+        audit.updated(
+            connection,
+            ENTITY,
+            current.id.to_string(),
+            updated.version,
+            updated.audience(),
+            (
+                &ChallengeResource::from(&current),
+                &ChallengeResource::from(&updated),
+            ),
+        )?;
+        if !current.is_published() && updated.is_published() {
+            announce_phases(connection, &updated)?;
+        }
+        let totals = totals_of(connection, &updated)?;
+        Ok((updated, totals))
+    }
+
+    fn respond((moved, totals): (Challenge, ChallengeTotals)) -> HttpResponse {
+        respond(StatusCode::OK, &moved, &totals)
+    }
 }
 
 /// A challenge's phases were seen only by its owner while it was a draft: once it is

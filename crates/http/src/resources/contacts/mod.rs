@@ -7,37 +7,22 @@ use catalyst_domain::{
     Actor, Contact, ContactFields, ContactId, ExternalId, OrganisationId, Timestamp,
     ValidationErrors,
 };
-
 use catalyst_persistence::contacts::{self as store, ContactSortField};
-
 use catalyst_persistence::keyset::Direction;
-
 use catalyst_persistence::{organisations, transaction, DbConnection, StoreError};
-
 use serde::{Deserialize, Serialize};
-
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
-
 use crate::extract::body::{read_json, Accepts};
-
 use crate::extract::conditional::IfMatch;
-
 use crate::extract::lists::ListRequest;
-
 use crate::problem::{ApiError, Problem};
-
 use crate::resources::audit::AuditContext;
-
 use crate::resources::upsert::{fixed, found_visible, Keyed, Reply, Saved};
-
 use crate::resources::ExternalIdBody;
-
 use crate::resources::{created, optional_patch, path_id, present, required_patch, with_etag};
-
 use crate::resources::{ForeignKey, StoreErrors};
-
 use crate::server::state::AppState;
 
 mod dto;

@@ -8,41 +8,26 @@ use catalyst_domain::{
     Actor, AwardId, ExternalId, FieldViolation, Lifecycle, Milestone, MilestoneFields, MilestoneId,
     MilestoneKind, MilestoneStatus, Money, Timestamp, ValidationErrors,
 };
-
+use catalyst_persistence::applications::PrivateVisibility;
 use catalyst_persistence::keyset::Direction;
-
 use catalyst_persistence::milestones::{self as store, MilestoneFilter, MilestoneSortField};
-
 use catalyst_persistence::{awards, transaction, DbConnection, StoreError};
-
 use chrono::NaiveDate;
-
 use serde::{Deserialize, Serialize};
-
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
-
 use crate::extract::body::{read_json, Accepts};
-
 use crate::extract::conditional::{etag, if_none_match_matches, IfMatch};
-
 use crate::extract::lists::ListRequest;
-
 use crate::problem::{ApiError, Problem};
-
 use crate::resources::applications::private_visibility;
-
 use crate::resources::audit::{AuditContext, AuditList};
-
+use crate::resources::transitions::{transition, Moves};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Reply, Saved};
-
 use crate::resources::{collect_field_id, ExternalIdBody};
-
 use crate::resources::{created, optional_patch, path_id, present, required_patch, with_etag};
-
 use crate::resources::{ForeignKey, StoreErrors};
-
 use crate::server::state::AppState;
 
 mod dto;
@@ -301,45 +286,69 @@ pub async fn transition_milestone(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let body: MilestoneTransition =
-        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
-    caller.actor().signed_in()?;
-    let id: MilestoneId = path_id(&id, "milestone")?;
-    let if_match = IfMatch::from_headers(request.headers())?;
-    let to: MilestoneStatus = body
-        .to
-        .parse()
-        .map_err(|error: catalyst_domain::UnknownValue| {
-            ApiError::Validation(
-                FieldViolation::new("to", "invalid_value", error.to_string()).into(),
-            )
-        })?;
-    let audit = AuditContext::of(&caller);
-    let seen = private_visibility(caller.actor());
-    let updated = state
-        .with_connection(move |connection| {
-            transaction(connection, |connection| {
-                let current =
-                    store::find_visible(connection, id, &seen).map_err(map_store_error)?;
-                let actor = caller.actor();
-                if to == MilestoneStatus::Invoiced {
-                    // The supplier invoices; the owner may record an invoice too.
-                    if !actor.acts_for(current.supplier_organisation_id) {
-                        actor.may_manage_challenges_of(current.owner_organisation_id)?;
-                    }
-                } else {
-                    actor.may_manage_challenges_of(current.owner_organisation_id)?;
-                }
-                if_match.check(current.version)?;
-                move_to(connection, &audit, current, to, body.paid_on)
-            })
-        })
-        .await?;
-    Ok(with_etag(
-        StatusCode::OK,
-        updated.version,
-        &MilestoneResource::from(&updated),
-    ))
+    transition::<MilestoneMoves>(request, caller, &id, payload, state).await
+}
+
+/// A milestone's moves: the supplier invoices (the owner may record an invoice too); the
+/// challenge's owner (or programme staff) makes the others. Paying it takes `paid_on`.
+pub struct MilestoneMoves;
+
+impl Moves for MilestoneMoves {
+    type Current = Milestone;
+    type Id = MilestoneId;
+    type Status = MilestoneStatus;
+    type Body = MilestoneTransition;
+    type Seen = PrivateVisibility;
+    type Moved = Milestone;
+    const RECORD: &'static str = "milestone";
+
+    fn target(body: &MilestoneTransition) -> &str {
+        &body.to
+    }
+
+    fn seen(actor: &Actor) -> PrivateVisibility {
+        private_visibility(actor)
+    }
+
+    fn find(
+        connection: &mut DbConnection,
+        id: MilestoneId,
+        seen: &PrivateVisibility,
+        actor: &Actor,
+        to: MilestoneStatus,
+    ) -> Result<Milestone, ApiError> {
+        let current = store::find_visible(connection, id, seen).map_err(map_store_error)?;
+        if to == MilestoneStatus::Invoiced {
+            if !actor.acts_for(current.supplier_organisation_id) {
+                actor.may_manage_challenges_of(current.owner_organisation_id)?;
+            }
+        } else {
+            actor.may_manage_challenges_of(current.owner_organisation_id)?;
+        }
+        Ok(current)
+    }
+
+    fn version(current: &Milestone) -> i64 {
+        current.version
+    }
+
+    fn apply(
+        connection: &mut DbConnection,
+        audit: &AuditContext,
+        current: Milestone,
+        to: MilestoneStatus,
+        body: &MilestoneTransition,
+    ) -> Result<Milestone, ApiError> {
+        move_to(connection, audit, current, to, body.paid_on)
+    }
+
+    fn respond(moved: Milestone) -> HttpResponse {
+        with_etag(
+            StatusCode::OK,
+            moved.version,
+            &MilestoneResource::from(&moved),
+        )
+    }
 }
 
 /// Delete a planned milestone.

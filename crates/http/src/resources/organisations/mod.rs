@@ -8,39 +8,24 @@ use catalyst_domain::{
     OrganisationIdentifier, OrganisationKind, OrganisationPatch, Region, Scale, Timestamp,
     ValidationErrors,
 };
-
 use catalyst_persistence::keyset::Direction;
-
 use catalyst_persistence::organisations::{
     self as store, OrganisationFilter, OrganisationSortField,
 };
-
 use catalyst_persistence::StoreError;
-
 use serde::{Deserialize, Deserializer, Serialize};
-
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
-
 use crate::extract::body::{read_json, Accepts};
-
 use crate::extract::conditional::{etag, if_none_match_matches, IfMatch};
-
 use crate::extract::links::resource_path;
-
 use crate::extract::lists::ListRequest;
-
 use crate::problem::{ApiError, Problem, ProblemItem};
-
 use crate::resources::audit::{AuditContext, AuditList};
-
 use crate::resources::upsert::{found, Keyed, Reply, Saved};
-
 use crate::resources::ExternalIdBody;
-
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
-
 use crate::server::state::AppState;
 
 mod dto;

@@ -6,40 +6,24 @@ use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use catalyst_domain::{
     Outcome, OutcomeFields, OutcomeId, OutcomeKind, Timestamp, Trial, TrialId, ValidationErrors,
 };
-
 use catalyst_persistence::keyset::Direction;
-
 use catalyst_persistence::trials::outcome_store::{self, OutcomeSortField};
-
 use catalyst_persistence::trials::{self as store, TrialVisibility};
-
 use catalyst_persistence::{transaction, DbConnection};
-
 use chrono::NaiveDate;
-
 use serde::{Deserialize, Serialize};
-
 use utoipa::ToSchema;
 
-use crate::auth::Caller;
-
-use crate::extract::body::{read_json, Accepts};
-
-use crate::extract::conditional::{etag, if_none_match_matches, IfMatch};
-
-use crate::extract::lists::ListRequest;
-
-use crate::problem::{ApiError, Problem};
-
-use crate::resources::audit::{AuditContext, AuditList};
-
-use crate::resources::{created, optional_patch, path_id, present, required_patch, with_etag};
-
-use crate::resources::{ForeignKey, StoreErrors};
-
-use crate::server::state::AppState;
-
 use super::trials::{map_store_error, visibility, OUTCOMES, TAG};
+use crate::auth::Caller;
+use crate::extract::body::{read_json, Accepts};
+use crate::extract::conditional::{etag, if_none_match_matches, IfMatch};
+use crate::extract::lists::ListRequest;
+use crate::problem::{ApiError, Problem};
+use crate::resources::audit::{AuditContext, AuditList};
+use crate::resources::{created, optional_patch, path_id, present, required_patch, with_etag};
+use crate::resources::{ForeignKey, StoreErrors};
+use crate::server::state::AppState;
 
 mod dto;
 pub use dto::*;

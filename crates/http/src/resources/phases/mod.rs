@@ -7,45 +7,28 @@ use catalyst_domain::{
     Actor, Challenge, ChallengeId, ChallengeStatus, ExternalId, FieldViolation, Lifecycle, Money,
     Phase, PhaseFields, PhaseId, PhaseKind, PhaseStatus, Timestamp, ValidationErrors,
 };
-
 use catalyst_persistence::challenges::{self as challenge_store, Visibility};
-
 use catalyst_persistence::keyset::Direction;
-
 use catalyst_persistence::phases::{self as store, PhaseFilter, PhaseSortField};
-
 use catalyst_persistence::{transaction, DbConnection, StoreError};
-
 use chrono::NaiveDate;
-
 use serde::{Deserialize, Serialize};
-
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
-
 use crate::extract::body::{read_json, Accepts};
-
 use crate::extract::conditional::{etag, if_none_match_matches, IfMatch};
-
 use crate::extract::lists::ListRequest;
-
 use crate::problem::{ApiError, Problem};
-
 use crate::resources::audit::{AuditContext, AuditList};
-
 use crate::resources::challenges::visibility;
-
+use crate::resources::transitions::{transition, Moves};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Reply, Saved};
-
 use crate::resources::ExternalIdBody;
-
 use crate::resources::{
     created, optional_patch, path_id, present, required_patch, with_etag, TransitionRequest,
 };
-
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
-
 use crate::server::state::AppState;
 
 mod dto;
@@ -391,57 +374,77 @@ pub async fn transition_phase(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let body: TransitionRequest =
-        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
-    caller.actor().signed_in()?;
-    let id: PhaseId = path_id(&id, "phase")?;
-    let if_match = IfMatch::from_headers(request.headers())?;
-    let to: PhaseStatus = body
-        .to
-        .parse()
-        .map_err(|error: catalyst_domain::UnknownValue| {
-            ApiError::Validation(
-                FieldViolation::new("to", "invalid_value", error.to_string()).into(),
-            )
-        })?;
-    let audit = AuditContext::of(&caller);
-    let seen = visibility(caller.actor());
-    let updated = state
-        .with_connection(move |connection| {
-            transaction(connection, |connection| {
-                let (current, challenge) = find_visible(connection, id, &seen)?;
-                caller
-                    .actor()
-                    .may_manage_challenges_of(challenge.fields.owner_organisation_id)?;
-                if_match.check(current.version)?;
-                let status = current.status.transition(to)?;
-                let updated = Phase {
-                    status,
-                    version: current.version + 1,
-                    updated_at: Timestamp::now(),
-                    ..current.clone()
-                };
-                store::update(connection, &updated, current.version).map_err(map_store_error)?;
-                audit.updated(
-                    connection,
-                    ENTITY,
-                    id.to_string(),
-                    updated.version,
-                    challenge.audience(),
-                    (
-                        &PhaseResource::from(&current),
-                        &PhaseResource::from(&updated),
-                    ),
-                )?;
-                Ok(updated)
-            })
-        })
-        .await?;
-    Ok(with_etag(
-        StatusCode::OK,
-        updated.version,
-        &PhaseResource::from(&updated),
-    ))
+    transition::<PhaseMoves>(request, caller, &id, payload, state).await
+}
+
+/// A phase's moves: its challenge's owner (or programme staff) makes them.
+pub struct PhaseMoves;
+
+impl Moves for PhaseMoves {
+    type Current = (Phase, Challenge);
+    type Id = PhaseId;
+    type Status = PhaseStatus;
+    type Body = TransitionRequest;
+    type Seen = Visibility;
+    type Moved = Phase;
+    const RECORD: &'static str = "phase";
+
+    fn target(body: &TransitionRequest) -> &str {
+        &body.to
+    }
+
+    fn seen(actor: &Actor) -> Visibility {
+        visibility(actor)
+    }
+
+    fn find(
+        connection: &mut DbConnection,
+        id: PhaseId,
+        seen: &Visibility,
+        actor: &Actor,
+        _to: PhaseStatus,
+    ) -> Result<(Phase, Challenge), ApiError> {
+        let (current, challenge) = find_visible(connection, id, seen)?;
+        actor.may_manage_challenges_of(challenge.fields.owner_organisation_id)?;
+        Ok((current, challenge))
+    }
+
+    fn version((current, _): &(Phase, Challenge)) -> i64 {
+        current.version
+    }
+
+    fn apply(
+        connection: &mut DbConnection,
+        audit: &AuditContext,
+        (current, challenge): (Phase, Challenge),
+        to: PhaseStatus,
+        _body: &TransitionRequest,
+    ) -> Result<Phase, ApiError> {
+        let status = current.status.transition(to)?;
+        let updated = Phase {
+            status,
+            version: current.version + 1,
+            updated_at: Timestamp::now(),
+            ..current.clone()
+        };
+        store::update(connection, &updated, current.version).map_err(map_store_error)?;
+        audit.updated(
+            connection,
+            ENTITY,
+            current.id.to_string(),
+            updated.version,
+            challenge.audience(),
+            (
+                &PhaseResource::from(&current),
+                &PhaseResource::from(&updated),
+            ),
+        )?;
+        Ok(updated)
+    }
+
+    fn respond(moved: Phase) -> HttpResponse {
+        with_etag(StatusCode::OK, moved.version, &PhaseResource::from(&moved))
+    }
 }
 
 /// Delete a phase while it is planned.

@@ -8,41 +8,25 @@ use catalyst_domain::{
     Actor, ExternalId, Money, OrganisationId, Programme, ProgrammeFields, ProgrammeId, Timestamp,
     ValidationErrors,
 };
-
 use catalyst_persistence::keyset::Direction;
-
 use catalyst_persistence::programmes::{self as store, ProgrammeFilter, ProgrammeSortField};
-
 use catalyst_persistence::{organisations, transaction, DbConnection, StoreError};
-
 use chrono::NaiveDate;
-
 use serde::{Deserialize, Serialize};
-
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
-
 use crate::extract::body::{read_json, Accepts};
-
 use crate::extract::conditional::{etag, if_none_match_matches, IfMatch};
-
 use crate::extract::lists::ListRequest;
-
 use crate::problem::{ApiError, Problem};
-
 use crate::resources::audit::{AuditContext, AuditList};
-
 use crate::resources::upsert::{found, Keyed, Reply, Saved};
-
 use crate::resources::ExternalIdBody;
-
 use crate::resources::{
     collect_field_id, created, optional_patch, path_id, present, required_patch, with_etag,
 };
-
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
-
 use crate::server::state::AppState;
 
 mod dto;

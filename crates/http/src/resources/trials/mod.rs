@@ -8,47 +8,29 @@ use catalyst_domain::{
     Actor, Audience, AwardId, ExternalId, FieldViolation, Lifecycle, Money, OrganisationId,
     Timestamp, Trial, TrialFields, TrialId, TrialStatus, ValidationErrors,
 };
-
 use catalyst_persistence::changes::Operation;
-
 use catalyst_persistence::keyset::Direction;
-
 use catalyst_persistence::trials::outcome_store::{self};
-
 use catalyst_persistence::trials::{self as store, TrialFilter, TrialSortField, TrialVisibility};
-
 use catalyst_persistence::{awards, organisations, transaction, DbConnection, StoreError};
-
 use chrono::NaiveDate;
-
 use serde::{Deserialize, Serialize};
-
 use utoipa::{IntoParams, ToSchema};
 
 use super::outcomes::OutcomeResource;
-
 use crate::auth::Caller;
-
 use crate::extract::body::{read_json, Accepts};
-
 use crate::extract::conditional::{etag, if_none_match_matches, IfMatch};
-
 use crate::extract::lists::ListRequest;
-
 use crate::problem::{ApiError, Problem};
-
 use crate::resources::audit::{AuditContext, AuditList};
-
+use crate::resources::transitions::{transition, Moves};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Reply, Saved};
-
 use crate::resources::{collect_field_id, ExternalIdBody};
-
 use crate::resources::{
     created, optional_patch, path_id, present, required_patch, with_etag, TransitionRequest,
 };
-
 use crate::resources::{ForeignKey, StoreErrors};
-
 use crate::server::state::AppState;
 
 mod dto;
@@ -367,58 +349,77 @@ pub async fn transition_trial(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let body: TransitionRequest =
-        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
-    caller.actor().signed_in()?;
-    let id: TrialId = path_id(&id, "trial")?;
-    let if_match = IfMatch::from_headers(request.headers())?;
-    let to: TrialStatus = body
-        .to
-        .parse()
-        .map_err(|error: catalyst_domain::UnknownValue| {
-            ApiError::Validation(
-                FieldViolation::new("to", "invalid_value", error.to_string()).into(),
-            )
-        })?;
-    let audit = AuditContext::of(&caller);
-    let seen = visibility(caller.actor());
-    let updated = state
-        .with_connection(move |connection| {
-            transaction(connection, |connection| {
-                let current =
-                    store::find_visible(connection, id, &seen).map_err(map_store_error)?;
-                caller
-                    .actor()
-                    .may_manage_challenges_of(current.fields.host_organisation_id)?;
-                if_match.check(current.version)?;
-                let status = current.status.transition(to)?;
-                let updated = Trial {
-                    status,
-                    version: current.version + 1,
-                    updated_at: Timestamp::now(),
-                    ..current.clone()
-                };
-                store::update(connection, &updated, current.version).map_err(map_store_error)?;
-                audit.updated(
-                    connection,
-                    ENTITY,
-                    id.to_string(),
-                    updated.version,
-                    updated.audience(),
-                    (
-                        &TrialResource::from(&current),
-                        &TrialResource::from(&updated),
-                    ),
-                )?;
-                Ok(updated)
-            })
-        })
-        .await?;
-    Ok(with_etag(
-        StatusCode::OK,
-        updated.version,
-        &TrialResource::from(&updated),
-    ))
+    transition::<TrialMoves>(request, caller, &id, payload, state).await
+}
+
+/// A trial's moves: its host's officers (or programme staff) make them.
+pub struct TrialMoves;
+
+impl Moves for TrialMoves {
+    type Current = Trial;
+    type Id = TrialId;
+    type Status = TrialStatus;
+    type Body = TransitionRequest;
+    type Seen = TrialVisibility;
+    type Moved = Trial;
+    const RECORD: &'static str = "trial";
+
+    fn target(body: &TransitionRequest) -> &str {
+        &body.to
+    }
+
+    fn seen(actor: &Actor) -> TrialVisibility {
+        visibility(actor)
+    }
+
+    fn find(
+        connection: &mut DbConnection,
+        id: TrialId,
+        seen: &TrialVisibility,
+        actor: &Actor,
+        _to: TrialStatus,
+    ) -> Result<Trial, ApiError> {
+        let current = store::find_visible(connection, id, seen).map_err(map_store_error)?;
+        actor.may_manage_challenges_of(current.fields.host_organisation_id)?;
+        Ok(current)
+    }
+
+    fn version(current: &Trial) -> i64 {
+        current.version
+    }
+
+    fn apply(
+        connection: &mut DbConnection,
+        audit: &AuditContext,
+        current: Trial,
+        to: TrialStatus,
+        _body: &TransitionRequest,
+    ) -> Result<Trial, ApiError> {
+        let status = current.status.transition(to)?;
+        let updated = Trial {
+            status,
+            version: current.version + 1,
+            updated_at: Timestamp::now(),
+            ..current.clone()
+        };
+        store::update(connection, &updated, current.version).map_err(map_store_error)?;
+        audit.updated(
+            connection,
+            ENTITY,
+            current.id.to_string(),
+            updated.version,
+            updated.audience(),
+            (
+                &TrialResource::from(&current),
+                &TrialResource::from(&updated),
+            ),
+        )?;
+        Ok(updated)
+    }
+
+    fn respond(moved: Trial) -> HttpResponse {
+        with_etag(StatusCode::OK, moved.version, &TrialResource::from(&moved))
+    }
 }
 
 /// A trial's recorded changes, oldest first.

@@ -6,33 +6,20 @@ use catalyst_domain::Audience;
 use catalyst_domain::{
     access, Actor, OrganisationId, Role, Timestamp, User, UserFields, UserId, ValidationErrors,
 };
-
 use catalyst_persistence::{refresh_tokens, transaction, users as store, StoreError};
-
 use serde::{Deserialize, Serialize};
-
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::credentials::{hash_password, verify_password};
-
 use crate::auth::Caller;
-
 use crate::extract::body::{read_json, Accepts};
-
 use crate::extract::conditional::{etag, IfMatch};
-
 use crate::extract::pagination::{collect_errors, parse_limit};
-
 use crate::extract::query::QueryParams;
-
 use crate::problem::{ApiError, Problem, ProblemItem};
-
 use crate::resources::audit::AuditContext;
-
 use crate::resources::required_patch;
-
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
-
 use crate::server::state::AppState;
 
 mod dto;

@@ -1,0 +1,85 @@
+//! `POST /{collection}/{id}/transitions`, written once: every lifecycle move reads its body,
+//! checks the caller is signed in, parses the id and the target status, finds the record as the
+//! caller sees it, checks who may make this move and the caller's `If-Match`, then moves it in
+//! one transaction with its audit record. What differs between collections (who may move it,
+//! what else a move writes, what the answer carries) is a [`Moves`] implementation.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use catalyst_domain::{Actor, FieldViolation, UnknownValue};
+use catalyst_persistence::{transaction, DbConnection};
+use serde::de::DeserializeOwned;
+
+use crate::auth::Caller;
+use crate::extract::body::{read_json, Accepts};
+use crate::extract::conditional::IfMatch;
+use crate::problem::ApiError;
+use crate::resources::audit::AuditContext;
+use crate::resources::path_id;
+use crate::server::state::AppState;
+
+/// One collection's lifecycle moves.
+pub trait Moves {
+    /// The record as found (with whatever its checks need beside it).
+    type Current: Send + 'static;
+    type Id: std::str::FromStr + Copy + Send + 'static;
+    type Status: std::str::FromStr<Err = UnknownValue> + Copy + Send + 'static;
+    /// The request body: `{"to": ...}`, and more where a move takes more.
+    type Body: DeserializeOwned + Send + 'static;
+    /// The caller's visibility, worked out before the blocking hop.
+    type Seen: Send + 'static;
+    /// What the move returns to build the answer from.
+    type Moved: Send + 'static;
+
+    /// "challenge", as in "no challenge has id ...".
+    const RECORD: &'static str;
+
+    fn target(body: &Self::Body) -> &str;
+    fn seen(actor: &Actor) -> Self::Seen;
+    /// The record as the caller sees it, once the caller may make this move (404 otherwise).
+    fn find(
+        connection: &mut DbConnection,
+        id: Self::Id,
+        seen: &Self::Seen,
+        actor: &Actor,
+        to: Self::Status,
+    ) -> Result<Self::Current, ApiError>;
+    fn version(current: &Self::Current) -> i64;
+    /// Makes the move under the lifecycle's rules, with its audit record and side effects.
+    fn apply(
+        connection: &mut DbConnection,
+        audit: &AuditContext,
+        current: Self::Current,
+        to: Self::Status,
+        body: &Self::Body,
+    ) -> Result<Self::Moved, ApiError>;
+    fn respond(moved: Self::Moved) -> HttpResponse;
+}
+
+/// Moves the record named by `id` as the request asks.
+pub async fn transition<M: Moves>(
+    request: HttpRequest,
+    caller: Caller,
+    id: &str,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let body: M::Body = read_json(&request, payload, state.body_limit, Accepts::Json).await?;
+    caller.actor().signed_in()?;
+    let id: M::Id = path_id(id, M::RECORD)?;
+    let if_match = IfMatch::from_headers(request.headers())?;
+    let to: M::Status = M::target(&body).parse().map_err(|error: UnknownValue| {
+        ApiError::Validation(FieldViolation::new("to", "invalid_value", error.to_string()).into())
+    })?;
+    let audit = AuditContext::of(&caller);
+    let seen = M::seen(caller.actor());
+    let moved = state
+        .with_connection(move |connection| {
+            transaction(connection, |connection| {
+                let current = M::find(connection, id, &seen, caller.actor(), to)?;
+                if_match.check(M::version(&current))?;
+                M::apply(connection, &audit, current, to, &body)
+            })
+        })
+        .await?;
+    Ok(M::respond(moved))
+}
