@@ -3,13 +3,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
 
+use std::collections::BTreeSet;
+
 use catalyst_domain::{
-    Organisation, OrganisationDraft, OrganisationId, OrganisationKind, Region, Scale, Timestamp,
+    Challenge, ChallengeFields, ChallengeId, ChallengeStatus, ExternalId, Money, Organisation,
+    OrganisationDraft, OrganisationId, OrganisationKind, Phase, PhaseFields, PhaseKind, Programme,
+    ProgrammeFields, Region, Scale, Timestamp,
 };
+use catalyst_persistence::challenges::{self, ChallengeSortField};
 use catalyst_persistence::keyset::{Direction, Sort};
 use catalyst_persistence::organisations::{self, OrganisationFilter, OrganisationSortField};
+use catalyst_persistence::phases::{self, PhaseSortField};
 use catalyst_persistence::testing::TestDatabase;
-use catalyst_persistence::{migrations, Pool, PoolSettings, StoreError};
+use catalyst_persistence::{external_ids, migrations, programmes, Pool, PoolSettings, StoreError};
 
 fn migrated_pool(database: &TestDatabase) -> Pool {
     let pool = Pool::new(
@@ -284,6 +290,299 @@ fn expired_idempotency_keys_are_purged_and_live_ones_kept() {
             )
             .unwrap(),
             Claim::New
+        );
+    }
+}
+
+/// A programme, a challenge of `owner` in `status`, and its Phase 1 with `budget_pence`.
+fn challenge_with_phase(
+    connection: &mut catalyst_persistence::DbConnection,
+    owner: OrganisationId,
+    reference: &str,
+    status: ChallengeStatus,
+    budget_pence: i64,
+) -> (Challenge, Phase) {
+    let budget = Money::gbp_pence(budget_pence).unwrap();
+    let programme = Programme::create(
+        ProgrammeFields {
+            code: format!("P-{reference}"),
+            title: "A programme".into(),
+            description: None,
+            funder_organisation_id: owner,
+            budget,
+            opens_on: None,
+            closes_on: None,
+        },
+        Timestamp::now(),
+    );
+    programmes::insert(connection, &programme).unwrap();
+    let mut challenge = Challenge::create(
+        ChallengeFields {
+            programme_id: programme.id,
+            owner_organisation_id: owner,
+            reference: reference.into(),
+            title: "A challenge".into(),
+            problem_statement: "How might we?".into(),
+            themes: vec![],
+            opens_at: None,
+            closes_at: None,
+            documents: vec![],
+        },
+        Timestamp::now(),
+    );
+    challenge.status = status;
+    challenges::insert(connection, &challenge).unwrap();
+    let phase = Phase::create(
+        PhaseFields {
+            challenge_id: challenge.id,
+            number: 1,
+            kind: PhaseKind::Feasibility,
+            budget,
+            max_award: budget,
+            max_suppliers: None,
+            starts_on: None,
+            ends_on: None,
+            open_to_all: true,
+        },
+        Timestamp::now(),
+    );
+    phases::insert(connection, &phase).unwrap();
+    (challenge, phase)
+}
+
+fn public_body(connection: &mut catalyst_persistence::DbConnection, name: &str) -> OrganisationId {
+    let body = organisation(name, OrganisationKind::LocalAuthority, None);
+    organisations::insert(connection, &body).unwrap();
+    body.id
+}
+
+/// The conditional budget update holds under concurrency: eight writers at once each claim 30
+/// of a budget of 100, and exactly three succeed, on both databases.
+#[test]
+fn concurrent_claims_never_take_a_phase_past_its_budget() {
+    for database in TestDatabase::for_each_backend() {
+        let backend = database.backend();
+        let pool = Pool::new(
+            database.url().clone(),
+            &PoolSettings {
+                max_size: 8,
+                ..PoolSettings::default_for(backend)
+            },
+        );
+        let mut connection = pool.get().unwrap();
+        migrations::run_pending(&mut connection).unwrap();
+        let leeds = public_body(&mut connection, "Leeds City Council");
+        let (_, phase) =
+            challenge_with_phase(&mut connection, leeds, "GTC-1", ChallengeStatus::Open, 100);
+        drop(connection);
+        let start = std::sync::Arc::new(std::sync::Barrier::new(8));
+        let claims: Vec<bool> = (0..8)
+            .map(|_| {
+                let pool = pool.clone();
+                let start = start.clone();
+                std::thread::spawn(move || {
+                    let mut connection = pool.get().unwrap();
+                    start.wait();
+                    phases::commit(&mut connection, phase.id, 30, Timestamp::now()).unwrap()
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|claim| claim.join().unwrap())
+            .collect();
+        assert_eq!(
+            claims.iter().filter(|claimed| **claimed).count(),
+            3,
+            "{backend}: {claims:?}"
+        );
+        let mut connection = pool.get().unwrap();
+        let after = phases::find(&mut connection, phase.id).unwrap();
+        assert_eq!(after.committed.minor_units(), 90, "{backend}");
+        assert_eq!(after.version, phase.version + 3, "{backend}");
+    }
+}
+
+/// A draft challenge, and its phases, are seen only by its owner (and by those who see
+/// everything); published ones by all; the list and a lookup by id agree.
+#[test]
+fn drafts_and_their_phases_are_seen_only_by_their_owner() {
+    for database in TestDatabase::for_each_backend() {
+        let backend = database.backend();
+        let pool = migrated_pool(&database);
+        let mut connection = pool.get().unwrap();
+        let leeds = public_body(&mut connection, "Leeds City Council");
+        let york = public_body(&mut connection, "City of York Council");
+        let (draft, draft_phase) = challenge_with_phase(
+            &mut connection,
+            leeds,
+            "GTC-DRAFT",
+            ChallengeStatus::Draft,
+            100,
+        );
+        let (open, open_phase) = challenge_with_phase(
+            &mut connection,
+            york,
+            "GTC-OPEN",
+            ChallengeStatus::Open,
+            100,
+        );
+        for (who, seen, expected) in [
+            (
+                "everyone",
+                challenges::Visibility::Everything,
+                vec![draft.id, open.id],
+            ),
+            (
+                "leeds",
+                challenges::Visibility::PublishedAnd(vec![leeds]),
+                vec![draft.id, open.id],
+            ),
+            (
+                "york",
+                challenges::Visibility::PublishedAnd(vec![york]),
+                vec![open.id],
+            ),
+            (
+                "nobody",
+                challenges::Visibility::PublishedAnd(vec![]),
+                vec![open.id],
+            ),
+        ] {
+            let sort = Sort {
+                keys: vec![(ChallengeSortField::Id, Direction::Ascending)],
+            };
+            let listed: BTreeSet<ChallengeId> =
+                challenges::list(&mut connection, &seen, &Default::default(), &sort, None, 50)
+                    .unwrap()
+                    .items
+                    .iter()
+                    .map(|challenge| challenge.id)
+                    .collect();
+            assert_eq!(
+                listed,
+                expected.iter().copied().collect(),
+                "{backend} {who}"
+            );
+            for challenge in [&draft, &open] {
+                assert_eq!(
+                    challenges::find_visible(&mut connection, challenge.id, &seen).is_ok(),
+                    expected.contains(&challenge.id),
+                    "{backend} {who} finds {}",
+                    challenge.fields.reference
+                );
+            }
+            let phase_sort = Sort {
+                keys: vec![(PhaseSortField::Id, Direction::Ascending)],
+            };
+            let phases_seen: BTreeSet<_> = phases::list(
+                &mut connection,
+                &seen,
+                &Default::default(),
+                &phase_sort,
+                None,
+                50,
+            )
+            .unwrap()
+            .items
+            .iter()
+            .map(|phase| phase.id)
+            .collect();
+            let expected_phases: BTreeSet<_> =
+                [(draft.id, draft_phase.id), (open.id, open_phase.id)]
+                    .iter()
+                    .filter(|(challenge, _)| expected.contains(challenge))
+                    .map(|(_, phase)| *phase)
+                    .collect();
+            assert_eq!(phases_seen, expected_phases, "{backend} {who}: phases");
+        }
+    }
+}
+
+/// A partner's key names one record of a collection: another record of it cannot take the key
+/// (`Duplicate` on the keys' constraint), a record of another collection can, and a deleted
+/// record's keys are free again.
+#[test]
+fn a_partners_key_names_one_record_until_that_record_goes() {
+    for database in TestDatabase::for_each_backend() {
+        let backend = database.backend();
+        let pool = migrated_pool(&database);
+        let mut connection = pool.get().unwrap();
+        let key = [ExternalId {
+            source: "crm".into(),
+            id: "ORG-1".into(),
+        }];
+        let leeds = public_body(&mut connection, "Leeds City Council");
+        let york = public_body(&mut connection, "City of York Council");
+        external_ids::replace(
+            &mut connection,
+            organisations::ENTITY,
+            &leeds.to_string(),
+            &key,
+            Timestamp::now(),
+        )
+        .unwrap();
+        assert_eq!(
+            organisations::find_by_external_id(&mut connection, "crm", "ORG-1")
+                .unwrap()
+                .id,
+            leeds,
+            "{backend}"
+        );
+        match external_ids::replace(
+            &mut connection,
+            organisations::ENTITY,
+            &york.to_string(),
+            &key,
+            Timestamp::now(),
+        ) {
+            Err(StoreError::Duplicate { constraint }) => {
+                assert_eq!(constraint, external_ids::UNIQUE_CONSTRAINT, "{backend}")
+            }
+            other => panic!("{backend}: a second record took the key: {other:?}"),
+        }
+        // Another collection's record may use the same key.
+        let (challenge, _) = challenge_with_phase(
+            &mut connection,
+            leeds,
+            "GTC-KEY",
+            ChallengeStatus::Draft,
+            100,
+        );
+        challenges::set_external_ids(&mut connection, challenge.id, &key, Timestamp::now())
+            .unwrap();
+        // Deleting a record frees its keys for another.
+        let second = [ExternalId {
+            source: "crm".into(),
+            id: "ORG-2".into(),
+        }];
+        let wakefield = public_body(&mut connection, "Wakefield Council");
+        external_ids::replace(
+            &mut connection,
+            organisations::ENTITY,
+            &wakefield.to_string(),
+            &second,
+            Timestamp::now(),
+        )
+        .unwrap();
+        organisations::delete(&mut connection, wakefield, None).unwrap();
+        assert!(matches!(
+            organisations::find_by_external_id(&mut connection, "crm", "ORG-2"),
+            Err(StoreError::NotFound)
+        ));
+        external_ids::replace(
+            &mut connection,
+            organisations::ENTITY,
+            &york.to_string(),
+            &second,
+            Timestamp::now(),
+        )
+        .unwrap();
+        assert_eq!(
+            organisations::find_by_external_id(&mut connection, "crm", "ORG-2")
+                .unwrap()
+                .id,
+            york,
+            "{backend}"
         );
     }
 }
