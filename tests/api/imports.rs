@@ -867,3 +867,61 @@ fn an_exported_csv_edited_in_a_spreadsheet_imports_back() {
         assert_eq!(versions(server, "milestones"), before);
     });
 }
+
+/// An import job says in the server's log when it starts and how it ended (rows, rejections,
+/// duration), a failed one at warning level with the reason: an operator sees imports without
+/// polling them.
+#[test]
+fn an_import_job_logs_its_start_and_its_end() {
+    for_each_backend(|server| {
+        let rows = [
+            council(1),
+            json!({"name": "", "kind": "local_authority"}),
+            council(2),
+        ];
+        let mut ids = Vec::new();
+        for mode in ["partial", "all_or_nothing"] {
+            let reply = upload(
+                server,
+                Some(&server.admin_token),
+                &format!("collection=organisations&mode={mode}"),
+                "application/x-ndjson",
+                &ndjson(&rows),
+            );
+            assert_eq!(reply.status, 202, "{}", reply.text());
+            let location = reply.header("location").unwrap().to_owned();
+            let import = finished(server, &location);
+            ids.push((mode, import["id"].as_str().unwrap().to_owned()));
+        }
+        let started = server.await_logged("import started", 2);
+        let ended = server.await_logged("import finished", 2);
+        for (mode, id) in &ids {
+            let start = started
+                .iter()
+                .find(|line| line["import"] == id.as_str())
+                .unwrap_or_else(|| panic!("no start line for {id}: {started:?}"));
+            assert_eq!(start["collection"], "organisations");
+            assert_eq!(start["mode"], *mode);
+            assert_eq!(start["level"], "INFO", "{start}");
+            let end = ended
+                .iter()
+                .find(|line| line["import"] == id.as_str())
+                .unwrap_or_else(|| panic!("no end line for {id}: {ended:?}"));
+            assert_eq!(end["rows"], 3, "{end}");
+            assert_eq!(end["rejected"], 1, "{end}");
+            assert!(end["duration_ms"].is_u64(), "{end}");
+            if *mode == "partial" {
+                assert_eq!(end["status"], "succeeded", "{end}");
+                assert_eq!(end["created"], 2, "{end}");
+                assert_eq!(end["level"], "INFO", "{end}");
+            } else {
+                assert_eq!(end["status"], "failed", "{end}");
+                assert_eq!(end["level"], "WARN", "{end}");
+                assert!(
+                    end["reason"].as_str().unwrap().contains("rejected"),
+                    "{end}"
+                );
+            }
+        }
+    });
+}

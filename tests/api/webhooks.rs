@@ -217,6 +217,25 @@ fn a_failed_delivery_is_retried_and_410_disables_the_subscription() {
             std::thread::sleep(Duration::from_millis(100));
         }
         assert_eq!(deliveries(server, &webhook)[0]["status"], "failed");
+
+        // The log says so, at the level each needs, naming the webhook and never its URL.
+        let retried = server.await_logged("webhook delivery failed; will retry", 1);
+        assert_eq!(retried[0]["level"], "INFO", "{retried:?}");
+        assert_eq!(retried[0]["status_code"], 500, "{retried:?}");
+        assert_eq!(retried[0]["attempts"], 1, "{retried:?}");
+        let disabled = server.await_logged("webhook disabled: the receiver answered 410 Gone", 1);
+        assert_eq!(disabled[0]["level"], "WARN", "{disabled:?}");
+        assert_eq!(
+            disabled[0]["webhook"],
+            id(&webhook).as_str(),
+            "{disabled:?}"
+        );
+        for line in retried.iter().chain(&disabled) {
+            assert!(
+                !line.to_string().contains("127.0.0.1"),
+                "a URL in the log: {line}"
+            );
+        }
     });
 }
 

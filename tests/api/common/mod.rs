@@ -27,6 +27,8 @@ pub struct TestServer {
     pub base_url: String,
     pub backend: String,
     child: Child,
+    /// Every line the server logged (JSON), the newest last.
+    log: ServerLog,
     agent: ureq::Agent,
     /// An admin's access token, made at start.
     pub admin_token: String,
@@ -83,7 +85,7 @@ impl TestServer {
             "create the admin: {}",
             String::from_utf8_lossy(&admin.stderr)
         );
-        let (child, address) = spawn_server(&database.url_text(), extra_env);
+        let (child, address, log) = spawn_server(&database.url_text(), extra_env);
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(30)))
@@ -93,6 +95,7 @@ impl TestServer {
             base_url: format!("http://{address}"),
             backend: database.backend().to_string(),
             child,
+            log,
             agent,
             admin_token: String::new(),
             database_url: database.url_text(),
@@ -104,6 +107,30 @@ impl TestServer {
         };
         server.admin_token = server.token_for(ADMIN_EMAIL, PASSWORD);
         server
+    }
+
+    /// The server's log lines so far that are JSON objects with this `message`.
+    pub fn logged(&self, message: &str) -> Vec<Value> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|entry| entry["message"] == message)
+            .collect()
+    }
+
+    /// Waits (up to ten seconds) until the server has logged `message` `count` times; returns
+    /// those lines.
+    pub fn await_logged(&self, message: &str, count: usize) -> Vec<Value> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let lines = self.logged(message);
+            if lines.len() >= count || std::time::Instant::now() > deadline {
+                return lines;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// An access token for a person, by the password grant.
@@ -257,11 +284,12 @@ impl TestServer {
             .map(|(name, value)| (name.as_str(), value.as_str()))
             .collect();
         env.extend_from_slice(extra_env);
-        let (child, address) = spawn_server(&self.database_url, &env);
+        let (child, address, log) = spawn_server(&self.database_url, &env);
         TestServer {
             base_url: format!("http://{address}"),
             backend: self.backend.clone(),
             child,
+            log,
             agent: self.agent.clone(),
             admin_token: self.admin_token.clone(),
             database: None,
@@ -441,7 +469,10 @@ impl Reply {
 }
 
 /// Starts `catalyst serve` on `database_url` and returns it with the address it listens on.
-fn spawn_server(database_url: &str, extra_env: &[(&str, &str)]) -> (Child, String) {
+/// A server's log lines, shared with the thread that drains its standard error.
+type ServerLog = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+fn spawn_server(database_url: &str, extra_env: &[(&str, &str)]) -> (Child, String, ServerLog) {
     let data_dir = std::env::temp_dir().join(format!("catalyst-data-{}", uuid_suffix()));
     let mut command = Command::new(BINARY);
     command
@@ -475,16 +506,14 @@ fn spawn_server(database_url: &str, extra_env: &[(&str, &str)]) -> (Child, Strin
     let mut child = command.spawn().expect("start the catalyst binary");
     let log = child.stderr.take().expect("stderr");
     let (address_sender, address_receiver) = mpsc::channel();
-    let early_lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let early_lines: ServerLog = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let kept = early_lines.clone();
-    // Reads the log until the server says where it listens, then keeps draining it so the
-    // server never blocks on a full pipe.
+    // Reads the log, keeping every line for the test, and drains it so the server never
+    // blocks on a full pipe.
     std::thread::spawn(move || {
         let mut sender = Some(address_sender);
         for line in BufReader::new(log).lines().map_while(Result::ok) {
-            if sender.is_some() {
-                kept.lock().unwrap().push(line.clone());
-            }
+            kept.lock().unwrap().push(line.clone());
             if let Ok(entry) = serde_json::from_str::<Value>(&line) {
                 if entry["message"] == "listening" {
                     if let (Some(sender), Some(address)) =
@@ -511,7 +540,7 @@ fn spawn_server(database_url: &str, extra_env: &[(&str, &str)]) -> (Child, Strin
             );
         }
     };
-    (child, address)
+    (child, address, early_lines)
 }
 
 fn uuid_suffix() -> String {
@@ -566,12 +595,19 @@ pub fn run_cli_with_input(
         command.env(name, value);
     }
     let mut child = command.spawn().expect("run the catalyst CLI");
-    child
+    let written = child
         .stdin
         .take()
         .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("write to the CLI");
+        .write_all(input.as_bytes());
+    // A CLI that refuses its arguments exits before it reads its input: the pipe is closed.
+    if let Err(error) = written {
+        assert_eq!(
+            error.kind(),
+            std::io::ErrorKind::BrokenPipe,
+            "write to the CLI: {error}"
+        );
+    }
     child.wait_with_output().expect("the CLI's output")
 }
 

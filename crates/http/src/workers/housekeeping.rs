@@ -37,9 +37,14 @@ pub async fn run(state: AppState, change_retention: chrono::Duration) {
         )
         .await;
         match swept {
-            Ok(Ok((keys, counts, changes))) => {
-                tracing::debug!(keys, counts, changes, "housekeeping")
-            }
+            // What was purged, when anything was: an operator sees the tables kept small.
+            Ok(Ok((0, 0, 0))) => tracing::debug!("housekeeping: nothing to purge"),
+            Ok(Ok((keys, counts, changes))) => tracing::info!(
+                idempotency_keys = keys,
+                sign_in_counts = counts,
+                changes,
+                "housekeeping purged"
+            ),
             Ok(Err(error)) => tracing::warn!(%error, "housekeeping failed"),
             Err(error) => tracing::warn!(%error, "housekeeping failed"),
         }

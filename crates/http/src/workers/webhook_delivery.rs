@@ -333,12 +333,10 @@ fn send_due(
         let outcome = attempt(agent, settings, &delivery, &subscription);
         let finished = Timestamp::now();
         let gone = matches!(&outcome, Attempt::Gone);
-        store::record_attempt(
-            connection,
-            &delivery.id,
-            finished,
-            &outcome.settle(delivery.attempts + 1, finished),
-        )?;
+        let attempts = delivery.attempts + 1;
+        let settled = outcome.settle(attempts, finished);
+        store::record_attempt(connection, &delivery.id, finished, &settled)?;
+        log_attempt(&delivery.id, &subscription.id, attempts, &settled, gone);
         if gone {
             store::disable_subscription(
                 connection,
@@ -349,6 +347,58 @@ fn send_due(
         }
     }
     Ok(sent)
+}
+
+/// One line per delivery that did not go through: a retry is worth knowing (info), a delivery
+/// given up or a subscription disabled needs someone (warn). Never the URL, which may carry a
+/// partner's token.
+fn log_attempt(
+    delivery: &str,
+    webhook: &str,
+    attempts: i32,
+    settled: &AttemptOutcome,
+    disabled: bool,
+) {
+    match settled {
+        AttemptOutcome::Succeeded { status_code } => {
+            tracing::debug!(
+                delivery,
+                webhook,
+                attempts,
+                status_code,
+                "webhook delivered"
+            )
+        }
+        AttemptOutcome::Retry {
+            status_code,
+            error,
+            next_attempt_at,
+        } => tracing::info!(
+            delivery,
+            webhook,
+            attempts,
+            status_code,
+            error = %error,
+            next_attempt_at = %next_attempt_at,
+            "webhook delivery failed; will retry"
+        ),
+        AttemptOutcome::Failed { status_code, error } if disabled => tracing::warn!(
+            delivery,
+            webhook,
+            attempts,
+            status_code,
+            error = %error,
+            "webhook disabled: the receiver answered 410 Gone"
+        ),
+        AttemptOutcome::Failed { status_code, error } => tracing::warn!(
+            delivery,
+            webhook,
+            attempts,
+            status_code,
+            error = %error,
+            "webhook delivery given up"
+        ),
+    }
 }
 
 enum Attempt {

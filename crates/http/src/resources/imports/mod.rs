@@ -563,7 +563,11 @@ pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(list_import_results);
 }
 
-/// Runs inside `serve`: takes waiting imports one at a time, on any replica.
+/// How often a running import says how far it has got.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Runs inside `serve`: takes waiting imports one at a time, on any replica. Each says when it
+/// starts, how far it has got every ten seconds, and how it ended, in the server's log.
 pub async fn worker(pool: Pool) {
     let mut ticks = tokio::time::interval(std::time::Duration::from_secs(1));
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -594,13 +598,61 @@ pub async fn worker(pool: Pool) {
                 actor: import.owner.clone(),
                 request_id: None,
             };
-            crate::workers::import_engine::run(
+            let started = std::time::Instant::now();
+            tracing::info!(
+                import = %import.id,
+                collection = %import.collection,
+                format = %import.format,
+                mode = %import.mode,
+                bytes = import.bytes,
+                resumed_after = import.rows_processed,
+                "import started"
+            );
+            // A line at most every ten seconds while it runs, so a long import shows it moves.
+            let mut last_said = std::time::Instant::now();
+            let counts = crate::workers::import_engine::run(
                 &mut connection,
                 &import,
                 &actor,
                 &audit,
-                &mut |_| {},
+                &mut |counts| {
+                    if last_said.elapsed() >= PROGRESS_EVERY {
+                        last_said = std::time::Instant::now();
+                        tracing::info!(
+                            import = %import.id,
+                            rows = counts.processed,
+                            rejected = counts.rejected,
+                            elapsed_ms = started.elapsed().as_millis() as u64,
+                            "import progress"
+                        );
+                    }
+                },
             )?;
+            let finished = store::find(&mut connection, &import.id)?;
+            let duration_ms = started.elapsed().as_millis() as u64;
+            match finished.error.as_deref() {
+                None => tracing::info!(
+                    import = %import.id,
+                    status = %finished.status,
+                    rows = counts.processed,
+                    created = counts.created,
+                    updated = counts.updated,
+                    unchanged = counts.unchanged,
+                    rejected = counts.rejected,
+                    duration_ms,
+                    "import finished"
+                ),
+                // The owner's file, not the server, is at fault: a warning, saying why.
+                Some(reason) => tracing::warn!(
+                    import = %import.id,
+                    status = %finished.status,
+                    rows = counts.processed,
+                    rejected = counts.rejected,
+                    duration_ms,
+                    reason,
+                    "import finished"
+                ),
+            }
             Ok(true)
         })
         .await;
