@@ -208,6 +208,24 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document to standard output.
     Openapi,
+    /// Copy the SQLite database to FILE, consistently, while the server runs (safe from cron).
+    ///
+    /// The copy is checked (PRAGMA integrity_check) and renamed into place only when whole. For
+    /// PostgreSQL, use pg_dump: this says so and exits 2.
+    Backup {
+        /// Where the copy goes (it must not exist, unless --force).
+        file: std::path::PathBuf,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Make a backup FILE the SQLite database of DATABASE_URL, which must not exist yet.
+    ///
+    /// The next `serve` or `migrate` brings a backup of an older release up to date.
+    Restore {
+        /// A file `catalyst backup` made.
+        file: std::path::PathBuf,
+    },
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
@@ -288,6 +306,8 @@ enum RunError {
     Server(std::io::Error),
     #[error("{0}")]
     User(String),
+    #[error("{0}")]
+    Backup(#[from] catalyst_persistence::backup::BackupError),
 }
 
 fn main() -> ExitCode {
@@ -300,6 +320,7 @@ fn main() -> ExitCode {
             match error {
                 RunError::Config(_) => ExitCode::from(2),
                 RunError::Unreachable(unreachable) if unreachable.is_setting() => ExitCode::from(2),
+                RunError::Backup(backup) if backup.is_setting() => ExitCode::from(2),
                 _ => ExitCode::FAILURE,
             }
         }
@@ -315,6 +336,21 @@ fn run(cli: Cli) -> Result<(), RunError> {
     // and whether the database exists and takes the credentials.
     let config = Config::from_cli(&cli)?;
     init_logging(config.log_format, &config.log_filter)?;
+    // Before anything connects or migrates: a backup taken before an upgrade must be of the
+    // database as it was, and a restore goes where no database is yet.
+    match &cli.command {
+        Command::Backup { file, force } => {
+            catalyst_persistence::backup::backup(&config.database_url, file, *force)?;
+            println!("{}", file.display());
+            return Ok(());
+        }
+        Command::Restore { file } => {
+            catalyst_persistence::backup::restore(&config.database_url, file)?;
+            tracing::info!(from = %file.display(), "restored");
+            return Ok(());
+        }
+        _ => {}
+    }
     let keys = match cli.command {
         Command::Serve { .. } => Some(token_keys(&config)?),
         _ => None,
@@ -366,7 +402,9 @@ fn run(cli: Cli) -> Result<(), RunError> {
             }
             Ok(())
         }
-        Command::Migrate | Command::Openapi => Ok(()),
+        Command::Migrate | Command::Openapi | Command::Backup { .. } | Command::Restore { .. } => {
+            Ok(())
+        }
     }
 }
 

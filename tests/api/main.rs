@@ -11,6 +11,7 @@ mod common;
 
 mod auth;
 mod awards;
+mod backup;
 mod changes;
 mod cli;
 mod competition;

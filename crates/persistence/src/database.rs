@@ -200,7 +200,7 @@ impl PoolSettings {
 }
 
 /// How long a SQLite writer waits for another to finish before giving up.
-const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+pub(crate) const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 
 /// Opens connections of the backend the URL names, with per-connection settings.
 #[derive(Debug, Clone)]

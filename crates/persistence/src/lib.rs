@@ -26,6 +26,7 @@ pub mod api_clients;
 pub mod applications;
 pub mod audit;
 pub mod awards;
+pub mod backup;
 pub mod challenges;
 pub mod changes;
 pub mod contacts;

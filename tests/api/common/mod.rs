@@ -276,6 +276,28 @@ impl TestServer {
         self.replica_with(&[])
     }
 
+    /// Another server, with this one's settings and admin token, on the database at
+    /// `database_url` (a copy of this one's, say a restored backup).
+    pub fn on_copy(&self, database_url: &str) -> TestServer {
+        let env: Vec<(&str, &str)> = self
+            .extra_env
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .collect();
+        let (child, address, log) = spawn_server(database_url, &env);
+        TestServer {
+            base_url: format!("http://{address}"),
+            backend: self.backend.clone(),
+            child,
+            log,
+            agent: self.agent.clone(),
+            admin_token: self.admin_token.clone(),
+            database: None,
+            database_url: database_url.to_owned(),
+            extra_env: self.extra_env.clone(),
+        }
+    }
+
     /// [`Self::replica`] with `extra_env` on top of this server's settings.
     pub fn replica_with(&self, extra_env: &[(&str, &str)]) -> TestServer {
         let mut env: Vec<(&str, &str)> = self
