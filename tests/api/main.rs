@@ -34,5 +34,6 @@ mod seed;
 mod slow_clients;
 mod spreadsheets;
 mod sync;
+mod upgrades;
 mod upserts;
 mod webhooks;

@@ -276,6 +276,34 @@ impl TestServer {
         self.replica_with(&[])
     }
 
+    /// A server on a database that has its data already (a fixture, a restored backup) and
+    /// the tests' admin in it; `database` is kept until the server goes, when there is one.
+    pub fn start_on_existing(database_url: &str, database: Option<TestDatabase>) -> Self {
+        let (child, address, log) = spawn_server(database_url, &[]);
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into();
+        let mut server = Self {
+            base_url: format!("http://{address}"),
+            backend: if database_url.starts_with("sqlite") {
+                "sqlite".to_owned()
+            } else {
+                "postgres".to_owned()
+            },
+            child,
+            log,
+            agent,
+            admin_token: String::new(),
+            database,
+            database_url: database_url.to_owned(),
+            extra_env: Vec::new(),
+        };
+        server.admin_token = server.token_for(ADMIN_EMAIL, PASSWORD);
+        server
+    }
+
     /// Another server, with this one's settings and admin token, on the database at
     /// `database_url` (a copy of this one's, say a restored backup).
     pub fn on_copy(&self, database_url: &str) -> TestServer {
