@@ -64,28 +64,7 @@ pub fn backup(url: &DatabaseUrl, file: &Path, force: bool) -> Result<(), BackupE
     if file.exists() && !force {
         return Err(BackupError::Exists(file.to_owned()));
     }
-    let partial = partial_name(file);
-    remove_if_there(&partial)?;
-    let mut connection = open(source)?;
-    sqlite(
-        source,
-        connection.batch_execute(&format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")),
-    )?;
-    sqlite(
-        source,
-        diesel::sql_query("VACUUM INTO ?")
-            .bind::<Text, _>(partial.to_string_lossy().as_ref())
-            .execute(&mut connection),
-    )?;
-    drop(connection);
-    if let Err(error) = verify(&partial) {
-        let _ = std::fs::remove_file(&partial);
-        return Err(error);
-    }
-    std::fs::rename(&partial, file).map_err(|source| BackupError::File {
-        path: file.to_owned(),
-        source,
-    })
+    copy(source, file, verify)
 }
 
 /// Makes `file` (a backup) the SQLite database of `url`, which must not exist yet. The server
@@ -109,16 +88,30 @@ pub fn restore(url: &DatabaseUrl, file: &Path) -> Result<(), BackupError> {
             source,
         })?;
     }
-    let partial = partial_name(target);
+    copy(file, target, |_| Ok(()))
+}
+
+/// One consistent snapshot of the database at `source`, written beside `target` and renamed
+/// into place once `check` accepts it (a failed check leaves nothing behind).
+fn copy(
+    source: &Path,
+    target: &Path,
+    check: impl FnOnce(&Path) -> Result<(), BackupError>,
+) -> Result<(), BackupError> {
+    let partial = with_suffix(target, ".partial");
     remove_if_there(&partial)?;
-    let mut connection = open(file)?;
+    let mut connection = open(source)?;
     sqlite(
-        file,
+        source,
         diesel::sql_query("VACUUM INTO ?")
             .bind::<Text, _>(partial.to_string_lossy().as_ref())
             .execute(&mut connection),
     )?;
     drop(connection);
+    if let Err(error) = check(&partial) {
+        let _ = std::fs::remove_file(&partial);
+        return Err(error);
+    }
     std::fs::rename(&partial, target).map_err(|source| BackupError::File {
         path: target.to_owned(),
         source,
@@ -167,8 +160,14 @@ fn sqlite_path<'a>(url: &'a DatabaseUrl, advice: &str) -> Result<&'a Path, Backu
     }
 }
 
+/// A connection that waits out the server's writes rather than failing on a lock.
 fn open(path: &Path) -> Result<SqliteConnection, BackupError> {
-    sqlite(path, SqliteConnection::establish(&path.to_string_lossy()))
+    let mut connection = sqlite(path, SqliteConnection::establish(&path.to_string_lossy()))?;
+    sqlite(
+        path,
+        connection.batch_execute(&format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")),
+    )?;
+    Ok(connection)
 }
 
 fn sqlite<T, E: std::fmt::Display>(path: &Path, result: Result<T, E>) -> Result<T, BackupError> {
@@ -176,10 +175,6 @@ fn sqlite<T, E: std::fmt::Display>(path: &Path, result: Result<T, E>) -> Result<
         path: path.to_owned(),
         reason: error.to_string(),
     })
-}
-
-fn partial_name(file: &Path) -> PathBuf {
-    with_suffix(file, ".partial")
 }
 
 fn with_suffix(file: &Path, suffix: &str) -> PathBuf {

@@ -85,25 +85,45 @@ impl TestServer {
             "create the admin: {}",
             String::from_utf8_lossy(&admin.stderr)
         );
-        let (child, address, log) = spawn_server(&database.url_text(), extra_env);
+        let extra_env = extra_env
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect();
+        Self::serving(&database.url_text(), extra_env, Some(database))
+    }
+
+    /// A server on `database_url` with `extra_env`, signed in as the tests' admin; `database`
+    /// is kept until the server goes, when there is one.
+    fn serving(
+        database_url: &str,
+        extra_env: Vec<(String, String)>,
+        database: Option<TestDatabase>,
+    ) -> Self {
+        let env: Vec<(&str, &str)> = extra_env
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .collect();
+        let (child, address, log) = spawn_server(database_url, &env);
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(30)))
             .build()
             .into();
+        let backend = if database_url.starts_with("postgres") {
+            "postgres"
+        } else {
+            "sqlite"
+        };
         let mut server = Self {
             base_url: format!("http://{address}"),
-            backend: database.backend().to_string(),
+            backend: backend.to_owned(),
             child,
             log,
             agent,
             admin_token: String::new(),
-            database_url: database.url_text(),
-            extra_env: extra_env
-                .iter()
-                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
-                .collect(),
-            database: Some(database),
+            database,
+            database_url: database_url.to_owned(),
+            extra_env,
         };
         server.admin_token = server.token_for(ADMIN_EMAIL, PASSWORD);
         server
@@ -279,39 +299,29 @@ impl TestServer {
     /// A server on a database that has its data already (a fixture, a restored backup) and
     /// the tests' admin in it; `database` is kept until the server goes, when there is one.
     pub fn start_on_existing(database_url: &str, database: Option<TestDatabase>) -> Self {
-        let (child, address, log) = spawn_server(database_url, &[]);
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .build()
-            .into();
-        let mut server = Self {
-            base_url: format!("http://{address}"),
-            backend: if database_url.starts_with("sqlite") {
-                "sqlite".to_owned()
-            } else {
-                "postgres".to_owned()
-            },
-            child,
-            log,
-            agent,
-            admin_token: String::new(),
-            database,
-            database_url: database_url.to_owned(),
-            extra_env: Vec::new(),
-        };
-        server.admin_token = server.token_for(ADMIN_EMAIL, PASSWORD);
-        server
+        Self::serving(database_url, Vec::new(), database)
     }
 
     /// Another server, with this one's settings and admin token, on the database at
     /// `database_url` (a copy of this one's, say a restored backup).
     pub fn on_copy(&self, database_url: &str) -> TestServer {
-        let env: Vec<(&str, &str)> = self
+        self.beside(database_url, &[])
+    }
+
+    /// [`Self::replica`] with `extra_env` on top of this server's settings.
+    pub fn replica_with(&self, extra_env: &[(&str, &str)]) -> TestServer {
+        self.beside(&self.database_url, extra_env)
+    }
+
+    /// Another server with this one's settings (and `extra_env`) and admin token, on
+    /// `database_url`; it owns no database.
+    fn beside(&self, database_url: &str, extra_env: &[(&str, &str)]) -> TestServer {
+        let mut env: Vec<(&str, &str)> = self
             .extra_env
             .iter()
             .map(|(name, value)| (name.as_str(), value.as_str()))
             .collect();
+        env.extend_from_slice(extra_env);
         let (child, address, log) = spawn_server(database_url, &env);
         TestServer {
             base_url: format!("http://{address}"),
@@ -322,28 +332,6 @@ impl TestServer {
             admin_token: self.admin_token.clone(),
             database: None,
             database_url: database_url.to_owned(),
-            extra_env: self.extra_env.clone(),
-        }
-    }
-
-    /// [`Self::replica`] with `extra_env` on top of this server's settings.
-    pub fn replica_with(&self, extra_env: &[(&str, &str)]) -> TestServer {
-        let mut env: Vec<(&str, &str)> = self
-            .extra_env
-            .iter()
-            .map(|(name, value)| (name.as_str(), value.as_str()))
-            .collect();
-        env.extend_from_slice(extra_env);
-        let (child, address, log) = spawn_server(&self.database_url, &env);
-        TestServer {
-            base_url: format!("http://{address}"),
-            backend: self.backend.clone(),
-            child,
-            log,
-            agent: self.agent.clone(),
-            admin_token: self.admin_token.clone(),
-            database: None,
-            database_url: self.database_url.clone(),
             extra_env: self.extra_env.clone(),
         }
     }

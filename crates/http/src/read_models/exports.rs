@@ -344,33 +344,24 @@ fn page_reader(collection: &str, actor: &Actor) -> Option<PageReader> {
                 crate::resources::awards::AwardResource::from(item)
             })
         }),
-        "milestones" => {
+        // Payments are the paid milestones, read the same way, as rows of the payments import.
+        "milestones" | "payments" => {
             let seen = crate::resources::applications::private_visibility(actor);
+            let payments = collection == "payments";
+            let filter = milestones::MilestoneFilter {
+                status: payments.then_some(catalyst_domain::MilestoneStatus::Paid),
+                ..Default::default()
+            };
             Box::new(move |connection, after| {
                 let sort = by_id(milestones::MilestoneSortField::Id);
-                let page = milestones::list(
-                    connection,
-                    &seen,
-                    &Default::default(),
-                    &sort,
-                    after,
-                    PAGE_ROWS,
-                )?;
-                to_values(page, |item| {
-                    crate::resources::milestones::MilestoneResource::from(item)
-                })
-            })
-        }
-        "payments" => {
-            let seen = crate::resources::applications::private_visibility(actor);
-            Box::new(move |connection, after| {
-                let sort = by_id(milestones::MilestoneSortField::Id);
-                let paid = milestones::MilestoneFilter {
-                    status: Some(catalyst_domain::MilestoneStatus::Paid),
-                    ..Default::default()
-                };
-                let page = milestones::list(connection, &seen, &paid, &sort, after, PAGE_ROWS)?;
-                to_values(page, payment_row)
+                let page = milestones::list(connection, &seen, &filter, &sort, after, PAGE_ROWS)?;
+                if payments {
+                    to_values(page, payment_row)
+                } else {
+                    to_values(page, |item| {
+                        crate::resources::milestones::MilestoneResource::from(item)
+                    })
+                }
             })
         }
         "trials" => {
