@@ -432,6 +432,16 @@ fn migrate(pool: &catalyst_persistence::Pool, config: &Config) -> Result<(), Run
             applied.len()
         );
     }
+    let raised = catalyst_persistence::changes::move_past_stored(&mut connection)
+        .map_err(|error| database_error(error.to_string()))?;
+    if raised > 0 {
+        // A dump from an older cluster: its changes are numbered past this cluster's counter.
+        tracing::warn!(
+            raised_by = raised,
+            cause = "a dump restored from another cluster",
+            "change feed positions moved past the stored changes"
+        );
+    }
     Ok(())
 }
 

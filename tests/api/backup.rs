@@ -176,7 +176,9 @@ fn everything(server: &TestServer) -> Vec<(String, String)> {
         all.push((collection.to_owned(), reply.text()));
     }
     // The feed from its start: every change, in order, with its cursor. (`/changes/latest`
-    // is where the cluster's oldest running transaction stands, not a fact of the data.)
+    // is where the cluster's oldest running transaction stands, not a fact of the data; so is
+    // how far the feed reaches until every write so far is older than that.)
+    server.settle_feed();
     let mut changes = Vec::new();
     let mut path = "/api/v1/changes?limit=500".to_owned();
     loop {
@@ -274,4 +276,66 @@ fn a_pg_dump_restored_into_a_new_database_serves_the_same_records() {
     drop(copy);
     drop(target);
     let _ = std::fs::remove_dir_all(&folder);
+}
+
+/// A dump from a cluster whose transaction counter is far ahead of this one's (restored into a
+/// new or younger cluster) holds changes numbered past every transaction to come here: the
+/// server moves its positions past them at start, so the restored feed is served and new
+/// writes follow it.
+#[test]
+fn a_feed_restored_into_a_younger_cluster_serves_old_and_new_changes() {
+    let Some(database) = TestDatabase::postgres_only() else {
+        return; // SQLite orders its feed by sequence alone.
+    };
+    let url = database.url_text();
+    let mut server = TestServer::start(database, &[]);
+    let leeds = server.post_json(
+        "/api/v1/organisations",
+        &local_authority("Leeds City Council"),
+    );
+    assert_eq!(leeds.status, 201, "{}", leeds.text());
+    server.kill();
+    // What the restored dump of an older cluster looks like: positions a billion ahead.
+    let mut connection = diesel::PgConnection::establish(&url).unwrap();
+    diesel::sql_query("UPDATE changes SET txid = txid + 1000000000")
+        .execute(&mut connection)
+        .unwrap();
+
+    let restored = server.on_copy(&url);
+    assert_eq!(
+        restored
+            .await_logged("change feed positions moved past the stored changes", 1)
+            .len(),
+        1
+    );
+    restored.settle_feed();
+    let first = restored.get_as("/api/v1/changes?limit=100", &restored.admin_token);
+    assert_eq!(first.status, 200, "{}", first.text());
+    let first = first.json();
+    assert!(
+        first["data"].to_string().contains(&id_of(&leeds)),
+        "the restored change is served: {first}"
+    );
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+
+    let hull = restored.post_json(
+        "/api/v1/organisations",
+        &local_authority("Hull City Council"),
+    );
+    assert_eq!(hull.status, 201, "{}", hull.text());
+    restored.settle_feed();
+    let next = restored
+        .get_as(
+            &format!("/api/v1/changes?cursor={cursor}&limit=100"),
+            &restored.admin_token,
+        )
+        .json();
+    assert!(
+        next["data"].to_string().contains(&id_of(&hull)),
+        "a new write follows the restored changes: {next}"
+    );
+}
+
+fn id_of(reply: &crate::common::Reply) -> String {
+    reply.json()["id"].as_str().unwrap().to_owned()
 }

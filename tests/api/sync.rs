@@ -477,3 +477,45 @@ fn challenges_are_found_and_upserted_by_partners_keys() {
 fn ok(reply: common::Reply) -> serde_json::Value {
     common::sbri::ok(reply)
 }
+
+/// Housekeeping deletes expired keys and says how many in the log: a replica starting on the
+/// database sweeps at once (then every ten minutes), and a replay of the purged key is a new
+/// request again.
+#[test]
+fn housekeeping_purges_expired_keys_and_logs_how_many() {
+    use diesel::RunQueryDsl;
+    for_each_backend(|server| {
+        let token = server.admin_token.clone();
+        for key in ["purge-1", "purge-2"] {
+            let reply = post_with_key(server, &token, key, &local_authority(key));
+            assert_eq!(reply.status, 201, "{}", reply.text());
+        }
+        let mut connection =
+            catalyst_persistence::database::ConnectionManager::new(server.database().url().clone())
+                .connect()
+                .unwrap();
+        let expired = diesel::sql_query(
+            "UPDATE idempotency_keys SET expires_at = '2000-01-01 00:00:00' \
+             WHERE idempotency_key = 'purge-1'",
+        )
+        .execute(&mut connection)
+        .unwrap();
+        assert_eq!(expired, 1);
+
+        let replica = server.replica();
+        let purged = replica.await_logged("housekeeping purged", 1);
+        assert_eq!(purged.len(), 1, "on {}", server.backend);
+        assert_eq!(purged[0]["idempotency_keys"], 1, "{}", purged[0]);
+        assert_eq!(purged[0]["level"], "INFO");
+        // The expired key is gone: the same key with another body is a new organisation.
+        let again = post_with_key(
+            &replica,
+            &token,
+            "purge-1",
+            &local_authority("purge-1 again"),
+        );
+        assert_eq!(again.status, 201, "{}", again.text());
+        let kept = post_with_key(&replica, &token, "purge-2", &local_authority("another"));
+        assert_eq!(kept.status, 422, "a live key still guards its body");
+    });
+}

@@ -7,6 +7,11 @@
 //! transaction is older than the oldest still running (`txid_snapshot_xmin`): everything below
 //! that line has committed or aborted, and nothing new can appear there. SQLite has one writer at a
 //! time, so `seq` is commit order there and `txid` stays 0.
+//!
+//! PostgreSQL's transaction counter belongs to the cluster, so a dump restored into a younger
+//! cluster holds changes numbered above the transactions to come. Positions are therefore the
+//! transaction id plus a stored offset (`change_position_txid()`), and [`move_past_stored`]
+//! raises the offset past every stored position when it finds one ahead, before serving.
 
 use std::fmt;
 use std::str::FromStr;
@@ -219,13 +224,45 @@ struct Horizon {
 pub fn horizon(connection: &mut DbConnection) -> Result<Option<i64>, StoreError> {
     match connection {
         DbConnection::Postgres(postgres) => {
-            let row: Horizon = diesel::sql_query(
-                "SELECT txid_snapshot_xmin(txid_current_snapshot())::BIGINT AS horizon",
-            )
-            .get_result(postgres)?;
+            let row: Horizon = diesel::sql_query("SELECT change_position_horizon() AS horizon")
+                .get_result(postgres)?;
             Ok(Some(row.horizon))
         }
         DbConnection::Sqlite(_) => Ok(None),
+    }
+}
+
+/// Raises PostgreSQL's position offset so that the next transaction's position is past every
+/// position stored (changes, the pruned mark, webhook cursors), as after a pg_dump restored into
+/// a younger cluster; returns by how much, 0 when nothing was ahead. Run before serving: a
+/// transaction already numbered with the old offset would land behind the raised horizon.
+pub fn move_past_stored(connection: &mut DbConnection) -> Result<i64, StoreError> {
+    #[derive(QueryableByName)]
+    struct Raised {
+        #[diesel(sql_type = BigInt)]
+        by: i64,
+    }
+    match connection {
+        DbConnection::Postgres(postgres) => {
+            let raised: Option<Raised> = diesel::sql_query(
+                "WITH stored AS (
+                     SELECT GREATEST(
+                         (SELECT MAX(txid) FROM changes),
+                         (SELECT MAX(txid) FROM change_log_pruned),
+                         (SELECT MAX(cursor_txid) FROM webhook_subscriptions)
+                     ) AS position, change_position_txid() AS next
+                 )
+                 UPDATE change_position_offset
+                 SET txid_offset = txid_offset + (stored.position - stored.next + 1)
+                 FROM stored
+                 WHERE change_position_offset.id = 1 AND stored.position >= stored.next
+                 RETURNING stored.position - stored.next + 1 AS by",
+            )
+            .get_result(postgres)
+            .optional()?;
+            Ok(raised.map_or(0, |raised| raised.by))
+        }
+        DbConnection::Sqlite(_) => Ok(0),
     }
 }
 

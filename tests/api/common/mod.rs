@@ -350,8 +350,8 @@ impl TestServer {
             txid: i64,
         }
         let mut connection = diesel::PgConnection::establish(&self.database_url).unwrap();
-        // A transaction id taken now is newer than every write already acknowledged.
-        let now: Txid = diesel::sql_query("SELECT txid_current()::BIGINT AS txid")
+        // A position taken now is newer than every write already acknowledged.
+        let now: Txid = diesel::sql_query("SELECT change_position_txid() AS txid")
             .get_result(&mut connection)
             .unwrap();
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
