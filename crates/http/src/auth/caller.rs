@@ -28,6 +28,28 @@ impl Caller {
     }
 }
 
+/// The reader of a public collection whose records everyone sees alike: credentials are not
+/// looked at (no token check, no database hop), as for an anonymous caller.
+#[derive(Debug, Clone, Copy)]
+pub struct Anyone;
+
+static ANONYMOUS: Actor = Actor::Anonymous;
+
+impl Anyone {
+    pub fn actor(&self) -> &Actor {
+        &ANONYMOUS
+    }
+}
+
+impl FromRequest for Anyone {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(_: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(Ok(Anyone))
+    }
+}
+
 /// The token in `Authorization: Bearer <token>`, if the header is there.
 pub(crate) fn bearer_token(request: &HttpRequest) -> Result<Option<String>, ApiError> {
     let Some(value) = request.headers().get(header::AUTHORIZATION) else {

@@ -15,6 +15,7 @@ pub mod organisations;
 pub mod outcomes;
 pub mod phases;
 pub mod programmes;
+pub mod reads;
 pub mod transitions;
 pub mod trials;
 pub mod upsert;

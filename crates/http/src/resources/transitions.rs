@@ -2,7 +2,8 @@
 //! checks the caller is signed in, parses the id and the target status, finds the record as the
 //! caller sees it, checks who may make this move and the caller's `If-Match`, then moves it in
 //! one transaction with its audit record. What differs between collections (who may move it,
-//! what else a move writes, what the answer carries) is a [`Moves`] implementation.
+//! what else a move writes, what the answer carries) is a [`Moves`] implementation, on top of
+//! the collection's [`Readable`].
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use catalyst_domain::{Actor, FieldViolation, UnknownValue};
@@ -15,40 +16,25 @@ use crate::extract::conditional::IfMatch;
 use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
 use crate::resources::path_id;
+use crate::resources::reads::Readable;
 use crate::server::state::AppState;
 
-/// One collection's lifecycle moves.
-pub trait Moves {
-    /// The record as found (with whatever its checks need beside it).
-    type Current: Send + 'static;
-    type Id: std::str::FromStr + Copy + Send + 'static;
+/// One collection's lifecycle moves, on top of how its records are found ([`Readable`]).
+pub trait Moves: Readable {
     type Status: std::str::FromStr<Err = UnknownValue> + Copy + Send + 'static;
     /// The request body: `{"to": ...}`, and more where a move takes more.
     type Body: DeserializeOwned + Send + 'static;
-    /// The caller's visibility, worked out before the blocking hop.
-    type Seen: Send + 'static;
     /// What the move returns to build the answer from.
     type Moved: Send + 'static;
 
-    /// "challenge", as in "no challenge has id ...".
-    const RECORD: &'static str;
-
     fn target(body: &Self::Body) -> &str;
-    fn seen(actor: &Actor) -> Self::Seen;
-    /// The record as the caller sees it, once the caller may make this move (404 otherwise).
-    fn find(
-        connection: &mut DbConnection,
-        id: Self::Id,
-        seen: &Self::Seen,
-        actor: &Actor,
-        to: Self::Status,
-    ) -> Result<Self::Current, ApiError>;
-    fn version(current: &Self::Current) -> i64;
+    /// Whether the caller may make this move on the record they see.
+    fn may_move(actor: &Actor, current: &Self::Found, to: Self::Status) -> Result<(), ApiError>;
     /// Makes the move under the lifecycle's rules, with its audit record and side effects.
     fn apply(
         connection: &mut DbConnection,
         audit: &AuditContext,
-        current: Self::Current,
+        current: Self::Found,
         to: Self::Status,
         body: &Self::Body,
     ) -> Result<Self::Moved, ApiError>;
@@ -75,7 +61,8 @@ pub async fn transition<M: Moves>(
     let moved = state
         .with_connection(move |connection| {
             transaction(connection, |connection| {
-                let current = M::find(connection, id, &seen, caller.actor(), to)?;
+                let current = M::find(connection, id, &seen)?;
+                M::may_move(caller.actor(), &current, to)?;
                 if_match.check(M::version(&current))?;
                 M::apply(connection, &audit, current, to, &body)
             })

@@ -20,10 +20,11 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::extract::body::{read_json, Accepts};
-use crate::extract::conditional::{etag, if_none_match_matches, IfMatch};
+use crate::extract::conditional::IfMatch;
 use crate::extract::lists::ListRequest;
 use crate::problem::{ApiError, Problem};
-use crate::resources::audit::{AuditContext, AuditList};
+use crate::resources::audit::AuditContext;
+use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{transition, Moves};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Reply, Saved};
 use crate::resources::{collect_field_id, ExternalIdBody};
@@ -213,42 +214,12 @@ pub async fn list_applications(
     list(request, caller, state, None).await
 }
 
-/// Get an application.
-#[utoipa::path(
-    tag = TAG, operation_id = "get_application", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The application's id"),
-        ("If-None-Match" = Option<String>, Header, description = "An ETag you hold: 304 if it is still current")),
-    responses(
-        (status = 200, description = "The application", body = ApplicationResource, headers(("ETag" = String, description = "Its entity tag"))),
-        (status = 304, description = "Not modified"),
-        (status = 404, description = "No such application, or not yours to see", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/applications/{id}")]
-pub async fn get_application(
-    request: HttpRequest,
-    caller: Caller,
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    caller.actor().signed_in()?;
-    let id: ApplicationId = path_id(&id, "application")?;
-    let seen = private_visibility(caller.actor());
-    let application = state
-        .with_connection(move |connection| {
-            store::find_visible(connection, id, &seen).map_err(map_store_error)
-        })
-        .await?;
-    if if_none_match_matches(request.headers(), application.version)? {
-        return Ok(HttpResponse::NotModified()
-            .insert_header(("ETag", etag(application.version)))
-            .finish());
-    }
-    Ok(with_etag(
-        StatusCode::OK,
-        application.version,
-        &ApplicationResource::from(&application),
-    ))
+reads::get_endpoint! {
+    /// Get an application.
+    get_application: Applications, "/applications/{id}", tag = TAG, reader = Caller,
+    security = (("bearer" = [])),
+    id = "The application's id", found = "The application", body = ApplicationResource,
+    missing = "No such application, or not yours to see"
 }
 
 /// Update an application: the supplier edits a draft; assessors score it.
@@ -373,24 +344,22 @@ pub async fn transition_application(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    transition::<ApplicationMoves>(request, caller, &id, payload, state).await
+    transition::<Applications>(request, caller, &id, payload, state).await
 }
 
-/// An application's moves: the supplier submits or withdraws it; the challenge's owner (or
-/// programme staff) assesses it. Submitting needs an open phase and stamps `submitted_at`.
-pub struct ApplicationMoves;
+/// Applications: never public, seen by the supplier's side and the challenge owner's.
+pub struct Applications;
 
-impl Moves for ApplicationMoves {
-    type Current = Application;
+impl Readable for Applications {
     type Id = ApplicationId;
-    type Status = ApplicationStatus;
-    type Body = TransitionRequest;
     type Seen = PrivateVisibility;
-    type Moved = Application;
+    type Found = Application;
+    type Resource = ApplicationResource;
     const RECORD: &'static str = "application";
+    const ENTITY: &'static str = ENTITY;
 
-    fn target(body: &TransitionRequest) -> &str {
-        &body.to
+    fn may_read(actor: &Actor) -> Result<(), ApiError> {
+        reads::signed_in(actor)
     }
 
     fn seen(actor: &Actor) -> PrivateVisibility {
@@ -401,20 +370,41 @@ impl Moves for ApplicationMoves {
         connection: &mut DbConnection,
         id: ApplicationId,
         seen: &PrivateVisibility,
-        actor: &Actor,
-        to: ApplicationStatus,
     ) -> Result<Application, ApiError> {
-        let current = store::find_visible(connection, id, seen).map_err(map_store_error)?;
+        store::find_visible(connection, id, seen).map_err(map_store_error)
+    }
+
+    fn version(found: &Application) -> i64 {
+        found.version
+    }
+
+    fn resource(found: &Application) -> ApplicationResource {
+        ApplicationResource::from(found)
+    }
+}
+
+/// An application's moves: the supplier submits or withdraws it; the challenge's owner (or
+/// programme staff) assesses it. Submitting needs an open phase and stamps `submitted_at`.
+impl Moves for Applications {
+    type Status = ApplicationStatus;
+    type Body = TransitionRequest;
+    type Moved = Application;
+
+    fn target(body: &TransitionRequest) -> &str {
+        &body.to
+    }
+
+    fn may_move(
+        actor: &Actor,
+        current: &Application,
+        to: ApplicationStatus,
+    ) -> Result<(), ApiError> {
         if to.is_suppliers_move() {
             may_act_as_supplier(actor, current.fields.supplier_organisation_id)?;
         } else {
             actor.may_manage_challenges_of(current.owner_organisation_id)?;
         }
-        Ok(current)
-    }
-
-    fn version(current: &Application) -> i64 {
-        current.version
+        Ok(())
     }
 
     fn apply(
@@ -514,39 +504,10 @@ pub async fn delete_application(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// An application's recorded changes, oldest first.
-#[utoipa::path(
-    tag = TAG, operation_id = "list_application_history", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The application's id"),
-        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
-        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
-    responses(
-        (status = 200, description = "Recorded changes", body = AuditList),
-        (status = 404, description = "No such application", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/applications/{id}/history")]
-pub async fn list_application_history(
-    request: HttpRequest,
-    caller: Caller,
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    caller.actor().signed_in()?;
-    let id: ApplicationId = path_id(&id, "application")?;
-    let seen = private_visibility(caller.actor());
-    crate::resources::audit::entity_history(
-        &request,
-        &state,
-        ENTITY,
-        id.to_string(),
-        move |connection| {
-            store::find_visible(connection, id, &seen)
-                .map(drop)
-                .map_err(map_store_error)
-        },
-    )
-    .await
+reads::history_endpoint! {
+    /// An application's recorded changes, oldest first.
+    list_application_history: Applications, "/applications/{id}/history", tag = TAG,
+    reader = Caller,    security = (("bearer" = [])), id = "The application's id", missing = "No such application"
 }
 
 /// A key for an application is kept by its supplier or by the challenge owner's side.

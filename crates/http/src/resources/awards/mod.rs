@@ -20,10 +20,11 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::extract::body::{read_json, Accepts};
-use crate::extract::conditional::{etag, if_none_match_matches, IfMatch};
+use crate::extract::conditional::IfMatch;
 use crate::extract::lists::ListRequest;
 use crate::problem::{ApiError, Problem};
-use crate::resources::audit::{AuditContext, AuditList};
+use crate::resources::audit::AuditContext;
+use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{transition, Moves};
 use crate::resources::upsert::{fixed, found, Keyed, Reply, Saved};
 use crate::resources::ExternalIdBody;
@@ -331,37 +332,11 @@ pub async fn list_awards(
     list(request, state, None).await
 }
 
-/// Get an award.
-#[utoipa::path(
-    tag = TAG, operation_id = "get_award",
-    params(("id" = uuid::Uuid, Path, description = "The award's id"),
-        ("If-None-Match" = Option<String>, Header, description = "An ETag you hold: 304 if it is still current")),
-    responses(
-        (status = 200, description = "The award", body = AwardResource, headers(("ETag" = String, description = "Its entity tag"))),
-        (status = 304, description = "Not modified"),
-        (status = 404, description = "No such award", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/awards/{id}")]
-pub async fn get_award(
-    request: HttpRequest,
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let id: AwardId = path_id(&id, "award")?;
-    let award = state
-        .with_connection(move |connection| store::find(connection, id).map_err(map_store_error))
-        .await?;
-    if if_none_match_matches(request.headers(), award.version)? {
-        return Ok(HttpResponse::NotModified()
-            .insert_header(("ETag", etag(award.version)))
-            .finish());
-    }
-    Ok(with_etag(
-        StatusCode::OK,
-        award.version,
-        &AwardResource::from(&award),
-    ))
+reads::get_endpoint! {
+    /// Get an award.
+    get_award: Awards, "/awards/{id}", tag = TAG, reader = Anyone,
+    id = "The award's id", found = "The award", body = AwardResource,
+    missing = "No such award"
 }
 
 /// Update an award's contract details.
@@ -456,41 +431,51 @@ pub async fn transition_award(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    transition::<AwardMoves>(request, caller, &id, payload, state).await
+    transition::<Awards>(request, caller, &id, payload, state).await
+}
+
+/// Awards: public, like the contracts they record.
+pub struct Awards;
+
+impl Readable for Awards {
+    type Id = AwardId;
+    type Seen = ();
+    type Found = Award;
+    type Resource = AwardResource;
+    const RECORD: &'static str = "award";
+    const ENTITY: &'static str = ENTITY;
+
+    fn may_read(actor: &Actor) -> Result<(), ApiError> {
+        reads::anyone(actor)
+    }
+
+    fn seen(_actor: &Actor) {}
+
+    fn find(connection: &mut DbConnection, id: AwardId, _seen: &()) -> Result<Award, ApiError> {
+        store::find(connection, id).map_err(map_store_error)
+    }
+
+    fn version(found: &Award) -> i64 {
+        found.version
+    }
+
+    fn resource(found: &Award) -> AwardResource {
+        AwardResource::from(found)
+    }
 }
 
 /// An award's moves: the owner of its challenge (or programme staff) makes them.
-pub struct AwardMoves;
-
-impl Moves for AwardMoves {
-    type Current = Award;
-    type Id = AwardId;
+impl Moves for Awards {
     type Status = AwardStatus;
     type Body = TransitionRequest;
-    type Seen = ();
     type Moved = Award;
-    const RECORD: &'static str = "award";
 
     fn target(body: &TransitionRequest) -> &str {
         &body.to
     }
 
-    fn seen(_actor: &Actor) {}
-
-    fn find(
-        connection: &mut DbConnection,
-        id: AwardId,
-        _seen: &(),
-        actor: &Actor,
-        _to: AwardStatus,
-    ) -> Result<Award, ApiError> {
-        let current = store::find(connection, id).map_err(map_store_error)?;
-        actor.may_manage_challenges_of(current.owner_organisation_id)?;
-        Ok(current)
-    }
-
-    fn version(current: &Award) -> i64 {
-        current.version
+    fn may_move(actor: &Actor, current: &Award, _to: AwardStatus) -> Result<(), ApiError> {
+        Ok(actor.may_manage_challenges_of(current.owner_organisation_id)?)
     }
 
     fn apply(
@@ -527,36 +512,10 @@ impl Moves for AwardMoves {
     }
 }
 
-/// An award's recorded changes, oldest first.
-#[utoipa::path(
-    tag = TAG, operation_id = "list_award_history",
-    params(("id" = uuid::Uuid, Path, description = "The award's id"),
-        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
-        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
-    responses(
-        (status = 200, description = "Recorded changes", body = AuditList),
-        (status = 404, description = "No such award", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/awards/{id}/history")]
-pub async fn list_award_history(
-    request: HttpRequest,
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let id: AwardId = path_id(&id, "award")?;
-    crate::resources::audit::entity_history(
-        &request,
-        &state,
-        ENTITY,
-        id.to_string(),
-        move |connection| {
-            store::find(connection, id)
-                .map(drop)
-                .map_err(map_store_error)
-        },
-    )
-    .await
+reads::history_endpoint! {
+    /// An award's recorded changes, oldest first.
+    list_award_history: Awards, "/awards/{id}/history", tag = TAG, reader = Anyone,
+    id = "The award's id", missing = "No such award"
 }
 
 /// Writes an award's new contract details and external ids as the next version, with its

@@ -22,7 +22,8 @@ use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::{derived_etag, if_none_match_matches_tag, IfMatch};
 use crate::extract::lists::ListRequest;
 use crate::problem::{ApiError, Problem};
-use crate::resources::audit::{AuditContext, AuditList};
+use crate::resources::audit::AuditContext;
+use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{transition, Moves};
 use crate::resources::upsert::{found_visible, Keyed, Reply, Saved};
 use crate::resources::ExternalIdBody;
@@ -405,24 +406,22 @@ pub async fn transition_challenge(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    transition::<ChallengeMoves>(request, caller, &id, payload, state).await
+    transition::<Challenges>(request, caller, &id, payload, state).await
 }
 
-/// A challenge's moves: its owner's officers (or programme staff) make them. Publishing it puts
-/// its phases in everyone's feed; the answer carries the challenge's figures.
-pub struct ChallengeMoves;
+/// Challenges: public once published; a draft is seen by its owner's side.
+pub struct Challenges;
 
-impl Moves for ChallengeMoves {
-    type Current = Challenge;
+impl Readable for Challenges {
     type Id = ChallengeId;
-    type Status = ChallengeStatus;
-    type Body = TransitionRequest;
     type Seen = Visibility;
-    type Moved = (Challenge, ChallengeTotals);
+    type Found = Challenge;
+    type Resource = ChallengeResource;
     const RECORD: &'static str = "challenge";
+    const ENTITY: &'static str = ENTITY;
 
-    fn target(body: &TransitionRequest) -> &str {
-        &body.to
+    fn may_read(actor: &Actor) -> Result<(), ApiError> {
+        reads::anyone(actor)
     }
 
     fn seen(actor: &Actor) -> Visibility {
@@ -433,16 +432,32 @@ impl Moves for ChallengeMoves {
         connection: &mut DbConnection,
         id: ChallengeId,
         seen: &Visibility,
-        actor: &Actor,
-        _to: ChallengeStatus,
     ) -> Result<Challenge, ApiError> {
-        let current = store::find_visible(connection, id, seen).map_err(map_store_error)?;
-        actor.may_manage_challenges_of(current.fields.owner_organisation_id)?;
-        Ok(current)
+        store::find_visible(connection, id, seen).map_err(map_store_error)
     }
 
-    fn version(current: &Challenge) -> i64 {
-        current.version
+    fn version(found: &Challenge) -> i64 {
+        found.version
+    }
+
+    fn resource(found: &Challenge) -> ChallengeResource {
+        ChallengeResource::from(found)
+    }
+}
+
+/// A challenge's moves: its owner's officers (or programme staff) make them. Publishing it puts
+/// its phases in everyone's feed; the answer carries the challenge's figures.
+impl Moves for Challenges {
+    type Status = ChallengeStatus;
+    type Body = TransitionRequest;
+    type Moved = (Challenge, ChallengeTotals);
+
+    fn target(body: &TransitionRequest) -> &str {
+        &body.to
+    }
+
+    fn may_move(actor: &Actor, current: &Challenge, _to: ChallengeStatus) -> Result<(), ApiError> {
+        Ok(actor.may_manage_challenges_of(current.fields.owner_organisation_id)?)
     }
 
     fn apply(
@@ -538,38 +553,10 @@ pub async fn delete_challenge(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// A challenge's recorded changes, oldest first.
-#[utoipa::path(
-    tag = TAG, operation_id = "list_challenge_history",
-    params(("id" = uuid::Uuid, Path, description = "The challenge's id"),
-        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
-        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
-    responses(
-        (status = 200, description = "Recorded changes", body = AuditList),
-        (status = 404, description = "No such challenge", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/challenges/{id}/history")]
-pub async fn list_challenge_history(
-    request: HttpRequest,
-    caller: Caller,
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let id: ChallengeId = path_id(&id, "challenge")?;
-    let seen = visibility(caller.actor());
-    crate::resources::audit::entity_history(
-        &request,
-        &state,
-        ENTITY,
-        id.to_string(),
-        move |connection| {
-            store::find_visible(connection, id, &seen)
-                .map(drop)
-                .map_err(map_store_error)
-        },
-    )
-    .await
+reads::history_endpoint! {
+    /// A challenge's recorded changes, oldest first.
+    list_challenge_history: Challenges, "/challenges/{id}/history", tag = TAG, reader = Caller,
+    id = "The challenge's id", missing = "No such challenge"
 }
 
 /// Writes a whole challenge over `existing` (or as a new draft), with its audit record: the

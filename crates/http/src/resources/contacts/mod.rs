@@ -19,6 +19,7 @@ use crate::extract::conditional::IfMatch;
 use crate::extract::lists::ListRequest;
 use crate::problem::{ApiError, Problem};
 use crate::resources::audit::AuditContext;
+use crate::resources::reads::{self, Readable};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Reply, Saved};
 use crate::resources::ExternalIdBody;
 use crate::resources::{created, optional_patch, path_id, present, required_patch, with_etag};
@@ -153,39 +154,12 @@ pub async fn list_contacts(
     Ok(list.respond(&request, next_cursor.as_deref(), &body))
 }
 
-/// Get a contact.
-#[utoipa::path(
-    tag = TAG, operation_id = "get_contact", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The contact's id"),
-        ("If-None-Match" = Option<String>, Header, description = "An ETag you hold: 304 if it is still current")),
-    responses(
-        (status = 200, description = "The contact", body = ContactResource),
-        (status = 304, description = "Not modified"),
-        (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/contacts/{id}")]
-pub async fn get_contact(
-    request: HttpRequest,
-    caller: Caller,
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    caller.actor().signed_in()?;
-    let id: ContactId = path_id(&id, "contact")?;
-    let contact = state
-        .with_connection(move |connection| find_visible(connection, id, caller.actor()))
-        .await?;
-    if crate::extract::conditional::if_none_match_matches(request.headers(), contact.version)? {
-        return Ok(HttpResponse::NotModified()
-            .insert_header(("ETag", crate::extract::conditional::etag(contact.version)))
-            .finish());
-    }
-    Ok(with_etag(
-        StatusCode::OK,
-        contact.version,
-        &ContactResource::from(&contact),
-    ))
+reads::get_endpoint! {
+    /// Get a contact.
+    get_contact: Contacts, "/contacts/{id}", tag = TAG, reader = Caller,
+    security = (("bearer" = [])),
+    id = "The contact's id", found = "The contact", body = ContactResource,
+    missing = "No such contact"
 }
 
 /// Update a contact.
@@ -292,34 +266,47 @@ pub async fn delete_contact(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// A contact's recorded changes, oldest first.
-#[utoipa::path(
-    tag = TAG, operation_id = "list_contact_history", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The contact's id"),
-        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
-        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
-    responses(
-        (status = 200, description = "Recorded changes", body = crate::resources::audit::AuditList),
-        (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/contacts/{id}/history")]
-pub async fn list_contact_history(
-    request: HttpRequest,
-    caller: Caller,
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    caller.actor().signed_in()?;
-    let id: ContactId = path_id(&id, "contact")?;
-    crate::resources::audit::entity_history(
-        &request,
-        &state,
-        ENTITY,
-        id.to_string(),
-        move |connection| find_visible(connection, id, caller.actor()).map(drop),
-    )
-    .await
+reads::history_endpoint! {
+    /// A contact's recorded changes, oldest first.
+    list_contact_history: Contacts, "/contacts/{id}/history", tag = TAG, reader = Caller,
+    security = (("bearer" = [])),
+    id = "The contact's id", missing = "No such contact"
+}
+
+/// Contacts: personal data, seen by the organisation's own people and programme staff.
+pub struct Contacts;
+
+impl Readable for Contacts {
+    type Id = ContactId;
+    type Seen = Actor;
+    type Found = Contact;
+    type Resource = ContactResource;
+    const RECORD: &'static str = "contact";
+    const ENTITY: &'static str = ENTITY;
+
+    fn may_read(actor: &Actor) -> Result<(), ApiError> {
+        reads::signed_in(actor)
+    }
+
+    fn seen(actor: &Actor) -> Actor {
+        actor.clone()
+    }
+
+    fn find(
+        connection: &mut DbConnection,
+        id: ContactId,
+        seen: &Actor,
+    ) -> Result<Contact, ApiError> {
+        find_visible(connection, id, seen)
+    }
+
+    fn version(found: &Contact) -> i64 {
+        found.version
+    }
+
+    fn resource(found: &Contact) -> ContactResource {
+        ContactResource::from(found)
+    }
 }
 
 /// Stores a new contact of an existing organisation, with its audit record.

@@ -18,11 +18,12 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::extract::body::{read_json, Accepts};
-use crate::extract::conditional::{etag, if_none_match_matches, IfMatch};
+use crate::extract::conditional::IfMatch;
 use crate::extract::lists::ListRequest;
 use crate::problem::{ApiError, Problem};
 use crate::resources::applications::private_visibility;
-use crate::resources::audit::{AuditContext, AuditList};
+use crate::resources::audit::AuditContext;
+use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{transition, Moves};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Reply, Saved};
 use crate::resources::{collect_field_id, ExternalIdBody};
@@ -165,42 +166,12 @@ pub async fn list_milestones(
     list(request, caller, state, None).await
 }
 
-/// Get a milestone.
-#[utoipa::path(
-    tag = TAG, operation_id = "get_milestone", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The milestone's id"),
-        ("If-None-Match" = Option<String>, Header, description = "An ETag you hold: 304 if it is still current")),
-    responses(
-        (status = 200, description = "The milestone", body = MilestoneResource, headers(("ETag" = String, description = "Its entity tag"))),
-        (status = 304, description = "Not modified"),
-        (status = 404, description = "No such milestone, or not yours to see", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/milestones/{id}")]
-pub async fn get_milestone(
-    request: HttpRequest,
-    caller: Caller,
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    caller.actor().signed_in()?;
-    let id: MilestoneId = path_id(&id, "milestone")?;
-    let seen = private_visibility(caller.actor());
-    let milestone = state
-        .with_connection(move |connection| {
-            store::find_visible(connection, id, &seen).map_err(map_store_error)
-        })
-        .await?;
-    if if_none_match_matches(request.headers(), milestone.version)? {
-        return Ok(HttpResponse::NotModified()
-            .insert_header(("ETag", etag(milestone.version)))
-            .finish());
-    }
-    Ok(with_etag(
-        StatusCode::OK,
-        milestone.version,
-        &MilestoneResource::from(&milestone),
-    ))
+reads::get_endpoint! {
+    /// Get a milestone.
+    get_milestone: Milestones, "/milestones/{id}", tag = TAG, reader = Caller,
+    security = (("bearer" = [])),
+    id = "The milestone's id", found = "The milestone", body = MilestoneResource,
+    missing = "No such milestone, or not yours to see"
 }
 
 /// Update a milestone that is not yet paid.
@@ -286,24 +257,22 @@ pub async fn transition_milestone(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    transition::<MilestoneMoves>(request, caller, &id, payload, state).await
+    transition::<Milestones>(request, caller, &id, payload, state).await
 }
 
-/// A milestone's moves: the supplier invoices (the owner may record an invoice too); the
-/// challenge's owner (or programme staff) makes the others. Paying it takes `paid_on`.
-pub struct MilestoneMoves;
+/// Milestones: private, like the applications and awards' terms behind them.
+pub struct Milestones;
 
-impl Moves for MilestoneMoves {
-    type Current = Milestone;
+impl Readable for Milestones {
     type Id = MilestoneId;
-    type Status = MilestoneStatus;
-    type Body = MilestoneTransition;
     type Seen = PrivateVisibility;
-    type Moved = Milestone;
+    type Found = Milestone;
+    type Resource = MilestoneResource;
     const RECORD: &'static str = "milestone";
+    const ENTITY: &'static str = ENTITY;
 
-    fn target(body: &MilestoneTransition) -> &str {
-        &body.to
+    fn may_read(actor: &Actor) -> Result<(), ApiError> {
+        reads::signed_in(actor)
     }
 
     fn seen(actor: &Actor) -> PrivateVisibility {
@@ -314,22 +283,35 @@ impl Moves for MilestoneMoves {
         connection: &mut DbConnection,
         id: MilestoneId,
         seen: &PrivateVisibility,
-        actor: &Actor,
-        to: MilestoneStatus,
     ) -> Result<Milestone, ApiError> {
-        let current = store::find_visible(connection, id, seen).map_err(map_store_error)?;
-        if to == MilestoneStatus::Invoiced {
-            if !actor.acts_for(current.supplier_organisation_id) {
-                actor.may_manage_challenges_of(current.owner_organisation_id)?;
-            }
-        } else {
-            actor.may_manage_challenges_of(current.owner_organisation_id)?;
-        }
-        Ok(current)
+        store::find_visible(connection, id, seen).map_err(map_store_error)
     }
 
-    fn version(current: &Milestone) -> i64 {
-        current.version
+    fn version(found: &Milestone) -> i64 {
+        found.version
+    }
+
+    fn resource(found: &Milestone) -> MilestoneResource {
+        MilestoneResource::from(found)
+    }
+}
+
+/// A milestone's moves: the supplier invoices (the owner may record an invoice too); the
+/// challenge's owner (or programme staff) makes the others. Paying it takes `paid_on`.
+impl Moves for Milestones {
+    type Status = MilestoneStatus;
+    type Body = MilestoneTransition;
+    type Moved = Milestone;
+
+    fn target(body: &MilestoneTransition) -> &str {
+        &body.to
+    }
+
+    fn may_move(actor: &Actor, current: &Milestone, to: MilestoneStatus) -> Result<(), ApiError> {
+        if to == MilestoneStatus::Invoiced && actor.acts_for(current.supplier_organisation_id) {
+            return Ok(());
+        }
+        Ok(actor.may_manage_challenges_of(current.owner_organisation_id)?)
     }
 
     fn apply(
@@ -408,39 +390,11 @@ pub async fn delete_milestone(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// A milestone's recorded changes, oldest first.
-#[utoipa::path(
-    tag = TAG, operation_id = "list_milestone_history", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The milestone's id"),
-        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
-        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
-    responses(
-        (status = 200, description = "Recorded changes", body = AuditList),
-        (status = 404, description = "No such milestone", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/milestones/{id}/history")]
-pub async fn list_milestone_history(
-    request: HttpRequest,
-    caller: Caller,
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    caller.actor().signed_in()?;
-    let id: MilestoneId = path_id(&id, "milestone")?;
-    let seen = private_visibility(caller.actor());
-    crate::resources::audit::entity_history(
-        &request,
-        &state,
-        ENTITY,
-        id.to_string(),
-        move |connection| {
-            store::find_visible(connection, id, &seen)
-                .map(drop)
-                .map_err(map_store_error)
-        },
-    )
-    .await
+reads::history_endpoint! {
+    /// A milestone's recorded changes, oldest first.
+    list_milestone_history: Milestones, "/milestones/{id}/history", tag = TAG, reader = Caller,
+    security = (("bearer" = [])),
+    id = "The milestone's id", missing = "No such milestone"
 }
 
 /// Moves a milestone to `to` as the next version, with its audit record; paying adds its

@@ -2,7 +2,7 @@
 
 use actix_web::http::header;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
-use catalyst_domain::Audience;
+use catalyst_domain::{Actor, Audience};
 use catalyst_domain::{
     ExternalId, Organisation, OrganisationDraft, OrganisationFields, OrganisationId,
     OrganisationIdentifier, OrganisationKind, OrganisationPatch, Region, Scale, Timestamp,
@@ -12,17 +12,18 @@ use catalyst_persistence::keyset::Direction;
 use catalyst_persistence::organisations::{
     self as store, OrganisationFilter, OrganisationSortField,
 };
-use catalyst_persistence::StoreError;
+use catalyst_persistence::{DbConnection, StoreError};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::extract::body::{read_json, Accepts};
-use crate::extract::conditional::{etag, if_none_match_matches, IfMatch};
+use crate::extract::conditional::{etag, IfMatch};
 use crate::extract::links::resource_path;
 use crate::extract::lists::ListRequest;
 use crate::problem::{ApiError, Problem, ProblemItem};
-use crate::resources::audit::{AuditContext, AuditList};
+use crate::resources::audit::AuditContext;
+use crate::resources::reads::{self, Readable};
 use crate::resources::upsert::{found, Keyed, Reply, Saved};
 use crate::resources::ExternalIdBody;
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
@@ -137,40 +138,11 @@ pub async fn create_organisation(
     Ok(response)
 }
 
-/// Get an organisation.
-#[utoipa::path(
-    tag = TAG,
-    operation_id = "get_organisation",
-    params(
-        ("id" = uuid::Uuid, Path, description = "The organisation's id"),
-        ("If-None-Match" = Option<String>, Header, description = "An ETag you hold: 304 if it is still current"),
-    ),
-    responses(
-        (status = 200, description = "The organisation", body = OrganisationResource, headers(
-            ("ETag" = String, description = "The organisation's entity tag"),
-        )),
-        (status = 304, description = "Not modified: your copy (If-None-Match) is current"),
-        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/organisations/{id}")]
-pub async fn get_organisation(
-    request: HttpRequest,
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&id)?;
-    let organisation = state
-        .with_connection(move |connection| {
-            store::find(connection, id).map_err(|error| map_store_error(id, error))
-        })
-        .await?;
-    if if_none_match_matches(request.headers(), organisation.version)? {
-        return Ok(HttpResponse::NotModified()
-            .insert_header((header::ETAG, etag(organisation.version)))
-            .finish());
-    }
-    Ok(respond(actix_web::http::StatusCode::OK, organisation))
+reads::get_endpoint! {
+    /// Get an organisation.
+    get_organisation: Organisations, "/organisations/{id}", tag = TAG, reader = Anyone,
+    id = "The organisation's id", found = "The organisation", body = OrganisationResource,
+    missing = "No such organisation"
 }
 
 /// List organisations.
@@ -411,40 +383,44 @@ impl From<StoreError> for UpdateFailure {
     }
 }
 
-/// An organisation's recorded changes, oldest first.
-#[utoipa::path(
-    tag = TAG,
-    operation_id = "list_organisation_history",
-    params(
-        ("id" = uuid::Uuid, Path, description = "The organisation's id"),
-        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
-        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
-    ),
-    responses(
-        (status = 200, description = "Recorded changes, oldest first", body = AuditList),
-        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/organisations/{id}/history")]
-pub async fn list_organisation_history(
-    request: HttpRequest,
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&id)?;
-    // Organisations are public, so their history is too; a deleted one has none to show.
-    crate::resources::audit::entity_history(
-        &request,
-        &state,
-        ENTITY,
-        id.to_string(),
-        move |connection| {
-            store::find(connection, id)
-                .map(drop)
-                .map_err(|e| map_store_error(id, e))
-        },
-    )
-    .await
+reads::history_endpoint! {
+    /// An organisation's recorded changes, oldest first.
+    list_organisation_history: Organisations, "/organisations/{id}/history", tag = TAG, reader = Anyone,
+    id = "The organisation's id", missing = "No such organisation"
+}
+
+/// Organisations: public, and their history too (a deleted one has none to show).
+pub struct Organisations;
+
+impl Readable for Organisations {
+    type Id = OrganisationId;
+    type Seen = ();
+    type Found = Organisation;
+    type Resource = OrganisationResource;
+    const RECORD: &'static str = "organisation";
+    const ENTITY: &'static str = ENTITY;
+
+    fn may_read(actor: &Actor) -> Result<(), ApiError> {
+        reads::anyone(actor)
+    }
+
+    fn seen(_actor: &Actor) {}
+
+    fn find(
+        connection: &mut DbConnection,
+        id: OrganisationId,
+        _seen: &(),
+    ) -> Result<Organisation, ApiError> {
+        store::find(connection, id).map_err(|error| map_store_error(id, error))
+    }
+
+    fn version(found: &Organisation) -> i64 {
+        found.version
+    }
+
+    fn resource(found: &Organisation) -> OrganisationResource {
+        OrganisationResource::from(found)
+    }
 }
 
 /// Writes a whole organisation over `existing` (or as a new one), with its audit record:

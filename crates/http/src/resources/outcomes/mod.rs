@@ -4,7 +4,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use catalyst_domain::{
-    Outcome, OutcomeFields, OutcomeId, OutcomeKind, Timestamp, Trial, TrialId, ValidationErrors,
+    Actor, Outcome, OutcomeFields, OutcomeId, OutcomeKind, Timestamp, Trial, TrialId,
+    ValidationErrors,
 };
 use catalyst_persistence::keyset::Direction;
 use catalyst_persistence::trials::outcome_store::{self, OutcomeSortField};
@@ -17,10 +18,11 @@ use utoipa::ToSchema;
 use super::trials::{map_store_error, visibility, OUTCOMES, TAG};
 use crate::auth::Caller;
 use crate::extract::body::{read_json, Accepts};
-use crate::extract::conditional::{etag, if_none_match_matches, IfMatch};
+use crate::extract::conditional::IfMatch;
 use crate::extract::lists::ListRequest;
 use crate::problem::{ApiError, Problem};
-use crate::resources::audit::{AuditContext, AuditList};
+use crate::resources::audit::AuditContext;
+use crate::resources::reads::{self, Readable};
 use crate::resources::{created, optional_patch, path_id, present, required_patch, with_etag};
 use crate::resources::{ForeignKey, StoreErrors};
 use crate::server::state::AppState;
@@ -169,39 +171,11 @@ fn find_outcome(
     Ok((outcome, trial))
 }
 
-/// Get an outcome.
-#[utoipa::path(
-    tag = TAG, operation_id = "get_outcome",
-    params(("id" = uuid::Uuid, Path, description = "The outcome's id"),
-        ("If-None-Match" = Option<String>, Header, description = "An ETag you hold: 304 if it is still current")),
-    responses(
-        (status = 200, description = "The outcome", body = OutcomeResource, headers(("ETag" = String, description = "Its entity tag"))),
-        (status = 304, description = "Not modified"),
-        (status = 404, description = "No such outcome", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/outcomes/{id}")]
-pub async fn get_outcome(
-    request: HttpRequest,
-    caller: Caller,
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let id: OutcomeId = path_id(&id, "outcome")?;
-    let seen = visibility(caller.actor());
-    let (outcome, _) = state
-        .with_connection(move |connection| find_outcome(connection, id, &seen))
-        .await?;
-    if if_none_match_matches(request.headers(), outcome.version)? {
-        return Ok(HttpResponse::NotModified()
-            .insert_header(("ETag", etag(outcome.version)))
-            .finish());
-    }
-    Ok(with_etag(
-        StatusCode::OK,
-        outcome.version,
-        &OutcomeResource::from(&outcome),
-    ))
+reads::get_endpoint! {
+    /// Get an outcome.
+    get_outcome: Outcomes, "/outcomes/{id}", tag = TAG, reader = Caller,
+    id = "The outcome's id", found = "The outcome", body = OutcomeResource,
+    missing = "No such outcome"
 }
 
 /// Update an outcome.
@@ -332,34 +306,46 @@ pub async fn delete_outcome(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// An outcome's recorded changes, oldest first.
-#[utoipa::path(
-    tag = TAG, operation_id = "list_outcome_history",
-    params(("id" = uuid::Uuid, Path, description = "The outcome's id"),
-        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
-        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
-    responses(
-        (status = 200, description = "Recorded changes", body = AuditList),
-        (status = 404, description = "No such outcome", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/outcomes/{id}/history")]
-pub async fn list_outcome_history(
-    request: HttpRequest,
-    caller: Caller,
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let id: OutcomeId = path_id(&id, "outcome")?;
-    let seen = visibility(caller.actor());
-    crate::resources::audit::entity_history(
-        &request,
-        &state,
-        OUTCOMES,
-        id.to_string(),
-        move |connection| find_outcome(connection, id, &seen).map(drop),
-    )
-    .await
+reads::history_endpoint! {
+    /// An outcome's recorded changes, oldest first.
+    list_outcome_history: Outcomes, "/outcomes/{id}/history", tag = TAG, reader = Caller,
+    id = "The outcome's id", missing = "No such outcome"
+}
+
+/// Outcomes: seen with their trial.
+pub struct Outcomes;
+
+impl Readable for Outcomes {
+    type Id = OutcomeId;
+    type Seen = TrialVisibility;
+    type Found = (Outcome, Trial);
+    type Resource = OutcomeResource;
+    const RECORD: &'static str = "outcome";
+    const ENTITY: &'static str = OUTCOMES;
+
+    fn may_read(actor: &Actor) -> Result<(), ApiError> {
+        reads::anyone(actor)
+    }
+
+    fn seen(actor: &Actor) -> TrialVisibility {
+        visibility(actor)
+    }
+
+    fn find(
+        connection: &mut DbConnection,
+        id: OutcomeId,
+        seen: &TrialVisibility,
+    ) -> Result<(Outcome, Trial), ApiError> {
+        find_outcome(connection, id, seen)
+    }
+
+    fn version(found: &(Outcome, Trial)) -> i64 {
+        found.0.version
+    }
+
+    fn resource(found: &(Outcome, Trial)) -> OutcomeResource {
+        OutcomeResource::from(&found.0)
+    }
 }
 
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {

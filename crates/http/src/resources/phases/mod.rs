@@ -17,11 +17,12 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::extract::body::{read_json, Accepts};
-use crate::extract::conditional::{etag, if_none_match_matches, IfMatch};
+use crate::extract::conditional::IfMatch;
 use crate::extract::lists::ListRequest;
 use crate::problem::{ApiError, Problem};
-use crate::resources::audit::{AuditContext, AuditList};
+use crate::resources::audit::AuditContext;
 use crate::resources::challenges::visibility;
+use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{transition, Moves};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Reply, Saved};
 use crate::resources::ExternalIdBody;
@@ -233,39 +234,11 @@ pub async fn list_phases(
     list(request, caller, state, None).await
 }
 
-/// Get a phase.
-#[utoipa::path(
-    tag = TAG, operation_id = "get_phase",
-    params(("id" = uuid::Uuid, Path, description = "The phase's id"),
-        ("If-None-Match" = Option<String>, Header, description = "An ETag you hold: 304 if it is still current")),
-    responses(
-        (status = 200, description = "The phase", body = PhaseResource, headers(("ETag" = String, description = "Its entity tag"))),
-        (status = 304, description = "Not modified"),
-        (status = 404, description = "No such phase", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/phases/{id}")]
-pub async fn get_phase(
-    request: HttpRequest,
-    caller: Caller,
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let id: PhaseId = path_id(&id, "phase")?;
-    let seen = visibility(caller.actor());
-    let (phase, _) = state
-        .with_connection(move |connection| find_visible(connection, id, &seen))
-        .await?;
-    if if_none_match_matches(request.headers(), phase.version)? {
-        return Ok(HttpResponse::NotModified()
-            .insert_header(("ETag", etag(phase.version)))
-            .finish());
-    }
-    Ok(with_etag(
-        StatusCode::OK,
-        phase.version,
-        &PhaseResource::from(&phase),
-    ))
+reads::get_endpoint! {
+    /// Get a phase.
+    get_phase: Phases, "/phases/{id}", tag = TAG, reader = Caller,
+    id = "The phase's id", found = "The phase", body = PhaseResource,
+    missing = "No such phase"
 }
 
 /// Update a phase.
@@ -374,23 +347,22 @@ pub async fn transition_phase(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    transition::<PhaseMoves>(request, caller, &id, payload, state).await
+    transition::<Phases>(request, caller, &id, payload, state).await
 }
 
-/// A phase's moves: its challenge's owner (or programme staff) makes them.
-pub struct PhaseMoves;
+/// Phases: seen with their challenge (public once it is published).
+pub struct Phases;
 
-impl Moves for PhaseMoves {
-    type Current = (Phase, Challenge);
+impl Readable for Phases {
     type Id = PhaseId;
-    type Status = PhaseStatus;
-    type Body = TransitionRequest;
     type Seen = Visibility;
-    type Moved = Phase;
+    type Found = (Phase, Challenge);
+    type Resource = PhaseResource;
     const RECORD: &'static str = "phase";
+    const ENTITY: &'static str = ENTITY;
 
-    fn target(body: &TransitionRequest) -> &str {
-        &body.to
+    fn may_read(actor: &Actor) -> Result<(), ApiError> {
+        reads::anyone(actor)
     }
 
     fn seen(actor: &Actor) -> Visibility {
@@ -401,16 +373,35 @@ impl Moves for PhaseMoves {
         connection: &mut DbConnection,
         id: PhaseId,
         seen: &Visibility,
-        actor: &Actor,
-        _to: PhaseStatus,
     ) -> Result<(Phase, Challenge), ApiError> {
-        let (current, challenge) = find_visible(connection, id, seen)?;
-        actor.may_manage_challenges_of(challenge.fields.owner_organisation_id)?;
-        Ok((current, challenge))
+        find_visible(connection, id, seen)
     }
 
-    fn version((current, _): &(Phase, Challenge)) -> i64 {
-        current.version
+    fn version(found: &(Phase, Challenge)) -> i64 {
+        found.0.version
+    }
+
+    fn resource(found: &(Phase, Challenge)) -> PhaseResource {
+        PhaseResource::from(&found.0)
+    }
+}
+
+/// A phase's moves: its challenge's owner (or programme staff) makes them.
+impl Moves for Phases {
+    type Status = PhaseStatus;
+    type Body = TransitionRequest;
+    type Moved = Phase;
+
+    fn target(body: &TransitionRequest) -> &str {
+        &body.to
+    }
+
+    fn may_move(
+        actor: &Actor,
+        current: &(Phase, Challenge),
+        _to: PhaseStatus,
+    ) -> Result<(), ApiError> {
+        Ok(actor.may_manage_challenges_of(current.1.fields.owner_organisation_id)?)
     }
 
     fn apply(
@@ -488,34 +479,10 @@ pub async fn delete_phase(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// A phase's recorded changes, oldest first.
-#[utoipa::path(
-    tag = TAG, operation_id = "list_phase_history",
-    params(("id" = uuid::Uuid, Path, description = "The phase's id"),
-        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
-        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
-    responses(
-        (status = 200, description = "Recorded changes", body = AuditList),
-        (status = 404, description = "No such phase", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/phases/{id}/history")]
-pub async fn list_phase_history(
-    request: HttpRequest,
-    caller: Caller,
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let id: PhaseId = path_id(&id, "phase")?;
-    let seen = visibility(caller.actor());
-    crate::resources::audit::entity_history(
-        &request,
-        &state,
-        ENTITY,
-        id.to_string(),
-        move |connection| find_visible(connection, id, &seen).map(drop),
-    )
-    .await
+reads::history_endpoint! {
+    /// A phase's recorded changes, oldest first.
+    list_phase_history: Phases, "/phases/{id}/history", tag = TAG, reader = Caller,
+    id = "The phase's id", missing = "No such phase"
 }
 
 /// Stores a new phase of a challenge the actor may see and manage, with its audit record.

@@ -17,10 +17,11 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::extract::body::{read_json, Accepts};
-use crate::extract::conditional::{etag, if_none_match_matches, IfMatch};
+use crate::extract::conditional::IfMatch;
 use crate::extract::lists::ListRequest;
 use crate::problem::{ApiError, Problem};
-use crate::resources::audit::{AuditContext, AuditList};
+use crate::resources::audit::AuditContext;
+use crate::resources::reads::{self, Readable};
 use crate::resources::upsert::{found, Keyed, Reply, Saved};
 use crate::resources::ExternalIdBody;
 use crate::resources::{
@@ -106,37 +107,11 @@ pub async fn create_programme(
     ))
 }
 
-/// Get a programme.
-#[utoipa::path(
-    tag = TAG, operation_id = "get_programme",
-    params(("id" = uuid::Uuid, Path, description = "The programme's id"),
-        ("If-None-Match" = Option<String>, Header, description = "An ETag you hold: 304 if it is still current")),
-    responses(
-        (status = 200, description = "The programme", body = ProgrammeResource, headers(("ETag" = String, description = "Its entity tag"))),
-        (status = 304, description = "Not modified"),
-        (status = 404, description = "No such programme", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/programmes/{id}")]
-pub async fn get_programme(
-    request: HttpRequest,
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let id: ProgrammeId = path_id(&id, "programme")?;
-    let programme = state
-        .with_connection(move |connection| store::find(connection, id).map_err(map_store_error))
-        .await?;
-    if if_none_match_matches(request.headers(), programme.version)? {
-        return Ok(HttpResponse::NotModified()
-            .insert_header(("ETag", etag(programme.version)))
-            .finish());
-    }
-    Ok(with_etag(
-        StatusCode::OK,
-        programme.version,
-        &ProgrammeResource::from(&programme),
-    ))
+reads::get_endpoint! {
+    /// Get a programme.
+    get_programme: Programmes, "/programmes/{id}", tag = TAG, reader = Anyone,
+    id = "The programme's id", found = "The programme", body = ProgrammeResource,
+    missing = "No such programme"
 }
 
 /// List programmes.
@@ -298,36 +273,44 @@ pub async fn delete_programme(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// A programme's recorded changes, oldest first.
-#[utoipa::path(
-    tag = TAG, operation_id = "list_programme_history",
-    params(("id" = uuid::Uuid, Path, description = "The programme's id"),
-        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
-        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
-    responses(
-        (status = 200, description = "Recorded changes", body = AuditList),
-        (status = 404, description = "No such programme", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/programmes/{id}/history")]
-pub async fn list_programme_history(
-    request: HttpRequest,
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let id: ProgrammeId = path_id(&id, "programme")?;
-    crate::resources::audit::entity_history(
-        &request,
-        &state,
-        ENTITY,
-        id.to_string(),
-        move |connection| {
-            store::find(connection, id)
-                .map(drop)
-                .map_err(map_store_error)
-        },
-    )
-    .await
+reads::history_endpoint! {
+    /// A programme's recorded changes, oldest first.
+    list_programme_history: Programmes, "/programmes/{id}/history", tag = TAG, reader = Anyone,
+    id = "The programme's id", missing = "No such programme"
+}
+
+/// Programmes: public.
+pub struct Programmes;
+
+impl Readable for Programmes {
+    type Id = ProgrammeId;
+    type Seen = ();
+    type Found = Programme;
+    type Resource = ProgrammeResource;
+    const RECORD: &'static str = "programme";
+    const ENTITY: &'static str = ENTITY;
+
+    fn may_read(actor: &Actor) -> Result<(), ApiError> {
+        reads::anyone(actor)
+    }
+
+    fn seen(_actor: &Actor) {}
+
+    fn find(
+        connection: &mut DbConnection,
+        id: ProgrammeId,
+        _seen: &(),
+    ) -> Result<Programme, ApiError> {
+        store::find(connection, id).map_err(map_store_error)
+    }
+
+    fn version(found: &Programme) -> i64 {
+        found.version
+    }
+
+    fn resource(found: &Programme) -> ProgrammeResource {
+        ProgrammeResource::from(found)
+    }
 }
 
 /// Stores a new programme with its audit record.

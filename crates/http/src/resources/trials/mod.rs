@@ -20,10 +20,11 @@ use utoipa::{IntoParams, ToSchema};
 use super::outcomes::OutcomeResource;
 use crate::auth::Caller;
 use crate::extract::body::{read_json, Accepts};
-use crate::extract::conditional::{etag, if_none_match_matches, IfMatch};
+use crate::extract::conditional::IfMatch;
 use crate::extract::lists::ListRequest;
 use crate::problem::{ApiError, Problem};
-use crate::resources::audit::{AuditContext, AuditList};
+use crate::resources::audit::AuditContext;
+use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{transition, Moves};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Reply, Saved};
 use crate::resources::{collect_field_id, ExternalIdBody};
@@ -222,41 +223,11 @@ pub async fn list_trials(
     Ok(list.respond(&request, next_cursor.as_deref(), &body))
 }
 
-/// Get a trial.
-#[utoipa::path(
-    tag = TAG, operation_id = "get_trial",
-    params(("id" = uuid::Uuid, Path, description = "The trial's id"),
-        ("If-None-Match" = Option<String>, Header, description = "An ETag you hold: 304 if it is still current")),
-    responses(
-        (status = 200, description = "The trial", body = TrialResource, headers(("ETag" = String, description = "Its entity tag"))),
-        (status = 304, description = "Not modified"),
-        (status = 404, description = "No such trial, or not one you may see", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/trials/{id}")]
-pub async fn get_trial(
-    request: HttpRequest,
-    caller: Caller,
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let id: TrialId = path_id(&id, "trial")?;
-    let seen = visibility(caller.actor());
-    let trial = state
-        .with_connection(move |connection| {
-            store::find_visible(connection, id, &seen).map_err(map_store_error)
-        })
-        .await?;
-    if if_none_match_matches(request.headers(), trial.version)? {
-        return Ok(HttpResponse::NotModified()
-            .insert_header(("ETag", etag(trial.version)))
-            .finish());
-    }
-    Ok(with_etag(
-        StatusCode::OK,
-        trial.version,
-        &TrialResource::from(&trial),
-    ))
+reads::get_endpoint! {
+    /// Get a trial.
+    get_trial: Trials, "/trials/{id}", tag = TAG, reader = Caller,
+    id = "The trial's id", found = "The trial", body = TrialResource,
+    missing = "No such trial, or not one you may see"
 }
 
 /// Update a trial, its result included.
@@ -349,23 +320,22 @@ pub async fn transition_trial(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    transition::<TrialMoves>(request, caller, &id, payload, state).await
+    transition::<Trials>(request, caller, &id, payload, state).await
 }
 
-/// A trial's moves: its host's officers (or programme staff) make them.
-pub struct TrialMoves;
+/// Trials: public once under way; planned ones are seen by their parties.
+pub struct Trials;
 
-impl Moves for TrialMoves {
-    type Current = Trial;
+impl Readable for Trials {
     type Id = TrialId;
-    type Status = TrialStatus;
-    type Body = TransitionRequest;
     type Seen = TrialVisibility;
-    type Moved = Trial;
+    type Found = Trial;
+    type Resource = TrialResource;
     const RECORD: &'static str = "trial";
+    const ENTITY: &'static str = ENTITY;
 
-    fn target(body: &TransitionRequest) -> &str {
-        &body.to
+    fn may_read(actor: &Actor) -> Result<(), ApiError> {
+        reads::anyone(actor)
     }
 
     fn seen(actor: &Actor) -> TrialVisibility {
@@ -376,16 +346,31 @@ impl Moves for TrialMoves {
         connection: &mut DbConnection,
         id: TrialId,
         seen: &TrialVisibility,
-        actor: &Actor,
-        _to: TrialStatus,
     ) -> Result<Trial, ApiError> {
-        let current = store::find_visible(connection, id, seen).map_err(map_store_error)?;
-        actor.may_manage_challenges_of(current.fields.host_organisation_id)?;
-        Ok(current)
+        store::find_visible(connection, id, seen).map_err(map_store_error)
     }
 
-    fn version(current: &Trial) -> i64 {
-        current.version
+    fn version(found: &Trial) -> i64 {
+        found.version
+    }
+
+    fn resource(found: &Trial) -> TrialResource {
+        TrialResource::from(found)
+    }
+}
+
+/// A trial's moves: its host's officers (or programme staff) make them.
+impl Moves for Trials {
+    type Status = TrialStatus;
+    type Body = TransitionRequest;
+    type Moved = Trial;
+
+    fn target(body: &TransitionRequest) -> &str {
+        &body.to
+    }
+
+    fn may_move(actor: &Actor, current: &Trial, _to: TrialStatus) -> Result<(), ApiError> {
+        Ok(actor.may_manage_challenges_of(current.fields.host_organisation_id)?)
     }
 
     fn apply(
@@ -422,38 +407,10 @@ impl Moves for TrialMoves {
     }
 }
 
-/// A trial's recorded changes, oldest first.
-#[utoipa::path(
-    tag = TAG, operation_id = "list_trial_history",
-    params(("id" = uuid::Uuid, Path, description = "The trial's id"),
-        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
-        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
-    responses(
-        (status = 200, description = "Recorded changes", body = AuditList),
-        (status = 404, description = "No such trial", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/trials/{id}/history")]
-pub async fn list_trial_history(
-    request: HttpRequest,
-    caller: Caller,
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let id: TrialId = path_id(&id, "trial")?;
-    let seen = visibility(caller.actor());
-    crate::resources::audit::entity_history(
-        &request,
-        &state,
-        ENTITY,
-        id.to_string(),
-        move |connection| {
-            store::find_visible(connection, id, &seen)
-                .map(drop)
-                .map_err(map_store_error)
-        },
-    )
-    .await
+reads::history_endpoint! {
+    /// A trial's recorded changes, oldest first.
+    list_trial_history: Trials, "/trials/{id}/history", tag = TAG, reader = Caller,
+    id = "The trial's id", missing = "No such trial"
 }
 
 /// Stores a new trial with its audit record.

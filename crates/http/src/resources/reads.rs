@@ -1,0 +1,171 @@
+//! `GET /{collection}/{id}` and `GET /{collection}/{id}/history`, written once: check the
+//! caller may read the collection at all, parse the id, find the record as the caller sees it
+//! (404 otherwise), then answer it with its ETag (304 for a current `If-None-Match`) or page
+//! through its audit trail. What differs between collections (who may read, how visibility is
+//! worked out, which record and which resource) is a [`Readable`] implementation; the handlers
+//! themselves, with their OpenAPI annotations, come from [`get_endpoint!`] and
+//! [`history_endpoint!`]: `reader = Caller` checks the caller's token, `reader = Anyone` (public
+//! collections that everyone sees alike) does not look at credentials. The calling module
+//! imports `actix_web::get`: utoipa recognises the route attribute by that name alone.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpRequest, HttpResponse};
+use catalyst_domain::Actor;
+use catalyst_persistence::DbConnection;
+use serde::Serialize;
+
+use crate::extract::conditional::{etag, if_none_match_matches};
+use crate::problem::ApiError;
+use crate::resources::{path_id, with_etag};
+use crate::server::state::AppState;
+
+/// A collection whose records are read by id.
+pub trait Readable {
+    type Id: std::str::FromStr + std::fmt::Display + Copy + Send + 'static;
+    /// The caller's visibility, worked out before the blocking hop.
+    type Seen: Send + 'static;
+    /// The record as found.
+    type Found: Send + 'static;
+    type Resource: Serialize;
+
+    /// "challenge", as in "no challenge has id ...".
+    const RECORD: &'static str;
+    /// The audit trail's name for the collection.
+    const ENTITY: &'static str;
+
+    /// Whether the caller may read this collection at all (public ones: anyone).
+    fn may_read(actor: &Actor) -> Result<(), ApiError>;
+    fn seen(actor: &Actor) -> Self::Seen;
+    /// The record as the caller sees it: 404 when there is none or it is not theirs to see.
+    fn find(
+        connection: &mut DbConnection,
+        id: Self::Id,
+        seen: &Self::Seen,
+    ) -> Result<Self::Found, ApiError>;
+    fn version(found: &Self::Found) -> i64;
+    fn resource(found: &Self::Found) -> Self::Resource;
+}
+
+/// The caller's own check for a public collection's [`Readable::may_read`].
+pub fn anyone(_: &Actor) -> Result<(), ApiError> {
+    Ok(())
+}
+
+/// The caller's check for a collection only people signed in may read.
+pub fn signed_in(actor: &Actor) -> Result<(), ApiError> {
+    Ok(actor.signed_in()?)
+}
+
+async fn find<R: Readable>(
+    actor: &Actor,
+    id: &str,
+    state: &AppState,
+) -> Result<(R::Id, R::Found), ApiError> {
+    R::may_read(actor)?;
+    let id: R::Id = path_id(id, R::RECORD)?;
+    let seen = R::seen(actor);
+    let found = state
+        .with_connection(move |connection| R::find(connection, id, &seen))
+        .await?;
+    Ok((id, found))
+}
+
+/// `GET /{collection}/{id}`.
+pub async fn get<R: Readable>(
+    request: &HttpRequest,
+    actor: &Actor,
+    id: &str,
+    state: &AppState,
+) -> Result<HttpResponse, ApiError> {
+    let (_, found) = find::<R>(actor, id, state).await?;
+    current_or_not_modified(request, R::version(&found), &R::resource(&found))
+}
+
+/// 304 when the caller's `If-None-Match` names `version`, the body with its ETag otherwise.
+pub fn current_or_not_modified<B: Serialize>(
+    request: &HttpRequest,
+    version: i64,
+    body: &B,
+) -> Result<HttpResponse, ApiError> {
+    if if_none_match_matches(request.headers(), version)? {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag(version)))
+            .finish());
+    }
+    Ok(with_etag(StatusCode::OK, version, body))
+}
+
+/// `GET /{collection}/{id}/history`: the record's audit trail, once the caller may see it.
+pub async fn history<R: Readable>(
+    request: &HttpRequest,
+    actor: &Actor,
+    id: &str,
+    state: &AppState,
+) -> Result<HttpResponse, ApiError> {
+    let (id, _) = find::<R>(actor, id, state).await?;
+    crate::resources::audit::entity_history(request, state, R::ENTITY, id.to_string(), |_| Ok(()))
+        .await
+}
+
+/// A documented `GET /{collection}/{id}` handler for a [`Readable`] collection.
+macro_rules! get_endpoint {
+    (
+        $(#[doc = $doc:tt])*
+        $name:ident: $readable:ty, $path:tt, tag = $tag:expr, reader = $reader:ident, $(security = $security:tt,)?
+        id = $id_description:tt, found = $found:tt, body = $body:ty, missing = $missing:tt
+    ) => {
+        $(#[doc = $doc])*
+        #[utoipa::path(
+            tag = $tag, $(security $security,)?
+            params(("id" = uuid::Uuid, Path, description = $id_description),
+                ("If-None-Match" = Option<String>, Header, description = "An ETag you hold: 304 if it is still current")),
+            responses(
+                (status = 200, description = $found, body = $body, headers(("ETag" = String, description = "Its entity tag"))),
+                (status = 304, description = "Not modified"),
+                (status = 404, description = $missing, body = $crate::problem::Problem, content_type = "application/problem+json"),
+            )
+        )]
+        #[get($path)]
+        pub async fn $name(
+            request: actix_web::HttpRequest,
+            reader: $crate::auth::$reader,
+            id: actix_web::web::Path<String>,
+            state: actix_web::web::Data<$crate::server::state::AppState>,
+        ) -> Result<actix_web::HttpResponse, $crate::problem::ApiError> {
+            $crate::resources::reads::get::<$readable>(&request, reader.actor(), &id, &state).await
+        }
+    };
+}
+
+/// A documented `GET /{collection}/{id}/history` handler for a [`Readable`] collection.
+macro_rules! history_endpoint {
+    (
+        $(#[doc = $doc:tt])*
+        $name:ident: $readable:ty, $path:tt, tag = $tag:expr, reader = $reader:ident, $(security = $security:tt,)?
+        id = $id_description:tt, missing = $missing:tt
+    ) => {
+        $(#[doc = $doc])*
+        #[utoipa::path(
+            tag = $tag, $(security $security,)?
+            params(("id" = uuid::Uuid, Path, description = $id_description),
+                ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
+                ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
+            responses(
+                (status = 200, description = "Recorded changes", body = $crate::resources::audit::AuditList),
+                (status = 404, description = $missing, body = $crate::problem::Problem, content_type = "application/problem+json"),
+            )
+        )]
+        #[get($path)]
+        pub async fn $name(
+            request: actix_web::HttpRequest,
+            reader: $crate::auth::$reader,
+            id: actix_web::web::Path<String>,
+            state: actix_web::web::Data<$crate::server::state::AppState>,
+        ) -> Result<actix_web::HttpResponse, $crate::problem::ApiError> {
+            $crate::resources::reads::history::<$readable>(&request, reader.actor(), &id, &state).await
+        }
+    };
+}
+
+pub(crate) use get_endpoint;
+pub(crate) use history_endpoint;
