@@ -1,9 +1,11 @@
 //! The import engine: reads an import's stored upload row by row (NDJSON lines, or CSV records
-//! that may span lines), checks each, and applies it, as `imports` describes.
+//! that may span lines), checks each, and applies it, as `imports` describes; [`worker`] takes
+//! waiting jobs in turn on every replica.
 
+use actix_web::web;
 use catalyst_domain::{Actor, Timestamp};
 use catalyst_persistence::imports::{self as store, Counts, Import, RowResult};
-use catalyst_persistence::{transaction, DbConnection, StoreError};
+use catalyst_persistence::{transaction, DbConnection, Pool, StoreError};
 use serde_json::Value;
 
 use crate::problem::{ApiError, ProblemItem};
@@ -338,5 +340,105 @@ enum SavepointFailure {
 impl From<StoreError> for SavepointFailure {
     fn from(error: StoreError) -> Self {
         SavepointFailure::Store(error)
+    }
+}
+
+/// How often a running import says how far it has got.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Runs inside `serve`: takes waiting imports one at a time, on any replica. Each says when it
+/// starts, how far it has got every ten seconds, and how it ended, in the server's log.
+pub async fn worker(pool: Pool) {
+    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(1));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let pool = pool.clone();
+        let round = web::block(move || -> Result<bool, StoreError> {
+            let mut connection = pool.get()?;
+            let now = Timestamp::now();
+            let Some(import) = store::claim_next(
+                &mut connection,
+                now,
+                crate::resources::imports::lease_from(now),
+            )?
+            else {
+                return Ok(false);
+            };
+            let Some(actor) =
+                crate::workers::webhook_delivery::owner_actor(&mut connection, &import.owner)?
+            else {
+                let counts = Counts::default();
+                store::finish(
+                    &mut connection,
+                    &import.id,
+                    false,
+                    counts,
+                    Some("its owner was deleted or revoked"),
+                    Timestamp::now(),
+                )?;
+                return Ok(true);
+            };
+            let audit = AuditContext {
+                actor: import.owner.clone(),
+                request_id: None,
+            };
+            let started = std::time::Instant::now();
+            tracing::info!(
+                import = %import.id,
+                collection = %import.collection,
+                format = %import.format,
+                mode = %import.mode,
+                bytes = import.bytes,
+                resumed_after = import.rows_processed,
+                "import started"
+            );
+            // A line at most every ten seconds while it runs, so a long import shows it moves.
+            let mut last_said = std::time::Instant::now();
+            let counts = run(&mut connection, &import, &actor, &audit, &mut |counts| {
+                if last_said.elapsed() >= PROGRESS_EVERY {
+                    last_said = std::time::Instant::now();
+                    tracing::info!(
+                        import = %import.id,
+                        rows = counts.processed,
+                        rejected = counts.rejected,
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "import progress"
+                    );
+                }
+            })?;
+            let finished = store::find(&mut connection, &import.id)?;
+            let duration_ms = started.elapsed().as_millis() as u64;
+            match finished.error.as_deref() {
+                None => tracing::info!(
+                    import = %import.id,
+                    status = %finished.status,
+                    rows = counts.processed,
+                    created = counts.created,
+                    updated = counts.updated,
+                    unchanged = counts.unchanged,
+                    rejected = counts.rejected,
+                    duration_ms,
+                    "import finished"
+                ),
+                // The owner's file, not the server, is at fault: a warning, saying why.
+                Some(reason) => tracing::warn!(
+                    import = %import.id,
+                    status = %finished.status,
+                    rows = counts.processed,
+                    rejected = counts.rejected,
+                    duration_ms,
+                    reason,
+                    "import finished"
+                ),
+            }
+            Ok(true)
+        })
+        .await;
+        match round {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "import failed"),
+            Err(error) => tracing::warn!(%error, "import failed"),
+        }
     }
 }
