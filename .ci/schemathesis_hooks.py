@@ -46,6 +46,7 @@ RULES_BEYOND_THE_SCHEMA = {
     "exceeds_budget": "max_award above the phase's budget",
     "repeated_source": "the same partner system twice in external_ids",
     "conflicts_with_path": "external_ids giving the path's source another key",
+    "not_allowed": "invoiced_on on a milestone move other than to invoiced",
     # With other records.
     "not_found": "a referenced record (organisation, award, phase...) that does not exist",
     "not_public_body": "a referenced organisation that is not a public body",
@@ -59,11 +60,14 @@ RULES_BEYOND_THE_SCHEMA = {
     # With the stored record, on a partial update or an upsert of an existing record.
     "immutable": "a member a record keeps for life (a challenge's programme and owner)",
     "not_adopted": "a follow-on value on a trial not adopted",
+    "before_invoice": "a payment dated before the milestone's invoice",
     "inconsistent_with_kind": "a scale that does not fit the stored kind",
     # With a secret: the caller's current password, which no schema can know.
     "incorrect": "a current password that is not the caller's",
     # With the world: a webhook's host must resolve, to a public address.
     "invalid_destination": "a webhook URL whose host does not resolve to a public address",
+    # With the calendar: an invoice may not be dated after today.
+    "in_future": "an invoice dated after today",
 }
 
 # On a partial update, a member that the record's new state needs (a payment milestone's amount,

@@ -337,14 +337,14 @@ fn load(connection: &mut DbConnection) -> Result<usize, SeedError> {
             "First tranche (25%)",
             25,
             date(2019, 9, 30),
-            Some(date(2019, 10, 4)),
+            (Some(date(2019, 9, 30)), Some(date(2019, 10, 4))),
         )?;
         seed.tranche(
             &award,
             "Final tranche (75%)",
             75,
             date(2019, 11, 30),
-            Some(date(2019, 12, 13)),
+            (Some(date(2019, 11, 8)), Some(date(2019, 12, 13))),
         )?;
         phase_one_awards.push(award);
     }
@@ -390,9 +390,15 @@ fn load(connection: &mut DbConnection) -> Result<usize, SeedError> {
             "Prototype installed (25%)",
             25,
             date(2020, 5, 31),
-            Some(date(2020, 6, 12)),
+            (Some(date(2020, 6, 1)), Some(date(2020, 6, 12))),
         )?;
-        seed.tranche(&award, "Trial report (75%)", 75, date(2021, 1, 31), None)?;
+        seed.tranche(
+            &award,
+            "Trial report (75%)",
+            75,
+            date(2021, 1, 31),
+            (Some(date(2021, 2, 1)), None),
+        )?;
         phase_two_awards.push(award);
     }
     for supplier in [others[0], others[1]] {

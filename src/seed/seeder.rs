@@ -259,14 +259,15 @@ impl Seeder<'_> {
         Ok(award)
     }
 
-    /// A payment milestone; `paid_on` pays it through the award's paid figure.
+    /// A payment milestone; `invoiced_on` invoices it, and `paid_on` pays it through the
+    /// award's paid figure.
     pub(super) fn tranche(
         &mut self,
         award: &Award,
         title: &str,
         share_percent: i64,
         due_on: NaiveDate,
-        paid_on: Option<NaiveDate>,
+        (invoiced_on, paid_on): (Option<NaiveDate>, Option<NaiveDate>),
     ) -> Result<(), SeedError> {
         let amount = Money::gbp_pence(award.fields.amount.minor_units() * share_percent / 100)
             .map_err(|error| invalid(title, error))?;
@@ -290,11 +291,12 @@ impl Seeder<'_> {
             fields,
             supplier_organisation_id: award.fields.supplier_organisation_id,
             owner_organisation_id: award.owner_organisation_id,
-            status: if paid_on.is_some() {
-                MilestoneStatus::Paid
-            } else {
-                MilestoneStatus::Planned
+            status: match (invoiced_on, paid_on) {
+                (_, Some(_)) => MilestoneStatus::Paid,
+                (Some(_), None) => MilestoneStatus::Invoiced,
+                (None, None) => MilestoneStatus::Planned,
             },
+            invoiced_on,
             paid_on,
             version: 1,
             created_at: self.now,

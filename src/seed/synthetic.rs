@@ -304,14 +304,20 @@ fn synthetic_milestones(seed: &mut Seeder<'_>, award: &Award, year: i32) -> Resu
         "First tranche (25%)",
         25,
         date(year, 4, 30),
-        Some(date(year, 5, 7)),
+        (Some(date(year, 4, 30)), Some(date(year, 5, 7))),
     )?;
     seed.tranche(
         award,
         "Second tranche (50%)",
         50,
         date(year, 5, 31),
-        Some(date(year, 6, 7)),
+        (Some(date(year, 5, 1)), Some(date(year, 6, 7))),
     )?;
-    seed.tranche(award, "Final tranche (25%)", 25, date(year, 6, 30), None)
+    seed.tranche(
+        award,
+        "Final tranche (25%)",
+        25,
+        date(year, 6, 30),
+        (None, None),
+    )
 }

@@ -494,22 +494,71 @@ fn payments_follow_milestones_and_never_exceed_the_award() {
             2
         );
 
-        ok(transition(server, &first_path, "invoiced", supplier));
+        let moves = format!("{first_path}/transitions");
+        let problem = server
+            .send_json(
+                "POST",
+                &moves,
+                &json!({"to": "invoiced", "invoiced_on": "2100-01-01"}),
+                Some(supplier),
+            )
+            .assert_problem(422, "validation_failed");
+        assert_eq!(problem["errors"][0]["pointer"], "#/invoiced_on");
+        assert_eq!(problem["errors"][0]["code"], "in_future");
+        let invoiced = ok(server.send_json(
+            "POST",
+            &moves,
+            &json!({"to": "invoiced", "invoiced_on": "2019-09-30"}),
+            Some(supplier),
+        ));
+        assert_eq!(invoiced["invoiced_on"], "2019-09-30");
+        assert_eq!(invoiced["paid_on"], serde_json::Value::Null);
         transition(server, &first_path, "paid", supplier).assert_problem(403, "forbidden");
+        // A payment cannot come before its invoice, and an invoice date only goes with
+        // invoicing: both refused, nothing paid.
+        for (body, member, code) in [
+            (
+                json!({"to": "paid", "paid_on": "2019-09-29"}),
+                "#/paid_on",
+                "before_invoice",
+            ),
+            (
+                json!({"to": "paid", "invoiced_on": "2019-09-01"}),
+                "#/invoiced_on",
+                "not_allowed",
+            ),
+        ] {
+            let problem = server
+                .send_json("POST", &moves, &body, Some(&world.leeds_officer))
+                .assert_problem(422, "validation_failed");
+            assert_eq!(problem["errors"][0]["pointer"], member, "{body}");
+            assert_eq!(problem["errors"][0]["code"], code, "{body}");
+        }
+        assert_eq!(server.get(&award_path).json()["paid"], gbp(0));
+        assert_eq!(
+            server.get_as(&first_path, supplier).json()["status"],
+            "invoiced"
+        );
         let paid = ok(server.send_json(
             "POST",
-            &format!("{first_path}/transitions"),
+            &moves,
             &json!({"to": "paid", "paid_on": "2019-10-04"}),
             Some(&world.leeds_officer),
         ));
         assert_eq!(paid["paid_on"], "2019-10-04");
+        assert_eq!(paid["invoiced_on"], "2019-09-30");
         let award = server.get(&award_path).json();
         assert_eq!(award["paid"], gbp(1_250_000));
         assert_eq!(award["outstanding"], gbp(3_750_000));
 
         // 1.25m + 4m > 5m: the final tranche as planned would overpay.
         let rest_path = format!("/api/v1/milestones/{}", id(&rest));
-        ok(transition(server, &rest_path, "invoiced", supplier));
+        let invoiced = ok(transition(server, &rest_path, "invoiced", supplier));
+        assert_eq!(
+            invoiced["invoiced_on"],
+            chrono::Utc::now().date_naive().to_string(),
+            "invoiced today when no day is given"
+        );
         let problem = transition(server, &rest_path, "paid", &world.leeds_officer)
             .assert_problem(409, "rule_broken");
         assert_eq!(problem["errors"][0]["code"], "exceeds_award");

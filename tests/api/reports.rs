@@ -352,6 +352,102 @@ fn reconcile(server: &TestServer) {
             .sum::<i64>(),
         follow_on
     );
+    reconcile_payment_times(server);
+}
+
+/// Payment times, recomputed from the milestones list: invoices (invoiced, then paid or not
+/// yet), days from invoice to payment, the 30 days of regulation 113.
+fn reconcile_payment_times(server: &TestServer) {
+    let today = chrono::Utc::now().date_naive().to_string();
+    let invoices: Vec<Value> = everything(server, "/api/v1/milestones")
+        .into_iter()
+        .filter(|milestone| {
+            milestone["invoiced_on"].is_string()
+                && (milestone["status"] == "invoiced" || milestone["status"] == "paid")
+        })
+        .collect();
+    assert!(!invoices.is_empty(), "the data set has invoices");
+    let waited = |milestone: &Value, until: &str| {
+        chrono_day(until) - chrono_day(milestone["invoiced_on"].as_str().unwrap())
+    };
+    let mut days: Vec<i64> = invoices
+        .iter()
+        .filter(|milestone| milestone["status"] == "paid")
+        .map(|milestone| waited(milestone, milestone["paid_on"].as_str().unwrap()))
+        .collect();
+    days.sort_unstable();
+    let unpaid: Vec<&Value> = invoices
+        .iter()
+        .filter(|milestone| milestone["status"] == "invoiced")
+        .collect();
+    let late_unpaid = unpaid
+        .iter()
+        .filter(|milestone| waited(milestone, &today) > 30)
+        .count() as i64;
+    let prompt = days.iter().filter(|days| **days <= 30).count() as i64;
+    let median = (!days.is_empty()).then(|| {
+        let middle = days.len() / 2;
+        if days.len() % 2 == 1 {
+            days[middle] as f64
+        } else {
+            (days[middle - 1] + days[middle]) as f64 / 2.0
+        }
+    });
+    // The nearest rank: the ceil(0.9 n)th smallest.
+    let p90 = (!days.is_empty()).then(|| days[(days.len() * 9).div_ceil(10) - 1]);
+    for group_by in ["financial_year", "owner,supplier_scale", "programme,region"] {
+        let answer = report(
+            server,
+            &format!("/api/v1/reports/payment-times?group_by={group_by}"),
+        );
+        let totals = &answer["totals"][0];
+        assert_eq!(
+            count(&totals["invoices"]),
+            invoices.len() as i64,
+            "{group_by}"
+        );
+        assert_eq!(count(&totals["paid"]), days.len() as i64, "{group_by}");
+        assert_eq!(totals["median_days"].as_f64(), median, "{group_by}");
+        assert_eq!(totals["p90_days"].as_i64(), p90, "{group_by}");
+        assert_eq!(count(&totals["paid_within_30_days"]), prompt, "{group_by}");
+        assert_eq!(count(&totals["unpaid"]), unpaid.len() as i64, "{group_by}");
+        assert_eq!(
+            count(&totals["unpaid_past_30_days"]),
+            late_unpaid,
+            "{group_by}"
+        );
+        assert_eq!(
+            count_sum(&answer, "invoices"),
+            invoices.len() as i64,
+            "{group_by}"
+        );
+        assert_eq!(
+            count_sum(&answer, "paid_within_30_days"),
+            prompt,
+            "{group_by}"
+        );
+    }
+    // Each financial year's row holds the invoices raised in it.
+    let mut by_year: BTreeMap<String, i64> = BTreeMap::new();
+    for invoice in &invoices {
+        *by_year
+            .entry(financial_year(invoice["invoiced_on"].as_str().unwrap()))
+            .or_default() += 1;
+    }
+    let rows = csv(
+        server,
+        "/api/v1/reports/payment-times?group_by=financial_year",
+    );
+    let reported: BTreeMap<String, i64> = rows
+        .iter()
+        .map(|row| {
+            (
+                row["financial_year"].clone(),
+                row["invoices"].parse().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(reported, by_year);
 }
 
 #[test]
@@ -603,6 +699,11 @@ fn every_report_answer_matches_its_typed_schema_in_the_spec() {
             "TrialsReport",
             "status,result,host,owner,programme,financial_year",
         ),
+        (
+            "payment-times",
+            "PaymentTimesReport",
+            "owner,programme,supplier_scale,region,financial_year",
+        ),
     ];
     for_each_backend(|server| {
         server.cli(&["seed", "demo"]);
@@ -652,7 +753,13 @@ fn every_report_answer_matches_its_typed_schema_in_the_spec() {
 fn each_report_has_a_csv_path_with_the_same_rows() {
     for_each_backend(|server| {
         server.cli(&["seed", "demo"]);
-        for name in ["funding", "sme-share", "pipeline", "trials"] {
+        for name in [
+            "funding",
+            "sme-share",
+            "pipeline",
+            "trials",
+            "payment-times",
+        ] {
             let by_parameter = server.get_as(
                 &format!("/api/v1/reports/{name}?format=csv&group_by=owner"),
                 &server.admin_token,

@@ -589,11 +589,11 @@ fn applications_awards_and_payments_are_imported_under_the_rules_of_post() {
         let second = milestone("Second tranche", 2_000_000, "INV-2");
         let planned = milestone("Final tranche", 1_750_000, "INV-3");
         for invoiced in [&first, &second] {
-            ok(transition(
-                server,
-                &format!("/api/v1/milestones/{}", id(invoiced)),
-                "invoiced",
-                &world.suppliers[0].1,
+            ok(server.send_json(
+                "POST",
+                &format!("/api/v1/milestones/{}/transitions", id(invoiced)),
+                &json!({"to": "invoiced", "invoiced_on": "2019-09-02"}),
+                Some(&world.suppliers[0].1),
             ));
         }
         let csv = format!(

@@ -38,12 +38,54 @@ pub struct Milestone {
     pub supplier_organisation_id: OrganisationId,
     pub owner_organisation_id: OrganisationId,
     pub status: MilestoneStatus,
+    /// When the supplier invoiced it (never after `paid_on`).
+    pub invoiced_on: Option<NaiveDate>,
     pub paid_on: Option<NaiveDate>,
     /// Partners' keys for it (each source once).
     pub external_ids: Vec<crate::ExternalId>,
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// The days of a milestone's invoice and payment, as a move asks for them: each defaults to
+/// `today`, an invoice may not be dated in the future, and a payment may not come before the
+/// invoice it settles.
+pub fn invoice_day(
+    given: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Result<NaiveDate, FieldViolation> {
+    let day = given.unwrap_or(today);
+    if day > today {
+        return Err(FieldViolation::new(
+            "invoiced_on",
+            "in_future",
+            format!("an invoice cannot be dated after today ({today})"),
+        ));
+    }
+    Ok(day)
+}
+
+/// The day a milestone is paid: `given` or `today`, never before its invoice.
+pub fn payment_day(
+    given: Option<NaiveDate>,
+    today: NaiveDate,
+    invoiced_on: Option<NaiveDate>,
+) -> Result<NaiveDate, FieldViolation> {
+    let day = given.unwrap_or(today);
+    match invoiced_on {
+        Some(invoiced) if day < invoiced => Err(FieldViolation::new(
+            "paid_on",
+            "before_invoice",
+            format!("the milestone was invoiced on {invoiced}: it cannot be paid before that"),
+        )),
+        _ => Ok(day),
+    }
+}
+
+/// Days from invoice to payment (or to `until` while unpaid).
+pub fn days_waited(invoiced_on: NaiveDate, until: NaiveDate) -> i64 {
+    (until - invoiced_on).num_days()
 }
 
 impl MilestoneFields {
@@ -92,6 +134,39 @@ mod tests {
             due_on: None,
             amount,
         }
+    }
+
+    fn day(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn an_invoice_is_not_dated_ahead_and_a_payment_does_not_precede_it() {
+        let today = day("2026-12-06");
+        assert_eq!(invoice_day(None, today).unwrap(), today);
+        assert_eq!(
+            invoice_day(Some(day("2026-11-01")), today).unwrap(),
+            day("2026-11-01")
+        );
+        assert_eq!(
+            invoice_day(Some(day("2026-12-07")), today)
+                .unwrap_err()
+                .code,
+            "in_future"
+        );
+        let invoiced = Some(day("2026-11-01"));
+        assert_eq!(
+            payment_day(Some(day("2026-11-01")), today, invoiced).unwrap(),
+            day("2026-11-01")
+        );
+        assert_eq!(
+            payment_day(Some(day("2026-10-31")), today, invoiced)
+                .unwrap_err()
+                .code,
+            "before_invoice"
+        );
+        assert_eq!(payment_day(None, today, None).unwrap(), today);
+        assert_eq!(days_waited(day("2026-11-01"), day("2026-12-01")), 30);
     }
 
     #[test]

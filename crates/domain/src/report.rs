@@ -156,6 +156,19 @@ pub fn median(mut values: Vec<i64>) -> Option<f64> {
     })
 }
 
+/// The `percent`th percentile of some whole numbers by the nearest-rank method (the smallest
+/// value at or below which `percent`% of them lie), so it is always one of the values.
+pub fn percentile(mut values: Vec<i64>, percent: u32) -> Option<i64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_unstable();
+    let count = values.len();
+    // ceil(percent / 100 * count), in whole numbers.
+    let rank = (percent as usize * count).div_ceil(100).clamp(1, count);
+    Some(values[rank - 1])
+}
+
 /// Figures that add up: a group's figures are the sum of its facts' figures.
 pub trait Figures: Default + Clone {
     fn add(&mut self, other: &Self);
@@ -194,6 +207,16 @@ impl<F: Figures> Grouped<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ninetieth_percentile_is_a_value_by_nearest_rank() {
+        assert_eq!(percentile(Vec::new(), 90), None);
+        assert_eq!(percentile(vec![7], 90), Some(7));
+        assert_eq!(percentile((1..=10).collect(), 90), Some(9));
+        assert_eq!(percentile((1..=11).collect(), 90), Some(10));
+        assert_eq!(percentile(vec![40, 4, 35, 11], 90), Some(40));
+        assert_eq!(percentile(vec![40, 4, 35, 11], 50), Some(11));
+    }
 
     fn day(text: &str) -> NaiveDate {
         NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()

@@ -32,6 +32,7 @@ struct MilestoneRow {
     version: i64,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    invoiced_on: Option<NaiveDate>,
 }
 
 impl From<&Milestone> for MilestoneRow {
@@ -52,6 +53,7 @@ impl From<&Milestone> for MilestoneRow {
             version: milestone.version,
             created_at: milestone.created_at.to_naive_utc(),
             updated_at: milestone.updated_at.to_naive_utc(),
+            invoiced_on: milestone.invoiced_on,
         }
     }
 }
@@ -88,6 +90,7 @@ impl TryFrom<MilestoneRow> for Milestone {
                 &row.owner_organisation_id,
             )?,
             status: parse("milestones", "status", &row.status)?,
+            invoiced_on: row.invoiced_on,
             paid_on: row.paid_on,
             version: row.version,
             created_at: Timestamp::from_naive_utc(row.created_at),

@@ -206,6 +206,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        invoiced_on -> Nullable<Date>,
     }
 }
 

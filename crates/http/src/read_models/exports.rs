@@ -198,6 +198,7 @@ const COLLECTIONS: [Collection; 9] = [
             "amount.amount",
             "amount.currency",
             "status",
+            "invoiced_on",
             "paid_on",
             "version",
             "created_at",

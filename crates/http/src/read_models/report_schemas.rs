@@ -143,6 +143,28 @@ pub struct TrialsFigures {
     follow_on_other_currencies: Option<String>,
 }
 
+/// Payment times: invoice to payment, against the 30 days of regulation 113.
+#[derive(Serialize, ToSchema)]
+pub struct PaymentTimesFigures {
+    /// Invoices raised: milestones invoiced, then paid or awaiting payment (withheld ones,
+    /// disputed, are left out).
+    invoices: i64,
+    paid: i64,
+    /// Median days from invoice to payment; null when none is paid.
+    #[schema(required = true)]
+    median_days: Option<f64>,
+    /// 90th percentile (nearest rank) of the days from invoice to payment.
+    #[schema(required = true)]
+    p90_days: Option<i64>,
+    paid_within_30_days: i64,
+    /// Of those paid, the share paid within 30 days.
+    #[schema(required = true)]
+    share_paid_within_30_days: Option<f64>,
+    unpaid: i64,
+    /// Unpaid more than 30 days after the invoice, today.
+    unpaid_past_30_days: i64,
+}
+
 macro_rules! report_schema {
     ($report:ident, $row:ident, $figures:ty, $totals:ty, $name:literal) => {
         /// A row: its group, then its figures.
@@ -189,6 +211,13 @@ report_schema!(
     PipelineFigures,
     PipelineTotals,
     "pipeline"
+);
+report_schema!(
+    PaymentTimesReport,
+    PaymentTimesRow,
+    PaymentTimesFigures,
+    PaymentTimesFigures,
+    "payment-times"
 );
 report_schema!(
     TrialsReport,

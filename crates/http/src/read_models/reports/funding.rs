@@ -34,40 +34,19 @@ impl Figures for FundingFigures {
     }
 }
 
-/// Funding: committed (awards) and paid (payments).
-///
-/// `group_by` any of `programme`, `challenge`, `phase`, `owner`, `region` (the supplier's),
-/// `supplier_scale`, `financial_year` (default `financial_year`); rows are split by currency.
-/// Committed counts awards that stand (not terminated) on their start date; paid counts paid
-/// milestones on the day paid, terminated awards included. `totals` (one per currency) are the
-/// sums of the rows. CSV gives money in pounds and pence.
-#[utoipa::path(
-    tag = TAG, operation_id = "funding_report", security(("bearer" = [])), params(ReportParams, ReportFormat),
-    responses(
-        (status = 200, description = "The report: JSON, or CSV (its rows, with a header)", content(
-            (crate::read_models::report_schemas::FundingReport = "application/json"), (String = "text/csv"))),
-        (status = 400, description = "An unknown dimension or a malformed filter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not for suppliers, nor API clients without the reports scope", body = Problem, content_type = "application/problem+json"),
-        (status = 406, description = "Neither JSON nor CSV is acceptable", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/reports/funding")]
-pub async fn funding_report(
-    request: HttpRequest,
-    caller: Caller,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    funding_answer(request, caller, state).await
+report_endpoints! {
+    /// Funding: committed (awards) and paid (payments).
+    ///
+    /// `group_by` any of `programme`, `challenge`, `phase`, `owner`, `region` (the supplier's),
+    /// `supplier_scale`, `financial_year` (default `financial_year`); rows are split by currency.
+    /// Committed counts awards that stand (not terminated) on their start date; paid counts paid
+    /// milestones on the day paid, terminated awards included. `totals` (one per currency) are the
+    /// sums of the rows. CSV gives money in pounds and pence.
+    funding_report at "/reports/funding", funding_report_csv at "/reports/funding.csv",
+    schema = crate::read_models::report_schemas::FundingReport,
+    answer = funding_answer,
+    csv_summary = "Funding, as CSV: the same rows, a line each after a header."
 }
-
-csv_twin!(
-    funding_report_csv,
-    "/reports/funding.csv",
-    "funding_report_csv",
-    funding_answer,
-    "Funding, as CSV: the same rows, a line each after a header."
-);
 
 async fn funding_answer(
     request: HttpRequest,

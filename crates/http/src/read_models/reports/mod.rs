@@ -1,4 +1,4 @@
-//! `/api/v1/reports/{funding,sme-share,pipeline,trials}`: the figures programme managers script
+//! `/api/v1/reports/{funding,sme-share,pipeline,trials,payment-times}`: the figures programme managers script
 //! against, as JSON or CSV, filtered by programme, owner, region, dates or financial year and
 //! grouped as asked. Each report sums facts (domain `report`), so its totals are the sums of
 //! its rows.
@@ -126,6 +126,18 @@ pub const PIPELINE: Grouping = Grouping {
     default: &["phase"],
 };
 
+pub const PAYMENT_TIMES: Grouping = Grouping {
+    path: "/reports/payment-times",
+    dimensions: &[
+        "owner",
+        "programme",
+        "supplier_scale",
+        "region",
+        "financial_year",
+    ],
+    default: &["financial_year"],
+};
+
 pub const TRIALS: Grouping = Grouping {
     path: "/reports/trials",
     dimensions: &[
@@ -140,7 +152,7 @@ pub const TRIALS: Grouping = Grouping {
 };
 
 /// Every report's grouping, for the OpenAPI document's `group_by` patterns.
-pub const GROUPINGS: [Grouping; 4] = [FUNDING, SME_SHARE, PIPELINE, TRIALS];
+pub const GROUPINGS: [Grouping; 5] = [FUNDING, SME_SHARE, PIPELINE, TRIALS, PAYMENT_TIMES];
 
 /// Reads the common parameters; `dimensions` are those this report groups by.
 fn ask(request: &HttpRequest, actor: &Actor, grouping: &Grouping) -> Result<Asked, ApiError> {
@@ -311,6 +323,8 @@ fn wants_csv(request: &HttpRequest) -> Result<bool, ApiError> {
 enum Cell {
     Text(Option<String>),
     Count(i64),
+    /// A whole number that may be unknown (a percentile of no values).
+    Whole(Option<i64>),
     /// Minor units and currency.
     Money(i64, String),
     Ratio(Option<f64>),
@@ -321,8 +335,10 @@ impl Cell {
     fn csv(&self) -> String {
         match self {
             Cell::Text(Some(text)) => crate::read_models::exports::text_cell(text),
-            Cell::Text(None) | Cell::Ratio(None) | Cell::Flag(None) => String::new(),
-            Cell::Count(count) => count.to_string(),
+            Cell::Text(None) | Cell::Ratio(None) | Cell::Flag(None) | Cell::Whole(None) => {
+                String::new()
+            }
+            Cell::Count(count) | Cell::Whole(Some(count)) => count.to_string(),
             // Spreadsheets read pounds and pence as a number.
             Cell::Money(minor, _) => format!("{}.{:02}", minor / 100, (minor % 100).abs()),
             Cell::Ratio(Some(value)) => value.to_string(),
@@ -348,6 +364,7 @@ impl Serialize for Row {
             match cell {
                 Cell::Text(text) => map.serialize_entry(name, text)?,
                 Cell::Count(count) => map.serialize_entry(name, count)?,
+                Cell::Whole(value) => map.serialize_entry(name, value)?,
                 Cell::Money(minor, currency) => map.serialize_entry(
                     name,
                     &serde_json::json!({"amount": minor, "currency": currency}),
@@ -363,7 +380,7 @@ impl Serialize for Row {
 /// A report as JSON: its rows, and totals that are the sums of the rows.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Report {
-    /// `funding`, `sme-share`, `pipeline` or `trials`.
+    /// `funding`, `sme-share`, `pipeline`, `trials` or `payment-times`.
     pub report: String,
     /// The dimensions of each row, in order.
     pub group_by: Vec<String>,
@@ -672,18 +689,25 @@ pub struct ReportFormat {
     format: Option<String>,
 }
 
-/// A report's `.csv` twin: the same answer as CSV, whatever `Accept` says, for clients that
-/// choose a format by path (generated ones decode one media type per call).
-macro_rules! csv_twin {
-    ($handler:ident, $path:literal, $operation:literal, $answer:ident, $summary:literal) => {
-        #[doc = $summary]
+/// A report's two handlers, documented: the JSON one (CSV when `format` or `Accept` asks) and
+/// its `.csv` twin (CSV whatever `Accept` says, for clients that choose a format by path:
+/// generated ones decode one media type per call). Both give `$answer`'s report.
+macro_rules! report_endpoints {
+    (
+        $(#[doc = $doc:tt])*
+        $handler:ident at $path:tt, $csv_handler:ident at $csv_path:tt,
+        schema = $schema:path, answer = $answer:ident, csv_summary = $csv_summary:tt
+    ) => {
+        $(#[doc = $doc])*
         #[utoipa::path(
-            tag = TAG, operation_id = $operation, security(("bearer" = [])), params(ReportParams),
+            tag = TAG, security(("bearer" = [])), params(ReportParams, ReportFormat),
             responses(
-                (status = 200, description = "The report's rows as CSV, with a header", body = String, content_type = "text/csv"),
+                (status = 200, description = "The report: JSON, or CSV (its rows, with a header)", content(
+                    ($schema = "application/json"), (String = "text/csv"))),
                 (status = 400, description = "An unknown dimension or a malformed filter", body = Problem, content_type = "application/problem+json"),
                 (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
                 (status = 403, description = "Not for suppliers, nor API clients without the reports scope", body = Problem, content_type = "application/problem+json"),
+                (status = 406, description = "Neither JSON nor CSV is acceptable", body = Problem, content_type = "application/problem+json"),
             )
         )]
         #[get($path)]
@@ -694,9 +718,27 @@ macro_rules! csv_twin {
         ) -> Result<HttpResponse, ApiError> {
             $answer(request, caller, state).await
         }
+
+        #[doc = $csv_summary]
+        #[utoipa::path(
+            tag = TAG, security(("bearer" = [])), params(ReportParams),
+            responses(
+                (status = 200, description = "The report's rows as CSV, with a header", body = String, content_type = "text/csv"),
+                (status = 400, description = "An unknown dimension or a malformed filter", body = Problem, content_type = "application/problem+json"),
+                (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+                (status = 403, description = "Not for suppliers, nor API clients without the reports scope", body = Problem, content_type = "application/problem+json"),
+            )
+        )]
+        #[get($csv_path)]
+        pub async fn $csv_handler(
+            request: HttpRequest,
+            caller: Caller,
+            state: web::Data<AppState>,
+        ) -> Result<HttpResponse, ApiError> {
+            $answer(request, caller, state).await
+        }
     };
 }
-
 /// A group's key with its currency last (money is summed per currency).
 fn keyed(mut key: Vec<String>, currency: String) -> Vec<String> {
     key.push(currency);
@@ -715,6 +757,7 @@ fn by_currency<F: Figures>(grouped: &Grouped<F>) -> BTreeMap<String, F> {
 }
 
 mod funding;
+mod payment_times;
 mod pipeline;
 mod sme_share;
 mod trials;
@@ -724,5 +767,6 @@ pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .configure(funding::routes)
         .configure(sme_share::routes)
         .configure(pipeline::routes)
-        .configure(trials::routes);
+        .configure(trials::routes)
+        .configure(payment_times::routes);
 }

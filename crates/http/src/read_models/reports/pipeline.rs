@@ -72,43 +72,22 @@ const PIPELINE_COLUMNS: [&str; 11] = [
     "median_days_to_first_contract",
 ];
 
-/// Pipeline: applications, success rates, progression and adoption.
-///
-/// Per group: applications submitted, decided successful and unsuccessful, and the success
-/// rate; awards, how many progressed (the supplier won the next phase: an award whose
-/// `parent_award_id` is this one), and how many were adopted (a trial of it, or of a later
-/// award in its line, was adopted: a follow-on contract); the median days from a challenge's
-/// opening to its first contract. Grouped by `phase` (its number: the default, giving Phase 1
-/// → Phase 2 progression on the row of phase 1 and Phase 2 → adoption on the row of phase 2),
-/// `programme`, `challenge`, `owner`. The totals add `phase_1_to_phase_2_rate` and
-/// `phase_2_to_adoption_rate`.
-#[utoipa::path(
-    tag = TAG, operation_id = "pipeline_report", security(("bearer" = [])), params(ReportParams, ReportFormat),
-    responses(
-        (status = 200, description = "The report: JSON, or CSV (its rows, with a header)", content(
-            (crate::read_models::report_schemas::PipelineReport = "application/json"), (String = "text/csv"))),
-        (status = 400, description = "An unknown dimension or a malformed filter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not for suppliers, nor API clients without the reports scope", body = Problem, content_type = "application/problem+json"),
-        (status = 406, description = "Neither JSON nor CSV is acceptable", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/reports/pipeline")]
-pub async fn pipeline_report(
-    request: HttpRequest,
-    caller: Caller,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    pipeline_answer(request, caller, state).await
+report_endpoints! {
+    /// Pipeline: applications, success rates, progression and adoption.
+    ///
+    /// Per group: applications submitted, decided successful and unsuccessful, and the success
+    /// rate; awards, how many progressed (the supplier won the next phase: an award whose
+    /// `parent_award_id` is this one), and how many were adopted (a trial of it, or of a later
+    /// award in its line, was adopted: a follow-on contract); the median days from a challenge's
+    /// opening to its first contract. Grouped by `phase` (its number: the default, giving Phase 1
+    /// → Phase 2 progression on the row of phase 1 and Phase 2 → adoption on the row of phase 2),
+    /// `programme`, `challenge`, `owner`. The totals add `phase_1_to_phase_2_rate` and
+    /// `phase_2_to_adoption_rate`.
+    pipeline_report at "/reports/pipeline", pipeline_report_csv at "/reports/pipeline.csv",
+    schema = crate::read_models::report_schemas::PipelineReport,
+    answer = pipeline_answer,
+    csv_summary = "Pipeline, as CSV: the same rows, a line each after a header."
 }
-
-csv_twin!(
-    pipeline_report_csv,
-    "/reports/pipeline.csv",
-    "pipeline_report_csv",
-    pipeline_answer,
-    "Pipeline, as CSV: the same rows, a line each after a header."
-);
 
 async fn pipeline_answer(
     request: HttpRequest,

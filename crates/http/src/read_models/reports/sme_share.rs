@@ -65,40 +65,19 @@ const SME_COLUMNS: [&str; 12] = [
     "meets_target",
 ];
 
-/// SME share: how much of the awarded value, and how many contracts, went to SMEs.
-///
-/// SMEs are suppliers of micro, small or medium scale (or of kind `sme` with no scale). Each
-/// row gives the value and the count of contracts that stand (not terminated), the SMEs' part of
-/// each (value also by micro, small and medium), the shares, and whether the value share meets
-/// the government's 33% target. `group_by` any of `owner`, `financial_year`, `programme`
-/// (default `owner,financial_year`); rows are split by currency.
-#[utoipa::path(
-    tag = TAG, operation_id = "sme_share_report", security(("bearer" = [])), params(ReportParams, ReportFormat),
-    responses(
-        (status = 200, description = "The report: JSON, or CSV (its rows, with a header)", content(
-            (crate::read_models::report_schemas::SmeShareReport = "application/json"), (String = "text/csv"))),
-        (status = 400, description = "An unknown dimension or a malformed filter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not for suppliers, nor API clients without the reports scope", body = Problem, content_type = "application/problem+json"),
-        (status = 406, description = "Neither JSON nor CSV is acceptable", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/reports/sme-share")]
-pub async fn sme_share_report(
-    request: HttpRequest,
-    caller: Caller,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    sme_share_answer(request, caller, state).await
+report_endpoints! {
+    /// SME share: how much of the awarded value, and how many contracts, went to SMEs.
+    ///
+    /// SMEs are suppliers of micro, small or medium scale (or of kind `sme` with no scale). Each
+    /// row gives the value and the count of contracts that stand (not terminated), the SMEs' part of
+    /// each (value also by micro, small and medium), the shares, and whether the value share meets
+    /// the government's 33% target. `group_by` any of `owner`, `financial_year`, `programme`
+    /// (default `owner,financial_year`); rows are split by currency.
+    sme_share_report at "/reports/sme-share", sme_share_report_csv at "/reports/sme-share.csv",
+    schema = crate::read_models::report_schemas::SmeShareReport,
+    answer = sme_share_answer,
+    csv_summary = "SME share, as CSV: the same rows, a line each after a header."
 }
-
-csv_twin!(
-    sme_share_report_csv,
-    "/reports/sme-share.csv",
-    "sme_share_report_csv",
-    sme_share_answer,
-    "SME share, as CSV: the same rows, a line each after a header."
-);
 
 async fn sme_share_answer(
     request: HttpRequest,

@@ -76,40 +76,19 @@ const TRIAL_COLUMNS: [&str; 10] = [
     "follow_on_other_currencies",
 ];
 
-/// Trials: by status and result, outcomes against targets, adoption and follow-on value.
-///
-/// Per group: trials, how many were adopted (a follow-on contract) or not, outcomes measured
-/// against a target and how many met it, and the follow-on contracts' value. `group_by` any of
-/// `status` (default), `result`, `host` (the host body, also `owner`), `programme` (through the
-/// trial's award), `financial_year` (of its start). Every trial counts, private ones included:
-/// reports are for programme staff and the hosts' own officers.
-#[utoipa::path(
-    tag = TAG, operation_id = "trials_report", security(("bearer" = [])), params(ReportParams, ReportFormat),
-    responses(
-        (status = 200, description = "The report: JSON, or CSV (its rows, with a header)", content(
-            (crate::read_models::report_schemas::TrialsReport = "application/json"), (String = "text/csv"))),
-        (status = 400, description = "An unknown dimension or a malformed filter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not for suppliers, nor API clients without the reports scope", body = Problem, content_type = "application/problem+json"),
-        (status = 406, description = "Neither JSON nor CSV is acceptable", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/reports/trials")]
-pub async fn trials_report(
-    request: HttpRequest,
-    caller: Caller,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    trials_answer(request, caller, state).await
+report_endpoints! {
+    /// Trials: by status and result, outcomes against targets, adoption and follow-on value.
+    ///
+    /// Per group: trials, how many were adopted (a follow-on contract) or not, outcomes measured
+    /// against a target and how many met it, and the follow-on contracts' value. `group_by` any of
+    /// `status` (default), `result`, `host` (the host body, also `owner`), `programme` (through the
+    /// trial's award), `financial_year` (of its start). Every trial counts, private ones included:
+    /// reports are for programme staff and the hosts' own officers.
+    trials_report at "/reports/trials", trials_report_csv at "/reports/trials.csv",
+    schema = crate::read_models::report_schemas::TrialsReport,
+    answer = trials_answer,
+    csv_summary = "Trials, as CSV: the same rows, a line each after a header."
 }
-
-csv_twin!(
-    trials_report_csv,
-    "/reports/trials.csv",
-    "trials_report_csv",
-    trials_answer,
-    "Trials, as CSV: the same rows, a line each after a header."
-);
 
 async fn trials_answer(
     request: HttpRequest,

@@ -15,6 +15,8 @@ pub struct MilestoneResource {
     /// The tranche paid at this milestone.
     pub amount: Option<Money>,
     pub status: MilestoneStatus,
+    /// When the supplier invoiced it: set by the move to `invoiced`.
+    pub invoiced_on: Option<NaiveDate>,
     pub paid_on: Option<NaiveDate>,
     /// Partners' keys for it (`PUT /api/v1/milestones/by-external-id/{source}/{id}` finds it by any
     /// of them).
@@ -35,6 +37,7 @@ impl From<&Milestone> for MilestoneResource {
             due_on: fields.due_on,
             amount: fields.amount,
             status: milestone.status,
+            invoiced_on: milestone.invoiced_on,
             paid_on: milestone.paid_on,
             external_ids: crate::resources::external_id_bodies(&milestone.external_ids),
             version: milestone.version,
@@ -112,12 +115,16 @@ pub struct UpdateMilestone {
     pub external_ids: Option<Option<Vec<ExternalIdBody>>>,
 }
 
-/// A move to another status; `paid_on` (default today) when paying.
+/// A move to another status: `invoiced_on` (default today, never later) when invoicing,
+/// `paid_on` (default today, never before the invoice) when paying.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"to": "paid", "paid_on": "2019-10-04"}))]
 pub struct MilestoneTransition {
     pub to: String,
+    /// Only with `"to": "invoiced"`.
+    #[serde(default)]
+    pub invoiced_on: Option<NaiveDate>,
     #[serde(default)]
     pub paid_on: Option<NaiveDate>,
 }

@@ -5,8 +5,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use catalyst_domain::{
-    Actor, AwardId, ExternalId, FieldViolation, Lifecycle, Milestone, MilestoneFields, MilestoneId,
-    MilestoneKind, MilestoneStatus, Money, Timestamp, ValidationErrors,
+    milestone, Actor, AwardId, ExternalId, FieldViolation, Lifecycle, Milestone, MilestoneFields,
+    MilestoneId, MilestoneKind, MilestoneStatus, Money, Timestamp, ValidationErrors,
 };
 use catalyst_persistence::applications::PrivateVisibility;
 use catalyst_persistence::keyset::Direction;
@@ -321,7 +321,21 @@ impl Moves for Milestones {
         to: MilestoneStatus,
         body: &MilestoneTransition,
     ) -> Result<Milestone, ApiError> {
-        move_to(connection, audit, current, to, body.paid_on)
+        if body.invoiced_on.is_some() && to != MilestoneStatus::Invoiced {
+            return Err(ApiError::Validation(
+                FieldViolation::new(
+                    "invoiced_on",
+                    "not_allowed",
+                    "invoiced_on goes with \"to\": \"invoiced\"",
+                )
+                .into(),
+            ));
+        }
+        let days = Days {
+            invoiced_on: body.invoiced_on,
+            paid_on: body.paid_on,
+        };
+        move_to(connection, audit, current, to, days)
     }
 
     fn respond(moved: Milestone) -> HttpResponse {
@@ -397,19 +411,33 @@ reads::history_endpoint! {
     id = "The milestone's id", missing = "No such milestone"
 }
 
-/// Moves a milestone to `to` as the next version, with its audit record; paying adds its
-/// tranche to the award's paid figure, which can never exceed the award.
+/// The days a move asks for (each defaults to today).
+#[derive(Debug, Clone, Copy, Default)]
+struct Days {
+    invoiced_on: Option<NaiveDate>,
+    paid_on: Option<NaiveDate>,
+}
+
+/// Moves a milestone to `to` as the next version, with its audit record; invoicing dates the
+/// invoice, and paying adds its tranche to the award's paid figure, which can never exceed the
+/// award.
 fn move_to(
     connection: &mut DbConnection,
     audit: &AuditContext,
     current: Milestone,
     to: MilestoneStatus,
-    paid_on: Option<NaiveDate>,
+    days: Days,
 ) -> Result<Milestone, ApiError> {
     let status = current.status.transition(to)?;
     let now = Timestamp::now();
+    let today = now.as_datetime().date_naive();
+    let mut invoiced = current.invoiced_on;
     let mut paid = current.paid_on;
+    if status == MilestoneStatus::Invoiced {
+        invoiced = Some(milestone::invoice_day(days.invoiced_on, today).map_err(invalid)?);
+    }
     if status == MilestoneStatus::Paid {
+        let day = milestone::payment_day(days.paid_on, today, invoiced).map_err(invalid)?;
         let amount = current
             .fields
             .amount
@@ -430,10 +458,11 @@ fn move_to(
                 ),
             ));
         }
-        paid = Some(paid_on.unwrap_or_else(|| now.as_datetime().date_naive()));
+        paid = Some(day);
     }
     let updated = Milestone {
         status,
+        invoiced_on: invoiced,
         paid_on: paid,
         version: current.version + 1,
         updated_at: now,
@@ -452,6 +481,10 @@ fn move_to(
         ),
     )?;
     Ok(updated)
+}
+
+fn invalid(violation: FieldViolation) -> ApiError {
+    ApiError::Validation(violation.into())
 }
 
 /// A row's milestone reference, checked on its own. A payments export names a milestone both
@@ -551,7 +584,10 @@ pub(crate) fn import_payment(
         audit,
         current,
         MilestoneStatus::Paid,
-        Some(row.paid_on),
+        Days {
+            invoiced_on: None,
+            paid_on: Some(row.paid_on),
+        },
     )?;
     Ok(Applied::Updated(paid.id.to_string()))
 }
@@ -575,6 +611,7 @@ fn insert_new(
         supplier_organisation_id: award.fields.supplier_organisation_id,
         owner_organisation_id: award.owner_organisation_id,
         status: MilestoneStatus::INITIAL,
+        invoiced_on: None,
         paid_on: None,
         external_ids,
         version: 1,

@@ -1,0 +1,144 @@
+//! Payment times: how long suppliers wait from invoice to payment. The Public Contracts
+//! Regulations 2015, regulation 113, give public bodies 30 days to pay an undisputed invoice;
+//! late payment is the barrier SMEs name first.
+
+use super::*;
+use catalyst_domain::milestone::days_waited;
+use catalyst_domain::report::percentile;
+
+/// The regulation's limit, in days.
+const PROMPT_DAYS: i64 = 30;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+struct PaymentTimes {
+    invoices: i64,
+    /// Days from invoice to payment, one per paid invoice (medians do not add up, so the
+    /// values are kept and merged).
+    waited: Vec<i64>,
+    unpaid: i64,
+    unpaid_past_limit: i64,
+}
+
+impl Figures for PaymentTimes {
+    fn add(&mut self, other: &Self) {
+        self.invoices += other.invoices;
+        self.waited.extend_from_slice(&other.waited);
+        self.unpaid += other.unpaid;
+        self.unpaid_past_limit += other.unpaid_past_limit;
+    }
+}
+
+const PAYMENT_TIME_COLUMNS: [&str; 8] = [
+    "invoices",
+    "paid",
+    "median_days",
+    "p90_days",
+    "paid_within_30_days",
+    "share_paid_within_30_days",
+    "unpaid",
+    "unpaid_past_30_days",
+];
+
+impl PaymentTimes {
+    fn cells(&self, row: &mut Row) {
+        let paid = i64::try_from(self.waited.len()).unwrap_or(i64::MAX);
+        let prompt = i64::try_from(
+            self.waited
+                .iter()
+                .filter(|days| **days <= PROMPT_DAYS)
+                .count(),
+        )
+        .unwrap_or(i64::MAX);
+        row.push("invoices", Cell::Count(self.invoices));
+        row.push("paid", Cell::Count(paid));
+        row.push("median_days", Cell::Ratio(median(self.waited.clone())));
+        row.push("p90_days", Cell::Whole(percentile(self.waited.clone(), 90)));
+        row.push("paid_within_30_days", Cell::Count(prompt));
+        row.push(
+            "share_paid_within_30_days",
+            Cell::Ratio(ratio(prompt, paid)),
+        );
+        row.push("unpaid", Cell::Count(self.unpaid));
+        row.push("unpaid_past_30_days", Cell::Count(self.unpaid_past_limit));
+    }
+}
+
+report_endpoints! {
+    /// Payment times: from invoice to payment, against the 30 days of regulation 113.
+    ///
+    /// Per group: invoices raised (milestones invoiced, then paid or still awaiting payment; a
+    /// withheld one is disputed and left out), how many are paid, the median and 90th-percentile
+    /// days from invoice to payment, how many (and what share of those paid) were paid within 30
+    /// days, and how many are unpaid, and unpaid past 30 days today. An invoice counts on the day
+    /// it was raised (`from`, `to`, `financial_year` and the `financial_year` dimension use it).
+    /// `group_by` any of `owner`, `programme`, `supplier_scale`, `region` (the supplier's),
+    /// `financial_year` (default).
+    payment_times_report at "/reports/payment-times", payment_times_report_csv at "/reports/payment-times.csv",
+    schema = crate::read_models::report_schemas::PaymentTimesReport,
+    answer = payment_times_answer,
+    csv_summary = "Payment times, as CSV: the same rows, a line each after a header."
+}
+
+async fn payment_times_answer(
+    request: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let asked = ask(&request, caller.actor(), &PAYMENT_TIMES)?;
+    let today = catalyst_domain::Timestamp::now().as_datetime().date_naive();
+    let (asked, columns, rows, totals) = state
+        .with_read_connection(move |connection| {
+            let invoices = store::invoice_facts(connection, &asked.filter)?;
+            let mut grouped: Grouped<PaymentTimes> = Grouped::default();
+            for invoice in invoices
+                .iter()
+                .filter(|invoice| asked.covers(invoice.invoiced_on))
+            {
+                let place = Place {
+                    programme: Some(&invoice.programme_id),
+                    challenge: None,
+                    phase: None,
+                    phase_number: None,
+                    owner: Some(&invoice.owner_id),
+                    region: invoice.supplier_region.as_deref(),
+                    scale: invoice.supplier_scale.as_deref(),
+                    day: Some(invoice.invoiced_on),
+                    status: None,
+                    result: None,
+                };
+                let figures = match invoice.paid_on {
+                    Some(paid_on) => PaymentTimes {
+                        invoices: 1,
+                        waited: vec![days_waited(invoice.invoiced_on, paid_on)],
+                        ..PaymentTimes::default()
+                    },
+                    None => PaymentTimes {
+                        invoices: 1,
+                        unpaid: 1,
+                        unpaid_past_limit: i64::from(
+                            days_waited(invoice.invoiced_on, today) > PROMPT_DAYS,
+                        ),
+                        ..PaymentTimes::default()
+                    },
+                };
+                grouped.add(place.key(&asked.group_by, None), &figures);
+            }
+            let (columns, rows, totals) = tabulate(
+                connection,
+                &asked,
+                &grouped,
+                &PAYMENT_TIME_COLUMNS,
+                Money::None,
+                |figures: &PaymentTimes, row: &mut Row, _: &str| figures.cells(row),
+            )?;
+            Ok((asked.clone(), columns, rows, totals))
+        })
+        .await?;
+    Ok(respond("payment-times", &asked, &columns, rows, totals))
+}
+
+pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    config
+        .service(payment_times_report)
+        .service(payment_times_report_csv);
+}

@@ -1,0 +1,1 @@
+ALTER TABLE milestones DROP COLUMN invoiced_on;
