@@ -18,6 +18,7 @@ mod competition;
 mod durability;
 mod exports;
 mod faults;
+mod feeds;
 mod hostile;
 mod imports;
 mod matrix;

@@ -49,6 +49,7 @@ fn register(config: &mut ServiceConfig) {
         .configure(server::metrics::routes)
         .service(
             utoipa_actix_web::scope("/api/v1")
+                .service(server::root::get_api_index)
                 .service(get_openapi)
                 .service(auth::token::create_token)
                 .service(auth::token::revoke_token)
@@ -69,6 +70,7 @@ fn register(config: &mut ServiceConfig) {
                 .configure(read_models::exports::routes)
                 .configure(read_models::reports::routes)
                 .configure(read_models::ocds::routes)
+                .configure(read_models::feeds::routes)
                 .configure(resources::webhooks::routes)
                 .configure(resources::imports::routes),
         );

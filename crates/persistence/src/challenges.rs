@@ -266,6 +266,57 @@ pub fn list(
     Ok(page)
 }
 
+/// Challenges open for applications at `now` (status open, and not past their closing time),
+/// owned by `owner` when given, the most recently created first, at most `limit`: what the
+/// opportunity feeds publish.
+pub fn open_for_applications(
+    connection: &mut DbConnection,
+    now: Timestamp,
+    owner: Option<OrganisationId>,
+    limit: i64,
+) -> Result<Vec<Challenge>, StoreError> {
+    let mut query = challenges::table
+        .select(ChallengeRow::as_select())
+        .filter(challenges::status.eq(ChallengeStatus::Open.as_str()))
+        .filter(
+            challenges::closes_at
+                .is_null()
+                .or(challenges::closes_at.gt(now.to_naive_utc())),
+        )
+        .into_boxed::<MultiBackend>();
+    if let Some(owner) = owner {
+        query = query.filter(challenges::owner_organisation_id.eq(owner.to_string()));
+    }
+    let rows: Vec<ChallengeRow> = query
+        .order((challenges::created_at.desc(), challenges::id.desc()))
+        .limit(limit)
+        .load(connection)?;
+    let records = rows
+        .into_iter()
+        .map(Challenge::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    external_ids::loaded_all(connection, ENTITY, records)
+}
+
+/// The latest moment the set of open challenges can have changed without one of them changing:
+/// a published challenge updated (it may have left the set by its status) or an open one's
+/// closing time passed (by `now`). `None` when there has been neither.
+pub fn open_set_changed_at(
+    connection: &mut DbConnection,
+    now: Timestamp,
+) -> Result<Option<Timestamp>, StoreError> {
+    let updated: Option<NaiveDateTime> = challenges::table
+        .filter(challenges::status.ne(ChallengeStatus::Draft.as_str()))
+        .select(diesel::dsl::max(challenges::updated_at))
+        .first(connection)?;
+    let closed: Option<NaiveDateTime> = challenges::table
+        .filter(challenges::status.eq(ChallengeStatus::Open.as_str()))
+        .filter(challenges::closes_at.le(now.to_naive_utc()))
+        .select(diesel::dsl::max(challenges::closes_at))
+        .first::<Option<NaiveDateTime>>(connection)?;
+    Ok(updated.max(closed).map(Timestamp::from_naive_utc))
+}
+
 /// A challenge's figures, derived from its phases and applications.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ChallengeTotals {

@@ -161,6 +161,25 @@ pub fn find(connection: &mut DbConnection, id: OrganisationId) -> Result<Organis
     Ok(organisation)
 }
 
+/// The organisations with these ids (those that exist), in one query.
+pub fn find_all(
+    connection: &mut DbConnection,
+    ids: &[OrganisationId],
+) -> Result<Vec<Organisation>, StoreError> {
+    let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    let mut records = Vec::new();
+    for batch in keys.chunks(10_000) {
+        let rows: Vec<OrganisationRow> = organisations::table
+            .filter(organisations::id.eq_any(batch))
+            .select(OrganisationRow::as_select())
+            .load(connection)?;
+        for row in rows {
+            records.push(Organisation::try_from(row)?);
+        }
+    }
+    external_ids::loaded_all(connection, ENTITY, records)
+}
+
 /// The organisation that `source` knows as `key`.
 pub fn find_by_external_id(
     connection: &mut DbConnection,

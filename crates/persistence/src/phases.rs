@@ -150,6 +150,26 @@ pub fn all_of_challenge(
     external_ids::loaded_all(connection, ENTITY, records)
 }
 
+/// The phases of each of `challenges`, in number order, in one query.
+pub fn all_of_challenges(
+    connection: &mut DbConnection,
+    challenges: &[ChallengeId],
+) -> Result<Vec<Phase>, StoreError> {
+    let ids: Vec<String> = challenges.iter().map(ToString::to_string).collect();
+    let mut records = Vec::new();
+    for batch in ids.chunks(10_000) {
+        let rows: Vec<PhaseRow> = phases::table
+            .filter(phases::challenge_id.eq_any(batch))
+            .order((phases::challenge_id.asc(), phases::number.asc()))
+            .select(PhaseRow::as_select())
+            .load(connection)?;
+        for row in rows {
+            records.push(Phase::try_from(row)?);
+        }
+    }
+    external_ids::loaded_all(connection, ENTITY, records)
+}
+
 /// The phase with `number` in a challenge, if there is one.
 pub fn find_by_number(
     connection: &mut DbConnection,

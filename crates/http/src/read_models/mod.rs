@@ -1,8 +1,9 @@
-//! Read-only views computed from the records: reports, exports, OCDS releases and the
-//! change feed.
+//! Read-only views computed from the records: reports, exports, OCDS releases, the change feed
+//! and the opportunity feeds (Atom, iCalendar).
 
 pub mod changes;
 pub mod exports;
+pub mod feeds;
 pub mod ocds;
 pub mod report_schemas;
 pub mod reports;

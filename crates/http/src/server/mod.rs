@@ -5,5 +5,6 @@ pub mod fallback;
 pub mod health;
 pub mod metrics;
 pub mod openapi;
+pub mod root;
 pub mod spec_constraints;
 pub mod state;
