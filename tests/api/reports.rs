@@ -353,6 +353,119 @@ fn reconcile(server: &TestServer) {
         follow_on
     );
     reconcile_payment_times(server);
+    reconcile_funnel(server, &organisations, &awards);
+}
+
+/// The supplier funnel, recomputed from the applications, awards, phases and trials lists: the
+/// distinct suppliers at each stage, by scale (each supplier has one scale, so the rows add up
+/// to the totals).
+fn reconcile_funnel(server: &TestServer, organisations: &HashMap<String, Value>, awards: &[Value]) {
+    use std::collections::BTreeSet;
+    let phase_numbers: HashMap<String, i64> = everything(server, "/api/v1/phases")
+        .iter()
+        .map(|phase| (id_of(phase), phase["number"].as_i64().unwrap()))
+        .collect();
+    let supplier_of: HashMap<String, String> = awards
+        .iter()
+        .map(|award| {
+            (
+                id_of(award),
+                award["supplier_organisation_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    let mut stages: [BTreeSet<String>; 5] = Default::default();
+    for application in everything(server, "/api/v1/applications") {
+        if application["submitted_at"].is_string() {
+            stages[0].insert(
+                application["supplier_organisation_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+    }
+    for award in awards {
+        let stage = if phase_numbers[award["phase_id"].as_str().unwrap()] <= 1 {
+            1
+        } else {
+            2
+        };
+        stages[stage].insert(
+            award["supplier_organisation_id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    for trial in everything(server, "/api/v1/trials") {
+        let Some(supplier) = trial["award_id"]
+            .as_str()
+            .and_then(|award| supplier_of.get(award))
+        else {
+            continue;
+        };
+        stages[3].insert(supplier.clone());
+        if trial["adopted"] == true {
+            stages[4].insert(supplier.clone());
+        }
+    }
+    assert!(
+        !stages[1].is_empty(),
+        "the data set has contracted suppliers"
+    );
+    let columns = [
+        "suppliers_applied",
+        "contracted_phase_1",
+        "contracted_phase_2",
+        "trialled",
+        "adopted",
+    ];
+    let funnel = report(server, "/api/v1/reports/funnel");
+    for (column, stage) in columns.iter().zip(&stages) {
+        assert_eq!(
+            count(&funnel["totals"][0][*column]),
+            stage.len() as i64,
+            "{column}: {funnel}"
+        );
+        assert_eq!(count_sum(&funnel, column), stage.len() as i64, "{column}");
+    }
+    // Row by row: each scale's suppliers.
+    let scale_of = |supplier: &String| {
+        organisations[supplier]["scale"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    };
+    let rows = csv(server, "/api/v1/reports/funnel.csv");
+    for row in &rows {
+        for (column, stage) in columns.iter().zip(&stages) {
+            let expected = stage
+                .iter()
+                .filter(|supplier| scale_of(supplier) == row["supplier_scale"])
+                .count();
+            assert_eq!(
+                row[*column].parse::<usize>().unwrap(),
+                expected,
+                "{column} {row:?}"
+            );
+        }
+    }
+    // By owner, a supplier working with two bodies counts in both rows: the rows' sum is at
+    // least the total, which counts it once.
+    let by_owner = report(server, "/api/v1/reports/funnel?group_by=owner");
+    assert_eq!(
+        count(&by_owner["totals"][0]["contracted_phase_1"]),
+        stages[1].len() as i64
+    );
+    assert!(count_sum(&by_owner, "contracted_phase_1") >= stages[1].len() as i64);
+}
+
+fn id_of(record: &Value) -> String {
+    record["id"].as_str().unwrap().to_owned()
 }
 
 /// Payment times, recomputed from the milestones list: invoices (invoiced, then paid or not
@@ -704,6 +817,7 @@ fn every_report_answer_matches_its_typed_schema_in_the_spec() {
             "PaymentTimesReport",
             "owner,programme,supplier_scale,region,financial_year",
         ),
+        ("funnel", "FunnelReport", "supplier_scale,programme,owner"),
     ];
     for_each_backend(|server| {
         server.cli(&["seed", "demo"]);

@@ -165,6 +165,29 @@ pub struct PaymentTimesFigures {
     unpaid_past_30_days: i64,
 }
 
+/// The supplier funnel: suppliers at each stage, and each stage's rate over the one before.
+#[derive(Serialize, ToSchema)]
+pub struct FunnelFigures {
+    /// Suppliers with an application submitted.
+    suppliers_applied: i64,
+    /// Suppliers with a Phase 1 award.
+    contracted_phase_1: i64,
+    /// Suppliers with an award of Phase 2 or later.
+    contracted_phase_2: i64,
+    /// Suppliers with a trial of one of their awards.
+    trialled: i64,
+    /// Suppliers with such a trial adopted.
+    adopted: i64,
+    #[schema(required = true)]
+    applied_to_phase_1_rate: Option<f64>,
+    #[schema(required = true)]
+    phase_1_to_phase_2_rate: Option<f64>,
+    #[schema(required = true)]
+    phase_2_to_trial_rate: Option<f64>,
+    #[schema(required = true)]
+    trial_to_adoption_rate: Option<f64>,
+}
+
 macro_rules! report_schema {
     ($report:ident, $row:ident, $figures:ty, $totals:ty, $name:literal) => {
         /// A row: its group, then its figures.
@@ -218,6 +241,13 @@ report_schema!(
     PaymentTimesFigures,
     PaymentTimesFigures,
     "payment-times"
+);
+report_schema!(
+    FunnelReport,
+    FunnelRow,
+    FunnelFigures,
+    FunnelFigures,
+    "funnel"
 );
 report_schema!(
     TrialsReport,

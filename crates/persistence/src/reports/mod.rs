@@ -139,6 +139,8 @@ pub struct ApplicationFact {
     pub phase_id: String,
     pub phase_number: i32,
     pub owner_id: String,
+    pub supplier_id: String,
+    pub supplier_scale: Option<String>,
     pub status: String,
     pub submitted_on: Option<NaiveDate>,
 }
@@ -151,12 +153,17 @@ pub fn application_facts(
     let mut query = applications::table
         .inner_join(phases::table.on(phases::id.eq(applications::phase_id)))
         .inner_join(challenges::table.on(challenges::id.eq(applications::challenge_id)))
+        .inner_join(
+            organisations::table.on(organisations::id.eq(applications::supplier_organisation_id)),
+        )
         .select((
             challenges::programme_id,
             applications::challenge_id,
             applications::phase_id,
             phases::number,
             applications::owner_organisation_id,
+            applications::supplier_organisation_id,
+            organisations::scale,
             applications::status,
             applications::submitted_at,
         ))
@@ -167,12 +174,17 @@ pub fn application_facts(
     if let Some(owners) = &filter.owners {
         query = query.filter(applications::owner_organisation_id.eq_any(owners.clone()));
     }
+    if let Some(region) = &filter.supplier_region {
+        query = query.filter(organisations::region.eq(region.clone()));
+    }
     type ApplicationRow = (
         String,
         String,
         String,
         i32,
         String,
+        String,
+        Option<String>,
         String,
         Option<NaiveDateTime>,
     );
@@ -185,8 +197,10 @@ pub fn application_facts(
             phase_id: row.2,
             phase_number: row.3,
             owner_id: row.4,
-            status: row.5,
-            submitted_on: row.6.map(|at| at.date()),
+            supplier_id: row.5,
+            supplier_scale: row.6,
+            status: row.7,
+            submitted_on: row.8.map(|at| at.date()),
         })
         .collect())
 }

@@ -1,4 +1,4 @@
-//! `/api/v1/reports/{funding,sme-share,pipeline,trials,payment-times}`: the figures programme managers script
+//! `/api/v1/reports/{funding,sme-share,pipeline,trials,payment-times,funnel}`: the figures programme managers script
 //! against, as JSON or CSV, filtered by programme, owner, region, dates or financial year and
 //! grouped as asked. Each report sums facts (domain `report`), so its totals are the sums of
 //! its rows.
@@ -138,6 +138,12 @@ pub const PAYMENT_TIMES: Grouping = Grouping {
     default: &["financial_year"],
 };
 
+pub const FUNNEL: Grouping = Grouping {
+    path: "/reports/funnel",
+    dimensions: &["supplier_scale", "programme", "owner"],
+    default: &["supplier_scale"],
+};
+
 pub const TRIALS: Grouping = Grouping {
     path: "/reports/trials",
     dimensions: &[
@@ -152,7 +158,7 @@ pub const TRIALS: Grouping = Grouping {
 };
 
 /// Every report's grouping, for the OpenAPI document's `group_by` patterns.
-pub const GROUPINGS: [Grouping; 5] = [FUNDING, SME_SHARE, PIPELINE, TRIALS, PAYMENT_TIMES];
+pub const GROUPINGS: [Grouping; 6] = [FUNDING, SME_SHARE, PIPELINE, TRIALS, PAYMENT_TIMES, FUNNEL];
 
 /// Reads the common parameters; `dimensions` are those this report groups by.
 fn ask(request: &HttpRequest, actor: &Actor, grouping: &Grouping) -> Result<Asked, ApiError> {
@@ -380,7 +386,7 @@ impl Serialize for Row {
 /// A report as JSON: its rows, and totals that are the sums of the rows.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Report {
-    /// `funding`, `sme-share`, `pipeline`, `trials` or `payment-times`.
+    /// `funding`, `sme-share`, `pipeline`, `trials`, `payment-times` or `funnel`.
     pub report: String,
     /// The dimensions of each row, in order.
     pub group_by: Vec<String>,
@@ -757,6 +763,7 @@ fn by_currency<F: Figures>(grouped: &Grouped<F>) -> BTreeMap<String, F> {
 }
 
 mod funding;
+mod funnel;
 mod payment_times;
 mod pipeline;
 mod sme_share;
@@ -768,5 +775,6 @@ pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .configure(sme_share::routes)
         .configure(pipeline::routes)
         .configure(trials::routes)
-        .configure(payment_times::routes);
+        .configure(payment_times::routes)
+        .configure(funnel::routes);
 }
