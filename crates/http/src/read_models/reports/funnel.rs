@@ -100,18 +100,6 @@ async fn funnel_answer(
             let applications = store::application_facts(connection, &asked.filter)?;
             let awards = store::award_facts(connection, &asked.filter)?;
             let trials = store::trial_facts(connection, &asked.filter)?;
-            let nobody = Place {
-                programme: None,
-                challenge: None,
-                phase: None,
-                phase_number: None,
-                owner: None,
-                region: None,
-                scale: None,
-                day: None,
-                status: None,
-                result: None,
-            };
             let mut grouped: Grouped<Funnel> = Grouped::default();
             for application in &applications {
                 let Some(submitted) = application.submitted_on else {
@@ -124,7 +112,7 @@ async fn funnel_answer(
                     programme: Some(&application.programme_id),
                     owner: Some(&application.owner_id),
                     scale: application.supplier_scale.as_deref(),
-                    ..nobody
+                    ..Place::default()
                 };
                 grouped.add(
                     place.key(&asked.group_by, None),

@@ -438,7 +438,8 @@ fn respond(
     })
 }
 
-/// What a fact is filed under, for each dimension asked.
+/// What a fact is filed under, for each dimension asked (none by default).
+#[derive(Default, Clone, Copy)]
 struct Place<'a> {
     programme: Option<&'a str>,
     challenge: Option<&'a str>,

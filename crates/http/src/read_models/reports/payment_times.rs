@@ -96,15 +96,11 @@ async fn payment_times_answer(
             {
                 let place = Place {
                     programme: Some(&invoice.programme_id),
-                    challenge: None,
-                    phase: None,
-                    phase_number: None,
                     owner: Some(&invoice.owner_id),
                     region: invoice.supplier_region.as_deref(),
                     scale: invoice.supplier_scale.as_deref(),
                     day: Some(invoice.invoiced_on),
-                    status: None,
-                    result: None,
+                    ..Place::default()
                 };
                 let figures = match invoice.paid_on {
                     Some(paid_on) => PaymentTimes {

@@ -152,18 +152,6 @@ fn pipeline(
     trials: &[store::TrialFact],
 ) -> Grouped<PipelineFigures> {
     let mut grouped = Grouped::default();
-    let nobody = Place {
-        programme: None,
-        challenge: None,
-        phase: None,
-        phase_number: None,
-        owner: None,
-        region: None,
-        scale: None,
-        day: None,
-        status: None,
-        result: None,
-    };
     for application in applications {
         // Drafts were never made; a date range counts applications by submission.
         let Some(submitted) = application.submitted_on else {
@@ -179,7 +167,7 @@ fn pipeline(
             phase_number: Some(application.phase_number),
             owner: Some(&application.owner_id),
             day: Some(submitted),
-            ..nobody
+            ..Place::default()
         };
         grouped.add(
             place.key(&asked.group_by, None),

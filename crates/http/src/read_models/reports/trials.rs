@@ -110,15 +110,11 @@ async fn trials_answer(
                     .collect();
                 let place = Place {
                     programme: trial.programme_id.as_deref(),
-                    challenge: None,
-                    phase: None,
-                    phase_number: None,
                     owner: Some(&trial.host_id),
-                    region: None,
-                    scale: None,
                     day: Some(trial.starts_on),
                     status: Some(&trial.status),
                     result: trial.result.as_deref(),
+                    ..Place::default()
                 };
                 let mut follow_on = BTreeMap::new();
                 if let (Some(true), Some((value, currency))) = (trial.adopted, &trial.follow_on) {
