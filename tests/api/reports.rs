@@ -905,3 +905,110 @@ fn each_report_has_a_csv_path_with_the_same_rows() {
             .assert_problem(401, "unauthenticated");
     });
 }
+
+/// A supplier's journey lists what the applications, awards and trials lists show the same
+/// caller for that supplier, and its summary counts them; CSV gives a line per step.
+#[test]
+fn a_suppliers_journey_agrees_with_the_lists() {
+    for_each_backend(|server| {
+        server.cli(&["seed", "demo"]);
+        let suppliers: std::collections::BTreeSet<String> = everything(server, "/api/v1/awards")
+            .iter()
+            .map(|award| {
+                award["supplier_organisation_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert!(!suppliers.is_empty());
+        let ids = |records: &[Value]| -> std::collections::BTreeSet<String> {
+            records.iter().map(id_of).collect()
+        };
+        let mut adopted_somewhere = false;
+        for supplier in &suppliers {
+            let journey = report(server, &format!("/api/v1/organisations/{supplier}/journey"));
+            let listed_applications = everything(
+                server,
+                &format!("/api/v1/applications?supplier_id={supplier}"),
+            );
+            let listed_awards =
+                everything(server, &format!("/api/v1/awards?supplier_id={supplier}"));
+            let listed_trials =
+                everything(server, &format!("/api/v1/trials?supplier_id={supplier}"));
+            let journey_awards = journey["awards"].as_array().unwrap();
+            let journey_trials: Vec<Value> = journey_awards
+                .iter()
+                .flat_map(|award| award["trials"].as_array().unwrap().clone())
+                .collect();
+            assert_eq!(
+                ids(journey["applications"].as_array().unwrap()),
+                ids(&listed_applications)
+            );
+            assert_eq!(ids(journey_awards), ids(&listed_awards));
+            let with_award: Vec<Value> = listed_trials
+                .iter()
+                .filter(|trial| trial["award_id"].is_string())
+                .cloned()
+                .collect();
+            assert_eq!(ids(&journey_trials), ids(&with_award));
+            let summary = &journey["summary"];
+            assert_eq!(
+                count(&summary["applications_submitted"]),
+                listed_applications
+                    .iter()
+                    .filter(|application| application["submitted_at"].is_string())
+                    .count() as i64
+            );
+            assert_eq!(
+                count(&summary["phase_1_awards"]) + count(&summary["phase_2_awards"]),
+                listed_awards.len() as i64
+            );
+            let adopted: Vec<&Value> = with_award
+                .iter()
+                .filter(|trial| trial["adopted"] == true)
+                .collect();
+            assert_eq!(count(&summary["adopted"]), adopted.len() as i64);
+            adopted_somewhere |= !adopted.is_empty();
+            let follow_on: i64 = adopted
+                .iter()
+                .filter_map(|trial| trial["follow_on_value"]["amount"].as_i64())
+                .sum();
+            assert_eq!(minor(&summary["follow_on_value"]), follow_on);
+            // CSV: a header, then a line per application, award and trial.
+            let reply = server.get_as(
+                &format!("/api/v1/organisations/{supplier}/journey?format=csv"),
+                &server.admin_token,
+            );
+            assert_eq!(reply.status, 200, "{}", reply.text());
+            assert_eq!(
+                reply.header("content-type"),
+                Some("text/csv; charset=utf-8")
+            );
+            let lines = reply.text().split_terminator("\r\n").count();
+            assert_eq!(
+                lines,
+                1 + listed_applications.len() + listed_awards.len() + with_award.len()
+            );
+            // Without a token: the public part (awards, published trials), no applications.
+            let public = server.get(&format!("/api/v1/organisations/{supplier}/journey"));
+            assert_eq!(public.status, 200, "{}", public.text());
+            let public = public.json();
+            assert_eq!(public["applications"], serde_json::json!([]));
+            assert_eq!(
+                ids(public["awards"].as_array().unwrap()),
+                ids(&listed_awards)
+            );
+        }
+        assert!(adopted_somewhere, "the demo has an adopted trial");
+        server
+            .get("/api/v1/organisations/not-an-id/journey")
+            .assert_problem(404, "not_found");
+        server
+            .get(&format!(
+                "/api/v1/organisations/{}/journey?format=xml",
+                suppliers.iter().next().unwrap()
+            ))
+            .assert_problem(400, "invalid_query");
+    });
+}

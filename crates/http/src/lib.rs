@@ -71,6 +71,7 @@ fn register(config: &mut ServiceConfig) {
                 .configure(read_models::reports::routes)
                 .configure(read_models::ocds::routes)
                 .configure(read_models::feeds::routes)
+                .configure(read_models::journeys::routes)
                 .configure(resources::webhooks::routes)
                 .configure(resources::imports::routes),
         );

@@ -4,6 +4,7 @@
 pub mod changes;
 pub mod exports;
 pub mod feeds;
+pub mod journeys;
 pub mod ocds;
 pub mod report_schemas;
 pub mod reports;
