@@ -196,3 +196,35 @@ fn open_challenges_are_published_as_atom_and_icalendar_feeds() {
         assert_eq!(links["documentation"], "/docs/");
     });
 }
+
+/// Someone arriving with a browser gets a page saying what this is and linking the
+/// documentation, the feeds and the open data; it may style itself but never run a script.
+#[test]
+fn the_root_is_a_page_for_people_linking_docs_feeds_and_open_data() {
+    let server = TestServer::start(catalyst_persistence::testing::TestDatabase::sqlite(), &[]);
+    let page = server.get("/");
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert_eq!(
+        page.header("content-security-policy"),
+        Some("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+    );
+    let html = page.text();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(!html.contains("<script"));
+    for link in [
+        "/docs/",
+        "/api/v1/openapi.json",
+        ATOM,
+        CALENDAR,
+        "/api/v1/ocds/releases",
+        "/api/v1",
+    ] {
+        assert!(html.contains(&format!("href=\"{link}\"")), "{link}");
+        let target = server.get(link);
+        assert_eq!(target.status, 200, "{link}: {}", target.text());
+    }
+}

@@ -44,6 +44,7 @@ const KEEP_ALIVE: Duration = Duration::from_secs(30);
 /// Registers every documented operation, in one place for the server and the spec alike.
 fn register(config: &mut ServiceConfig) {
     config
+        .service(server::home::get_home)
         .service(server::health::healthz)
         .service(server::health::readyz)
         .configure(server::metrics::routes)

@@ -3,6 +3,7 @@
 
 pub mod fallback;
 pub mod health;
+pub mod home;
 pub mod metrics;
 pub mod openapi;
 pub mod root;
