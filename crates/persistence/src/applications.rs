@@ -148,7 +148,7 @@ pub fn insert(connection: &mut DbConnection, application: &Application) -> Resul
         .values(ApplicationRow::from(application))
         .execute(connection)
         .map_err(map_write_error)?;
-    external_ids::replace(
+    external_ids::add(
         connection,
         ENTITY,
         &application.id.to_string(),

@@ -126,7 +126,7 @@ pub fn insert(connection: &mut DbConnection, award: &Award) -> Result<(), StoreE
         .values(AwardRow::from(award))
         .execute(connection)
         .map_err(map_write_error)?;
-    external_ids::replace(
+    external_ids::add(
         connection,
         ENTITY,
         &award.id.to_string(),

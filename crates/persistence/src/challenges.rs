@@ -148,7 +148,7 @@ pub fn insert(connection: &mut DbConnection, challenge: &Challenge) -> Result<()
         .values(ChallengeRow::from_challenge(challenge)?)
         .execute(connection)
         .map_err(map_write_error)?;
-    external_ids::replace(
+    external_ids::add(
         connection,
         ENTITY,
         &challenge.id.to_string(),

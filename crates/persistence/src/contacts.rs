@@ -68,7 +68,7 @@ pub fn insert(connection: &mut DbConnection, contact: &Contact) -> Result<(), St
     diesel::insert_into(contacts::table)
         .values(ContactRow::from(contact))
         .execute(connection)?;
-    external_ids::replace(
+    external_ids::add(
         connection,
         ENTITY,
         &contact.id.to_string(),

@@ -90,6 +90,18 @@ pub fn replace(
             .filter(external_ids::entity_id.eq(entity_id)),
     )
     .execute(connection)?;
+    add(connection, entity, entity_id, ids, now)
+}
+
+/// Records the keys of a record just created (which can have none yet): no statement at all
+/// when there are none.
+pub fn add(
+    connection: &mut DbConnection,
+    entity: &str,
+    entity_id: &str,
+    ids: &[ExternalId],
+    now: Timestamp,
+) -> Result<(), StoreError> {
     for external in ids {
         diesel::insert_into(external_ids::table)
             .values((

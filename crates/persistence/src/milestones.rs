@@ -124,7 +124,7 @@ pub fn insert(connection: &mut DbConnection, milestone: &Milestone) -> Result<()
         .values(MilestoneRow::from(milestone))
         .execute(connection)
         .map_err(map_write_error)?;
-    external_ids::replace(
+    external_ids::add(
         connection,
         ENTITY,
         &milestone.id.to_string(),

@@ -140,7 +140,7 @@ pub fn insert(
             .values(OrganisationRow::from(organisation))
             .execute(connection)
             .map_err(map_write_error)?;
-        external_ids::replace(
+        external_ids::add(
             connection,
             ENTITY,
             &organisation.id.to_string(),

@@ -116,7 +116,7 @@ pub fn insert(connection: &mut DbConnection, phase: &Phase) -> Result<(), StoreE
         .values(PhaseRow::from(phase))
         .execute(connection)
         .map_err(map_write_error)?;
-    external_ids::replace(
+    external_ids::add(
         connection,
         ENTITY,
         &phase.id.to_string(),

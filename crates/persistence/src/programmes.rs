@@ -99,7 +99,7 @@ pub fn insert(connection: &mut DbConnection, programme: &Programme) -> Result<()
         .values(ProgrammeRow::from(programme))
         .execute(connection)
         .map_err(map_write_error)?;
-    external_ids::replace(
+    external_ids::add(
         connection,
         ENTITY,
         &programme.id.to_string(),

@@ -168,7 +168,7 @@ pub fn insert(connection: &mut DbConnection, trial: &Trial) -> Result<(), StoreE
     diesel::insert_into(trials::table)
         .values(TrialRow::from_trial(trial)?)
         .execute(connection)?;
-    external_ids::replace(
+    external_ids::add(
         connection,
         ENTITY,
         &trial.id.to_string(),
