@@ -31,7 +31,10 @@ pub(super) fn constrain_query_parameters(document: &mut Value) {
             (exports, "format") if exports.starts_with("/api/v1/exports/") => {
                 json!({ "type": "string", "enum": ["csv", "ndjson"] })
             }
-            (reports, "format") if reports.starts_with("/api/v1/reports/") => {
+            (reports, "format")
+                if reports.starts_with("/api/v1/reports/")
+                    || reports == "/api/v1/organisations/{id}/journey" =>
+            {
                 json!({ "type": "string", "enum": ["json", "csv"] })
             }
             ("/api/v1/changes", "entity") => json!({
