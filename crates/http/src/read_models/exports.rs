@@ -556,7 +556,6 @@ pub struct ExportParams {
         (status = 200, description = "The collection, streamed",
             content((String = "text/csv"), (String = "application/x-ndjson"))),
         (status = 400, description = "An unknown format", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "An API client without the reports scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such collection", body = Problem, content_type = "application/problem+json"),
         (status = 406, description = "Neither CSV nor NDJSON is acceptable", body = Problem, content_type = "application/problem+json"),

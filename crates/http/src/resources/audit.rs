@@ -368,7 +368,6 @@ pub async fn page(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Recorded changes, oldest first", body = AuditList),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin or programme manager", body = Problem, content_type = "application/problem+json"),
     )
 )]

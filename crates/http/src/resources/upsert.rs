@@ -390,7 +390,6 @@ macro_rules! by_external_id_handlers {
                     ("ETag" = String, description = "Its entity tag"),
                 )),
                 (status = 400, description = "A malformed source or key", body = $crate::problem::Problem, content_type = "application/problem+json"),
-                (status = 401, description = "No valid access token", body = $crate::problem::Problem, content_type = "application/problem+json"),
                 (status = 403, description = "Not allowed", body = $crate::problem::Problem, content_type = "application/problem+json"),
                 (status = 404, description = "The key, or the parent, names a record you may not see", body = $crate::problem::Problem, content_type = "application/problem+json"),
                 (status = 409, description = "A rule would be broken, or another record has one of the external ids", body = $crate::problem::Problem, content_type = "application/problem+json"),

@@ -215,6 +215,9 @@ first is running is 409.",
 /// Operations anyone may call and that ignore any token: signing in, and this API's own
 /// description.
 const OPEN_TO_ALL: &[&str] = &[
+    "/api/v1",
+    "/api/v1/feeds/challenges.atom",
+    "/api/v1/feeds/challenges.ics",
     "/api/v1/auth/token",
     "/api/v1/auth/revoke",
     "/api/v1/auth/jwks.json",

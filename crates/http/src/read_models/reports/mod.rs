@@ -712,7 +712,6 @@ macro_rules! report_endpoints {
                 (status = 200, description = "The report: JSON, or CSV (its rows, with a header)", content(
                     ($schema = "application/json"), (String = "text/csv"))),
                 (status = 400, description = "An unknown dimension or a malformed filter", body = Problem, content_type = "application/problem+json"),
-                (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
                 (status = 403, description = "Not for suppliers, nor API clients without the reports scope", body = Problem, content_type = "application/problem+json"),
                 (status = 406, description = "Neither JSON nor CSV is acceptable", body = Problem, content_type = "application/problem+json"),
             )
@@ -732,7 +731,6 @@ macro_rules! report_endpoints {
             responses(
                 (status = 200, description = "The report's rows as CSV, with a header", body = String, content_type = "text/csv"),
                 (status = 400, description = "An unknown dimension or a malformed filter", body = Problem, content_type = "application/problem+json"),
-                (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
                 (status = 403, description = "Not for suppliers, nor API clients without the reports scope", body = Problem, content_type = "application/problem+json"),
             )
         )]

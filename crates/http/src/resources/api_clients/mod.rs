@@ -49,7 +49,6 @@ fn map_store_error(error: StoreError) -> ApiError {
     responses(
         (status = 201, description = "Created; the secret is in this response only", body = CreatedApiClient,
             headers(("Location" = String, description = "The client's URL"))),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -150,7 +149,6 @@ pub async fn create_api_client(
     ),
     responses(
         (status = 200, description = "A page of clients, oldest first", body = ApiClientList),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -204,7 +202,6 @@ pub async fn list_api_clients(
     params(("id" = uuid::Uuid, Path, description = "The client's id")),
     responses(
         (status = 200, description = "The client", body = ApiClientResource),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
     )
@@ -230,7 +227,6 @@ pub async fn get_api_client(
     params(("id" = uuid::Uuid, Path, description = "The client's id")),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
     )

@@ -232,7 +232,6 @@ reads::get_endpoint! {
         (status = 200, description = "The updated application", body = ApplicationResource),
         (status = 404, description = "No such application", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "No longer a draft", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/applications/{id}")]

@@ -348,7 +348,6 @@ reads::get_endpoint! {
     responses(
         (status = 200, description = "The updated award", body = AwardResource),
         (status = 404, description = "No such award", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/awards/{id}")]

@@ -283,7 +283,6 @@ pub async fn list_challenges(
         (status = 200, description = "The updated challenge", body = ChallengeResource),
         (status = 404, description = "No such challenge", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Another challenge has this reference", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/challenges/{id}")]
@@ -395,7 +394,6 @@ pub async fn update_challenge(
         (status = 200, description = "The challenge in its new status", body = ChallengeResource),
         (status = 404, description = "No such challenge", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The move is not allowed from the current status", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/challenges/{id}/transitions")]
@@ -520,7 +518,6 @@ fn announce_phases(connection: &mut DbConnection, challenge: &Challenge) -> Resu
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such challenge", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Published, or phases still belong to it", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[delete("/challenges/{id}")]

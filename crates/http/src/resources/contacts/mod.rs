@@ -171,7 +171,6 @@ reads::get_endpoint! {
     responses(
         (status = 200, description = "The updated contact", body = ContactResource),
         (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/contacts/{id}")]

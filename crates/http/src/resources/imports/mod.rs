@@ -161,7 +161,6 @@ fn parameter_error(name: &str, code: &str, detail: impl Into<String>) -> ApiErro
         (status = 202, description = "Received and queued", body = ImportResource,
             headers(("Location" = String, description = "The import's URL, to poll"))),
         (status = 400, description = "A missing or unknown collection, mode or format", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not allowed to create these records", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Larger than the import limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Neither NDJSON nor CSV", body = Problem, content_type = "application/problem+json"),
@@ -399,7 +398,6 @@ pub async fn create_import(
     responses(
         (status = 200, description = "Imports, newest first", body = ImportList),
         (status = 400, description = "A bad limit or cursor", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/imports")]
@@ -450,7 +448,6 @@ pub async fn list_imports(
     params(("id" = uuid::Uuid, Path, description = "The import's id")),
     responses(
         (status = 200, description = "The import", body = ImportResource),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such import of yours", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -480,7 +477,6 @@ pub async fn get_import(
     responses(
         (status = 200, description = "Row results", body = RowResultList),
         (status = 400, description = "A bad outcome, limit or cursor", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such import of yours", body = Problem, content_type = "application/problem+json"),
     )
 )]

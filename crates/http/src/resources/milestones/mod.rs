@@ -184,7 +184,6 @@ reads::get_endpoint! {
         (status = 200, description = "The updated milestone", body = MilestoneResource),
         (status = 404, description = "No such milestone", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already paid", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/milestones/{id}")]

@@ -88,7 +88,6 @@ fn respond(status: actix_web::http::StatusCode, organisation: Organisation) -> H
             ("Location" = String, description = "The new organisation's URL"),
             ("ETag" = String, description = "The new organisation's entity tag"),
         )),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only admins, programme managers and clients with `write` may add organisations", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Another organisation has this identifier", body = Problem, content_type = "application/problem+json"),
     )
@@ -210,7 +209,6 @@ pub async fn list_organisations(
     request_body(content = UpdateOrganisation, content_type = "application/merge-patch+json"),
     security(("bearer" = [])),
     responses(
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin, a programme manager or a member of the organisation", body = Problem, content_type = "application/problem+json"),
         (status = 200, description = "The updated organisation", body = OrganisationResource, headers(
             ("ETag" = String, description = "The organisation's new entity tag"),
@@ -311,7 +309,6 @@ pub async fn update_organisation(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only admins may delete organisations", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Other records still refer to the organisation", body = Problem, content_type = "application/problem+json"),

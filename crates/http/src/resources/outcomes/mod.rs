@@ -187,7 +187,6 @@ reads::get_endpoint! {
     responses(
         (status = 200, description = "The updated outcome", body = OutcomeResource),
         (status = 404, description = "No such outcome", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/outcomes/{id}")]

@@ -251,7 +251,6 @@ reads::get_endpoint! {
         (status = 200, description = "The updated phase", body = PhaseResource),
         (status = 404, description = "No such phase", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The challenge is finished", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/phases/{id}")]
@@ -447,7 +446,6 @@ impl Moves for Phases {
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such phase", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The phase is past planned", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[delete("/phases/{id}")]

@@ -168,7 +168,6 @@ pub async fn list_programmes(
         (status = 200, description = "The updated programme", body = ProgrammeResource),
         (status = 404, description = "No such programme", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Another programme has this code", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/programmes/{id}")]
@@ -239,7 +238,6 @@ pub async fn update_programme(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such programme", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Challenges still belong to it", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[delete("/programmes/{id}")]

@@ -239,7 +239,6 @@ reads::get_endpoint! {
     responses(
         (status = 200, description = "The updated trial", body = TrialResource),
         (status = 404, description = "No such trial", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/trials/{id}")]

@@ -106,7 +106,6 @@ fn respond(status: actix_web::http::StatusCode, user: &User) -> HttpResponse {
     request_body(content = CreateUser, content_type = "application/json"),
     responses(
         (status = 201, description = "Created", body = UserResource, headers(("Location" = String, description = "The user's URL"))),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Another user has this email", body = Problem, content_type = "application/problem+json"),
     )
@@ -167,7 +166,6 @@ pub async fn create_user(
     tag = TAG, operation_id = "list_users", security(("bearer" = [])), params(ListUsersParams),
     responses(
         (status = 200, description = "A page of users", body = UserList),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -246,7 +244,6 @@ pub async fn get_current_user(
     request_body(content = ChangePassword, content_type = "application/json"),
     responses(
         (status = 204, description = "Changed"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The current password is wrong (`current_password`, `incorrect`), or the new one too short", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -312,7 +309,6 @@ pub async fn change_current_user_password(
     params(("id" = uuid::Uuid, Path, description = "The user's id")),
     responses(
         (status = 200, description = "The user", body = UserResource),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
     )
@@ -341,11 +337,9 @@ pub async fn get_user(
     request_body(content = UpdateUser, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "The user", body = UserResource),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "An admin changing their own role", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not match", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/users/{id}")]
@@ -426,7 +420,6 @@ pub async fn update_user(
     params(("id" = uuid::Uuid, Path, description = "The user's id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "An admin deleting their own account", body = Problem, content_type = "application/problem+json"),

@@ -131,7 +131,6 @@ fn check_description(description: Option<&str>, errors: &mut ValidationErrors) -
     responses(
         (status = 201, description = "Subscribed; the secret is in this response only", body = WebhookWithSecret,
             headers(("Location" = String, description = "The subscription's URL"))),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Neither an admin nor a client with the webhooks scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A bad URL, a destination inside private networks, or an unknown event type", body = Problem, content_type = "application/problem+json"),
     )
@@ -211,7 +210,6 @@ pub async fn create_webhook(
     ),
     responses(
         (status = 200, description = "Subscriptions, oldest first", body = WebhookList),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Neither an admin nor a client with the webhooks scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -253,7 +251,6 @@ pub async fn list_webhooks(
     params(("id" = uuid::Uuid, Path, description = "The subscription's id")),
     responses(
         (status = 200, description = "The subscription", body = WebhookResource),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Neither an admin nor a client with the webhooks scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such subscription of yours", body = Problem, content_type = "application/problem+json"),
     )
@@ -284,7 +281,6 @@ pub async fn get_webhook(
     request_body(content = UpdateWebhook, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "Changed", body = WebhookResource),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Neither an admin nor a client with the webhooks scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such subscription of yours", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json"),
@@ -407,7 +403,6 @@ pub async fn update_webhook(
         ("If-Match" = Option<String>, Header, description = "The ETag you read")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Neither an admin nor a client with the webhooks scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such subscription of yours", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json"),
@@ -445,7 +440,6 @@ pub async fn delete_webhook(
     params(("id" = uuid::Uuid, Path, description = "The subscription's id")),
     responses(
         (status = 200, description = "The new secret, shown this once", body = WebhookWithSecret),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Neither an admin nor a client with the webhooks scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such subscription of yours", body = Problem, content_type = "application/problem+json"),
     )
@@ -502,7 +496,6 @@ pub async fn rotate_webhook_secret(
     ),
     responses(
         (status = 200, description = "Deliveries, newest first", body = DeliveryList),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Neither an admin nor a client with the webhooks scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such subscription of yours", body = Problem, content_type = "application/problem+json"),
     )
@@ -562,7 +555,6 @@ pub async fn list_webhook_deliveries(
     ),
     responses(
         (status = 202, description = "Queued to be sent again", body = DeliveryResource),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Neither an admin nor a client with the webhooks scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such subscription or delivery", body = Problem, content_type = "application/problem+json"),
     )
