@@ -15,6 +15,7 @@ import os
 import sys
 import time
 import uuid
+import xml.etree.ElementTree as ElementTree
 
 sys.path.insert(0, os.environ["CATALYST_CLIENT_PATH"])
 
@@ -30,6 +31,10 @@ from catalyst_client.api.organisations import (  # noqa: E402
 from catalyst_client.api.reports import (  # noqa: E402
     funding_report,
     funding_report_csv,
+    funding_report_svg,
+    funnel_report_svg,
+    payment_times_report_svg,
+    sme_share_report_svg,
     pipeline_report,
     pipeline_report_csv,
     sme_share_report,
@@ -164,6 +169,25 @@ def read_reports_as_csv(client: AuthenticatedClient) -> None:
         check(len(table) == len(rows) + 1, f"{name}: a header and {len(rows)} rows, as in JSON")
 
 
+def read_charts(client: AuthenticatedClient) -> None:
+    svg = "{http://www.w3.org/2000/svg}"
+    for name, as_svg in [
+        ("funding", funding_report_svg),
+        ("sme-share", sme_share_report_svg),
+        ("payment-times", payment_times_report_svg),
+        ("funnel", funnel_report_svg),
+    ]:
+        body = as_svg.sync(client=client, financial_year="2019-20")
+        # image/svg+xml is text (openapi/python-client.yml): the body as received.
+        text = body.decode("utf-8") if isinstance(body, bytes) else body
+        check(isinstance(text, str), f"the {name} chart through its own operation")
+        root = ElementTree.fromstring(text)
+        title = root.find(f"{svg}title")
+        check(root.tag == f"{svg}svg" and title is not None and title.text, f"{name}: an SVG with a title")
+        texts = [(element.text or "").strip() for element in root.iter(f"{svg}text")]
+        check(any("2019-20" in text for text in texts), f"{name}: says it covers 2019-20")
+
+
 def follow_changes(client: AuthenticatedClient) -> None:
     position = get_latest_change_cursor.sync(client=client)
     check(isinstance(position, FeedPosition), "the feed's latest position")
@@ -222,6 +246,7 @@ if __name__ == "__main__":
     page_to_the_end(person)
     read_reports(machine)
     read_reports_as_csv(machine)
+    read_charts(machine)
     follow_changes(person)
     import_a_spreadsheet(person)
     read_a_problem(person)

@@ -90,6 +90,24 @@ pub(crate) fn award(
     )
 }
 
+/// Supplier 0's £50,000 award in Phase 1 (£100,000, capped at £50,000) of an open Leeds
+/// challenge; returns (phase 1 id, application id, award id).
+pub(crate) fn an_award(
+    server: &TestServer,
+    world: &common::sbri::World,
+) -> (String, String, String) {
+    let (phase_one, _) = open_competition(server, world, 10_000_000, 5_000_000);
+    let application = successful_application(server, world, &phase_one, 0, 5_000_000);
+    let award_id = id(&created(award(
+        server,
+        world,
+        &phase_one,
+        &application,
+        5_000_000,
+    )));
+    (phase_one, application, award_id)
+}
+
 #[test]
 fn applications_are_private_to_their_supplier_and_the_owner() {
     for_each_backend(|server| {
@@ -423,15 +441,7 @@ fn two_awards_racing_for_the_last_of_a_budget_cannot_both_win() {
 fn a_trial_records_outcomes_and_adoption_and_is_public_only_when_marked() {
     for_each_backend(|server| {
         let world = world(server, 2);
-        let (phase_one, _) = open_competition(server, &world, 10_000_000, 5_000_000);
-        let application = successful_application(server, &world, &phase_one, 0, 5_000_000);
-        let award_id = id(&created(award(
-            server,
-            &world,
-            &phase_one,
-            &application,
-            5_000_000,
-        )));
+        let (_, _, award_id) = an_award(server, &world);
         let (supplier_org, supplier) = &world.suppliers[0];
         let (_, other) = &world.suppliers[1];
         let trial = created(server.send_json(

@@ -2,7 +2,7 @@
 //! paid (never before the invoice), the award's paid figure that can never pass the award, and
 //! who may make each move.
 
-use crate::awards::{award, open_competition, successful_application};
+use crate::awards::an_award;
 use crate::common;
 
 use common::for_each_backend;
@@ -13,18 +13,8 @@ use serde_json::json;
 fn payments_follow_milestones_and_never_exceed_the_award() {
     for_each_backend(|server| {
         let world = world(server, 2);
-        let (phase_one, _) = open_competition(server, &world, 10_000_000, 5_000_000);
-        let application = successful_application(server, &world, &phase_one, 0, 5_000_000);
-        let award_path = format!(
-            "/api/v1/awards/{}",
-            id(&created(award(
-                server,
-                &world,
-                &phase_one,
-                &application,
-                5_000_000
-            )))
-        );
+        let (_, _, award_id) = an_award(server, &world);
+        let award_path = format!("/api/v1/awards/{award_id}");
         let (_, supplier) = &world.suppliers[0];
         let (_, other) = &world.suppliers[1];
         let plan = |title: &str, pence: i64| {

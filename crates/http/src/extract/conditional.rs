@@ -108,6 +108,11 @@ fn read(headers: &HeaderMap, name: header::HeaderName) -> Result<Option<Conditio
 pub struct IfMatch(Option<Condition>);
 
 impl IfMatch {
+    /// No condition: for a write whose precondition was checked already.
+    pub fn absent() -> Self {
+        Self(None)
+    }
+
     pub fn from_headers(headers: &HeaderMap) -> Result<Self, ApiError> {
         Ok(Self(read(headers, header::IF_MATCH)?))
     }

@@ -36,7 +36,7 @@ money committed and paid, and the trials of their solutions with what they measu
 <h2>For developers</h2>
 <ul>
 <li><a href="/docs/">API documentation</a>, and the <a href="/api/v1/openapi.json">OpenAPI document</a> to generate a client from</li>
-<li><a href="/api/v1">The API's index</a> of links; reports (funding, SME share, payment times, the supplier funnel) need an access token from <code>/api/v1/auth/token</code></li>
+<li><a href="/api/v1">The API's index</a> of links; reports (funding, SME share, payment times, the supplier funnel) and their charts (the same paths ending <code>.svg</code>) need an access token from <code>/api/v1/auth/token</code></li>
 </ul>
 </main>
 </body>

@@ -20,7 +20,7 @@ pub struct ApiIndex {
 }
 
 /// The links, in the order a reader meets them.
-pub const LINKS: [(&str, &str); 22] = [
+pub const LINKS: [(&str, &str); 27] = [
     ("documentation", "/docs/"),
     ("openapi", "/api/v1/openapi.json"),
     ("opportunities_atom", "/api/v1/feeds/challenges.atom"),
@@ -38,6 +38,11 @@ pub const LINKS: [(&str, &str); 22] = [
     ("pipeline_report", "/api/v1/reports/pipeline"),
     ("trials_report", "/api/v1/reports/trials"),
     ("payment_times_report", "/api/v1/reports/payment-times"),
+    ("funnel_report", "/api/v1/reports/funnel"),
+    ("funding_chart", "/api/v1/reports/funding.svg"),
+    ("sme_share_chart", "/api/v1/reports/sme-share.svg"),
+    ("payment_times_chart", "/api/v1/reports/payment-times.svg"),
+    ("funnel_chart", "/api/v1/reports/funnel.svg"),
     ("changes", "/api/v1/changes"),
     ("ocds_releases", "/api/v1/ocds/releases"),
     ("token", "/api/v1/auth/token"),

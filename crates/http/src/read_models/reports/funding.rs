@@ -43,6 +43,7 @@ report_endpoints! {
     /// milestones on the day paid, terminated awards included. `totals` (one per currency) are the
     /// sums of the rows. CSV gives money in pounds and pence.
     funding_report at "/reports/funding", funding_report_csv at "/reports/funding.csv",
+    chart funding_report_svg at "/reports/funding.svg",
     schema = crate::read_models::report_schemas::FundingReport,
     answer = funding_answer,
     csv_summary = "Funding, as CSV: the same rows, a line each after a header."
@@ -92,9 +93,12 @@ async fn funding_answer(
             Ok((asked.clone(), columns, rows, totals))
         })
         .await?;
-    Ok(respond("funding", &asked, &columns, rows, totals))
+    respond("funding", &asked, &columns, rows, totals)
 }
 
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    config.service(funding_report).service(funding_report_csv);
+    config
+        .service(funding_report)
+        .service(funding_report_csv)
+        .service(funding_report_svg);
 }

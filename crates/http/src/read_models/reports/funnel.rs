@@ -84,6 +84,7 @@ report_endpoints! {
     /// (`from`, `to`, `financial_year`) apply to each stage's own day: submission, the award's
     /// start, the trial's start.
     funnel_report at "/reports/funnel", funnel_report_csv at "/reports/funnel.csv",
+    chart funnel_report_svg at "/reports/funnel.svg",
     schema = crate::read_models::report_schemas::FunnelReport,
     answer = funnel_answer,
     csv_summary = "Supplier funnel, as CSV: the same rows, a line each after a header."
@@ -167,9 +168,12 @@ async fn funnel_answer(
             Ok((asked.clone(), columns, rows, totals))
         })
         .await?;
-    Ok(respond("funnel", &asked, &columns, rows, totals))
+    respond("funnel", &asked, &columns, rows, totals)
 }
 
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    config.service(funnel_report).service(funnel_report_csv);
+    config
+        .service(funnel_report)
+        .service(funnel_report_csv)
+        .service(funnel_report_svg);
 }

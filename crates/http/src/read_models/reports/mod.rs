@@ -42,8 +42,17 @@ struct Asked {
     to: Option<NaiveDate>,
     group_by: Vec<Dimension>,
     group_names: Vec<String>,
-    csv: bool,
+    format: Format,
     applied: BTreeMap<String, String>,
+}
+
+/// What a report answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Csv,
+    /// A bar chart (the `.svg` paths).
+    Svg,
 }
 
 impl Asked {
@@ -163,9 +172,15 @@ pub const GROUPINGS: [Grouping; 6] = [FUNDING, SME_SHARE, PIPELINE, TRIALS, PAYM
 /// Reads the common parameters; `dimensions` are those this report groups by.
 fn ask(request: &HttpRequest, actor: &Actor, grouping: &Grouping) -> Result<Asked, ApiError> {
     let (dimensions, default_group) = (grouping.dimensions, grouping.default);
-    // A `.csv` path names its format: no `format` parameter, and no negotiation.
-    let csv_path = request.path().ends_with(".csv");
-    let accepted = if csv_path {
+    // A `.csv` or `.svg` path names its format: no `format` parameter, and no negotiation.
+    let named = if request.path().ends_with(".csv") {
+        Some(Format::Csv)
+    } else if request.path().ends_with(".svg") {
+        Some(Format::Svg)
+    } else {
+        None
+    };
+    let accepted = if named.is_some() {
         &COMMON_PARAMETERS[..COMMON_PARAMETERS.len() - 1]
     } else {
         &COMMON_PARAMETERS[..]
@@ -263,19 +278,20 @@ fn ask(request: &HttpRequest, actor: &Actor, grouping: &Grouping) -> Result<Aske
             )),
         }
     }
-    let csv = match params.get("format") {
-        _ if csv_path => true,
-        Some("csv") => true,
-        Some("json") => false,
-        Some(other) => {
+    let format = match (named, params.get("format")) {
+        (Some(format), _) => format,
+        (None, Some("csv")) => Format::Csv,
+        (None, Some("json")) => Format::Json,
+        (None, Some(other)) => {
             errors.push(invalid(
                 "format",
                 "unknown_format",
                 format!("format must be json or csv, got {other:?}"),
             ));
-            false
+            Format::Json
         }
-        None => wants_csv(request)?,
+        (None, None) if wants_csv(request)? => Format::Csv,
+        (None, None) => Format::Json,
     };
     // A period that ends before it starts (`to` before `from`, or `from` after the end of
     // `financial_year`) holds no day: the report is empty, as a search with no match is.
@@ -301,7 +317,7 @@ fn ask(request: &HttpRequest, actor: &Actor, grouping: &Grouping) -> Result<Aske
         to,
         group_by,
         group_names,
-        csv,
+        format,
         applied,
     })
 }
@@ -408,8 +424,11 @@ fn respond(
     columns: &[String],
     rows: Vec<Row>,
     totals: Vec<Row>,
-) -> HttpResponse {
-    if asked.csv {
+) -> Result<HttpResponse, ApiError> {
+    if asked.format == Format::Svg {
+        return charts::respond(name, asked, &rows);
+    }
+    if asked.format == Format::Csv {
         let mut body = columns
             .iter()
             .map(|column| crate::read_models::exports::text_cell(column))
@@ -421,21 +440,21 @@ fn respond(
             body.push_str(&cells.join(","));
             body.push_str("\r\n");
         }
-        return HttpResponse::Ok()
+        return Ok(HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
             .insert_header((
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{name}.csv\""),
             ))
-            .body(body);
+            .body(body));
     }
-    HttpResponse::Ok().json(Report {
+    Ok(HttpResponse::Ok().json(Report {
         report: name.to_owned(),
         group_by: asked.group_names.clone(),
         filters: asked.applied.clone(),
         rows,
         totals,
-    })
+    }))
 }
 
 /// What a fact is filed under, for each dimension asked (none by default).
@@ -696,24 +715,22 @@ pub struct ReportFormat {
     format: Option<String>,
 }
 
-/// A report's two handlers, documented: the JSON one (CSV when `format` or `Accept` asks) and
-/// its `.csv` twin (CSV whatever `Accept` says, for clients that choose a format by path:
-/// generated ones decode one media type per call). Both give `$answer`'s report.
-macro_rules! report_endpoints {
+/// One documented report handler answering with `$answer`: the responses every format shares
+/// (400 for a bad filter, 403 outside the reports' audience) and its own 200 and extras.
+macro_rules! report_handler {
     (
-        $(#[doc = $doc:tt])*
-        $handler:ident at $path:tt, $csv_handler:ident at $csv_path:tt,
-        schema = $schema:path, answer = $answer:ident, csv_summary = $csv_summary:tt
+        $(#[$attribute:meta])*
+        $handler:ident at $path:tt, params($($params:tt)*), ok($($ok:tt)*),
+        extra($($extra:tt)*), answer = $answer:ident
     ) => {
-        $(#[doc = $doc])*
+        $(#[$attribute])*
         #[utoipa::path(
-            tag = TAG, security(("bearer" = [])), params(ReportParams, ReportFormat),
+            tag = TAG, security(("bearer" = [])), params($($params)*),
             responses(
-                (status = 200, description = "The report: JSON, or CSV (its rows, with a header)", content(
-                    ($schema = "application/json"), (String = "text/csv"))),
+                (status = 200, $($ok)*),
                 (status = 400, description = "An unknown dimension or a malformed filter", body = Problem, content_type = "application/problem+json"),
                 (status = 403, description = "Not for suppliers, nor API clients without the reports scope", body = Problem, content_type = "application/problem+json"),
-                (status = 406, description = "Neither JSON nor CSV is acceptable", body = Problem, content_type = "application/problem+json"),
+                $($extra)*
             )
         )]
         #[get($path)]
@@ -724,24 +741,49 @@ macro_rules! report_endpoints {
         ) -> Result<HttpResponse, ApiError> {
             $answer(request, caller, state).await
         }
+    };
+}
 
-        #[doc = $csv_summary]
-        #[utoipa::path(
-            tag = TAG, security(("bearer" = [])), params(ReportParams),
-            responses(
-                (status = 200, description = "The report's rows as CSV, with a header", body = String, content_type = "text/csv"),
-                (status = 400, description = "An unknown dimension or a malformed filter", body = Problem, content_type = "application/problem+json"),
-                (status = 403, description = "Not for suppliers, nor API clients without the reports scope", body = Problem, content_type = "application/problem+json"),
-            )
-        )]
-        #[get($csv_path)]
-        pub async fn $csv_handler(
-            request: HttpRequest,
-            caller: Caller,
-            state: web::Data<AppState>,
-        ) -> Result<HttpResponse, ApiError> {
-            $answer(request, caller, state).await
+/// A report's handlers, documented: the JSON one (CSV when `format` or `Accept` asks), its
+/// `.csv` twin (CSV whatever `Accept` says, for clients that choose a format by path: generated
+/// ones decode one media type per call) and, for a report with a chart, its `.svg` twin. All
+/// give `$answer`'s report.
+macro_rules! report_endpoints {
+    (
+        $(#[doc = $doc:tt])*
+        $handler:ident at $path:tt, $csv_handler:ident at $csv_path:tt,
+        $(chart $svg_handler:ident at $svg_path:tt,)?
+        schema = $schema:path, answer = $answer:ident, csv_summary = $csv_summary:tt
+    ) => {
+        report_handler! {
+            $(#[doc = $doc])*
+            $handler at $path, params(ReportParams, ReportFormat),
+            ok(description = "The report: JSON, or CSV (its rows, with a header)", content(
+                ($schema = "application/json"), (String = "text/csv"))),
+            extra((status = 406, description = "Neither JSON nor CSV is acceptable", body = Problem, content_type = "application/problem+json"),),
+            answer = $answer
         }
+
+        report_handler! {
+            #[doc = $csv_summary]
+            $csv_handler at $csv_path, params(ReportParams),
+            ok(description = "The report's rows as CSV, with a header", body = String, content_type = "text/csv"),
+            extra(), answer = $answer
+        }
+
+        $(
+        report_handler! {
+            /// The same rows, drawn as an SVG bar chart.
+            ///
+            /// Titled, with what it covers under the title, each value written over its bar,
+            /// series told apart by pattern as well as colour, and every figure in the SVG's
+            /// `<desc>` for screen readers. At most 40 groups are drawn (the subtitle says
+            /// when there are more); money in several currencies draws GBP (or the first).
+            $svg_handler at $svg_path, params(ReportParams),
+            ok(description = "The report as an SVG bar chart", body = String, content_type = "image/svg+xml"),
+            extra(), answer = $answer
+        }
+        )?
     };
 }
 /// A group's key with its currency last (money is summed per currency).
@@ -761,6 +803,7 @@ fn by_currency<F: Figures>(grouped: &Grouped<F>) -> BTreeMap<String, F> {
     totals
 }
 
+mod charts;
 mod funding;
 mod funnel;
 mod payment_times;

@@ -74,6 +74,7 @@ report_endpoints! {
     /// `group_by` any of `owner`, `programme`, `supplier_scale`, `region` (the supplier's),
     /// `financial_year` (default).
     payment_times_report at "/reports/payment-times", payment_times_report_csv at "/reports/payment-times.csv",
+    chart payment_times_report_svg at "/reports/payment-times.svg",
     schema = crate::read_models::report_schemas::PaymentTimesReport,
     answer = payment_times_answer,
     csv_summary = "Payment times, as CSV: the same rows, a line each after a header."
@@ -130,11 +131,12 @@ async fn payment_times_answer(
             Ok((asked.clone(), columns, rows, totals))
         })
         .await?;
-    Ok(respond("payment-times", &asked, &columns, rows, totals))
+    respond("payment-times", &asked, &columns, rows, totals)
 }
 
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
     config
         .service(payment_times_report)
-        .service(payment_times_report_csv);
+        .service(payment_times_report_csv)
+        .service(payment_times_report_svg);
 }

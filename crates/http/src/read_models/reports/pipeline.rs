@@ -142,7 +142,7 @@ async fn pipeline_answer(
             Ok((asked.clone(), columns, rows, totals))
         })
         .await?;
-    Ok(respond("pipeline", &asked, &columns, rows, totals))
+    respond("pipeline", &asked, &columns, rows, totals)
 }
 
 fn pipeline(

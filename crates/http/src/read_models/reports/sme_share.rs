@@ -74,6 +74,7 @@ report_endpoints! {
     /// the government's 33% target. `group_by` any of `owner`, `financial_year`, `programme`
     /// (default `owner,financial_year`); rows are split by currency.
     sme_share_report at "/reports/sme-share", sme_share_report_csv at "/reports/sme-share.csv",
+    chart sme_share_report_svg at "/reports/sme-share.svg",
     schema = crate::read_models::report_schemas::SmeShareReport,
     answer = sme_share_answer,
     csv_summary = "SME share, as CSV: the same rows, a line each after a header."
@@ -114,11 +115,12 @@ async fn sme_share_answer(
             Ok((asked.clone(), columns, rows, totals))
         })
         .await?;
-    Ok(respond("sme-share", &asked, &columns, rows, totals))
+    respond("sme-share", &asked, &columns, rows, totals)
 }
 
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
     config
         .service(sme_share_report)
-        .service(sme_share_report_csv);
+        .service(sme_share_report_csv)
+        .service(sme_share_report_svg);
 }

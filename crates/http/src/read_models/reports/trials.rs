@@ -145,7 +145,7 @@ async fn trials_answer(
             Ok((asked.clone(), columns, rows, totals))
         })
         .await?;
-    Ok(respond("trials", &asked, &columns, rows, totals))
+    respond("trials", &asked, &columns, rows, totals)
 }
 
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {

@@ -272,7 +272,6 @@ pub async fn update_application(
                 if patch.assessment_score.is_some() {
                     actor.may_manage_challenges_of(current.owner_organisation_id)?;
                 }
-                if_match.check(current.version)?;
                 let mut errors = ValidationErrors::default();
                 let phase = phases::find(connection, current.fields.phase_id)?;
                 let fields = ApplicationFields {
@@ -305,6 +304,7 @@ pub async fn update_application(
                 }
                 errors.into_result(())?;
                 let fields = fields.validate(&phase.fields)?;
+                if_match.check(current.version)?;
                 let updated = Application {
                     fields,
                     assessment_score: score,

@@ -371,7 +371,6 @@ pub async fn update_award(
                 caller
                     .actor()
                     .may_manage_challenges_of(current.owner_organisation_id)?;
-                if_match.check(current.version)?;
                 let phase = phases::find(connection, current.fields.phase_id)?;
                 let mut errors = ValidationErrors::default();
                 let old = &current.fields;
@@ -399,6 +398,7 @@ pub async fn update_award(
                 );
                 errors.into_result(())?;
                 let fields = fields.validate(&phase.fields)?;
+                if_match.check(current.version)?;
                 Ok(write_update(connection, &audit, current, fields, external_ids)?.record())
             })
         })

@@ -308,7 +308,6 @@ pub async fn update_challenge(
                 caller
                     .actor()
                     .may_manage_challenges_of(current.fields.owner_organisation_id)?;
-                if_match.check(current.version)?;
                 let old = &current.fields;
                 let mut errors = ValidationErrors::default();
                 let fields = ChallengeFields {
@@ -342,6 +341,7 @@ pub async fn update_challenge(
                 });
                 errors.into_result(())?;
                 let fields = fields.validate()?;
+                if_match.check(current.version)?;
                 let external_ids = new_external_ids.unwrap_or_else(|| current.external_ids.clone());
                 if fields == current.fields && external_ids == current.external_ids {
                     let totals = totals_of(connection, &current)?;

@@ -194,7 +194,6 @@ pub async fn update_contact(
                 caller
                     .actor()
                     .may_manage_contacts_of(current.fields.organisation_id)?;
-                if_match.check(current.version)?;
                 let old = &current.fields;
                 let mut errors = ValidationErrors::default();
                 let fields = ContactFields {
@@ -210,6 +209,7 @@ pub async fn update_contact(
                 );
                 errors.into_result(())?;
                 let fields = fields.validate()?;
+                if_match.check(current.version)?;
                 Ok(replace(connection, &audit, current, fields, external_ids)?.record())
             })
         })

@@ -209,7 +209,6 @@ pub async fn update_milestone(
                 caller
                     .actor()
                     .may_manage_challenges_of(current.owner_organisation_id)?;
-                if_match.check(current.version)?;
                 let mut errors = ValidationErrors::default();
                 let old = &current.fields;
                 let fields = MilestoneFields {
@@ -224,7 +223,8 @@ pub async fn update_milestone(
                     &mut errors,
                 );
                 errors.into_result(())?;
-                Ok(replace(connection, &audit, current, fields, external_ids)?.record())
+                let saved = replace(connection, &audit, current, fields, external_ids, &if_match)?;
+                Ok(saved.record())
             })
         })
         .await?;
@@ -637,9 +637,12 @@ fn replace(
     current: Milestone,
     fields: MilestoneFields,
     external_ids: Vec<ExternalId>,
+    precondition: &IfMatch,
 ) -> Result<Saved<Milestone>, ApiError> {
     let award = awards::find(connection, current.fields.award_id)?;
     let fields = fields.validate(award.fields.amount)?;
+    // After validation: a request that is wrong in itself hears that first, not 412.
+    precondition.check(current.version)?;
     if fields == current.fields && external_ids == current.external_ids {
         return Ok(Saved::Unchanged(current));
     }
@@ -724,7 +727,14 @@ impl Keyed for Milestone {
             &mut errors,
         );
         errors.into_result(())?;
-        replace(connection, audit, current, fields, external_ids)
+        replace(
+            connection,
+            audit,
+            current,
+            fields,
+            external_ids,
+            &IfMatch::absent(),
+        )
     }
     fn reply(&self, _connection: &mut DbConnection) -> Result<Reply, ApiError> {
         Reply::of(self.version, &MilestoneResource::from(self))

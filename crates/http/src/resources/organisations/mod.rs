@@ -257,11 +257,11 @@ pub async fn update_organisation(
             for _ in 0..ATTEMPTS {
                 let current = store::find(connection, id).map_err(|e| map_store_error(id, e))?;
                 caller.actor().may_update_organisation(id)?;
+                let fields = current.patched(&patch)?;
                 if_match.check(current.version)?;
                 if patch.is_empty() && new_external_ids.is_none() {
                     return Ok(current);
                 }
-                let fields = current.patched(&patch)?;
                 let ids_unchanged = new_external_ids.as_ref().is_none_or(|ids| *ids == current.external_ids);
                 if fields == current.fields && ids_unchanged {
                     return Ok(current);

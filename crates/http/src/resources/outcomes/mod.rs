@@ -211,7 +211,6 @@ pub async fn update_outcome(
                 caller
                     .actor()
                     .may_manage_challenges_of(trial.fields.host_organisation_id)?;
-                if_match.check(current.version)?;
                 let old = &current.fields;
                 let mut errors = ValidationErrors::default();
                 let fields = OutcomeFields {
@@ -226,6 +225,7 @@ pub async fn update_outcome(
                 };
                 errors.into_result(())?;
                 let fields = fields.validate()?;
+                if_match.check(current.version)?;
                 if fields == current.fields {
                     return Ok(current);
                 }

@@ -275,7 +275,6 @@ pub async fn update_phase(
                 caller
                     .actor()
                     .may_manage_challenges_of(challenge.fields.owner_organisation_id)?;
-                if_match.check(current.version)?;
                 let old = &current.fields;
                 let mut errors = ValidationErrors::default();
                 let fields = PhaseFields {
@@ -306,6 +305,7 @@ pub async fn update_phase(
                 );
                 errors.into_result(())?;
                 let fields = fields.validate()?;
+                if_match.check(current.version)?;
                 Ok(replace(
                     connection,
                     &audit,

@@ -188,7 +188,6 @@ pub async fn update_programme(
         .with_connection(move |connection| {
             transaction(connection, |connection| {
                 let current = store::find(connection, id).map_err(map_store_error)?;
-                if_match.check(current.version)?;
                 let mut errors = ValidationErrors::default();
                 let old = &current.fields;
                 let funder_text = required_patch(
@@ -218,6 +217,7 @@ pub async fn update_programme(
                 );
                 errors.into_result(())?;
                 let fields = fields.validate()?;
+                if_match.check(current.version)?;
                 Ok(replace(connection, &audit, current, fields, external_ids)?.record())
             })
         })

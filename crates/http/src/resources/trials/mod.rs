@@ -264,7 +264,6 @@ pub async fn update_trial(
                 caller
                     .actor()
                     .may_manage_challenges_of(current.fields.host_organisation_id)?;
-                if_match.check(current.version)?;
                 let old = &current.fields;
                 let mut errors = ValidationErrors::default();
                 let fields = TrialFields {
@@ -288,6 +287,7 @@ pub async fn update_trial(
                 );
                 errors.into_result(())?;
                 let fields = fields.validate()?;
+                if_match.check(current.version)?;
                 Ok(replace(connection, &audit, current, fields, external_ids)?.record())
             })
         })

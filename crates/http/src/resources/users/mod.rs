@@ -367,7 +367,6 @@ pub async fn update_user(
         .with_connection(move |connection| {
             transaction(connection, |connection| {
                 let current = store::find(connection, id).map_err(map_store_error)?;
-                if_match.check(current.version)?;
                 let mut errors = ValidationErrors::default();
                 let name = required_patch(&body.name, &current.name, "name", &mut errors);
                 let role = required_patch(&body.role, &current.role, "role", &mut errors);
@@ -381,6 +380,7 @@ pub async fn update_user(
                     role,
                     organisations.unwrap_or_else(|| current.organisations.clone()),
                 )?;
+                if_match.check(current.version)?;
                 let changed = User {
                     name: fields.name,
                     role: fields.role,

@@ -42,7 +42,10 @@ pub(super) fn constrain_query_parameters(document: &mut Value) {
                 "pattern": list_pattern(&crate::read_models::changes::ENTITIES, false),
             }),
             (reports, "group_by") if reports.starts_with("/api/v1/reports/") => {
-                let report = reports.strip_suffix(".csv").unwrap_or(reports);
+                let report = reports
+                    .strip_suffix(".csv")
+                    .or_else(|| reports.strip_suffix(".svg"))
+                    .unwrap_or(reports);
                 let Some(grouping) = crate::read_models::reports::GROUPINGS
                     .iter()
                     .find(|grouping| report == format!("/api/v1{}", grouping.path))

@@ -1,0 +1,98 @@
+//! The order of a conditional write's checks: a body that is wrong in itself is refused for what
+//! is wrong with it (422, naming the field) even when its `If-Match` is stale too, so the client
+//! fixes the body instead of re-reading and retrying into the same 422. A valid body with a stale
+//! `If-Match` is still 412, and neither writes anything.
+
+use crate::awards::an_award;
+use crate::common;
+
+use common::for_each_backend;
+use common::sbri::{created, gbp, id, ok, transition, world};
+use serde_json::json;
+
+#[test]
+fn every_patch_validates_its_body_before_its_precondition() {
+    for_each_backend(|server| {
+        let world = world(server, 2);
+        let (phase_one, _, award_id) = an_award(server, &world);
+        let award_path = format!("/api/v1/awards/{award_id}");
+        // Only a draft application can change.
+        let (other_supplier, other_token) = &world.suppliers[1];
+        let draft = created(server.send_json(
+            "POST",
+            &format!("/api/v1/phases/{phase_one}/applications"),
+            &json!({"supplier_organisation_id": other_supplier, "amount_requested": gbp(1_000_000), "summary": "Sensors"}),
+            Some(other_token),
+        ));
+        let milestone = created(server.send_json(
+            "POST",
+            &format!("{award_path}/milestones"),
+            &json!({"kind": "payment", "title": "First tranche", "due_on": "2019-09-30", "amount": gbp(1_000_000)}),
+            Some(&world.leeds_officer),
+        ));
+        let trial = created(server.send_json(
+            "POST",
+            "/api/v1/trials",
+            &json!({"award_id": award_id, "host_organisation_id": world.leeds, "title": "Sensors in homes"}),
+            Some(&world.leeds_officer),
+        ));
+        let trial_path = format!("/api/v1/trials/{}", id(&trial));
+        ok(transition(
+            server,
+            &trial_path,
+            "live",
+            &world.leeds_officer,
+        ));
+        let outcome = created(server.send_json(
+            "POST",
+            &format!("{trial_path}/outcomes"),
+            &json!({"kind": "key_finding", "metric": "Damp caught early"}),
+            Some(&world.leeds_officer),
+        ));
+        let phase = ok(server.get_as(&format!("/api/v1/phases/{phase_one}"), &world.leeds_officer));
+        let challenge_path = format!(
+            "/api/v1/challenges/{}",
+            phase["challenge_id"].as_str().unwrap()
+        );
+
+        // (record, a text field, its longest valid length)
+        let cases = [
+            (challenge_path, "title", 200),
+            (
+                format!("/api/v1/applications/{}", id(&draft)),
+                "summary",
+                10_000,
+            ),
+            (award_path, "contract_reference", 100),
+            (
+                format!("/api/v1/milestones/{}", id(&milestone)),
+                "title",
+                200,
+            ),
+            (trial_path, "title", 200),
+            (format!("/api/v1/outcomes/{}", id(&outcome)), "metric", 200),
+            (
+                format!("/api/v1/organisations/{}", world.leeds),
+                "name",
+                200,
+            ),
+        ];
+        for (path, field, longest) in cases {
+            let before = ok(server.get_as(&path, &server.admin_token));
+            let stale = "\"999\"";
+            let problem = server
+                .patch_json(&path, &json!({field: "x".repeat(longest + 1)}), Some(stale))
+                .assert_problem(422, "validation_failed");
+            assert_eq!(
+                problem["errors"][0]["pointer"],
+                format!("#/{field}"),
+                "{path}: {problem}"
+            );
+            server
+                .patch_json(&path, &json!({field: "Valid"}), Some(stale))
+                .assert_problem(412, "precondition_failed");
+            let after = ok(server.get_as(&path, &server.admin_token));
+            assert_eq!(after, before, "{path}: a refused write changes nothing");
+        }
+    });
+}
