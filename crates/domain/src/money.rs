@@ -156,15 +156,17 @@ impl Money {
     }
 }
 
+/// Minor units as a decimal of major units, `1234.05` (`-0.50` for -50): how spreadsheets read
+/// an amount, and how exports and reports write one.
+pub fn decimal(minor: i64) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let size = minor.unsigned_abs();
+    format!("{sign}{}.{:02}", size / 100, size % 100)
+}
+
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} {}.{:02}",
-            self.currency,
-            self.minor / 100,
-            self.minor % 100
-        )
+        write!(f, "{} {}", self.currency, decimal(self.minor))
     }
 }
 
@@ -276,5 +278,9 @@ mod tests {
             Money::gbp_pence(5_000_050).unwrap().to_string(),
             "GBP 50000.50"
         );
+        assert_eq!(decimal(5), "0.05");
+        assert_eq!(decimal(-50), "-0.50");
+        assert_eq!(decimal(-12_345), "-123.45");
+        assert_eq!(decimal(i64::MIN), "-92233720368547758.08");
     }
 }

@@ -141,32 +141,65 @@ pub fn ratio(part: i64, whole: i64) -> Option<f64> {
     Some((exact * 10_000.0).round() / 10_000.0)
 }
 
-/// The median of some whole numbers (the mean of the middle two for an even count).
-pub fn median(mut values: Vec<i64>) -> Option<f64> {
-    if values.is_empty() {
-        return None;
+/// Whole numbers in ascending order, sorted once for any number of order statistics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sorted(Vec<i64>);
+
+impl Sorted {
+    pub fn new(mut values: Vec<i64>) -> Self {
+        values.sort_unstable();
+        Sorted(values)
     }
-    values.sort_unstable();
-    let middle = values.len() / 2;
-    #[allow(clippy::cast_precision_loss)]
-    Some(if values.len() % 2 == 1 {
-        values[middle] as f64
-    } else {
-        (values[middle - 1] + values[middle]) as f64 / 2.0
-    })
+
+    /// The middle value, or the mean of the two middle values; `None` for no values.
+    pub fn median(&self) -> Option<f64> {
+        let values = &self.0;
+        if values.is_empty() {
+            return None;
+        }
+        let middle = values.len() / 2;
+        #[allow(clippy::cast_precision_loss)]
+        Some(if values.len() % 2 == 1 {
+            values[middle] as f64
+        } else {
+            (values[middle - 1] + values[middle]) as f64 / 2.0
+        })
+    }
+
+    /// The `percent`th percentile by the nearest-rank method (the smallest value at or below
+    /// which `percent`% of them lie), so it is always one of the values.
+    pub fn percentile(&self, percent: u32) -> Option<i64> {
+        let count = self.0.len();
+        if count == 0 {
+            return None;
+        }
+        // ceil(percent / 100 * count), in whole numbers.
+        let rank = (percent as usize * count).div_ceil(100).clamp(1, count);
+        Some(self.0[rank - 1])
+    }
+
+    /// How many are at most `limit`.
+    pub fn at_most(&self, limit: i64) -> usize {
+        self.0.partition_point(|value| *value <= limit)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
-/// The `percent`th percentile of some whole numbers by the nearest-rank method (the smallest
-/// value at or below which `percent`% of them lie), so it is always one of the values.
-pub fn percentile(mut values: Vec<i64>, percent: u32) -> Option<i64> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_unstable();
-    let count = values.len();
-    // ceil(percent / 100 * count), in whole numbers.
-    let rank = (percent as usize * count).div_ceil(100).clamp(1, count);
-    Some(values[rank - 1])
+/// The median of some whole numbers (see [`Sorted::median`]).
+pub fn median(values: Vec<i64>) -> Option<f64> {
+    Sorted::new(values).median()
+}
+
+/// The nearest-rank percentile of some whole numbers (see [`Sorted::percentile`]).
+pub fn percentile(values: Vec<i64>, percent: u32) -> Option<i64> {
+    Sorted::new(values).percentile(percent)
 }
 
 /// Figures that add up: a group's figures are the sum of its facts' figures.
@@ -216,6 +249,17 @@ mod tests {
         assert_eq!(percentile((1..=11).collect(), 90), Some(10));
         assert_eq!(percentile(vec![40, 4, 35, 11], 90), Some(40));
         assert_eq!(percentile(vec![40, 4, 35, 11], 50), Some(11));
+    }
+
+    #[test]
+    fn sorted_once_answers_every_order_statistic() {
+        let waited = Sorted::new(vec![40, 4, 30, 35, 11, 30]);
+        assert_eq!(waited.len(), 6);
+        assert_eq!(waited.at_most(30), 4, "30 itself is within 30 days");
+        assert_eq!(waited.at_most(3), 0);
+        assert_eq!(waited.median(), Some(30.0));
+        assert_eq!(waited.percentile(90), Some(40));
+        assert!(Sorted::new(Vec::new()).is_empty());
     }
 
     fn day(text: &str) -> NaiveDate {

@@ -24,6 +24,15 @@ pub struct Sort<F> {
     pub keys: Vec<(F, Direction)>,
 }
 
+impl<F> Sort<F> {
+    /// By one field, ascending (by id: the order exports and walks over everything use).
+    pub fn ascending(field: F) -> Self {
+        Sort {
+            keys: vec![(field, Direction::Ascending)],
+        }
+    }
+}
+
 /// Where the previous page ended: the sort-key values of its last row, in sort order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct After {

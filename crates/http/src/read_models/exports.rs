@@ -6,7 +6,7 @@ use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use catalyst_domain::{Actor, Scope};
-use catalyst_persistence::keyset::{After, Direction, Page, Sort};
+use catalyst_persistence::keyset::{After, Page, Sort};
 use catalyst_persistence::{
     applications, awards, challenges, milestones, organisations, phases, programmes, trials,
     DbConnection, StoreError,
@@ -247,12 +247,6 @@ pub(crate) fn csv_columns(collection: &str) -> Option<&'static [&'static str]> {
 type PageReader =
     Box<dyn FnMut(&mut DbConnection, Option<&After>) -> Result<Page<Value>, StoreError> + Send>;
 
-fn by_id<F>(id: F) -> Sort<F> {
-    Sort {
-        keys: vec![(id, Direction::Ascending)],
-    }
-}
-
 fn to_values<T, R: Serialize>(
     page: Page<T>,
     resource: impl Fn(&T) -> R,
@@ -273,7 +267,7 @@ fn to_values<T, R: Serialize>(
 fn page_reader(collection: &str, actor: &Actor) -> Option<PageReader> {
     Some(match collection {
         "organisations" => Box::new(|connection, after| {
-            let sort = by_id(organisations::OrganisationSortField::Id);
+            let sort = Sort::ascending(organisations::OrganisationSortField::Id);
             let page =
                 organisations::list(connection, &Default::default(), &sort, after, PAGE_ROWS)?;
             to_values(page, |item| {
@@ -281,7 +275,7 @@ fn page_reader(collection: &str, actor: &Actor) -> Option<PageReader> {
             })
         }),
         "programmes" => Box::new(|connection, after| {
-            let sort = by_id(programmes::ProgrammeSortField::Id);
+            let sort = Sort::ascending(programmes::ProgrammeSortField::Id);
             let page = programmes::list(connection, &Default::default(), &sort, after, PAGE_ROWS)?;
             to_values(page, |item| {
                 crate::resources::programmes::ProgrammeResource::from(item)
@@ -290,7 +284,7 @@ fn page_reader(collection: &str, actor: &Actor) -> Option<PageReader> {
         "challenges" => {
             let seen = crate::resources::challenges::visibility(actor);
             Box::new(move |connection, after| {
-                let sort = by_id(challenges::ChallengeSortField::Id);
+                let sort = Sort::ascending(challenges::ChallengeSortField::Id);
                 let page = challenges::list(
                     connection,
                     &seen,
@@ -307,7 +301,7 @@ fn page_reader(collection: &str, actor: &Actor) -> Option<PageReader> {
         "phases" => {
             let seen = crate::resources::challenges::visibility(actor);
             Box::new(move |connection, after| {
-                let sort = by_id(phases::PhaseSortField::Id);
+                let sort = Sort::ascending(phases::PhaseSortField::Id);
                 let page = phases::list(
                     connection,
                     &seen,
@@ -324,7 +318,7 @@ fn page_reader(collection: &str, actor: &Actor) -> Option<PageReader> {
         "applications" => {
             let seen = crate::resources::applications::private_visibility(actor);
             Box::new(move |connection, after| {
-                let sort = by_id(applications::ApplicationSortField::Id);
+                let sort = Sort::ascending(applications::ApplicationSortField::Id);
                 let page = applications::list(
                     connection,
                     &seen,
@@ -339,7 +333,7 @@ fn page_reader(collection: &str, actor: &Actor) -> Option<PageReader> {
             })
         }
         "awards" => Box::new(|connection, after| {
-            let sort = by_id(awards::AwardSortField::Id);
+            let sort = Sort::ascending(awards::AwardSortField::Id);
             let page = awards::list(connection, &Default::default(), &sort, after, PAGE_ROWS)?;
             to_values(page, |item| {
                 crate::resources::awards::AwardResource::from(item)
@@ -354,7 +348,7 @@ fn page_reader(collection: &str, actor: &Actor) -> Option<PageReader> {
                 ..Default::default()
             };
             Box::new(move |connection, after| {
-                let sort = by_id(milestones::MilestoneSortField::Id);
+                let sort = Sort::ascending(milestones::MilestoneSortField::Id);
                 let page = milestones::list(connection, &seen, &filter, &sort, after, PAGE_ROWS)?;
                 if payments {
                     to_values(page, payment_row)
@@ -368,7 +362,7 @@ fn page_reader(collection: &str, actor: &Actor) -> Option<PageReader> {
         "trials" => {
             let seen = crate::resources::trials::visibility(actor);
             Box::new(move |connection, after| {
-                let sort = by_id(trials::TrialSortField::Id);
+                let sort = Sort::ascending(trials::TrialSortField::Id);
                 let page = trials::list(
                     connection,
                     &seen,

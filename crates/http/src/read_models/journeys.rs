@@ -10,7 +10,7 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use catalyst_domain::{
     Application, Award, ChallengeId, Money, OrganisationId, Phase, PhaseId, Scale, Trial,
 };
-use catalyst_persistence::keyset::{After, Direction, Page, Sort};
+use catalyst_persistence::keyset::{After, Page, Sort};
 use catalyst_persistence::{applications, awards, organisations, phases, trials, StoreError};
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -36,12 +36,6 @@ fn every<T>(
             Some(next) => after = Some(next),
             None => return Ok(all),
         }
-    }
-}
-
-fn by_id<F>(field: F) -> Sort<F> {
-    Sort {
-        keys: vec![(field, Direction::Ascending)],
     }
 }
 
@@ -231,8 +225,7 @@ fn journey_of(
 
 /// Pounds and pence, as spreadsheets read a number.
 fn pounds(money: Money) -> String {
-    let minor = money.minor_units();
-    format!("{}.{:02}", minor / 100, (minor % 100).abs())
+    catalyst_domain::money::decimal(money.minor_units())
 }
 
 /// The journey as CSV: a line per step (application, award, trial), oldest kind first.
@@ -360,7 +353,7 @@ pub async fn get_supplier_journey(
                     connection,
                     &applications_seen,
                     &application_filter,
-                    &by_id(applications::ApplicationSortField::Id),
+                    &Sort::ascending(applications::ApplicationSortField::Id),
                     after,
                     500,
                 )
@@ -373,7 +366,7 @@ pub async fn get_supplier_journey(
                 awards::list(
                     connection,
                     &award_filter,
-                    &by_id(awards::AwardSortField::Id),
+                    &Sort::ascending(awards::AwardSortField::Id),
                     after,
                     500,
                 )
@@ -387,7 +380,7 @@ pub async fn get_supplier_journey(
                     connection,
                     &trials_seen,
                     &trial_filter,
-                    &by_id(trials::TrialSortField::Id),
+                    &Sort::ascending(trials::TrialSortField::Id),
                     after,
                     500,
                 )

@@ -15,7 +15,7 @@ use catalyst_domain::{
     Money, Organisation, Phase, PhaseId, PhaseStatus, Programme, Timestamp,
 };
 use catalyst_persistence::challenges::Visibility;
-use catalyst_persistence::keyset::{Direction, Sort};
+use catalyst_persistence::keyset::Sort;
 use catalyst_persistence::phases::{PhaseFilter, PhaseSortField};
 use catalyst_persistence::{
     awards, challenges, milestones, organisations, phases, programmes, DbConnection, StoreError,
@@ -64,9 +64,7 @@ fn load(connection: &mut DbConnection, phase: Phase) -> Result<Option<Process>, 
     };
     let mut found = Vec::new();
     let mut after = None;
-    let sort = Sort {
-        keys: vec![(awards::AwardSortField::Id, Direction::Ascending)],
-    };
+    let sort = Sort::ascending(awards::AwardSortField::Id);
     loop {
         let page = awards::list(
             connection,
@@ -397,11 +395,6 @@ fn release(prefix: &str, process: &Process) -> Value {
     release
 }
 
-fn base_url(request: &HttpRequest) -> String {
-    let connection = request.connection_info();
-    format!("{}://{}", connection.scheme(), connection.host())
-}
-
 fn publisher() -> Value {
     json!({"name": "Catalyst", "uri": "https://github.com/catalyst-sbri/catalyst"})
 }
@@ -462,9 +455,7 @@ pub async fn ocds_releases(
                 connection,
                 &Visibility::PublishedAnd(Vec::new()),
                 &PhaseFilter::default(),
-                &Sort {
-                    keys: vec![(PhaseSortField::Id, Direction::Ascending)],
-                },
+                &Sort::ascending(PhaseSortField::Id),
                 after.as_ref(),
                 limit,
             )?;
@@ -477,7 +468,7 @@ pub async fn ocds_releases(
             Ok((releases, page.next))
         })
         .await?;
-    let base = base_url(&request);
+    let base = crate::extract::links::base_url(&request);
     let mut package = json!({
         "uri": format!("{base}{}", request.uri()),
         "version": "1.1",
@@ -524,7 +515,7 @@ pub async fn ocds_record(
             Ok(release(&prefix, &process))
         })
         .await?;
-    let base = base_url(&request);
+    let base = crate::extract::links::base_url(&request);
     let package_url = format!("{base}/api/v1/ocds/records/{ocid}");
     let mut compiled_release = compiled.clone();
     compiled_release["tag"] = json!(["compiled"]);

@@ -25,48 +25,6 @@ fn xml(text: &str) -> String {
     out
 }
 
-/// What an entry says in full: the problem, the phases with their money, the deadline.
-pub(super) fn description(opportunity: &Opportunity) -> String {
-    let fields = &opportunity.challenge.fields;
-    let mut text = format!(
-        "{} seeks a solution.\n\n{}\n",
-        opportunity.owner_name(),
-        fields.problem_statement
-    );
-    if !opportunity.phases.is_empty() {
-        text.push_str("\nPhases:\n");
-    }
-    for phase in &opportunity.phases {
-        let phase_fields = &phase.fields;
-        let _ = write!(
-            text,
-            "- Phase {} ({}): budget {}, up to {} per supplier",
-            phase_fields.number, phase_fields.kind, phase_fields.budget, phase_fields.max_award
-        );
-        match (phase_fields.starts_on, phase_fields.ends_on) {
-            (Some(starts), Some(ends)) => {
-                let _ = write!(text, ", {starts} to {ends}");
-            }
-            (Some(starts), None) => {
-                let _ = write!(text, ", from {starts}");
-            }
-            _ => {}
-        }
-        text.push('\n');
-    }
-    match fields.closes_at {
-        Some(closes) => {
-            let _ = write!(
-                text,
-                "\nApplications close at {}.",
-                closes.as_datetime().format("%Y-%m-%d %H:%M UTC")
-            );
-        }
-        None => text.push_str("\nApplications are open until further notice."),
-    }
-    text
-}
-
 /// The feed document.
 pub(super) fn feed(
     base: &str,
@@ -136,7 +94,7 @@ pub(super) fn feed(
         let _ = writeln!(
             out,
             "    <content type=\"text\">{}</content>",
-            xml(&description(opportunity))
+            xml(&opportunity.description())
         );
         out.push_str("  </entry>\n");
     }

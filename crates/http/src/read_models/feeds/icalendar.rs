@@ -80,10 +80,7 @@ pub(super) fn calendar(base: &str, found: &[Opportunity], latest: Option<Timesta
             );
             line(
                 &mut out,
-                &format!(
-                    "DESCRIPTION:{}",
-                    text(&super::atom::description(opportunity))
-                ),
+                &format!("DESCRIPTION:{}", text(&opportunity.description())),
             );
             line(&mut out, &format!("URL:{url}"));
             if !categories.is_empty() {

@@ -7,6 +7,7 @@ mod atom;
 mod icalendar;
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 
 use actix_web::http::header::{self, HttpDate};
@@ -63,6 +64,48 @@ impl Opportunity {
         self.owner
             .as_ref()
             .map_or("a public body", |owner| owner.fields.name.as_str())
+    }
+
+    /// What an entry (Atom) or event (iCalendar) says in full: the problem, the phases with their money, the deadline.
+    pub fn description(&self) -> String {
+        let fields = &self.challenge.fields;
+        let mut text = format!(
+            "{} seeks a solution.\n\n{}\n",
+            self.owner_name(),
+            fields.problem_statement
+        );
+        if !self.phases.is_empty() {
+            text.push_str("\nPhases:\n");
+        }
+        for phase in &self.phases {
+            let phase_fields = &phase.fields;
+            let _ = write!(
+                text,
+                "- Phase {} ({}): budget {}, up to {} per supplier",
+                phase_fields.number, phase_fields.kind, phase_fields.budget, phase_fields.max_award
+            );
+            match (phase_fields.starts_on, phase_fields.ends_on) {
+                (Some(starts), Some(ends)) => {
+                    let _ = write!(text, ", {starts} to {ends}");
+                }
+                (Some(starts), None) => {
+                    let _ = write!(text, ", from {starts}");
+                }
+                _ => {}
+            }
+            text.push('\n');
+        }
+        match fields.closes_at {
+            Some(closes) => {
+                let _ = write!(
+                    text,
+                    "\nApplications close at {}.",
+                    closes.as_datetime().format("%Y-%m-%d %H:%M UTC")
+                );
+            }
+            None => text.push_str("\nApplications are open until further notice."),
+        }
+        text
     }
 }
 
@@ -225,11 +268,6 @@ fn conditional(
 }
 
 /// The base of the links a feed gives (scheme and host as the caller reached the server).
-fn base_url(request: &HttpRequest) -> String {
-    let connection = request.connection_info();
-    format!("{}://{}", connection.scheme(), connection.host())
-}
-
 #[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)] // Documents the parameters; `wanted` parses them.
@@ -268,13 +306,18 @@ pub async fn challenges_atom(
     let (found, latest) = opportunities(&state, wanted(&request)?).await?;
     let self_url = format!(
         "{}{}",
-        base_url(&request),
+        crate::extract::links::base_url(&request),
         request
             .uri()
             .path_and_query()
             .map_or("", |path| path.as_str())
     );
-    let body = atom::feed(&base_url(&request), &self_url, &found, latest);
+    let body = atom::feed(
+        &crate::extract::links::base_url(&request),
+        &self_url,
+        &found,
+        latest,
+    );
     conditional(
         &request,
         "application/atom+xml; charset=utf-8",
@@ -307,7 +350,7 @@ pub async fn challenges_calendar(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let (found, latest) = opportunities(&state, wanted(&request)?).await?;
-    let body = icalendar::calendar(&base_url(&request), &found, latest);
+    let body = icalendar::calendar(&crate::extract::links::base_url(&request), &found, latest);
     conditional(&request, "text/calendar; charset=utf-8", body, latest)
 }
 

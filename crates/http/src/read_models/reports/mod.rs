@@ -362,7 +362,7 @@ impl Cell {
             }
             Cell::Count(count) | Cell::Whole(Some(count)) => count.to_string(),
             // Spreadsheets read pounds and pence as a number.
-            Cell::Money(minor, _) => format!("{}.{:02}", minor / 100, (minor % 100).abs()),
+            Cell::Money(minor, _) => catalyst_domain::money::decimal(*minor),
             Cell::Ratio(Some(value)) => value.to_string(),
             Cell::Flag(Some(flag)) => flag.to_string(),
         }

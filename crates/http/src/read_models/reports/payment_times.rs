@@ -4,7 +4,7 @@
 
 use super::*;
 use catalyst_domain::milestone::days_waited;
-use catalyst_domain::report::percentile;
+use catalyst_domain::report::Sorted;
 
 /// The regulation's limit, in days.
 const PROMPT_DAYS: i64 = 30;
@@ -41,18 +41,13 @@ const PAYMENT_TIME_COLUMNS: [&str; 8] = [
 
 impl PaymentTimes {
     fn cells(&self, row: &mut Row) {
-        let paid = i64::try_from(self.waited.len()).unwrap_or(i64::MAX);
-        let prompt = i64::try_from(
-            self.waited
-                .iter()
-                .filter(|days| **days <= PROMPT_DAYS)
-                .count(),
-        )
-        .unwrap_or(i64::MAX);
+        let waited = Sorted::new(self.waited.clone());
+        let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        let (paid, prompt) = (count(waited.len()), count(waited.at_most(PROMPT_DAYS)));
         row.push("invoices", Cell::Count(self.invoices));
         row.push("paid", Cell::Count(paid));
-        row.push("median_days", Cell::Ratio(median(self.waited.clone())));
-        row.push("p90_days", Cell::Whole(percentile(self.waited.clone(), 90)));
+        row.push("median_days", Cell::Ratio(waited.median()));
+        row.push("p90_days", Cell::Whole(waited.percentile(90)));
         row.push("paid_within_30_days", Cell::Count(prompt));
         row.push(
             "share_paid_within_30_days",
