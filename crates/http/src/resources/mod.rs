@@ -9,6 +9,7 @@ pub mod audit;
 pub mod awards;
 pub mod challenges;
 pub mod contacts;
+pub mod deletes;
 pub mod imports;
 pub mod milestones;
 pub mod organisations;

@@ -24,6 +24,7 @@ use crate::extract::conditional::IfMatch;
 use crate::extract::lists::ListRequest;
 use crate::problem::{ApiError, Problem};
 use crate::resources::audit::AuditContext;
+use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{transition, Moves};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Reply, Saved};
@@ -31,6 +32,7 @@ use crate::resources::{collect_field_id, ExternalIdBody};
 use crate::resources::{created, path_id, present, required_patch, with_etag, TransitionRequest};
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
 use crate::server::state::AppState;
+use catalyst_domain::Audience;
 
 mod dto;
 pub use dto::*;
@@ -382,6 +384,38 @@ impl Readable for Applications {
     }
 }
 
+impl Deletes for Applications {
+    fn may_delete(actor: &Actor, current: &Application) -> Result<(), ApiError> {
+        Ok(may_act_as_supplier(
+            actor,
+            current.fields.supplier_organisation_id,
+        )?)
+    }
+
+    fn must_stay(current: &Application) -> Result<(), ApiError> {
+        if current.status == ApplicationStatus::Draft {
+            return Ok(());
+        }
+        Err(ApiError::rule(
+            None,
+            "not_draft",
+            format!("the application is {}: withdraw it instead", current.status),
+        ))
+    }
+
+    fn audience(current: &Application) -> Audience {
+        current.audience()
+    }
+
+    fn delete_row(
+        connection: &mut DbConnection,
+        _audit: &AuditContext,
+        current: &Application,
+    ) -> Result<(), ApiError> {
+        store::delete(connection, current.id, current.version).map_err(map_store_error)
+    }
+}
+
 /// An application's moves: the supplier submits or withdraws it; the challenge's owner (or
 /// programme staff) assesses it. Submitting needs an open phase and stamps `submitted_at`.
 impl Moves for Applications {
@@ -451,56 +485,11 @@ impl Moves for Applications {
     }
 }
 
-/// Delete a draft application (its supplier).
-#[utoipa::path(
-    tag = TAG, operation_id = "delete_application", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The application's id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 404, description = "No such application", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "No longer a draft: withdraw it instead", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[delete("/applications/{id}")]
-pub async fn delete_application(
-    request: HttpRequest,
-    caller: Caller,
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    caller.actor().signed_in()?;
-    let id: ApplicationId = path_id(&id, "application")?;
-    let if_match = IfMatch::from_headers(request.headers())?;
-    let audit = AuditContext::of(&caller);
-    let seen = private_visibility(caller.actor());
-    state
-        .with_connection(move |connection| {
-            transaction(connection, |connection| {
-                let current =
-                    store::find_visible(connection, id, &seen).map_err(map_store_error)?;
-                may_act_as_supplier(caller.actor(), current.fields.supplier_organisation_id)?;
-                if_match.check(current.version)?;
-                if current.status != ApplicationStatus::Draft {
-                    return Err(ApiError::rule(
-                        None,
-                        "not_draft",
-                        format!("the application is {}: withdraw it instead", current.status),
-                    ));
-                }
-                store::delete(connection, id, current.version).map_err(map_store_error)?;
-                audit.deleted(
-                    connection,
-                    ENTITY,
-                    id.to_string(),
-                    current.version,
-                    current.audience(),
-                    &ApplicationResource::from(&current),
-                )
-            })
-        })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+deletes::delete_endpoint! {
+    /// Delete a draft application (its supplier).
+    delete_application: Applications, "/applications/{id}", tag = TAG,
+    id = "The application's id", missing = "No such application",
+    refused = "No longer a draft: withdraw it instead"
 }
 
 reads::history_endpoint! {

@@ -23,6 +23,7 @@ use crate::extract::conditional::{derived_etag, if_none_match_matches_tag, IfMat
 use crate::extract::lists::ListRequest;
 use crate::problem::{ApiError, Problem};
 use crate::resources::audit::AuditContext;
+use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{transition, Moves};
 use crate::resources::upsert::{found_visible, Keyed, Reply, Saved};
@@ -32,6 +33,7 @@ use crate::resources::{
 };
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
 use crate::server::state::AppState;
+use catalyst_domain::Audience;
 
 mod dto;
 pub use dto::*;
@@ -443,6 +445,36 @@ impl Readable for Challenges {
     }
 }
 
+impl Deletes for Challenges {
+    fn may_delete(actor: &Actor, current: &Challenge) -> Result<(), ApiError> {
+        Ok(actor.may_manage_challenges_of(current.fields.owner_organisation_id)?)
+    }
+
+    fn must_stay(current: &Challenge) -> Result<(), ApiError> {
+        if !current.is_published() {
+            return Ok(());
+        }
+        Err(ApiError::rule(
+            None,
+            "published",
+            "a published challenge is a public record: cancel it instead (POST .../transitions {\"to\": \"cancelled\"})".to_owned(),
+        ))
+    }
+
+    fn audience(current: &Challenge) -> Audience {
+        current.audience()
+    }
+
+    fn delete_row(
+        connection: &mut DbConnection,
+        _audit: &AuditContext,
+        current: &Challenge,
+    ) -> Result<(), ApiError> {
+        store::set_external_ids(connection, current.id, &[], Timestamp::now())?;
+        store::delete(connection, current.id, current.version).map_err(map_store_error)
+    }
+}
+
 /// A challenge's moves: its owner's officers (or programme staff) make them. Publishing it puts
 /// its phases in everyone's feed; the answer carries the challenge's figures.
 impl Moves for Challenges {
@@ -509,45 +541,11 @@ fn announce_phases(connection: &mut DbConnection, challenge: &Challenge) -> Resu
     Ok(())
 }
 
-/// Delete a challenge while it is a draft without phases.
-#[utoipa::path(
-    tag = TAG, operation_id = "delete_challenge", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The challenge's id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 404, description = "No such challenge", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Published, or phases still belong to it", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[delete("/challenges/{id}")]
-pub async fn delete_challenge(
-    request: HttpRequest,
-    caller: Caller,
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    caller.actor().signed_in()?;
-    let id: ChallengeId = path_id(&id, "challenge")?;
-    let if_match = IfMatch::from_headers(request.headers())?;
-    let audit = AuditContext::of(&caller);
-    let seen = visibility(caller.actor());
-    state
-        .with_connection(move |connection| {
-            transaction(connection, |connection| {
-                let current = store::find_visible(connection, id, &seen).map_err(map_store_error)?;
-                caller.actor().may_manage_challenges_of(current.fields.owner_organisation_id)?;
-                if_match.check(current.version)?;
-                if current.is_published() {
-                    return Err(ApiError::rule(None, "published", "a published challenge is a public record: cancel it instead (POST .../transitions {\"to\": \"cancelled\"})".to_owned()));
-                }
-                store::set_external_ids(connection, id, &[], Timestamp::now())?;
-                store::delete(connection, id, current.version).map_err(map_store_error)?;
-                audit.deleted(connection, ENTITY, id.to_string(), current.version, current.audience(), &ChallengeResource::from(&current))
-            })
-        })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+deletes::delete_endpoint! {
+    /// Delete a challenge while it is a draft without phases.
+    delete_challenge: Challenges, "/challenges/{id}", tag = TAG,
+    id = "The challenge's id", missing = "No such challenge",
+    refused = "Published, or phases still belong to it"
 }
 
 reads::history_endpoint! {

@@ -19,12 +19,14 @@ use crate::extract::conditional::IfMatch;
 use crate::extract::lists::ListRequest;
 use crate::problem::{ApiError, Problem};
 use crate::resources::audit::AuditContext;
+use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Reply, Saved};
 use crate::resources::ExternalIdBody;
 use crate::resources::{created, optional_patch, path_id, present, required_patch, with_etag};
 use crate::resources::{ForeignKey, StoreErrors};
 use crate::server::state::AppState;
+use catalyst_domain::Audience;
 
 mod dto;
 pub use dto::*;
@@ -221,48 +223,10 @@ pub async fn update_contact(
     ))
 }
 
-/// Delete a contact.
-#[utoipa::path(
-    tag = TAG, operation_id = "delete_contact", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The contact's id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[delete("/contacts/{id}")]
-pub async fn delete_contact(
-    request: HttpRequest,
-    caller: Caller,
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    caller.actor().signed_in()?;
-    let id: ContactId = path_id(&id, "contact")?;
-    let if_match = IfMatch::from_headers(request.headers())?;
-    let audit = AuditContext::of(&caller);
-    state
-        .with_connection(move |connection| {
-            transaction(connection, |connection| {
-                let current = find_visible(connection, id, caller.actor())?;
-                caller
-                    .actor()
-                    .may_manage_contacts_of(current.fields.organisation_id)?;
-                if_match.check(current.version)?;
-                store::delete(connection, id, current.version).map_err(map_store_error)?;
-                audit.deleted(
-                    connection,
-                    ENTITY,
-                    id.to_string(),
-                    current.version,
-                    current.audience(),
-                    &ContactResource::from(&current),
-                )
-            })
-        })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+deletes::delete_endpoint! {
+    /// Delete a contact.
+    delete_contact: Contacts, "/contacts/{id}", tag = TAG,
+    id = "The contact's id", missing = "No such contact"
 }
 
 reads::history_endpoint! {
@@ -305,6 +269,24 @@ impl Readable for Contacts {
 
     fn resource(found: &Contact) -> ContactResource {
         ContactResource::from(found)
+    }
+}
+
+impl Deletes for Contacts {
+    fn may_delete(actor: &Actor, current: &Contact) -> Result<(), ApiError> {
+        Ok(actor.may_manage_contacts_of(current.fields.organisation_id)?)
+    }
+
+    fn audience(current: &Contact) -> Audience {
+        current.audience()
+    }
+
+    fn delete_row(
+        connection: &mut DbConnection,
+        _audit: &AuditContext,
+        current: &Contact,
+    ) -> Result<(), ApiError> {
+        store::delete(connection, current.id, current.version).map_err(map_store_error)
     }
 }
 

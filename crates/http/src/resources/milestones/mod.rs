@@ -23,6 +23,7 @@ use crate::extract::lists::ListRequest;
 use crate::problem::{ApiError, Problem};
 use crate::resources::applications::private_visibility;
 use crate::resources::audit::AuditContext;
+use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{transition, Moves};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Reply, Saved};
@@ -30,6 +31,7 @@ use crate::resources::{collect_field_id, ExternalIdBody};
 use crate::resources::{created, optional_patch, path_id, present, required_patch, with_etag};
 use crate::resources::{ForeignKey, StoreErrors};
 use crate::server::state::AppState;
+use catalyst_domain::Audience;
 
 mod dto;
 pub use dto::*;
@@ -295,6 +297,38 @@ impl Readable for Milestones {
     }
 }
 
+impl Deletes for Milestones {
+    fn may_delete(actor: &Actor, current: &Milestone) -> Result<(), ApiError> {
+        Ok(actor.may_manage_challenges_of(current.owner_organisation_id)?)
+    }
+
+    fn must_stay(current: &Milestone) -> Result<(), ApiError> {
+        if current.status == MilestoneStatus::INITIAL {
+            return Ok(());
+        }
+        Err(ApiError::rule(
+            None,
+            "not_planned",
+            format!(
+                "the milestone is {}: only a planned one can be deleted",
+                current.status
+            ),
+        ))
+    }
+
+    fn audience(current: &Milestone) -> Audience {
+        current.audience()
+    }
+
+    fn delete_row(
+        connection: &mut DbConnection,
+        _audit: &AuditContext,
+        current: &Milestone,
+    ) -> Result<(), ApiError> {
+        store::delete(connection, current.id, current.version).map_err(map_store_error)
+    }
+}
+
 /// A milestone's moves: the supplier invoices (the owner may record an invoice too); the
 /// challenge's owner (or programme staff) makes the others. Paying it takes `paid_on`.
 impl Moves for Milestones {
@@ -346,61 +380,11 @@ impl Moves for Milestones {
     }
 }
 
-/// Delete a planned milestone.
-#[utoipa::path(
-    tag = TAG, operation_id = "delete_milestone", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The milestone's id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 404, description = "No such milestone", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Past planned", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[delete("/milestones/{id}")]
-pub async fn delete_milestone(
-    request: HttpRequest,
-    caller: Caller,
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    caller.actor().signed_in()?;
-    let id: MilestoneId = path_id(&id, "milestone")?;
-    let if_match = IfMatch::from_headers(request.headers())?;
-    let audit = AuditContext::of(&caller);
-    let seen = private_visibility(caller.actor());
-    state
-        .with_connection(move |connection| {
-            transaction(connection, |connection| {
-                let current =
-                    store::find_visible(connection, id, &seen).map_err(map_store_error)?;
-                caller
-                    .actor()
-                    .may_manage_challenges_of(current.owner_organisation_id)?;
-                if_match.check(current.version)?;
-                if current.status != MilestoneStatus::INITIAL {
-                    return Err(ApiError::rule(
-                        None,
-                        "not_planned",
-                        format!(
-                            "the milestone is {}: only a planned one can be deleted",
-                            current.status
-                        ),
-                    ));
-                }
-                store::delete(connection, id, current.version).map_err(map_store_error)?;
-                audit.deleted(
-                    connection,
-                    ENTITY,
-                    id.to_string(),
-                    current.version,
-                    current.audience(),
-                    &MilestoneResource::from(&current),
-                )
-            })
-        })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+deletes::delete_endpoint! {
+    /// Delete a planned milestone.
+    delete_milestone: Milestones, "/milestones/{id}", tag = TAG,
+    id = "The milestone's id", missing = "No such milestone",
+    refused = "Past planned"
 }
 
 reads::history_endpoint! {

@@ -23,6 +23,7 @@ use crate::extract::links::resource_path;
 use crate::extract::lists::ListRequest;
 use crate::problem::{ApiError, Problem, ProblemItem};
 use crate::resources::audit::AuditContext;
+use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
 use crate::resources::upsert::{found, Keyed, Reply, Saved};
 use crate::resources::ExternalIdBody;
@@ -298,74 +299,12 @@ pub async fn update_organisation(
     Ok(respond(actix_web::http::StatusCode::OK, organisation))
 }
 
-/// Delete an organisation.
-#[utoipa::path(
-    tag = TAG,
-    operation_id = "delete_organisation",
-    params(
-        ("id" = uuid::Uuid, Path, description = "The organisation's id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if the organisation has changed since"),
-    ),
-    security(("bearer" = [])),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 403, description = "Only admins may delete organisations", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Other records still refer to the organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not match the current version", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[delete("/organisations/{id}")]
-pub async fn delete_organisation(
-    request: HttpRequest,
-    caller: Caller,
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&id)?;
-    caller.actor().may_delete_organisation()?;
-    let audit = AuditContext::of(&caller);
-    let if_match = IfMatch::from_headers(request.headers())?;
-    state
-        .with_connection(move |connection| {
-            catalyst_persistence::transaction(connection, |connection| {
-                let current = store::find(connection, id).map_err(|e| map_store_error(id, e))?;
-                if_match.check(current.version)?;
-                // Its contacts go with it: each leaves its own audit record and tombstone.
-                for contact in catalyst_persistence::contacts::all_of_organisation(connection, id)?
-                {
-                    audit.deleted(
-                        connection,
-                        crate::resources::contacts::ENTITY,
-                        contact.id.to_string(),
-                        contact.version,
-                        contact.audience(),
-                        &crate::resources::contacts::ContactResource::from(&contact),
-                    )?;
-                }
-                store::delete(connection, id, Some(current.version)).map_err(
-                    |error| match error {
-                        StoreError::VersionMismatch { current } => {
-                            ApiError::PreconditionFailed(format!(
-                        "the organisation changed meanwhile: its current version is {current}"
-                    ))
-                        }
-                        other => map_store_error(id, other),
-                    },
-                )?;
-                let before = OrganisationResource::from(&current);
-                audit.deleted(
-                    connection,
-                    ENTITY,
-                    id.to_string(),
-                    current.version,
-                    Audience::Public,
-                    &before,
-                )
-            })
-        })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+deletes::delete_endpoint! {
+    /// Delete an organisation.
+    delete_organisation: Organisations, "/organisations/{id}", tag = TAG,
+    id = "The organisation's id", missing = "No such organisation",
+    forbidden = "Only admins may delete organisations",
+    refused = "Other records still refer to the organisation"
 }
 
 /// Why an update attempt failed: a storage error may be worth a retry, an API error is final.
@@ -417,6 +356,45 @@ impl Readable for Organisations {
 
     fn resource(found: &Organisation) -> OrganisationResource {
         OrganisationResource::from(found)
+    }
+}
+
+impl Deletes for Organisations {
+    fn may_delete_any(actor: &Actor) -> Result<(), ApiError> {
+        Ok(actor.may_delete_organisation()?)
+    }
+
+    fn may_delete(_actor: &Actor, _current: &Organisation) -> Result<(), ApiError> {
+        Ok(())
+    }
+
+    fn audience(_current: &Organisation) -> Audience {
+        Audience::Public
+    }
+
+    fn delete_row(
+        connection: &mut DbConnection,
+        audit: &AuditContext,
+        current: &Organisation,
+    ) -> Result<(), ApiError> {
+        let id = current.id;
+        // Its contacts go with it: each leaves its own audit record and tombstone.
+        for contact in catalyst_persistence::contacts::all_of_organisation(connection, id)? {
+            audit.deleted(
+                connection,
+                crate::resources::contacts::ENTITY,
+                contact.id.to_string(),
+                contact.version,
+                contact.audience(),
+                &crate::resources::contacts::ContactResource::from(&contact),
+            )?;
+        }
+        store::delete(connection, id, Some(current.version)).map_err(|error| match error {
+            StoreError::VersionMismatch { current } => ApiError::PreconditionFailed(format!(
+                "the organisation changed meanwhile: its current version is {current}"
+            )),
+            other => map_store_error(id, other),
+        })
     }
 }
 

@@ -22,10 +22,12 @@ use crate::extract::conditional::IfMatch;
 use crate::extract::lists::ListRequest;
 use crate::problem::{ApiError, Problem};
 use crate::resources::audit::AuditContext;
+use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
 use crate::resources::{created, optional_patch, path_id, present, required_patch, with_etag};
 use crate::resources::{ForeignKey, StoreErrors};
 use crate::server::state::AppState;
+use catalyst_domain::Audience;
 
 mod dto;
 pub use dto::*;
@@ -259,50 +261,10 @@ pub async fn update_outcome(
     ))
 }
 
-/// Delete an outcome.
-#[utoipa::path(
-    tag = TAG, operation_id = "delete_outcome", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The outcome's id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 404, description = "No such outcome", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[delete("/outcomes/{id}")]
-pub async fn delete_outcome(
-    request: HttpRequest,
-    caller: Caller,
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    caller.actor().signed_in()?;
-    let id: OutcomeId = path_id(&id, "outcome")?;
-    let if_match = IfMatch::from_headers(request.headers())?;
-    let audit = AuditContext::of(&caller);
-    let seen = visibility(caller.actor());
-    state
-        .with_connection(move |connection| {
-            transaction(connection, |connection| {
-                let (current, trial) = find_outcome(connection, id, &seen)?;
-                caller
-                    .actor()
-                    .may_manage_challenges_of(trial.fields.host_organisation_id)?;
-                if_match.check(current.version)?;
-                outcome_store::delete(connection, id, current.version)
-                    .map_err(|error| OUTCOME_STORE_ERRORS.map(error))?;
-                audit.deleted(
-                    connection,
-                    OUTCOMES,
-                    id.to_string(),
-                    current.version,
-                    trial.audience(),
-                    &OutcomeResource::from(&current),
-                )
-            })
-        })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+deletes::delete_endpoint! {
+    /// Delete an outcome.
+    delete_outcome: Outcomes, "/outcomes/{id}", tag = TAG,
+    id = "The outcome's id", missing = "No such outcome"
 }
 
 reads::history_endpoint! {
@@ -344,6 +306,25 @@ impl Readable for Outcomes {
 
     fn resource(found: &(Outcome, Trial)) -> OutcomeResource {
         OutcomeResource::from(&found.0)
+    }
+}
+
+impl Deletes for Outcomes {
+    fn may_delete(actor: &Actor, (_, trial): &(Outcome, Trial)) -> Result<(), ApiError> {
+        Ok(actor.may_manage_challenges_of(trial.fields.host_organisation_id)?)
+    }
+
+    fn audience((_, trial): &(Outcome, Trial)) -> Audience {
+        trial.audience()
+    }
+
+    fn delete_row(
+        connection: &mut DbConnection,
+        _audit: &AuditContext,
+        (current, _): &(Outcome, Trial),
+    ) -> Result<(), ApiError> {
+        outcome_store::delete(connection, current.id, current.version)
+            .map_err(|error| OUTCOME_STORE_ERRORS.map(error))
     }
 }
 

@@ -22,6 +22,7 @@ use crate::extract::lists::ListRequest;
 use crate::problem::{ApiError, Problem};
 use crate::resources::audit::AuditContext;
 use crate::resources::challenges::visibility;
+use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{transition, Moves};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Reply, Saved};
@@ -31,6 +32,7 @@ use crate::resources::{
 };
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
 use crate::server::state::AppState;
+use catalyst_domain::Audience;
 
 mod dto;
 pub use dto::*;
@@ -385,6 +387,38 @@ impl Readable for Phases {
     }
 }
 
+impl Deletes for Phases {
+    fn may_delete(actor: &Actor, (_, challenge): &(Phase, Challenge)) -> Result<(), ApiError> {
+        Ok(actor.may_manage_challenges_of(challenge.fields.owner_organisation_id)?)
+    }
+
+    fn must_stay((current, _): &(Phase, Challenge)) -> Result<(), ApiError> {
+        if current.status == PhaseStatus::INITIAL {
+            return Ok(());
+        }
+        Err(ApiError::rule(
+            None,
+            "not_planned",
+            format!(
+                "the phase is {}: only a planned phase can be deleted; cancel it instead",
+                current.status
+            ),
+        ))
+    }
+
+    fn audience((_, challenge): &(Phase, Challenge)) -> Audience {
+        challenge.audience()
+    }
+
+    fn delete_row(
+        connection: &mut DbConnection,
+        _audit: &AuditContext,
+        (current, _): &(Phase, Challenge),
+    ) -> Result<(), ApiError> {
+        store::delete(connection, current.id, current.version).map_err(map_store_error)
+    }
+}
+
 /// A phase's moves: its challenge's owner (or programme staff) makes them.
 impl Moves for Phases {
     type Status = PhaseStatus;
@@ -437,44 +471,11 @@ impl Moves for Phases {
     }
 }
 
-/// Delete a phase while it is planned.
-#[utoipa::path(
-    tag = TAG, operation_id = "delete_phase", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The phase's id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 404, description = "No such phase", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The phase is past planned", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[delete("/phases/{id}")]
-pub async fn delete_phase(
-    request: HttpRequest,
-    caller: Caller,
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    caller.actor().signed_in()?;
-    let id: PhaseId = path_id(&id, "phase")?;
-    let if_match = IfMatch::from_headers(request.headers())?;
-    let audit = AuditContext::of(&caller);
-    let seen = visibility(caller.actor());
-    state
-        .with_connection(move |connection| {
-            transaction(connection, |connection| {
-                let (current, challenge) = find_visible(connection, id, &seen)?;
-                caller.actor().may_manage_challenges_of(challenge.fields.owner_organisation_id)?;
-                if_match.check(current.version)?;
-                if current.status != PhaseStatus::INITIAL {
-                    return Err(ApiError::rule(None, "not_planned", format!("the phase is {}: only a planned phase can be deleted; cancel it instead", current.status)));
-                }
-                store::delete(connection, id, current.version).map_err(map_store_error)?;
-                audit.deleted(connection, ENTITY, id.to_string(), current.version, challenge.audience(), &PhaseResource::from(&current))
-            })
-        })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+deletes::delete_endpoint! {
+    /// Delete a phase while it is planned.
+    delete_phase: Phases, "/phases/{id}", tag = TAG,
+    id = "The phase's id", missing = "No such phase",
+    refused = "The phase is past planned"
 }
 
 reads::history_endpoint! {

@@ -21,6 +21,7 @@ use crate::extract::conditional::IfMatch;
 use crate::extract::lists::ListRequest;
 use crate::problem::{ApiError, Problem};
 use crate::resources::audit::AuditContext;
+use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
 use crate::resources::upsert::{found, Keyed, Reply, Saved};
 use crate::resources::ExternalIdBody;
@@ -229,46 +230,11 @@ pub async fn update_programme(
     ))
 }
 
-/// Delete a programme that has no challenges (programme staff).
-#[utoipa::path(
-    tag = TAG, operation_id = "delete_programme", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The programme's id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 404, description = "No such programme", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Challenges still belong to it", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[delete("/programmes/{id}")]
-pub async fn delete_programme(
-    request: HttpRequest,
-    caller: Caller,
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    caller.actor().may_manage_programmes()?;
-    let id: ProgrammeId = path_id(&id, "programme")?;
-    let if_match = IfMatch::from_headers(request.headers())?;
-    let audit = AuditContext::of(&caller);
-    state
-        .with_connection(move |connection| {
-            transaction(connection, |connection| {
-                let current = store::find(connection, id).map_err(map_store_error)?;
-                if_match.check(current.version)?;
-                store::delete(connection, id, current.version).map_err(map_store_error)?;
-                audit.deleted(
-                    connection,
-                    ENTITY,
-                    id.to_string(),
-                    current.version,
-                    Audience::Public,
-                    &ProgrammeResource::from(&current),
-                )
-            })
-        })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+deletes::delete_endpoint! {
+    /// Delete a programme that has no challenges (programme staff).
+    delete_programme: Programmes, "/programmes/{id}", tag = TAG,
+    id = "The programme's id", missing = "No such programme",
+    refused = "Challenges still belong to it"
 }
 
 reads::history_endpoint! {
@@ -308,6 +274,28 @@ impl Readable for Programmes {
 
     fn resource(found: &Programme) -> ProgrammeResource {
         ProgrammeResource::from(found)
+    }
+}
+
+impl Deletes for Programmes {
+    fn may_delete_any(actor: &Actor) -> Result<(), ApiError> {
+        Ok(actor.may_manage_programmes()?)
+    }
+
+    fn may_delete(_actor: &Actor, _current: &Programme) -> Result<(), ApiError> {
+        Ok(())
+    }
+
+    fn audience(_current: &Programme) -> Audience {
+        Audience::Public
+    }
+
+    fn delete_row(
+        connection: &mut DbConnection,
+        _audit: &AuditContext,
+        current: &Programme,
+    ) -> Result<(), ApiError> {
+        store::delete(connection, current.id, current.version).map_err(map_store_error)
     }
 }
 
