@@ -6,10 +6,11 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use catalyst_domain::{Actor, ClientId, Timestamp, UserId};
 use catalyst_persistence::{api_clients, users, StoreError};
 
+use crate::auth::keys::{Claims, InvalidToken, TokenKeys};
 use crate::problem::ApiError;
 use crate::server::state::AppState;
 
@@ -65,6 +66,33 @@ pub(crate) fn bearer_token(request: &HttpRequest) -> Result<Option<String>, ApiE
     Ok(Some(token.trim().to_owned()))
 }
 
+/// A bearer token checked on this request, and what the check found.
+struct VerifiedToken {
+    token: String,
+    outcome: Result<Claims, InvalidToken>,
+}
+
+/// The bearer token's claims, its signature checked once per request: the rate limiter, the
+/// idempotency guard and the caller all ask, and each later one reads the first one's answer
+/// from the request's extensions.
+pub(crate) fn verify_once(
+    request: &HttpRequest,
+    keys: &TokenKeys,
+    token: &str,
+) -> Result<Claims, InvalidToken> {
+    if let Some(seen) = request.extensions().get::<VerifiedToken>() {
+        if seen.token == token {
+            return seen.outcome.clone();
+        }
+    }
+    let outcome = keys.verify(token);
+    request.extensions_mut().insert(VerifiedToken {
+        token: token.to_owned(),
+        outcome: outcome.clone(),
+    });
+    outcome
+}
+
 async fn identify(request: HttpRequest) -> Result<Caller, ApiError> {
     let Some(token) = bearer_token(&request)? else {
         return Ok(Caller(Actor::Anonymous));
@@ -73,7 +101,7 @@ async fn identify(request: HttpRequest) -> Result<Caller, ApiError> {
         .app_data::<web::Data<AppState>>()
         .cloned()
         .ok_or(ApiError::Internal)?;
-    let claims = state.keys.verify(&token).map_err(|reason| {
+    let claims = verify_once(&request, &state.keys, &token).map_err(|reason| {
         tracing::info!(%reason, "refused an access token");
         ApiError::InvalidToken
     })?;
@@ -120,5 +148,48 @@ impl FromRequest for Caller {
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         Box::pin(identify(request.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::keys::TokenSettings;
+
+    fn keys(secret: &[u8]) -> TokenKeys {
+        TokenKeys::hs256(
+            secret,
+            TokenSettings {
+                issuer: "catalyst".into(),
+                audience: "catalyst-api".into(),
+                access_ttl_seconds: 900,
+                refresh_ttl_seconds: 3600,
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_token_is_verified_once_per_request() {
+        let ours = keys(b"0123456789abcdef0123456789abcdef");
+        let others = keys(b"fedcba9876543210fedcba9876543210");
+        let token = ours
+            .issue("user:1", chrono::Utc::now().timestamp(), "j1")
+            .unwrap();
+        let request = actix_web::test::TestRequest::default().to_http_request();
+        assert_eq!(verify_once(&request, &ours, &token).unwrap().sub, "user:1");
+        // The second asker reads the first answer: its keys (which would refuse) are not used.
+        assert_eq!(
+            verify_once(&request, &others, &token).unwrap().sub,
+            "user:1"
+        );
+        // Another request checks afresh.
+        let fresh = actix_web::test::TestRequest::default().to_http_request();
+        assert!(verify_once(&fresh, &others, &token).is_err());
+        // Another token on the same request is checked afresh too.
+        let forged = others
+            .issue("user:2", chrono::Utc::now().timestamp(), "j2")
+            .unwrap();
+        assert!(verify_once(&request, &ours, &forged).is_err());
     }
 }

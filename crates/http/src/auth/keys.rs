@@ -46,7 +46,7 @@ pub enum KeyError {
 }
 
 /// Why a token was refused; the detail is for logs, the client hears only "invalid token".
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("{0}")]
 pub struct InvalidToken(pub String);
 

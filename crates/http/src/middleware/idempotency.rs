@@ -67,7 +67,9 @@ pub async fn guard(
                 .strip_prefix("Bearer ")
                 .or_else(|| value.strip_prefix("bearer "))
         })
-        .and_then(|token| state.keys.verify(token.trim()).ok())
+        .and_then(|token| {
+            crate::auth::caller::verify_once(request.request(), &state.keys, token.trim()).ok()
+        })
         .map(|claims| claims.sub);
     let Some(caller) = caller else {
         return next.call(request).await;

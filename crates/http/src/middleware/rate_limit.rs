@@ -102,7 +102,9 @@ fn client_of(request: &ServiceRequest, state: &AppState) -> String {
     let subject = crate::auth::caller::bearer_token(request.request())
         .ok()
         .flatten()
-        .and_then(|token| state.keys.verify(&token).ok())
+        .and_then(|token| {
+            crate::auth::caller::verify_once(request.request(), &state.keys, &token).ok()
+        })
         .map(|claims| claims.sub);
     match subject {
         Some(subject) => format!("subject:{subject}"),
