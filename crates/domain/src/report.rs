@@ -197,11 +197,6 @@ pub fn median(values: Vec<i64>) -> Option<f64> {
     Sorted::new(values).median()
 }
 
-/// The nearest-rank percentile of some whole numbers (see [`Sorted::percentile`]).
-pub fn percentile(values: Vec<i64>, percent: u32) -> Option<i64> {
-    Sorted::new(values).percentile(percent)
-}
-
 /// Figures that add up: a group's figures are the sum of its facts' figures.
 pub trait Figures: Default + Clone {
     fn add(&mut self, other: &Self);
@@ -243,12 +238,12 @@ mod tests {
 
     #[test]
     fn the_ninetieth_percentile_is_a_value_by_nearest_rank() {
-        assert_eq!(percentile(Vec::new(), 90), None);
-        assert_eq!(percentile(vec![7], 90), Some(7));
-        assert_eq!(percentile((1..=10).collect(), 90), Some(9));
-        assert_eq!(percentile((1..=11).collect(), 90), Some(10));
-        assert_eq!(percentile(vec![40, 4, 35, 11], 90), Some(40));
-        assert_eq!(percentile(vec![40, 4, 35, 11], 50), Some(11));
+        assert_eq!(Sorted::new(Vec::new()).percentile(90), None);
+        assert_eq!(Sorted::new(vec![7]).percentile(90), Some(7));
+        assert_eq!(Sorted::new((1..=10).collect()).percentile(90), Some(9));
+        assert_eq!(Sorted::new((1..=11).collect()).percentile(90), Some(10));
+        assert_eq!(Sorted::new(vec![40, 4, 35, 11]).percentile(90), Some(40));
+        assert_eq!(Sorted::new(vec![40, 4, 35, 11]).percentile(50), Some(11));
     }
 
     #[test]

@@ -154,20 +154,7 @@ impl FromRequest for Caller {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::keys::TokenSettings;
-
-    fn keys(secret: &[u8]) -> TokenKeys {
-        TokenKeys::hs256(
-            secret,
-            TokenSettings {
-                issuer: "catalyst".into(),
-                audience: "catalyst-api".into(),
-                access_ttl_seconds: 900,
-                refresh_ttl_seconds: 3600,
-            },
-        )
-        .unwrap()
-    }
+    use crate::auth::keys::tests::keys_with as keys;
 
     #[test]
     fn a_token_is_verified_once_per_request() {

@@ -238,12 +238,17 @@ fn ed25519_public_key(pem: &[u8]) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn keys() -> TokenKeys {
+        keys_with(b"0123456789abcdef0123456789abcdef")
+    }
+
+    /// HS256 keys with test settings, for tests here and elsewhere in the crate.
+    pub(crate) fn keys_with(secret: &[u8]) -> TokenKeys {
         TokenKeys::hs256(
-            b"0123456789abcdef0123456789abcdef",
+            secret,
             TokenSettings {
                 issuer: "catalyst".into(),
                 audience: "catalyst-api".into(),

@@ -26,8 +26,10 @@ pub trait Deletes: Readable {
     fn may_delete_any(actor: &Actor) -> Result<(), ApiError> {
         Ok(actor.signed_in()?)
     }
-    /// Whether the caller may delete the record they see.
-    fn may_delete(actor: &Actor, current: &Self::Found) -> Result<(), ApiError>;
+    /// Whether the caller may delete the record they see (default: `may_delete_any` decided).
+    fn may_delete(_actor: &Actor, _current: &Self::Found) -> Result<(), ApiError> {
+        Ok(())
+    }
     /// 409 for a record whose state keeps it on record (published, paid, submitted...).
     fn must_stay(_current: &Self::Found) -> Result<(), ApiError> {
         Ok(())

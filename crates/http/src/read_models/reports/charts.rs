@@ -3,6 +3,7 @@
 
 use catalyst_charts::{BarChart, Reference, Series, Unit};
 
+use super::payment_times;
 use super::*;
 
 /// What a value column holds.
@@ -53,7 +54,10 @@ fn design(report: &str) -> Option<Design> {
             y_axis: "Days from invoice to payment",
             measure: Measure::Days,
             columns: &[("median_days", "Median"), ("p90_days", "90th percentile")],
-            reference: Some((30.0, "30 days (regulation 113)")),
+            reference: Some((
+                payment_times::PROMPT_DAYS as f64,
+                "30 days (regulation 113)",
+            )),
             columns_along_x: false,
         },
         "funnel" => Design {
@@ -93,7 +97,9 @@ pub(super) fn respond(report: &str, asked: &Asked, rows: &[Row]) -> Result<HttpR
 fn chart(design: &Design, asked: &Asked, rows: &[Row]) -> BarChart {
     let (currency, rows, left_out) = one_currency(design, rows);
     let unit = match design.measure {
-        Measure::Money => Unit::Money { currency },
+        Measure::Money => Unit::Money {
+            currency: currency.clone(),
+        },
         Measure::Share => Unit::Share,
         Measure::Days => Unit::Days,
         Measure::Count => Unit::Count,
@@ -101,8 +107,7 @@ fn chart(design: &Design, asked: &Asked, rows: &[Row]) -> BarChart {
     let mut subtitle = subtitle(asked);
     if !left_out.is_empty() {
         subtitle.push_str(&format!(
-            "; {} only (also in {}: see the JSON or CSV)",
-            unit_currency(&unit),
+            "; {currency} only (also in {}: see the JSON or CSV)",
             left_out.join(", ")
         ));
     }
@@ -159,13 +164,6 @@ fn chart(design: &Design, asked: &Asked, rows: &[Row]) -> BarChart {
             value,
             label: label.to_owned(),
         }),
-    }
-}
-
-fn unit_currency(unit: &Unit) -> &str {
-    match unit {
-        Unit::Money { currency } => currency,
-        _ => "",
     }
 }
 

@@ -7,7 +7,7 @@ use catalyst_domain::milestone::days_waited;
 use catalyst_domain::report::Sorted;
 
 /// The regulation's limit, in days.
-const PROMPT_DAYS: i64 = 30;
+pub(super) const PROMPT_DAYS: i64 = 30;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 struct PaymentTimes {

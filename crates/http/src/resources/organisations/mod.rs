@@ -364,10 +364,6 @@ impl Deletes for Organisations {
         Ok(actor.may_delete_organisation()?)
     }
 
-    fn may_delete(_actor: &Actor, _current: &Organisation) -> Result<(), ApiError> {
-        Ok(())
-    }
-
     fn audience(_current: &Organisation) -> Audience {
         Audience::Public
     }

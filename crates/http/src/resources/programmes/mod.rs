@@ -282,10 +282,6 @@ impl Deletes for Programmes {
         Ok(actor.may_manage_programmes()?)
     }
 
-    fn may_delete(_actor: &Actor, _current: &Programme) -> Result<(), ApiError> {
-        Ok(())
-    }
-
     fn audience(_current: &Programme) -> Audience {
         Audience::Public
     }
