@@ -354,6 +354,8 @@ fn reconcile(server: &TestServer) {
     );
     crate::supplier_reports::reconcile_payment_times(server);
     crate::supplier_reports::reconcile_funnel(server, &organisations, &awards);
+    crate::supplier_reports::reconcile_filtered_payment_times(server);
+    crate::supplier_reports::reconcile_filtered_funnel(server);
 }
 
 #[test]

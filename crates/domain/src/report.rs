@@ -141,60 +141,95 @@ pub fn ratio(part: i64, whole: i64) -> Option<f64> {
     Some((exact * 10_000.0).round() / 10_000.0)
 }
 
-/// Whole numbers in ascending order, sorted once for any number of order statistics.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Sorted(Vec<i64>);
+/// Whole numbers counted by value (a histogram), which answers order statistics and adds up:
+/// two groups' tallies merge, where their medians would not.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    counts: BTreeMap<i64, usize>,
+    len: usize,
+}
 
-impl Sorted {
-    pub fn new(mut values: Vec<i64>) -> Self {
-        values.sort_unstable();
-        Sorted(values)
+impl Tally {
+    pub fn new(values: Vec<i64>) -> Self {
+        let mut tally = Tally::default();
+        for value in values {
+            tally.record(value, 1);
+        }
+        tally
+    }
+
+    /// Counts `value` `times` more times.
+    pub fn record(&mut self, value: i64, times: usize) {
+        if times > 0 {
+            *self.counts.entry(value).or_default() += times;
+            self.len += times;
+        }
+    }
+
+    /// Adds another tally's values.
+    pub fn merge(&mut self, other: &Tally) {
+        for (value, times) in &other.counts {
+            self.record(*value, *times);
+        }
+    }
+
+    /// The value at a 0-based position in ascending order.
+    fn nth(&self, position: usize) -> Option<i64> {
+        let mut seen = 0;
+        for (value, times) in &self.counts {
+            seen += times;
+            if position < seen {
+                return Some(*value);
+            }
+        }
+        None
     }
 
     /// The middle value, or the mean of the two middle values; `None` for no values.
     pub fn median(&self) -> Option<f64> {
-        let values = &self.0;
-        if values.is_empty() {
+        if self.len == 0 {
             return None;
         }
-        let middle = values.len() / 2;
+        let middle = self.len / 2;
+        let upper = self.nth(middle)?;
         #[allow(clippy::cast_precision_loss)]
-        Some(if values.len() % 2 == 1 {
-            values[middle] as f64
+        Some(if self.len % 2 == 1 {
+            upper as f64
         } else {
-            (values[middle - 1] + values[middle]) as f64 / 2.0
+            (self.nth(middle - 1)? + upper) as f64 / 2.0
         })
     }
 
     /// The `percent`th percentile by the nearest-rank method (the smallest value at or below
     /// which `percent`% of them lie), so it is always one of the values.
     pub fn percentile(&self, percent: u32) -> Option<i64> {
-        let count = self.0.len();
-        if count == 0 {
+        if self.len == 0 {
             return None;
         }
         // ceil(percent / 100 * count), in whole numbers.
-        let rank = (percent as usize * count).div_ceil(100).clamp(1, count);
-        Some(self.0[rank - 1])
+        let rank = (percent as usize * self.len)
+            .div_ceil(100)
+            .clamp(1, self.len);
+        self.nth(rank - 1)
     }
 
     /// How many are at most `limit`.
     pub fn at_most(&self, limit: i64) -> usize {
-        self.0.partition_point(|value| *value <= limit)
+        self.counts.range(..=limit).map(|(_, times)| times).sum()
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.len == 0
     }
 }
 
-/// The median of some whole numbers (see [`Sorted::median`]).
+/// The median of some whole numbers (see [`Tally::median`]).
 pub fn median(values: Vec<i64>) -> Option<f64> {
-    Sorted::new(values).median()
+    Tally::new(values).median()
 }
 
 /// Figures that add up: a group's figures are the sum of its facts' figures.
@@ -238,23 +273,42 @@ mod tests {
 
     #[test]
     fn the_ninetieth_percentile_is_a_value_by_nearest_rank() {
-        assert_eq!(Sorted::new(Vec::new()).percentile(90), None);
-        assert_eq!(Sorted::new(vec![7]).percentile(90), Some(7));
-        assert_eq!(Sorted::new((1..=10).collect()).percentile(90), Some(9));
-        assert_eq!(Sorted::new((1..=11).collect()).percentile(90), Some(10));
-        assert_eq!(Sorted::new(vec![40, 4, 35, 11]).percentile(90), Some(40));
-        assert_eq!(Sorted::new(vec![40, 4, 35, 11]).percentile(50), Some(11));
+        assert_eq!(Tally::new(Vec::new()).percentile(90), None);
+        assert_eq!(Tally::new(vec![7]).percentile(90), Some(7));
+        assert_eq!(Tally::new((1..=10).collect()).percentile(90), Some(9));
+        assert_eq!(Tally::new((1..=11).collect()).percentile(90), Some(10));
+        assert_eq!(Tally::new(vec![40, 4, 35, 11]).percentile(90), Some(40));
+        assert_eq!(Tally::new(vec![40, 4, 35, 11]).percentile(50), Some(11));
     }
 
     #[test]
-    fn sorted_once_answers_every_order_statistic() {
-        let waited = Sorted::new(vec![40, 4, 30, 35, 11, 30]);
+    fn a_tally_answers_every_order_statistic() {
+        let waited = Tally::new(vec![40, 4, 30, 35, 11, 30]);
         assert_eq!(waited.len(), 6);
         assert_eq!(waited.at_most(30), 4, "30 itself is within 30 days");
         assert_eq!(waited.at_most(3), 0);
         assert_eq!(waited.median(), Some(30.0));
         assert_eq!(waited.percentile(90), Some(40));
-        assert!(Sorted::new(Vec::new()).is_empty());
+        assert!(Tally::new(Vec::new()).is_empty());
+    }
+
+    #[test]
+    fn merged_tallies_answer_as_their_values_together() {
+        let mut merged = Tally::new(vec![40, 4, 30]);
+        merged.merge(&Tally::new(vec![35, 11, 30]));
+        let mut counted = Tally::default();
+        counted.record(30, 2);
+        counted.record(4, 1);
+        counted.record(99, 0);
+        for (value, times) in [(40, 1), (35, 1), (11, 1)] {
+            counted.record(value, times);
+        }
+        let together = Tally::new(vec![40, 4, 30, 35, 11, 30]);
+        assert_eq!(merged, together);
+        assert_eq!(counted, together, "a value recorded 0 times is not there");
+        assert_eq!(merged.median(), Some(30.0));
+        assert_eq!(Tally::new(vec![1, 2, 3, 10]).median(), Some(2.5));
+        assert_eq!(merged.percentile(90), Some(40));
     }
 
     fn day(text: &str) -> NaiveDate {

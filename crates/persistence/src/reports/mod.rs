@@ -13,8 +13,7 @@ use diesel::sql_types::{BigInt, Text};
 use crate::database::{Backend, DbConnection, MultiBackend};
 use crate::error::StoreError;
 use crate::schema::{
-    applications, awards, challenges, milestones, organisations, outcomes, phases, programmes,
-    trials,
+    applications, awards, challenges, organisations, outcomes, phases, programmes, trials,
 };
 
 /// Which records a report covers (dates are applied to each fact's own date by the caller).
@@ -298,78 +297,6 @@ pub fn trial_facts(
         .collect())
 }
 
-/// An invoice: a milestone invoiced and either paid or still awaiting payment (a withheld one
-/// is disputed, and regulation 113's 30 days are for undisputed invoices), with where its
-/// award sits and who raised it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvoiceFact {
-    pub milestone_id: String,
-    pub programme_id: String,
-    pub owner_id: String,
-    pub supplier_scale: Option<String>,
-    pub supplier_region: Option<String>,
-    pub invoiced_on: NaiveDate,
-    pub paid_on: Option<NaiveDate>,
-}
-
-/// Every invoice the filter covers.
-pub fn invoice_facts(
-    connection: &mut DbConnection,
-    filter: &ReportFilter,
-) -> Result<Vec<InvoiceFact>, StoreError> {
-    let mut query = milestones::table
-        .inner_join(awards::table.on(awards::id.eq(milestones::award_id)))
-        .inner_join(challenges::table.on(challenges::id.eq(awards::challenge_id)))
-        .inner_join(
-            organisations::table.on(organisations::id.eq(milestones::supplier_organisation_id)),
-        )
-        .filter(milestones::invoiced_on.is_not_null())
-        .filter(milestones::status.eq_any(["invoiced", "paid"]))
-        .select((
-            milestones::id,
-            challenges::programme_id,
-            milestones::owner_organisation_id,
-            organisations::scale,
-            organisations::region,
-            milestones::invoiced_on,
-            milestones::paid_on,
-        ))
-        .into_boxed::<MultiBackend>();
-    if let Some(programme) = &filter.programme_id {
-        query = query.filter(challenges::programme_id.eq(programme.clone()));
-    }
-    if let Some(owners) = &filter.owners {
-        query = query.filter(milestones::owner_organisation_id.eq_any(owners.clone()));
-    }
-    if let Some(region) = &filter.supplier_region {
-        query = query.filter(organisations::region.eq(region.clone()));
-    }
-    type InvoiceRow = (
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<NaiveDate>,
-        Option<NaiveDate>,
-    );
-    let rows: Vec<InvoiceRow> = query.order(milestones::id.asc()).load(connection)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|row| {
-            Some(InvoiceFact {
-                invoiced_on: row.5?,
-                milestone_id: row.0,
-                programme_id: row.1,
-                owner_id: row.2,
-                supplier_scale: row.3,
-                supplier_region: row.4,
-                paid_on: row.6,
-            })
-        })
-        .collect())
-}
-
 /// Names to show beside ids: programmes' titles, challenges' references, organisations'
 /// names and phases' challenges and numbers, for the ids given.
 #[derive(Debug, Clone, Default)]
@@ -432,5 +359,8 @@ pub fn labels(
     Ok(labels)
 }
 
+mod aggregate;
+mod counts;
 mod sums;
+pub use counts::*;
 pub use sums::*;

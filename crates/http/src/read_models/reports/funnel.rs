@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use super::*;
+use catalyst_persistence::reports::FunnelStage;
 
 /// The suppliers at each stage, by id (a supplier counts once per stage and group; sets, so
 /// that totals count each supplier once however many groups it is in).
@@ -65,9 +66,16 @@ impl Funnel {
         );
     }
 
-    fn of(stage: fn(&mut Funnel) -> &mut BTreeSet<String>, supplier: &str) -> Funnel {
+    fn of(stage: FunnelStage, supplier: String) -> Funnel {
         let mut funnel = Funnel::default();
-        stage(&mut funnel).insert(supplier.to_owned());
+        let suppliers = match stage {
+            FunnelStage::Applied => &mut funnel.applied,
+            FunnelStage::PhaseOne => &mut funnel.phase_1,
+            FunnelStage::PhaseTwo => &mut funnel.phase_2,
+            FunnelStage::Trialled => &mut funnel.trialled,
+            FunnelStage::Adopted => &mut funnel.adopted,
+        };
+        suppliers.insert(supplier);
         funnel
     }
 }
@@ -98,64 +106,15 @@ async fn funnel_answer(
     let asked = ask(&request, caller.actor(), &FUNNEL)?;
     let (asked, columns, rows, totals) = state
         .with_read_connection(move |connection| {
-            let applications = store::application_facts(connection, &asked.filter)?;
-            let awards = store::award_facts(connection, &asked.filter)?;
-            let trials = store::trial_facts(connection, &asked.filter)?;
+            let suppliers = store::funnel_suppliers(
+                connection,
+                &asked.filter,
+                asked.period(),
+                &asked.group_by,
+            )?;
             let mut grouped: Grouped<Funnel> = Grouped::default();
-            for application in &applications {
-                let Some(submitted) = application.submitted_on else {
-                    continue; // a draft was never made
-                };
-                if !asked.covers(submitted) {
-                    continue;
-                }
-                let place = Place {
-                    programme: Some(&application.programme_id),
-                    owner: Some(&application.owner_id),
-                    scale: application.supplier_scale.as_deref(),
-                    ..Place::default()
-                };
-                grouped.add(
-                    place.key(&asked.group_by, None),
-                    &Funnel::of(|funnel| &mut funnel.applied, &application.supplier_id),
-                );
-            }
-            let mut awards_by_id: HashMap<&str, &AwardFact> = HashMap::new();
-            for award in &awards {
-                awards_by_id.insert(&award.id, award);
-                if !asked.covers(award.awarded_on) {
-                    continue;
-                }
-                let stage: fn(&mut Funnel) -> &mut BTreeSet<String> = if award.phase_number <= 1 {
-                    |funnel| &mut funnel.phase_1
-                } else {
-                    |funnel| &mut funnel.phase_2
-                };
-                grouped.add(
-                    Place::of_award(award, award.awarded_on).key(&asked.group_by, None),
-                    &Funnel::of(stage, &award.supplier_id),
-                );
-            }
-            for trial in trials.iter().filter(|trial| asked.covers(trial.starts_on)) {
-                // A trial counts for the supplier of its award (one without an award has none).
-                let Some(award) = trial
-                    .award_id
-                    .as_deref()
-                    .and_then(|award| awards_by_id.get(award))
-                else {
-                    continue;
-                };
-                let key = Place::of_award(award, trial.starts_on).key(&asked.group_by, None);
-                grouped.add(
-                    key.clone(),
-                    &Funnel::of(|funnel| &mut funnel.trialled, &award.supplier_id),
-                );
-                if trial.adopted == Some(true) {
-                    grouped.add(
-                        key,
-                        &Funnel::of(|funnel| &mut funnel.adopted, &award.supplier_id),
-                    );
-                }
+            for found in suppliers {
+                grouped.add(found.key, &Funnel::of(found.stage, found.supplier_id));
             }
             let (columns, rows, totals) = tabulate(
                 connection,

@@ -3,8 +3,7 @@
 //! late payment is the barrier SMEs name first.
 
 use super::*;
-use catalyst_domain::milestone::days_waited;
-use catalyst_domain::report::Sorted;
+use catalyst_domain::report::Tally;
 
 /// The regulation's limit, in days.
 pub(super) const PROMPT_DAYS: i64 = 30;
@@ -12,9 +11,9 @@ pub(super) const PROMPT_DAYS: i64 = 30;
 #[derive(Debug, Clone, Default, PartialEq)]
 struct PaymentTimes {
     invoices: i64,
-    /// Days from invoice to payment, one per paid invoice (medians do not add up, so the
-    /// values are kept and merged).
-    waited: Vec<i64>,
+    /// Days from invoice to payment of the paid invoices (medians do not add up, so the
+    /// values are tallied and merged).
+    waited: Tally,
     unpaid: i64,
     unpaid_past_limit: i64,
 }
@@ -22,7 +21,7 @@ struct PaymentTimes {
 impl Figures for PaymentTimes {
     fn add(&mut self, other: &Self) {
         self.invoices += other.invoices;
-        self.waited.extend_from_slice(&other.waited);
+        self.waited.merge(&other.waited);
         self.unpaid += other.unpaid;
         self.unpaid_past_limit += other.unpaid_past_limit;
     }
@@ -41,7 +40,7 @@ const PAYMENT_TIME_COLUMNS: [&str; 8] = [
 
 impl PaymentTimes {
     fn cells(&self, row: &mut Row) {
-        let waited = Sorted::new(self.waited.clone());
+        let waited = &self.waited;
         let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
         let (paid, prompt) = (count(waited.len()), count(waited.at_most(PROMPT_DAYS)));
         row.push("invoices", Cell::Count(self.invoices));
@@ -84,36 +83,31 @@ async fn payment_times_answer(
     let today = catalyst_domain::Timestamp::now().as_datetime().date_naive();
     let (asked, columns, rows, totals) = state
         .with_read_connection(move |connection| {
-            let invoices = store::invoice_facts(connection, &asked.filter)?;
+            let overdue_before = today - chrono::Days::new(PROMPT_DAYS.unsigned_abs());
+            let counts = store::invoice_counts(
+                connection,
+                &asked.filter,
+                asked.period(),
+                &asked.group_by,
+                overdue_before,
+            )?;
             let mut grouped: Grouped<PaymentTimes> = Grouped::default();
-            for invoice in invoices
-                .iter()
-                .filter(|invoice| asked.covers(invoice.invoiced_on))
-            {
-                let place = Place {
-                    programme: Some(&invoice.programme_id),
-                    owner: Some(&invoice.owner_id),
-                    region: invoice.supplier_region.as_deref(),
-                    scale: invoice.supplier_scale.as_deref(),
-                    day: Some(invoice.invoiced_on),
-                    ..Place::default()
+            for count in counts {
+                let times = usize::try_from(count.invoices).unwrap_or(0);
+                let mut figures = PaymentTimes {
+                    invoices: count.invoices,
+                    ..PaymentTimes::default()
                 };
-                let figures = match invoice.paid_on {
-                    Some(paid_on) => PaymentTimes {
-                        invoices: 1,
-                        waited: vec![days_waited(invoice.invoiced_on, paid_on)],
-                        ..PaymentTimes::default()
-                    },
-                    None => PaymentTimes {
-                        invoices: 1,
-                        unpaid: 1,
-                        unpaid_past_limit: i64::from(
-                            days_waited(invoice.invoiced_on, today) > PROMPT_DAYS,
-                        ),
-                        ..PaymentTimes::default()
-                    },
-                };
-                grouped.add(place.key(&asked.group_by, None), &figures);
+                match count.days_waited {
+                    Some(days) => figures.waited.record(days, times),
+                    None => {
+                        figures.unpaid = count.invoices;
+                        if count.overdue {
+                            figures.unpaid_past_limit = count.invoices;
+                        }
+                    }
+                }
+                grouped.add(count.key, &figures);
             }
             let (columns, rows, totals) = tabulate(
                 connection,
