@@ -24,6 +24,16 @@ pub(super) fn split_key(key: &str, group_by: &[Dimension]) -> Vec<String> {
         .collect()
 }
 
+/// Conditions joined by AND (none: true).
+fn all_of<'c>(conditions: impl IntoIterator<Item = &'c String>) -> String {
+    let conditions: Vec<&str> = conditions.into_iter().map(String::as_str).collect();
+    if conditions.is_empty() {
+        "1 = 1".to_owned()
+    } else {
+        conditions.join(" AND ")
+    }
+}
+
 /// `1, 2, ..., count`: a GROUP BY of the first `count` columns.
 fn positions(count: usize) -> String {
     (1..=count)
@@ -89,6 +99,8 @@ pub(super) struct Aggregate<'a> {
     fact: Fact,
     pub(super) group_by: &'a [Dimension],
     conditions: Vec<String>,
+    /// Conditions on the supplier (`o`) alone.
+    supplier_conditions: Vec<String>,
     parameters: Vec<String>,
     pub(super) needs_supplier: bool,
     pub(super) needs_phase: bool,
@@ -113,6 +125,7 @@ impl<'a> Aggregate<'a> {
             fact,
             group_by,
             conditions: Vec::new(),
+            supplier_conditions: Vec::new(),
             parameters: Vec::new(),
             needs_supplier: filter.supplier_region.is_some()
                 || group_by.contains(&Dimension::Region)
@@ -146,7 +159,9 @@ impl<'a> Aggregate<'a> {
         }
         if let Some(region) = &filter.supplier_region {
             let parameter = query.parameter(region.clone());
-            query.condition(format!("o.region = {parameter}"));
+            query
+                .supplier_conditions
+                .push(format!("o.region = {parameter}"));
         }
         let day = query.day();
         if let Some(from) = period.from {
@@ -263,6 +278,18 @@ impl<'a> Aggregate<'a> {
     }
 
     fn from(&self) -> String {
+        let mut from = self.facts_joined();
+        if self.needs_supplier {
+            from.push_str(&format!(
+                " JOIN organisations o ON o.id = {}",
+                self.fact.supplier()
+            ));
+        }
+        from
+    }
+
+    /// The facts with every table joined but the supplier's.
+    fn facts_joined(&self) -> String {
         let mut from = match self.fact {
             Fact::Award => "awards a".to_owned(),
             // Every milestone belongs to an award: the join alone would filter nothing.
@@ -273,12 +300,6 @@ impl<'a> Aggregate<'a> {
             Fact::Application => "applications x".to_owned(),
             Fact::Trial => "trials t JOIN awards a ON a.id = t.award_id".to_owned(),
         };
-        if self.needs_supplier {
-            from.push_str(&format!(
-                " JOIN organisations o ON o.id = {}",
-                self.fact.supplier()
-            ));
-        }
         if self.needs_challenge {
             from.push_str(&format!(
                 " JOIN challenges c ON c.id = {}",
@@ -295,11 +316,7 @@ impl<'a> Aggregate<'a> {
     /// `sums` (each name and what a fact adds), then those groups summed per key:
     /// `key, columns..., sums...`.
     pub(super) fn sql(&self, columns: &[(&str, String)], sums: &[(&str, String)]) -> String {
-        let conditions = if self.conditions.is_empty() {
-            "1 = 1".to_owned()
-        } else {
-            self.conditions.join(" AND ")
-        };
+        let conditions = all_of(self.conditions.iter().chain(&self.supplier_conditions));
         let mut inner_columns: Vec<String> = self
             .group_by
             .iter()
@@ -316,22 +333,7 @@ impl<'a> Aggregate<'a> {
             sums.iter()
                 .map(|(name, value)| format!("SUM({value}) AS {name}")),
         );
-        let key = if self.group_by.is_empty() {
-            "''".to_owned()
-        } else {
-            self.group_by
-                .iter()
-                .enumerate()
-                .map(|(index, dimension)| {
-                    let value = match dimension {
-                        Dimension::FinancialYear => self.financial_year(&format!("d{index}")),
-                        _ => format!("d{index}"),
-                    };
-                    format!("COALESCE(CAST({value} AS TEXT), '')")
-                })
-                .collect::<Vec<_>>()
-                .join(&format!(" || '{KEY_SEPARATOR}' || "))
-        };
+        let key = self.key(|index, _| format!("d{index}"));
         let mut outer_columns = vec![format!("{key} AS key")];
         outer_columns.extend(columns.iter().map(|(name, _)| (*name).to_owned()));
         let outer_groups = positions(outer_columns.len());
@@ -346,6 +348,76 @@ impl<'a> Aggregate<'a> {
             inner_columns.join(", "),
             self.from(),
         )
+    }
+
+    /// The key naming a row: each dimension's value (`value` of its position and dimension
+    /// says where it is read), as text, joined.
+    fn key(&self, value: impl Fn(usize, Dimension) -> String) -> String {
+        if self.group_by.is_empty() {
+            return "''".to_owned();
+        }
+        self.group_by
+            .iter()
+            .enumerate()
+            .map(|(index, dimension)| {
+                let value = match dimension {
+                    Dimension::FinancialYear => self.financial_year(&value(index, *dimension)),
+                    _ => value(index, *dimension),
+                };
+                format!("COALESCE(CAST({value} AS TEXT), '')")
+            })
+            .collect::<Vec<_>>()
+            .join(&format!(" || '{KEY_SEPARATOR}' || "))
+    }
+
+    /// The distinct suppliers of the facts per group and `step` (a number per fact, 0 if
+    /// `None`): `key, step, supplier`. The supplier's own table is read once per supplier, not per fact:
+    /// when every dimension is the supplier's, as a probe per supplier for any fact (by the
+    /// index on the fact's supplier), else after the facts are grouped.
+    pub(super) fn suppliers_sql(&self, step: Option<&str>) -> String {
+        let by_supplier = |dimension: &Dimension| {
+            matches!(dimension, Dimension::Region | Dimension::SupplierScale)
+        };
+        let supplier_dimension = |index: usize, dimension: Dimension| match dimension {
+            Dimension::Region | Dimension::SupplierScale => self.dimension(dimension),
+            _ => format!("d{index}"),
+        };
+        let key = self.key(supplier_dimension);
+        let from = self.facts_joined();
+        let conditions = all_of(&self.conditions);
+        let supplier = self.fact.supplier();
+        if step.is_none() && self.group_by.iter().all(by_supplier) {
+            return format!(
+                "SELECT {key} AS key, CAST(0 AS INTEGER) AS step, o.id AS supplier \
+                 FROM organisations o WHERE {} AND EXISTS (SELECT 1 FROM {from} \
+                 WHERE {supplier} = o.id AND {conditions})",
+                all_of(&self.supplier_conditions)
+            );
+        }
+        let step = step.unwrap_or("0");
+        let mut inner_columns: Vec<String> = self
+            .group_by
+            .iter()
+            .enumerate()
+            .filter(|(_, dimension)| !by_supplier(dimension))
+            .map(|(index, dimension)| format!("{} AS d{index}", self.dimension(*dimension)))
+            .collect();
+        inner_columns.push(format!("CAST({step} AS INTEGER) AS step"));
+        inner_columns.push(format!("{supplier} AS supplier"));
+        let mut outer = format!(
+            "SELECT {key} AS key, step, supplier FROM (SELECT {} FROM {from} WHERE {conditions} \
+             GROUP BY {}) AS facts",
+            inner_columns.join(", "),
+            positions(inner_columns.len()),
+        );
+        if self.needs_supplier {
+            outer.push_str(&format!(
+                " JOIN organisations o ON o.id = facts.supplier WHERE {}",
+                all_of(&self.supplier_conditions)
+            ));
+        }
+        outer.push_str(" GROUP BY 1, 2, 3");
+        outer
     }
 
     pub(super) fn load<Row>(

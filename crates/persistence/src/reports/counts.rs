@@ -112,21 +112,22 @@ pub fn funnel_suppliers(
     period: Period,
     group_by: &[Dimension],
 ) -> Result<Vec<StageSupplier>, StoreError> {
-    // Each query tells its stages apart by a number, 0 for the first of two.
-    let queries: [(Fact, &str, [FunnelStage; 2]); 3] = [
+    // Each query tells its stages apart by a number, 0 for the first of two (an application
+    // is one stage).
+    let queries: [(Fact, Option<&str>, [FunnelStage; 2]); 3] = [
         (
             Fact::Application,
-            "0",
+            None,
             [FunnelStage::Applied, FunnelStage::Applied],
         ),
         (
             Fact::Award,
-            "CASE WHEN p.number <= 1 THEN 0 ELSE 1 END",
+            Some("CASE WHEN p.number <= 1 THEN 0 ELSE 1 END"),
             [FunnelStage::PhaseOne, FunnelStage::PhaseTwo],
         ),
         (
             Fact::Trial,
-            "CASE WHEN t.adopted THEN 1 ELSE 0 END",
+            Some("CASE WHEN t.adopted THEN 1 ELSE 0 END"),
             [FunnelStage::Trialled, FunnelStage::Adopted],
         ),
     ];
@@ -139,17 +140,7 @@ pub fn funnel_suppliers(
         if fact == Fact::Application {
             query.condition("x.submitted_at IS NOT NULL".to_owned());
         }
-        let supplier = match fact {
-            Fact::Application => "x.supplier_organisation_id",
-            _ => "a.supplier_organisation_id",
-        };
-        let sql = query.sql(
-            &[
-                ("step", format!("CAST({step} AS INTEGER)")),
-                ("supplier", supplier.to_owned()),
-            ],
-            &[],
-        );
+        let sql = query.suppliers_sql(step);
         let rows: Vec<SupplierRow> = query.load(connection, sql)?;
         for row in rows {
             let key = split_key(&row.key, group_by);
