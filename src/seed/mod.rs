@@ -69,6 +69,7 @@ fn load(connection: &mut DbConnection) -> Result<usize, SeedError> {
         now: Timestamp::now(),
         created: 0,
         audited: true,
+        pending: None,
     };
     use catalyst_domain::IdentifierScheme::{CompaniesHouse, LocalAuthority as Lae};
     use OrganisationKind::*;
@@ -439,13 +440,7 @@ fn load(connection: &mut DbConnection) -> Result<usize, SeedError> {
         created_at: seed.now,
         updated_at: seed.now,
     };
-    trials::insert(seed.connection, &trial)?;
-    seed.audit(
-        "trials",
-        trial.id.to_string(),
-        trial.audience(),
-        &catalyst_http::resources::trials::TrialResource::from(&trial),
-    )?;
+    seed.save(trial.clone(), trial.audience())?;
     for (kind, metric, unit, baseline, target, actual) in [
         (
             OutcomeKind::KeyFinding,
@@ -492,13 +487,7 @@ fn load(connection: &mut DbConnection) -> Result<usize, SeedError> {
             created_at: seed.now,
             updated_at: seed.now,
         };
-        trials::outcome_store::insert(seed.connection, &outcome)?;
-        seed.audit(
-            "outcomes",
-            outcome.id.to_string(),
-            trial.audience(),
-            &catalyst_http::resources::outcomes::OutcomeResource::from(&outcome),
-        )?;
+        seed.save(outcome, trial.audience())?;
     }
     Ok(seed.created)
 }

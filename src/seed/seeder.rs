@@ -1,6 +1,9 @@
 //! The seeder: writes records through the domain's rules, with their change-feed rows and, for
 //! the demo data, their audit records (the API's resource shapes), in the caller's transaction.
 
+use catalyst_http::resources;
+use catalyst_persistence::trials::outcome_store;
+
 use super::*;
 
 pub(super) struct Seeder<'a> {
@@ -9,9 +12,198 @@ pub(super) struct Seeder<'a> {
     pub(super) created: usize,
     /// The demo data is audited like any write; the synthetic set, made for benchmarks, is not.
     pub(super) audited: bool,
+    /// The synthetic set's records, kept until `flush` writes them together (`None`: each is
+    /// written as it is made).
+    pub(super) pending: Option<Pending>,
 }
 
+/// Records made and not yet written. They are written together, in multi-row statements,
+/// each as it stands at the end (a phase with its awards committed, an award with its
+/// payments), with a change row each in the order they were made.
+#[derive(Default)]
+pub(super) struct Pending {
+    challenges: Vec<Challenge>,
+    phases: Vec<Phase>,
+    applications: Vec<Application>,
+    awards: Vec<Award>,
+    milestones: Vec<Milestone>,
+    trials: Vec<Trial>,
+    outcomes: Vec<Outcome>,
+    /// What was made, in order: its change row's maker, its place in its list, its audience.
+    made: Vec<(ChangeOf, usize, Audience)>,
+}
+
+/// The change row of the record at an index of a pending list: entity, id and state.
+type ChangeOf = fn(&Pending, usize) -> Result<(&'static str, String, String), SeedError>;
+
+/// A record the seeder writes: where it waits while pending, how it is stored alone, and its
+/// change row.
+pub(super) trait Seeded: Sized + 'static {
+    const ENTITY: &'static str;
+    fn waiting(pending: &mut Pending) -> &mut Vec<Self>;
+    fn waiting_in(pending: &Pending) -> &Vec<Self>;
+    fn insert(connection: &mut DbConnection, record: &Self) -> Result<(), StoreError>;
+    fn id(&self) -> String;
+    /// The API's resource for it, as JSON (the change row's and audit record's state).
+    fn state(&self) -> Result<String, SeedError>;
+
+    fn change_at(
+        pending: &Pending,
+        index: usize,
+    ) -> Result<(&'static str, String, String), SeedError> {
+        let record = &Self::waiting_in(pending)[index];
+        Ok((Self::ENTITY, record.id(), record.state()?))
+    }
+}
+
+macro_rules! seeded {
+    ($record:ty, $list:ident, $store:ident, $resource:ty) => {
+        impl Seeded for $record {
+            const ENTITY: &'static str = stringify!($list);
+            fn waiting(pending: &mut Pending) -> &mut Vec<Self> {
+                &mut pending.$list
+            }
+            fn waiting_in(pending: &Pending) -> &Vec<Self> {
+                &pending.$list
+            }
+            fn insert(connection: &mut DbConnection, record: &Self) -> Result<(), StoreError> {
+                $store::insert(connection, record)
+            }
+            fn id(&self) -> String {
+                self.id.to_string()
+            }
+            fn state(&self) -> Result<String, SeedError> {
+                serde_json::to_string(&<$resource>::from(self))
+                    .map_err(|error| invalid(Self::ENTITY, error))
+            }
+        }
+    };
+}
+
+seeded!(
+    Challenge,
+    challenges,
+    challenges,
+    resources::challenges::ChallengeResource
+);
+seeded!(Phase, phases, phases, resources::phases::PhaseResource);
+seeded!(
+    Application,
+    applications,
+    applications,
+    resources::applications::ApplicationResource
+);
+seeded!(Award, awards, awards, resources::awards::AwardResource);
+seeded!(
+    Milestone,
+    milestones,
+    milestones,
+    resources::milestones::MilestoneResource
+);
+seeded!(Trial, trials, trials, resources::trials::TrialResource);
+seeded!(
+    Outcome,
+    outcomes,
+    outcome_store,
+    resources::outcomes::OutcomeResource
+);
+
 impl Seeder<'_> {
+    /// Writes a record (or, for the synthetic set, keeps it for `flush`) with its change row.
+    pub(super) fn save<T: Seeded>(
+        &mut self,
+        record: T,
+        audience: Audience,
+    ) -> Result<(), SeedError> {
+        if let Some(pending) = &mut self.pending {
+            let index = T::waiting(pending).len();
+            pending.made.push((T::change_at, index, audience));
+            T::waiting(pending).push(record);
+            self.created += 1;
+            return Ok(());
+        }
+        T::insert(self.connection, &record)?;
+        let state = record.state()?;
+        self.audit_state(T::ENTITY, record.id(), audience, state)
+    }
+
+    /// Writes the pending records, list by list in multi-row statements, then their change rows
+    /// in the order the records were made.
+    pub(super) fn flush(&mut self) -> Result<(), SeedError> {
+        let Some(pending) = self.pending.take() else {
+            return Ok(());
+        };
+        challenges::insert_all(self.connection, &pending.challenges)?;
+        phases::insert_all(self.connection, &pending.phases)?;
+        applications::insert_all(self.connection, &pending.applications)?;
+        awards::insert_all(self.connection, &pending.awards)?;
+        milestones::insert_all(self.connection, &pending.milestones)?;
+        trials::insert_all(self.connection, &pending.trials)?;
+        trials::outcome_store::insert_all(self.connection, &pending.outcomes)?;
+        let made = pending
+            .made
+            .iter()
+            .map(|(change_of, index, audience)| {
+                change_of(&pending, *index)
+                    .map(|(entity, id, state)| (entity, id, state, *audience))
+            })
+            .collect::<Result<Vec<_>, SeedError>>()?;
+        let rows: Vec<changes::NewChange<'_>> = made
+            .iter()
+            .map(|(entity, id, state, audience)| changes::NewChange {
+                entity,
+                entity_id: id,
+                operation: changes::Operation::Create,
+                version: 1,
+                state: Some(state),
+                audience: *audience,
+                occurred_at: self.now,
+            })
+            .collect();
+        changes::record_all(self.connection, &rows)?;
+        self.pending = Some(Pending::default());
+        Ok(())
+    }
+
+    /// Claims `amount` of a phase's budget, as the API does (false: over budget).
+    fn commit(&mut self, phase: &Phase, amount: Money) -> Result<bool, SeedError> {
+        let Some(pending) = &mut self.pending else {
+            let amount = amount.minor_units();
+            return Ok(phases::commit(self.connection, phase.id, amount, self.now)?);
+        };
+        let waiting = pending
+            .phases
+            .iter_mut()
+            .rev()
+            .find(|waiting| waiting.id == phase.id);
+        let budget = phase.fields.budget;
+        add_within(
+            waiting.map(|phase| &mut phase.committed),
+            amount,
+            budget,
+            "phase",
+        )
+    }
+
+    /// Pays `amount` of an award, as the API does (false: more than the award).
+    fn pay(&mut self, award: &Award, amount: Money) -> Result<bool, SeedError> {
+        let Some(pending) = &mut self.pending else {
+            let amount = amount.minor_units();
+            return Ok(awards::pay(self.connection, award.id, amount, self.now)?);
+        };
+        let waiting = pending
+            .awards
+            .iter_mut()
+            .rev()
+            .find(|waiting| waiting.id == award.id);
+        add_within(
+            waiting.map(|award| &mut award.paid),
+            amount,
+            award.fields.amount,
+            "award",
+        )
+    }
+
     /// Records a created record in the change feed, and for the demo in the audit trail too.
     pub(super) fn audit<T: serde::Serialize>(
         &mut self,
@@ -20,8 +212,18 @@ impl Seeder<'_> {
         audience: Audience,
         resource: &T,
     ) -> Result<(), SeedError> {
-        self.created += 1;
         let state = serde_json::to_string(resource).map_err(|error| invalid(entity, error))?;
+        self.audit_state(entity, id, audience, state)
+    }
+
+    fn audit_state(
+        &mut self,
+        entity: &str,
+        id: String,
+        audience: Audience,
+        state: String,
+    ) -> Result<(), SeedError> {
+        self.created += 1;
         changes::record(
             self.connection,
             &changes::NewChange {
@@ -115,13 +317,7 @@ impl Seeder<'_> {
             status,
             ..Challenge::create(fields, self.now)
         };
-        challenges::insert(self.connection, &challenge)?;
-        self.audit(
-            "challenges",
-            challenge.id.to_string(),
-            challenge.audience(),
-            &catalyst_http::resources::challenges::ChallengeResource::from(&challenge),
-        )?;
+        self.save(challenge.clone(), challenge.audience())?;
         Ok(challenge)
     }
 
@@ -153,13 +349,7 @@ impl Seeder<'_> {
             status,
             ..Phase::create(fields, self.now)
         };
-        phases::insert(self.connection, &phase)?;
-        self.audit(
-            "phases",
-            phase.id.to_string(),
-            challenge.audience(),
-            &catalyst_http::resources::phases::PhaseResource::from(&phase),
-        )?;
+        self.save(phase.clone(), challenge.audience())?;
         Ok(phase)
     }
 
@@ -193,13 +383,7 @@ impl Seeder<'_> {
             created_at: self.now,
             updated_at: self.now,
         };
-        applications::insert(self.connection, &application)?;
-        self.audit(
-            "applications",
-            application.id.to_string(),
-            application.audience(),
-            &catalyst_http::resources::applications::ApplicationResource::from(&application),
-        )?;
+        self.save(application.clone(), application.audience())?;
         Ok(application)
     }
 
@@ -225,12 +409,7 @@ impl Seeder<'_> {
         }
         .validate(&phase.fields)
         .map_err(|errors| invalid(reference, format!("{errors:?}")))?;
-        if !phases::commit(
-            self.connection,
-            phase.id,
-            fields.amount.minor_units(),
-            self.now,
-        )? {
+        if !self.commit(phase, fields.amount)? {
             return Err(invalid(reference, "over the phase budget"));
         }
         let award = Award {
@@ -249,13 +428,7 @@ impl Seeder<'_> {
             created_at: self.now,
             updated_at: self.now,
         };
-        awards::insert(self.connection, &award)?;
-        self.audit(
-            "awards",
-            award.id.to_string(),
-            Audience::Public,
-            &catalyst_http::resources::awards::AwardResource::from(&award),
-        )?;
+        self.save(award.clone(), Audience::Public)?;
         Ok(award)
     }
 
@@ -280,9 +453,7 @@ impl Seeder<'_> {
         }
         .validate(award.fields.amount)
         .map_err(|errors| invalid(title, format!("{errors:?}")))?;
-        if paid_on.is_some()
-            && !awards::pay(self.connection, award.id, amount.minor_units(), self.now)?
-        {
+        if paid_on.is_some() && !self.pay(award, amount)? {
             return Err(invalid(title, "over the award"));
         }
         let milestone = Milestone {
@@ -302,12 +473,27 @@ impl Seeder<'_> {
             created_at: self.now,
             updated_at: self.now,
         };
-        milestones::insert(self.connection, &milestone)?;
-        self.audit(
-            "milestones",
-            milestone.id.to_string(),
-            milestone.audience(),
-            &catalyst_http::resources::milestones::MilestoneResource::from(&milestone),
-        )
+        let audience = milestone.audience();
+        self.save(milestone, audience)
     }
+}
+
+/// Adds `amount` to a pending record's `total` unless that would pass `limit` (false).
+fn add_within(
+    total: Option<&mut Money>,
+    amount: Money,
+    limit: Money,
+    what: &str,
+) -> Result<bool, SeedError> {
+    let Some(total) = total else {
+        return Err(invalid(what, "not made in this batch"));
+    };
+    let sum = total
+        .checked_add(amount)
+        .map_err(|error| invalid(what, error))?;
+    if sum.minor_units() > limit.minor_units() {
+        return Ok(false);
+    }
+    *total = sum;
+    Ok(true)
 }

@@ -1,6 +1,7 @@
 //! `catalyst seed synthetic --scale N`: a large, deterministic data set for benchmarks and
 //! load tests, written through the same rules as the demo data and the API.
 
+use super::seeder::Pending;
 use super::*;
 
 /// A small deterministic generator (a linear congruential one): the same scale always makes the
@@ -17,9 +18,9 @@ impl Dice {
     }
 }
 
-/// How many challenges each transaction writes: big enough to be fast, small enough that
-/// progress shows and a failure loses little.
-const SYNTHETIC_BATCH: usize = 50;
+/// How many challenges each transaction writes (about 2,800 records, in multi-row statements):
+/// big enough to be fast, small enough that progress shows and a failure loses little.
+const SYNTHETIC_BATCH: usize = 100;
 
 /// `catalyst seed synthetic --scale N`: N challenges, each with a Phase 1 of ten applications and
 /// three awards, half with a Phase 2 award (with lineage), milestones (two paid of three per
@@ -50,10 +51,12 @@ pub fn synthetic(
                 now: Timestamp::now(),
                 created: 0,
                 audited: false,
+                pending: Some(Pending::default()),
             };
             for index in done..done + batch {
                 synthetic_challenge(&mut seed, &mut dice, programme, &owners, &suppliers, index)?;
             }
+            seed.flush()?;
             Ok::<_, SeedError>(seed.created)
         })
         .map_err(|error| error.to_string())?;
@@ -82,6 +85,7 @@ fn synthetic_setup(
         now: Timestamp::now(),
         created: 0,
         audited: false,
+        pending: None,
     };
     let regions = Region::ALL;
     let owners = (0..(scale / 100).max(10))
@@ -261,13 +265,7 @@ fn synthetic_challenge(
             created_at: seed.now,
             updated_at: seed.now,
         };
-        trials::insert(seed.connection, &trial)?;
-        seed.audit(
-            "trials",
-            trial.id.to_string(),
-            trial.audience(),
-            &catalyst_http::resources::trials::TrialResource::from(&trial),
-        )?;
+        seed.save(trial.clone(), trial.audience())?;
         for metric in ["Synthetic measure A", "Synthetic measure B"] {
             let outcome = Outcome {
                 id: OutcomeId::generate(),
@@ -286,13 +284,7 @@ fn synthetic_challenge(
                 created_at: seed.now,
                 updated_at: seed.now,
             };
-            trials::outcome_store::insert(seed.connection, &outcome)?;
-            seed.audit(
-                "outcomes",
-                outcome.id.to_string(),
-                trial.audience(),
-                &catalyst_http::resources::outcomes::OutcomeResource::from(&outcome),
-            )?;
+            seed.save(outcome, trial.audience())?;
         }
     }
     Ok(())

@@ -178,19 +178,7 @@ fn everything(server: &TestServer) -> Vec<(String, String)> {
     // The feed from its start: every change, in order, with its cursor. (`/changes/latest`
     // is where the cluster's oldest running transaction stands, not a fact of the data; so is
     // how far the feed reaches until every write so far is older than that.)
-    server.settle_feed();
-    let mut changes = Vec::new();
-    let mut path = "/api/v1/changes?limit=500".to_owned();
-    loop {
-        let page: Value = server.get_as(&path, &server.admin_token).json();
-        changes.extend(page["data"].as_array().unwrap().iter().cloned());
-        match page["next_cursor"].as_str() {
-            Some(cursor) if page["has_more"] == true => {
-                path = format!("/api/v1/changes?limit=500&cursor={cursor}")
-            }
-            _ => break,
-        }
-    }
+    let changes = server.changes_from_start();
     all.push((
         "changes".to_owned(),
         serde_json::to_string(&changes).unwrap(),

@@ -194,10 +194,64 @@ fn the_synthetic_data_set_is_consistent_and_loads_once_per_scale() {
                 .sum();
             assert_eq!(totals["committed"]["amount"].as_i64().unwrap(), committed);
         }
+        let amount = |money: &Value| money["amount"].as_i64().unwrap();
+        let milestones = all(server, "/api/v1/milestones");
+        let phases = all(server, "/api/v1/phases");
+        for award in &awards {
+            assert!(amount(&award["paid"]) <= amount(&award["amount"]));
+            let paid: i64 = milestones
+                .iter()
+                .filter(|milestone| {
+                    milestone["award_id"] == award["id"] && milestone["status"] == "paid"
+                })
+                .map(|milestone| amount(&milestone["amount"]))
+                .sum();
+            assert_eq!(
+                amount(&award["paid"]),
+                paid,
+                "an award's paid is its payments"
+            );
+        }
+        for phase in &phases {
+            let committed: i64 = awards
+                .iter()
+                .filter(|award| award["phase_id"] == phase["id"])
+                .map(|award| amount(&award["amount"]))
+                .sum();
+            assert_eq!(amount(&phase["committed"]), committed, "{phase}");
+        }
+        // The change feed holds each record as the API serves it (a phase with its awards
+        // committed, an award with its payments), once, in the order they were made.
+        let changes = server.changes_from_start();
+        for (collection, records) in [
+            ("phases", &phases),
+            ("awards", &awards),
+            ("milestones", &milestones),
+        ] {
+            for record in records {
+                let seen: Vec<&Value> = changes
+                    .iter()
+                    .filter(|change| change["entity"] == collection && change["id"] == record["id"])
+                    .collect();
+                assert_eq!(seen.len(), 1, "{collection} {}", record["id"]);
+                for field in ["paid", "committed", "status", "version"] {
+                    assert_eq!(
+                        seen[0]["state"][field], record[field],
+                        "{collection} {field}"
+                    );
+                }
+            }
+        }
+        let position = |entity: &str, id: &Value| {
+            changes
+                .iter()
+                .position(|change| change["entity"] == entity && change["id"] == *id)
+                .unwrap()
+        };
         for award in &awards {
             assert!(
-                award["paid"]["amount"].as_i64().unwrap()
-                    <= award["amount"]["amount"].as_i64().unwrap()
+                position("phases", &award["phase_id"]) < position("awards", &award["id"]),
+                "a phase's change comes before its awards'"
             );
         }
     });

@@ -143,6 +143,10 @@ impl PrivateVisibility {
     }
 }
 
+insert_all_with_external_ids!(Application, applications::table, |application| Ok(
+    ApplicationRow::from(application)
+));
+
 pub fn insert(connection: &mut DbConnection, application: &Application) -> Result<(), StoreError> {
     diesel::insert_into(applications::table)
         .values(ApplicationRow::from(application))

@@ -121,6 +121,8 @@ fn map_write_error(error: diesel::result::Error) -> StoreError {
     }
 }
 
+insert_all_with_external_ids!(Award, awards::table, |award| Ok(AwardRow::from(award)));
+
 pub fn insert(connection: &mut DbConnection, award: &Award) -> Result<(), StoreError> {
     diesel::insert_into(awards::table)
         .values(AwardRow::from(award))

@@ -143,6 +143,8 @@ impl Visibility {
     }
 }
 
+insert_all_with_external_ids!(Challenge, challenges::table, ChallengeRow::from_challenge);
+
 pub fn insert(connection: &mut DbConnection, challenge: &Challenge) -> Result<(), StoreError> {
     diesel::insert_into(challenges::table)
         .values(ChallengeRow::from_challenge(challenge)?)

@@ -109,17 +109,34 @@ pub struct NewChange<'a> {
 
 /// Appends a change in the caller's transaction.
 pub fn record(connection: &mut DbConnection, change: &NewChange<'_>) -> Result<(), StoreError> {
-    let (audience, party_a, party_b) = match change.audience {
-        Audience::Public => ("public", None, None),
-        Audience::Admins => ("admins", None, None),
-        Audience::Parties { first, second } => (
-            "parties",
-            Some(first.to_string()),
-            second.map(|second| second.to_string()),
-        ),
-    };
     diesel::insert_into(changes::table)
-        .values(NewChangeRow {
+        .values(NewChangeRow::from(change))
+        .execute(connection)?;
+    Ok(())
+}
+
+/// Appends several changes, in order, in multi-row statements (a seed's batch).
+pub fn record_all(
+    connection: &mut DbConnection,
+    changes: &[NewChange<'_>],
+) -> Result<(), StoreError> {
+    let rows: Vec<NewChangeRow<'_>> = changes.iter().map(NewChangeRow::from).collect();
+    insert_rows!(connection, changes::table, rows);
+    Ok(())
+}
+
+impl<'a> From<&NewChange<'a>> for NewChangeRow<'a> {
+    fn from(change: &NewChange<'a>) -> Self {
+        let (audience, party_a, party_b) = match change.audience {
+            Audience::Public => ("public", None, None),
+            Audience::Admins => ("admins", None, None),
+            Audience::Parties { first, second } => (
+                "parties",
+                Some(first.to_string()),
+                second.map(|second| second.to_string()),
+            ),
+        };
+        NewChangeRow {
             occurred_at: change.occurred_at.to_naive_utc(),
             entity: change.entity,
             entity_id: change.entity_id,
@@ -129,9 +146,8 @@ pub fn record(connection: &mut DbConnection, change: &NewChange<'_>) -> Result<(
             audience,
             party_a,
             party_b,
-        })
-        .execute(connection)?;
-    Ok(())
+        }
+    }
 }
 
 /// A change as read back.

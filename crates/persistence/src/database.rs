@@ -19,6 +19,10 @@ pub enum DbConnection {
     Sqlite(SqliteConnection),
 }
 
+/// Rows per multi-row INSERT: under both backends' limits on bound parameters (PostgreSQL
+/// 65,535; SQLite 32,766) for tables of up to 30 columns.
+pub const ROWS_PER_INSERT: usize = 500;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Postgres,

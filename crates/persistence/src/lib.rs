@@ -22,6 +22,53 @@ macro_rules! delete_if_any {
     }};
 }
 
+/// Inserts `$rows` (a slice of insertable rows) in multi-row statements: one round trip and
+/// one statement per `ROWS_PER_INSERT` rows instead of one per row. The multi-backend
+/// connection cannot batch; each backend can.
+macro_rules! insert_rows {
+    ($connection:expr, $table:expr, $rows:expr) => {{
+        for batch in $rows.chunks($crate::database::ROWS_PER_INSERT) {
+            match &mut *$connection {
+                $crate::database::DbConnection::Postgres(postgres) => diesel::insert_into($table)
+                    .values(batch)
+                    .execute(postgres)?,
+                $crate::database::DbConnection::Sqlite(sqlite) => {
+                    diesel::insert_into($table).values(batch).execute(sqlite)?
+                }
+            };
+        }
+    }};
+}
+
+/// `insert_all` for a collection whose records carry partners' keys: several new records in
+/// multi-row statements (a seed's batch), with their keys. `$row` makes a record's row (a
+/// `Result`).
+macro_rules! insert_all_with_external_ids {
+    ($record:ty, $table:expr, $row:expr) => {
+        /// Several new records in multi-row statements, with their partners' keys.
+        pub fn insert_all(
+            connection: &mut DbConnection,
+            records: &[$record],
+        ) -> Result<(), StoreError> {
+            let rows = records
+                .iter()
+                .map($row)
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            insert_rows!(connection, $table, rows);
+            for record in records {
+                external_ids::add(
+                    connection,
+                    ENTITY,
+                    &record.id.to_string(),
+                    &record.external_ids,
+                    record.created_at,
+                )?;
+            }
+            Ok(())
+        }
+    };
+}
+
 pub mod api_clients;
 pub mod applications;
 pub mod audit;

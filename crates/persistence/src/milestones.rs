@@ -119,6 +119,10 @@ fn visible(seen: &PrivateVisibility) -> Option<Predicate<milestones::table>> {
     Some(predicate)
 }
 
+insert_all_with_external_ids!(Milestone, milestones::table, |milestone| Ok(
+    MilestoneRow::from(milestone)
+));
+
 pub fn insert(connection: &mut DbConnection, milestone: &Milestone) -> Result<(), StoreError> {
     diesel::insert_into(milestones::table)
         .values(MilestoneRow::from(milestone))

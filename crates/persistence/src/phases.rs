@@ -111,6 +111,8 @@ fn map_write_error(error: diesel::result::Error) -> StoreError {
     }
 }
 
+insert_all_with_external_ids!(Phase, phases::table, |phase| Ok(PhaseRow::from(phase)));
+
 pub fn insert(connection: &mut DbConnection, phase: &Phase) -> Result<(), StoreError> {
     diesel::insert_into(phases::table)
         .values(PhaseRow::from(phase))

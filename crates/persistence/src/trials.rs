@@ -164,6 +164,8 @@ impl TrialVisibility {
     }
 }
 
+insert_all_with_external_ids!(Trial, trials::table, TrialRow::from_trial);
+
 pub fn insert(connection: &mut DbConnection, trial: &Trial) -> Result<(), StoreError> {
     diesel::insert_into(trials::table)
         .values(TrialRow::from_trial(trial)?)
@@ -331,6 +333,16 @@ pub mod outcome_store {
 
     fn map_write_error(error: diesel::result::Error) -> StoreError {
         StoreError::from(error)
+    }
+
+    /// Several new outcomes in multi-row statements.
+    pub fn insert_all(
+        connection: &mut DbConnection,
+        records: &[Outcome],
+    ) -> Result<(), StoreError> {
+        let rows: Vec<OutcomeRow> = records.iter().map(OutcomeRow::from).collect();
+        insert_rows!(connection, outcomes::table, rows);
+        Ok(())
     }
 
     pub fn insert(connection: &mut DbConnection, outcome: &Outcome) -> Result<(), StoreError> {

@@ -336,6 +336,23 @@ impl TestServer {
         }
     }
 
+    /// The whole change feed from its start, page after page (after `settle_feed`).
+    pub fn changes_from_start(&self) -> Vec<Value> {
+        self.settle_feed();
+        let mut changes = Vec::new();
+        let mut path = "/api/v1/changes?limit=500".to_owned();
+        loop {
+            let page: Value = self.get_as(&path, &self.admin_token).json();
+            changes.extend(page["data"].as_array().unwrap().iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(cursor) if page["has_more"] == true => {
+                    path = format!("/api/v1/changes?limit=500&cursor={cursor}")
+                }
+                _ => return changes,
+            }
+        }
+    }
+
     /// Waits until the change feed offers every write made so far. On PostgreSQL the feed
     /// serves only transactions older than the oldest still running anywhere on the server
     /// (other tests' included), so it can lag a moment behind; SQLite never lags.
