@@ -104,35 +104,47 @@ struct SupplierRow {
     supplier: String,
 }
 
-/// The distinct suppliers per group at each stage of the funnel. Applications are filed under
+/// The facts a funnel query reads, each for one or two stages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FunnelFacts {
+    /// Submitted applications: applied.
+    Applications,
+    /// Awards: Phase 1, Phase 2 and later.
+    Awards,
+    /// Trials of awards: trialled, adopted.
+    Trials,
+}
+
+/// The distinct suppliers per group at the stages `facts` tell. Applications are filed under
 /// their own owner and supplier, trials under their award's.
 pub fn funnel_suppliers(
     connection: &mut DbConnection,
+    facts: FunnelFacts,
     filter: &ReportFilter,
     period: Period,
     group_by: &[Dimension],
 ) -> Result<Vec<StageSupplier>, StoreError> {
-    // Each query tells its stages apart by a number, 0 for the first of two (an application
-    // is one stage).
-    let queries: [(Fact, Option<&str>, [FunnelStage; 2]); 3] = [
-        (
+    // A query tells its two stages apart by a number, 0 for the first (an application is one
+    // stage).
+    let (fact, step, stages): (Fact, Option<&str>, [FunnelStage; 2]) = match facts {
+        FunnelFacts::Applications => (
             Fact::Application,
             None,
             [FunnelStage::Applied, FunnelStage::Applied],
         ),
-        (
+        FunnelFacts::Awards => (
             Fact::Award,
             Some("CASE WHEN p.number <= 1 THEN 0 ELSE 1 END"),
             [FunnelStage::PhaseOne, FunnelStage::PhaseTwo],
         ),
-        (
+        FunnelFacts::Trials => (
             Fact::Trial,
             Some("CASE WHEN t.adopted THEN 1 ELSE 0 END"),
             [FunnelStage::Trialled, FunnelStage::Adopted],
         ),
-    ];
+    };
     let mut found = Vec::new();
-    for (fact, step, stages) in queries {
+    {
         let mut query = Aggregate::new(connection, fact, filter, period, group_by);
         if fact == Fact::Award {
             query.needs_phase = true;

@@ -5,26 +5,27 @@
 use std::collections::BTreeSet;
 
 use super::*;
-use catalyst_persistence::reports::FunnelStage;
+use catalyst_persistence::reports::{FunnelFacts, FunnelStage};
 
-/// The suppliers at each stage, by id (a supplier counts once per stage and group; sets, so
-/// that totals count each supplier once however many groups it is in).
+/// The suppliers at each stage (a supplier counts once per stage and group; sets, so that
+/// totals count each supplier once however many groups it is in). A supplier is known by a
+/// number given per request: sets of numbers merge without comparing or copying ids.
 #[derive(Debug, Clone, Default, PartialEq)]
 struct Funnel {
-    applied: BTreeSet<String>,
-    phase_1: BTreeSet<String>,
-    phase_2: BTreeSet<String>,
-    trialled: BTreeSet<String>,
-    adopted: BTreeSet<String>,
+    applied: BTreeSet<u32>,
+    phase_1: BTreeSet<u32>,
+    phase_2: BTreeSet<u32>,
+    trialled: BTreeSet<u32>,
+    adopted: BTreeSet<u32>,
 }
 
 impl Figures for Funnel {
     fn add(&mut self, other: &Self) {
-        self.applied.extend(other.applied.iter().cloned());
-        self.phase_1.extend(other.phase_1.iter().cloned());
-        self.phase_2.extend(other.phase_2.iter().cloned());
-        self.trialled.extend(other.trialled.iter().cloned());
-        self.adopted.extend(other.adopted.iter().cloned());
+        self.applied.extend(&other.applied);
+        self.phase_1.extend(&other.phase_1);
+        self.phase_2.extend(&other.phase_2);
+        self.trialled.extend(&other.trialled);
+        self.adopted.extend(&other.adopted);
     }
 }
 
@@ -40,7 +41,7 @@ const FUNNEL_COLUMNS: [&str; 9] = [
     "trial_to_adoption_rate",
 ];
 
-fn size(set: &BTreeSet<String>) -> i64 {
+fn size(set: &BTreeSet<u32>) -> i64 {
     i64::try_from(set.len()).unwrap_or(i64::MAX)
 }
 
@@ -66,17 +67,14 @@ impl Funnel {
         );
     }
 
-    fn of(stage: FunnelStage, supplier: String) -> Funnel {
-        let mut funnel = Funnel::default();
-        let suppliers = match stage {
-            FunnelStage::Applied => &mut funnel.applied,
-            FunnelStage::PhaseOne => &mut funnel.phase_1,
-            FunnelStage::PhaseTwo => &mut funnel.phase_2,
-            FunnelStage::Trialled => &mut funnel.trialled,
-            FunnelStage::Adopted => &mut funnel.adopted,
-        };
-        suppliers.insert(supplier);
-        funnel
+    fn stage(&mut self, stage: FunnelStage) -> &mut BTreeSet<u32> {
+        match stage {
+            FunnelStage::Applied => &mut self.applied,
+            FunnelStage::PhaseOne => &mut self.phase_1,
+            FunnelStage::PhaseTwo => &mut self.phase_2,
+            FunnelStage::Trialled => &mut self.trialled,
+            FunnelStage::Adopted => &mut self.adopted,
+        }
     }
 }
 
@@ -104,17 +102,39 @@ async fn funnel_answer(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let asked = ask(&request, caller.actor(), &FUNNEL)?;
+    // Applications on one connection while awards and trials are read on another: the two
+    // largest scans run at once, so one report waits for the longer, not for both.
+    let read = |facts: &'static [FunnelFacts]| {
+        let asked = asked.clone();
+        state.with_read_connection(move |connection| {
+            let mut found = Vec::new();
+            for facts in facts {
+                let (filter, period) = (&asked.filter, asked.period());
+                found.extend(store::funnel_suppliers(
+                    connection,
+                    *facts,
+                    filter,
+                    period,
+                    &asked.group_by,
+                )?);
+            }
+            Ok(found)
+        })
+    };
+    let (applicants, contracted) = futures_util::future::try_join(
+        read(&[FunnelFacts::Applications]),
+        read(&[FunnelFacts::Awards, FunnelFacts::Trials]),
+    )
+    .await?;
     let (asked, columns, rows, totals) = state
         .with_read_connection(move |connection| {
-            let suppliers = store::funnel_suppliers(
-                connection,
-                &asked.filter,
-                asked.period(),
-                &asked.group_by,
-            )?;
             let mut grouped: Grouped<Funnel> = Grouped::default();
-            for found in suppliers {
-                grouped.add(found.key, &Funnel::of(found.stage, found.supplier_id));
+            let mut numbers: HashMap<&str, u32> = HashMap::new();
+            for found in applicants.iter().chain(&contracted) {
+                let next = u32::try_from(numbers.len()).unwrap_or(u32::MAX);
+                let number = *numbers.entry(&found.supplier_id).or_insert(next);
+                let funnel = grouped.rows.entry(found.key.clone()).or_default();
+                funnel.stage(found.stage).insert(number);
             }
             let (columns, rows, totals) = tabulate(
                 connection,
