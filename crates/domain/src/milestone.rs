@@ -83,11 +83,6 @@ pub fn payment_day(
     }
 }
 
-/// Days from invoice to payment (or to `until` while unpaid).
-pub fn days_waited(invoiced_on: NaiveDate, until: NaiveDate) -> i64 {
-    (until - invoiced_on).num_days()
-}
-
 impl MilestoneFields {
     /// Checks the title, and that a tranche is in the award's currency and within its amount.
     pub fn validate(self, award_amount: Money) -> Result<MilestoneFields, ValidationErrors> {
@@ -166,7 +161,6 @@ mod tests {
             "before_invoice"
         );
         assert_eq!(payment_day(None, today, None).unwrap(), today);
-        assert_eq!(days_waited(day("2026-11-01"), day("2026-12-01")), 30);
     }
 
     #[test]

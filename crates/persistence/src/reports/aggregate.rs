@@ -371,9 +371,9 @@ impl<'a> Aggregate<'a> {
     }
 
     /// The distinct suppliers of the facts per group and `step` (a number per fact, 0 if
-    /// `None`): `key, step, supplier`. The supplier's own table is read once per supplier, not per fact:
-    /// when every dimension is the supplier's, as a probe per supplier for any fact (by the
-    /// index on the fact's supplier), else after the facts are grouped.
+    /// `None`): `key, step, supplier`. The supplier's own table is read once per supplier, not
+    /// per fact: when every dimension is the supplier's, as a probe per supplier for any fact
+    /// (by the index on the fact's supplier), else after the facts are grouped.
     pub(super) fn suppliers_sql(&self, step: Option<&str>) -> String {
         let by_supplier = |dimension: &Dimension| {
             matches!(dimension, Dimension::Region | Dimension::SupplierScale)

@@ -72,7 +72,7 @@ pub fn invoice_counts(
 }
 
 /// A step from applying to a challenge to having a solution adopted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FunnelStage {
     /// An application submitted, on the day submitted.
     Applied,
@@ -143,34 +143,32 @@ pub fn funnel_suppliers(
             [FunnelStage::Trialled, FunnelStage::Adopted],
         ),
     };
-    let mut found = Vec::new();
-    {
-        let mut query = Aggregate::new(connection, fact, filter, period, group_by);
-        if fact == Fact::Award {
-            query.needs_phase = true;
-        }
-        if fact == Fact::Application {
-            query.condition("x.submitted_at IS NOT NULL".to_owned());
-        }
-        let sql = query.suppliers_sql(step);
-        let rows: Vec<SupplierRow> = query.load(connection, sql)?;
-        for row in rows {
-            let key = split_key(&row.key, group_by);
-            let stage = stages[usize::from(row.step != 0)];
-            // An adopted trial is a trial too.
-            if stage == FunnelStage::Adopted {
-                found.push(StageSupplier {
-                    key: key.clone(),
-                    stage: FunnelStage::Trialled,
-                    supplier_id: row.supplier.clone(),
-                });
-            }
+    let mut query = Aggregate::new(connection, fact, filter, period, group_by);
+    if fact == Fact::Award {
+        query.needs_phase = true;
+    }
+    if fact == Fact::Application {
+        query.condition("x.submitted_at IS NOT NULL".to_owned());
+    }
+    let sql = query.suppliers_sql(step);
+    let rows: Vec<SupplierRow> = query.load(connection, sql)?;
+    let mut found = Vec::with_capacity(rows.len());
+    for row in rows {
+        let key = split_key(&row.key, group_by);
+        let stage = stages[usize::from(row.step != 0)];
+        // An adopted trial is a trial too.
+        if stage == FunnelStage::Adopted {
             found.push(StageSupplier {
-                key,
-                stage,
-                supplier_id: row.supplier,
+                key: key.clone(),
+                stage: FunnelStage::Trialled,
+                supplier_id: row.supplier.clone(),
             });
         }
+        found.push(StageSupplier {
+            key,
+            stage,
+            supplier_id: row.supplier,
+        });
     }
     Ok(found)
 }
