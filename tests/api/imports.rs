@@ -61,6 +61,21 @@ pub(super) fn results(server: &TestServer, location: &str, query: &str) -> Vec<V
     }
 }
 
+/// An NDJSON file imported by the admin: the job's location, and the job once it has ended.
+fn imported(server: &TestServer, query: &str, file: &str) -> (String, Value) {
+    let reply = upload(
+        server,
+        Some(&server.admin_token),
+        query,
+        "application/x-ndjson",
+        file,
+    );
+    assert_eq!(reply.status, 202, "{}", reply.text());
+    let location = reply.header("location").unwrap().to_owned();
+    let import = finished(server, &location);
+    (location, import)
+}
+
 fn organisation_count(server: &TestServer) -> usize {
     server.get("/api/v1/organisations?limit=500").json()["data"]
         .as_array()
@@ -691,6 +706,74 @@ fn an_import_job_logs_its_start_and_its_end() {
                     "{end}"
                 );
             }
+        }
+    });
+}
+
+/// New rows are written many to a statement; each row must still end as it would alone: a row
+/// whose identifier is taken is the one reported (the gathered write is undone and its rows
+/// written one by one), a key met twice in a batch creates and then updates, and every new
+/// record has its change in the feed as the API serves it.
+#[test]
+fn organisations_import_in_batches_as_they_would_row_by_row() {
+    for_each_backend(|server| {
+        let taken = json!({"scheme": "GB-COH", "id": "08365849"});
+        common::sbri::created(server.post_json(
+            "/api/v1/organisations",
+            &json!({"name": "HomeLINK", "kind": "sme", "scale": "small", "identifier": taken}),
+        ));
+        // Three batches; the clash is inside the second, the repeated key inside the first.
+        let mut rows: Vec<Value> = (1..=1_200).map(council).collect();
+        rows[699]["identifier"] = taken.clone();
+        rows[19]["external_ids"] = json!([{"source": "crm", "id": "C10"}]);
+        rows[19]["name"] = json!("Council Ten, renamed");
+        let file = ndjson(&rows);
+        let changes_before = server.changes_from_start().len();
+
+        let (location, import) = imported(server, "collection=organisations", &file);
+        assert_eq!(import["status"], "failed", "{import}");
+        let rejected = results(server, &location, "&outcome=rejected");
+        assert_eq!(rejected.len(), 1, "{rejected:?}");
+        assert_eq!(rejected[0]["line"], 700);
+        assert_eq!(rejected[0]["errors"][0]["pointer"], "#/identifier");
+        assert_eq!(organisation_count(server), 1, "all or nothing: nothing");
+        assert_eq!(server.changes_from_start().len(), changes_before);
+
+        let (location, import) = imported(server, "collection=organisations&mode=partial", &file);
+        assert_eq!(import["status"], "succeeded", "{import}");
+        assert_eq!(
+            (
+                import["rows_created"].as_i64(),
+                import["rows_updated"].as_i64(),
+                import["rows_rejected"].as_i64()
+            ),
+            (Some(1_198), Some(1), Some(1))
+        );
+        let all = results(server, &location, "");
+        let outcome = |line: i64| {
+            all.iter()
+                .find(|result| result["line"] == line)
+                .map(|result| result["outcome"].as_str().unwrap().to_owned())
+        };
+        assert_eq!(outcome(10).as_deref(), Some("created"));
+        assert_eq!(outcome(20).as_deref(), Some("updated"));
+        assert_eq!(outcome(700).as_deref(), Some("rejected"));
+        assert_eq!(outcome(701).as_deref(), Some("created"));
+        let ten = ok(server.get("/api/v1/organisations/by-external-id/crm/C10"));
+        assert_eq!(ten["name"], "Council Ten, renamed");
+        assert_eq!(ten["version"], 2);
+
+        // Every new record and the update are in the feed, as the API serves them.
+        let changes = server.changes_from_start();
+        assert_eq!(changes.len(), changes_before + 1_199);
+        for line in [1_i64, 500, 501, 1_200] {
+            let id = all.iter().find(|result| result["line"] == line).unwrap()["id"].clone();
+            let served = ok(server.get(&format!("/api/v1/organisations/{}", id.as_str().unwrap())));
+            let change = changes
+                .iter()
+                .find(|change| change["id"] == id)
+                .unwrap_or_else(|| panic!("no change for line {line}"));
+            assert_eq!(change["state"], served, "line {line}");
         }
     });
 }

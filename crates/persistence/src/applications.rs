@@ -18,7 +18,7 @@ use crate::schema::applications;
 pub const SUPPLIER_CONSTRAINT: &str = "applications_phase_supplier_key";
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = applications, treat_none_as_null = true)]
+#[diesel(table_name = applications, treat_none_as_null = true, treat_none_as_default_value = false)]
 struct ApplicationRow {
     id: String,
     phase_id: String,

@@ -11,7 +11,7 @@ use crate::schema::audit_log;
 
 /// One recorded change.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = audit_log)]
+#[diesel(table_name = audit_log, treat_none_as_default_value = false)]
 pub struct AuditRecord {
     pub id: String,
     pub occurred_at: NaiveDateTime,
@@ -61,6 +61,15 @@ pub fn record(connection: &mut DbConnection, record: &AuditRecord) -> Result<(),
     diesel::insert_into(audit_log::table)
         .values(record)
         .execute(connection)?;
+    Ok(())
+}
+
+/// Records several changes in multi-row statements (an import's new rows).
+pub fn record_all(
+    connection: &mut DbConnection,
+    records: &[AuditRecord],
+) -> Result<(), StoreError> {
+    insert_rows!(connection, audit_log::table, records);
     Ok(())
 }
 

@@ -17,7 +17,7 @@ use crate::schema::awards;
 pub const APPLICATION_CONSTRAINT: &str = "awards_application_key";
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = awards, treat_none_as_null = true)]
+#[diesel(table_name = awards, treat_none_as_null = true, treat_none_as_default_value = false)]
 struct AwardRow {
     id: String,
     phase_id: String,

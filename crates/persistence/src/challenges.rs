@@ -17,7 +17,7 @@ use crate::schema::challenges;
 pub const REFERENCE_CONSTRAINT: &str = "challenges_reference_key";
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = challenges, treat_none_as_null = true)]
+#[diesel(table_name = challenges, treat_none_as_null = true, treat_none_as_default_value = false)]
 struct ChallengeRow {
     id: String,
     programme_id: String,

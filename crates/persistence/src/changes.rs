@@ -81,7 +81,7 @@ impl FromStr for Position {
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = changes)]
+#[diesel(table_name = changes, treat_none_as_default_value = false)]
 struct NewChangeRow<'a> {
     occurred_at: NaiveDateTime,
     entity: &'a str,

@@ -2,7 +2,7 @@
 //! unique (a partner's key names one record), and so is `(entity, entity_id, source)` (a record
 //! has one key per partner).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use catalyst_domain::{ExternalId, Timestamp};
 use diesel::prelude::*;
@@ -123,6 +123,114 @@ pub fn add(
             })?;
     }
     Ok(())
+}
+
+/// A key as it is inserted.
+#[derive(Insertable)]
+#[diesel(table_name = external_ids, treat_none_as_default_value = false)]
+struct NewExternalId<'a> {
+    entity: &'a str,
+    source: &'a str,
+    external_id: &'a str,
+    entity_id: String,
+    created_at: chrono::NaiveDateTime,
+}
+
+/// Records the keys of several records just created, in multi-row statements. A key that names
+/// another record already is `Duplicate` (and the statement writes nothing).
+pub fn add_all<'a>(
+    connection: &mut DbConnection,
+    entity: &'a str,
+    records: impl IntoIterator<Item = (String, &'a [ExternalId], Timestamp)>,
+) -> Result<(), StoreError> {
+    let rows: Vec<NewExternalId<'a>> = records
+        .into_iter()
+        .flat_map(|(entity_id, ids, now)| {
+            ids.iter().map(move |external| NewExternalId {
+                entity,
+                source: &external.source,
+                external_id: &external.id,
+                entity_id: entity_id.clone(),
+                created_at: now.to_naive_utc(),
+            })
+        })
+        .collect();
+    let inserted = (|| -> Result<(), diesel::result::Error> {
+        insert_rows!(connection, external_ids::table, rows);
+        Ok(())
+    })();
+    inserted.map_err(|error| {
+        if is_unique_violation(&error) {
+            StoreError::Duplicate {
+                constraint: UNIQUE_CONSTRAINT,
+            }
+        } else {
+            StoreError::from(error)
+        }
+    })
+}
+
+/// Which of `keys` name a record of `entity` already: one query per source.
+pub fn known(
+    connection: &mut DbConnection,
+    entity: &str,
+    keys: &[&ExternalId],
+) -> Result<HashSet<ExternalId>, StoreError> {
+    let mut by_source: HashMap<&str, Vec<&str>> = HashMap::new();
+    for key in keys {
+        by_source.entry(&key.source).or_default().push(&key.id);
+    }
+    let mut found = HashSet::new();
+    for (source, ids) in by_source {
+        for batch in ids.chunks(crate::database::ROWS_PER_INSERT) {
+            let existing = known_of_source(connection, entity, source, batch)?;
+            found.extend(existing.into_iter().map(|id| ExternalId {
+                source: source.to_owned(),
+                id,
+            }));
+        }
+    }
+    Ok(found)
+}
+
+fn known_of_source(
+    connection: &mut DbConnection,
+    entity: &str,
+    source: &str,
+    ids: &[&str],
+) -> Result<Vec<String>, StoreError> {
+    #[derive(QueryableByName)]
+    struct Known {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        id: String,
+    }
+    match connection {
+        // A key at a time, each found by the whole primary key. `external_id = ANY($3)` would
+        // be one statement too, but while an import's own rows are uncommitted the planner
+        // has no statistics for them, expects one row per (entity, source), and filters
+        // every key of the source against the array instead: quadratic in the import's size.
+        DbConnection::Postgres(postgres) => Ok(diesel::sql_query(
+            "SELECT k.id FROM unnest($3::text[]) AS k(id)
+             CROSS JOIN LATERAL (
+                 SELECT 1 FROM external_ids e
+                 WHERE e.entity = $1 AND e.source = $2 AND e.external_id = k.id
+                 LIMIT 1
+             ) AS found",
+        )
+        .bind::<diesel::sql_types::Text, _>(entity)
+        .bind::<diesel::sql_types::Text, _>(source)
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(ids)
+        .load::<Known>(postgres)?
+        .into_iter()
+        .map(|known| known.id)
+        .collect()),
+        DbConnection::Sqlite(sqlite) => Ok(external_ids::table
+            .filter(external_ids::entity.eq(entity))
+            .filter(external_ids::source.eq(source))
+            .filter(external_ids::external_id.eq_any(ids))
+            .select(external_ids::external_id)
+            .load(sqlite)?),
+    }
 }
 
 /// Fills in the external ids of a page of records, in one query.

@@ -260,7 +260,7 @@ pub fn finish(
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = import_results)]
+#[diesel(table_name = import_results, treat_none_as_default_value = false)]
 pub struct RowResult {
     pub import_id: String,
     pub line: i64,
@@ -275,17 +275,7 @@ pub fn record_results(
     connection: &mut DbConnection,
     results: &[RowResult],
 ) -> Result<(), StoreError> {
-    // One statement per batch; the multi-connection cannot batch, each backend can.
-    for batch in results.chunks(500) {
-        match connection {
-            DbConnection::Postgres(postgres) => diesel::insert_into(import_results::table)
-                .values(batch)
-                .execute(postgres)?,
-            DbConnection::Sqlite(sqlite) => diesel::insert_into(import_results::table)
-                .values(batch)
-                .execute(sqlite)?,
-        };
-    }
+    insert_rows!(connection, import_results::table, results);
     Ok(())
 }
 

@@ -29,8 +29,9 @@ macro_rules! insert_rows {
     ($connection:expr, $table:expr, $rows:expr) => {{
         for batch in $rows.chunks($crate::database::ROWS_PER_INSERT) {
             match &mut *$connection {
-                $crate::database::DbConnection::Postgres(postgres) => diesel::insert_into($table)
-                    .values(batch)
+                // COPY: no statement to parse and plan with thousands of parameters.
+                $crate::database::DbConnection::Postgres(postgres) => diesel::copy_from($table)
+                    .from_insertable(batch)
                     .execute(postgres)?,
                 $crate::database::DbConnection::Sqlite(sqlite) => {
                     diesel::insert_into($table).values(batch).execute(sqlite)?
@@ -41,7 +42,7 @@ macro_rules! insert_rows {
 }
 
 /// `insert_all` for a collection whose records carry partners' keys: several new records in
-/// multi-row statements (a seed's batch), with their keys. `$row` makes a record's row (a
+/// multi-row statements (a seed's batch, an import's new rows), with their keys. `$row` makes a record's row (a
 /// `Result`).
 macro_rules! insert_all_with_external_ids {
     ($record:ty, $table:expr, $row:expr) => {
@@ -55,16 +56,17 @@ macro_rules! insert_all_with_external_ids {
                 .map($row)
                 .collect::<Result<Vec<_>, StoreError>>()?;
             insert_rows!(connection, $table, rows);
-            for record in records {
-                external_ids::add(
-                    connection,
-                    ENTITY,
-                    &record.id.to_string(),
-                    &record.external_ids,
-                    record.created_at,
-                )?;
-            }
-            Ok(())
+            external_ids::add_all(
+                connection,
+                ENTITY,
+                records.iter().map(|record| {
+                    (
+                        record.id.to_string(),
+                        record.external_ids.as_slice(),
+                        record.created_at,
+                    )
+                }),
+            )
         }
     };
 }

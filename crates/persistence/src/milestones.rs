@@ -16,7 +16,7 @@ use crate::keyset::{self, After, Page, Predicate, Sort, SortColumn};
 use crate::schema::milestones;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = milestones, treat_none_as_null = true)]
+#[diesel(table_name = milestones, treat_none_as_null = true, treat_none_as_default_value = false)]
 struct MilestoneRow {
     id: String,
     award_id: String,

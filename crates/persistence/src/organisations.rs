@@ -21,7 +21,7 @@ pub const ENTITY: &str = "organisations";
 pub const IDENTIFIER_CONSTRAINT: &str = "organisations_identifier_key";
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = organisations)]
+#[diesel(table_name = organisations, treat_none_as_default_value = false)]
 struct OrganisationRow {
     id: String,
     name: String,
@@ -129,6 +129,10 @@ fn map_write_error(error: diesel::result::Error) -> StoreError {
         StoreError::from(error)
     }
 }
+
+insert_all_with_external_ids!(Organisation, organisations::table, |organisation| {
+    Ok::<_, StoreError>(OrganisationRow::from(organisation))
+});
 
 /// Stores a new organisation.
 pub fn insert(

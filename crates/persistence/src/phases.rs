@@ -15,7 +15,7 @@ use crate::schema::phases;
 pub const NUMBER_CONSTRAINT: &str = "phases_challenge_id_number_key";
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = phases, treat_none_as_null = true)]
+#[diesel(table_name = phases, treat_none_as_null = true, treat_none_as_default_value = false)]
 struct PhaseRow {
     id: String,
     challenge_id: String,

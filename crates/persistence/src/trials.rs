@@ -16,7 +16,7 @@ use crate::keyset::{self, After, Page, Predicate, Sort, SortColumn};
 use crate::schema::{outcomes, trials};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = trials, treat_none_as_null = true)]
+#[diesel(table_name = trials, treat_none_as_null = true, treat_none_as_default_value = false)]
 struct TrialRow {
     id: String,
     award_id: Option<String>,
@@ -269,7 +269,7 @@ pub mod outcome_store {
     use super::*;
 
     #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-    #[diesel(table_name = outcomes, treat_none_as_null = true)]
+    #[diesel(table_name = outcomes, treat_none_as_null = true, treat_none_as_default_value = false)]
     struct OutcomeRow {
         id: String,
         trial_id: String,

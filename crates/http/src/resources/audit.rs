@@ -65,6 +65,47 @@ impl AuditContext {
         )
     }
 
+    /// [`created`](Self::created) for several records (an import's new rows), in multi-row
+    /// statements: each is `(id, version, audience, state as JSON)`.
+    pub fn created_all(
+        &self,
+        connection: &mut DbConnection,
+        entity: &str,
+        records: &[(String, i64, Audience, String)],
+    ) -> Result<(), ApiError> {
+        let audit: Vec<AuditRecord> = records
+            .iter()
+            .map(|(id, version, _, state)| {
+                AuditRecord::new(
+                    self.actor.clone(),
+                    Operation::Create.as_str(),
+                    entity,
+                    id.clone(),
+                    Some(*version),
+                    None,
+                    Some(state.clone()),
+                    self.request_id.clone(),
+                )
+            })
+            .collect();
+        store::record_all(connection, &audit)?;
+        let occurred_at = Timestamp::now();
+        let feed: Vec<NewChange<'_>> = records
+            .iter()
+            .map(|(id, version, audience, state)| NewChange {
+                entity,
+                entity_id: id,
+                operation: Operation::Create,
+                version: *version,
+                state: Some(state),
+                audience: *audience,
+                occurred_at,
+            })
+            .collect();
+        changes::record_all(connection, &feed)?;
+        Ok(())
+    }
+
     /// Records a change, with the state before and after; `audience` may see the record now.
     #[allow(clippy::too_many_arguments)] // Every part is a different fact about the change.
     pub fn updated<T: Serialize>(

@@ -278,63 +278,123 @@ pub(crate) async fn put<T: Keyed>(
 /// back) updates that record, which must be one the importer may see.
 pub(crate) fn import_row<T: FoundById>(
     connection: &mut DbConnection,
-    mut body: serde_json::Value,
+    body: serde_json::Value,
     actor: &Actor,
     audit: &AuditContext,
     check_only: bool,
 ) -> Result<Applied, ApiError> {
-    let id = match body
-        .as_object_mut()
-        .and_then(|members| members.remove("id"))
-    {
-        None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::String(id)) => Some(id),
-        Some(_) => {
-            return Err(ApiError::invalid_member(
-                "#/id",
-                "invalid_id",
-                "id must be a UUID, as a string",
-            ))
-        }
-    };
-    let body: T::Body = crate::extract::body::from_value(body)?;
-    let (checked, external_ids) = T::check(body)?;
+    let row = ImportRow::<T>::checked(body)?;
     if check_only {
         return Ok(Applied::Valid);
     }
-    let mut existing = None;
-    if let Some(id) = &id {
-        match T::find_by_id(connection, id, actor)? {
-            Some(record) => existing = Some(record),
-            None => {
+    row.write(connection, actor, audit)
+}
+
+/// An import row checked on its own, before any record is read.
+pub(crate) struct ImportRow<T: Keyed> {
+    /// The record the row names by its id (a CSV export read back), if it does.
+    pub id: Option<String>,
+    pub checked: T::Checked,
+    pub external_ids: Vec<ExternalId>,
+}
+
+impl<T: FoundById> ImportRow<T> {
+    /// Reads and checks a row's body.
+    pub(crate) fn checked(mut body: serde_json::Value) -> Result<Self, ApiError> {
+        let id = match body
+            .as_object_mut()
+            .and_then(|members| members.remove("id"))
+        {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(id)) => Some(id),
+            Some(_) => {
                 return Err(ApiError::invalid_member(
                     "#/id",
-                    "not_found",
-                    format!("no {} you may see has the id {id}", T::NOUN),
+                    "invalid_id",
+                    "id must be a UUID, as a string",
                 ))
             }
-        }
+        };
+        let body: T::Body = crate::extract::body::from_value(body)?;
+        let (checked, external_ids) = T::check(body)?;
+        Ok(Self {
+            id,
+            checked,
+            external_ids,
+        })
     }
-    for key in external_ids.iter().filter(|_| existing.is_none()) {
-        if let Some(found) = T::find_by_key(connection, key, actor)? {
-            existing = Some(found);
-            break;
+
+    /// Creates the record, or updates the one its id or one of its keys names.
+    pub(crate) fn write(
+        self,
+        connection: &mut DbConnection,
+        actor: &Actor,
+        audit: &AuditContext,
+    ) -> Result<Applied, ApiError> {
+        let mut existing = None;
+        if let Some(id) = &self.id {
+            match T::find_by_id(connection, id, actor)? {
+                Some(record) => existing = Some(record),
+                None => {
+                    return Err(ApiError::invalid_member(
+                        "#/id",
+                        "not_found",
+                        format!("no {} you may see has the id {id}", T::NOUN),
+                    ))
+                }
+            }
         }
+        for key in self.external_ids.iter().filter(|_| existing.is_none()) {
+            if let Some(found) = T::find_by_key(connection, key, actor)? {
+                existing = Some(found);
+                break;
+            }
+        }
+        // The row's keys win for its sources; the record keeps its other sources' keys.
+        let external_ids = match &existing {
+            Some(current) => {
+                catalyst_domain::external_id::merged(current.external_ids(), &self.external_ids)
+            }
+            None => self.external_ids,
+        };
+        Ok(
+            match T::save(
+                connection,
+                actor,
+                audit,
+                existing,
+                self.checked,
+                external_ids,
+            )? {
+                Saved::Created(record) => Applied::Created(record.id()),
+                Saved::Updated(record) => Applied::Updated(record.id()),
+                Saved::Unchanged(record) => Applied::Unchanged(record.id()),
+            },
+        )
     }
-    // The row's keys win for its sources; the record keeps its other sources' keys.
-    let external_ids = match &existing {
-        Some(current) => {
-            catalyst_domain::external_id::merged(current.external_ids(), &external_ids)
-        }
-        None => external_ids,
-    };
-    Ok(
-        match T::save(connection, actor, audit, existing, checked, external_ids)? {
-            Saved::Created(record) => Applied::Created(record.id()),
-            Saved::Updated(record) => Applied::Updated(record.id()),
-            Saved::Unchanged(record) => Applied::Unchanged(record.id()),
-        },
-    )
+}
+
+/// A collection whose new records can be made without reading the database, so that an
+/// import writes its new rows many to a statement (with their keys, audit records and
+/// changes) instead of one at a time.
+pub(crate) trait CreatedInBulk: FoundById<Checked: Clone> {
+    /// The new record, after every check that `save` makes of a create and that needs no
+    /// database (who may create one); the database's own rules (unique keys) are left to
+    /// `insert_all`, which fails as a whole.
+    fn new_record(
+        actor: &Actor,
+        checked: Self::Checked,
+        external_ids: Vec<ExternalId>,
+    ) -> Result<Self, ApiError>;
+
+    /// Stores new records and their keys in multi-row statements.
+    fn insert_all(
+        connection: &mut DbConnection,
+        records: &[Self],
+    ) -> Result<(), catalyst_persistence::StoreError>;
+
+    /// Who may see a new record, and its state as the audit trail and the change feed hold it.
+    fn created_state(&self) -> Result<(catalyst_domain::Audience, String), ApiError>;
 }
 
 /// Generates the two documented handlers of a `Keyed` collection, which delegate to `get` and

@@ -25,7 +25,7 @@ use crate::problem::{ApiError, Problem, ProblemItem};
 use crate::resources::audit::AuditContext;
 use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
-use crate::resources::upsert::{found, Keyed, Reply, Saved};
+use crate::resources::upsert::{found, CreatedInBulk, Keyed, Reply, Saved};
 use crate::resources::ExternalIdBody;
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
 use crate::server::state::AppState;
@@ -433,11 +433,7 @@ fn save_whole(
             Ok(Saved::Updated(updated))
         }
         None => {
-            actor.may_create_organisation()?;
-            let organisation = Organisation {
-                external_ids,
-                ..Organisation::create(fields, Timestamp::now())
-            };
+            let organisation = Organisation::new_record(actor, fields, external_ids)?;
             store::insert(connection, &organisation)
                 .map_err(|error| map_store_error(organisation.id, error))?;
             audit.created(
@@ -490,6 +486,31 @@ impl Keyed for Organisation {
         _connection: &mut catalyst_persistence::DbConnection,
     ) -> Result<Reply, ApiError> {
         Reply::of(self.version, &OrganisationResource::from(self.clone()))
+    }
+}
+
+impl CreatedInBulk for Organisation {
+    fn new_record(
+        actor: &catalyst_domain::Actor,
+        fields: OrganisationFields,
+        external_ids: Vec<ExternalId>,
+    ) -> Result<Self, ApiError> {
+        actor.may_create_organisation()?;
+        Ok(Organisation {
+            external_ids,
+            ..Organisation::create(fields, Timestamp::now())
+        })
+    }
+    fn insert_all(
+        connection: &mut catalyst_persistence::DbConnection,
+        records: &[Self],
+    ) -> Result<(), catalyst_persistence::StoreError> {
+        store::insert_all(connection, records)
+    }
+    fn created_state(&self) -> Result<(Audience, String), ApiError> {
+        let state = serde_json::to_string(&OrganisationResource::from(self))
+            .map_err(|_| ApiError::Internal)?;
+        Ok((Audience::Public, state))
     }
 }
 

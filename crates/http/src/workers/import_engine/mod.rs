@@ -11,8 +11,10 @@ use serde_json::Value;
 use crate::problem::{ApiError, ProblemItem};
 use crate::resources::audit::AuditContext;
 
+mod batch;
 mod rows;
 
+use batch::{OnFailure, RowWriter};
 pub(crate) use rows::PAYMENT_COLUMNS;
 use rows::{problem, RowReader};
 
@@ -107,8 +109,19 @@ pub fn run(
     progress: &mut dyn FnMut(Counts),
 ) -> Result<Counts, StoreError> {
     let batch = crate::resources::imports::batch_rows();
-    if import.mode == "partial" {
-        return run_partial(connection, import, actor, audit, progress, batch);
+    let partial = import.mode == "partial";
+    let writer = RowWriter {
+        collection: &import.collection,
+        actor,
+        audit,
+        on_failure: if partial {
+            OnFailure::SkipRow
+        } else {
+            OnFailure::Stop
+        },
+    };
+    if partial {
+        return run_partial(connection, import, &writer, progress, batch);
     }
     // An earlier attempt that died left results of rows it checked: start again.
     store::clear_results(connection, &import.id)?;
@@ -183,23 +196,19 @@ pub fn run(
             .start(connection, &import.collection)?
             .map_err(ApplyStop::Reason)?;
         let mut counts = Counts::default();
-        let mut results = Vec::new();
-        while let Some(row) = reader.next(connection)? {
-            let line = row.line;
-            let body = row
-                .body
-                .map_err(|problems| ApplyStop::Rejected(line, problems))?;
-            let outcome = apply(connection, &import.collection, body, actor, audit, false)
-                .map_err(|error| ApplyStop::Rejected(line, problems_of(&error)))?;
-            if let Some(result) = result_of(import, line, Ok(outcome), &mut counts) {
-                results.push(result);
+        loop {
+            let rows = reader.next_batch(connection, batch)?;
+            if rows.is_empty() {
+                break;
             }
-            if results.len() >= batch {
-                store::record_results(connection, &results)?;
-                results.clear();
+            let outcomes = batch::write_rows(connection, rows, &writer)?;
+            let mut results = Vec::with_capacity(outcomes.len());
+            for (line, outcome) in outcomes {
+                let applied = outcome.map_err(|problems| ApplyStop::Rejected(line, problems))?;
+                results.extend(result_of(import, line, Ok(applied), &mut counts));
             }
+            store::record_results(connection, &results)?;
         }
-        store::record_results(connection, &results)?;
         store::finish(connection, &import.id, true, counts, None, Timestamp::now())?;
         Ok::<_, ApplyStop>(counts)
     });
@@ -257,8 +266,7 @@ impl From<StoreError> for ApplyStop {
 fn run_partial(
     connection: &mut DbConnection,
     import: &Import,
-    actor: &Actor,
-    audit: &AuditContext,
+    writer: &RowWriter<'_>,
     progress: &mut dyn FnMut(Counts),
     batch: usize,
 ) -> Result<Counts, StoreError> {
@@ -290,27 +298,12 @@ fn run_partial(
     loop {
         let (done, batch_counts) = transaction(connection, |connection| {
             let mut batch_counts = counts;
-            let mut results = Vec::new();
-            let mut done = true;
-            for _ in 0..batch {
-                let Some(row) = reader.next(connection)? else {
-                    break;
-                };
-                done = false;
-                let applied = match row.body {
-                    Err(problems) => Err(problems),
-                    Ok(body) => transaction(connection, |connection| {
-                        apply(connection, &import.collection, body, actor, audit, false)
-                            .map_err(SavepointFailure::Api)
-                    })
-                    .map_err(|failure| match failure {
-                        SavepointFailure::Api(error) => problems_of(&error),
-                        SavepointFailure::Store(error) => problems_of(&ApiError::from(error)),
-                    }),
-                };
-                if let Some(result) = result_of(import, row.line, applied, &mut batch_counts) {
-                    results.push(result);
-                }
+            let rows = reader.next_batch(connection, batch)?;
+            let done = rows.is_empty();
+            let outcomes = batch::write_rows(connection, rows, writer)?;
+            let mut results = Vec::with_capacity(outcomes.len());
+            for (line, outcome) in outcomes {
+                results.extend(result_of(import, line, outcome, &mut batch_counts));
             }
             store::record_results(connection, &results)?;
             store::progress(
@@ -330,17 +323,6 @@ fn run_partial(
     }
     store::finish(connection, &import.id, true, counts, None, Timestamp::now())?;
     Ok(counts)
-}
-
-enum SavepointFailure {
-    Api(ApiError),
-    Store(StoreError),
-}
-
-impl From<StoreError> for SavepointFailure {
-    fn from(error: StoreError) -> Self {
-        SavepointFailure::Store(error)
-    }
 }
 
 /// How often a running import says how far it has got.

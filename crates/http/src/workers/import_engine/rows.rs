@@ -270,6 +270,22 @@ impl RowReader {
         Ok(Some((first, parse_csv_record(&text))))
     }
 
+    /// Up to `size` rows (none at the end of the file).
+    pub(super) fn next_batch(
+        &mut self,
+        connection: &mut DbConnection,
+        size: usize,
+    ) -> Result<Vec<RawRow>, StoreError> {
+        let mut rows = Vec::with_capacity(size);
+        while rows.len() < size {
+            match self.next(connection)? {
+                Some(row) => rows.push(row),
+                None => break,
+            }
+        }
+        Ok(rows)
+    }
+
     pub(super) fn next(
         &mut self,
         connection: &mut DbConnection,
