@@ -237,6 +237,47 @@ fn reconcile(server: &TestServer) {
             + minor(&totals["medium_value"])
             <= sme_value
     );
+    let supplier =
+        |award: &Value| &organisations[award["supplier_organisation_id"].as_str().unwrap()];
+    for band in ["micro", "small", "medium"] {
+        let expected: i64 = standing
+            .iter()
+            .filter(|award| is_sme(award) && supplier(award)["scale"] == band)
+            .map(|award| minor(&award["amount"]))
+            .sum();
+        assert_eq!(minor(&totals[format!("{band}_value")]), expected, "{band}");
+    }
+    // The region filter keeps the awards whose supplier is in the region.
+    if let Some(region) = standing
+        .iter()
+        .find_map(|award| supplier(award)["region"].as_str())
+    {
+        let in_region: Vec<&&Value> = standing
+            .iter()
+            .filter(|award| supplier(award)["region"] == region)
+            .collect();
+        let filtered = report(
+            server,
+            &format!("/api/v1/reports/sme-share?region={region}"),
+        );
+        let filtered_totals = &filtered["totals"][0];
+        assert_eq!(
+            minor(&filtered_totals["awarded_value"]),
+            in_region
+                .iter()
+                .map(|award| minor(&award["amount"]))
+                .sum::<i64>()
+        );
+        assert_eq!(
+            minor(&filtered_totals["sme_value"]),
+            in_region
+                .iter()
+                .filter(|award| is_sme(award))
+                .map(|award| minor(&award["amount"]))
+                .sum::<i64>()
+        );
+        assert_eq!(count_sum(&filtered, "contracts"), in_region.len() as i64);
+    }
     assert_eq!(count(&totals["sme_contracts"]), sme_contracts);
     assert_eq!(count_sum(&share, "contracts"), standing.len() as i64);
     let expected_share = ((sme_value as f64 / committed as f64) * 10_000.0).round() / 10_000.0;

@@ -34,6 +34,11 @@ fn all_of<'c>(conditions: impl IntoIterator<Item = &'c String>) -> String {
     }
 }
 
+/// Whether a dimension is the supplier's own (read from `o`).
+fn is_supplier_dimension(dimension: &Dimension) -> bool {
+    matches!(dimension, Dimension::Region | Dimension::SupplierScale)
+}
+
 /// `1, 2, ..., count`: a GROUP BY of the first `count` columns.
 fn positions(count: usize) -> String {
     (1..=count)
@@ -350,6 +355,79 @@ impl<'a> Aggregate<'a> {
         )
     }
 
+    /// The dimensions read from the facts (all but the supplier's), as columns `d<position>`.
+    fn fact_dimensions(&self) -> Vec<String> {
+        self.group_by
+            .iter()
+            .enumerate()
+            .filter(|(_, dimension)| !is_supplier_dimension(dimension))
+            .map(|(index, dimension)| format!("{} AS d{index}", self.dimension(*dimension)))
+            .collect()
+    }
+
+    /// The row key over facts grouped per supplier: the supplier's dimensions read from `o`,
+    /// the others from the facts' `d<position>` columns.
+    fn supplier_key(&self) -> String {
+        self.key(|index, dimension| {
+            if is_supplier_dimension(&dimension) {
+                self.dimension(dimension)
+            } else {
+                format!("d{index}")
+            }
+        })
+    }
+
+    /// [`sql`](Self::sql) for sums that depend on the supplier (`o`): the facts are grouped
+    /// per supplier first (`sums`, each name and what a fact adds), then each supplier is read
+    /// once, by its key, and its groups summed per row key (`supplier_sums`, each name and what
+    /// a supplier's group adds, over `facts.<sum>` and `o`): `key, columns..., supplier_sums...`.
+    /// The organisations read are those the facts name, however many others there are.
+    pub(super) fn per_supplier_sql(
+        &self,
+        columns: &[(&str, String)],
+        sums: &[(&str, String)],
+        supplier_sums: &[(&str, String)],
+    ) -> String {
+        let mut inner_columns = self.fact_dimensions();
+        inner_columns.extend(
+            columns
+                .iter()
+                .map(|(name, value)| format!("{value} AS {name}")),
+        );
+        inner_columns.push(format!("{} AS supplier", self.fact.supplier()));
+        let inner_groups = positions(inner_columns.len());
+        inner_columns.extend(
+            sums.iter()
+                .map(|(name, value)| format!("SUM({value}) AS {name}")),
+        );
+        let key = self.supplier_key();
+        let mut outer_columns = vec![format!("{key} AS key")];
+        outer_columns.extend(columns.iter().map(|(name, _)| format!("facts.{name}")));
+        let outer_groups = positions(outer_columns.len());
+        outer_columns.extend(
+            supplier_sums
+                .iter()
+                .map(|(name, value)| format!("CAST(SUM({value}) AS BIGINT) AS {name}")),
+        );
+        let supplier = match self.backend {
+            // OFFSET 0 keeps the subquery whole: a lookup by key per supplier, where a join
+            // may scan every organisation to sort or hash them.
+            Backend::Postgres => "CROSS JOIN LATERAL (SELECT kind, scale, region FROM \
+                                  organisations WHERE id = facts.supplier OFFSET 0) AS o"
+                .to_owned(),
+            Backend::Sqlite => "JOIN organisations o ON o.id = facts.supplier".to_owned(),
+        };
+        format!(
+            "SELECT {} FROM (SELECT {} FROM {} WHERE {} GROUP BY {inner_groups}) AS facts \
+             {supplier} WHERE {} GROUP BY {outer_groups}",
+            outer_columns.join(", "),
+            inner_columns.join(", "),
+            self.facts_joined(),
+            all_of(&self.conditions),
+            all_of(&self.supplier_conditions),
+        )
+    }
+
     /// The key naming a row: each dimension's value (`value` of its position and dimension
     /// says where it is read), as text, joined.
     fn key(&self, value: impl Fn(usize, Dimension) -> String) -> String {
@@ -375,18 +453,11 @@ impl<'a> Aggregate<'a> {
     /// per fact: when every dimension is the supplier's, as a probe per supplier for any fact
     /// (by the index on the fact's supplier), else after the facts are grouped.
     pub(super) fn suppliers_sql(&self, step: Option<&str>) -> String {
-        let by_supplier = |dimension: &Dimension| {
-            matches!(dimension, Dimension::Region | Dimension::SupplierScale)
-        };
-        let supplier_dimension = |index: usize, dimension: Dimension| match dimension {
-            Dimension::Region | Dimension::SupplierScale => self.dimension(dimension),
-            _ => format!("d{index}"),
-        };
-        let key = self.key(supplier_dimension);
+        let key = self.supplier_key();
         let from = self.facts_joined();
         let conditions = all_of(&self.conditions);
         let supplier = self.fact.supplier();
-        if step.is_none() && self.group_by.iter().all(by_supplier) {
+        if step.is_none() && self.group_by.iter().all(is_supplier_dimension) {
             return format!(
                 "SELECT {key} AS key, CAST(0 AS INTEGER) AS step, o.id AS supplier \
                  FROM organisations o WHERE {} AND EXISTS (SELECT 1 FROM {from} \
@@ -395,13 +466,7 @@ impl<'a> Aggregate<'a> {
             );
         }
         let step = step.unwrap_or("0");
-        let mut inner_columns: Vec<String> = self
-            .group_by
-            .iter()
-            .enumerate()
-            .filter(|(_, dimension)| !by_supplier(dimension))
-            .map(|(index, dimension)| format!("{} AS d{index}", self.dimension(*dimension)))
-            .collect();
+        let mut inner_columns = self.fact_dimensions();
         inner_columns.push(format!("CAST({step} AS INTEGER) AS step"));
         inner_columns.push(format!("{supplier} AS supplier"));
         let mut outer = format!(
