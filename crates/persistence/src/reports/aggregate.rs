@@ -81,6 +81,15 @@ impl Fact {
         }
     }
 
+    /// The table whose `supplier_organisation_id` is the fact's supplier.
+    fn supplier_table(self) -> &'static str {
+        match self {
+            Fact::Award | Fact::Payment | Fact::Trial => "awards",
+            Fact::Invoice => "milestones",
+            Fact::Application => "applications",
+        }
+    }
+
     fn challenge(self) -> &'static str {
         match self {
             Fact::Application => "x.challenge_id",
@@ -108,6 +117,8 @@ pub(super) struct Aggregate<'a> {
     supplier_conditions: Vec<String>,
     parameters: Vec<String>,
     pub(super) needs_supplier: bool,
+    /// Whether the supplier is read through [`suppliers`](Self::suppliers) rather than joined.
+    pub(super) suppliers_by_key: bool,
     pub(super) needs_phase: bool,
     needs_challenge: bool,
     filters_owners: bool,
@@ -135,6 +146,7 @@ impl<'a> Aggregate<'a> {
             needs_supplier: filter.supplier_region.is_some()
                 || group_by.contains(&Dimension::Region)
                 || group_by.contains(&Dimension::SupplierScale),
+            suppliers_by_key: false,
             needs_phase: group_by.contains(&Dimension::PhaseNumber),
             needs_challenge: filter.programme_id.is_some()
                 || group_by.contains(&Dimension::Programme),
@@ -285,12 +297,38 @@ impl<'a> Aggregate<'a> {
     fn from(&self) -> String {
         let mut from = self.facts_joined();
         if self.needs_supplier {
+            let suppliers = if self.suppliers_by_key {
+                self.suppliers()
+            } else {
+                "organisations".to_owned()
+            };
             from.push_str(&format!(
-                " JOIN organisations o ON o.id = {}",
+                " JOIN {suppliers} o ON o.id = {}",
                 self.fact.supplier()
             ));
         }
         from
+    }
+
+    /// The organisations that are suppliers of the fact's table, as `o` is read (`id`, `kind`,
+    /// `scale`, `region`). On PostgreSQL each distinct supplier is looked up by key (OFFSET 0
+    /// keeps the lookup whole): joined to all organisations, the planner sorts or hashes every
+    /// one of them, however few supply anything (1,000,000 against 2,000 in `bench/run`).
+    /// SQLite looks each fact's supplier up by key anyway. It pays where every fact is read
+    /// with its supplier's scale and kind (SME share: 74 against 50 ms in psql on the bench's
+    /// data); where the supplier only filters (funding by region) or is probed per supplier
+    /// (the funnel), the DISTINCT scan costs more than it saves.
+    fn suppliers(&self) -> String {
+        match self.backend {
+            Backend::Postgres => format!(
+                "(SELECT s.id, found.kind, found.scale, found.region \
+                 FROM (SELECT DISTINCT supplier_organisation_id AS id FROM {}) AS s \
+                 CROSS JOIN LATERAL (SELECT kind, scale, region FROM organisations \
+                 WHERE organisations.id = s.id OFFSET 0) AS found)",
+                self.fact.supplier_table()
+            ),
+            Backend::Sqlite => "organisations".to_owned(),
+        }
     }
 
     /// The facts with every table joined but the supplier's.
@@ -375,57 +413,6 @@ impl<'a> Aggregate<'a> {
                 format!("d{index}")
             }
         })
-    }
-
-    /// [`sql`](Self::sql) for sums that depend on the supplier (`o`): the facts are grouped
-    /// per supplier first (`sums`, each name and what a fact adds), then each supplier is read
-    /// once, by its key, and its groups summed per row key (`supplier_sums`, each name and what
-    /// a supplier's group adds, over `facts.<sum>` and `o`): `key, columns..., supplier_sums...`.
-    /// The organisations read are those the facts name, however many others there are.
-    pub(super) fn per_supplier_sql(
-        &self,
-        columns: &[(&str, String)],
-        sums: &[(&str, String)],
-        supplier_sums: &[(&str, String)],
-    ) -> String {
-        let mut inner_columns = self.fact_dimensions();
-        inner_columns.extend(
-            columns
-                .iter()
-                .map(|(name, value)| format!("{value} AS {name}")),
-        );
-        inner_columns.push(format!("{} AS supplier", self.fact.supplier()));
-        let inner_groups = positions(inner_columns.len());
-        inner_columns.extend(
-            sums.iter()
-                .map(|(name, value)| format!("SUM({value}) AS {name}")),
-        );
-        let key = self.supplier_key();
-        let mut outer_columns = vec![format!("{key} AS key")];
-        outer_columns.extend(columns.iter().map(|(name, _)| format!("facts.{name}")));
-        let outer_groups = positions(outer_columns.len());
-        outer_columns.extend(
-            supplier_sums
-                .iter()
-                .map(|(name, value)| format!("CAST(SUM({value}) AS BIGINT) AS {name}")),
-        );
-        let supplier = match self.backend {
-            // OFFSET 0 keeps the subquery whole: a lookup by key per supplier, where a join
-            // may scan every organisation to sort or hash them.
-            Backend::Postgres => "CROSS JOIN LATERAL (SELECT kind, scale, region FROM \
-                                  organisations WHERE id = facts.supplier OFFSET 0) AS o"
-                .to_owned(),
-            Backend::Sqlite => "JOIN organisations o ON o.id = facts.supplier".to_owned(),
-        };
-        format!(
-            "SELECT {} FROM (SELECT {} FROM {} WHERE {} GROUP BY {inner_groups}) AS facts \
-             {supplier} WHERE {} GROUP BY {outer_groups}",
-            outer_columns.join(", "),
-            inner_columns.join(", "),
-            self.facts_joined(),
-            all_of(&self.conditions),
-            all_of(&self.supplier_conditions),
-        )
     }
 
     /// The key naming a row: each dimension's value (`value` of its position and dimension

@@ -122,33 +122,25 @@ pub fn sme_sums(
     group_by: &[Dimension],
 ) -> Result<Vec<SmeSum>, StoreError> {
     let mut query = Aggregate::new(connection, Fact::Award, filter, period, group_by);
+    query.needs_supplier = true;
+    query.suppliers_by_key = true;
     query.condition("a.status <> 'terminated'".to_owned());
     let sme = sme_condition();
-    let part =
-        |condition: &str, sum: &str| format!("CASE WHEN {condition} THEN facts.{sum} ELSE 0 END");
-    let scale = |scale: Scale| {
-        part(
-            &format!("{sme} AND o.scale = '{}'", scale.as_str()),
-            "value",
-        )
-    };
-    let supplier_sums = [
-        ("value", "facts.value".to_owned()),
-        ("sme_value", part(&sme, "value")),
+    let part = |condition: &str| format!("CASE WHEN {condition} THEN a.amount_amount ELSE 0 END");
+    let scale = |scale: Scale| part(&format!("{sme} AND o.scale = '{}'", scale.as_str()));
+    let sums = [
+        ("value", "a.amount_amount".to_owned()),
+        ("sme_value", part(&sme)),
         ("micro_value", scale(Scale::Micro)),
         ("small_value", scale(Scale::Small)),
         ("medium_value", scale(Scale::Medium)),
-        ("contracts", "facts.contracts".to_owned()),
-        ("sme_contracts", part(&sme, "contracts")),
+        ("contracts", "1".to_owned()),
+        (
+            "sme_contracts",
+            format!("CASE WHEN {sme} THEN 1 ELSE 0 END"),
+        ),
     ];
-    let sql = query.per_supplier_sql(
-        &[("currency", "a.amount_currency".to_owned())],
-        &[
-            ("value", "a.amount_amount".to_owned()),
-            ("contracts", "1".to_owned()),
-        ],
-        &supplier_sums,
-    );
+    let sql = query.sql(&[("currency", "a.amount_currency".to_owned())], &sums);
     let rows: Vec<SmeSumRow> = query.load(connection, sql)?;
     Ok(rows
         .into_iter()
