@@ -66,6 +66,15 @@ pub(crate) fn bearer_token(request: &HttpRequest) -> Result<Option<String>, ApiE
     Ok(Some(token.trim().to_owned()))
 }
 
+/// The subject of the request's bearer token if it is valid: who the rate limiter counts and
+/// the idempotency guard keys a request to (the caller extractor answers for a bad one).
+pub(crate) fn verified_subject(request: &HttpRequest, keys: &TokenKeys) -> Option<String> {
+    let token = bearer_token(request).ok().flatten()?;
+    verify_once(request, keys, &token)
+        .ok()
+        .map(|claims| claims.sub)
+}
+
 /// A bearer token checked on this request, and what the check found.
 struct VerifiedToken {
     token: String,

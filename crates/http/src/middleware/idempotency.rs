@@ -58,19 +58,7 @@ pub async fn guard(
         Ok(key) => key,
         Err(error) => return Ok(request.into_response(error.error_response())),
     };
-    let caller = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| {
-            value
-                .strip_prefix("Bearer ")
-                .or_else(|| value.strip_prefix("bearer "))
-        })
-        .and_then(|token| {
-            crate::auth::caller::verify_once(request.request(), &state.keys, token.trim()).ok()
-        })
-        .map(|claims| claims.sub);
+    let caller = crate::auth::caller::verified_subject(request.request(), &state.keys);
     let Some(caller) = caller else {
         return next.call(request).await;
     };

@@ -99,13 +99,7 @@ impl RateLimiter {
 
 /// Who a request counts against: the subject of a valid bearer token, else its address.
 fn client_of(request: &ServiceRequest, state: &AppState) -> String {
-    let subject = crate::auth::caller::bearer_token(request.request())
-        .ok()
-        .flatten()
-        .and_then(|token| {
-            crate::auth::caller::verify_once(request.request(), &state.keys, &token).ok()
-        })
-        .map(|claims| claims.sub);
+    let subject = crate::auth::caller::verified_subject(request.request(), &state.keys);
     match subject {
         Some(subject) => format!("subject:{subject}"),
         None => {
