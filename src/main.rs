@@ -520,6 +520,7 @@ fn serve(
     actix_web::rt::System::new().block_on(async move {
         let server =
             catalyst_http::server(state, listener, &serve.server).map_err(RunError::Server)?;
+        actix_web::rt::spawn(memory::return_freed_memory());
         tracing::info!(address = %address, "listening");
         server.await.map_err(RunError::Server)?;
         tracing::info!("stopped");

@@ -1,4 +1,5 @@
-//! Memory settings of the process, made before any thread starts.
+//! The process's memory: allocator settings made before any thread starts, and freed memory
+//! given back while the server runs.
 
 /// glibc gives each thread that allocates its own malloc arena (up to eight per core), each
 /// keeping freed memory for itself: about 10 MB of an idle server's 37 MB resident. Two arenas
@@ -18,3 +19,33 @@ pub fn limit_malloc_arenas() {
 /// Other platforms' allocators have no such setting.
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 pub fn limit_malloc_arenas() {}
+
+/// How often freed memory goes back to the system.
+const RETURN_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Runs inside `serve`: gives the memory glibc holds freed back to the system, shortly after
+/// start and then every minute. Start-up (the OpenAPI document, the route table, each worker's
+/// app) frees most of what it allocates, but glibc keeps it: about 16 of an idle server's 40 MB
+/// resident (measured with `malloc_trim` called from gdb: 40.3 MB before, 23.9 MB after).
+/// A burst (an import, a report) leaves the same behind. A trim walks only the free lists.
+pub async fn return_freed_memory() {
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(500)).await;
+    let mut ticks = actix_web::rt::time::interval(RETURN_EVERY);
+    loop {
+        ticks.tick().await;
+        trim();
+    }
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+fn trim() {
+    // SAFETY: malloc_trim only releases free memory; it takes the allocator's own locks and
+    // touches no memory in use. Its answer (whether anything was released) does not matter.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn trim() {}
