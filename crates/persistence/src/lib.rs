@@ -42,8 +42,8 @@ macro_rules! insert_rows {
 }
 
 /// `insert_all` for a collection whose records carry partners' keys: several new records in
-/// multi-row statements (a seed's batch, an import's new rows), with their keys. `$row` makes a record's row (a
-/// `Result`).
+/// multi-row statements (a seed's batch, an import's new rows), with their keys. `$row` makes
+/// a record's row (a `Result`).
 macro_rules! insert_all_with_external_ids {
     ($record:ty, $table:expr, $row:expr) => {
         /// Several new records in multi-row statements, with their partners' keys.
