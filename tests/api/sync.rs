@@ -7,6 +7,14 @@ use serde_json::json;
 
 const COLLECTION: &str = "/api/v1/organisations";
 
+/// How many organisations the collection lists.
+fn organisations_listed(server: &TestServer) -> usize {
+    server.get(COLLECTION).json()["data"]
+        .as_array()
+        .unwrap()
+        .len()
+}
+
 fn post_with_key(
     server: &TestServer,
     token: &str,
@@ -38,13 +46,7 @@ fn a_retry_with_the_same_key_gets_the_first_response_and_creates_nothing() {
         assert_eq!(again.json(), first.json());
         assert_eq!(again.header("location"), first.header("location"));
         assert_eq!(again.header("etag"), first.header("etag"));
-        assert_eq!(
-            server.get(COLLECTION).json()["data"]
-                .as_array()
-                .unwrap()
-                .len(),
-            1
-        );
+        assert_eq!(organisations_listed(server), 1);
 
         // The same key with another body is a client's mistake, and changes nothing.
         let other = post_with_key(
@@ -55,13 +57,7 @@ fn a_retry_with_the_same_key_gets_the_first_response_and_creates_nothing() {
         );
         let problem = other.assert_problem(422, "invalid_body");
         assert_eq!(problem["errors"][0]["code"], "idempotency_key_reused");
-        assert_eq!(
-            server.get(COLLECTION).json()["data"]
-                .as_array()
-                .unwrap()
-                .len(),
-            1
-        );
+        assert_eq!(organisations_listed(server), 1);
 
         // Keys are scoped to the caller: another caller's same key is another request.
         let (_, manager) = server.user("pm@catalyst.test", "programme_manager", &[]);
@@ -110,10 +106,9 @@ fn parallel_retries_with_one_key_create_one_record() {
                 .map(|handle| handle.join().unwrap())
                 .collect()
         });
+        // Each retry waits for the first to commit, then replays its answer.
         assert!(
-            replies
-                .iter()
-                .all(|(status, _)| *status == 201 || *status == 409),
+            replies.iter().all(|(status, _)| *status == 201),
             "{replies:?}"
         );
         let ids: std::collections::BTreeSet<&String> =
@@ -123,15 +118,49 @@ fn parallel_retries_with_one_key_create_one_record() {
             1,
             "every 201 names the same organisation: {replies:?}"
         );
-        assert_eq!(
-            server.get(COLLECTION).json()["data"]
-                .as_array()
-                .unwrap()
-                .len(),
-            1,
-            "on {}",
-            server.backend
-        );
+        assert_eq!(organisations_listed(server), 1, "on {}", server.backend);
+    });
+}
+
+#[test]
+fn a_retry_sent_while_the_first_is_being_written_waits_for_it_and_replays_it() {
+    use catalyst_persistence::DbConnection;
+    use diesel::connection::SimpleConnection;
+    for_each_backend(|server| {
+        // Another session holds back every write of an organisation, so the first request has
+        // claimed its key and is waiting to write its record when the retry arrives.
+        let mut blocker =
+            catalyst_persistence::database::ConnectionManager::new(server.database().url().clone())
+                .connect()
+                .unwrap();
+        let hold = match &blocker {
+            DbConnection::Postgres(_) => "BEGIN; LOCK TABLE organisations IN SHARE MODE;",
+            DbConnection::Sqlite(_) => "BEGIN IMMEDIATE;",
+        };
+        blocker.batch_execute(hold).unwrap();
+        let body = local_authority("Leeds City Council");
+        let pause = std::time::Duration::from_millis(500);
+        let (first, retry) = std::thread::scope(|scope| {
+            let first =
+                scope.spawn(|| post_with_key(server, &server.admin_token, "held-back-1", &body));
+            std::thread::sleep(pause);
+            let retry =
+                scope.spawn(|| post_with_key(server, &server.admin_token, "held-back-1", &body));
+            std::thread::sleep(pause);
+            blocker.batch_execute("COMMIT;").unwrap();
+            (first.join().unwrap(), retry.join().unwrap())
+        });
+        // The key, the record and the kept response commit together: the retry is not told
+        // "still in flight" (409), it waits on the key and gets the first one's answer.
+        assert_eq!(first.status, 201, "{}: {}", server.backend, first.text());
+        assert_eq!(retry.status, 201, "{}: {}", server.backend, retry.text());
+        assert_eq!(first.json(), retry.json());
+        let replayed = [&first, &retry]
+            .iter()
+            .filter(|reply| reply.header("idempotent-replayed") == Some("true"))
+            .count();
+        assert_eq!(replayed, 1, "on {}", server.backend);
+        assert_eq!(organisations_listed(server), 1, "on {}", server.backend);
     });
 }
 
@@ -147,13 +176,7 @@ fn a_retry_reaching_another_replica_gets_the_stored_response() {
         assert_eq!(again.status, 201, "{}", again.text());
         assert_eq!(again.header("idempotent-replayed"), Some("true"));
         assert_eq!(again.json()["id"], first.json()["id"]);
-        assert_eq!(
-            replica.get(COLLECTION).json()["data"]
-                .as_array()
-                .unwrap()
-                .len(),
-            1
-        );
+        assert_eq!(organisations_listed(&replica), 1);
     });
 }
 
@@ -278,13 +301,7 @@ fn a_put_by_external_id_creates_then_updates_and_honours_preconditions() {
         assert_eq!(updated.json()["id"], leeds["id"]);
         assert_eq!(updated.json()["version"], 2);
         assert_eq!(updated.header("etag"), Some("\"2\""));
-        assert_eq!(
-            server.get(COLLECTION).json()["data"]
-                .as_array()
-                .unwrap()
-                .len(),
-            1
-        );
+        assert_eq!(organisations_listed(server), 1);
 
         // The body may not give the path's source another key; bad input changes nothing.
         let mut conflicting = renamed.clone();
@@ -366,13 +383,7 @@ fn concurrent_puts_with_one_key_make_one_organisation() {
             1,
             "{statuses:?}"
         );
-        assert_eq!(
-            server.get(COLLECTION).json()["data"]
-                .as_array()
-                .unwrap()
-                .len(),
-            1
-        );
+        assert_eq!(organisations_listed(server), 1);
     });
 }
 

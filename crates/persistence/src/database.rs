@@ -569,25 +569,42 @@ where
         // Already inside a unit of work: a savepoint keeps it whole.
         return connection.transaction(work);
     }
-    match connection {
-        DbConnection::Sqlite(sqlite) => {
-            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?
-        }
-        DbConnection::Postgres(postgres) => AnsiTransactionManager::begin_transaction(postgres)?,
-    }
+    begin_write(connection)?;
     match work(connection) {
         Ok(value) => {
-            <DbConnection as Connection>::TransactionManager::commit_transaction(connection)?;
+            commit(connection)?;
             Ok(value)
         }
         Err(error) => {
             // The work's error is the one worth reporting; a failed rollback marks the connection
             // broken and the pool drops it.
-            let _ =
-                <DbConnection as Connection>::TransactionManager::rollback_transaction(connection);
+            let _ = rollback(connection);
             Err(error)
         }
     }
+}
+
+/// Opens a write transaction that outlives one closure: a request's unit of work, begun before
+/// its handler runs and ended by [`commit`] or [`rollback`] once its response is known. Work
+/// inside it that asks for a [`write_transaction`] gets a savepoint. `IMMEDIATE` on SQLite, as in
+/// [`write_transaction`].
+pub fn begin_write(connection: &mut DbConnection) -> Result<(), diesel::result::Error> {
+    match connection {
+        DbConnection::Sqlite(sqlite) => {
+            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")
+        }
+        DbConnection::Postgres(postgres) => AnsiTransactionManager::begin_transaction(postgres),
+    }
+}
+
+/// Commits the transaction [`begin_write`] opened.
+pub fn commit(connection: &mut DbConnection) -> Result<(), diesel::result::Error> {
+    <DbConnection as Connection>::TransactionManager::commit_transaction(connection)
+}
+
+/// Rolls back the transaction [`begin_write`] opened.
+pub fn rollback(connection: &mut DbConnection) -> Result<(), diesel::result::Error> {
+    <DbConnection as Connection>::TransactionManager::rollback_transaction(connection)
 }
 
 /// [`write_transaction`] for callers whose errors know storage errors but not diesel's: the

@@ -1,7 +1,10 @@
 //! `Idempotency-Key` on creating POSTs (the IETF draft's semantics): the first response is kept
 //! for 24 hours, scoped to the caller and the route; a retry with the same key and body gets it
 //! again (`Idempotent-Replayed: true`), the same key with another body is 422, and a retry while
-//! the first is still running is 409. The keys live in the database, so any replica can answer.
+//! the first is still running waits for it and gets its response. The keys live in the database,
+//! so any replica can answer. Claiming the key, the request's own writes and keeping its response
+//! are one transaction ([`UnitOfWork`]): one commit, and a request that fails in a way worth
+//! retrying leaves nothing behind, its key included.
 
 use actix_web::body::BoxBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -16,6 +19,7 @@ use crate::auth::credentials::sha256_hex;
 use crate::extract::body::BodyChunks;
 use crate::problem::{ApiError, ProblemItem};
 use crate::server::state::AppState;
+use crate::server::unit_of_work::UnitOfWork;
 
 pub const HEADER: &str = "idempotency-key";
 const MAX_KEY_LENGTH: usize = 255;
@@ -43,7 +47,7 @@ pub async fn guard(
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let key = request.headers().get(HEADER).cloned();
     // An import's upload streams to the database and is never held whole: its handler
-    // fingerprints it as it arrives and claims the key itself (`claim_upload`).
+    // fingerprints it as it arrives and claims the key itself (`claim_key`).
     let applies = request.method() == Method::POST
         && request.path().starts_with("/api/")
         && !request.path().starts_with("/api/v1/auth/")
@@ -100,88 +104,95 @@ pub async fn guard(
         route: format!("POST {}", request.path()),
         key,
     };
+    // The key is claimed in the transaction the handler then writes in, and its response kept
+    // there before the one commit. A concurrent request with the same key waits on the key's
+    // row (PostgreSQL's unique index, SQLite's write lock) and then replays what this one kept.
+    let unit = match UnitOfWork::begin(&state.pool).await {
+        Ok(unit) => unit,
+        Err(error) => return Ok(request.into_response(error.error_response())),
+    };
     let claim_scope = scope.clone();
-    let claim = state
-        .with_connection(move |connection| {
-            Ok(idempotency::claim(
-                connection,
-                &claim_scope,
-                &fingerprint,
-                Timestamp::now(),
-                chrono::Duration::hours(KEEP_HOURS),
-            )?)
-        })
+    let claim = unit
+        .run(move |connection| claim_key(connection, &claim_scope, &fingerprint))
         .await;
     match claim {
-        Err(error) => return Ok(request.into_response(error.error_response())),
-        Ok(Claim::Mismatch) => return Ok(request.into_response(reused_key().error_response())),
-        Ok(Claim::InFlight) => {
-            let error = conflict(
-                "request_in_flight",
-                "a request with this Idempotency-Key is still being processed: retry shortly",
-            );
-            return Ok(request.into_response(error.error_response()));
+        Ok(KeyClaim::New) => {}
+        answered => {
+            let _ = unit.roll_back().await;
+            let response = match answered {
+                Ok(KeyClaim::Replay(stored)) => replay(&stored),
+                Err(error) => error.error_response(),
+                Ok(KeyClaim::New) => ApiError::Internal.error_response(),
+            };
+            return Ok(request.into_response(response));
         }
-        Ok(Claim::Done(stored)) => return Ok(request.into_response(replay(&stored))),
-        Ok(Claim::New) => {}
     }
 
-    let response = next.call(request).await?;
+    let response = match unit.scope(next.call(request)).await {
+        Ok(response) => response,
+        Err(error) => {
+            let _ = unit.roll_back().await;
+            return Err(error);
+        }
+    };
     let status = response.status();
     let (request, response) = response.into_parts();
     let (head, body) = response.into_parts();
-    let bytes = match actix_web::body::to_bytes(body).await {
-        Ok(bytes) => bytes,
-        Err(_) => {
-            return Ok(ServiceResponse::new(
-                request,
-                ApiError::Internal.error_response(),
-            ))
-        }
+    let Ok(bytes) = actix_web::body::to_bytes(body).await else {
+        let _ = unit.roll_back().await;
+        return Ok(ServiceResponse::new(
+            request,
+            ApiError::Internal.error_response(),
+        ));
     };
-    // Responses worth retrying (a conflict of the moment, a rate limit, a server fault) free the
-    // key; anything else is the answer to this request, kept for its retries.
+    // Responses worth retrying (a conflict of the moment, a rate limit, a server fault) leave
+    // nothing behind, key included; anything else is the answer to this request, kept for its
+    // retries in the transaction that wrote it.
     let retryable = status.is_server_error()
         || status == StatusCode::CONFLICT
         || status == StatusCode::TOO_MANY_REQUESTS;
-    let stored = StoredResponse {
-        status: status.as_u16(),
-        headers: serde_json::Value::Object(
-            REPLAYED_HEADERS
-                .iter()
-                .filter_map(|name| {
-                    head.headers()
-                        .get(name)
-                        .and_then(|value| value.to_str().ok())
-                        .map(|value| {
-                            (
-                                name.as_str().to_owned(),
-                                serde_json::Value::String(value.to_owned()),
-                            )
-                        })
-                })
-                .collect(),
-        )
-        .to_string(),
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    };
-    let finish_scope = scope.clone();
-    let finished = state
-        .with_connection(move |connection| {
-            if retryable {
-                idempotency::release(connection, &finish_scope)
-                    .map_err(catalyst_persistence::StoreError::from)?;
-            } else {
-                idempotency::complete(connection, &finish_scope, &stored)?;
-            }
-            Ok(())
-        })
-        .await;
-    if let Err(error) = finished {
-        tracing::error!(%error, "could not record an idempotent response");
+    if retryable {
+        if let Err(error) = unit.roll_back().await {
+            tracing::error!(%error, "could not roll back a failed request");
+        }
+    } else {
+        let stored = StoredResponse {
+            status: status.as_u16(),
+            headers: replayed_headers(head.headers()),
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        };
+        let committed = unit
+            .commit_after(move |connection| Ok(idempotency::complete(connection, &scope, &stored)?))
+            .await;
+        if let Err(error) = committed {
+            // Nothing the handler wrote was kept: the client must not be told it was.
+            tracing::error!(%error, "could not commit an idempotent request");
+            return Ok(ServiceResponse::new(request, error.error_response()));
+        }
     }
     let response = head.set_body(bytes).map_into_boxed_body();
     Ok(ServiceResponse::new(request, response))
+}
+
+/// The headers of a response worth replaying, as a JSON object.
+fn replayed_headers(headers: &actix_web::http::header::HeaderMap) -> String {
+    serde_json::Value::Object(
+        REPLAYED_HEADERS
+            .iter()
+            .filter_map(|name| {
+                headers
+                    .get(name)
+                    .and_then(|value| value.to_str().ok())
+                    .map(|value| {
+                        (
+                            name.as_str().to_owned(),
+                            serde_json::Value::String(value.to_owned()),
+                        )
+                    })
+            })
+            .collect(),
+    )
+    .to_string()
 }
 
 /// The key, if it is 1 to 255 printable ASCII characters.
@@ -220,29 +231,29 @@ pub fn scope_of(
         .transpose()
 }
 
-/// What a streamed upload's key says, once its fingerprint is known.
-pub enum UploadClaim {
-    /// First use: go ahead, and keep the response with `keep_upload_response`.
+/// What a key says about a request, once its body's fingerprint is known.
+pub enum KeyClaim {
+    /// First use: go ahead, and keep the response in the same transaction.
     New,
-    /// The same upload was made already: replay this (with `replay`).
+    /// The same request was made already: replay this (with `replay`).
     Replay(StoredResponse),
 }
 
-/// Claims `scope` for an upload with `fingerprint`, inside the transaction that makes the upload
-/// a job (so the key and the job appear together). A key of another request is 422; one whose
+/// Claims `scope` for a request with `fingerprint`, inside the transaction that does the request's
+/// work (so the key and the work commit together). A key of another request is 422; one whose
 /// first request is still being written (on another connection) is waited for once, then 409.
-pub fn claim_upload(
+pub fn claim_key(
     connection: &mut catalyst_persistence::DbConnection,
     scope: &KeyScope,
     fingerprint: &str,
-) -> Result<UploadClaim, ApiError> {
+) -> Result<KeyClaim, ApiError> {
     let keep = chrono::Duration::hours(KEEP_HOURS);
     for _ in 0..2 {
         match idempotency::claim(connection, scope, fingerprint, Timestamp::now(), keep)? {
-            Claim::New => return Ok(UploadClaim::New),
-            Claim::Done(stored) => return Ok(UploadClaim::Replay(stored)),
+            Claim::New => return Ok(KeyClaim::New),
+            Claim::Done(stored) => return Ok(KeyClaim::Replay(stored)),
             Claim::Mismatch => return Err(reused_key()),
-            // A concurrent upload's insert made ours wait, then fail: it has committed by
+            // A concurrent request's insert made ours wait, then fail: it has committed by
             // now, so a second look finds its response.
             Claim::InFlight => {}
         }

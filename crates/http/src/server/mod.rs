@@ -9,3 +9,4 @@ pub mod openapi;
 pub mod root;
 pub mod spec_constraints;
 pub mod state;
+pub mod unit_of_work;

@@ -8,6 +8,7 @@ use catalyst_persistence::{DbConnection, Pool, ReadPools};
 
 use crate::auth::TokenKeys;
 use crate::problem::ApiError;
+use crate::server::unit_of_work::UnitOfWork;
 
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -36,11 +37,15 @@ pub struct AppState {
 impl AppState {
     /// Runs `work` with a pooled connection on a blocking thread: diesel's calls block, and must
     /// never hold up the async executor. The connection goes back to the pool when `work` ends.
+    /// Inside a request's [`UnitOfWork`], `work` runs on the unit's connection and transaction.
     pub async fn with_connection<T, F>(&self, work: F) -> Result<T, ApiError>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
+        if let Some(unit) = UnitOfWork::current() {
+            return unit.run(work).await;
+        }
         let pool = self.pool.clone();
         web::block(move || {
             let mut connection = pool.get()?;

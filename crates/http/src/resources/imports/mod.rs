@@ -18,7 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Caller;
 use crate::extract::body::BodyChunks;
 use crate::extract::query::QueryParams;
-use crate::middleware::idempotency::UploadClaim;
+use crate::middleware::idempotency::KeyClaim;
 use crate::problem::{ApiError, Problem, ProblemItem};
 use crate::server::state::AppState;
 
@@ -340,12 +340,8 @@ pub async fn create_import(
         .with_connection(move |connection| {
             transaction(connection, |connection| {
                 if let Some(scope) = &key {
-                    if let UploadClaim::Replay(stored) =
-                        crate::middleware::idempotency::claim_upload(
-                            connection,
-                            scope,
-                            &fingerprint,
-                        )?
+                    if let KeyClaim::Replay(stored) =
+                        crate::middleware::idempotency::claim_key(connection, scope, &fingerprint)?
                     {
                         store::discard(connection, &id)?;
                         return Ok(Err(stored));
