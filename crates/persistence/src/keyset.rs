@@ -129,6 +129,15 @@ pub enum SortKind {
     Int,
 }
 
+/// A table's sortable fields, as a list endpoint needs them without knowing the table.
+pub trait SortField: Copy + PartialEq + Send + Sync + 'static {
+    /// Each field with its name in `sort=`.
+    const ALL: &'static [(&'static str, Self)];
+    /// The last key of every sort: ids are unique, so the order is total.
+    const ID: Self;
+    fn kind(&self) -> SortKind;
+}
+
 /// Declares a table's sortable fields: the enum, its names, how to read a value from a row
 /// model, and the [`SortColumn`] implementation.
 ///
@@ -196,6 +205,14 @@ macro_rules! sort_fields {
                     }
                 }
                 any.ok_or_else(|| $crate::StoreError::Corrupt("empty sort".into()))
+            }
+        }
+
+        impl $crate::keyset::SortField for $name {
+            const ALL: &'static [(&'static str, $name)] = $name::ALL;
+            const ID: $name = $name::Id;
+            fn kind(&self) -> $crate::keyset::SortKind {
+                $name::kind(self)
             }
         }
 

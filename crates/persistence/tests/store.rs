@@ -540,6 +540,17 @@ fn a_partners_key_names_one_record_until_that_record_goes() {
             }
             other => panic!("{backend}: a second record took the key: {other:?}"),
         }
+        // The same when keys are written many at once (imports: COPY on PostgreSQL).
+        match external_ids::add_all(
+            &mut connection,
+            organisations::ENTITY,
+            [(york.to_string(), &key[..], Timestamp::now())],
+        ) {
+            Err(StoreError::Duplicate { constraint }) => {
+                assert_eq!(constraint, external_ids::UNIQUE_CONSTRAINT, "{backend}")
+            }
+            other => panic!("{backend}: a bulk write took a taken key: {other:?}"),
+        }
         // Another collection's record may use the same key.
         let (challenge, _) = challenge_with_phase(
             &mut connection,

@@ -4,7 +4,8 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
 use catalyst_domain::Timestamp;
-use catalyst_persistence::keyset::{After, Direction, Sort, SortKind};
+use catalyst_persistence::keyset::{After, Direction, Page, Sort, SortField, SortKind};
+use catalyst_persistence::DbConnection;
 use serde::Serialize;
 
 use crate::extract::links::next_link;
@@ -13,6 +14,7 @@ use crate::extract::pagination::{
 };
 use crate::extract::query::QueryParams;
 use crate::problem::{ApiError, ProblemItem};
+use crate::server::state::AppState;
 
 /// Parameters every list takes.
 const COMMON: &[&str] = &["limit", "cursor", "sort", "updated_since"];
@@ -27,14 +29,21 @@ pub struct ListRequest<F> {
     fingerprint: String,
 }
 
-impl<F: Copy + PartialEq> ListRequest<F> {
-    /// Reads the common parameters; `filters` names the list's own.
+/// Where a list is read: the primary, or (for a caller without a token, who has no writes of
+/// its own to see) the read replica when there is one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListReads {
+    Primary,
+    ReplicaForAnonymous,
+}
+
+impl<F: SortField> ListRequest<F> {
+    /// Reads the common parameters; `filters` names the list's own, `default_sort` the order
+    /// without `sort`.
     pub fn parse(
         request: &HttpRequest,
         filters: &[&str],
-        sortable: &[(&str, F)],
         default_sort: &[(F, Direction)],
-        id: F,
     ) -> Result<Self, ApiError> {
         let known: Vec<&str> = COMMON.iter().chain(filters).copied().collect();
         let params = QueryParams::parse(request, &known)?;
@@ -42,10 +51,10 @@ impl<F: Copy + PartialEq> ListRequest<F> {
         let limit = parse_limit(params.get("limit"))
             .map_err(|e| errors.push(e))
             .unwrap_or(0);
-        let keys = parse_sort(params.get("sort"), default_sort, sortable)
+        let keys = parse_sort(params.get("sort"), default_sort, F::ALL)
             .map_err(|e| errors.push(e))
             .unwrap_or_default();
-        let sort = catalyst_persistence::keyset::total(&Sort { keys }, id);
+        let sort = catalyst_persistence::keyset::total(&Sort { keys }, F::ID);
         let updated_since = params.get("updated_since").and_then(|text| match Timestamp::parse_rfc3339(text) {
             Ok(time) => Some(time),
             Err(_) => {
@@ -109,8 +118,38 @@ impl<F: Copy + PartialEq> ListRequest<F> {
         (!text.is_empty()).then_some(text)
     }
 
+    /// Fails with every problem found in the parameters, or reads the page `load` finds (after
+    /// the cursor, at most `limit`, in `sort` order) and answers with `body(items, next_cursor)`
+    /// and a `Link` to the next page.
+    pub async fn answer<T, B>(
+        mut self,
+        request: &HttpRequest,
+        state: &AppState,
+        reads: ListReads,
+        mut load: impl FnMut(&mut DbConnection, &Sort<F>, Option<&After>, usize) -> Result<Page<T>, ApiError>
+            + Send
+            + 'static,
+        body: impl FnOnce(Vec<T>, Option<String>) -> B,
+    ) -> Result<HttpResponse, ApiError>
+    where
+        T: Send + 'static,
+        B: Serialize,
+    {
+        let after = self.finish()?;
+        let (sort, limit) = (self.sort.clone(), self.limit);
+        let work =
+            move |connection: &mut DbConnection| load(connection, &sort, after.as_ref(), limit);
+        let page = match reads {
+            ListReads::Primary => state.with_connection(work).await?,
+            ListReads::ReplicaForAnonymous => state.with_list_connection(request, work).await?,
+        };
+        let next_cursor = self.cursor(page.next.as_ref());
+        let body = body(page.items, next_cursor.clone());
+        Ok(self.respond(request, next_cursor.as_deref(), &body))
+    }
+
     /// Fails with every problem found, or decodes the cursor.
-    pub fn finish(&mut self, kind_of: impl Fn(&F) -> SortKind) -> Result<Option<After>, ApiError> {
+    fn finish(&mut self) -> Result<Option<After>, ApiError> {
         if !self.errors.is_empty() {
             return Err(ApiError::InvalidQuery(std::mem::take(&mut self.errors)));
         }
@@ -121,7 +160,7 @@ impl<F: Copy + PartialEq> ListRequest<F> {
             .sort
             .keys
             .iter()
-            .map(|(field, _)| match kind_of(field) {
+            .map(|(field, _)| match field.kind() {
                 SortKind::Text => KeyKind::Text,
                 SortKind::Time => KeyKind::Time,
                 SortKind::Int => KeyKind::Int,
@@ -133,7 +172,7 @@ impl<F: Copy + PartialEq> ListRequest<F> {
     }
 
     /// The response: `body` (which holds `next_cursor`) and a `Link` to the next page.
-    pub fn respond<B: Serialize>(
+    fn respond<B: Serialize>(
         &self,
         request: &HttpRequest,
         next_cursor: Option<&str>,
@@ -147,7 +186,7 @@ impl<F: Copy + PartialEq> ListRequest<F> {
     }
 
     /// The opaque cursor for `next`.
-    pub fn cursor(&self, next: Option<&After>) -> Option<String> {
+    fn cursor(&self, next: Option<&After>) -> Option<String> {
         next.map(|after| encode_cursor(after, &self.fingerprint))
     }
 }

@@ -21,7 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Caller;
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::IfMatch;
-use crate::extract::lists::ListRequest;
+use crate::extract::lists::{ListReads, ListRequest};
 use crate::problem::{ApiError, Problem};
 use crate::resources::audit::AuditContext;
 use crate::resources::deletes::{self, Deletes};
@@ -150,9 +150,7 @@ async fn list(
     let mut list = ListRequest::parse(
         &request,
         filters,
-        ApplicationSortField::ALL,
         &[(ApplicationSortField::CreatedAt, Direction::Ascending)],
-        ApplicationSortField::Id,
     )?;
     let filter = ApplicationFilter {
         phase_id: phase.or_else(|| list.id_filter("phase_id")),
@@ -160,27 +158,20 @@ async fn list(
         status: list.enum_filter("status", ApplicationStatus::expected),
         updated_since: list.updated_since,
     };
-    let after = list.finish(ApplicationSortField::kind)?;
-    let (sort, limit) = (list.sort.clone(), list.limit);
     let seen = private_visibility(caller.actor());
-    let page = state
-        .with_connection(move |connection| {
-            Ok(store::list(
-                connection,
-                &seen,
-                &filter,
-                &sort,
-                after.as_ref(),
-                limit,
-            )?)
-        })
-        .await?;
-    let next_cursor = list.cursor(page.next.as_ref());
-    let body = ApplicationList {
-        data: page.items.iter().map(ApplicationResource::from).collect(),
-        next_cursor: next_cursor.clone(),
-    };
-    Ok(list.respond(&request, next_cursor.as_deref(), &body))
+    list.answer(
+        &request,
+        &state,
+        ListReads::Primary,
+        move |connection, sort, after, limit| {
+            Ok(store::list(connection, &seen, &filter, sort, after, limit)?)
+        },
+        |items, next_cursor| ApplicationList {
+            data: items.iter().map(ApplicationResource::from).collect(),
+            next_cursor,
+        },
+    )
+    .await
 }
 
 /// A phase's applications that you may see.

@@ -21,7 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Caller;
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::IfMatch;
-use crate::extract::lists::ListRequest;
+use crate::extract::lists::{ListReads, ListRequest};
 use crate::problem::{ApiError, Problem};
 use crate::resources::audit::AuditContext;
 use crate::resources::reads::{self, Readable};
@@ -271,9 +271,7 @@ async fn list(
     let mut list = ListRequest::parse(
         &request,
         filters,
-        AwardSortField::ALL,
         &[(AwardSortField::CreatedAt, Direction::Ascending)],
-        AwardSortField::Id,
     )?;
     let filter = AwardFilter {
         phase_id: phase.or_else(|| list.id_filter("phase_id")),
@@ -282,25 +280,19 @@ async fn list(
         status: list.enum_filter("status", AwardStatus::expected),
         updated_since: list.updated_since,
     };
-    let after = list.finish(AwardSortField::kind)?;
-    let (sort, limit) = (list.sort.clone(), list.limit);
-    let page = state
-        .with_list_connection(&request, move |connection| {
-            Ok(store::list(
-                connection,
-                &filter,
-                &sort,
-                after.as_ref(),
-                limit,
-            )?)
-        })
-        .await?;
-    let next_cursor = list.cursor(page.next.as_ref());
-    let body = AwardList {
-        data: page.items.iter().map(AwardResource::from).collect(),
-        next_cursor: next_cursor.clone(),
-    };
-    Ok(list.respond(&request, next_cursor.as_deref(), &body))
+    list.answer(
+        &request,
+        &state,
+        ListReads::ReplicaForAnonymous,
+        move |connection, sort, after, limit| {
+            Ok(store::list(connection, &filter, sort, after, limit)?)
+        },
+        |items, next_cursor| AwardList {
+            data: items.iter().map(AwardResource::from).collect(),
+            next_cursor,
+        },
+    )
+    .await
 }
 
 /// A phase's awards.

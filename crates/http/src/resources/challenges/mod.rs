@@ -12,7 +12,7 @@ use catalyst_persistence::challenges::{
     self as store, ChallengeFilter, ChallengeSortField, ChallengeTotals, Visibility,
 };
 use catalyst_persistence::changes::Operation;
-use catalyst_persistence::keyset::Direction;
+use catalyst_persistence::keyset::{Direction, Page};
 use catalyst_persistence::{organisations, programmes, transaction, DbConnection, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -20,7 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Caller;
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::{derived_etag, if_none_match_matches_tag, IfMatch};
-use crate::extract::lists::ListRequest;
+use crate::extract::lists::{ListReads, ListRequest};
 use crate::problem::{ApiError, Problem};
 use crate::resources::audit::AuditContext;
 use crate::resources::deletes::{self, Deletes};
@@ -234,9 +234,7 @@ pub async fn list_challenges(
     let mut list = ListRequest::parse(
         &request,
         &["programme_id", "owner_id", "status", "q"],
-        ChallengeSortField::ALL,
         &[(ChallengeSortField::CreatedAt, Direction::Ascending)],
-        ChallengeSortField::Id,
     )?;
     let filter = ChallengeFilter {
         programme_id: list.id_filter("programme_id"),
@@ -245,34 +243,37 @@ pub async fn list_challenges(
         text: list.text_filter("q"),
         updated_since: list.updated_since,
     };
-    let after = list.finish(ChallengeSortField::kind)?;
-    let (sort, limit) = (list.sort.clone(), list.limit);
     let seen = visibility(caller.actor());
-    let (page, totals) = state
-        .with_list_connection(&request, move |connection| {
-            let page = store::list(connection, &seen, &filter, &sort, after.as_ref(), limit)?;
+    list.answer(
+        &request,
+        &state,
+        ListReads::ReplicaForAnonymous,
+        move |connection, sort, after, limit| {
+            let page = store::list(connection, &seen, &filter, sort, after, limit)?;
             let ids: Vec<ChallengeId> = page.items.iter().map(|challenge| challenge.id).collect();
-            let totals = store::totals(connection, &ids)?;
-            Ok((page, totals))
-        })
-        .await?;
-    let next_cursor = list.cursor(page.next.as_ref());
-    let body = ChallengeList {
-        data: page
-            .items
-            .iter()
-            .map(|challenge| {
-                ChallengeResource::with_totals(
-                    challenge,
-                    totals
-                        .get(&challenge.id)
-                        .unwrap_or(&ChallengeTotals::default()),
-                )
+            let mut totals = store::totals(connection, &ids)?;
+            let items = page
+                .items
+                .into_iter()
+                .map(|challenge| {
+                    let sums = totals.remove(&challenge.id).unwrap_or_default();
+                    (challenge, sums)
+                })
+                .collect();
+            Ok(Page {
+                items,
+                next: page.next,
             })
-            .collect(),
-        next_cursor: next_cursor.clone(),
-    };
-    Ok(list.respond(&request, next_cursor.as_deref(), &body))
+        },
+        |items, next_cursor| ChallengeList {
+            data: items
+                .iter()
+                .map(|(challenge, totals)| ChallengeResource::with_totals(challenge, totals))
+                .collect(),
+            next_cursor,
+        },
+    )
+    .await
 }
 
 /// Update a challenge (programme staff, or an officer of the owning body).

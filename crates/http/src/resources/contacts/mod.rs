@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use crate::auth::Caller;
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::IfMatch;
-use crate::extract::lists::ListRequest;
+use crate::extract::lists::{ListReads, ListRequest};
 use crate::problem::{ApiError, Problem};
 use crate::resources::audit::AuditContext;
 use crate::resources::deletes::{self, Deletes};
@@ -123,37 +123,37 @@ pub async fn list_contacts(
 ) -> Result<HttpResponse, ApiError> {
     caller.actor().signed_in()?;
     let organisation: OrganisationId = path_id(&id, "organisation")?;
-    let mut list = ListRequest::parse(
+    let list = ListRequest::parse(
         &request,
         &[],
-        ContactSortField::ALL,
         &[(ContactSortField::Name, Direction::Ascending)],
-        ContactSortField::Id,
     )?;
-    let after = list.finish(ContactSortField::kind)?;
-    if !caller.actor().may_see_contacts_of(organisation) {
-        // Whether an organisation has contacts is not for everyone to know.
-        return Err(ApiError::NotFound("no contacts you may see".to_owned()));
-    }
-    let (sort, limit, since) = (list.sort.clone(), list.limit, list.updated_since);
-    let page = state
-        .with_connection(move |connection| {
+    let may_see = caller.actor().may_see_contacts_of(organisation);
+    let since = list.updated_since;
+    list.answer(
+        &request,
+        &state,
+        ListReads::Primary,
+        move |connection, sort, after, limit| {
+            if !may_see {
+                // Whether an organisation has contacts is not for everyone to know.
+                return Err(ApiError::NotFound("no contacts you may see".to_owned()));
+            }
             Ok(store::list(
                 connection,
                 organisation,
                 since,
-                &sort,
-                after.as_ref(),
+                sort,
+                after,
                 limit,
             )?)
-        })
-        .await?;
-    let next_cursor = list.cursor(page.next.as_ref());
-    let body = ContactList {
-        data: page.items.iter().map(ContactResource::from).collect(),
-        next_cursor: next_cursor.clone(),
-    };
-    Ok(list.respond(&request, next_cursor.as_deref(), &body))
+        },
+        |items, next_cursor| ContactList {
+            data: items.iter().map(ContactResource::from).collect(),
+            next_cursor,
+        },
+    )
+    .await
 }
 
 reads::get_endpoint! {

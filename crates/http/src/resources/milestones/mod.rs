@@ -19,7 +19,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Caller;
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::IfMatch;
-use crate::extract::lists::ListRequest;
+use crate::extract::lists::{ListReads, ListRequest};
 use crate::problem::{ApiError, Problem};
 use crate::resources::applications::private_visibility;
 use crate::resources::audit::AuditContext;
@@ -103,36 +103,27 @@ async fn list(
     let mut list = ListRequest::parse(
         &request,
         filters,
-        MilestoneSortField::ALL,
         &[(MilestoneSortField::CreatedAt, Direction::Ascending)],
-        MilestoneSortField::Id,
     )?;
     let filter = MilestoneFilter {
         award_id: award.or_else(|| list.id_filter("award_id")),
         status: list.enum_filter("status", MilestoneStatus::expected),
         updated_since: list.updated_since,
     };
-    let after = list.finish(MilestoneSortField::kind)?;
-    let (sort, limit) = (list.sort.clone(), list.limit);
     let seen = private_visibility(caller.actor());
-    let page = state
-        .with_connection(move |connection| {
-            Ok(store::list(
-                connection,
-                &seen,
-                &filter,
-                &sort,
-                after.as_ref(),
-                limit,
-            )?)
-        })
-        .await?;
-    let next_cursor = list.cursor(page.next.as_ref());
-    let body = MilestoneList {
-        data: page.items.iter().map(MilestoneResource::from).collect(),
-        next_cursor: next_cursor.clone(),
-    };
-    Ok(list.respond(&request, next_cursor.as_deref(), &body))
+    list.answer(
+        &request,
+        &state,
+        ListReads::Primary,
+        move |connection, sort, after, limit| {
+            Ok(store::list(connection, &seen, &filter, sort, after, limit)?)
+        },
+        |items, next_cursor| MilestoneList {
+            data: items.iter().map(MilestoneResource::from).collect(),
+            next_cursor,
+        },
+    )
+    .await
 }
 
 /// An award's milestones that you may see.

@@ -20,7 +20,7 @@ use crate::auth::Caller;
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::{etag, IfMatch};
 use crate::extract::links::resource_path;
-use crate::extract::lists::ListRequest;
+use crate::extract::lists::{ListReads, ListRequest};
 use crate::problem::{ApiError, Problem, ProblemItem};
 use crate::resources::audit::AuditContext;
 use crate::resources::deletes::{self, Deletes};
@@ -164,9 +164,7 @@ pub async fn list_organisations(
     let mut list = ListRequest::parse(
         &request,
         &["kind", "scale", "region", "q"],
-        OrganisationSortField::ALL,
         &[(OrganisationSortField::CreatedAt, Direction::Ascending)],
-        OrganisationSortField::Id,
     )?;
     let filter = OrganisationFilter {
         kind: list.enum_filter("kind", OrganisationKind::expected),
@@ -175,25 +173,19 @@ pub async fn list_organisations(
         text: list.text_filter("q"),
         updated_since: list.updated_since,
     };
-    let after = list.finish(OrganisationSortField::kind)?;
-    let (sort, limit) = (list.sort.clone(), list.limit);
-    let page = state
-        .with_list_connection(&request, move |connection| {
-            Ok(store::list(
-                connection,
-                &filter,
-                &sort,
-                after.as_ref(),
-                limit,
-            )?)
-        })
-        .await?;
-    let next_cursor = list.cursor(page.next.as_ref());
-    let body = OrganisationList {
-        data: page.items.into_iter().map(Into::into).collect(),
-        next_cursor: next_cursor.clone(),
-    };
-    Ok(list.respond(&request, next_cursor.as_deref(), &body))
+    list.answer(
+        &request,
+        &state,
+        ListReads::ReplicaForAnonymous,
+        move |connection, sort, after, limit| {
+            Ok(store::list(connection, &filter, sort, after, limit)?)
+        },
+        |items, next_cursor| OrganisationList {
+            data: items.into_iter().map(Into::into).collect(),
+            next_cursor,
+        },
+    )
+    .await
 }
 
 /// Update an organisation.

@@ -19,7 +19,7 @@ use super::trials::{map_store_error, visibility, OUTCOMES, TAG};
 use crate::auth::Caller;
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::IfMatch;
-use crate::extract::lists::ListRequest;
+use crate::extract::lists::{ListReads, ListRequest};
 use crate::problem::{ApiError, Problem};
 use crate::resources::audit::AuditContext;
 use crate::resources::deletes::{self, Deletes};
@@ -130,34 +130,26 @@ pub async fn list_trial_outcomes(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let trial: TrialId = path_id(&id, "trial")?;
-    let mut list = ListRequest::parse(
+    let list = ListRequest::parse(
         &request,
         &[],
-        OutcomeSortField::ALL,
         &[(OutcomeSortField::CreatedAt, Direction::Ascending)],
-        OutcomeSortField::Id,
     )?;
-    let after = list.finish(OutcomeSortField::kind)?;
-    let (sort, limit) = (list.sort.clone(), list.limit);
     let seen = visibility(caller.actor());
-    let page = state
-        .with_connection(move |connection| {
+    list.answer(
+        &request,
+        &state,
+        ListReads::Primary,
+        move |connection, sort, after, limit| {
             store::find_visible(connection, trial, &seen).map_err(map_store_error)?;
-            Ok(outcome_store::list(
-                connection,
-                trial,
-                &sort,
-                after.as_ref(),
-                limit,
-            )?)
-        })
-        .await?;
-    let next_cursor = list.cursor(page.next.as_ref());
-    let body = OutcomeList {
-        data: page.items.iter().map(OutcomeResource::from).collect(),
-        next_cursor: next_cursor.clone(),
-    };
-    Ok(list.respond(&request, next_cursor.as_deref(), &body))
+            Ok(outcome_store::list(connection, trial, sort, after, limit)?)
+        },
+        |items, next_cursor| OutcomeList {
+            data: items.iter().map(OutcomeResource::from).collect(),
+            next_cursor,
+        },
+    )
+    .await
 }
 
 /// The outcome and its trial, if the caller may see them.

@@ -18,7 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Caller;
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::IfMatch;
-use crate::extract::lists::ListRequest;
+use crate::extract::lists::{ListReads, ListRequest};
 use crate::problem::{ApiError, Problem};
 use crate::resources::audit::AuditContext;
 use crate::resources::challenges::visibility;
@@ -165,9 +165,7 @@ async fn list(
     let mut list = ListRequest::parse(
         &request,
         filters,
-        PhaseSortField::ALL,
         &[(PhaseSortField::Number, Direction::Ascending)],
-        PhaseSortField::Id,
     )?;
     let filter = PhaseFilter {
         challenge_id: challenge.or_else(|| list.id_filter("challenge_id")),
@@ -175,31 +173,24 @@ async fn list(
         kind: list.enum_filter("kind", PhaseKind::expected),
         updated_since: list.updated_since,
     };
-    let after = list.finish(PhaseSortField::kind)?;
-    let (sort, limit) = (list.sort.clone(), list.limit);
     let seen = visibility(caller.actor());
-    let page = state
-        .with_list_connection(&request, move |connection| {
+    list.answer(
+        &request,
+        &state,
+        ListReads::ReplicaForAnonymous,
+        move |connection, sort, after, limit| {
             if let Some(challenge) = challenge {
                 challenge_store::find_visible(connection, challenge, &seen)
                     .map_err(|_| ApiError::NotFound("no such challenge".to_owned()))?;
             }
-            Ok(store::list(
-                connection,
-                &seen,
-                &filter,
-                &sort,
-                after.as_ref(),
-                limit,
-            )?)
-        })
-        .await?;
-    let next_cursor = list.cursor(page.next.as_ref());
-    let body = PhaseList {
-        data: page.items.iter().map(PhaseResource::from).collect(),
-        next_cursor: next_cursor.clone(),
-    };
-    Ok(list.respond(&request, next_cursor.as_deref(), &body))
+            Ok(store::list(connection, &seen, &filter, sort, after, limit)?)
+        },
+        |items, next_cursor| PhaseList {
+            data: items.iter().map(PhaseResource::from).collect(),
+            next_cursor,
+        },
+    )
+    .await
 }
 
 /// A challenge's phases, by number.

@@ -18,7 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Caller;
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::IfMatch;
-use crate::extract::lists::ListRequest;
+use crate::extract::lists::{ListReads, ListRequest};
 use crate::problem::{ApiError, Problem};
 use crate::resources::audit::AuditContext;
 use crate::resources::deletes::{self, Deletes};
@@ -129,34 +129,26 @@ pub async fn list_programmes(
     let mut list = ListRequest::parse(
         &request,
         &["funder_organisation_id", "q"],
-        ProgrammeSortField::ALL,
         &[(ProgrammeSortField::CreatedAt, Direction::Ascending)],
-        ProgrammeSortField::Id,
     )?;
     let filter = ProgrammeFilter {
         funder_organisation_id: list.id_filter("funder_organisation_id"),
         text: list.text_filter("q"),
         updated_since: list.updated_since,
     };
-    let after = list.finish(ProgrammeSortField::kind)?;
-    let (sort, limit) = (list.sort.clone(), list.limit);
-    let page = state
-        .with_list_connection(&request, move |connection| {
-            Ok(store::list(
-                connection,
-                &filter,
-                &sort,
-                after.as_ref(),
-                limit,
-            )?)
-        })
-        .await?;
-    let next_cursor = list.cursor(page.next.as_ref());
-    let body = ProgrammeList {
-        data: page.items.iter().map(ProgrammeResource::from).collect(),
-        next_cursor: next_cursor.clone(),
-    };
-    Ok(list.respond(&request, next_cursor.as_deref(), &body))
+    list.answer(
+        &request,
+        &state,
+        ListReads::ReplicaForAnonymous,
+        move |connection, sort, after, limit| {
+            Ok(store::list(connection, &filter, sort, after, limit)?)
+        },
+        |items, next_cursor| ProgrammeList {
+            data: items.iter().map(ProgrammeResource::from).collect(),
+            next_cursor,
+        },
+    )
+    .await
 }
 
 /// Update a programme (programme staff).

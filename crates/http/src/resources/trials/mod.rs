@@ -21,7 +21,7 @@ use super::outcomes::OutcomeResource;
 use crate::auth::Caller;
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::IfMatch;
-use crate::extract::lists::ListRequest;
+use crate::extract::lists::{ListReads, ListRequest};
 use crate::problem::{ApiError, Problem};
 use crate::resources::audit::AuditContext;
 use crate::resources::reads::{self, Readable};
@@ -189,9 +189,7 @@ pub async fn list_trials(
     let mut list = ListRequest::parse(
         &request,
         &["host_id", "supplier_id", "status", "adopted"],
-        TrialSortField::ALL,
         &[(TrialSortField::CreatedAt, Direction::Ascending)],
-        TrialSortField::Id,
     )?;
     let filter = TrialFilter {
         host_organisation_id: list.id_filter("host_id"),
@@ -200,27 +198,20 @@ pub async fn list_trials(
         adopted: list.enum_filter("adopted", || "true, false".to_owned()),
         updated_since: list.updated_since,
     };
-    let after = list.finish(TrialSortField::kind)?;
-    let (sort, limit) = (list.sort.clone(), list.limit);
     let seen = visibility(caller.actor());
-    let page = state
-        .with_list_connection(&request, move |connection| {
-            Ok(store::list(
-                connection,
-                &seen,
-                &filter,
-                &sort,
-                after.as_ref(),
-                limit,
-            )?)
-        })
-        .await?;
-    let next_cursor = list.cursor(page.next.as_ref());
-    let body = TrialList {
-        data: page.items.iter().map(TrialResource::from).collect(),
-        next_cursor: next_cursor.clone(),
-    };
-    Ok(list.respond(&request, next_cursor.as_deref(), &body))
+    list.answer(
+        &request,
+        &state,
+        ListReads::ReplicaForAnonymous,
+        move |connection, sort, after, limit| {
+            Ok(store::list(connection, &seen, &filter, sort, after, limit)?)
+        },
+        |items, next_cursor| TrialList {
+            data: items.iter().map(TrialResource::from).collect(),
+            next_cursor,
+        },
+    )
+    .await
 }
 
 reads::get_endpoint! {
