@@ -123,22 +123,23 @@ pub fn sme_sums(
 ) -> Result<Vec<SmeSum>, StoreError> {
     let mut query = Aggregate::new(connection, Fact::Award, filter, period, group_by);
     query.needs_supplier = true;
-    query.suppliers_by_key = true;
     query.condition("a.status <> 'terminated'".to_owned());
     let sme = sme_condition();
-    let part = |condition: &str| format!("CASE WHEN {condition} THEN a.amount_amount ELSE 0 END");
-    let scale = |scale: Scale| part(&format!("{sme} AND o.scale = '{}'", scale.as_str()));
+    let band = |scale: Scale| format!("{sme} AND scale = '{}'", scale.as_str());
+    query.supplier_flags = Some(vec![
+        ("is_sme", sme.clone()),
+        ("is_micro", band(Scale::Micro)),
+        ("is_small", band(Scale::Small)),
+        ("is_medium", band(Scale::Medium)),
+    ]);
     let sums = [
         ("value", "a.amount_amount".to_owned()),
-        ("sme_value", part(&sme)),
-        ("micro_value", scale(Scale::Micro)),
-        ("small_value", scale(Scale::Small)),
-        ("medium_value", scale(Scale::Medium)),
+        ("sme_value", "a.amount_amount * o.is_sme".to_owned()),
+        ("micro_value", "a.amount_amount * o.is_micro".to_owned()),
+        ("small_value", "a.amount_amount * o.is_small".to_owned()),
+        ("medium_value", "a.amount_amount * o.is_medium".to_owned()),
         ("contracts", "1".to_owned()),
-        (
-            "sme_contracts",
-            format!("CASE WHEN {sme} THEN 1 ELSE 0 END"),
-        ),
+        ("sme_contracts", "o.is_sme".to_owned()),
     ];
     let sql = query.sql(&[("currency", "a.amount_currency".to_owned())], &sums);
     let rows: Vec<SmeSumRow> = query.load(connection, sql)?;
@@ -169,7 +170,7 @@ impl MoneySumRow {
     }
 }
 
-/// `report::is_sme` as SQL over the supplier `o`, spelled from the domain's own lists.
+/// `report::is_sme` as SQL over an organisation's own columns, spelled from the domain's lists.
 fn sme_condition() -> String {
     let quoted = |values: Vec<&str>| {
         values
@@ -193,8 +194,8 @@ fn sme_condition() -> String {
             .collect(),
     );
     format!(
-        "(CASE WHEN o.scale IS NOT NULL THEN (o.scale IN ({sme_scales}) AND o.kind NOT IN ({public_kinds})) \
-         ELSE o.kind = '{}' END)",
+        "(CASE WHEN scale IS NOT NULL THEN (scale IN ({sme_scales}) AND kind NOT IN ({public_kinds})) \
+         ELSE kind = '{}' END)",
         OrganisationKind::Sme.as_str()
     )
 }
