@@ -374,14 +374,15 @@ impl<T: FoundById> ImportRow<T> {
     }
 }
 
-/// A collection whose new records can be made without reading the database, so that an
+/// A collection whose new records can be made before any of them is written, so that an
 /// import writes its new rows many to a statement (with their keys, audit records and
 /// changes) instead of one at a time.
 pub(crate) trait CreatedInBulk: FoundById<Checked: Clone> {
-    /// The new record, after every check that `save` makes of a create and that needs no
-    /// database (who may create one); the database's own rules (unique keys) are left to
-    /// `insert_all`, which fails as a whole.
+    /// The new record, after every check that `save` makes of a create (who may create one,
+    /// whether what it names exists: reads only); the database's own rules (unique keys) are
+    /// left to `insert_all`, which fails as a whole.
     fn new_record(
+        connection: &mut DbConnection,
         actor: &Actor,
         checked: Self::Checked,
         external_ids: Vec<ExternalId>,

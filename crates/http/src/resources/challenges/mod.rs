@@ -26,7 +26,7 @@ use crate::resources::audit::AuditContext;
 use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{transition, Moves};
-use crate::resources::upsert::{found_visible, Keyed, Reply, Saved};
+use crate::resources::upsert::{found_visible, CreatedInBulk, Keyed, Reply, Saved};
 use crate::resources::ExternalIdBody;
 use crate::resources::{
     collect_field_id, optional_patch, path_id, present, required_patch, TransitionRequest,
@@ -566,16 +566,7 @@ fn save_whole(
     external_ids: Vec<ExternalId>,
 ) -> Result<Saved<Challenge>, ApiError> {
     let Some(current) = existing else {
-        actor.may_manage_challenges_of(fields.owner_organisation_id)?;
-        let challenge = Challenge {
-            external_ids,
-            ..Challenge::create(fields, Timestamp::now())
-        };
-        check_references(
-            connection,
-            challenge.fields.programme_id,
-            challenge.fields.owner_organisation_id,
-        )?;
+        let challenge = Challenge::new_record(connection, actor, fields, external_ids)?;
         store::insert(connection, &challenge).map_err(map_store_error)?;
         audit.created(
             connection,
@@ -688,6 +679,38 @@ impl Keyed for Challenge {
             json: serde_json::to_string(&ChallengeResource::with_totals(self, &totals))
                 .map_err(|_| ApiError::Internal)?,
         })
+    }
+}
+
+impl CreatedInBulk for Challenge {
+    fn new_record(
+        connection: &mut DbConnection,
+        actor: &Actor,
+        fields: ChallengeFields,
+        external_ids: Vec<ExternalId>,
+    ) -> Result<Self, ApiError> {
+        actor.may_manage_challenges_of(fields.owner_organisation_id)?;
+        let challenge = Challenge {
+            external_ids,
+            ..Challenge::create(fields, Timestamp::now())
+        };
+        check_references(
+            connection,
+            challenge.fields.programme_id,
+            challenge.fields.owner_organisation_id,
+        )?;
+        Ok(challenge)
+    }
+    fn insert_all(
+        connection: &mut DbConnection,
+        records: &[Self],
+    ) -> Result<(), catalyst_persistence::StoreError> {
+        store::insert_all(connection, records)
+    }
+    fn created_state(&self) -> Result<(Audience, String), ApiError> {
+        let state = serde_json::to_string(&ChallengeResource::from(self))
+            .map_err(|_| ApiError::Internal)?;
+        Ok((self.audience(), state))
     }
 }
 

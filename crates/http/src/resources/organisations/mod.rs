@@ -425,7 +425,7 @@ fn save_whole(
             Ok(Saved::Updated(updated))
         }
         None => {
-            let organisation = Organisation::new_record(actor, fields, external_ids)?;
+            let organisation = Organisation::new_record(connection, actor, fields, external_ids)?;
             store::insert(connection, &organisation)
                 .map_err(|error| map_store_error(organisation.id, error))?;
             audit.created(
@@ -483,6 +483,7 @@ impl Keyed for Organisation {
 
 impl CreatedInBulk for Organisation {
     fn new_record(
+        _connection: &mut catalyst_persistence::DbConnection,
         actor: &catalyst_domain::Actor,
         fields: OrganisationFields,
         external_ids: Vec<ExternalId>,

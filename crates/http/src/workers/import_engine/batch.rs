@@ -52,6 +52,7 @@ pub(super) fn write_rows(
 ) -> Result<Vec<Outcome>, StoreError> {
     match writer.collection {
         "organisations" => write_in_bulk::<catalyst_domain::Organisation>(connection, rows, writer),
+        "challenges" => write_in_bulk::<catalyst_domain::Challenge>(connection, rows, writer),
         _ => Ok(write_one_by_one(connection, rows, writer)),
     }
 }
@@ -173,7 +174,13 @@ where
         let outcome = match row {
             Err(problems) => Err(problems),
             Ok(row) if is_new(&row, &known, &gathered.keys) => {
-                match T::new_record(actor, row.checked.clone(), row.external_ids.clone()) {
+                let made = T::new_record(
+                    connection,
+                    actor,
+                    row.checked.clone(),
+                    row.external_ids.clone(),
+                );
+                match made {
                     Ok(record) => {
                         gathered.keys.extend(row.external_ids.iter().cloned());
                         gathered.slots.push(slot);

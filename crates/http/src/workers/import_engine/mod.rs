@@ -208,6 +208,8 @@ pub fn run(
                 results.extend(result_of(import, line, Ok(applied), &mut counts));
             }
             store::record_results(connection, &results)?;
+            // The log's progress lines; the job's own counts commit with the rows, at the end.
+            progress(counts);
         }
         store::finish(connection, &import.id, true, counts, None, Timestamp::now())?;
         Ok::<_, ApplyStop>(counts)
