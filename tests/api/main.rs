@@ -21,6 +21,7 @@ mod exports;
 mod faults;
 mod feeds;
 mod hostile;
+mod import_batches;
 mod imports;
 mod matrix;
 mod metrics;
