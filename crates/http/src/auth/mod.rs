@@ -7,5 +7,5 @@ pub mod keys;
 pub mod oauth;
 pub mod token;
 
-pub use caller::{Anyone, Caller};
+pub use caller::{Anyone, Caller, CallerToken, Reader};
 pub use keys::{TokenKeys, TokenSettings};

@@ -4,8 +4,9 @@
 //! through its audit trail. What differs between collections (who may read, how visibility is
 //! worked out, which record and which resource) is a [`Readable`] implementation; the handlers
 //! themselves, with their OpenAPI annotations, come from [`get_endpoint!`] and
-//! [`history_endpoint!`]: `reader = Caller` checks the caller's token, `reader = Anyone` (public
-//! collections that everyone sees alike) does not look at credentials. The calling module
+//! [`history_endpoint!`]: `reader = CallerToken` checks the caller's token and loads the caller on
+//! the hop that reads the record, `reader = Anyone` (public collections that everyone sees alike)
+//! does not look at credentials. The calling module
 //! imports `actix_web::get`: utoipa recognises the route attribute by that name alone.
 
 use actix_web::http::{header, StatusCode};
@@ -14,6 +15,7 @@ use catalyst_domain::Actor;
 use catalyst_persistence::DbConnection;
 use serde::Serialize;
 
+use crate::auth::Reader;
 use crate::extract::conditional::{etag, if_none_match_matches};
 use crate::problem::ApiError;
 use crate::resources::{path_id, with_etag};
@@ -56,28 +58,32 @@ pub fn signed_in(actor: &Actor) -> Result<(), ApiError> {
     Ok(actor.signed_in()?)
 }
 
+/// The caller, then the record as the caller sees it, on one blocking hop.
 async fn find<R: Readable>(
-    actor: &Actor,
+    reader: impl Reader,
     id: &str,
     state: &AppState,
 ) -> Result<(R::Id, R::Found), ApiError> {
-    R::may_read(actor)?;
-    let id: R::Id = path_id(id, R::RECORD)?;
-    let seen = R::seen(actor);
-    let found = state
-        .with_connection(move |connection| R::find(connection, id, &seen))
-        .await?;
-    Ok((id, found))
+    let id = id.to_owned();
+    state
+        .with_connection(move |connection| {
+            let actor = reader.load(connection)?;
+            R::may_read(&actor)?;
+            let id: R::Id = path_id(&id, R::RECORD)?;
+            let seen = R::seen(&actor);
+            Ok((id, R::find(connection, id, &seen)?))
+        })
+        .await
 }
 
 /// `GET /{collection}/{id}`.
 pub async fn get<R: Readable>(
     request: &HttpRequest,
-    actor: &Actor,
+    reader: impl Reader,
     id: &str,
     state: &AppState,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, found) = find::<R>(actor, id, state).await?;
+    let (_, found) = find::<R>(reader, id, state).await?;
     current_or_not_modified(request, R::version(&found), &R::resource(&found))
 }
 
@@ -98,11 +104,11 @@ pub fn current_or_not_modified<B: Serialize>(
 /// `GET /{collection}/{id}/history`: the record's audit trail, once the caller may see it.
 pub async fn history<R: Readable>(
     request: &HttpRequest,
-    actor: &Actor,
+    reader: impl Reader,
     id: &str,
     state: &AppState,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, _) = find::<R>(actor, id, state).await?;
+    let (id, _) = find::<R>(reader, id, state).await?;
     crate::resources::audit::entity_history(request, state, R::ENTITY, id.to_string(), |_| Ok(()))
         .await
 }
@@ -132,7 +138,7 @@ macro_rules! get_endpoint {
             id: actix_web::web::Path<String>,
             state: actix_web::web::Data<$crate::server::state::AppState>,
         ) -> Result<actix_web::HttpResponse, $crate::problem::ApiError> {
-            $crate::resources::reads::get::<$readable>(&request, reader.actor(), &id, &state).await
+            $crate::resources::reads::get::<$readable>(&request, reader, &id, &state).await
         }
     };
 }
@@ -162,7 +168,7 @@ macro_rules! history_endpoint {
             id: actix_web::web::Path<String>,
             state: actix_web::web::Data<$crate::server::state::AppState>,
         ) -> Result<actix_web::HttpResponse, $crate::problem::ApiError> {
-            $crate::resources::reads::history::<$readable>(&request, reader.actor(), &id, &state).await
+            $crate::resources::reads::history::<$readable>(&request, reader, &id, &state).await
         }
     };
 }

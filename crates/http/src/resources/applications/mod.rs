@@ -209,7 +209,7 @@ pub async fn list_applications(
 
 reads::get_endpoint! {
     /// Get an application.
-    get_application: Applications, "/applications/{id}", tag = TAG, reader = Caller,
+    get_application: Applications, "/applications/{id}", tag = TAG, reader = CallerToken,
     security = (("bearer" = [])),
     id = "The application's id", found = "The application", body = ApplicationResource,
     missing = "No such application, or not yours to see"
@@ -486,7 +486,7 @@ deletes::delete_endpoint! {
 reads::history_endpoint! {
     /// An application's recorded changes, oldest first.
     list_application_history: Applications, "/applications/{id}/history", tag = TAG,
-    reader = Caller,    security = (("bearer" = [])), id = "The application's id", missing = "No such application"
+    reader = CallerToken,    security = (("bearer" = [])), id = "The application's id", missing = "No such application"
 }
 
 /// A key for an application is kept by its supplier or by the challenge owner's side.

@@ -551,7 +551,7 @@ deletes::delete_endpoint! {
 
 reads::history_endpoint! {
     /// A challenge's recorded changes, oldest first.
-    list_challenge_history: Challenges, "/challenges/{id}/history", tag = TAG, reader = Caller,
+    list_challenge_history: Challenges, "/challenges/{id}/history", tag = TAG, reader = CallerToken,
     id = "The challenge's id", missing = "No such challenge"
 }
 

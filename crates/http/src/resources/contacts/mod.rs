@@ -158,7 +158,7 @@ pub async fn list_contacts(
 
 reads::get_endpoint! {
     /// Get a contact.
-    get_contact: Contacts, "/contacts/{id}", tag = TAG, reader = Caller,
+    get_contact: Contacts, "/contacts/{id}", tag = TAG, reader = CallerToken,
     security = (("bearer" = [])),
     id = "The contact's id", found = "The contact", body = ContactResource,
     missing = "No such contact"
@@ -231,7 +231,7 @@ deletes::delete_endpoint! {
 
 reads::history_endpoint! {
     /// A contact's recorded changes, oldest first.
-    list_contact_history: Contacts, "/contacts/{id}/history", tag = TAG, reader = Caller,
+    list_contact_history: Contacts, "/contacts/{id}/history", tag = TAG, reader = CallerToken,
     security = (("bearer" = [])),
     id = "The contact's id", missing = "No such contact"
 }

@@ -161,7 +161,7 @@ pub async fn list_milestones(
 
 reads::get_endpoint! {
     /// Get a milestone.
-    get_milestone: Milestones, "/milestones/{id}", tag = TAG, reader = Caller,
+    get_milestone: Milestones, "/milestones/{id}", tag = TAG, reader = CallerToken,
     security = (("bearer" = [])),
     id = "The milestone's id", found = "The milestone", body = MilestoneResource,
     missing = "No such milestone, or not yours to see"
@@ -380,7 +380,7 @@ deletes::delete_endpoint! {
 
 reads::history_endpoint! {
     /// A milestone's recorded changes, oldest first.
-    list_milestone_history: Milestones, "/milestones/{id}/history", tag = TAG, reader = Caller,
+    list_milestone_history: Milestones, "/milestones/{id}/history", tag = TAG, reader = CallerToken,
     security = (("bearer" = [])),
     id = "The milestone's id", missing = "No such milestone"
 }

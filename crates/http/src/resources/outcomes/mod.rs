@@ -167,7 +167,7 @@ fn find_outcome(
 
 reads::get_endpoint! {
     /// Get an outcome.
-    get_outcome: Outcomes, "/outcomes/{id}", tag = TAG, reader = Caller,
+    get_outcome: Outcomes, "/outcomes/{id}", tag = TAG, reader = CallerToken,
     id = "The outcome's id", found = "The outcome", body = OutcomeResource,
     missing = "No such outcome"
 }
@@ -261,7 +261,7 @@ deletes::delete_endpoint! {
 
 reads::history_endpoint! {
     /// An outcome's recorded changes, oldest first.
-    list_outcome_history: Outcomes, "/outcomes/{id}/history", tag = TAG, reader = Caller,
+    list_outcome_history: Outcomes, "/outcomes/{id}/history", tag = TAG, reader = CallerToken,
     id = "The outcome's id", missing = "No such outcome"
 }
 

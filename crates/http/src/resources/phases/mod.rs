@@ -229,7 +229,7 @@ pub async fn list_phases(
 
 reads::get_endpoint! {
     /// Get a phase.
-    get_phase: Phases, "/phases/{id}", tag = TAG, reader = Caller,
+    get_phase: Phases, "/phases/{id}", tag = TAG, reader = CallerToken,
     id = "The phase's id", found = "The phase", body = PhaseResource,
     missing = "No such phase"
 }
@@ -471,7 +471,7 @@ deletes::delete_endpoint! {
 
 reads::history_endpoint! {
     /// A phase's recorded changes, oldest first.
-    list_phase_history: Phases, "/phases/{id}/history", tag = TAG, reader = Caller,
+    list_phase_history: Phases, "/phases/{id}/history", tag = TAG, reader = CallerToken,
     id = "The phase's id", missing = "No such phase"
 }
 

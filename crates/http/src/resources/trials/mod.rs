@@ -216,7 +216,7 @@ pub async fn list_trials(
 
 reads::get_endpoint! {
     /// Get a trial.
-    get_trial: Trials, "/trials/{id}", tag = TAG, reader = Caller,
+    get_trial: Trials, "/trials/{id}", tag = TAG, reader = CallerToken,
     id = "The trial's id", found = "The trial", body = TrialResource,
     missing = "No such trial, or not one you may see"
 }
@@ -399,7 +399,7 @@ impl Moves for Trials {
 
 reads::history_endpoint! {
     /// A trial's recorded changes, oldest first.
-    list_trial_history: Trials, "/trials/{id}/history", tag = TAG, reader = Caller,
+    list_trial_history: Trials, "/trials/{id}/history", tag = TAG, reader = CallerToken,
     id = "The trial's id", missing = "No such trial"
 }
 
