@@ -516,6 +516,7 @@ fn serve(
         rate_limiter: std::sync::Arc::new(catalyst_http::middleware::rate_limit::RateLimiter::new(
             serve.rate_limit_per_minute,
         )),
+        imports_queued: std::sync::Arc::default(),
     };
     actix_web::rt::System::new().block_on(async move {
         let server =

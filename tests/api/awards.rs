@@ -64,7 +64,18 @@ pub(crate) fn successful_application(
         &json!({"supplier_organisation_id": organisation, "amount_requested": gbp(pence), "summary": "Sensors in council homes"}),
         Some(token),
     ));
-    let path = format!("/api/v1/applications/{}", id(&application));
+    judged_successful(server, world, &id(&application), token);
+    id(&application)
+}
+
+/// Submits an application (as its supplier, `token`) and judges it successful (as Leeds).
+pub(crate) fn judged_successful(
+    server: &TestServer,
+    world: &common::sbri::World,
+    application: &str,
+    token: &str,
+) {
+    let path = format!("/api/v1/applications/{application}");
     ok(transition(server, &path, "submitted", token));
     ok(transition(
         server,
@@ -72,7 +83,6 @@ pub(crate) fn successful_application(
         "successful",
         &world.leeds_officer,
     ));
-    id(&application)
 }
 
 pub(crate) fn award(

@@ -506,19 +506,12 @@ fn applications_awards_and_payments_are_imported_under_the_rules_of_post() {
                     &format!("/api/v1/applications/by-external-id/portal/BID-{index}"),
                     &world.manager,
                 ));
-                let path = format!("/api/v1/applications/{}", id(&application));
-                ok(transition(
+                super::awards::judged_successful(
                     server,
-                    &path,
-                    "submitted",
+                    &world,
+                    &id(&application),
                     &world.suppliers[index].1,
-                ));
-                ok(transition(
-                    server,
-                    &path,
-                    "successful",
-                    &world.leeds_officer,
-                ));
+                );
                 id(&application)
             })
             .collect();

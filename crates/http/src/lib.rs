@@ -194,7 +194,10 @@ pub fn server(
         state.clone(),
         settings.change_retention,
     ));
-    actix_web::rt::spawn(workers::import_engine::worker(state.pool.clone()));
+    actix_web::rt::spawn(workers::import_engine::worker(
+        state.pool.clone(),
+        state.imports_queued.clone(),
+    ));
     actix_web::rt::spawn(workers::webhook_delivery::run(
         state.pool.clone(),
         settings.webhooks.clone(),

@@ -199,6 +199,18 @@ pub fn commit(
     amount: i64,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
+    commit_many(connection, id, amount, 1, now)
+}
+
+/// `commit` for `awards` awards at once, of `amount` in all: the version grows by one per award,
+/// as if each had been committed alone.
+pub fn commit_many(
+    connection: &mut DbConnection,
+    id: PhaseId,
+    amount: i64,
+    awards: i64,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
     let changed = diesel::update(
         phases::table
             .filter(phases::id.eq(id.to_string()))
@@ -206,7 +218,7 @@ pub fn commit(
     )
     .set((
         phases::committed_amount.eq(phases::committed_amount + amount),
-        phases::version.eq(phases::version + 1),
+        phases::version.eq(phases::version + awards),
         phases::updated_at.eq(now.to_naive_utc()),
     ))
     .execute(connection)?;

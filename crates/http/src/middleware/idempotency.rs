@@ -115,17 +115,14 @@ pub async fn guard(
     let claim = unit
         .run(move |connection| claim_key(connection, &claim_scope, &fingerprint))
         .await;
-    match claim {
-        Ok(KeyClaim::New) => {}
-        answered => {
-            let _ = unit.roll_back().await;
-            let response = match answered {
-                Ok(KeyClaim::Replay(stored)) => replay(&stored),
-                Err(error) => error.error_response(),
-                Ok(KeyClaim::New) => ApiError::Internal.error_response(),
-            };
-            return Ok(request.into_response(response));
-        }
+    let answered = match claim {
+        Ok(KeyClaim::New) => None,
+        Ok(KeyClaim::Replay(stored)) => Some(replay(&stored)),
+        Err(error) => Some(error.error_response()),
+    };
+    if let Some(response) = answered {
+        let _ = unit.roll_back().await;
+        return Ok(request.into_response(response));
     }
 
     let response = match unit.scope(next.call(request)).await {

@@ -273,21 +273,16 @@ pub(crate) async fn put<T: Keyed>(
     Ok(response)
 }
 
-/// One row of an import: checked, and unless `check_only` created, or updated when one of its
-/// external ids names a record the importer may see. A row with an `id` (a CSV export read
-/// back) updates that record, which must be one the importer may see.
+/// One row of an import: checked, then created, or updated when one of its external ids names
+/// a record the importer may see. A row with an `id` (a CSV export read back) updates that
+/// record, which must be one the importer may see.
 pub(crate) fn import_row<T: FoundById>(
     connection: &mut DbConnection,
     body: serde_json::Value,
     actor: &Actor,
     audit: &AuditContext,
-    check_only: bool,
 ) -> Result<Applied, ApiError> {
-    let row = ImportRow::<T>::checked(body)?;
-    if check_only {
-        return Ok(Applied::Valid);
-    }
-    row.write(connection, actor, audit)
+    ImportRow::<T>::checked(body)?.write(connection, actor, audit)
 }
 
 /// An import row checked on its own, before any record is read.
@@ -388,11 +383,15 @@ pub(crate) trait CreatedInBulk: FoundById<Checked: Clone> {
         external_ids: Vec<ExternalId>,
     ) -> Result<Self, ApiError>;
 
-    /// Stores new records and their keys in multi-row statements.
-    fn insert_all(
-        connection: &mut DbConnection,
-        records: &[Self],
-    ) -> Result<(), catalyst_persistence::StoreError>;
+    /// Stores new records and their keys in multi-row statements, with whatever else their
+    /// creation changes; fails as a whole (the rows are then written one at a time).
+    fn insert_all(connection: &mut DbConnection, records: &[Self]) -> Result<(), ApiError>;
+
+    /// Whether this new record's checks read what a gathered one (made before it in the batch,
+    /// not yet written) would write: then those are written first, and this row alone.
+    fn reads_gathered(&self, _gathered: &[Self]) -> bool {
+        false
+    }
 
     /// Who may see a new record, and its state as the audit trail and the change feed hold it.
     fn created_state(&self) -> Result<(catalyst_domain::Audience, String), ApiError>;

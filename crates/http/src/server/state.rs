@@ -32,6 +32,9 @@ pub struct AppState {
     pub metrics_public: bool,
     /// Requests a minute per client.
     pub rate_limiter: Arc<crate::middleware::rate_limit::RateLimiter>,
+    /// Rung when an upload is queued, so that this server's import worker starts it at once
+    /// rather than at its next look (other replicas find it when they look).
+    pub imports_queued: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {

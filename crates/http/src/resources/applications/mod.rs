@@ -27,7 +27,7 @@ use crate::resources::audit::AuditContext;
 use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{transition, Moves};
-use crate::resources::upsert::{fixed, found_visible, Keyed, Reply, Saved};
+use crate::resources::upsert::{fixed, found_visible, CreatedInBulk, Keyed, Reply, Saved};
 use crate::resources::{collect_field_id, ExternalIdBody};
 use crate::resources::{created, path_id, present, required_patch, with_etag, TransitionRequest};
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
@@ -495,17 +495,16 @@ fn may_act_for_either_party(actor: &Actor, application: &Application) -> Result<
         .or_else(|_| actor.may_manage_challenges_of(application.owner_organisation_id))
 }
 
-/// Stores a new draft application to an open phase, with its audit record.
-fn insert_new(
+/// A new draft application to an open phase, checked against the phase (reads only).
+fn new_application(
     connection: &mut DbConnection,
-    audit: &AuditContext,
     fields: ApplicationFields,
     external_ids: Vec<ExternalId>,
 ) -> Result<Application, ApiError> {
     let (phase, challenge) = check_phase_accepts(connection, fields.phase_id)?;
     let fields = fields.validate(&phase.fields)?;
     let now = Timestamp::now();
-    let application = Application {
+    Ok(Application {
         id: ApplicationId::generate(),
         fields,
         challenge_id: challenge.id,
@@ -517,7 +516,17 @@ fn insert_new(
         version: 1,
         created_at: now,
         updated_at: now,
-    };
+    })
+}
+
+/// Stores a new draft application to an open phase, with its audit record.
+fn insert_new(
+    connection: &mut DbConnection,
+    audit: &AuditContext,
+    fields: ApplicationFields,
+    external_ids: Vec<ExternalId>,
+) -> Result<Application, ApiError> {
+    let application = new_application(connection, fields, external_ids)?;
     match store::insert(connection, &application) {
         Err(StoreError::ForeignKey) => {
             return Err(ApiError::Validation(
@@ -658,6 +667,29 @@ impl Keyed for Application {
     }
     fn reply(&self, _connection: &mut DbConnection) -> Result<Reply, ApiError> {
         Reply::of(self.version, &ApplicationResource::from(self))
+    }
+}
+
+/// Applications change nothing that another application's checks read (the phase and its
+/// challenge), so an import writes its new ones together; a supplier applying twice to a phase
+/// is the database's rule, and undoes the gathered write.
+impl CreatedInBulk for Application {
+    fn new_record(
+        connection: &mut DbConnection,
+        actor: &Actor,
+        fields: ApplicationFields,
+        external_ids: Vec<ExternalId>,
+    ) -> Result<Self, ApiError> {
+        may_act_as_supplier(actor, fields.supplier_organisation_id)?;
+        new_application(connection, fields, external_ids)
+    }
+    fn insert_all(connection: &mut DbConnection, records: &[Self]) -> Result<(), ApiError> {
+        Ok(store::insert_all(connection, records)?)
+    }
+    fn created_state(&self) -> Result<(Audience, String), ApiError> {
+        let state = serde_json::to_string(&ApplicationResource::from(self))
+            .map_err(|_| ApiError::Internal)?;
+        Ok((self.audience(), state))
     }
 }
 

@@ -63,7 +63,7 @@ impl From<&Award> for AwardResource {
 }
 
 /// A new award, from a successful application of the phase.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"application_id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b", "contract_reference": "LCC-SBRI-2019-04",
     "amount": {"amount": 5000000, "currency": "GBP"}, "vat_included": true, "starts_on": "2019-08-01", "ends_on": "2019-11-30"}))]

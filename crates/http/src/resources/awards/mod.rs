@@ -26,7 +26,7 @@ use crate::problem::{ApiError, Problem};
 use crate::resources::audit::AuditContext;
 use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{transition, Moves};
-use crate::resources::upsert::{fixed, found, Keyed, Reply, Saved};
+use crate::resources::upsert::{fixed, found, CreatedInBulk, Keyed, Reply, Saved};
 use crate::resources::ExternalIdBody;
 use crate::resources::{
     created, field_id, optional_patch, path_id, present, required_patch, with_etag,
@@ -63,6 +63,54 @@ fn award(
     body: CreateAward,
     external_ids: Vec<ExternalId>,
     audit: &AuditContext,
+) -> Result<Award, ApiError> {
+    let award = new_award(connection, caller, phase_id, body, external_ids)?;
+    // The budget is claimed by one conditional UPDATE: of two servers awarding the last of it at
+    // once, the second finds nothing left.
+    if !phases::commit(
+        connection,
+        phase_id,
+        award.fields.amount.minor_units(),
+        award.created_at,
+    )? {
+        let current = phases::find(connection, phase_id)?;
+        let violation = current
+            .budget_check()
+            .admits(award.fields.amount)
+            .err()
+            .unwrap_or_else(|| {
+                FieldViolation::new(
+                    "amount",
+                    "exceeds_phase_budget",
+                    "the phase's budget is spent",
+                )
+            });
+        return Err(ApiError::rule(
+            Some(&violation.pointer),
+            &violation.code,
+            violation.detail,
+        ));
+    }
+    store::insert(connection, &award).map_err(map_store_error)?;
+    audit.created(
+        connection,
+        ENTITY,
+        award.id.to_string(),
+        award.version,
+        Audience::Public,
+        &AwardResource::from(&award),
+    )?;
+    Ok(award)
+}
+
+/// A new award after every rule that reads the database (the phase, its challenge, the
+/// application, the supplier's award in the phase before); its budget is not claimed yet.
+fn new_award(
+    connection: &mut DbConnection,
+    caller: &Actor,
+    phase_id: PhaseId,
+    body: CreateAward,
+    external_ids: Vec<ExternalId>,
 ) -> Result<Award, ApiError> {
     let phase = phases::find(connection, phase_id)
         .map_err(|_| ApiError::NotFound("no such phase".to_owned()))?;
@@ -167,28 +215,7 @@ fn award(
     }
     .validate(&phase.fields)?;
     let now = Timestamp::now();
-    // The budget is claimed by one conditional UPDATE: of two servers awarding the last of it at
-    // once, the second finds nothing left.
-    if !phases::commit(connection, phase_id, fields.amount.minor_units(), now)? {
-        let current = phases::find(connection, phase_id)?;
-        let violation = current
-            .budget_check()
-            .admits(fields.amount)
-            .err()
-            .unwrap_or_else(|| {
-                FieldViolation::new(
-                    "amount",
-                    "exceeds_phase_budget",
-                    "the phase's budget is spent",
-                )
-            });
-        return Err(ApiError::rule(
-            Some(&violation.pointer),
-            &violation.code,
-            violation.detail,
-        ));
-    }
-    let award = Award {
+    Ok(Award {
         id: AwardId::generate(),
         paid: Money::zero(fields.amount.currency()),
         fields,
@@ -199,17 +226,7 @@ fn award(
         version: 1,
         created_at: now,
         updated_at: now,
-    };
-    store::insert(connection, &award).map_err(map_store_error)?;
-    audit.created(
-        connection,
-        ENTITY,
-        award.id.to_string(),
-        award.version,
-        Audience::Public,
-        &AwardResource::from(&award),
-    )?;
-    Ok(award)
+    })
 }
 
 /// Award a contract in a phase (the challenge owner's officers or programme staff).
@@ -544,6 +561,7 @@ fn write_update(
 }
 
 /// An award as a partner sends it, checked on its own.
+#[derive(Clone)]
 pub struct AwardRequest {
     phase_id: PhaseId,
     body: CreateAward,
@@ -630,6 +648,66 @@ impl Keyed for Award {
     }
     fn reply(&self, _connection: &mut DbConnection) -> Result<Reply, ApiError> {
         Reply::of(self.version, &AwardResource::from(self))
+    }
+}
+
+/// An import's new awards are written together: their budget claims summed per phase, each
+/// claimed by one conditional UPDATE (if one would overspend, the gathered write is undone and
+/// the rows written one at a time, so that the row that overspends is the one refused).
+impl CreatedInBulk for Award {
+    fn new_record(
+        connection: &mut DbConnection,
+        actor: &Actor,
+        request: AwardRequest,
+        external_ids: Vec<ExternalId>,
+    ) -> Result<Self, ApiError> {
+        new_award(
+            connection,
+            actor,
+            request.phase_id,
+            request.body,
+            external_ids,
+        )
+    }
+    fn insert_all(connection: &mut DbConnection, records: &[Self]) -> Result<(), ApiError> {
+        let mut claims: Vec<(PhaseId, i64, i64)> = Vec::new();
+        for award in records {
+            let amount = award.fields.amount.minor_units();
+            match claims
+                .iter_mut()
+                .find(|(phase, ..)| *phase == award.fields.phase_id)
+            {
+                Some((_, total, count)) => {
+                    *total = total.checked_add(amount).ok_or(ApiError::Internal)?;
+                    *count += 1;
+                }
+                None => claims.push((award.fields.phase_id, amount, 1)),
+            }
+        }
+        let now = Timestamp::now();
+        for (phase, total, count) in claims {
+            if !phases::commit_many(connection, phase, total, count, now)? {
+                return Err(ApiError::rule(
+                    Some("#/amount"),
+                    "exceeds_phase_budget",
+                    "the phase's budget is spent".to_owned(),
+                ));
+            }
+        }
+        Ok(store::insert_all(connection, records)?)
+    }
+    /// The supplier's award in the phase before is its parent: one gathered for the same
+    /// supplier and challenge must be written before this one's lineage is read.
+    fn reads_gathered(&self, gathered: &[Self]) -> bool {
+        gathered.iter().any(|award| {
+            award.challenge_id == self.challenge_id
+                && award.fields.supplier_organisation_id == self.fields.supplier_organisation_id
+        })
+    }
+    fn created_state(&self) -> Result<(Audience, String), ApiError> {
+        let state =
+            serde_json::to_string(&AwardResource::from(self)).map_err(|_| ApiError::Internal)?;
+        Ok((Audience::Public, state))
     }
 }
 

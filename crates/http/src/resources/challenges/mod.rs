@@ -701,11 +701,8 @@ impl CreatedInBulk for Challenge {
         )?;
         Ok(challenge)
     }
-    fn insert_all(
-        connection: &mut DbConnection,
-        records: &[Self],
-    ) -> Result<(), catalyst_persistence::StoreError> {
-        store::insert_all(connection, records)
+    fn insert_all(connection: &mut DbConnection, records: &[Self]) -> Result<(), ApiError> {
+        Ok(store::insert_all(connection, records)?)
     }
     fn created_state(&self) -> Result<(Audience, String), ApiError> {
         let state = serde_json::to_string(&ChallengeResource::from(self))

@@ -1,10 +1,11 @@
 //! Bulk imports (`/api/v1/imports`): a file of NDJSON or CSV rows, uploaded as a stream into
 //! the database, processed as a job by any replica, and reported row by row.
 //!
-//! All-or-nothing (the default) runs in two passes: every row is checked first, without
-//! writing; only if all pass are they written, in one transaction, so a failure or a crash
-//! leaves nothing behind. `mode=partial` writes in batches, each row on its own savepoint, and
-//! resumes after the last committed batch if the worker dies.
+//! All-or-nothing (the default) writes every row in one transaction, each checked against the
+//! rows before it; if any is rejected, the rest are still checked so that the report names them
+//! all, and everything is undone: a failure or a crash leaves nothing behind. `mode=partial`
+//! writes in batches, a failed row undone alone, and resumes after the last committed batch if
+//! the worker dies.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
@@ -54,7 +55,8 @@ pub struct ImportResource {
     pub format: String,
     /// `all_or_nothing` or `partial`.
     pub mode: String,
-    /// `receiving`, `queued`, `validating`, `applying`, `succeeded` or `failed`.
+    /// `receiving`, `queued`, `applying`, `succeeded` or `failed` (`validating` only from jobs run
+    /// by servers before 2026-12-07, which checked every row before writing any).
     pub status: String,
     /// Size of the upload.
     pub bytes: i64,
@@ -368,10 +370,13 @@ pub async fn create_import(
         })
         .await;
     match answer {
-        Ok(Ok((location, body))) => Ok(HttpResponse::Accepted()
-            .insert_header((header::LOCATION, location))
-            .content_type("application/json")
-            .body(body)),
+        Ok(Ok((location, body))) => {
+            state.imports_queued.notify_one();
+            Ok(HttpResponse::Accepted()
+                .insert_header((header::LOCATION, location))
+                .content_type("application/json")
+                .body(body))
+        }
         Ok(Err(stored)) => Ok(crate::middleware::idempotency::replay(&stored)),
         Err(error) => {
             // A refused key (another body, or still in flight): the upload goes.

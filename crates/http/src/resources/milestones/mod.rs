@@ -469,6 +469,12 @@ enum MilestoneRef {
     Both(MilestoneId, ExternalId),
 }
 
+/// What a `payments` import row shows on its own: its fields, and the milestone it names.
+pub(crate) fn check_payment(body: serde_json::Value) -> Result<(), ApiError> {
+    let row: PaymentRow = crate::extract::body::from_value(body)?;
+    row.milestone().map(drop)
+}
+
 /// One row of a `payments` import: the milestone moves to paid on `paid_on` (already paid on
 /// that day: unchanged).
 pub(crate) fn import_payment(
@@ -476,14 +482,10 @@ pub(crate) fn import_payment(
     body: serde_json::Value,
     actor: &Actor,
     audit: &AuditContext,
-    check_only: bool,
 ) -> Result<crate::workers::import_engine::Applied, ApiError> {
     use crate::workers::import_engine::Applied;
     let row: PaymentRow = crate::extract::body::from_value(body)?;
     let reference = row.milestone()?;
-    if check_only {
-        return Ok(Applied::Valid);
-    }
     let no_milestone = || {
         ApiError::Validation(
             FieldViolation::new(

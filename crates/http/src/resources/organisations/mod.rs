@@ -497,8 +497,8 @@ impl CreatedInBulk for Organisation {
     fn insert_all(
         connection: &mut catalyst_persistence::DbConnection,
         records: &[Self],
-    ) -> Result<(), catalyst_persistence::StoreError> {
-        store::insert_all(connection, records)
+    ) -> Result<(), ApiError> {
+        Ok(store::insert_all(connection, records)?)
     }
     fn created_state(&self) -> Result<(Audience, String), ApiError> {
         let state = serde_json::to_string(&OrganisationResource::from(self))

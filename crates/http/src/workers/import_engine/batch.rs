@@ -1,7 +1,8 @@
-//! Writing an import's rows a batch at a time. Rows that create records of a collection that can
-//! be made without reading the database (`CreatedInBulk`) are gathered and written together:
-//! the records, their keys, audit records and changes, each in multi-row statements. Every other
-//! row is written alone, after the rows before it, so that it reads what they wrote. If a
+//! Writing an import's rows a batch at a time. Rows that create records of a collection whose new
+//! records can be made before any is written (`CreatedInBulk`) are gathered and written
+//! together: the records, their keys, audit records and changes, each in multi-row statements.
+//! Every other row (an update, or a record whose checks read what a gathered one writes) is
+//! written alone, after the rows before it, so that it reads what they wrote. If a
 //! gathered write fails (a key or an identifier taken, which only the database can tell), it is
 //! undone and its rows are written one at a time, so that each row ends as it would have alone.
 
@@ -10,7 +11,7 @@ use std::collections::HashSet;
 use catalyst_domain::{Actor, ExternalId};
 use catalyst_persistence::{external_ids, transaction, DbConnection, StoreError};
 
-use super::rows::RawRow;
+use super::rows::{problem, RawRow};
 use super::{apply, problems_of, Applied};
 use crate::problem::{ApiError, ProblemItem};
 use crate::resources::audit::AuditContext;
@@ -25,26 +26,15 @@ pub(super) type Outcome = (i64, RowOutcome);
 /// A row's line and what became of it once it is written (gathered rows wait for theirs).
 type Slot = (i64, Option<RowOutcome>);
 
-/// How a failed row is handled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum OnFailure {
-    /// Undo the row alone (on a savepoint) and go on: partial mode.
-    SkipRow,
-    /// Stop: the failure is the last outcome, and the caller undoes everything (all or nothing).
-    Stop,
-}
-
-/// Who writes an import's rows into which collection, and what a failed row does.
+/// Who writes an import's rows into which collection.
 #[derive(Clone, Copy)]
 pub(super) struct RowWriter<'a> {
     pub collection: &'a str,
     pub actor: &'a Actor,
     pub audit: &'a AuditContext,
-    pub on_failure: OnFailure,
 }
 
-/// Writes `rows` in file order and says what became of each (up to the first failure, with
-/// `OnFailure::Stop`).
+/// Writes `rows` in file order, each failed row undone alone, and says what became of each.
 pub(super) fn write_rows(
     connection: &mut DbConnection,
     rows: Vec<RawRow>,
@@ -53,6 +43,8 @@ pub(super) fn write_rows(
     match writer.collection {
         "organisations" => write_in_bulk::<catalyst_domain::Organisation>(connection, rows, writer),
         "challenges" => write_in_bulk::<catalyst_domain::Challenge>(connection, rows, writer),
+        "applications" => write_in_bulk::<catalyst_domain::Application>(connection, rows, writer),
+        "awards" => write_in_bulk::<catalyst_domain::Award>(connection, rows, writer),
         _ => Ok(write_one_by_one(connection, rows, writer)),
     }
 }
@@ -66,40 +58,31 @@ fn write_one_by_one(
         collection,
         actor,
         audit,
-        on_failure,
     } = *writer;
-    let mut outcomes = Vec::with_capacity(rows.len());
-    for row in rows {
-        let outcome = row.body.and_then(|body| {
-            write_one(connection, on_failure, |connection| {
-                apply(connection, collection, body, actor, audit, false)
-            })
-        });
-        let failed = outcome.is_err();
-        outcomes.push((row.line, outcome));
-        if failed && on_failure == OnFailure::Stop {
-            break;
-        }
-    }
-    outcomes
+    rows.into_iter()
+        .map(|row| {
+            let outcome = row.body.and_then(|body| {
+                write_one(connection, |connection| {
+                    apply(connection, collection, body, actor, audit)
+                })
+            });
+            (row.line, outcome)
+        })
+        .collect()
 }
 
-/// One row's write, on a savepoint of its own when a failure skips the row.
+/// One row's write, on a savepoint of its own, so that a failure undoes the row alone.
 fn write_one(
     connection: &mut DbConnection,
-    on_failure: OnFailure,
     write: impl FnOnce(&mut DbConnection) -> Result<Applied, ApiError>,
 ) -> RowOutcome {
-    match on_failure {
-        OnFailure::Stop => write(connection).map_err(|error| problems_of(&error)),
-        OnFailure::SkipRow => transaction(connection, |connection| {
-            write(connection).map_err(SavepointFailure::Api)
-        })
-        .map_err(|failure| match failure {
-            SavepointFailure::Api(error) => problems_of(&error),
-            SavepointFailure::Store(error) => problems_of(&ApiError::from(error)),
-        }),
-    }
+    transaction(connection, |connection| {
+        write(connection).map_err(SavepointFailure::Api)
+    })
+    .map_err(|failure| match failure {
+        SavepointFailure::Api(error) => problems_of(&error),
+        SavepointFailure::Store(error) => problems_of(&ApiError::from(error)),
+    })
 }
 
 enum SavepointFailure {
@@ -141,12 +124,6 @@ fn write_in_bulk<T>(
 where
     T: CreatedInBulk,
 {
-    let RowWriter {
-        actor,
-        audit,
-        on_failure,
-        ..
-    } = *writer;
     let checked: Vec<(i64, Result<ImportRow<T>, _>)> = rows
         .into_iter()
         .map(|row| {
@@ -167,7 +144,6 @@ where
 
     let mut outcomes: Vec<Slot> = Vec::with_capacity(checked.len());
     let mut gathered = Gathered::<T>::default();
-    let mut stopped = false;
     for (line, row) in checked {
         let slot = outcomes.len();
         outcomes.push((line, None));
@@ -176,48 +152,59 @@ where
             Ok(row) if is_new(&row, &known, &gathered.keys) => {
                 let made = T::new_record(
                     connection,
-                    actor,
+                    writer.actor,
                     row.checked.clone(),
                     row.external_ids.clone(),
                 );
                 match made {
-                    Ok(record) => {
+                    Ok(record) if !record.reads_gathered(&gathered.records) => {
                         gathered.keys.extend(row.external_ids.iter().cloned());
                         gathered.slots.push(slot);
                         gathered.records.push(record);
                         gathered.rows.push(row);
                         continue;
                     }
-                    Err(error) => Err(problems_of(&error)),
+                    Err(error) if gathered.records.is_empty() => Err(problems_of(&error)),
+                    // Made, or refused, on a database without the gathered records: written
+                    // alone after them, to end as it would have.
+                    _ => {
+                        write_after_gathered(connection, &mut gathered, &mut outcomes, writer, row)?
+                    }
                 }
             }
-            Ok(row) => {
-                // It may name a record gathered before it: write those first.
-                if !flush(connection, &mut gathered, &mut outcomes, writer)? {
-                    stopped = true;
-                    break;
-                }
-                write_one(connection, on_failure, |connection| {
-                    row.write(connection, actor, audit)
-                })
-            }
+            // It may name a record gathered before it.
+            Ok(row) => write_after_gathered(connection, &mut gathered, &mut outcomes, writer, row)?,
         };
-        let failed = outcome.is_err();
         outcomes[slot].1 = Some(outcome);
-        if failed && on_failure == OnFailure::Stop {
-            stopped = true;
-            break;
-        }
     }
-    if !stopped {
-        flush(connection, &mut gathered, &mut outcomes, writer)?;
-    }
-    // With `Stop`, rows gathered but not written when a later row failed have no outcome: the
-    // import is undone, and the failure is the last outcome.
+    flush(connection, &mut gathered, &mut outcomes, writer)?;
+    // Every slot is filled once the last gathered rows are written; a row left without its
+    // outcome would be a bug here, reported on the row rather than lost.
     Ok(outcomes
         .into_iter()
-        .filter_map(|(line, outcome)| outcome.map(|outcome| (line, outcome)))
+        .map(|(line, outcome)| {
+            let outcome = outcome
+                .unwrap_or_else(|| Err(problem("internal_error", "the row was not written")));
+            (line, outcome)
+        })
         .collect())
+}
+
+/// Writes the gathered records, then `row` alone.
+fn write_after_gathered<T>(
+    connection: &mut DbConnection,
+    gathered: &mut Gathered<T>,
+    outcomes: &mut [Slot],
+    writer: &RowWriter<'_>,
+    row: ImportRow<T>,
+) -> Result<RowOutcome, StoreError>
+where
+    T: CreatedInBulk,
+{
+    flush(connection, gathered, outcomes, writer)?;
+    Ok(write_one(connection, |connection| {
+        row.write(connection, writer.actor, writer.audit)
+    }))
 }
 
 /// Whether a row creates a record that no row before it in the batch names: no id, and keys
@@ -235,18 +222,18 @@ fn is_new<T: Keyed>(
 }
 
 /// Writes the gathered records together; if that fails, undoes it and writes their rows one at
-/// a time. `Ok(false)` when a row failed and `OnFailure::Stop` says to stop.
+/// a time.
 fn flush<T>(
     connection: &mut DbConnection,
     gathered: &mut Gathered<T>,
     outcomes: &mut [Slot],
     writer: &RowWriter<'_>,
-) -> Result<bool, StoreError>
+) -> Result<(), StoreError>
 where
     T: CreatedInBulk,
 {
     if gathered.records.is_empty() {
-        return Ok(true);
+        return Ok(());
     }
     let Gathered {
         slots,
@@ -270,17 +257,12 @@ where
         for (slot, record) in slots.into_iter().zip(&records) {
             outcomes[slot].1 = Some(Ok(Applied::Created(record.id())));
         }
-        return Ok(true);
+        return Ok(());
     }
     for (slot, row) in slots.into_iter().zip(rows) {
-        let outcome = write_one(connection, writer.on_failure, |connection| {
+        outcomes[slot].1 = Some(write_one(connection, |connection| {
             row.write(connection, writer.actor, writer.audit)
-        });
-        let failed = outcome.is_err();
-        outcomes[slot].1 = Some(outcome);
-        if failed && writer.on_failure == OnFailure::Stop {
-            return Ok(false);
-        }
+        }));
     }
-    Ok(true)
+    Ok(())
 }

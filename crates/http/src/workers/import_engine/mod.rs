@@ -14,17 +14,15 @@ use crate::resources::audit::AuditContext;
 mod batch;
 mod rows;
 
-use batch::{OnFailure, RowWriter};
+use batch::RowWriter;
 pub(crate) use rows::PAYMENT_COLUMNS;
 use rows::{problem, RowReader};
 
-/// What applying (or checking) a row came to.
+/// What applying a row came to.
 pub enum Applied {
     Created(String),
     Updated(String),
     Unchanged(String),
-    /// Checked only (the first pass of an all-or-nothing import).
-    Valid,
 }
 
 fn problems_of(error: &ApiError) -> Vec<ProblemItem> {
@@ -36,31 +34,41 @@ fn problems_of(error: &ApiError) -> Vec<ProblemItem> {
     }
 }
 
-/// Checks a row and, unless `check_only`, applies it.
+/// Checks a row and applies it.
 fn apply(
     connection: &mut DbConnection,
     collection: &str,
     body: Value,
     actor: &Actor,
     audit: &AuditContext,
-    check_only: bool,
 ) -> Result<Applied, ApiError> {
     match collection {
         "organisations" => crate::resources::upsert::import_row::<catalyst_domain::Organisation>(
-            connection, body, actor, audit, check_only,
+            connection, body, actor, audit,
         ),
         "challenges" => crate::resources::upsert::import_row::<catalyst_domain::Challenge>(
-            connection, body, actor, audit, check_only,
+            connection, body, actor, audit,
         ),
         "applications" => crate::resources::upsert::import_row::<catalyst_domain::Application>(
-            connection, body, actor, audit, check_only,
+            connection, body, actor, audit,
         ),
         "awards" => crate::resources::upsert::import_row::<catalyst_domain::Award>(
-            connection, body, actor, audit, check_only,
+            connection, body, actor, audit,
         ),
-        "payments" => {
-            crate::resources::milestones::import_payment(connection, body, actor, audit, check_only)
-        }
+        "payments" => crate::resources::milestones::import_payment(connection, body, actor, audit),
+        _ => Err(ApiError::Internal),
+    }
+}
+
+/// Checks what a row shows on its own (its fields), reading and writing nothing.
+fn check_alone(collection: &str, body: Value) -> Result<(), ApiError> {
+    use crate::resources::upsert::ImportRow;
+    match collection {
+        "organisations" => ImportRow::<catalyst_domain::Organisation>::checked(body).map(drop),
+        "challenges" => ImportRow::<catalyst_domain::Challenge>::checked(body).map(drop),
+        "applications" => ImportRow::<catalyst_domain::Application>::checked(body).map(drop),
+        "awards" => ImportRow::<catalyst_domain::Award>::checked(body).map(drop),
+        "payments" => crate::resources::milestones::check_payment(body),
         _ => Err(ApiError::Internal),
     }
 }
@@ -70,7 +78,7 @@ fn result_of(
     line: i64,
     applied: Result<Applied, Vec<ProblemItem>>,
     counts: &mut Counts,
-) -> Option<RowResult> {
+) -> RowResult {
     counts.processed += 1;
     let (outcome, entity_id, errors) = match applied {
         Ok(Applied::Created(id)) => {
@@ -85,20 +93,24 @@ fn result_of(
             counts.unchanged += 1;
             ("unchanged", Some(id), None)
         }
-        Ok(Applied::Valid) => return None,
         Err(problems) => {
             counts.rejected += 1;
             ("rejected", None, serde_json::to_string(&problems).ok())
         }
     };
-    Some(RowResult {
+    RowResult {
         import_id: import.id.clone(),
         line,
         outcome: outcome.to_owned(),
         entity_id,
         errors,
-    })
+    }
 }
+
+/// How many rejected rows an all-or-nothing import reports at most: it holds them in memory
+/// until its writes are undone, so a file of millions of bad rows cannot exhaust it. The job
+/// still counts every rejected row.
+const REJECTIONS_REPORTED: usize = 10_000;
 
 /// Processes an import to the end, reporting counts to `progress` as it goes.
 pub fn run(
@@ -109,78 +121,16 @@ pub fn run(
     progress: &mut dyn FnMut(Counts),
 ) -> Result<Counts, StoreError> {
     let batch = crate::resources::imports::batch_rows();
-    let partial = import.mode == "partial";
     let writer = RowWriter {
         collection: &import.collection,
         actor,
         audit,
-        on_failure: if partial {
-            OnFailure::SkipRow
-        } else {
-            OnFailure::Stop
-        },
     };
-    if partial {
+    if import.mode == "partial" {
         return run_partial(connection, import, &writer, progress, batch);
     }
     // An earlier attempt that died left results of rows it checked: start again.
     store::clear_results(connection, &import.id)?;
-
-    // First pass: check every row, writing nothing but the rejections.
-    let mut reader = RowReader::new(import);
-    if let Err(reason) = reader.start(connection, &import.collection)? {
-        store::finish(
-            connection,
-            &import.id,
-            false,
-            Counts::default(),
-            Some(&reason),
-            Timestamp::now(),
-        )?;
-        return Ok(Counts::default());
-    }
-    let mut counts = Counts::default();
-    let mut rejected = Vec::new();
-    while let Some(row) = reader.next(connection)? {
-        let checked = row.body.and_then(|body| {
-            apply(connection, &import.collection, body, actor, audit, true)
-                .map_err(|e| problems_of(&e))
-        });
-        if let Some(result) = result_of(import, row.line, checked, &mut counts) {
-            rejected.push(result);
-        }
-        if rejected.len() >= batch {
-            store::record_results(connection, &rejected)?;
-            rejected.clear();
-        }
-        if counts.processed % (batch as i64) == 0 {
-            store::progress(
-                connection,
-                &import.id,
-                "validating",
-                counts,
-                crate::resources::imports::lease_from(Timestamp::now()),
-            )?;
-            progress(counts);
-        }
-    }
-    store::record_results(connection, &rejected)?;
-    if counts.rejected > 0 {
-        let reason = format!(
-            "{} of {} rows were rejected, so nothing was imported (see the results; mode=partial imports the good rows)",
-            counts.rejected, counts.processed
-        );
-        store::finish(
-            connection,
-            &import.id,
-            false,
-            counts,
-            Some(&reason),
-            Timestamp::now(),
-        )?;
-        progress(counts);
-        return Ok(counts);
-    }
     store::progress(
         connection,
         &import.id,
@@ -189,77 +139,115 @@ pub fn run(
         crate::resources::imports::lease_from(Timestamp::now()),
     )?;
 
-    // Second pass: every row, in one transaction, with its results.
+    // One pass, in one transaction: every row is written as it would be alone, so that each
+    // is checked against the rows before it (a Phase 2 award against its Phase 1 award a few
+    // lines up, an award against the budget the rows before it claimed). A rejected row dooms
+    // the import: the batches after it are only checked on their own (their fields), so that
+    // the report names every row that is bad in itself without writing what will be undone;
+    // then everything is undone.
     let mut reader = RowReader::new(import);
-    let applied = transaction(connection, |connection| {
+    let written = transaction(connection, |connection| {
         reader
             .start(connection, &import.collection)?
-            .map_err(ApplyStop::Reason)?;
+            .map_err(AllOrNothing::Refused)?;
         let mut counts = Counts::default();
+        let mut rejected: Vec<RowResult> = Vec::new();
         loop {
             let rows = reader.next_batch(connection, batch)?;
             if rows.is_empty() {
                 break;
             }
+            if counts.rejected > 0 {
+                for row in rows {
+                    match row.body.and_then(|body| {
+                        check_alone(&import.collection, body).map_err(|e| problems_of(&e))
+                    }) {
+                        Ok(()) => counts.processed += 1,
+                        Err(problems) => {
+                            let result = result_of(import, row.line, Err(problems), &mut counts);
+                            if rejected.len() < REJECTIONS_REPORTED {
+                                rejected.push(result);
+                            }
+                        }
+                    }
+                }
+                progress(counts);
+                continue;
+            }
             let outcomes = batch::write_rows(connection, rows, &writer)?;
             let mut results = Vec::with_capacity(outcomes.len());
             for (line, outcome) in outcomes {
-                let applied = outcome.map_err(|problems| ApplyStop::Rejected(line, problems))?;
-                results.extend(result_of(import, line, Ok(applied), &mut counts));
+                let failed = outcome.is_err();
+                let result = result_of(import, line, outcome, &mut counts);
+                if !failed {
+                    results.push(result);
+                } else if rejected.len() < REJECTIONS_REPORTED {
+                    rejected.push(result);
+                }
             }
-            store::record_results(connection, &results)?;
+            if counts.rejected == 0 {
+                store::record_results(connection, &results)?;
+            }
             // The log's progress lines; the job's own counts commit with the rows, at the end.
             progress(counts);
         }
+        if counts.rejected > 0 {
+            return Err(AllOrNothing::Rejected(counts, rejected));
+        }
         store::finish(connection, &import.id, true, counts, None, Timestamp::now())?;
-        Ok::<_, ApplyStop>(counts)
+        Ok::<_, AllOrNothing>(counts)
     });
-    match applied {
+    let (counts, reason) = match written {
         Ok(counts) => {
             progress(counts);
-            Ok(counts)
+            return Ok(counts);
         }
-        Err(ApplyStop::Store(error)) => Err(error),
-        Err(ApplyStop::Reason(reason)) => {
-            store::finish(
-                connection,
-                &import.id,
-                false,
-                Counts::default(),
-                Some(&reason),
-                Timestamp::now(),
-            )?;
-            Ok(Counts::default())
+        Err(AllOrNothing::Store(error)) => return Err(error),
+        Err(AllOrNothing::Refused(reason)) => (Counts::default(), reason),
+        Err(AllOrNothing::Rejected(counts, rejected)) => {
+            store::record_results(connection, &rejected)?;
+            let shown = if rejected.len() < counts.rejected as usize {
+                format!("; the first {} are in the results", rejected.len())
+            } else {
+                String::new()
+            };
+            let reason = format!(
+                "{} of {} rows were rejected, so nothing was imported (see the results{shown}; mode=partial imports the good rows)",
+                counts.rejected, counts.processed
+            );
+            // Nothing was imported: the job counts the rows read and those rejected.
+            let counts = Counts {
+                processed: counts.processed,
+                rejected: counts.rejected,
+                ..Counts::default()
+            };
+            (counts, reason)
         }
-        Err(ApplyStop::Rejected(line, problems)) => {
-            // Checked rows can still clash with the database (another record took an
-            // identifier meanwhile): the whole import is undone and that row reported.
-            let mut counts = Counts::default();
-            let result = result_of(import, line, Err(problems), &mut counts);
-            store::record_results(connection, &result.into_iter().collect::<Vec<_>>())?;
-            let reason = format!("line {line} was rejected while writing, so nothing was imported");
-            store::finish(
-                connection,
-                &import.id,
-                false,
-                counts,
-                Some(&reason),
-                Timestamp::now(),
-            )?;
-            Ok(counts)
-        }
-    }
+    };
+    store::finish(
+        connection,
+        &import.id,
+        false,
+        counts,
+        Some(&reason),
+        Timestamp::now(),
+    )?;
+    progress(counts);
+    Ok(counts)
 }
 
-enum ApplyStop {
+/// Why an all-or-nothing import's transaction was undone.
+enum AllOrNothing {
     Store(StoreError),
-    Reason(String),
-    Rejected(i64, Vec<ProblemItem>),
+    /// The file cannot be read as rows at all (its header, say).
+    Refused(String),
+    /// Rows were rejected: the counts, and the first rejections.
+    Rejected(Counts, Vec<RowResult>),
 }
 
-impl From<StoreError> for ApplyStop {
+impl From<StoreError> for AllOrNothing {
     fn from(error: StoreError) -> Self {
-        ApplyStop::Store(error)
+        AllOrNothing::Store(error)
     }
 }
 
@@ -305,7 +293,7 @@ fn run_partial(
             let outcomes = batch::write_rows(connection, rows, writer)?;
             let mut results = Vec::with_capacity(outcomes.len());
             for (line, outcome) in outcomes {
-                results.extend(result_of(import, line, outcome, &mut batch_counts));
+                results.push(result_of(import, line, outcome, &mut batch_counts));
             }
             store::record_results(connection, &results)?;
             store::progress(
@@ -332,11 +320,16 @@ const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Runs inside `serve`: takes waiting imports one at a time, on any replica. Each says when it
 /// starts, how far it has got every ten seconds, and how it ended, in the server's log.
-pub async fn worker(pool: Pool) {
+pub async fn worker(pool: Pool, queued: std::sync::Arc<tokio::sync::Notify>) {
     let mut ticks = tokio::time::interval(std::time::Duration::from_secs(1));
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        ticks.tick().await;
+        // Once a second for jobs queued through other replicas (or left by a dead worker), at
+        // once for an upload this server queued.
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = queued.notified() => {}
+        }
         let pool = pool.clone();
         let round = web::block(move || -> Result<bool, StoreError> {
             let mut connection = pool.get()?;
