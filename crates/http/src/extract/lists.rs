@@ -119,21 +119,24 @@ impl<F: SortField> ListRequest<F> {
     }
 
     /// Fails with every problem found in the parameters, or reads the page `load` finds (after
-    /// the cursor, at most `limit`, in `sort` order) and answers with `body(items, next_cursor)`
+    /// the cursor, at most `limit`, in `sort` order) and answers with it as the list body `B`
     /// and a `Link` to the next page.
-    pub async fn answer<T, B>(
+    pub async fn answer<B>(
         mut self,
         request: &HttpRequest,
         state: &AppState,
         reads: ListReads,
-        mut load: impl FnMut(&mut DbConnection, &Sort<F>, Option<&After>, usize) -> Result<Page<T>, ApiError>
+        mut load: impl FnMut(
+                &mut DbConnection,
+                &Sort<F>,
+                Option<&After>,
+                usize,
+            ) -> Result<Page<B::Item>, ApiError>
             + Send
             + 'static,
-        body: impl FnOnce(Vec<T>, Option<String>) -> B,
     ) -> Result<HttpResponse, ApiError>
     where
-        T: Send + 'static,
-        B: Serialize,
+        B: ListBody,
     {
         let after = self.finish()?;
         let (sort, limit) = (self.sort.clone(), self.limit);
@@ -144,7 +147,7 @@ impl<F: SortField> ListRequest<F> {
             ListReads::ReplicaForAnonymous => state.with_list_connection(request, work).await?,
         };
         let next_cursor = self.cursor(page.next.as_ref());
-        let body = body(page.items, next_cursor.clone());
+        let body = B::page(page.items, next_cursor.clone());
         Ok(self.respond(request, next_cursor.as_deref(), &body))
     }
 
@@ -189,4 +192,38 @@ impl<F: SortField> ListRequest<F> {
     fn cursor(&self, next: Option<&After>) -> Option<String> {
         next.map(|after| encode_cursor(after, &self.fingerprint))
     }
+}
+
+/// A list's JSON body, made from a page of records and the next page's cursor.
+pub trait ListBody: Serialize {
+    /// The records a page holds.
+    type Item: Send + 'static;
+    fn page(items: Vec<Self::Item>, next_cursor: Option<String>) -> Self;
+}
+
+/// Declares a list's JSON body (`data`, and `next_cursor` always present) and, given `from` a
+/// record whose resource is made `From` it, its `ListBody`.
+#[macro_export]
+macro_rules! list_body {
+    ($(#[$meta:meta])* $list:ident of $resource:ty $(, from $record:ty)?) => {
+        $(#[$meta])*
+        #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+        pub struct $list {
+            pub data: Vec<$resource>,
+            /// Pass as `cursor` for the next page; null on the last page (always present).
+            #[schema(required = true)]
+            pub next_cursor: Option<String>,
+        }
+        $(
+            impl $crate::extract::lists::ListBody for $list {
+                type Item = $record;
+                fn page(items: Vec<$record>, next_cursor: Option<String>) -> Self {
+                    Self {
+                        data: items.iter().map(<$resource>::from).collect(),
+                        next_cursor,
+                    }
+                }
+            }
+        )?
+    };
 }

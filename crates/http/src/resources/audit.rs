@@ -302,13 +302,9 @@ impl From<AuditRecord> for AuditEntry {
     }
 }
 
-/// A page of audit entries, oldest first.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuditList {
-    pub data: Vec<AuditEntry>,
-    /// Pass as `cursor` for the next page; null on the last page (always present).
-    #[schema(required = true)]
-    pub next_cursor: Option<String>,
+crate::list_body! {
+    /// A page of audit entries, oldest first.
+    AuditList of AuditEntry
 }
 
 #[derive(Debug, IntoParams)]

@@ -59,11 +59,7 @@ pub struct CreatedApiClient {
     pub client_secret: String,
 }
 
-/// A page of clients, oldest first.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ApiClientList {
-    pub data: Vec<ApiClientResource>,
-    /// Pass as `cursor` for the next page; null on the last page (always present).
-    #[schema(required = true)]
-    pub next_cursor: Option<String>,
+crate::list_body! {
+    /// A page of clients, oldest first.
+    ApiClientList of ApiClientResource
 }

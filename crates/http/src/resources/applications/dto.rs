@@ -121,13 +121,9 @@ pub struct UpdateApplication {
     pub external_ids: Option<Option<Vec<ExternalIdBody>>>,
 }
 
-/// A page of applications.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ApplicationList {
-    pub data: Vec<ApplicationResource>,
-    /// Pass as `cursor` for the next page; null on the last page (always present).
-    #[schema(required = true)]
-    pub next_cursor: Option<String>,
+crate::list_body! {
+    /// A page of applications.
+    ApplicationList of ApplicationResource, from Application
 }
 
 #[derive(Debug, IntoParams)]

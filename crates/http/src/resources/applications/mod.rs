@@ -159,16 +159,12 @@ async fn list(
         updated_since: list.updated_since,
     };
     let seen = private_visibility(caller.actor());
-    list.answer(
+    list.answer::<ApplicationList>(
         &request,
         &state,
         ListReads::Primary,
         move |connection, sort, after, limit| {
             Ok(store::list(connection, &seen, &filter, sort, after, limit)?)
-        },
-        |items, next_cursor| ApplicationList {
-            data: items.iter().map(ApplicationResource::from).collect(),
-            next_cursor,
         },
     )
     .await

@@ -134,13 +134,9 @@ pub struct UpdateAward {
     pub external_ids: Option<Option<Vec<ExternalIdBody>>>,
 }
 
-/// A page of awards.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AwardList {
-    pub data: Vec<AwardResource>,
-    /// Pass as `cursor` for the next page; null on the last page (always present).
-    #[schema(required = true)]
-    pub next_cursor: Option<String>,
+crate::list_body! {
+    /// A page of awards.
+    AwardList of AwardResource, from Award
 }
 
 #[derive(Debug, IntoParams)]

@@ -297,16 +297,12 @@ async fn list(
         status: list.enum_filter("status", AwardStatus::expected),
         updated_since: list.updated_since,
     };
-    list.answer(
+    list.answer::<AwardList>(
         &request,
         &state,
         ListReads::ReplicaForAnonymous,
         move |connection, sort, after, limit| {
             Ok(store::list(connection, &filter, sort, after, limit)?)
-        },
-        |items, next_cursor| AwardList {
-            data: items.iter().map(AwardResource::from).collect(),
-            next_cursor,
         },
     )
     .await

@@ -199,13 +199,9 @@ pub struct UpdateChallenge {
     pub external_ids: Option<Option<Vec<ExternalIdBody>>>,
 }
 
-/// A page of challenges.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ChallengeList {
-    pub data: Vec<ChallengeResource>,
-    /// Pass as `cursor` for the next page; null on the last page (always present).
-    #[schema(required = true)]
-    pub next_cursor: Option<String>,
+crate::list_body! {
+    /// A page of challenges.
+    ChallengeList of ChallengeResource
 }
 
 #[derive(Debug, IntoParams)]

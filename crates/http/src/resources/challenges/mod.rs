@@ -20,7 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Caller;
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::{derived_etag, if_none_match_matches_tag, IfMatch};
-use crate::extract::lists::{ListReads, ListRequest};
+use crate::extract::lists::{ListBody, ListReads, ListRequest};
 use crate::problem::{ApiError, Problem};
 use crate::resources::audit::AuditContext;
 use crate::resources::deletes::{self, Deletes};
@@ -244,7 +244,7 @@ pub async fn list_challenges(
         updated_since: list.updated_since,
     };
     let seen = visibility(caller.actor());
-    list.answer(
+    list.answer::<ChallengeList>(
         &request,
         &state,
         ListReads::ReplicaForAnonymous,
@@ -265,15 +265,22 @@ pub async fn list_challenges(
                 next: page.next,
             })
         },
-        |items, next_cursor| ChallengeList {
+    )
+    .await
+}
+
+/// A page of challenges shows each with its phases' totals.
+impl ListBody for ChallengeList {
+    type Item = (Challenge, ChallengeTotals);
+    fn page(items: Vec<Self::Item>, next_cursor: Option<String>) -> Self {
+        Self {
             data: items
                 .iter()
                 .map(|(challenge, totals)| ChallengeResource::with_totals(challenge, totals))
                 .collect(),
             next_cursor,
-        },
-    )
-    .await
+        }
+    }
 }
 
 /// Update a challenge (programme staff, or an officer of the owning body).

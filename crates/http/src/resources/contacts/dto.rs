@@ -108,11 +108,7 @@ pub struct UpdateContact {
     pub external_ids: Option<Option<Vec<ExternalIdBody>>>,
 }
 
-/// A page of contacts.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ContactList {
-    pub data: Vec<ContactResource>,
-    /// Pass as `cursor` for the next page; null on the last page (always present).
-    #[schema(required = true)]
-    pub next_cursor: Option<String>,
+crate::list_body! {
+    /// A page of contacts.
+    ContactList of ContactResource, from Contact
 }

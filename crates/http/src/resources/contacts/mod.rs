@@ -130,7 +130,7 @@ pub async fn list_contacts(
     )?;
     let may_see = caller.actor().may_see_contacts_of(organisation);
     let since = list.updated_since;
-    list.answer(
+    list.answer::<ContactList>(
         &request,
         &state,
         ListReads::Primary,
@@ -147,10 +147,6 @@ pub async fn list_contacts(
                 after,
                 limit,
             )?)
-        },
-        |items, next_cursor| ContactList {
-            data: items.iter().map(ContactResource::from).collect(),
-            next_cursor,
         },
     )
     .await

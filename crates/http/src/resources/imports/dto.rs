@@ -39,12 +39,8 @@ pub struct RowResultResource {
     pub errors: Option<Box<serde_json::value::RawValue>>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RowResultList {
-    pub data: Vec<RowResultResource>,
-    /// Pass as `cursor` for the next page; null on the last page (always present).
-    #[schema(required = true)]
-    pub next_cursor: Option<String>,
+crate::list_body! {
+    RowResultList of RowResultResource
 }
 
 #[derive(Debug, IntoParams)]
@@ -63,10 +59,6 @@ pub struct CreateImportParams {
     pub(super) format: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ImportList {
-    pub data: Vec<ImportResource>,
-    /// Pass as `cursor` for the next page; null on the last page (always present).
-    #[schema(required = true)]
-    pub next_cursor: Option<String>,
+crate::list_body! {
+    ImportList of ImportResource
 }

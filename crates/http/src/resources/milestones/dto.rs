@@ -129,13 +129,9 @@ pub struct MilestoneTransition {
     pub paid_on: Option<NaiveDate>,
 }
 
-/// A page of milestones.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MilestoneList {
-    pub data: Vec<MilestoneResource>,
-    /// Pass as `cursor` for the next page; null on the last page (always present).
-    #[schema(required = true)]
-    pub next_cursor: Option<String>,
+crate::list_body! {
+    /// A page of milestones.
+    MilestoneList of MilestoneResource, from Milestone
 }
 
 #[derive(Debug, IntoParams)]

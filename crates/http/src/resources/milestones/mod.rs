@@ -111,16 +111,12 @@ async fn list(
         updated_since: list.updated_since,
     };
     let seen = private_visibility(caller.actor());
-    list.answer(
+    list.answer::<MilestoneList>(
         &request,
         &state,
         ListReads::Primary,
         move |connection, sort, after, limit| {
             Ok(store::list(connection, &seen, &filter, sort, after, limit)?)
-        },
-        |items, next_cursor| MilestoneList {
-            data: items.iter().map(MilestoneResource::from).collect(),
-            next_cursor,
         },
     )
     .await

@@ -150,13 +150,9 @@ pub struct UpdateOrganisation {
     pub external_ids: Option<Option<Vec<ExternalIdBody>>>,
 }
 
-/// A page of organisations.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OrganisationList {
-    pub data: Vec<OrganisationResource>,
-    /// Pass as `cursor` for the next page; null on the last page (always present).
-    #[schema(required = true)]
-    pub next_cursor: Option<String>,
+crate::list_body! {
+    /// A page of organisations.
+    OrganisationList of OrganisationResource, from Organisation
 }
 
 /// Filters, sort and paging for the list.

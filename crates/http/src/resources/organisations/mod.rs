@@ -173,16 +173,12 @@ pub async fn list_organisations(
         text: list.text_filter("q"),
         updated_since: list.updated_since,
     };
-    list.answer(
+    list.answer::<OrganisationList>(
         &request,
         &state,
         ListReads::ReplicaForAnonymous,
         move |connection, sort, after, limit| {
             Ok(store::list(connection, &filter, sort, after, limit)?)
-        },
-        |items, next_cursor| OrganisationList {
-            data: items.into_iter().map(Into::into).collect(),
-            next_cursor,
         },
     )
     .await

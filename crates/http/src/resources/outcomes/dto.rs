@@ -95,11 +95,7 @@ pub struct UpdateOutcome {
     pub notes: Option<Option<String>>,
 }
 
-/// A page of outcomes.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OutcomeList {
-    pub data: Vec<OutcomeResource>,
-    /// Pass as `cursor` for the next page; null on the last page (always present).
-    #[schema(required = true)]
-    pub next_cursor: Option<String>,
+crate::list_body! {
+    /// A page of outcomes.
+    OutcomeList of OutcomeResource, from Outcome
 }

@@ -136,17 +136,13 @@ pub async fn list_trial_outcomes(
         &[(OutcomeSortField::CreatedAt, Direction::Ascending)],
     )?;
     let seen = visibility(caller.actor());
-    list.answer(
+    list.answer::<OutcomeList>(
         &request,
         &state,
         ListReads::Primary,
         move |connection, sort, after, limit| {
             store::find_visible(connection, trial, &seen).map_err(map_store_error)?;
             Ok(outcome_store::list(connection, trial, sort, after, limit)?)
-        },
-        |items, next_cursor| OutcomeList {
-            data: items.iter().map(OutcomeResource::from).collect(),
-            next_cursor,
         },
     )
     .await

@@ -165,13 +165,9 @@ pub struct UpdatePhase {
     pub external_ids: Option<Option<Vec<ExternalIdBody>>>,
 }
 
-/// A page of phases.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PhaseList {
-    pub data: Vec<PhaseResource>,
-    /// Pass as `cursor` for the next page; null on the last page (always present).
-    #[schema(required = true)]
-    pub next_cursor: Option<String>,
+crate::list_body! {
+    /// A page of phases.
+    PhaseList of PhaseResource, from Phase
 }
 
 #[derive(Debug, IntoParams)]

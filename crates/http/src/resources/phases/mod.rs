@@ -174,7 +174,7 @@ async fn list(
         updated_since: list.updated_since,
     };
     let seen = visibility(caller.actor());
-    list.answer(
+    list.answer::<PhaseList>(
         &request,
         &state,
         ListReads::ReplicaForAnonymous,
@@ -184,10 +184,6 @@ async fn list(
                     .map_err(|_| ApiError::NotFound("no such challenge".to_owned()))?;
             }
             Ok(store::list(connection, &seen, &filter, sort, after, limit)?)
-        },
-        |items, next_cursor| PhaseList {
-            data: items.iter().map(PhaseResource::from).collect(),
-            next_cursor,
         },
     )
     .await

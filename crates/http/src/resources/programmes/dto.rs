@@ -139,13 +139,9 @@ pub struct UpdateProgramme {
     pub external_ids: Option<Option<Vec<ExternalIdBody>>>,
 }
 
-/// A page of programmes.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ProgrammeList {
-    pub data: Vec<ProgrammeResource>,
-    /// Pass as `cursor` for the next page; null on the last page (always present).
-    #[schema(required = true)]
-    pub next_cursor: Option<String>,
+crate::list_body! {
+    /// A page of programmes.
+    ProgrammeList of ProgrammeResource, from Programme
 }
 
 #[derive(Debug, IntoParams)]

@@ -136,16 +136,12 @@ pub async fn list_programmes(
         text: list.text_filter("q"),
         updated_since: list.updated_since,
     };
-    list.answer(
+    list.answer::<ProgrammeList>(
         &request,
         &state,
         ListReads::ReplicaForAnonymous,
         move |connection, sort, after, limit| {
             Ok(store::list(connection, &filter, sort, after, limit)?)
-        },
-        |items, next_cursor| ProgrammeList {
-            data: items.iter().map(ProgrammeResource::from).collect(),
-            next_cursor,
         },
     )
     .await

@@ -170,13 +170,9 @@ pub struct UpdateTrial {
     pub external_ids: Option<Option<Vec<ExternalIdBody>>>,
 }
 
-/// A page of trials.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TrialList {
-    pub data: Vec<TrialResource>,
-    /// Pass as `cursor` for the next page; null on the last page (always present).
-    #[schema(required = true)]
-    pub next_cursor: Option<String>,
+crate::list_body! {
+    /// A page of trials.
+    TrialList of TrialResource, from Trial
 }
 
 #[derive(Debug, IntoParams)]

@@ -199,16 +199,12 @@ pub async fn list_trials(
         updated_since: list.updated_since,
     };
     let seen = visibility(caller.actor());
-    list.answer(
+    list.answer::<TrialList>(
         &request,
         &state,
         ListReads::ReplicaForAnonymous,
         move |connection, sort, after, limit| {
             Ok(store::list(connection, &seen, &filter, sort, after, limit)?)
-        },
-        |items, next_cursor| TrialList {
-            data: items.iter().map(TrialResource::from).collect(),
-            next_cursor,
         },
     )
     .await

@@ -75,13 +75,9 @@ pub struct ChangePassword {
     pub new_password: String,
 }
 
-/// A page of users.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UserList {
-    pub data: Vec<UserResource>,
-    /// Pass as `cursor` for the next page; null on the last page (always present).
-    #[schema(required = true)]
-    pub next_cursor: Option<String>,
+crate::list_body! {
+    /// A page of users.
+    UserList of UserResource
 }
 
 #[derive(Debug, IntoParams)]

@@ -57,12 +57,8 @@ pub struct UpdateWebhook {
     pub status: Option<Option<String>>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct WebhookList {
-    pub data: Vec<WebhookResource>,
-    /// Pass as `cursor` for the next page; null on the last page (always present).
-    #[schema(required = true)]
-    pub next_cursor: Option<String>,
+crate::list_body! {
+    WebhookList of WebhookResource
 }
 
 /// One event sent (or to be sent) to a subscription.
@@ -107,10 +103,6 @@ impl DeliveryResource {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DeliveryList {
-    pub data: Vec<DeliveryResource>,
-    /// Pass as `cursor` for the next page; null on the last page (always present).
-    #[schema(required = true)]
-    pub next_cursor: Option<String>,
+crate::list_body! {
+    DeliveryList of DeliveryResource
 }
