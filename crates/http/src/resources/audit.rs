@@ -17,6 +17,38 @@ use crate::problem::{ApiError, Problem, ProblemItem};
 
 pub const TAG: &str = "audit";
 
+/// A record as the audit trail and the change feed keep it: its collection, the resource the
+/// API serves for it, and who may see it in the feed.
+pub trait Audited {
+    const ENTITY: &'static str;
+    type Resource: Serialize + for<'a> From<&'a Self>;
+    fn audited_id(&self) -> String;
+    fn audited_version(&self) -> i64;
+    fn audited_audience(&self) -> Audience;
+}
+
+/// [`Audited`] for a record with `id` and `version` fields: its collection, its resource, and
+/// the audience worked out from the record (`|record| ...`).
+#[macro_export]
+macro_rules! audited {
+    ($record:ty: $entity:expr, $resource:ty, audience = |$this:pat_param| $audience:expr) => {
+        impl $crate::resources::audit::Audited for $record {
+            const ENTITY: &'static str = $entity;
+            type Resource = $resource;
+            fn audited_id(&self) -> String {
+                self.id.to_string()
+            }
+            fn audited_version(&self) -> i64 {
+                self.version
+            }
+            fn audited_audience(&self) -> catalyst_domain::Audience {
+                let $this = self;
+                $audience
+            }
+        }
+    };
+}
+
 /// What a write records about itself, taken on the async side (where the request context is)
 /// before the work moves to a blocking thread.
 #[derive(Debug, Clone)]
@@ -135,6 +167,40 @@ impl AuditContext {
             audience,
             Operation::Update,
             Some(&after),
+        )
+    }
+
+    /// Records the creation of `record` (see [`Audited`]): its audit record and its change.
+    pub fn record_created<T: Audited>(
+        &self,
+        connection: &mut DbConnection,
+        record: &T,
+    ) -> Result<(), ApiError> {
+        self.created(
+            connection,
+            T::ENTITY,
+            record.audited_id(),
+            record.audited_version(),
+            record.audited_audience(),
+            &T::Resource::from(record),
+        )
+    }
+
+    /// Records `current` replaced by `updated` (see [`Audited`]): the audit record of both
+    /// states, and the change.
+    pub fn record_updated<T: Audited>(
+        &self,
+        connection: &mut DbConnection,
+        current: &T,
+        updated: &T,
+    ) -> Result<(), ApiError> {
+        self.updated(
+            connection,
+            T::ENTITY,
+            updated.audited_id(),
+            updated.audited_version(),
+            updated.audited_audience(),
+            (&T::Resource::from(current), &T::Resource::from(updated)),
         )
     }
 

@@ -372,7 +372,9 @@ impl<T: FoundById> ImportRow<T> {
 /// A collection whose new records can be made before any of them is written, so that an
 /// import writes its new rows many to a statement (with their keys, audit records and
 /// changes) instead of one at a time.
-pub(crate) trait CreatedInBulk: FoundById<Checked: Clone> {
+pub(crate) trait CreatedInBulk:
+    FoundById<Checked: Clone> + crate::resources::audit::Audited
+{
     /// The new record, after every check that `save` makes of a create (who may create one,
     /// whether what it names exists: reads only); the database's own rules (unique keys) are
     /// left to `insert_all`, which fails as a whole.
@@ -392,9 +394,6 @@ pub(crate) trait CreatedInBulk: FoundById<Checked: Clone> {
     fn reads_gathered(&self, _gathered: &[Self]) -> bool {
         false
     }
-
-    /// Who may see a new record, and its state as the audit trail and the change feed hold it.
-    fn created_state(&self) -> Result<(catalyst_domain::Audience, String), ApiError>;
 }
 
 /// Generates the two documented handlers of a `Keyed` collection, which delegate to `get` and

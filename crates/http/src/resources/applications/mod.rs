@@ -449,17 +449,7 @@ impl Moves for Applications {
             ..current.clone()
         };
         store::update(connection, &updated, current.version).map_err(map_store_error)?;
-        audit.updated(
-            connection,
-            ENTITY,
-            current.id.to_string(),
-            updated.version,
-            updated.audience(),
-            (
-                &ApplicationResource::from(&current),
-                &ApplicationResource::from(&updated),
-            ),
-        )?;
+        audit.record_updated(connection, &current, &updated)?;
         Ok(updated)
     }
 
@@ -536,14 +526,7 @@ fn insert_new(
         }
         other => other.map_err(map_store_error)?,
     }
-    audit.created(
-        connection,
-        ENTITY,
-        application.id.to_string(),
-        application.version,
-        application.audience(),
-        &ApplicationResource::from(&application),
-    )?;
+    audit.record_created(connection, &application)?;
     Ok(application)
 }
 
@@ -567,17 +550,7 @@ fn write_update(
         ..updated
     };
     store::update_with_keys(connection, &updated, &current).map_err(map_store_error)?;
-    audit.updated(
-        connection,
-        ENTITY,
-        updated.id.to_string(),
-        updated.version,
-        updated.audience(),
-        (
-            &ApplicationResource::from(&current),
-            &ApplicationResource::from(&updated),
-        ),
-    )?;
+    audit.record_updated(connection, &current, &updated)?;
     Ok(Saved::Updated(updated))
 }
 
@@ -682,11 +655,6 @@ impl CreatedInBulk for Application {
     fn insert_all(connection: &mut DbConnection, records: &[Self]) -> Result<(), ApiError> {
         Ok(store::insert_all(connection, records)?)
     }
-    fn created_state(&self) -> Result<(Audience, String), ApiError> {
-        let state = serde_json::to_string(&ApplicationResource::from(self))
-            .map_err(|_| ApiError::Internal)?;
-        Ok((self.audience(), state))
-    }
 }
 
 crate::by_external_id_handlers!(
@@ -710,3 +678,5 @@ pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(transition_application)
         .service(list_application_history);
 }
+
+crate::audited!(Application: ENTITY, ApplicationResource, audience = |record| record.audience());

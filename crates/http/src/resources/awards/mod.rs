@@ -92,14 +92,7 @@ fn award(
         ));
     }
     store::insert(connection, &award).map_err(map_store_error)?;
-    audit.created(
-        connection,
-        ENTITY,
-        award.id.to_string(),
-        award.version,
-        Audience::Public,
-        &AwardResource::from(&award),
-    )?;
+    audit.record_created(connection, &award)?;
     Ok(award)
 }
 
@@ -497,17 +490,7 @@ impl Moves for Awards {
             ..current.clone()
         };
         store::update(connection, &updated, current.version).map_err(map_store_error)?;
-        audit.updated(
-            connection,
-            ENTITY,
-            current.id.to_string(),
-            updated.version,
-            Audience::Public,
-            (
-                &AwardResource::from(&current),
-                &AwardResource::from(&updated),
-            ),
-        )?;
+        audit.record_updated(connection, &current, &updated)?;
         Ok(updated)
     }
 
@@ -542,17 +525,7 @@ fn write_update(
         ..current.clone()
     };
     store::update_with_keys(connection, &updated, &current).map_err(map_store_error)?;
-    audit.updated(
-        connection,
-        ENTITY,
-        updated.id.to_string(),
-        updated.version,
-        Audience::Public,
-        (
-            &AwardResource::from(&current),
-            &AwardResource::from(&updated),
-        ),
-    )?;
+    audit.record_updated(connection, &current, &updated)?;
     Ok(Saved::Updated(updated))
 }
 
@@ -700,11 +673,6 @@ impl CreatedInBulk for Award {
                 && award.fields.supplier_organisation_id == self.fields.supplier_organisation_id
         })
     }
-    fn created_state(&self) -> Result<(Audience, String), ApiError> {
-        let state =
-            serde_json::to_string(&AwardResource::from(self)).map_err(|_| ApiError::Internal)?;
-        Ok((Audience::Public, state))
-    }
 }
 
 crate::by_external_id_handlers!(
@@ -727,3 +695,5 @@ pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(transition_award)
         .service(list_award_history);
 }
+
+crate::audited!(Award: ENTITY, AwardResource, audience = |_| Audience::Public);

@@ -508,17 +508,7 @@ impl Moves for Challenges {
         let status = current.status.transition(to)?;
         let updated = current.moved_to(status, Timestamp::now());
         store::update(connection, &updated, current.version).map_err(map_store_error)?;
-        audit.updated(
-            connection,
-            ENTITY,
-            current.id.to_string(),
-            updated.version,
-            updated.audience(),
-            (
-                &ChallengeResource::from(&current),
-                &ChallengeResource::from(&updated),
-            ),
-        )?;
+        audit.record_updated(connection, &current, &updated)?;
         if !current.is_published() && updated.is_published() {
             announce_phases(connection, &updated)?;
         }
@@ -575,14 +565,7 @@ fn save_whole(
     let Some(current) = existing else {
         let challenge = Challenge::new_record(connection, actor, fields, external_ids)?;
         store::insert(connection, &challenge).map_err(map_store_error)?;
-        audit.created(
-            connection,
-            ENTITY,
-            challenge.id.to_string(),
-            challenge.version,
-            challenge.audience(),
-            &ChallengeResource::from(&challenge),
-        )?;
+        audit.record_created(connection, &challenge)?;
         return Ok(Saved::Created(challenge));
     };
     actor.may_manage_challenges_of(current.fields.owner_organisation_id)?;
@@ -620,17 +603,7 @@ fn save_whole(
         updated.updated_at,
     )
     .map_err(map_store_error)?;
-    audit.updated(
-        connection,
-        ENTITY,
-        updated.id.to_string(),
-        updated.version,
-        updated.audience(),
-        (
-            &ChallengeResource::from(&current),
-            &ChallengeResource::from(&updated),
-        ),
-    )?;
+    audit.record_updated(connection, &current, &updated)?;
     Ok(Saved::Updated(updated))
 }
 
@@ -711,11 +684,6 @@ impl CreatedInBulk for Challenge {
     fn insert_all(connection: &mut DbConnection, records: &[Self]) -> Result<(), ApiError> {
         Ok(store::insert_all(connection, records)?)
     }
-    fn created_state(&self) -> Result<(Audience, String), ApiError> {
-        let state = serde_json::to_string(&ChallengeResource::from(self))
-            .map_err(|_| ApiError::Internal)?;
-        Ok((self.audience(), state))
-    }
 }
 
 crate::by_external_id_handlers!(
@@ -738,3 +706,5 @@ pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(transition_challenge)
         .service(list_challenge_history);
 }
+
+crate::audited!(Challenge: ENTITY, ChallengeResource, audience = |record| record.audience());

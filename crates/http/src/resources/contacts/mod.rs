@@ -305,14 +305,7 @@ fn insert_new(
         updated_at: now,
     };
     store::insert(connection, &contact).map_err(map_store_error)?;
-    audit.created(
-        connection,
-        ENTITY,
-        contact.id.to_string(),
-        contact.version,
-        contact.audience(),
-        &ContactResource::from(&contact),
-    )?;
+    audit.record_created(connection, &contact)?;
     Ok(contact)
 }
 
@@ -336,17 +329,7 @@ fn replace(
         ..current.clone()
     };
     store::update_with_keys(connection, &updated, &current).map_err(map_store_error)?;
-    audit.updated(
-        connection,
-        ENTITY,
-        updated.id.to_string(),
-        updated.version,
-        updated.audience(),
-        (
-            &ContactResource::from(&current),
-            &ContactResource::from(&updated),
-        ),
-    )?;
+    audit.record_updated(connection, &current, &updated)?;
     Ok(Saved::Updated(updated))
 }
 
@@ -428,3 +411,5 @@ pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(delete_contact)
         .service(list_contact_history);
 }
+
+crate::audited!(Contact: ENTITY, ContactResource, audience = |record| record.audience());

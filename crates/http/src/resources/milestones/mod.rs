@@ -439,17 +439,7 @@ fn move_to(
         ..current.clone()
     };
     store::update(connection, &updated, current.version).map_err(map_store_error)?;
-    audit.updated(
-        connection,
-        ENTITY,
-        updated.id.to_string(),
-        updated.version,
-        updated.audience(),
-        (
-            &MilestoneResource::from(&current),
-            &MilestoneResource::from(&updated),
-        ),
-    )?;
+    audit.record_updated(connection, &current, &updated)?;
     Ok(updated)
 }
 
@@ -591,14 +581,7 @@ fn insert_new(
         updated_at: now,
     };
     store::insert(connection, &milestone).map_err(map_store_error)?;
-    audit.created(
-        connection,
-        ENTITY,
-        milestone.id.to_string(),
-        milestone.version,
-        milestone.audience(),
-        &MilestoneResource::from(&milestone),
-    )?;
+    audit.record_created(connection, &milestone)?;
     Ok(milestone)
 }
 
@@ -634,17 +617,7 @@ fn replace(
         ..current.clone()
     };
     store::update_with_keys(connection, &updated, &current).map_err(map_store_error)?;
-    audit.updated(
-        connection,
-        ENTITY,
-        updated.id.to_string(),
-        updated.version,
-        updated.audience(),
-        (
-            &MilestoneResource::from(&current),
-            &MilestoneResource::from(&updated),
-        ),
-    )?;
+    audit.record_updated(connection, &current, &updated)?;
     Ok(Saved::Updated(updated))
 }
 
@@ -735,3 +708,5 @@ pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(transition_milestone)
         .service(list_milestone_history);
 }
+
+crate::audited!(Milestone: ENTITY, MilestoneResource, audience = |record| record.audience());

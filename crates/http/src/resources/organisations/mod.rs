@@ -407,31 +407,14 @@ fn save_whole(
                 Timestamp::now(),
             )
             .map_err(|error| map_store_error(current.id, error))?;
-            audit.updated(
-                connection,
-                ENTITY,
-                updated.id.to_string(),
-                updated.version,
-                Audience::Public,
-                (
-                    &OrganisationResource::from(&current),
-                    &OrganisationResource::from(&updated),
-                ),
-            )?;
+            audit.record_updated(connection, &current, &updated)?;
             Ok(Saved::Updated(updated))
         }
         None => {
             let organisation = Organisation::new_record(connection, actor, fields, external_ids)?;
             store::insert(connection, &organisation)
                 .map_err(|error| map_store_error(organisation.id, error))?;
-            audit.created(
-                connection,
-                ENTITY,
-                organisation.id.to_string(),
-                organisation.version,
-                Audience::Public,
-                &OrganisationResource::from(&organisation),
-            )?;
+            audit.record_created(connection, &organisation)?;
             Ok(Saved::Created(organisation))
         }
     }
@@ -496,11 +479,6 @@ impl CreatedInBulk for Organisation {
     ) -> Result<(), ApiError> {
         Ok(store::insert_all(connection, records)?)
     }
-    fn created_state(&self) -> Result<(Audience, String), ApiError> {
-        let state = serde_json::to_string(&OrganisationResource::from(self))
-            .map_err(|_| ApiError::Internal)?;
-        Ok((Audience::Public, state))
-    }
 }
 
 crate::by_external_id_handlers!(
@@ -522,3 +500,5 @@ pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(delete_organisation)
         .service(list_organisation_history);
 }
+
+crate::audited!(Organisation: ENTITY, OrganisationResource, audience = |_| Audience::Public);

@@ -323,17 +323,7 @@ fn replace(
         ..current.clone()
     };
     store::update_with_keys(connection, &updated, &current).map_err(map_store_error)?;
-    audit.updated(
-        connection,
-        ENTITY,
-        updated.id.to_string(),
-        updated.version,
-        Audience::Public,
-        (
-            &ProgrammeResource::from(&current),
-            &ProgrammeResource::from(&updated),
-        ),
-    )?;
+    audit.record_updated(connection, &current, &updated)?;
     Ok(Saved::Updated(updated))
 }
 
@@ -400,3 +390,5 @@ pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(delete_programme)
         .service(list_programme_history);
 }
+
+crate::audited!(Programme: ENTITY, ProgrammeResource, audience = |_| Audience::Public);

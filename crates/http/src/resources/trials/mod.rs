@@ -374,17 +374,7 @@ impl Moves for Trials {
             ..current.clone()
         };
         store::update(connection, &updated, current.version).map_err(map_store_error)?;
-        audit.updated(
-            connection,
-            ENTITY,
-            current.id.to_string(),
-            updated.version,
-            updated.audience(),
-            (
-                &TrialResource::from(&current),
-                &TrialResource::from(&updated),
-            ),
-        )?;
+        audit.record_updated(connection, &current, &updated)?;
         Ok(updated)
     }
 
@@ -419,14 +409,7 @@ fn insert_new(
         updated_at: now,
     };
     store::insert(connection, &trial).map_err(map_store_error)?;
-    audit.created(
-        connection,
-        ENTITY,
-        trial.id.to_string(),
-        trial.version,
-        trial.audience(),
-        &TrialResource::from(&trial),
-    )?;
+    audit.record_created(connection, &trial)?;
     Ok(trial)
 }
 
@@ -559,3 +542,5 @@ pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(list_trial_history)
         .configure(super::outcomes::routes);
 }
+
+crate::audited!(Trial: ENTITY, TrialResource, audience = |record| record.audience());

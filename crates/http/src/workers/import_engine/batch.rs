@@ -247,8 +247,14 @@ where
         let states = records
             .iter()
             .map(|record| {
-                let (audience, state) = record.created_state()?;
-                Ok((record.id(), record.version(), audience, state))
+                let state = serde_json::to_string(&T::Resource::from(record))
+                    .map_err(|_| ApiError::Internal)?;
+                Ok((
+                    record.id(),
+                    record.version(),
+                    record.audited_audience(),
+                    state,
+                ))
             })
             .collect::<Result<Vec<_>, ApiError>>()?;
         writer.audit.created_all(connection, T::COLLECTION, &states)
