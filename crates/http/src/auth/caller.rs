@@ -136,6 +136,15 @@ impl CallerToken {
         }
     }
 
+    /// 401 without a token, as `Actor::signed_in` (a token that names no one any more is
+    /// refused when it is loaded).
+    pub fn signed_in(&self) -> Result<(), catalyst_domain::Denied> {
+        match self {
+            CallerToken::Anonymous => Err(catalyst_domain::Denied::Unauthenticated),
+            _ => Ok(()),
+        }
+    }
+
     /// The caller the token names, read afresh: a deleted user's or a revoked client's token is
     /// refused (401).
     pub fn load(self, connection: &mut DbConnection) -> Result<Actor, ApiError> {
@@ -182,6 +191,13 @@ pub trait Reader: Send + 'static {
 impl Reader for CallerToken {
     fn load(self, connection: &mut DbConnection) -> Result<Actor, ApiError> {
         CallerToken::load(self, connection)
+    }
+}
+
+/// A caller loaded already (by the `Caller` extractor, on a hop of its own).
+impl Reader for Caller {
+    fn load(self, _: &mut DbConnection) -> Result<Actor, ApiError> {
+        Ok(self.0)
     }
 }
 

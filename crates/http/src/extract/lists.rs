@@ -3,11 +3,12 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
-use catalyst_domain::Timestamp;
+use catalyst_domain::{Actor, Timestamp};
 use catalyst_persistence::keyset::{After, Direction, Page, Sort, SortField, SortKind};
 use catalyst_persistence::DbConnection;
 use serde::Serialize;
 
+use crate::auth::caller::Reader;
 use crate::extract::links::next_link;
 use crate::extract::pagination::{
     decode_cursor, encode_cursor, fingerprint, parse_limit, parse_sort, KeyKind,
@@ -118,16 +119,18 @@ impl<F: SortField> ListRequest<F> {
         (!text.is_empty()).then_some(text)
     }
 
-    /// Fails with every problem found in the parameters, or reads the page `load` finds (after
-    /// the cursor, at most `limit`, in `sort` order) and answers with it as the list body `B`
-    /// and a `Link` to the next page.
+    /// Fails with every problem found in the parameters, or reads the page `load` finds for
+    /// the caller `reader` names (after the cursor, at most `limit`, in `sort` order) and
+    /// answers with it as the list body `B` and a `Link` to the next page.
     pub async fn answer<B>(
         mut self,
         request: &HttpRequest,
         state: &AppState,
         reads: ListReads,
+        reader: impl Reader + Clone,
         mut load: impl FnMut(
                 &mut DbConnection,
+                &Actor,
                 &Sort<F>,
                 Option<&After>,
                 usize,
@@ -140,8 +143,11 @@ impl<F: SortField> ListRequest<F> {
     {
         let after = self.finish()?;
         let (sort, limit) = (self.sort.clone(), self.limit);
-        let work =
-            move |connection: &mut DbConnection| load(connection, &sort, after.as_ref(), limit);
+        // The caller is loaded on the hop that reads the page: one trip to the blocking pool.
+        let work = move |connection: &mut DbConnection| {
+            let actor = reader.clone().load(connection)?;
+            load(connection, &actor, &sort, after.as_ref(), limit)
+        };
         let page = match reads {
             ListReads::Primary => state.with_connection(work).await?,
             ListReads::ReplicaForAnonymous => state.with_list_connection(request, work).await?,

@@ -18,7 +18,7 @@ use catalyst_persistence::{challenges, phases, transaction, DbConnection, StoreE
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, CallerToken};
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::IfMatch;
 use crate::extract::lists::{ListReads, ListRequest};
@@ -138,7 +138,7 @@ pub async fn create_application(
 
 async fn list(
     request: HttpRequest,
-    caller: Caller,
+    caller: CallerToken,
     state: web::Data<AppState>,
     phase: Option<PhaseId>,
 ) -> Result<HttpResponse, ApiError> {
@@ -158,12 +158,13 @@ async fn list(
         status: list.enum_filter("status", ApplicationStatus::expected),
         updated_since: list.updated_since,
     };
-    let seen = private_visibility(caller.actor());
     list.answer::<ApplicationList>(
         &request,
         &state,
         ListReads::Primary,
-        move |connection, sort, after, limit| {
+        caller,
+        move |connection, actor, sort, after, limit| {
+            let seen = private_visibility(actor);
             Ok(store::list(connection, &seen, &filter, sort, after, limit)?)
         },
     )
@@ -179,11 +180,11 @@ async fn list(
 #[get("/phases/{id}/applications")]
 pub async fn list_phase_applications(
     request: HttpRequest,
-    caller: Caller,
+    caller: CallerToken,
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.actor().signed_in()?;
+    caller.signed_in()?;
     let phase: PhaseId = path_id(&id, "phase")?;
     list(request, caller, state, Some(phase)).await
 }
@@ -196,10 +197,10 @@ pub async fn list_phase_applications(
 #[get("/applications")]
 pub async fn list_applications(
     request: HttpRequest,
-    caller: Caller,
+    caller: CallerToken,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.actor().signed_in()?;
+    caller.signed_in()?;
     list(request, caller, state, None).await
 }
 

@@ -17,7 +17,7 @@ use catalyst_persistence::{organisations, programmes, transaction, DbConnection,
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, CallerToken};
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::{derived_etag, if_none_match_matches_tag, IfMatch};
 use crate::extract::lists::{ListBody, ListReads, ListRequest};
@@ -228,7 +228,7 @@ fn respond(status: StatusCode, challenge: &Challenge, totals: &ChallengeTotals) 
 #[get("/challenges")]
 pub async fn list_challenges(
     request: HttpRequest,
-    caller: Caller,
+    caller: CallerToken,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let mut list = ListRequest::parse(
@@ -243,13 +243,13 @@ pub async fn list_challenges(
         text: list.text_filter("q"),
         updated_since: list.updated_since,
     };
-    let seen = visibility(caller.actor());
     list.answer::<ChallengeList>(
         &request,
         &state,
         ListReads::ReplicaForAnonymous,
-        move |connection, sort, after, limit| {
-            let page = store::list(connection, &seen, &filter, sort, after, limit)?;
+        caller,
+        move |connection, actor, sort, after, limit| {
+            let page = store::list(connection, &visibility(actor), &filter, sort, after, limit)?;
             let ids: Vec<ChallengeId> = page.items.iter().map(|challenge| challenge.id).collect();
             let mut totals = store::totals(connection, &ids)?;
             let items = page

@@ -134,7 +134,8 @@ pub async fn list_contacts(
         &request,
         &state,
         ListReads::Primary,
-        move |connection, sort, after, limit| {
+        caller,
+        move |connection, _actor, sort, after, limit| {
             if !may_see {
                 // Whether an organisation has contacts is not for everyone to know.
                 return Err(ApiError::NotFound("no contacts you may see".to_owned()));

@@ -16,7 +16,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, CallerToken};
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::IfMatch;
 use crate::extract::lists::{ListReads, ListRequest};
@@ -91,7 +91,7 @@ pub async fn create_milestone(
 
 async fn list(
     request: HttpRequest,
-    caller: Caller,
+    caller: CallerToken,
     state: web::Data<AppState>,
     award: Option<AwardId>,
 ) -> Result<HttpResponse, ApiError> {
@@ -110,12 +110,13 @@ async fn list(
         status: list.enum_filter("status", MilestoneStatus::expected),
         updated_since: list.updated_since,
     };
-    let seen = private_visibility(caller.actor());
     list.answer::<MilestoneList>(
         &request,
         &state,
         ListReads::Primary,
-        move |connection, sort, after, limit| {
+        caller,
+        move |connection, actor, sort, after, limit| {
+            let seen = private_visibility(actor);
             Ok(store::list(connection, &seen, &filter, sort, after, limit)?)
         },
     )
@@ -131,11 +132,11 @@ async fn list(
 #[get("/awards/{id}/milestones")]
 pub async fn list_award_milestones(
     request: HttpRequest,
-    caller: Caller,
+    caller: CallerToken,
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.actor().signed_in()?;
+    caller.signed_in()?;
     let award: AwardId = path_id(&id, "award")?;
     list(request, caller, state, Some(award)).await
 }
@@ -148,10 +149,10 @@ pub async fn list_award_milestones(
 #[get("/milestones")]
 pub async fn list_milestones(
     request: HttpRequest,
-    caller: Caller,
+    caller: CallerToken,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.actor().signed_in()?;
+    caller.signed_in()?;
     list(request, caller, state, None).await
 }
 

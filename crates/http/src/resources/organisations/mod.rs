@@ -16,7 +16,7 @@ use catalyst_persistence::{DbConnection, StoreError};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::{Anyone, Caller};
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::{etag, IfMatch};
 use crate::extract::links::resource_path;
@@ -177,7 +177,8 @@ pub async fn list_organisations(
         &request,
         &state,
         ListReads::ReplicaForAnonymous,
-        move |connection, sort, after, limit| {
+        Anyone,
+        move |connection, _actor, sort, after, limit| {
             Ok(store::list(connection, &filter, sort, after, limit)?)
         },
     )

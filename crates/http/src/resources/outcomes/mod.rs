@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::trials::{map_store_error, visibility, OUTCOMES, TAG};
-use crate::auth::Caller;
+use crate::auth::{Caller, CallerToken};
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::IfMatch;
 use crate::extract::lists::{ListReads, ListRequest};
@@ -125,7 +125,7 @@ pub async fn create_outcome(
 #[get("/trials/{id}/outcomes")]
 pub async fn list_trial_outcomes(
     request: HttpRequest,
-    caller: Caller,
+    caller: CallerToken,
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -135,12 +135,13 @@ pub async fn list_trial_outcomes(
         &[],
         &[(OutcomeSortField::CreatedAt, Direction::Ascending)],
     )?;
-    let seen = visibility(caller.actor());
     list.answer::<OutcomeList>(
         &request,
         &state,
         ListReads::Primary,
-        move |connection, sort, after, limit| {
+        caller,
+        move |connection, actor, sort, after, limit| {
+            let seen = visibility(actor);
             store::find_visible(connection, trial, &seen).map_err(map_store_error)?;
             Ok(outcome_store::list(connection, trial, sort, after, limit)?)
         },

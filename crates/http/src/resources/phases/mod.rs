@@ -15,7 +15,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, CallerToken};
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::IfMatch;
 use crate::extract::lists::{ListReads, ListRequest};
@@ -153,7 +153,7 @@ pub async fn create_phase(
 
 async fn list(
     request: HttpRequest,
-    caller: Caller,
+    caller: CallerToken,
     state: web::Data<AppState>,
     challenge: Option<ChallengeId>,
 ) -> Result<HttpResponse, ApiError> {
@@ -173,12 +173,13 @@ async fn list(
         kind: list.enum_filter("kind", PhaseKind::expected),
         updated_since: list.updated_since,
     };
-    let seen = visibility(caller.actor());
     list.answer::<PhaseList>(
         &request,
         &state,
         ListReads::ReplicaForAnonymous,
-        move |connection, sort, after, limit| {
+        caller,
+        move |connection, actor, sort, after, limit| {
+            let seen = visibility(actor);
             if let Some(challenge) = challenge {
                 challenge_store::find_visible(connection, challenge, &seen)
                     .map_err(|_| ApiError::NotFound("no such challenge".to_owned()))?;
@@ -201,7 +202,7 @@ async fn list(
 #[get("/challenges/{id}/phases")]
 pub async fn list_challenge_phases(
     request: HttpRequest,
-    caller: Caller,
+    caller: CallerToken,
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -217,7 +218,7 @@ pub async fn list_challenge_phases(
 #[get("/phases")]
 pub async fn list_phases(
     request: HttpRequest,
-    caller: Caller,
+    caller: CallerToken,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     list(request, caller, state, None).await

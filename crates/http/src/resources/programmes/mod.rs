@@ -15,7 +15,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::{Anyone, Caller};
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::IfMatch;
 use crate::extract::lists::{ListReads, ListRequest};
@@ -140,7 +140,8 @@ pub async fn list_programmes(
         &request,
         &state,
         ListReads::ReplicaForAnonymous,
-        move |connection, sort, after, limit| {
+        Anyone,
+        move |connection, _actor, sort, after, limit| {
             Ok(store::list(connection, &filter, sort, after, limit)?)
         },
     )

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::outcomes::OutcomeResource;
-use crate::auth::Caller;
+use crate::auth::{Caller, CallerToken};
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::IfMatch;
 use crate::extract::lists::{ListReads, ListRequest};
@@ -183,7 +183,7 @@ pub async fn create_trial(
 #[get("/trials")]
 pub async fn list_trials(
     request: HttpRequest,
-    caller: Caller,
+    caller: CallerToken,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let mut list = ListRequest::parse(
@@ -198,12 +198,13 @@ pub async fn list_trials(
         adopted: list.enum_filter("adopted", || "true, false".to_owned()),
         updated_since: list.updated_since,
     };
-    let seen = visibility(caller.actor());
     list.answer::<TrialList>(
         &request,
         &state,
         ListReads::ReplicaForAnonymous,
-        move |connection, sort, after, limit| {
+        caller,
+        move |connection, actor, sort, after, limit| {
+            let seen = visibility(actor);
             Ok(store::list(connection, &seen, &filter, sort, after, limit)?)
         },
     )
