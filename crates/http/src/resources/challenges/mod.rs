@@ -186,14 +186,15 @@ pub async fn create_challenge(
 #[get("/challenges/{id}")]
 pub async fn get_challenge(
     request: HttpRequest,
-    caller: Caller,
+    caller: CallerToken,
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id: ChallengeId = path_id(&id, "challenge")?;
-    let seen = visibility(caller.actor());
     let (challenge, totals) = state
         .with_connection(move |connection| {
+            // The caller is loaded on the hop that reads the challenge.
+            let seen = visibility(&caller.load(connection)?);
             let challenge = store::find_visible(connection, id, &seen).map_err(map_store_error)?;
             let totals = totals_of(connection, &challenge)?;
             Ok((challenge, totals))
