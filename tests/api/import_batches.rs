@@ -201,8 +201,10 @@ fn challenges_import_in_batches_as_they_would_row_by_row() {
 
 /// Applications and awards import in batches too. An award's checks read what awards before it
 /// wrote (the supplier's award in the phase before, the phase's budget): a Phase 2 award whose
-/// Phase 1 award is a few lines up in the same file is linked to it, the award that overspends
-/// the budget is the one refused, and the phase's figures and version end as row by row.
+/// Phase 1 award is a few lines up in the same file is linked to it (in all or nothing too), a
+/// Phase 3 award (open to all) is linked to the Phase 2 award gathered a line before it, the
+/// award that overspends the budget is the one refused, and the phases' figures and versions
+/// end as row by row.
 #[test]
 fn applications_and_awards_import_in_batches_as_they_would_row_by_row() {
     use super::awards::open_competition;
@@ -214,6 +216,27 @@ fn applications_and_awards_import_in_batches_as_they_would_row_by_row() {
         ok(transition(
             server,
             &format!("/api/v1/phases/{phase_two}"),
+            "open",
+            &world.leeds_officer,
+        ));
+        // Phase 3 is open to all: an award there is linked to the supplier's Phase 2 award
+        // when it has one, and made without one when it has not.
+        let phase = |phase: &str| ok(server.get(&format!("/api/v1/phases/{phase}")));
+        let challenge = phase(&phase_one)["challenge_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mut third = common::sbri::phase(3, "2020-08-01", 100_000_000, 50_000_000);
+        third["open_to_all"] = json!(true);
+        let phase_three = id(&common::sbri::created(server.send_json(
+            "POST",
+            &format!("/api/v1/challenges/{challenge}/phases"),
+            &third,
+            Some(&world.leeds_officer),
+        )));
+        ok(transition(
+            server,
+            &format!("/api/v1/phases/{phase_three}"),
             "open",
             &world.leeds_officer,
         ));
@@ -236,6 +259,9 @@ fn applications_and_awards_import_in_batches_as_they_would_row_by_row() {
             "01a25013-0000-7000-8000-000000000000",
             "P1-nobody",
         ));
+        bids.push(bid(&phase_three, supplier(1), "P3-1"));
+        bids.push(bid(&phase_two, supplier(2), "P2-2"));
+        bids.push(bid(&phase_three, supplier(2), "P3-2"));
         let changes_before = server.changes_from_start().len();
         let (location, import) = imported(
             server,
@@ -243,13 +269,13 @@ fn applications_and_awards_import_in_batches_as_they_would_row_by_row() {
             &ndjson(&bids),
         );
         assert_eq!(import["status"], "succeeded", "{import}");
-        assert_eq!(created_updated_rejected(&import), (7, 0, 2), "{import}");
+        assert_eq!(created_updated_rejected(&import), (10, 0, 2), "{import}");
         assert_eq!(
             rejected_codes(server, &location),
             [(8, "duplicate".to_owned()), (9, "not_found".to_owned())]
         );
         let applications = results(server, &location, "&outcome=created");
-        assert_eq!(server.changes_from_start().len(), changes_before + 7);
+        assert_eq!(server.changes_from_start().len(), changes_before + 10);
 
         let application_of = |key: &str| {
             let application = ok(server.get_as(
@@ -289,7 +315,7 @@ fn applications_and_awards_import_in_batches_as_they_would_row_by_row() {
         again["contract_reference"] = json!("PO-8");
         again["external_ids"] = json!([{"source": "finance", "id": "PO-8"}]);
         awards.push(again);
-        let phase = |phase: &str| ok(server.get(&format!("/api/v1/phases/{phase}")));
+        awards.push(grant(&phase_three, "P3-1", 10_000_000, "PO-9"));
         let (one_before, two_before) = (phase(&phase_one), phase(&phase_two));
         let file = ndjson(&awards);
 
@@ -302,7 +328,7 @@ fn applications_and_awards_import_in_batches_as_they_would_row_by_row() {
             imported(server, "collection=awards", &ndjson(&file_with_bad_field));
         assert_eq!(import["status"], "failed", "{import}");
         assert_eq!(created_updated_rejected(&import), (0, 0, 3), "{import}");
-        assert_eq!(import["rows_processed"], 8, "{import}");
+        assert_eq!(import["rows_processed"], 9, "{import}");
         assert_eq!(
             rejected_codes(server, &location),
             [
@@ -317,7 +343,7 @@ fn applications_and_awards_import_in_batches_as_they_would_row_by_row() {
         let changes_before = server.changes_from_start().len();
         let (location, import) = imported(server, "collection=awards&mode=partial", &file);
         assert_eq!(import["status"], "succeeded", "{import}");
-        assert_eq!(created_updated_rejected(&import), (6, 0, 2), "{import}");
+        assert_eq!(created_updated_rejected(&import), (7, 0, 2), "{import}");
         let all = results(server, &location, "");
         assert_outcomes(
             &all,
@@ -337,6 +363,7 @@ fn applications_and_awards_import_in_batches_as_they_would_row_by_row() {
         };
         assert_eq!(award("PO-3")["parent_award_id"], award("PO-1")["id"]);
         assert_eq!(award("PO-7")["parent_award_id"], award("PO-2")["id"]);
+        assert_eq!(award("PO-9")["parent_award_id"], award("PO-7")["id"]);
         let (one, two) = (phase(&phase_one), phase(&phase_two));
         assert_eq!(one["committed"], gbp(20_000_000));
         assert_eq!(two["committed"], gbp(20_000_000));
@@ -346,8 +373,8 @@ fn applications_and_awards_import_in_batches_as_they_would_row_by_row() {
 
         // Every new record is in the feed as the API serves it.
         let changes = server.changes_from_start();
-        assert_eq!(changes.len(), changes_before + 6);
-        for reference in ["PO-1", "PO-3", "PO-7"] {
+        assert_eq!(changes.len(), changes_before + 7);
+        for reference in ["PO-1", "PO-3", "PO-7", "PO-9"] {
             let served = award(reference);
             let change = changes
                 .iter()
@@ -367,5 +394,19 @@ fn applications_and_awards_import_in_batches_as_they_would_row_by_row() {
             .unwrap();
         assert_eq!(created["state"]["summary"], served["summary"]);
         assert_eq!(created["state"]["status"], "draft");
+
+        // A batch the database takes whole: the Phase 3 award is linked to the Phase 2 award
+        // a line before it, which waited, gathered, to be written.
+        let (_, import) = imported(
+            server,
+            "collection=awards&mode=partial",
+            &ndjson(&[
+                grant(&phase_two, "P2-2", 10_000_000, "PO-10"),
+                grant(&phase_three, "P3-2", 10_000_000, "PO-11"),
+            ]),
+        );
+        assert_eq!(created_updated_rejected(&import), (2, 0, 0), "{import}");
+        assert_eq!(award("PO-10")["parent_award_id"], award("PO-4")["id"]);
+        assert_eq!(award("PO-11")["parent_award_id"], award("PO-10")["id"]);
     });
 }
