@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Caller;
 use crate::extract::links::next_link;
 use crate::extract::query::QueryParams;
-use crate::problem::{ApiError, Problem, ProblemItem};
+use crate::problem::{ApiError, ProblemItem};
 use crate::server::state::AppState;
 
 pub const TAG: &str = "changes";
@@ -182,9 +182,9 @@ fn parse_entities(value: Option<&str>) -> Result<Vec<String>, ProblemItem> {
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "Changes after the cursor", body = ChangeList),
-        (status = 400, description = "A bad cursor, limit or entity", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "An invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 410, description = "The cursor is older than the kept history", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A bad cursor, limit or entity"),
+        (status = 401, description = "An invalid access token"),
+        (status = 410, description = "The cursor is older than the kept history"),
     )
 )]
 #[get("/changes")]
@@ -246,7 +246,7 @@ pub async fn list_changes(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The cursor to follow from", body = FeedPosition),
-        (status = 401, description = "An invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "An invalid access token"),
     )
 )]
 #[get("/changes/latest")]

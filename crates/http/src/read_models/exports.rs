@@ -17,7 +17,7 @@ use utoipa::IntoParams;
 
 use crate::auth::Caller;
 use crate::extract::query::QueryParams;
-use crate::problem::{ApiError, Problem, ProblemItem};
+use crate::problem::{ApiError, ProblemItem};
 use crate::server::state::AppState;
 
 pub const TAG: &str = "exports";
@@ -549,10 +549,10 @@ pub struct ExportParams {
     responses(
         (status = 200, description = "The collection, streamed",
             content((String = "text/csv"), (String = "application/x-ndjson"))),
-        (status = 400, description = "An unknown format", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "An API client without the reports scope", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such collection", body = Problem, content_type = "application/problem+json"),
-        (status = 406, description = "Neither CSV nor NDJSON is acceptable", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "An unknown format"),
+        (status = 403, description = "An API client without the reports scope"),
+        (status = 404, description = "No such collection"),
+        (status = 406, description = "Neither CSV nor NDJSON is acceptable"),
     )
 )]
 #[get("/exports/{collection}")]

@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::extract::query::QueryParams;
-use crate::problem::{ApiError, Problem, ProblemItem};
+use crate::problem::{ApiError, ProblemItem};
 use crate::read_models::exports::text_cell;
 use crate::resources::path_id;
 use crate::server::state::AppState;
@@ -309,8 +309,8 @@ fn csv(journey: &Journey) -> String {
     responses(
         (status = 200, description = "The journey: JSON, or CSV (a line per step)", content(
             (Journey = "application/json"), (String = "text/csv"))),
-        (status = 400, description = "An unknown parameter or format", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "An unknown parameter or format"),
+        (status = 404, description = "No such organisation"),
     )
 )]
 #[get("/organisations/{id}/journey")]

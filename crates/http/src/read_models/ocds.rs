@@ -26,7 +26,7 @@ use utoipa::IntoParams;
 
 use crate::extract::pagination::{decode_cursor, encode_cursor, KeyKind};
 use crate::extract::query::QueryParams;
-use crate::problem::{ApiError, Problem, ProblemItem};
+use crate::problem::{ApiError, ProblemItem};
 use crate::server::state::AppState;
 
 pub const TAG: &str = "ocds";
@@ -419,7 +419,7 @@ pub struct ReleaseParams {
     tag = TAG, operation_id = "ocds_releases", params(ReleaseParams),
     responses(
         (status = 200, description = "A release package", content_type = "application/json", body = Object),
-        (status = 400, description = "A bad limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A bad limit or cursor"),
     )
 )]
 #[get("/ocds/releases")]
@@ -490,7 +490,7 @@ pub async fn ocds_releases(
     params(("ocid" = String, Path, description = "The process's Open Contracting ID: the prefix and a phase's id")),
     responses(
         (status = 200, description = "A record package", content_type = "application/json", body = Object),
-        (status = 404, description = "No published process has this ocid", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No published process has this ocid"),
     )
 )]
 #[get("/ocds/records/{ocid}")]

@@ -13,7 +13,7 @@ use crate::auth::Caller;
 use crate::extract::pagination::{collect_errors, parse_limit};
 use crate::extract::query::QueryParams;
 use crate::middleware::request_context;
-use crate::problem::{ApiError, Problem, ProblemItem};
+use crate::problem::{ApiError, ProblemItem};
 
 pub const TAG: &str = "audit";
 
@@ -471,7 +471,7 @@ pub async fn page(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Recorded changes, oldest first", body = AuditList),
-        (status = 403, description = "Not an admin or programme manager", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin or programme manager"),
     )
 )]
 #[get("/audit")]

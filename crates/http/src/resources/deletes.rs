@@ -95,9 +95,9 @@ macro_rules! delete_endpoint {
                 ("If-Match" = Option<String>, Header, description = "The ETag you read")),
             responses(
                 (status = 204, description = "Deleted"),
-                $((status = 403, description = $forbidden, body = $crate::problem::Problem, content_type = "application/problem+json"),)?
-                (status = 404, description = $missing, body = $crate::problem::Problem, content_type = "application/problem+json"),
-                $((status = 409, description = $refused, body = $crate::problem::Problem, content_type = "application/problem+json"),)?
+                $((status = 403, description = $forbidden),)?
+                (status = 404, description = $missing),
+                $((status = 409, description = $refused),)?
             )
         )]
         #[delete($path)]

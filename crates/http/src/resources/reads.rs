@@ -128,7 +128,7 @@ macro_rules! get_endpoint {
             responses(
                 (status = 200, description = $found, body = $body, headers(("ETag" = String, description = "Its entity tag"))),
                 (status = 304, description = "Not modified"),
-                (status = 404, description = $missing, body = $crate::problem::Problem, content_type = "application/problem+json"),
+                (status = 404, description = $missing),
             )
         )]
         #[get($path)]
@@ -158,7 +158,7 @@ macro_rules! history_endpoint {
                 ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
             responses(
                 (status = 200, description = "Recorded changes", body = $crate::resources::audit::AuditList),
-                (status = 404, description = $missing, body = $crate::problem::Problem, content_type = "application/problem+json"),
+                (status = 404, description = $missing),
             )
         )]
         #[get($path)]

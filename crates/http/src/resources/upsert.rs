@@ -273,18 +273,6 @@ pub(crate) async fn put<T: Keyed>(
     Ok(response)
 }
 
-/// One row of an import: checked, then created, or updated when one of its external ids names
-/// a record the importer may see. A row with an `id` (a CSV export read back) updates that
-/// record, which must be one the importer may see.
-pub(crate) fn import_row<T: FoundById>(
-    connection: &mut DbConnection,
-    body: serde_json::Value,
-    actor: &Actor,
-    audit: &AuditContext,
-) -> Result<Applied, ApiError> {
-    ImportRow::<T>::checked(body)?.write(connection, actor, audit)
-}
-
 /// An import row checked on its own, before any record is read.
 pub(crate) struct ImportRow<T: Keyed> {
     /// The record the row names by its id (a CSV export read back), if it does.
@@ -416,9 +404,9 @@ macro_rules! by_external_id_handlers {
             ),
             responses(
                 (status = 200, description = "Found", body = $resource, headers(("ETag" = String, description = "Its entity tag"))),
-                (status = 400, description = "A malformed source or key", body = $crate::problem::Problem, content_type = "application/problem+json"),
-                (status = 401, description = "No valid access token (always needed for private records)", body = $crate::problem::Problem, content_type = "application/problem+json"),
-                (status = 404, description = "No record you may see has this key", body = $crate::problem::Problem, content_type = "application/problem+json"),
+                (status = 400, description = "A malformed source or key"),
+                (status = 401, description = "No valid access token (always needed for private records)"),
+                (status = 404, description = "No record you may see has this key"),
             )
         )]
         #[get($path)]
@@ -448,12 +436,12 @@ macro_rules! by_external_id_handlers {
                     ("Location" = String, description = "The new record's URL"),
                     ("ETag" = String, description = "Its entity tag"),
                 )),
-                (status = 400, description = "A malformed source or key", body = $crate::problem::Problem, content_type = "application/problem+json"),
-                (status = 403, description = "Not allowed", body = $crate::problem::Problem, content_type = "application/problem+json"),
-                (status = 404, description = "The key, or the parent, names a record you may not see", body = $crate::problem::Problem, content_type = "application/problem+json"),
-                (status = 409, description = "A rule would be broken, or another record has one of the external ids", body = $crate::problem::Problem, content_type = "application/problem+json"),
-                (status = 412, description = "If-Match or If-None-Match failed", body = $crate::problem::Problem, content_type = "application/problem+json"),
-                (status = 422, description = "Invalid fields, or a change of a field that is fixed", body = $crate::problem::Problem, content_type = "application/problem+json"),
+                (status = 400, description = "A malformed source or key"),
+                (status = 403, description = "Not allowed"),
+                (status = 404, description = "The key, or the parent, names a record you may not see"),
+                (status = 409, description = "A rule would be broken, or another record has one of the external ids"),
+                (status = 412, description = "If-Match or If-None-Match failed"),
+                (status = 422, description = "Invalid fields, or a change of a field that is fixed"),
             )
         )]
         #[put($path)]

@@ -4,7 +4,7 @@ use actix_web::{get, web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::problem::{ApiError, Problem};
+use crate::problem::ApiError;
 use crate::server::state::AppState;
 
 pub const TAG: &str = "health";
@@ -32,7 +32,7 @@ pub async fn healthz() -> HttpResponse {
     operation_id = "get_readiness",
     responses(
         (status = 200, description = "Ready: the database answers", body = Health),
-        (status = 503, description = "Not ready: the database cannot be reached", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Not ready: the database cannot be reached"),
     )
 )]
 #[get("/readyz")]

@@ -13,7 +13,7 @@ use catalyst_domain::{Actor, Scope};
 use catalyst_persistence::operations::{self, Backlog};
 
 use crate::auth::Caller;
-use crate::problem::{ApiError, Problem};
+use crate::problem::ApiError;
 use crate::server::state::AppState;
 
 pub const TAG: &str = "operations";
@@ -159,8 +159,8 @@ fn may_scrape(actor: &Actor) -> bool {
     tag = TAG, operation_id = "metrics", security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The metrics", body = String, content_type = "text/plain; version=0.0.4"),
-        (status = 401, description = "No valid access token (and the metrics are not public)", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Neither an admin nor an API client with the metrics scope", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token (and the metrics are not public)"),
+        (status = 403, description = "Neither an admin nor an API client with the metrics scope"),
     )
 )]
 #[get("/metrics")]

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::schema::Type;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, ObjectBuilder, OpenApi, Ref, ResponseBuilder};
+use utoipa::openapi::{ContentBuilder, ObjectBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
 use utoipa::{OpenApi as _, ToSchema};
 
 use crate::problem::{Problem, ProblemItem, PROBLEM_JSON};
@@ -89,6 +89,26 @@ pub fn complete(mut document: OpenApi) -> OpenApi {
     };
     for (path, item) in document.paths.paths.iter_mut() {
         let is_api = path.starts_with("/api/");
+        // Every error is a problem document: a handler's own error responses name only their
+        // status and description.
+        for operation in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            for (status, response) in operation.responses.responses.iter_mut() {
+                if let (RefOr::T(response), true) = (response, status.starts_with(['4', '5'])) {
+                    if response.content.is_empty() {
+                        response.content.insert(PROBLEM_JSON.to_owned(), problem());
+                    }
+                }
+            }
+        }
         let operations: [(&str, &mut Option<Operation>); 5] = [
             ("get", &mut item.get),
             ("post", &mut item.post),
@@ -109,7 +129,7 @@ pub fn complete(mut document: OpenApi) -> OpenApi {
                         .description(Some(
                             "Up to 255 characters. A retry with the same key and body gets the first response again \
 (with `Idempotent-Replayed: true`) for 24 hours; the same key with another body is 422; a retry while the \
-first is running is 409.",
+first is being written waits for it and gets its response.",
                         ))
                         .schema(Some(
                             utoipa::openapi::ObjectBuilder::new()
@@ -153,7 +173,7 @@ first is running is 409.",
             if method == "post" && is_api && !path.starts_with("/api/v1/auth/") {
                 add(
                     "409",
-                    "Conflict; or a request with the same Idempotency-Key is still running",
+                    "Conflict: a rule would be broken, or another record holds a unique value",
                 );
             }
             if has_body {

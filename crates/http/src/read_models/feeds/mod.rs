@@ -21,7 +21,7 @@ use utoipa::IntoParams;
 use crate::auth::credentials::sha256_hex;
 use crate::extract::conditional::if_none_match_matches_tag;
 use crate::extract::query::QueryParams;
-use crate::problem::{ApiError, Problem, ProblemItem};
+use crate::problem::{ApiError, ProblemItem};
 use crate::server::state::AppState;
 
 pub const TAG: &str = "feeds";
@@ -295,7 +295,7 @@ pub struct FeedParams {
             ("ETag" = String, description = "The feed's entity tag"),
             ("Last-Modified" = String, description = "When the set of open challenges last changed"))),
         (status = 304, description = "Not modified"),
-        (status = 400, description = "An unknown parameter or a malformed filter", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "An unknown parameter or a malformed filter"),
     )
 )]
 #[get("/feeds/challenges.atom")]
@@ -341,7 +341,7 @@ pub async fn challenges_atom(
             ("ETag" = String, description = "The calendar's entity tag"),
             ("Last-Modified" = String, description = "When the set of open challenges last changed"))),
         (status = 304, description = "Not modified"),
-        (status = 400, description = "An unknown parameter or a malformed filter", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "An unknown parameter or a malformed filter"),
     )
 )]
 #[get("/feeds/challenges.ics")]

@@ -52,8 +52,8 @@ macro_rules! report_handler {
             tag = TAG, security(("bearer" = [])), params($($params)*),
             responses(
                 (status = 200, $($ok)*),
-                (status = 400, description = "An unknown dimension or a malformed filter", body = Problem, content_type = "application/problem+json"),
-                (status = 403, description = "Not for suppliers, nor API clients without the reports scope", body = Problem, content_type = "application/problem+json"),
+                (status = 400, description = "An unknown dimension or a malformed filter"),
+                (status = 403, description = "Not for suppliers, nor API clients without the reports scope"),
                 $($extra)*
             )
         )]
@@ -84,7 +84,7 @@ macro_rules! report_endpoints {
             $handler at $path, params(ReportParams, ReportFormat),
             ok(description = "The report: JSON, or CSV (its rows, with a header)", content(
                 ($schema = "application/json"), (String = "text/csv"))),
-            extra((status = 406, description = "Neither JSON nor CSV is acceptable", body = Problem, content_type = "application/problem+json"),),
+            extra((status = 406, description = "Neither JSON nor CSV is acceptable"),),
             answer = $answer
         }
 

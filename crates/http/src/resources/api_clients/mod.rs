@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use crate::auth::credentials::{random_token, sha256_hex};
 use crate::auth::Caller;
 use crate::extract::body::{read_json, Accepts};
-use crate::problem::{ApiError, Problem};
+use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
 use crate::resources::{ForeignKey, StoreErrors};
 use crate::server::state::AppState;
@@ -49,7 +49,7 @@ fn map_store_error(error: StoreError) -> ApiError {
     responses(
         (status = 201, description = "Created; the secret is in this response only", body = CreatedApiClient,
             headers(("Location" = String, description = "The client's URL"))),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin"),
     )
 )]
 #[post("/api-clients")]
@@ -149,7 +149,7 @@ pub async fn create_api_client(
     ),
     responses(
         (status = 200, description = "A page of clients, oldest first", body = ApiClientList),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin"),
     )
 )]
 #[get("/api-clients")]
@@ -202,8 +202,8 @@ pub async fn list_api_clients(
     params(("id" = uuid::Uuid, Path, description = "The client's id")),
     responses(
         (status = 200, description = "The client", body = ApiClientResource),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin"),
+        (status = 404, description = "No such client"),
     )
 )]
 #[get("/api-clients/{id}")]
@@ -227,8 +227,8 @@ pub async fn get_api_client(
     params(("id" = uuid::Uuid, Path, description = "The client's id")),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin"),
+        (status = 404, description = "No such client"),
     )
 )]
 #[delete("/api-clients/{id}")]
@@ -272,7 +272,7 @@ pub async fn revoke_api_client(
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
     responses(
         (status = 200, description = "Recorded changes", body = crate::resources::audit::AuditList),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin"),
     )
 )]
 #[get("/api-clients/{id}/history")]

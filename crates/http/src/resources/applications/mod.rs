@@ -22,7 +22,7 @@ use crate::auth::{Caller, CallerToken};
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::IfMatch;
 use crate::extract::lists::{ListReads, ListRequest};
-use crate::problem::{ApiError, Problem};
+use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
 use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
@@ -103,8 +103,8 @@ fn check_phase_accepts(
     responses(
         (status = 201, description = "Created, as a draft", body = ApplicationResource, headers(
             ("Location" = String, description = "The application's URL"), ("ETag" = String, description = "Its entity tag"))),
-        (status = 404, description = "No such phase", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The phase is not open, or the supplier has applied already", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such phase"),
+        (status = 409, description = "The phase is not open, or the supplier has applied already"),
     )
 )]
 #[post("/phases/{id}/applications")]
@@ -220,8 +220,8 @@ reads::get_endpoint! {
     request_body(content = UpdateApplication, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "The updated application", body = ApplicationResource),
-        (status = 404, description = "No such application", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "No longer a draft", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such application"),
+        (status = 409, description = "No longer a draft"),
     )
 )]
 #[patch("/applications/{id}")]
@@ -321,8 +321,8 @@ pub async fn update_application(
     request_body(content = TransitionRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "The application in its new status", body = ApplicationResource),
-        (status = 404, description = "No such application", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The move is not allowed now", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such application"),
+        (status = 409, description = "The move is not allowed now"),
     )
 )]
 #[post("/applications/{id}/transitions")]

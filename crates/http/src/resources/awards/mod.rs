@@ -22,7 +22,7 @@ use crate::auth::{Anyone, Caller};
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::IfMatch;
 use crate::extract::lists::{ListReads, ListRequest};
-use crate::problem::{ApiError, Problem};
+use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
 use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{transition, Moves};
@@ -230,8 +230,8 @@ fn new_award(
     responses(
         (status = 201, description = "Awarded; the phase's committed figure grows", body = AwardResource, headers(
             ("Location" = String, description = "The award's URL"), ("ETag" = String, description = "Its entity tag"))),
-        (status = 404, description = "No such phase", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "A rule would be broken: budget, application, lineage or phase status", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such phase"),
+        (status = 409, description = "A rule would be broken: budget, application, lineage or phase status"),
     )
 )]
 #[post("/phases/{id}/awards")]
@@ -346,7 +346,7 @@ reads::get_endpoint! {
     request_body(content = UpdateAward, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "The updated award", body = AwardResource),
-        (status = 404, description = "No such award", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such award"),
     )
 )]
 #[patch("/awards/{id}")]
@@ -417,8 +417,8 @@ pub async fn update_award(
     request_body(content = TransitionRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "The award in its new status", body = AwardResource),
-        (status = 404, description = "No such award", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The move is not allowed from the current status", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such award"),
+        (status = 409, description = "The move is not allowed from the current status"),
     )
 )]
 #[post("/awards/{id}/transitions")]

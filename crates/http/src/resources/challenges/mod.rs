@@ -21,7 +21,7 @@ use crate::auth::{Caller, CallerToken};
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::{derived_etag, if_none_match_matches_tag, IfMatch};
 use crate::extract::lists::{ListBody, ListReads, ListRequest};
-use crate::problem::{ApiError, Problem};
+use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
 use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
@@ -117,7 +117,7 @@ fn check_references(
     responses(
         (status = 201, description = "Created, in draft", body = ChallengeResource, headers(
             ("Location" = String, description = "The challenge's URL"), ("ETag" = String, description = "Its entity tag"))),
-        (status = 409, description = "Another challenge has this reference", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another challenge has this reference"),
     )
 )]
 #[post("/challenges")]
@@ -180,7 +180,7 @@ pub async fn create_challenge(
     responses(
         (status = 200, description = "The challenge", body = ChallengeResource, headers(("ETag" = String, description = "Its entity tag"))),
         (status = 304, description = "Not modified"),
-        (status = 404, description = "No such challenge, or a draft you may not see", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such challenge, or a draft you may not see"),
     )
 )]
 #[get("/challenges/{id}")]
@@ -292,8 +292,8 @@ impl ListBody for ChallengeList {
     request_body(content = UpdateChallenge, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "The updated challenge", body = ChallengeResource),
-        (status = 404, description = "No such challenge", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Another challenge has this reference", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such challenge"),
+        (status = 409, description = "Another challenge has this reference"),
     )
 )]
 #[patch("/challenges/{id}")]
@@ -403,8 +403,8 @@ pub async fn update_challenge(
     request_body(content = TransitionRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "The challenge in its new status", body = ChallengeResource),
-        (status = 404, description = "No such challenge", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The move is not allowed from the current status", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such challenge"),
+        (status = 409, description = "The move is not allowed from the current status"),
     )
 )]
 #[post("/challenges/{id}/transitions")]

@@ -17,7 +17,7 @@ use crate::auth::Caller;
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::IfMatch;
 use crate::extract::lists::{ListReads, ListRequest};
-use crate::problem::{ApiError, Problem};
+use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
 use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
@@ -71,7 +71,7 @@ fn map_store_error(error: StoreError) -> ApiError {
     responses(
         (status = 201, description = "Created", body = ContactResource, headers(
             ("Location" = String, description = "The contact's URL"), ("ETag" = String, description = "Its entity tag"))),
-        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such organisation"),
     )
 )]
 #[post("/organisations/{id}/contacts")]
@@ -111,7 +111,7 @@ pub async fn create_contact(
         ("updated_since" = Option<String>, Query, description = "Only contacts changed at or after this RFC 3339 instant")),
     responses(
         (status = 200, description = "A page of contacts", body = ContactList),
-        (status = 404, description = "No such organisation, or not one whose contacts you may see", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such organisation, or not one whose contacts you may see"),
     )
 )]
 #[get("/organisations/{id}/contacts")]
@@ -169,7 +169,7 @@ reads::get_endpoint! {
     request_body(content = UpdateContact, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "The updated contact", body = ContactResource),
-        (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such contact"),
     )
 )]
 #[patch("/contacts/{id}")]

@@ -20,7 +20,7 @@ use crate::auth::Caller;
 use crate::extract::body::BodyChunks;
 use crate::extract::query::QueryParams;
 use crate::middleware::idempotency::KeyClaim;
-use crate::problem::{ApiError, Problem, ProblemItem};
+use crate::problem::{ApiError, ProblemItem};
 use crate::server::state::AppState;
 
 mod dto;
@@ -162,10 +162,10 @@ fn parameter_error(name: &str, code: &str, detail: impl Into<String>) -> ApiErro
     responses(
         (status = 202, description = "Received and queued", body = ImportResource,
             headers(("Location" = String, description = "The import's URL, to poll"))),
-        (status = 400, description = "A missing or unknown collection, mode or format", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed to create these records", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Larger than the import limit", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Neither NDJSON nor CSV", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A missing or unknown collection, mode or format"),
+        (status = 403, description = "Not allowed to create these records"),
+        (status = 413, description = "Larger than the import limit"),
+        (status = 415, description = "Neither NDJSON nor CSV"),
     )
 )]
 #[post("/imports")]
@@ -398,7 +398,7 @@ pub async fn create_import(
     ),
     responses(
         (status = 200, description = "Imports, newest first", body = ImportList),
-        (status = 400, description = "A bad limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A bad limit or cursor"),
     )
 )]
 #[get("/imports")]
@@ -449,7 +449,7 @@ pub async fn list_imports(
     params(("id" = uuid::Uuid, Path, description = "The import's id")),
     responses(
         (status = 200, description = "The import", body = ImportResource),
-        (status = 404, description = "No such import of yours", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such import of yours"),
     )
 )]
 #[get("/imports/{id}")]
@@ -477,8 +477,8 @@ pub async fn get_import(
     ),
     responses(
         (status = 200, description = "Row results", body = RowResultList),
-        (status = 400, description = "A bad outcome, limit or cursor", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such import of yours", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A bad outcome, limit or cursor"),
+        (status = 404, description = "No such import of yours"),
     )
 )]
 #[get("/imports/{id}/results")]

@@ -20,7 +20,7 @@ use crate::auth::{Caller, CallerToken};
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::IfMatch;
 use crate::extract::lists::{ListReads, ListRequest};
-use crate::problem::{ApiError, Problem};
+use crate::problem::ApiError;
 use crate::resources::applications::private_visibility;
 use crate::resources::audit::AuditContext;
 use crate::resources::deletes::{self, Deletes};
@@ -58,7 +58,7 @@ fn map_store_error(error: StoreError) -> ApiError {
     responses(
         (status = 201, description = "Planned", body = MilestoneResource, headers(
             ("Location" = String, description = "The milestone's URL"), ("ETag" = String, description = "Its entity tag"))),
-        (status = 404, description = "No such award", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such award"),
     )
 )]
 #[post("/awards/{id}/milestones")]
@@ -172,8 +172,8 @@ reads::get_endpoint! {
     request_body(content = UpdateMilestone, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "The updated milestone", body = MilestoneResource),
-        (status = 404, description = "No such milestone", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already paid", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such milestone"),
+        (status = 409, description = "Already paid"),
     )
 )]
 #[patch("/milestones/{id}")]
@@ -234,8 +234,8 @@ pub async fn update_milestone(
     request_body(content = MilestoneTransition, content_type = "application/json"),
     responses(
         (status = 200, description = "The milestone in its new status", body = MilestoneResource),
-        (status = 404, description = "No such milestone", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The move is not allowed, or paying would exceed the award", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such milestone"),
+        (status = 409, description = "The move is not allowed, or paying would exceed the award"),
     )
 )]
 #[post("/milestones/{id}/transitions")]

@@ -21,7 +21,7 @@ use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::{etag, IfMatch};
 use crate::extract::links::resource_path;
 use crate::extract::lists::{ListReads, ListRequest};
-use crate::problem::{ApiError, Problem, ProblemItem};
+use crate::problem::{ApiError, ProblemItem};
 use crate::resources::audit::AuditContext;
 use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
@@ -89,8 +89,8 @@ fn respond(status: actix_web::http::StatusCode, organisation: Organisation) -> H
             ("Location" = String, description = "The new organisation's URL"),
             ("ETag" = String, description = "The new organisation's entity tag"),
         )),
-        (status = 403, description = "Only admins, programme managers and clients with `write` may add organisations", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Another organisation has this identifier", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only admins, programme managers and clients with `write` may add organisations"),
+        (status = 409, description = "Another organisation has this identifier"),
     )
 )]
 #[post("/organisations")]
@@ -199,13 +199,13 @@ pub async fn list_organisations(
     request_body(content = UpdateOrganisation, content_type = "application/merge-patch+json"),
     security(("bearer" = [])),
     responses(
-        (status = 403, description = "Not an admin, a programme manager or a member of the organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin, a programme manager or a member of the organisation"),
         (status = 200, description = "The updated organisation", body = OrganisationResource, headers(
             ("ETag" = String, description = "The organisation's new entity tag"),
         )),
-        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Another organisation has this identifier", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not match the current version", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such organisation"),
+        (status = 409, description = "Another organisation has this identifier"),
+        (status = 412, description = "If-Match does not match the current version"),
     )
 )]
 #[patch("/organisations/{id}")]

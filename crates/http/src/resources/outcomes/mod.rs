@@ -20,7 +20,7 @@ use crate::auth::{Caller, CallerToken};
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::IfMatch;
 use crate::extract::lists::{ListReads, ListRequest};
-use crate::problem::{ApiError, Problem};
+use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
 use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
@@ -46,7 +46,7 @@ const OUTCOME_STORE_ERRORS: StoreErrors = StoreErrors {
     responses(
         (status = 201, description = "Recorded", body = OutcomeResource, headers(
             ("Location" = String, description = "The outcome's URL"), ("ETag" = String, description = "Its entity tag"))),
-        (status = 404, description = "No such trial", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such trial"),
     )
 )]
 #[post("/trials/{id}/outcomes")]
@@ -119,7 +119,7 @@ pub async fn create_outcome(
         ("sort" = Option<String>, Query, description = "`created_at`, `updated_at`, `id`, each optionally prefixed with `-`")),
     responses(
         (status = 200, description = "A page of outcomes", body = OutcomeList),
-        (status = 404, description = "No such trial", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such trial"),
     )
 )]
 #[get("/trials/{id}/outcomes")]
@@ -177,7 +177,7 @@ reads::get_endpoint! {
     request_body(content = UpdateOutcome, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "The updated outcome", body = OutcomeResource),
-        (status = 404, description = "No such outcome", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such outcome"),
     )
 )]
 #[patch("/outcomes/{id}")]

@@ -19,7 +19,7 @@ use crate::auth::{Caller, CallerToken};
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::IfMatch;
 use crate::extract::lists::{ListReads, ListRequest};
-use crate::problem::{ApiError, Problem};
+use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
 use crate::resources::challenges::visibility;
 use crate::resources::deletes::{self, Deletes};
@@ -114,8 +114,8 @@ fn check_against_others(
     responses(
         (status = 201, description = "Created, planned", body = PhaseResource, headers(
             ("Location" = String, description = "The phase's URL"), ("ETag" = String, description = "Its entity tag"))),
-        (status = 404, description = "No such challenge", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The number is taken, or the challenge is finished", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such challenge"),
+        (status = 409, description = "The number is taken, or the challenge is finished"),
     )
 )]
 #[post("/challenges/{id}/phases")]
@@ -196,7 +196,7 @@ async fn list(
     params(("id" = uuid::Uuid, Path, description = "The challenge's id"), ListPhasesParams),
     responses(
         (status = 200, description = "A page of phases", body = PhaseList),
-        (status = 404, description = "No such challenge", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such challenge"),
     )
 )]
 #[get("/challenges/{id}/phases")]
@@ -239,8 +239,8 @@ reads::get_endpoint! {
     request_body(content = UpdatePhase, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "The updated phase", body = PhaseResource),
-        (status = 404, description = "No such phase", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The challenge is finished", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such phase"),
+        (status = 409, description = "The challenge is finished"),
     )
 )]
 #[patch("/phases/{id}")]
@@ -324,8 +324,8 @@ pub async fn update_phase(
     request_body(content = TransitionRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "The phase in its new status", body = PhaseResource),
-        (status = 404, description = "No such phase", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The move is not allowed from the current status", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such phase"),
+        (status = 409, description = "The move is not allowed from the current status"),
     )
 )]
 #[post("/phases/{id}/transitions")]

@@ -19,7 +19,7 @@ use crate::auth::{Anyone, Caller};
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::IfMatch;
 use crate::extract::lists::{ListReads, ListRequest};
-use crate::problem::{ApiError, Problem};
+use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
 use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
@@ -74,7 +74,7 @@ fn map_store_error(error: StoreError) -> ApiError {
     responses(
         (status = 201, description = "Created", body = ProgrammeResource, headers(
             ("Location" = String, description = "The programme's URL"), ("ETag" = String, description = "Its entity tag"))),
-        (status = 409, description = "Another programme has this code", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another programme has this code"),
     )
 )]
 #[post("/programmes")]
@@ -156,8 +156,8 @@ pub async fn list_programmes(
     request_body(content = UpdateProgramme, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "The updated programme", body = ProgrammeResource),
-        (status = 404, description = "No such programme", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Another programme has this code", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such programme"),
+        (status = 409, description = "Another programme has this code"),
     )
 )]
 #[patch("/programmes/{id}")]

@@ -22,7 +22,7 @@ use crate::auth::{Caller, CallerToken};
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::IfMatch;
 use crate::extract::lists::{ListReads, ListRequest};
-use crate::problem::{ApiError, Problem};
+use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
 use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{transition, Moves};
@@ -226,7 +226,7 @@ reads::get_endpoint! {
     request_body(content = UpdateTrial, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "The updated trial", body = TrialResource),
-        (status = 404, description = "No such trial", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such trial"),
     )
 )]
 #[patch("/trials/{id}")]
@@ -295,8 +295,8 @@ pub async fn update_trial(
     request_body(content = TransitionRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "The trial in its new status", body = TrialResource),
-        (status = 404, description = "No such trial", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The move is not allowed from the current status", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such trial"),
+        (status = 409, description = "The move is not allowed from the current status"),
     )
 )]
 #[post("/trials/{id}/transitions")]

@@ -16,7 +16,7 @@ use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::{etag, IfMatch};
 use crate::extract::pagination::{collect_errors, parse_limit};
 use crate::extract::query::QueryParams;
-use crate::problem::{ApiError, Problem, ProblemItem};
+use crate::problem::{ApiError, ProblemItem};
 use crate::resources::audit::AuditContext;
 use crate::resources::required_patch;
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
@@ -106,8 +106,8 @@ fn respond(status: actix_web::http::StatusCode, user: &User) -> HttpResponse {
     request_body(content = CreateUser, content_type = "application/json"),
     responses(
         (status = 201, description = "Created", body = UserResource, headers(("Location" = String, description = "The user's URL"))),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Another user has this email", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin"),
+        (status = 409, description = "Another user has this email"),
     )
 )]
 #[post("/users")]
@@ -166,7 +166,7 @@ pub async fn create_user(
     tag = TAG, operation_id = "list_users", security(("bearer" = [])), params(ListUsersParams),
     responses(
         (status = 200, description = "A page of users", body = UserList),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin"),
     )
 )]
 #[get("/users")]
@@ -218,7 +218,7 @@ pub async fn list_users(
     tag = TAG, operation_id = "get_current_user", security(("bearer" = [])),
     responses(
         (status = 200, description = "You", body = UserResource),
-        (status = 401, description = "No valid access token, or not a person's", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token, or not a person's"),
     )
 )]
 #[get("/users/me")]
@@ -244,7 +244,7 @@ pub async fn get_current_user(
     request_body(content = ChangePassword, content_type = "application/json"),
     responses(
         (status = 204, description = "Changed"),
-        (status = 422, description = "The current password is wrong (`current_password`, `incorrect`), or the new one too short", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The current password is wrong (`current_password`, `incorrect`), or the new one too short"),
     )
 )]
 #[post("/users/me/password")]
@@ -309,8 +309,8 @@ pub async fn change_current_user_password(
     params(("id" = uuid::Uuid, Path, description = "The user's id")),
     responses(
         (status = 200, description = "The user", body = UserResource),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin"),
+        (status = 404, description = "No such user"),
     )
 )]
 #[get("/users/{id}")]
@@ -337,9 +337,9 @@ pub async fn get_user(
     request_body(content = UpdateUser, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "The user", body = UserResource),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "An admin changing their own role", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin"),
+        (status = 404, description = "No such user"),
+        (status = 409, description = "An admin changing their own role"),
     )
 )]
 #[patch("/users/{id}")]
@@ -420,9 +420,9 @@ pub async fn update_user(
     params(("id" = uuid::Uuid, Path, description = "The user's id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "An admin deleting their own account", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin"),
+        (status = 404, description = "No such user"),
+        (status = 409, description = "An admin deleting their own account"),
     )
 )]
 #[delete("/users/{id}")]
@@ -464,7 +464,7 @@ pub async fn delete_user(
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
     responses(
         (status = 200, description = "Recorded changes", body = crate::resources::audit::AuditList),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin"),
     )
 )]
 #[get("/users/{id}/history")]

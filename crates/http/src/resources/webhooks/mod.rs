@@ -16,7 +16,7 @@ use crate::auth::Caller;
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::IfMatch;
 use crate::extract::query::QueryParams;
-use crate::problem::{ApiError, Problem, ProblemItem};
+use crate::problem::{ApiError, ProblemItem};
 use crate::resources::{present, with_etag};
 use crate::server::state::AppState;
 
@@ -131,8 +131,8 @@ fn check_description(description: Option<&str>, errors: &mut ValidationErrors) -
     responses(
         (status = 201, description = "Subscribed; the secret is in this response only", body = WebhookWithSecret,
             headers(("Location" = String, description = "The subscription's URL"))),
-        (status = 403, description = "Neither an admin nor a client with the webhooks scope", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A bad URL, a destination inside private networks, or an unknown event type", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither an admin nor a client with the webhooks scope"),
+        (status = 422, description = "A bad URL, a destination inside private networks, or an unknown event type"),
     )
 )]
 #[post("/webhooks")]
@@ -210,7 +210,7 @@ pub async fn create_webhook(
     ),
     responses(
         (status = 200, description = "Subscriptions, oldest first", body = WebhookList),
-        (status = 403, description = "Neither an admin nor a client with the webhooks scope", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither an admin nor a client with the webhooks scope"),
     )
 )]
 #[get("/webhooks")]
@@ -251,8 +251,8 @@ pub async fn list_webhooks(
     params(("id" = uuid::Uuid, Path, description = "The subscription's id")),
     responses(
         (status = 200, description = "The subscription", body = WebhookResource),
-        (status = 403, description = "Neither an admin nor a client with the webhooks scope", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such subscription of yours", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither an admin nor a client with the webhooks scope"),
+        (status = 404, description = "No such subscription of yours"),
     )
 )]
 #[get("/webhooks/{id}")]
@@ -281,10 +281,10 @@ pub async fn get_webhook(
     request_body(content = UpdateWebhook, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "Changed", body = WebhookResource),
-        (status = 403, description = "Neither an admin nor a client with the webhooks scope", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such subscription of yours", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A bad URL, destination, event type or status", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither an admin nor a client with the webhooks scope"),
+        (status = 404, description = "No such subscription of yours"),
+        (status = 412, description = "Changed since you read it"),
+        (status = 422, description = "A bad URL, destination, event type or status"),
     )
 )]
 #[patch("/webhooks/{id}")]
@@ -403,9 +403,9 @@ pub async fn update_webhook(
         ("If-Match" = Option<String>, Header, description = "The ETag you read")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, description = "Neither an admin nor a client with the webhooks scope", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such subscription of yours", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither an admin nor a client with the webhooks scope"),
+        (status = 404, description = "No such subscription of yours"),
+        (status = 412, description = "Changed since you read it"),
     )
 )]
 #[delete("/webhooks/{id}")]
@@ -440,8 +440,8 @@ pub async fn delete_webhook(
     params(("id" = uuid::Uuid, Path, description = "The subscription's id")),
     responses(
         (status = 200, description = "The new secret, shown this once", body = WebhookWithSecret),
-        (status = 403, description = "Neither an admin nor a client with the webhooks scope", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such subscription of yours", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither an admin nor a client with the webhooks scope"),
+        (status = 404, description = "No such subscription of yours"),
     )
 )]
 #[post("/webhooks/{id}/rotate-secret")]
@@ -496,8 +496,8 @@ pub async fn rotate_webhook_secret(
     ),
     responses(
         (status = 200, description = "Deliveries, newest first", body = DeliveryList),
-        (status = 403, description = "Neither an admin nor a client with the webhooks scope", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such subscription of yours", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither an admin nor a client with the webhooks scope"),
+        (status = 404, description = "No such subscription of yours"),
     )
 )]
 #[get("/webhooks/{id}/deliveries")]
@@ -555,8 +555,8 @@ pub async fn list_webhook_deliveries(
     ),
     responses(
         (status = 202, description = "Queued to be sent again", body = DeliveryResource),
-        (status = 403, description = "Neither an admin nor a client with the webhooks scope", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such subscription or delivery", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither an admin nor a client with the webhooks scope"),
+        (status = 404, description = "No such subscription or delivery"),
     )
 )]
 #[post("/webhooks/{id}/deliveries/{delivery_id}/redeliver")]

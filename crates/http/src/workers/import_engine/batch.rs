@@ -12,7 +12,7 @@ use catalyst_domain::{Actor, ExternalId};
 use catalyst_persistence::{external_ids, transaction, DbConnection, StoreError};
 
 use super::rows::{problem, RawRow};
-use super::{apply, problems_of, Applied};
+use super::{problems_of, Applied};
 use crate::problem::{ApiError, ProblemItem};
 use crate::resources::audit::AuditContext;
 use crate::resources::upsert::{CreatedInBulk, ImportRow, Keyed};
@@ -45,25 +45,36 @@ pub(super) fn write_rows(
         "challenges" => write_in_bulk::<catalyst_domain::Challenge>(connection, rows, writer),
         "applications" => write_in_bulk::<catalyst_domain::Application>(connection, rows, writer),
         "awards" => write_in_bulk::<catalyst_domain::Award>(connection, rows, writer),
-        _ => Ok(write_one_by_one(connection, rows, writer)),
+        // A payment moves an existing milestone and its award's paid figure: updates, each
+        // reading what the one before wrote.
+        "payments" => Ok(write_one_by_one(
+            connection,
+            rows,
+            writer,
+            crate::resources::milestones::import_payment,
+        )),
+        _ => Ok(write_one_by_one(connection, rows, writer, |_, _, _, _| {
+            Err(ApiError::Internal)
+        })),
     }
 }
+
+/// The signature of a collection's write of one row.
+type WriteRow =
+    fn(&mut DbConnection, serde_json::Value, &Actor, &AuditContext) -> Result<Applied, ApiError>;
 
 fn write_one_by_one(
     connection: &mut DbConnection,
     rows: Vec<RawRow>,
     writer: &RowWriter<'_>,
+    write_row: WriteRow,
 ) -> Vec<Outcome> {
-    let RowWriter {
-        collection,
-        actor,
-        audit,
-    } = *writer;
+    let RowWriter { actor, audit, .. } = *writer;
     rows.into_iter()
         .map(|row| {
             let outcome = row.body.and_then(|body| {
                 write_one(connection, |connection| {
-                    apply(connection, collection, body, actor, audit)
+                    write_row(connection, body, actor, audit)
                 })
             });
             (row.line, outcome)

@@ -34,32 +34,6 @@ fn problems_of(error: &ApiError) -> Vec<ProblemItem> {
     }
 }
 
-/// Checks a row and applies it.
-fn apply(
-    connection: &mut DbConnection,
-    collection: &str,
-    body: Value,
-    actor: &Actor,
-    audit: &AuditContext,
-) -> Result<Applied, ApiError> {
-    match collection {
-        "organisations" => crate::resources::upsert::import_row::<catalyst_domain::Organisation>(
-            connection, body, actor, audit,
-        ),
-        "challenges" => crate::resources::upsert::import_row::<catalyst_domain::Challenge>(
-            connection, body, actor, audit,
-        ),
-        "applications" => crate::resources::upsert::import_row::<catalyst_domain::Application>(
-            connection, body, actor, audit,
-        ),
-        "awards" => crate::resources::upsert::import_row::<catalyst_domain::Award>(
-            connection, body, actor, audit,
-        ),
-        "payments" => crate::resources::milestones::import_payment(connection, body, actor, audit),
-        _ => Err(ApiError::Internal),
-    }
-}
-
 /// Checks what a row shows on its own (its fields), reading and writing nothing.
 fn check_alone(collection: &str, body: Value) -> Result<(), ApiError> {
     use crate::resources::upsert::ImportRow;
