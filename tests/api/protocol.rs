@@ -169,6 +169,42 @@ fn an_id_that_is_not_a_uuid_is_not_found() {
         server
             .get(&format!("{COLLECTION}/not-a-uuid"))
             .assert_problem(404, "not_found");
+        // Every kind of handler reads the path's id one way (IdPath, or the generic reads,
+        // deletes and transitions): a 404 naming the record the path is about.
+        let bearer = format!("Bearer {}", server.admin_token);
+        let signed_in = [("authorization", bearer.as_str())];
+        for (method, path, record) in [
+            ("GET", "/api/v1/challenges/not-a-uuid", "challenge"),
+            ("PATCH", "/api/v1/phases/not-a-uuid", "phase"),
+            ("POST", "/api/v1/challenges/not-a-uuid/phases", "challenge"),
+            ("GET", "/api/v1/phases/not-a-uuid/applications", "phase"),
+            ("POST", "/api/v1/awards/not-a-uuid/milestones", "award"),
+            ("GET", "/api/v1/trials/not-a-uuid/outcomes", "trial"),
+            ("POST", "/api/v1/phases/not-a-uuid/transitions", "phase"),
+            ("DELETE", "/api/v1/contacts/not-a-uuid", "contact"),
+            ("GET", "/api/v1/awards/not-a-uuid/history", "award"),
+        ] {
+            // A transition reads its body first: one it could make.
+            let body = if path.ends_with("/transitions") {
+                Some(&br#"{"to": "open"}"#[..])
+            } else {
+                (method == "POST" || method == "PATCH").then_some(&b"{}"[..])
+            };
+            let mut headers = signed_in.to_vec();
+            if method == "PATCH" {
+                headers.push(("content-type", "application/merge-patch+json"));
+            } else if body.is_some() {
+                headers.push(("content-type", "application/json"));
+            }
+            let problem = server
+                .send(method, path, &headers, body)
+                .assert_problem(404, "not_found");
+            assert_eq!(
+                problem["detail"],
+                format!("no {record} has id \"not-a-uuid\": ids are UUIDs"),
+                "{method} {path}"
+            );
+        }
     });
 }
 

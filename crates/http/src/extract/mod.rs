@@ -3,6 +3,7 @@
 
 pub mod body;
 pub mod conditional;
+pub mod id_path;
 pub mod links;
 pub mod lists;
 pub mod pagination;

@@ -13,9 +13,9 @@ use catalyst_persistence::{transaction, DbConnection};
 
 use crate::auth::Caller;
 use crate::extract::conditional::IfMatch;
+use crate::extract::id_path::RecordId;
 use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
-use crate::resources::path_id;
 use crate::resources::reads::Readable;
 use crate::server::state::AppState;
 
@@ -53,7 +53,7 @@ pub async fn delete<D: Deletes>(
     state: &AppState,
 ) -> Result<HttpResponse, ApiError> {
     D::may_delete_any(caller.actor())?;
-    let id: D::Id = path_id(id, D::RECORD)?;
+    let id = D::Id::from_path(id)?;
     let if_match = IfMatch::from_headers(request.headers())?;
     let audit = AuditContext::of(&caller);
     let seen = D::seen(caller.actor());
@@ -85,13 +85,13 @@ macro_rules! delete_endpoint {
     (
         $(#[doc = $doc:tt])*
         $name:ident: $deletes:ty, $path:tt, tag = $tag:expr,
-        id = $id_description:tt, missing = $missing:tt
+        missing = $missing:tt
         $(, forbidden = $forbidden:tt)? $(, refused = $refused:tt)?
     ) => {
         $(#[doc = $doc])*
         #[utoipa::path(
             tag = $tag, security(("bearer" = [])),
-            params(("id" = uuid::Uuid, Path, description = $id_description),
+            params($crate::extract::id_path::IdPath< <$deletes as $crate::resources::reads::Readable>::Id>,
                 ("If-Match" = Option<String>, Header, description = "The ETag you read")),
             responses(
                 (status = 204, description = "Deleted"),
@@ -104,10 +104,9 @@ macro_rules! delete_endpoint {
         pub async fn $name(
             request: actix_web::HttpRequest,
             caller: $crate::auth::Caller,
-            id: actix_web::web::Path<String>,
             state: actix_web::web::Data<$crate::server::state::AppState>,
         ) -> Result<actix_web::HttpResponse, $crate::problem::ApiError> {
-            $crate::resources::deletes::delete::<$deletes>(&request, caller, &id, &state).await
+            $crate::resources::deletes::delete::<$deletes>(&request, caller, request.match_info().query("id"), &state).await
         }
     };
 }

@@ -17,21 +17,20 @@ use serde::Serialize;
 
 use crate::auth::Reader;
 use crate::extract::conditional::{etag, if_none_match_matches};
+use crate::extract::id_path::RecordId;
 use crate::problem::ApiError;
-use crate::resources::{path_id, with_etag};
+use crate::resources::with_etag;
 use crate::server::state::AppState;
 
 /// A collection whose records are read by id.
 pub trait Readable {
-    type Id: std::str::FromStr + std::fmt::Display + Copy + Send + 'static;
+    type Id: RecordId + std::fmt::Display + Copy + Send + 'static;
     /// The caller's visibility, worked out before the blocking hop.
     type Seen: Send + 'static;
     /// The record as found.
     type Found: Send + 'static;
     type Resource: Serialize;
 
-    /// "challenge", as in "no challenge has id ...".
-    const RECORD: &'static str;
     /// The audit trail's name for the collection.
     const ENTITY: &'static str;
 
@@ -69,7 +68,7 @@ async fn find<R: Readable>(
         .with_connection(move |connection| {
             let actor = reader.load(connection)?;
             R::may_read(&actor)?;
-            let id: R::Id = path_id(&id, R::RECORD)?;
+            let id = R::Id::from_path(&id)?;
             let seen = R::seen(&actor);
             Ok((id, R::find(connection, id, &seen)?))
         })
@@ -118,12 +117,12 @@ macro_rules! get_endpoint {
     (
         $(#[doc = $doc:tt])*
         $name:ident: $readable:ty, $path:tt, tag = $tag:expr, reader = $reader:ident, $(security = $security:tt,)?
-        id = $id_description:tt, found = $found:tt, body = $body:ty, missing = $missing:tt
+        found = $found:tt, body = $body:ty, missing = $missing:tt
     ) => {
         $(#[doc = $doc])*
         #[utoipa::path(
             tag = $tag, $(security $security,)?
-            params(("id" = uuid::Uuid, Path, description = $id_description),
+            params($crate::extract::id_path::IdPath< <$readable as $crate::resources::reads::Readable>::Id>,
                 ("If-None-Match" = Option<String>, Header, description = "An ETag you hold: 304 if it is still current")),
             responses(
                 (status = 200, description = $found, body = $body, headers(("ETag" = String, description = "Its entity tag"))),
@@ -135,10 +134,9 @@ macro_rules! get_endpoint {
         pub async fn $name(
             request: actix_web::HttpRequest,
             reader: $crate::auth::$reader,
-            id: actix_web::web::Path<String>,
             state: actix_web::web::Data<$crate::server::state::AppState>,
         ) -> Result<actix_web::HttpResponse, $crate::problem::ApiError> {
-            $crate::resources::reads::get::<$readable>(&request, reader, &id, &state).await
+            $crate::resources::reads::get::<$readable>(&request, reader, request.match_info().query("id"), &state).await
         }
     };
 }
@@ -148,12 +146,12 @@ macro_rules! history_endpoint {
     (
         $(#[doc = $doc:tt])*
         $name:ident: $readable:ty, $path:tt, tag = $tag:expr, reader = $reader:ident, $(security = $security:tt,)?
-        id = $id_description:tt, missing = $missing:tt
+        missing = $missing:tt
     ) => {
         $(#[doc = $doc])*
         #[utoipa::path(
             tag = $tag, $(security $security,)?
-            params(("id" = uuid::Uuid, Path, description = $id_description),
+            params($crate::extract::id_path::IdPath< <$readable as $crate::resources::reads::Readable>::Id>,
                 ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
                 ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
             responses(
@@ -165,10 +163,9 @@ macro_rules! history_endpoint {
         pub async fn $name(
             request: actix_web::HttpRequest,
             reader: $crate::auth::$reader,
-            id: actix_web::web::Path<String>,
             state: actix_web::web::Data<$crate::server::state::AppState>,
         ) -> Result<actix_web::HttpResponse, $crate::problem::ApiError> {
-            $crate::resources::reads::history::<$readable>(&request, reader, &id, &state).await
+            $crate::resources::reads::history::<$readable>(&request, reader, request.match_info().query("id"), &state).await
         }
     };
 }

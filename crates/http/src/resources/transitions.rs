@@ -13,9 +13,9 @@ use serde::de::DeserializeOwned;
 use crate::auth::Caller;
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::IfMatch;
+use crate::extract::id_path::RecordId;
 use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
-use crate::resources::path_id;
 use crate::resources::reads::Readable;
 use crate::server::state::AppState;
 
@@ -41,17 +41,16 @@ pub trait Moves: Readable {
     fn respond(moved: Self::Moved) -> HttpResponse;
 }
 
-/// Moves the record named by `id` as the request asks.
+/// Moves the record the path's `{id}` names as the request asks.
 pub async fn transition<M: Moves>(
     request: HttpRequest,
     caller: Caller,
-    id: &str,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let body: M::Body = read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     caller.actor().signed_in()?;
-    let id: M::Id = path_id(id, M::RECORD)?;
+    let id = M::Id::from_path(request.match_info().query("id"))?;
     let if_match = IfMatch::from_headers(request.headers())?;
     let to: M::Status = M::target(&body).parse().map_err(|error: UnknownValue| {
         ApiError::Validation(FieldViolation::new("to", "invalid_value", error.to_string()).into())

@@ -21,6 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Caller, CallerToken};
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::IfMatch;
+use crate::extract::id_path::IdPath;
 use crate::extract::lists::{ListReads, ListRequest};
 use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
@@ -29,7 +30,7 @@ use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{transition, Moves};
 use crate::resources::upsert::{fixed, found_visible, CreatedInBulk, Keyed, Reply, Saved};
 use crate::resources::{collect_field_id, ExternalIdBody};
-use crate::resources::{created, path_id, present, required_patch, with_etag, TransitionRequest};
+use crate::resources::{created, present, required_patch, with_etag, TransitionRequest};
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
 use crate::server::state::AppState;
 use catalyst_domain::Audience;
@@ -98,7 +99,7 @@ fn check_phase_accepts(
 /// Apply to a phase (a supplier for its own organisation).
 #[utoipa::path(
     tag = TAG, operation_id = "create_application", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The phase's id")),
+    params(IdPath<PhaseId>),
     request_body(content = CreateApplication, content_type = "application/json"),
     responses(
         (status = 201, description = "Created, as a draft", body = ApplicationResource, headers(
@@ -111,14 +112,13 @@ fn check_phase_accepts(
 pub async fn create_application(
     request: HttpRequest,
     caller: Caller,
-    id: web::Path<String>,
+    IdPath(phase_id): IdPath<PhaseId>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let body: CreateApplication =
         read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     caller.actor().signed_in()?;
-    let phase_id: PhaseId = path_id(&id, "phase")?;
     let (fields, external_ids) = body.validate(Some(phase_id))?;
     may_act_as_supplier(caller.actor(), fields.supplier_organisation_id)?;
     let audit = AuditContext::of(&caller);
@@ -174,18 +174,17 @@ async fn list(
 /// A phase's applications that you may see.
 #[utoipa::path(
     tag = TAG, operation_id = "list_phase_applications", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The phase's id"), ListApplicationsParams),
+    params(IdPath<PhaseId>, ListApplicationsParams),
     responses((status = 200, description = "A page of applications", body = ApplicationList))
 )]
 #[get("/phases/{id}/applications")]
 pub async fn list_phase_applications(
     request: HttpRequest,
     caller: CallerToken,
-    id: web::Path<String>,
+    IdPath(phase): IdPath<PhaseId>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.signed_in()?;
-    let phase: PhaseId = path_id(&id, "phase")?;
     list(request, caller, state, Some(phase)).await
 }
 
@@ -208,14 +207,14 @@ reads::get_endpoint! {
     /// Get an application.
     get_application: Applications, "/applications/{id}", tag = TAG, reader = CallerToken,
     security = (("bearer" = [])),
-    id = "The application's id", found = "The application", body = ApplicationResource,
+    found = "The application", body = ApplicationResource,
     missing = "No such application, or not yours to see"
 }
 
 /// Update an application: the supplier edits a draft; assessors score it.
 #[utoipa::path(
     tag = TAG, operation_id = "update_application", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The application's id"),
+    params(IdPath<ApplicationId>,
         ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if it has changed since")),
     request_body(content = UpdateApplication, content_type = "application/merge-patch+json"),
     responses(
@@ -228,14 +227,13 @@ reads::get_endpoint! {
 pub async fn update_application(
     request: HttpRequest,
     caller: Caller,
-    id: web::Path<String>,
+    IdPath(id): IdPath<ApplicationId>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let patch: UpdateApplication =
         read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
     caller.actor().signed_in()?;
-    let id: ApplicationId = path_id(&id, "application")?;
     let if_match = IfMatch::from_headers(request.headers())?;
     let audit = AuditContext::of(&caller);
     let seen = private_visibility(caller.actor());
@@ -316,7 +314,7 @@ pub async fn update_application(
 /// decide it (successful or unsuccessful). Any other move is 409 with `allowed_transitions`.
 #[utoipa::path(
     tag = TAG, operation_id = "transition_application", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The application's id"),
+    params(IdPath<ApplicationId>,
         ("If-Match" = Option<String>, Header, description = "The ETag you read")),
     request_body(content = TransitionRequest, content_type = "application/json"),
     responses(
@@ -329,11 +327,10 @@ pub async fn update_application(
 pub async fn transition_application(
     request: HttpRequest,
     caller: Caller,
-    id: web::Path<String>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    transition::<Applications>(request, caller, &id, payload, state).await
+    transition::<Applications>(request, caller, payload, state).await
 }
 
 /// Applications: never public, seen by the supplier's side and the challenge owner's.
@@ -344,7 +341,6 @@ impl Readable for Applications {
     type Seen = PrivateVisibility;
     type Found = Application;
     type Resource = ApplicationResource;
-    const RECORD: &'static str = "application";
     const ENTITY: &'static str = ENTITY;
 
     fn may_read(actor: &Actor) -> Result<(), ApiError> {
@@ -466,14 +462,14 @@ impl Moves for Applications {
 deletes::delete_endpoint! {
     /// Delete a draft application (its supplier).
     delete_application: Applications, "/applications/{id}", tag = TAG,
-    id = "The application's id", missing = "No such application",
+    missing = "No such application",
     refused = "No longer a draft: withdraw it instead"
 }
 
 reads::history_endpoint! {
     /// An application's recorded changes, oldest first.
     list_application_history: Applications, "/applications/{id}/history", tag = TAG,
-    reader = CallerToken,    security = (("bearer" = [])), id = "The application's id", missing = "No such application"
+    reader = CallerToken,    security = (("bearer" = [])), missing = "No such application"
 }
 
 /// A key for an application is kept by its supplier or by the challenge owner's side.

@@ -21,6 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Anyone, Caller};
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::IfMatch;
+use crate::extract::id_path::IdPath;
 use crate::extract::lists::{ListReads, ListRequest};
 use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
@@ -29,8 +30,7 @@ use crate::resources::transitions::{transition, Moves};
 use crate::resources::upsert::{fixed, found, CreatedInBulk, Keyed, Reply, Saved};
 use crate::resources::ExternalIdBody;
 use crate::resources::{
-    created, field_id, optional_patch, path_id, present, required_patch, with_etag,
-    TransitionRequest,
+    created, field_id, optional_patch, present, required_patch, with_etag, TransitionRequest,
 };
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
 use crate::server::state::AppState;
@@ -225,7 +225,7 @@ fn new_award(
 /// Award a contract in a phase (the challenge owner's officers or programme staff).
 #[utoipa::path(
     tag = TAG, operation_id = "create_award", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The phase's id")),
+    params(IdPath<PhaseId>),
     request_body(content = CreateAward, content_type = "application/json"),
     responses(
         (status = 201, description = "Awarded; the phase's committed figure grows", body = AwardResource, headers(
@@ -238,13 +238,12 @@ fn new_award(
 pub async fn create_award(
     request: HttpRequest,
     caller: Caller,
-    id: web::Path<String>,
+    IdPath(phase_id): IdPath<PhaseId>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let body: CreateAward = read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     caller.actor().signed_in()?;
-    let phase_id: PhaseId = path_id(&id, "phase")?;
     let (phase_id, external_ids) = body.validate(Some(phase_id))?;
     let audit = AuditContext::of(&caller);
     let made = state
@@ -305,16 +304,15 @@ async fn list(
 /// A phase's awards.
 #[utoipa::path(
     tag = TAG, operation_id = "list_phase_awards",
-    params(("id" = uuid::Uuid, Path, description = "The phase's id"), ListAwardsParams),
+    params(IdPath<PhaseId>, ListAwardsParams),
     responses((status = 200, description = "A page of awards", body = AwardList))
 )]
 #[get("/phases/{id}/awards")]
 pub async fn list_phase_awards(
     request: HttpRequest,
-    id: web::Path<String>,
+    IdPath(phase): IdPath<PhaseId>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let phase: PhaseId = path_id(&id, "phase")?;
     list(request, state, Some(phase)).await
 }
 
@@ -334,14 +332,14 @@ pub async fn list_awards(
 reads::get_endpoint! {
     /// Get an award.
     get_award: Awards, "/awards/{id}", tag = TAG, reader = Anyone,
-    id = "The award's id", found = "The award", body = AwardResource,
+    found = "The award", body = AwardResource,
     missing = "No such award"
 }
 
 /// Update an award's contract details.
 #[utoipa::path(
     tag = TAG, operation_id = "update_award", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The award's id"),
+    params(IdPath<AwardId>,
         ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if it has changed since")),
     request_body(content = UpdateAward, content_type = "application/merge-patch+json"),
     responses(
@@ -353,14 +351,13 @@ reads::get_endpoint! {
 pub async fn update_award(
     request: HttpRequest,
     caller: Caller,
-    id: web::Path<String>,
+    IdPath(id): IdPath<AwardId>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let patch: UpdateAward =
         read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
     caller.actor().signed_in()?;
-    let id: AwardId = path_id(&id, "award")?;
     let if_match = IfMatch::from_headers(request.headers())?;
     let audit = AuditContext::of(&caller);
     let updated = state
@@ -412,7 +409,7 @@ pub async fn update_award(
 /// Move an award: active → completed or terminated.
 #[utoipa::path(
     tag = TAG, operation_id = "transition_award", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The award's id"),
+    params(IdPath<AwardId>,
         ("If-Match" = Option<String>, Header, description = "The ETag you read")),
     request_body(content = TransitionRequest, content_type = "application/json"),
     responses(
@@ -425,11 +422,10 @@ pub async fn update_award(
 pub async fn transition_award(
     request: HttpRequest,
     caller: Caller,
-    id: web::Path<String>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    transition::<Awards>(request, caller, &id, payload, state).await
+    transition::<Awards>(request, caller, payload, state).await
 }
 
 /// Awards: public, like the contracts they record.
@@ -440,7 +436,6 @@ impl Readable for Awards {
     type Seen = ();
     type Found = Award;
     type Resource = AwardResource;
-    const RECORD: &'static str = "award";
     const ENTITY: &'static str = ENTITY;
 
     fn may_read(actor: &Actor) -> Result<(), ApiError> {
@@ -503,7 +498,7 @@ impl Moves for Awards {
 reads::history_endpoint! {
     /// An award's recorded changes, oldest first.
     list_award_history: Awards, "/awards/{id}/history", tag = TAG, reader = Anyone,
-    id = "The award's id", missing = "No such award"
+    missing = "No such award"
 }
 
 /// Writes an award's new contract details and external ids as the next version, with its

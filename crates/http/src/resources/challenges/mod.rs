@@ -20,6 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Caller, CallerToken};
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::{derived_etag, if_none_match_matches_tag, IfMatch};
+use crate::extract::id_path::IdPath;
 use crate::extract::lists::{ListBody, ListReads, ListRequest};
 use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
@@ -29,7 +30,7 @@ use crate::resources::transitions::{transition, Moves};
 use crate::resources::upsert::{found_visible, CreatedInBulk, Keyed, Reply, Saved};
 use crate::resources::ExternalIdBody;
 use crate::resources::{
-    collect_field_id, optional_patch, path_id, present, required_patch, TransitionRequest,
+    collect_field_id, optional_patch, present, required_patch, TransitionRequest,
 };
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
 use crate::server::state::AppState;
@@ -175,7 +176,7 @@ pub async fn create_challenge(
 /// Get a challenge.
 #[utoipa::path(
     tag = TAG, operation_id = "get_challenge",
-    params(("id" = uuid::Uuid, Path, description = "The challenge's id"),
+    params(IdPath<ChallengeId>,
         ("If-None-Match" = Option<String>, Header, description = "An ETag you hold: 304 if it is still current")),
     responses(
         (status = 200, description = "The challenge", body = ChallengeResource, headers(("ETag" = String, description = "Its entity tag"))),
@@ -187,10 +188,9 @@ pub async fn create_challenge(
 pub async fn get_challenge(
     request: HttpRequest,
     caller: CallerToken,
-    id: web::Path<String>,
+    IdPath(id): IdPath<ChallengeId>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let id: ChallengeId = path_id(&id, "challenge")?;
     let (challenge, totals) = state
         .with_connection(move |connection| {
             // The caller is loaded on the hop that reads the challenge.
@@ -287,7 +287,7 @@ impl ListBody for ChallengeList {
 /// Update a challenge (programme staff, or an officer of the owning body).
 #[utoipa::path(
     tag = TAG, operation_id = "update_challenge", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The challenge's id"),
+    params(IdPath<ChallengeId>,
         ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if it has changed since")),
     request_body(content = UpdateChallenge, content_type = "application/merge-patch+json"),
     responses(
@@ -300,14 +300,13 @@ impl ListBody for ChallengeList {
 pub async fn update_challenge(
     request: HttpRequest,
     caller: Caller,
-    id: web::Path<String>,
+    IdPath(id): IdPath<ChallengeId>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let patch: UpdateChallenge =
         read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
     caller.actor().signed_in()?;
-    let id: ChallengeId = path_id(&id, "challenge")?;
     let if_match = IfMatch::from_headers(request.headers())?;
     let audit = AuditContext::of(&caller);
     let seen = visibility(caller.actor());
@@ -398,7 +397,7 @@ pub async fn update_challenge(
 /// cancelled before completion. Any other move is 409 with `allowed_transitions`.
 #[utoipa::path(
     tag = TAG, operation_id = "transition_challenge", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The challenge's id"),
+    params(IdPath<ChallengeId>,
         ("If-Match" = Option<String>, Header, description = "The ETag you read")),
     request_body(content = TransitionRequest, content_type = "application/json"),
     responses(
@@ -411,11 +410,10 @@ pub async fn update_challenge(
 pub async fn transition_challenge(
     request: HttpRequest,
     caller: Caller,
-    id: web::Path<String>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    transition::<Challenges>(request, caller, &id, payload, state).await
+    transition::<Challenges>(request, caller, payload, state).await
 }
 
 /// Challenges: public once published; a draft is seen by its owner's side.
@@ -426,7 +424,6 @@ impl Readable for Challenges {
     type Seen = Visibility;
     type Found = Challenge;
     type Resource = ChallengeResource;
-    const RECORD: &'static str = "challenge";
     const ENTITY: &'static str = ENTITY;
 
     fn may_read(actor: &Actor) -> Result<(), ApiError> {
@@ -543,14 +540,14 @@ fn announce_phases(connection: &mut DbConnection, challenge: &Challenge) -> Resu
 deletes::delete_endpoint! {
     /// Delete a challenge while it is a draft without phases.
     delete_challenge: Challenges, "/challenges/{id}", tag = TAG,
-    id = "The challenge's id", missing = "No such challenge",
+    missing = "No such challenge",
     refused = "Published, or phases still belong to it"
 }
 
 reads::history_endpoint! {
     /// A challenge's recorded changes, oldest first.
     list_challenge_history: Challenges, "/challenges/{id}/history", tag = TAG, reader = CallerToken,
-    id = "The challenge's id", missing = "No such challenge"
+    missing = "No such challenge"
 }
 
 /// Writes a whole challenge over `existing` (or as a new draft), with its audit record: the

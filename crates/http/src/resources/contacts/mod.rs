@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 use crate::auth::Caller;
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::IfMatch;
+use crate::extract::id_path::IdPath;
 use crate::extract::lists::{ListReads, ListRequest};
 use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
@@ -23,7 +24,7 @@ use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Reply, Saved};
 use crate::resources::ExternalIdBody;
-use crate::resources::{created, optional_patch, path_id, present, required_patch, with_etag};
+use crate::resources::{created, optional_patch, present, required_patch, with_etag};
 use crate::resources::{ForeignKey, StoreErrors};
 use crate::server::state::AppState;
 use catalyst_domain::Audience;
@@ -66,7 +67,7 @@ fn map_store_error(error: StoreError) -> ApiError {
 /// Add a contact to an organisation (programme staff or its members).
 #[utoipa::path(
     tag = TAG, operation_id = "create_contact", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The organisation's id")),
+    params(IdPath<OrganisationId>),
     request_body(content = CreateContact, content_type = "application/json"),
     responses(
         (status = 201, description = "Created", body = ContactResource, headers(
@@ -78,11 +79,10 @@ fn map_store_error(error: StoreError) -> ApiError {
 pub async fn create_contact(
     request: HttpRequest,
     caller: Caller,
-    id: web::Path<String>,
+    IdPath(organisation): IdPath<OrganisationId>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let organisation: OrganisationId = path_id(&id, "organisation")?;
     let body: CreateContact = read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     caller.actor().may_manage_contacts_of(organisation)?;
     let (fields, external_ids) = body.validate(Some(organisation))?;
@@ -104,7 +104,7 @@ pub async fn create_contact(
 /// An organisation's contacts (programme staff or its members).
 #[utoipa::path(
     tag = TAG, operation_id = "list_contacts", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The organisation's id"),
+    params(IdPath<OrganisationId>,
         ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
         ("sort" = Option<String>, Query, description = "`name`, `created_at`, `updated_at`, `id`, each optionally prefixed with `-`"),
@@ -118,11 +118,10 @@ pub async fn create_contact(
 pub async fn list_contacts(
     request: HttpRequest,
     caller: Caller,
-    id: web::Path<String>,
+    IdPath(organisation): IdPath<OrganisationId>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.actor().signed_in()?;
-    let organisation: OrganisationId = path_id(&id, "organisation")?;
     let list = ListRequest::parse(
         &request,
         &[],
@@ -157,14 +156,14 @@ reads::get_endpoint! {
     /// Get a contact.
     get_contact: Contacts, "/contacts/{id}", tag = TAG, reader = CallerToken,
     security = (("bearer" = [])),
-    id = "The contact's id", found = "The contact", body = ContactResource,
+    found = "The contact", body = ContactResource,
     missing = "No such contact"
 }
 
 /// Update a contact.
 #[utoipa::path(
     tag = TAG, operation_id = "update_contact", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The contact's id"),
+    params(IdPath<ContactId>,
         ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if it has changed since")),
     request_body(content = UpdateContact, content_type = "application/merge-patch+json"),
     responses(
@@ -176,14 +175,13 @@ reads::get_endpoint! {
 pub async fn update_contact(
     request: HttpRequest,
     caller: Caller,
-    id: web::Path<String>,
+    IdPath(id): IdPath<ContactId>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let patch: UpdateContact =
         read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
     caller.actor().signed_in()?;
-    let id: ContactId = path_id(&id, "contact")?;
     let if_match = IfMatch::from_headers(request.headers())?;
     let audit = AuditContext::of(&caller);
     let updated = state
@@ -223,14 +221,14 @@ pub async fn update_contact(
 deletes::delete_endpoint! {
     /// Delete a contact.
     delete_contact: Contacts, "/contacts/{id}", tag = TAG,
-    id = "The contact's id", missing = "No such contact"
+    missing = "No such contact"
 }
 
 reads::history_endpoint! {
     /// A contact's recorded changes, oldest first.
     list_contact_history: Contacts, "/contacts/{id}/history", tag = TAG, reader = CallerToken,
     security = (("bearer" = [])),
-    id = "The contact's id", missing = "No such contact"
+    missing = "No such contact"
 }
 
 /// Contacts: personal data, seen by the organisation's own people and programme staff.
@@ -241,7 +239,6 @@ impl Readable for Contacts {
     type Seen = Actor;
     type Found = Contact;
     type Resource = ContactResource;
-    const RECORD: &'static str = "contact";
     const ENTITY: &'static str = ENTITY;
 
     fn may_read(actor: &Actor) -> Result<(), ApiError> {

@@ -19,6 +19,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Caller, CallerToken};
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::IfMatch;
+use crate::extract::id_path::IdPath;
 use crate::extract::lists::{ListReads, ListRequest};
 use crate::problem::ApiError;
 use crate::resources::applications::private_visibility;
@@ -28,7 +29,7 @@ use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{transition, Moves};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Reply, Saved};
 use crate::resources::{collect_field_id, ExternalIdBody};
-use crate::resources::{created, optional_patch, path_id, present, required_patch, with_etag};
+use crate::resources::{created, optional_patch, present, required_patch, with_etag};
 use crate::resources::{ForeignKey, StoreErrors};
 use crate::server::state::AppState;
 use catalyst_domain::Audience;
@@ -53,7 +54,7 @@ fn map_store_error(error: StoreError) -> ApiError {
 /// Plan a milestone of an award (the challenge owner's officers or programme staff).
 #[utoipa::path(
     tag = TAG, operation_id = "create_milestone", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The award's id")),
+    params(IdPath<AwardId>),
     request_body(content = CreateMilestone, content_type = "application/json"),
     responses(
         (status = 201, description = "Planned", body = MilestoneResource, headers(
@@ -65,14 +66,13 @@ fn map_store_error(error: StoreError) -> ApiError {
 pub async fn create_milestone(
     request: HttpRequest,
     caller: Caller,
-    id: web::Path<String>,
+    IdPath(award_id): IdPath<AwardId>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let body: CreateMilestone =
         read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     caller.actor().signed_in()?;
-    let award_id: AwardId = path_id(&id, "award")?;
     let (fields, external_ids) = body.validate(Some(award_id))?;
     let audit = AuditContext::of(&caller);
     let milestone = state
@@ -126,18 +126,17 @@ async fn list(
 /// An award's milestones that you may see.
 #[utoipa::path(
     tag = TAG, operation_id = "list_award_milestones", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The award's id"), ListMilestonesParams),
+    params(IdPath<AwardId>, ListMilestonesParams),
     responses((status = 200, description = "A page of milestones", body = MilestoneList))
 )]
 #[get("/awards/{id}/milestones")]
 pub async fn list_award_milestones(
     request: HttpRequest,
     caller: CallerToken,
-    id: web::Path<String>,
+    IdPath(award): IdPath<AwardId>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.signed_in()?;
-    let award: AwardId = path_id(&id, "award")?;
     list(request, caller, state, Some(award)).await
 }
 
@@ -160,14 +159,14 @@ reads::get_endpoint! {
     /// Get a milestone.
     get_milestone: Milestones, "/milestones/{id}", tag = TAG, reader = CallerToken,
     security = (("bearer" = [])),
-    id = "The milestone's id", found = "The milestone", body = MilestoneResource,
+    found = "The milestone", body = MilestoneResource,
     missing = "No such milestone, or not yours to see"
 }
 
 /// Update a milestone that is not yet paid.
 #[utoipa::path(
     tag = TAG, operation_id = "update_milestone", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The milestone's id"),
+    params(IdPath<MilestoneId>,
         ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if it has changed since")),
     request_body(content = UpdateMilestone, content_type = "application/merge-patch+json"),
     responses(
@@ -180,14 +179,13 @@ reads::get_endpoint! {
 pub async fn update_milestone(
     request: HttpRequest,
     caller: Caller,
-    id: web::Path<String>,
+    IdPath(id): IdPath<MilestoneId>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let patch: UpdateMilestone =
         read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
     caller.actor().signed_in()?;
-    let id: MilestoneId = path_id(&id, "milestone")?;
     let if_match = IfMatch::from_headers(request.headers())?;
     let audit = AuditContext::of(&caller);
     let seen = private_visibility(caller.actor());
@@ -229,7 +227,7 @@ pub async fn update_milestone(
 /// to the award's paid figure, which can never exceed the award.
 #[utoipa::path(
     tag = TAG, operation_id = "transition_milestone", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The milestone's id"),
+    params(IdPath<MilestoneId>,
         ("If-Match" = Option<String>, Header, description = "The ETag you read")),
     request_body(content = MilestoneTransition, content_type = "application/json"),
     responses(
@@ -242,11 +240,10 @@ pub async fn update_milestone(
 pub async fn transition_milestone(
     request: HttpRequest,
     caller: Caller,
-    id: web::Path<String>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    transition::<Milestones>(request, caller, &id, payload, state).await
+    transition::<Milestones>(request, caller, payload, state).await
 }
 
 /// Milestones: private, like the applications and awards' terms behind them.
@@ -257,7 +254,6 @@ impl Readable for Milestones {
     type Seen = PrivateVisibility;
     type Found = Milestone;
     type Resource = MilestoneResource;
-    const RECORD: &'static str = "milestone";
     const ENTITY: &'static str = ENTITY;
 
     fn may_read(actor: &Actor) -> Result<(), ApiError> {
@@ -371,7 +367,7 @@ impl Moves for Milestones {
 deletes::delete_endpoint! {
     /// Delete a planned milestone.
     delete_milestone: Milestones, "/milestones/{id}", tag = TAG,
-    id = "The milestone's id", missing = "No such milestone",
+    missing = "No such milestone",
     refused = "Past planned"
 }
 
@@ -379,7 +375,7 @@ reads::history_endpoint! {
     /// A milestone's recorded changes, oldest first.
     list_milestone_history: Milestones, "/milestones/{id}/history", tag = TAG, reader = CallerToken,
     security = (("bearer" = [])),
-    id = "The milestone's id", missing = "No such milestone"
+    missing = "No such milestone"
 }
 
 /// The days a move asks for (each defaults to today).

@@ -141,7 +141,7 @@ pub async fn create_organisation(
 reads::get_endpoint! {
     /// Get an organisation.
     get_organisation: Organisations, "/organisations/{id}", tag = TAG, reader = Anyone,
-    id = "The organisation's id", found = "The organisation", body = OrganisationResource,
+    found = "The organisation", body = OrganisationResource,
     missing = "No such organisation"
 }
 
@@ -291,7 +291,7 @@ pub async fn update_organisation(
 deletes::delete_endpoint! {
     /// Delete an organisation.
     delete_organisation: Organisations, "/organisations/{id}", tag = TAG,
-    id = "The organisation's id", missing = "No such organisation",
+    missing = "No such organisation",
     forbidden = "Only admins may delete organisations",
     refused = "Other records still refer to the organisation"
 }
@@ -311,7 +311,7 @@ impl From<StoreError> for UpdateFailure {
 reads::history_endpoint! {
     /// An organisation's recorded changes, oldest first.
     list_organisation_history: Organisations, "/organisations/{id}/history", tag = TAG, reader = Anyone,
-    id = "The organisation's id", missing = "No such organisation"
+    missing = "No such organisation"
 }
 
 /// Organisations: public, and their history too (a deleted one has none to show).
@@ -322,7 +322,6 @@ impl Readable for Organisations {
     type Seen = ();
     type Found = Organisation;
     type Resource = OrganisationResource;
-    const RECORD: &'static str = "organisation";
     const ENTITY: &'static str = ENTITY;
 
     fn may_read(actor: &Actor) -> Result<(), ApiError> {

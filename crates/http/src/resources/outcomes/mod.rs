@@ -19,12 +19,13 @@ use super::trials::{map_store_error, visibility, OUTCOMES, TAG};
 use crate::auth::{Caller, CallerToken};
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::IfMatch;
+use crate::extract::id_path::IdPath;
 use crate::extract::lists::{ListReads, ListRequest};
 use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
 use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
-use crate::resources::{created, optional_patch, path_id, present, required_patch, with_etag};
+use crate::resources::{created, optional_patch, present, required_patch, with_etag};
 use crate::resources::{ForeignKey, StoreErrors};
 use crate::server::state::AppState;
 use catalyst_domain::Audience;
@@ -41,7 +42,7 @@ const OUTCOME_STORE_ERRORS: StoreErrors = StoreErrors {
 /// Record an outcome of a trial.
 #[utoipa::path(
     tag = TAG, operation_id = "create_outcome", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The trial's id")),
+    params(IdPath<TrialId>),
     request_body(content = CreateOutcome, content_type = "application/json"),
     responses(
         (status = 201, description = "Recorded", body = OutcomeResource, headers(
@@ -53,13 +54,12 @@ const OUTCOME_STORE_ERRORS: StoreErrors = StoreErrors {
 pub async fn create_outcome(
     request: HttpRequest,
     caller: Caller,
-    id: web::Path<String>,
+    IdPath(trial_id): IdPath<TrialId>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let body: CreateOutcome = read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     caller.actor().signed_in()?;
-    let trial_id: TrialId = path_id(&id, "trial")?;
     let fields = OutcomeFields {
         trial_id,
         kind: body.kind,
@@ -113,7 +113,7 @@ pub async fn create_outcome(
 /// A trial's outcomes.
 #[utoipa::path(
     tag = TAG, operation_id = "list_trial_outcomes",
-    params(("id" = uuid::Uuid, Path, description = "The trial's id"),
+    params(IdPath<TrialId>,
         ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
         ("sort" = Option<String>, Query, description = "`created_at`, `updated_at`, `id`, each optionally prefixed with `-`")),
@@ -126,10 +126,9 @@ pub async fn create_outcome(
 pub async fn list_trial_outcomes(
     request: HttpRequest,
     caller: CallerToken,
-    id: web::Path<String>,
+    IdPath(trial): IdPath<TrialId>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let trial: TrialId = path_id(&id, "trial")?;
     let list = ListRequest::parse(
         &request,
         &[],
@@ -165,14 +164,14 @@ fn find_outcome(
 reads::get_endpoint! {
     /// Get an outcome.
     get_outcome: Outcomes, "/outcomes/{id}", tag = TAG, reader = CallerToken,
-    id = "The outcome's id", found = "The outcome", body = OutcomeResource,
+    found = "The outcome", body = OutcomeResource,
     missing = "No such outcome"
 }
 
 /// Update an outcome.
 #[utoipa::path(
     tag = TAG, operation_id = "update_outcome", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The outcome's id"),
+    params(IdPath<OutcomeId>,
         ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if it has changed since")),
     request_body(content = UpdateOutcome, content_type = "application/merge-patch+json"),
     responses(
@@ -184,14 +183,13 @@ reads::get_endpoint! {
 pub async fn update_outcome(
     request: HttpRequest,
     caller: Caller,
-    id: web::Path<String>,
+    IdPath(id): IdPath<OutcomeId>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let patch: UpdateOutcome =
         read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
     caller.actor().signed_in()?;
-    let id: OutcomeId = path_id(&id, "outcome")?;
     let if_match = IfMatch::from_headers(request.headers())?;
     let audit = AuditContext::of(&caller);
     let seen = visibility(caller.actor());
@@ -253,13 +251,13 @@ pub async fn update_outcome(
 deletes::delete_endpoint! {
     /// Delete an outcome.
     delete_outcome: Outcomes, "/outcomes/{id}", tag = TAG,
-    id = "The outcome's id", missing = "No such outcome"
+    missing = "No such outcome"
 }
 
 reads::history_endpoint! {
     /// An outcome's recorded changes, oldest first.
     list_outcome_history: Outcomes, "/outcomes/{id}/history", tag = TAG, reader = CallerToken,
-    id = "The outcome's id", missing = "No such outcome"
+    missing = "No such outcome"
 }
 
 /// Outcomes: seen with their trial.
@@ -270,7 +268,6 @@ impl Readable for Outcomes {
     type Seen = TrialVisibility;
     type Found = (Outcome, Trial);
     type Resource = OutcomeResource;
-    const RECORD: &'static str = "outcome";
     const ENTITY: &'static str = OUTCOMES;
 
     fn may_read(actor: &Actor) -> Result<(), ApiError> {

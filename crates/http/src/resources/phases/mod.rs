@@ -18,6 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Caller, CallerToken};
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::IfMatch;
+use crate::extract::id_path::IdPath;
 use crate::extract::lists::{ListReads, ListRequest};
 use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
@@ -28,7 +29,7 @@ use crate::resources::transitions::{transition, Moves};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Reply, Saved};
 use crate::resources::ExternalIdBody;
 use crate::resources::{
-    created, optional_patch, path_id, present, required_patch, with_etag, TransitionRequest,
+    created, optional_patch, present, required_patch, with_etag, TransitionRequest,
 };
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
 use crate::server::state::AppState;
@@ -109,7 +110,7 @@ fn check_against_others(
 /// Add a phase to a challenge (programme staff, or an officer of the owning body).
 #[utoipa::path(
     tag = TAG, operation_id = "create_phase", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The challenge's id")),
+    params(IdPath<ChallengeId>),
     request_body(content = CreatePhase, content_type = "application/json"),
     responses(
         (status = 201, description = "Created, planned", body = PhaseResource, headers(
@@ -122,13 +123,12 @@ fn check_against_others(
 pub async fn create_phase(
     request: HttpRequest,
     caller: Caller,
-    id: web::Path<String>,
+    IdPath(challenge_id): IdPath<ChallengeId>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let body: CreatePhase = read_json(&request, payload, state.body_limit, Accepts::Json).await?;
     caller.actor().signed_in()?;
-    let challenge_id: ChallengeId = path_id(&id, "challenge")?;
     let (fields, external_ids) = body.validate(Some(challenge_id))?;
     let phase = Phase {
         external_ids,
@@ -193,7 +193,7 @@ async fn list(
 /// A challenge's phases, by number.
 #[utoipa::path(
     tag = TAG, operation_id = "list_challenge_phases",
-    params(("id" = uuid::Uuid, Path, description = "The challenge's id"), ListPhasesParams),
+    params(IdPath<ChallengeId>, ListPhasesParams),
     responses(
         (status = 200, description = "A page of phases", body = PhaseList),
         (status = 404, description = "No such challenge"),
@@ -203,10 +203,9 @@ async fn list(
 pub async fn list_challenge_phases(
     request: HttpRequest,
     caller: CallerToken,
-    id: web::Path<String>,
+    IdPath(challenge): IdPath<ChallengeId>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let challenge: ChallengeId = path_id(&id, "challenge")?;
     list(request, caller, state, Some(challenge)).await
 }
 
@@ -227,14 +226,14 @@ pub async fn list_phases(
 reads::get_endpoint! {
     /// Get a phase.
     get_phase: Phases, "/phases/{id}", tag = TAG, reader = CallerToken,
-    id = "The phase's id", found = "The phase", body = PhaseResource,
+    found = "The phase", body = PhaseResource,
     missing = "No such phase"
 }
 
 /// Update a phase.
 #[utoipa::path(
     tag = TAG, operation_id = "update_phase", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The phase's id"),
+    params(IdPath<PhaseId>,
         ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if it has changed since")),
     request_body(content = UpdatePhase, content_type = "application/merge-patch+json"),
     responses(
@@ -247,14 +246,13 @@ reads::get_endpoint! {
 pub async fn update_phase(
     request: HttpRequest,
     caller: Caller,
-    id: web::Path<String>,
+    IdPath(id): IdPath<PhaseId>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let patch: UpdatePhase =
         read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
     caller.actor().signed_in()?;
-    let id: PhaseId = path_id(&id, "phase")?;
     let if_match = IfMatch::from_headers(request.headers())?;
     let audit = AuditContext::of(&caller);
     let seen = visibility(caller.actor());
@@ -319,7 +317,7 @@ pub async fn update_phase(
 /// cancelled before completion. Any other move is 409 with `allowed_transitions`.
 #[utoipa::path(
     tag = TAG, operation_id = "transition_phase", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The phase's id"),
+    params(IdPath<PhaseId>,
         ("If-Match" = Option<String>, Header, description = "The ETag you read")),
     request_body(content = TransitionRequest, content_type = "application/json"),
     responses(
@@ -332,11 +330,10 @@ pub async fn update_phase(
 pub async fn transition_phase(
     request: HttpRequest,
     caller: Caller,
-    id: web::Path<String>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    transition::<Phases>(request, caller, &id, payload, state).await
+    transition::<Phases>(request, caller, payload, state).await
 }
 
 /// Phases: seen with their challenge (public once it is published).
@@ -347,7 +344,6 @@ impl Readable for Phases {
     type Seen = Visibility;
     type Found = (Phase, Challenge);
     type Resource = PhaseResource;
-    const RECORD: &'static str = "phase";
     const ENTITY: &'static str = ENTITY;
 
     fn may_read(actor: &Actor) -> Result<(), ApiError> {
@@ -462,14 +458,14 @@ impl Moves for Phases {
 deletes::delete_endpoint! {
     /// Delete a phase while it is planned.
     delete_phase: Phases, "/phases/{id}", tag = TAG,
-    id = "The phase's id", missing = "No such phase",
+    missing = "No such phase",
     refused = "The phase is past planned"
 }
 
 reads::history_endpoint! {
     /// A phase's recorded changes, oldest first.
     list_phase_history: Phases, "/phases/{id}/history", tag = TAG, reader = CallerToken,
-    id = "The phase's id", missing = "No such phase"
+    missing = "No such phase"
 }
 
 /// Stores a new phase of a challenge the actor may see and manage, with its audit record.

@@ -18,6 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Anyone, Caller};
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::IfMatch;
+use crate::extract::id_path::IdPath;
 use crate::extract::lists::{ListReads, ListRequest};
 use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
@@ -26,7 +27,7 @@ use crate::resources::reads::{self, Readable};
 use crate::resources::upsert::{found, Keyed, Reply, Saved};
 use crate::resources::ExternalIdBody;
 use crate::resources::{
-    collect_field_id, created, optional_patch, path_id, present, required_patch, with_etag,
+    collect_field_id, created, optional_patch, present, required_patch, with_etag,
 };
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
 use crate::server::state::AppState;
@@ -111,7 +112,7 @@ pub async fn create_programme(
 reads::get_endpoint! {
     /// Get a programme.
     get_programme: Programmes, "/programmes/{id}", tag = TAG, reader = Anyone,
-    id = "The programme's id", found = "The programme", body = ProgrammeResource,
+    found = "The programme", body = ProgrammeResource,
     missing = "No such programme"
 }
 
@@ -151,7 +152,7 @@ pub async fn list_programmes(
 /// Update a programme (programme staff).
 #[utoipa::path(
     tag = TAG, operation_id = "update_programme", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The programme's id"),
+    params(IdPath<ProgrammeId>,
         ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if it has changed since")),
     request_body(content = UpdateProgramme, content_type = "application/merge-patch+json"),
     responses(
@@ -164,14 +165,13 @@ pub async fn list_programmes(
 pub async fn update_programme(
     request: HttpRequest,
     caller: Caller,
-    id: web::Path<String>,
+    IdPath(id): IdPath<ProgrammeId>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let patch: UpdateProgramme =
         read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
     caller.actor().may_manage_programmes()?;
-    let id: ProgrammeId = path_id(&id, "programme")?;
     let if_match = IfMatch::from_headers(request.headers())?;
     let audit = AuditContext::of(&caller);
     let updated = state
@@ -222,14 +222,14 @@ pub async fn update_programme(
 deletes::delete_endpoint! {
     /// Delete a programme that has no challenges (programme staff).
     delete_programme: Programmes, "/programmes/{id}", tag = TAG,
-    id = "The programme's id", missing = "No such programme",
+    missing = "No such programme",
     refused = "Challenges still belong to it"
 }
 
 reads::history_endpoint! {
     /// A programme's recorded changes, oldest first.
     list_programme_history: Programmes, "/programmes/{id}/history", tag = TAG, reader = Anyone,
-    id = "The programme's id", missing = "No such programme"
+    missing = "No such programme"
 }
 
 /// Programmes: public.
@@ -240,7 +240,6 @@ impl Readable for Programmes {
     type Seen = ();
     type Found = Programme;
     type Resource = ProgrammeResource;
-    const RECORD: &'static str = "programme";
     const ENTITY: &'static str = ENTITY;
 
     fn may_read(actor: &Actor) -> Result<(), ApiError> {

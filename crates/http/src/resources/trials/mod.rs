@@ -21,6 +21,7 @@ use super::outcomes::OutcomeResource;
 use crate::auth::{Caller, CallerToken};
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::IfMatch;
+use crate::extract::id_path::IdPath;
 use crate::extract::lists::{ListReads, ListRequest};
 use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
@@ -29,7 +30,7 @@ use crate::resources::transitions::{transition, Moves};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Reply, Saved};
 use crate::resources::{collect_field_id, ExternalIdBody};
 use crate::resources::{
-    created, optional_patch, path_id, present, required_patch, with_etag, TransitionRequest,
+    created, optional_patch, present, required_patch, with_etag, TransitionRequest,
 };
 use crate::resources::{ForeignKey, StoreErrors};
 use crate::server::state::AppState;
@@ -214,14 +215,14 @@ pub async fn list_trials(
 reads::get_endpoint! {
     /// Get a trial.
     get_trial: Trials, "/trials/{id}", tag = TAG, reader = CallerToken,
-    id = "The trial's id", found = "The trial", body = TrialResource,
+    found = "The trial", body = TrialResource,
     missing = "No such trial, or not one you may see"
 }
 
 /// Update a trial, its result included.
 #[utoipa::path(
     tag = TAG, operation_id = "update_trial", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The trial's id"),
+    params(IdPath<TrialId>,
         ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if it has changed since")),
     request_body(content = UpdateTrial, content_type = "application/merge-patch+json"),
     responses(
@@ -233,14 +234,13 @@ reads::get_endpoint! {
 pub async fn update_trial(
     request: HttpRequest,
     caller: Caller,
-    id: web::Path<String>,
+    IdPath(id): IdPath<TrialId>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let patch: UpdateTrial =
         read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
     caller.actor().signed_in()?;
-    let id: TrialId = path_id(&id, "trial")?;
     let if_match = IfMatch::from_headers(request.headers())?;
     let audit = AuditContext::of(&caller);
     let seen = visibility(caller.actor());
@@ -290,7 +290,7 @@ pub async fn update_trial(
 /// Move a trial: planned → live → completed, or stopped.
 #[utoipa::path(
     tag = TAG, operation_id = "transition_trial", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The trial's id"),
+    params(IdPath<TrialId>,
         ("If-Match" = Option<String>, Header, description = "The ETag you read")),
     request_body(content = TransitionRequest, content_type = "application/json"),
     responses(
@@ -303,11 +303,10 @@ pub async fn update_trial(
 pub async fn transition_trial(
     request: HttpRequest,
     caller: Caller,
-    id: web::Path<String>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    transition::<Trials>(request, caller, &id, payload, state).await
+    transition::<Trials>(request, caller, payload, state).await
 }
 
 /// Trials: public once under way; planned ones are seen by their parties.
@@ -318,7 +317,6 @@ impl Readable for Trials {
     type Seen = TrialVisibility;
     type Found = Trial;
     type Resource = TrialResource;
-    const RECORD: &'static str = "trial";
     const ENTITY: &'static str = ENTITY;
 
     fn may_read(actor: &Actor) -> Result<(), ApiError> {
@@ -387,7 +385,7 @@ impl Moves for Trials {
 reads::history_endpoint! {
     /// A trial's recorded changes, oldest first.
     list_trial_history: Trials, "/trials/{id}/history", tag = TAG, reader = CallerToken,
-    id = "The trial's id", missing = "No such trial"
+    missing = "No such trial"
 }
 
 /// Stores a new trial with its audit record.

@@ -1,0 +1,81 @@
+//! A record's id from the path's `{id}` segment, typed: `IdPath<ChallengeId>` parses it (a value
+//! that is not a UUID names no record: 404) and documents it in the spec as the path's `id`
+//! (`params(IdPath<ChallengeId>)`), so that neither is written per handler.
+
+use std::future::{ready, Ready};
+use std::str::FromStr;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest};
+use catalyst_domain::{
+    ApplicationId, AwardId, ChallengeId, ContactId, MilestoneId, OrganisationId, OutcomeId,
+    PhaseId, ProgrammeId, TrialId,
+};
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{KnownFormat, SchemaFormat, Type};
+use utoipa::openapi::{ObjectBuilder, Required};
+
+use crate::problem::ApiError;
+use crate::resources::path_id;
+
+/// An id type and what its record is called in paths' documentation and errors.
+pub trait RecordId: FromStr {
+    /// "challenge": "no challenge has id ...", "The challenge's id".
+    const RECORD: &'static str;
+
+    /// The id a path segment holds: 404 when it is not one.
+    fn from_path(text: &str) -> Result<Self, ApiError> {
+        path_id(text, Self::RECORD)
+    }
+}
+
+macro_rules! record_ids {
+    ($($id:ty => $record:literal),* $(,)?) => {
+        $(impl RecordId for $id {
+            const RECORD: &'static str = $record;
+        })*
+    };
+}
+
+record_ids! {
+    ApplicationId => "application",
+    AwardId => "award",
+    ChallengeId => "challenge",
+    ContactId => "contact",
+    MilestoneId => "milestone",
+    OrganisationId => "organisation",
+    OutcomeId => "outcome",
+    PhaseId => "phase",
+    ProgrammeId => "programme",
+    TrialId => "trial",
+}
+
+/// The path's `{id}` as a `T`.
+#[derive(Debug, Clone, Copy)]
+pub struct IdPath<T>(pub T);
+
+impl<T: RecordId> FromRequest for IdPath<T> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let text = request.match_info().get("id").unwrap_or_default();
+        ready(T::from_path(text).map(IdPath))
+    }
+}
+
+impl<T: RecordId> utoipa::IntoParams for IdPath<T> {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![ParameterBuilder::new()
+            .name("id")
+            .parameter_in(ParameterIn::Path)
+            .required(Required::True)
+            .description(Some(format!("The {}'s id", T::RECORD)))
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
+            ))
+            .build()]
+    }
+}
