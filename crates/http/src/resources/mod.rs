@@ -19,6 +19,7 @@ pub mod programmes;
 pub mod reads;
 pub mod transitions;
 pub mod trials;
+pub mod updates;
 pub mod upsert;
 pub mod users;
 pub mod webhooks;

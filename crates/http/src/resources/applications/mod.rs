@@ -20,7 +20,6 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Caller, CallerToken};
 use crate::extract::body::{read_json, Accepts};
-use crate::extract::conditional::IfMatch;
 use crate::extract::id_path::IdPath;
 use crate::extract::lists::{ListReads, ListRequest};
 use crate::problem::ApiError;
@@ -28,6 +27,7 @@ use crate::resources::audit::AuditContext;
 use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{transition, Moves};
+use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{fixed, found_visible, CreatedInBulk, Keyed, Reply, Saved};
 use crate::resources::{collect_field_id, ExternalIdBody};
 use crate::resources::{created, present, required_patch, with_etag, TransitionRequest};
@@ -211,103 +211,87 @@ reads::get_endpoint! {
     missing = "No such application, or not yours to see"
 }
 
-/// Update an application: the supplier edits a draft; assessors score it.
-#[utoipa::path(
-    tag = TAG, operation_id = "update_application", security(("bearer" = [])),
-    params(IdPath<ApplicationId>,
-        ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if it has changed since")),
-    request_body(content = UpdateApplication, content_type = "application/merge-patch+json"),
-    responses(
-        (status = 200, description = "The updated application", body = ApplicationResource),
-        (status = 404, description = "No such application"),
-        (status = 409, description = "No longer a draft"),
-    )
-)]
-#[patch("/applications/{id}")]
-pub async fn update_application(
-    request: HttpRequest,
-    caller: Caller,
-    IdPath(id): IdPath<ApplicationId>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let patch: UpdateApplication =
-        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
-    caller.actor().signed_in()?;
-    let if_match = IfMatch::from_headers(request.headers())?;
-    let audit = AuditContext::of(&caller);
-    let seen = private_visibility(caller.actor());
-    let updated = state
-        .with_connection(move |connection| {
-            transaction(connection, |connection| {
-                let current =
-                    store::find_visible(connection, id, &seen).map_err(map_store_error)?;
-                let actor = caller.actor();
-                let edits_bid = patch.amount_requested.is_some() || patch.summary.is_some();
-                if edits_bid {
-                    may_act_as_supplier(actor, current.fields.supplier_organisation_id)?;
-                    if current.status != ApplicationStatus::Draft {
-                        return Err(ApiError::rule(
-                            None,
-                            "not_draft",
-                            format!(
-                                "the application is {}: only a draft can be changed",
-                                current.status
-                            ),
-                        ));
-                    }
-                }
-                if patch.assessment_score.is_some() {
-                    actor.may_manage_challenges_of(current.owner_organisation_id)?;
-                }
-                let mut errors = ValidationErrors::default();
-                let phase = phases::find(connection, current.fields.phase_id)?;
-                let fields = ApplicationFields {
-                    amount_requested: required_patch(
-                        &patch.amount_requested,
-                        &current.fields.amount_requested,
-                        "amount_requested",
-                        &mut errors,
+updates::update_endpoint! {
+    /// Update an application: the supplier edits a draft; assessors score it.
+    update_application: Applications, "/applications/{id}", tag = TAG, patch = UpdateApplication,
+    updated = "The updated application", body = ApplicationResource, missing = "No such application",
+    refused = "No longer a draft"
+}
+
+impl Updates for Applications {
+    type Patch = UpdateApplication;
+    type Change = Application;
+
+    fn patched(
+        connection: &mut DbConnection,
+        actor: &Actor,
+        current: &Application,
+        patch: UpdateApplication,
+    ) -> Result<Application, ApiError> {
+        let edits_bid = patch.amount_requested.is_some() || patch.summary.is_some();
+        if edits_bid {
+            may_act_as_supplier(actor, current.fields.supplier_organisation_id)?;
+            if current.status != ApplicationStatus::Draft {
+                return Err(ApiError::rule(
+                    None,
+                    "not_draft",
+                    format!(
+                        "the application is {}: only a draft can be changed",
+                        current.status
                     ),
-                    summary: required_patch(
-                        &patch.summary,
-                        &current.fields.summary,
-                        "summary",
-                        &mut errors,
-                    ),
-                    ..current.fields.clone()
-                };
-                let score = match patch.assessment_score {
-                    None => current.assessment_score,
-                    Some(None) => None,
-                    Some(Some(score)) => Some(validate_score(score)?),
-                };
-                let external_ids = crate::resources::patched_external_ids(
-                    &patch.external_ids,
-                    &current.external_ids,
-                    &mut errors,
-                );
-                if external_ids != current.external_ids && !edits_bid {
-                    may_act_for_either_party(actor, &current)?;
-                }
-                errors.into_result(())?;
-                let fields = fields.validate(&phase.fields)?;
-                if_match.check(current.version)?;
-                let updated = Application {
-                    fields,
-                    assessment_score: score,
-                    external_ids,
-                    ..current.clone()
-                };
-                Ok(write_update(connection, &audit, current, updated)?.record())
-            })
+                ));
+            }
+        }
+        if patch.assessment_score.is_some() {
+            actor.may_manage_challenges_of(current.owner_organisation_id)?;
+        }
+        let mut errors = ValidationErrors::default();
+        let phase = phases::find(connection, current.fields.phase_id)?;
+        let fields = ApplicationFields {
+            amount_requested: required_patch(
+                &patch.amount_requested,
+                &current.fields.amount_requested,
+                "amount_requested",
+                &mut errors,
+            ),
+            summary: required_patch(
+                &patch.summary,
+                &current.fields.summary,
+                "summary",
+                &mut errors,
+            ),
+            ..current.fields.clone()
+        };
+        let score = match patch.assessment_score {
+            None => current.assessment_score,
+            Some(None) => None,
+            Some(Some(score)) => Some(validate_score(score)?),
+        };
+        let external_ids = crate::resources::patched_external_ids(
+            &patch.external_ids,
+            &current.external_ids,
+            &mut errors,
+        );
+        if external_ids != current.external_ids && !edits_bid {
+            may_act_for_either_party(actor, current)?;
+        }
+        errors.into_result(())?;
+        Ok(Application {
+            fields: fields.validate(&phase.fields)?,
+            assessment_score: score,
+            external_ids,
+            ..current.clone()
         })
-        .await?;
-    Ok(with_etag(
-        StatusCode::OK,
-        updated.version,
-        &ApplicationResource::from(&updated),
-    ))
+    }
+
+    fn write(
+        connection: &mut DbConnection,
+        audit: &AuditContext,
+        current: Application,
+        updated: Application,
+    ) -> Result<Application, ApiError> {
+        Ok(write_update(connection, audit, current, updated)?.record())
+    }
 }
 
 /// Move an application: the supplier submits or withdraws it; assessors shortlist it and

@@ -20,13 +20,13 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Anyone, Caller};
 use crate::extract::body::{read_json, Accepts};
-use crate::extract::conditional::IfMatch;
 use crate::extract::id_path::IdPath;
 use crate::extract::lists::{ListReads, ListRequest};
 use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
 use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{transition, Moves};
+use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{fixed, found, CreatedInBulk, Keyed, Reply, Saved};
 use crate::resources::ExternalIdBody;
 use crate::resources::{
@@ -336,74 +336,60 @@ reads::get_endpoint! {
     missing = "No such award"
 }
 
-/// Update an award's contract details.
-#[utoipa::path(
-    tag = TAG, operation_id = "update_award", security(("bearer" = [])),
-    params(IdPath<AwardId>,
-        ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if it has changed since")),
-    request_body(content = UpdateAward, content_type = "application/merge-patch+json"),
-    responses(
-        (status = 200, description = "The updated award", body = AwardResource),
-        (status = 404, description = "No such award"),
-    )
-)]
-#[patch("/awards/{id}")]
-pub async fn update_award(
-    request: HttpRequest,
-    caller: Caller,
-    IdPath(id): IdPath<AwardId>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let patch: UpdateAward =
-        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
-    caller.actor().signed_in()?;
-    let if_match = IfMatch::from_headers(request.headers())?;
-    let audit = AuditContext::of(&caller);
-    let updated = state
-        .with_connection(move |connection| {
-            transaction(connection, |connection| {
-                let current = store::find(connection, id).map_err(map_store_error)?;
-                caller
-                    .actor()
-                    .may_manage_challenges_of(current.owner_organisation_id)?;
-                let phase = phases::find(connection, current.fields.phase_id)?;
-                let mut errors = ValidationErrors::default();
-                let old = &current.fields;
-                let fields = AwardFields {
-                    contract_reference: required_patch(
-                        &patch.contract_reference,
-                        &old.contract_reference,
-                        "contract_reference",
-                        &mut errors,
-                    ),
-                    vat_included: required_patch(
-                        &patch.vat_included,
-                        &old.vat_included,
-                        "vat_included",
-                        &mut errors,
-                    ),
-                    starts_on: optional_patch(&patch.starts_on, &old.starts_on),
-                    ends_on: optional_patch(&patch.ends_on, &old.ends_on),
-                    ..old.clone()
-                };
-                let external_ids = crate::resources::patched_external_ids(
-                    &patch.external_ids,
-                    &current.external_ids,
-                    &mut errors,
-                );
-                errors.into_result(())?;
-                let fields = fields.validate(&phase.fields)?;
-                if_match.check(current.version)?;
-                Ok(write_update(connection, &audit, current, fields, external_ids)?.record())
-            })
-        })
-        .await?;
-    Ok(with_etag(
-        StatusCode::OK,
-        updated.version,
-        &AwardResource::from(&updated),
-    ))
+updates::update_endpoint! {
+    /// Update an award's contract details.
+    update_award: Awards, "/awards/{id}", tag = TAG, patch = UpdateAward,
+    updated = "The updated award", body = AwardResource, missing = "No such award"
+}
+
+impl Updates for Awards {
+    type Patch = UpdateAward;
+    type Change = (AwardFields, Vec<ExternalId>);
+
+    fn patched(
+        connection: &mut DbConnection,
+        actor: &Actor,
+        current: &Award,
+        patch: UpdateAward,
+    ) -> Result<Self::Change, ApiError> {
+        actor.may_manage_challenges_of(current.owner_organisation_id)?;
+        let phase = phases::find(connection, current.fields.phase_id)?;
+        let mut errors = ValidationErrors::default();
+        let old = &current.fields;
+        let fields = AwardFields {
+            contract_reference: required_patch(
+                &patch.contract_reference,
+                &old.contract_reference,
+                "contract_reference",
+                &mut errors,
+            ),
+            vat_included: required_patch(
+                &patch.vat_included,
+                &old.vat_included,
+                "vat_included",
+                &mut errors,
+            ),
+            starts_on: optional_patch(&patch.starts_on, &old.starts_on),
+            ends_on: optional_patch(&patch.ends_on, &old.ends_on),
+            ..old.clone()
+        };
+        let external_ids = crate::resources::patched_external_ids(
+            &patch.external_ids,
+            &current.external_ids,
+            &mut errors,
+        );
+        errors.into_result(())?;
+        Ok((fields.validate(&phase.fields)?, external_ids))
+    }
+
+    fn write(
+        connection: &mut DbConnection,
+        audit: &AuditContext,
+        current: Award,
+        (fields, external_ids): Self::Change,
+    ) -> Result<Award, ApiError> {
+        Ok(write_update(connection, audit, current, fields, external_ids)?.record())
+    }
 }
 
 /// Move an award: active → completed or terminated.

@@ -1,7 +1,6 @@
 //! Contacts at an organisation: `/api/v1/organisations/{id}/contacts` and `/api/v1/contacts/{id}`.
 //! Never public: seen and kept by programme staff and the organisation's own members.
 
-use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use catalyst_domain::{
     Actor, Contact, ContactFields, ContactId, ExternalId, OrganisationId, Timestamp,
@@ -15,16 +14,16 @@ use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::extract::body::{read_json, Accepts};
-use crate::extract::conditional::IfMatch;
 use crate::extract::id_path::IdPath;
 use crate::extract::lists::{ListReads, ListRequest};
 use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
 use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
+use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Reply, Saved};
 use crate::resources::ExternalIdBody;
-use crate::resources::{created, optional_patch, present, required_patch, with_etag};
+use crate::resources::{created, optional_patch, present, required_patch};
 use crate::resources::{ForeignKey, StoreErrors};
 use crate::server::state::AppState;
 use catalyst_domain::Audience;
@@ -160,62 +159,48 @@ reads::get_endpoint! {
     missing = "No such contact"
 }
 
-/// Update a contact.
-#[utoipa::path(
-    tag = TAG, operation_id = "update_contact", security(("bearer" = [])),
-    params(IdPath<ContactId>,
-        ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if it has changed since")),
-    request_body(content = UpdateContact, content_type = "application/merge-patch+json"),
-    responses(
-        (status = 200, description = "The updated contact", body = ContactResource),
-        (status = 404, description = "No such contact"),
-    )
-)]
-#[patch("/contacts/{id}")]
-pub async fn update_contact(
-    request: HttpRequest,
-    caller: Caller,
-    IdPath(id): IdPath<ContactId>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let patch: UpdateContact =
-        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
-    caller.actor().signed_in()?;
-    let if_match = IfMatch::from_headers(request.headers())?;
-    let audit = AuditContext::of(&caller);
-    let updated = state
-        .with_connection(move |connection| {
-            transaction(connection, |connection| {
-                let current = find_visible(connection, id, caller.actor())?;
-                caller
-                    .actor()
-                    .may_manage_contacts_of(current.fields.organisation_id)?;
-                let old = &current.fields;
-                let mut errors = ValidationErrors::default();
-                let fields = ContactFields {
-                    name: required_patch(&patch.name, &old.name, "name", &mut errors),
-                    role: optional_patch(&patch.role, &old.role),
-                    email: optional_patch(&patch.email, &old.email),
-                    ..old.clone()
-                };
-                let external_ids = crate::resources::patched_external_ids(
-                    &patch.external_ids,
-                    &current.external_ids,
-                    &mut errors,
-                );
-                errors.into_result(())?;
-                let fields = fields.validate()?;
-                if_match.check(current.version)?;
-                Ok(replace(connection, &audit, current, fields, external_ids)?.record())
-            })
-        })
-        .await?;
-    Ok(with_etag(
-        StatusCode::OK,
-        updated.version,
-        &ContactResource::from(&updated),
-    ))
+updates::update_endpoint! {
+    /// Update a contact.
+    update_contact: Contacts, "/contacts/{id}", tag = TAG, patch = UpdateContact,
+    updated = "The updated contact", body = ContactResource, missing = "No such contact"
+}
+
+impl Updates for Contacts {
+    type Patch = UpdateContact;
+    type Change = (ContactFields, Vec<ExternalId>);
+
+    fn patched(
+        _connection: &mut DbConnection,
+        actor: &Actor,
+        current: &Contact,
+        patch: UpdateContact,
+    ) -> Result<Self::Change, ApiError> {
+        actor.may_manage_contacts_of(current.fields.organisation_id)?;
+        let old = &current.fields;
+        let mut errors = ValidationErrors::default();
+        let fields = ContactFields {
+            name: required_patch(&patch.name, &old.name, "name", &mut errors),
+            role: optional_patch(&patch.role, &old.role),
+            email: optional_patch(&patch.email, &old.email),
+            ..old.clone()
+        };
+        let external_ids = crate::resources::patched_external_ids(
+            &patch.external_ids,
+            &current.external_ids,
+            &mut errors,
+        );
+        errors.into_result(())?;
+        Ok((fields.validate()?, external_ids))
+    }
+
+    fn write(
+        connection: &mut DbConnection,
+        audit: &AuditContext,
+        current: Contact,
+        (fields, external_ids): Self::Change,
+    ) -> Result<Contact, ApiError> {
+        Ok(replace(connection, audit, current, fields, external_ids)?.record())
+    }
 }
 
 deletes::delete_endpoint! {

@@ -27,6 +27,7 @@ use crate::resources::audit::AuditContext;
 use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{transition, Moves};
+use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Reply, Saved};
 use crate::resources::{collect_field_id, ExternalIdBody};
 use crate::resources::{created, optional_patch, present, required_patch, with_etag};
@@ -163,64 +164,49 @@ reads::get_endpoint! {
     missing = "No such milestone, or not yours to see"
 }
 
-/// Update a milestone that is not yet paid.
-#[utoipa::path(
-    tag = TAG, operation_id = "update_milestone", security(("bearer" = [])),
-    params(IdPath<MilestoneId>,
-        ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if it has changed since")),
-    request_body(content = UpdateMilestone, content_type = "application/merge-patch+json"),
-    responses(
-        (status = 200, description = "The updated milestone", body = MilestoneResource),
-        (status = 404, description = "No such milestone"),
-        (status = 409, description = "Already paid"),
-    )
-)]
-#[patch("/milestones/{id}")]
-pub async fn update_milestone(
-    request: HttpRequest,
-    caller: Caller,
-    IdPath(id): IdPath<MilestoneId>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let patch: UpdateMilestone =
-        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
-    caller.actor().signed_in()?;
-    let if_match = IfMatch::from_headers(request.headers())?;
-    let audit = AuditContext::of(&caller);
-    let seen = private_visibility(caller.actor());
-    let updated = state
-        .with_connection(move |connection| {
-            transaction(connection, |connection| {
-                let current =
-                    store::find_visible(connection, id, &seen).map_err(map_store_error)?;
-                caller
-                    .actor()
-                    .may_manage_challenges_of(current.owner_organisation_id)?;
-                let mut errors = ValidationErrors::default();
-                let old = &current.fields;
-                let fields = MilestoneFields {
-                    title: required_patch(&patch.title, &old.title, "title", &mut errors),
-                    due_on: optional_patch(&patch.due_on, &old.due_on),
-                    amount: optional_patch(&patch.amount, &old.amount),
-                    ..old.clone()
-                };
-                let external_ids = crate::resources::patched_external_ids(
-                    &patch.external_ids,
-                    &current.external_ids,
-                    &mut errors,
-                );
-                errors.into_result(())?;
-                let saved = replace(connection, &audit, current, fields, external_ids, &if_match)?;
-                Ok(saved.record())
-            })
-        })
-        .await?;
-    Ok(with_etag(
-        StatusCode::OK,
-        updated.version,
-        &MilestoneResource::from(&updated),
-    ))
+updates::update_endpoint! {
+    /// Update a milestone that is not yet paid.
+    update_milestone: Milestones, "/milestones/{id}", tag = TAG, patch = UpdateMilestone,
+    updated = "The updated milestone", body = MilestoneResource, missing = "No such milestone",
+    refused = "Already paid"
+}
+
+impl Updates for Milestones {
+    type Patch = UpdateMilestone;
+    type Change = (MilestoneFields, Vec<ExternalId>);
+
+    fn patched(
+        connection: &mut DbConnection,
+        actor: &Actor,
+        current: &Milestone,
+        patch: UpdateMilestone,
+    ) -> Result<Self::Change, ApiError> {
+        actor.may_manage_challenges_of(current.owner_organisation_id)?;
+        let mut errors = ValidationErrors::default();
+        let old = &current.fields;
+        let fields = MilestoneFields {
+            title: required_patch(&patch.title, &old.title, "title", &mut errors),
+            due_on: optional_patch(&patch.due_on, &old.due_on),
+            amount: optional_patch(&patch.amount, &old.amount),
+            ..old.clone()
+        };
+        let external_ids = crate::resources::patched_external_ids(
+            &patch.external_ids,
+            &current.external_ids,
+            &mut errors,
+        );
+        errors.into_result(())?;
+        Ok((validated(connection, current, fields)?, external_ids))
+    }
+
+    fn write(
+        connection: &mut DbConnection,
+        audit: &AuditContext,
+        current: Milestone,
+        (fields, external_ids): Self::Change,
+    ) -> Result<Milestone, ApiError> {
+        Ok(write_replacement(connection, audit, current, fields, external_ids)?.record())
+    }
 }
 
 /// Move a milestone: the supplier invoices; the owner pays or withholds. Paying adds the tranche
@@ -592,10 +578,30 @@ fn replace(
     external_ids: Vec<ExternalId>,
     precondition: &IfMatch,
 ) -> Result<Saved<Milestone>, ApiError> {
-    let award = awards::find(connection, current.fields.award_id)?;
-    let fields = fields.validate(award.fields.amount)?;
+    let fields = validated(connection, &current, fields)?;
     // After validation: a request that is wrong in itself hears that first, not 412.
     precondition.check(current.version)?;
+    write_replacement(connection, audit, current, fields, external_ids)
+}
+
+/// A milestone's new fields checked against its award.
+fn validated(
+    connection: &mut DbConnection,
+    current: &Milestone,
+    fields: MilestoneFields,
+) -> Result<MilestoneFields, ApiError> {
+    let award = awards::find(connection, current.fields.award_id)?;
+    Ok(fields.validate(award.fields.amount)?)
+}
+
+/// Writes checked fields and keys over the milestone found (a paid one cannot change).
+fn write_replacement(
+    connection: &mut DbConnection,
+    audit: &AuditContext,
+    current: Milestone,
+    fields: MilestoneFields,
+    external_ids: Vec<ExternalId>,
+) -> Result<Saved<Milestone>, ApiError> {
     if fields == current.fields && external_ids == current.external_ids {
         return Ok(Saved::Unchanged(current));
     }

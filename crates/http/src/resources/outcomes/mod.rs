@@ -1,7 +1,6 @@
 //! Outcomes of trials (`/api/v1/trials/{id}/outcomes`, `/api/v1/outcomes/{id}`): what a trial
 //! measured. An outcome is seen by those who see its trial, and managed by those who manage it.
 
-use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use catalyst_domain::{
     Actor, Outcome, OutcomeFields, OutcomeId, OutcomeKind, Timestamp, Trial, TrialId,
@@ -18,14 +17,14 @@ use utoipa::ToSchema;
 use super::trials::{map_store_error, visibility, OUTCOMES, TAG};
 use crate::auth::{Caller, CallerToken};
 use crate::extract::body::{read_json, Accepts};
-use crate::extract::conditional::IfMatch;
 use crate::extract::id_path::IdPath;
 use crate::extract::lists::{ListReads, ListRequest};
 use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
 use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
-use crate::resources::{created, optional_patch, present, required_patch, with_etag};
+use crate::resources::updates::{self, Updates};
+use crate::resources::{created, optional_patch, present, required_patch};
 use crate::resources::{ForeignKey, StoreErrors};
 use crate::server::state::AppState;
 use catalyst_domain::Audience;
@@ -168,84 +167,69 @@ reads::get_endpoint! {
     missing = "No such outcome"
 }
 
-/// Update an outcome.
-#[utoipa::path(
-    tag = TAG, operation_id = "update_outcome", security(("bearer" = [])),
-    params(IdPath<OutcomeId>,
-        ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if it has changed since")),
-    request_body(content = UpdateOutcome, content_type = "application/merge-patch+json"),
-    responses(
-        (status = 200, description = "The updated outcome", body = OutcomeResource),
-        (status = 404, description = "No such outcome"),
-    )
-)]
-#[patch("/outcomes/{id}")]
-pub async fn update_outcome(
-    request: HttpRequest,
-    caller: Caller,
-    IdPath(id): IdPath<OutcomeId>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let patch: UpdateOutcome =
-        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
-    caller.actor().signed_in()?;
-    let if_match = IfMatch::from_headers(request.headers())?;
-    let audit = AuditContext::of(&caller);
-    let seen = visibility(caller.actor());
-    let updated = state
-        .with_connection(move |connection| {
-            transaction(connection, |connection| {
-                let (current, trial) = find_outcome(connection, id, &seen)?;
-                caller
-                    .actor()
-                    .may_manage_challenges_of(trial.fields.host_organisation_id)?;
-                let old = &current.fields;
-                let mut errors = ValidationErrors::default();
-                let fields = OutcomeFields {
-                    metric: required_patch(&patch.metric, &old.metric, "metric", &mut errors),
-                    unit: optional_patch(&patch.unit, &old.unit),
-                    baseline: optional_patch(&patch.baseline, &old.baseline),
-                    target: optional_patch(&patch.target, &old.target),
-                    actual: optional_patch(&patch.actual, &old.actual),
-                    measured_on: optional_patch(&patch.measured_on, &old.measured_on),
-                    notes: optional_patch(&patch.notes, &old.notes),
-                    ..old.clone()
-                };
-                errors.into_result(())?;
-                let fields = fields.validate()?;
-                if_match.check(current.version)?;
-                if fields == current.fields {
-                    return Ok(current);
-                }
-                let updated = Outcome {
-                    fields,
-                    version: current.version + 1,
-                    updated_at: Timestamp::now(),
-                    ..current.clone()
-                };
-                outcome_store::update(connection, &updated, current.version)
-                    .map_err(|error| OUTCOME_STORE_ERRORS.map(error))?;
-                audit.updated(
-                    connection,
-                    OUTCOMES,
-                    id.to_string(),
-                    updated.version,
-                    trial.audience(),
-                    (
-                        &OutcomeResource::from(&current),
-                        &OutcomeResource::from(&updated),
-                    ),
-                )?;
-                Ok(updated)
-            })
-        })
-        .await?;
-    Ok(with_etag(
-        StatusCode::OK,
-        updated.version,
-        &OutcomeResource::from(&updated),
-    ))
+updates::update_endpoint! {
+    /// Update an outcome.
+    update_outcome: Outcomes, "/outcomes/{id}", tag = TAG, patch = UpdateOutcome,
+    updated = "The updated outcome", body = OutcomeResource, missing = "No such outcome"
+}
+
+impl Updates for Outcomes {
+    type Patch = UpdateOutcome;
+    type Change = OutcomeFields;
+
+    fn patched(
+        _connection: &mut DbConnection,
+        actor: &Actor,
+        (current, trial): &(Outcome, Trial),
+        patch: UpdateOutcome,
+    ) -> Result<OutcomeFields, ApiError> {
+        actor.may_manage_challenges_of(trial.fields.host_organisation_id)?;
+        let old = &current.fields;
+        let mut errors = ValidationErrors::default();
+        let fields = OutcomeFields {
+            metric: required_patch(&patch.metric, &old.metric, "metric", &mut errors),
+            unit: optional_patch(&patch.unit, &old.unit),
+            baseline: optional_patch(&patch.baseline, &old.baseline),
+            target: optional_patch(&patch.target, &old.target),
+            actual: optional_patch(&patch.actual, &old.actual),
+            measured_on: optional_patch(&patch.measured_on, &old.measured_on),
+            notes: optional_patch(&patch.notes, &old.notes),
+            ..old.clone()
+        };
+        errors.into_result(())?;
+        Ok(fields.validate()?)
+    }
+
+    fn write(
+        connection: &mut DbConnection,
+        audit: &AuditContext,
+        (current, trial): (Outcome, Trial),
+        fields: OutcomeFields,
+    ) -> Result<(Outcome, Trial), ApiError> {
+        if fields == current.fields {
+            return Ok((current, trial));
+        }
+        let updated = Outcome {
+            fields,
+            version: current.version + 1,
+            updated_at: Timestamp::now(),
+            ..current.clone()
+        };
+        outcome_store::update(connection, &updated, current.version)
+            .map_err(|error| OUTCOME_STORE_ERRORS.map(error))?;
+        audit.updated(
+            connection,
+            OUTCOMES,
+            updated.id.to_string(),
+            updated.version,
+            trial.audience(),
+            (
+                &OutcomeResource::from(&current),
+                &OutcomeResource::from(&updated),
+            ),
+        )?;
+        Ok((updated, trial))
+    }
 }
 
 deletes::delete_endpoint! {

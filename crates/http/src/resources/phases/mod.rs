@@ -17,7 +17,6 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Caller, CallerToken};
 use crate::extract::body::{read_json, Accepts};
-use crate::extract::conditional::IfMatch;
 use crate::extract::id_path::IdPath;
 use crate::extract::lists::{ListReads, ListRequest};
 use crate::problem::ApiError;
@@ -26,6 +25,7 @@ use crate::resources::challenges::visibility;
 use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{transition, Moves};
+use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Reply, Saved};
 use crate::resources::ExternalIdBody;
 use crate::resources::{
@@ -230,87 +230,60 @@ reads::get_endpoint! {
     missing = "No such phase"
 }
 
-/// Update a phase.
-#[utoipa::path(
-    tag = TAG, operation_id = "update_phase", security(("bearer" = [])),
-    params(IdPath<PhaseId>,
-        ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if it has changed since")),
-    request_body(content = UpdatePhase, content_type = "application/merge-patch+json"),
-    responses(
-        (status = 200, description = "The updated phase", body = PhaseResource),
-        (status = 404, description = "No such phase"),
-        (status = 409, description = "The challenge is finished"),
-    )
-)]
-#[patch("/phases/{id}")]
-pub async fn update_phase(
-    request: HttpRequest,
-    caller: Caller,
-    IdPath(id): IdPath<PhaseId>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let patch: UpdatePhase =
-        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
-    caller.actor().signed_in()?;
-    let if_match = IfMatch::from_headers(request.headers())?;
-    let audit = AuditContext::of(&caller);
-    let seen = visibility(caller.actor());
-    let updated = state
-        .with_connection(move |connection| {
-            transaction(connection, |connection| {
-                let (current, challenge) = find_visible(connection, id, &seen)?;
-                caller
-                    .actor()
-                    .may_manage_challenges_of(challenge.fields.owner_organisation_id)?;
-                let old = &current.fields;
-                let mut errors = ValidationErrors::default();
-                let fields = PhaseFields {
-                    challenge_id: old.challenge_id,
-                    number: old.number,
-                    kind: required_patch(&patch.kind, &old.kind, "kind", &mut errors),
-                    budget: required_patch(&patch.budget, &old.budget, "budget", &mut errors),
-                    max_award: required_patch(
-                        &patch.max_award,
-                        &old.max_award,
-                        "max_award",
-                        &mut errors,
-                    ),
-                    max_suppliers: optional_patch(&patch.max_suppliers, &old.max_suppliers),
-                    starts_on: optional_patch(&patch.starts_on, &old.starts_on),
-                    ends_on: optional_patch(&patch.ends_on, &old.ends_on),
-                    open_to_all: required_patch(
-                        &patch.open_to_all,
-                        &old.open_to_all,
-                        "open_to_all",
-                        &mut errors,
-                    ),
-                };
-                let external_ids = crate::resources::patched_external_ids(
-                    &patch.external_ids,
-                    &current.external_ids,
-                    &mut errors,
-                );
-                errors.into_result(())?;
-                let fields = fields.validate()?;
-                if_match.check(current.version)?;
-                Ok(replace(
-                    connection,
-                    &audit,
-                    current,
-                    &challenge,
-                    fields,
-                    external_ids,
-                )?
-                .record())
-            })
-        })
-        .await?;
-    Ok(with_etag(
-        StatusCode::OK,
-        updated.version,
-        &PhaseResource::from(&updated),
-    ))
+updates::update_endpoint! {
+    /// Update a phase.
+    update_phase: Phases, "/phases/{id}", tag = TAG, patch = UpdatePhase,
+    updated = "The updated phase", body = PhaseResource, missing = "No such phase",
+    refused = "The challenge is finished"
+}
+
+impl Updates for Phases {
+    type Patch = UpdatePhase;
+    type Change = (PhaseFields, Vec<ExternalId>);
+
+    fn patched(
+        _connection: &mut DbConnection,
+        actor: &Actor,
+        (current, challenge): &(Phase, Challenge),
+        patch: UpdatePhase,
+    ) -> Result<Self::Change, ApiError> {
+        actor.may_manage_challenges_of(challenge.fields.owner_organisation_id)?;
+        let old = &current.fields;
+        let mut errors = ValidationErrors::default();
+        let fields = PhaseFields {
+            challenge_id: old.challenge_id,
+            number: old.number,
+            kind: required_patch(&patch.kind, &old.kind, "kind", &mut errors),
+            budget: required_patch(&patch.budget, &old.budget, "budget", &mut errors),
+            max_award: required_patch(&patch.max_award, &old.max_award, "max_award", &mut errors),
+            max_suppliers: optional_patch(&patch.max_suppliers, &old.max_suppliers),
+            starts_on: optional_patch(&patch.starts_on, &old.starts_on),
+            ends_on: optional_patch(&patch.ends_on, &old.ends_on),
+            open_to_all: required_patch(
+                &patch.open_to_all,
+                &old.open_to_all,
+                "open_to_all",
+                &mut errors,
+            ),
+        };
+        let external_ids = crate::resources::patched_external_ids(
+            &patch.external_ids,
+            &current.external_ids,
+            &mut errors,
+        );
+        errors.into_result(())?;
+        Ok((fields.validate()?, external_ids))
+    }
+
+    fn write(
+        connection: &mut DbConnection,
+        audit: &AuditContext,
+        (current, challenge): (Phase, Challenge),
+        (fields, external_ids): Self::Change,
+    ) -> Result<(Phase, Challenge), ApiError> {
+        let phase = replace(connection, audit, current, &challenge, fields, external_ids)?;
+        Ok((phase.record(), challenge))
+    }
 }
 
 /// Move a phase to another status: planned → open → assessing → in_delivery → completed, or

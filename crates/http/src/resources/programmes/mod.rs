@@ -1,7 +1,6 @@
 //! `/api/v1/programmes`: the funds that run rounds of challenges. Public to read; programme
 //! staff manage them.
 
-use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use catalyst_domain::Audience;
 use catalyst_domain::{
@@ -17,18 +16,15 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Anyone, Caller};
 use crate::extract::body::{read_json, Accepts};
-use crate::extract::conditional::IfMatch;
-use crate::extract::id_path::IdPath;
 use crate::extract::lists::{ListReads, ListRequest};
 use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
 use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
+use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{found, Keyed, Reply, Saved};
 use crate::resources::ExternalIdBody;
-use crate::resources::{
-    collect_field_id, created, optional_patch, present, required_patch, with_etag,
-};
+use crate::resources::{collect_field_id, created, optional_patch, present, required_patch};
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
 use crate::server::state::AppState;
 
@@ -149,74 +145,63 @@ pub async fn list_programmes(
     .await
 }
 
-/// Update a programme (programme staff).
-#[utoipa::path(
-    tag = TAG, operation_id = "update_programme", security(("bearer" = [])),
-    params(IdPath<ProgrammeId>,
-        ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if it has changed since")),
-    request_body(content = UpdateProgramme, content_type = "application/merge-patch+json"),
-    responses(
-        (status = 200, description = "The updated programme", body = ProgrammeResource),
-        (status = 404, description = "No such programme"),
-        (status = 409, description = "Another programme has this code"),
-    )
-)]
-#[patch("/programmes/{id}")]
-pub async fn update_programme(
-    request: HttpRequest,
-    caller: Caller,
-    IdPath(id): IdPath<ProgrammeId>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let patch: UpdateProgramme =
-        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
-    caller.actor().may_manage_programmes()?;
-    let if_match = IfMatch::from_headers(request.headers())?;
-    let audit = AuditContext::of(&caller);
-    let updated = state
-        .with_connection(move |connection| {
-            transaction(connection, |connection| {
-                let current = store::find(connection, id).map_err(map_store_error)?;
-                let mut errors = ValidationErrors::default();
-                let old = &current.fields;
-                let funder_text = required_patch(
-                    &patch.funder_organisation_id,
-                    &old.funder_organisation_id.to_string(),
-                    "funder_organisation_id",
-                    &mut errors,
-                );
-                let funder = collect_field_id::<OrganisationId>(
-                    &funder_text,
-                    "funder_organisation_id",
-                    &mut errors,
-                );
-                let fields = ProgrammeFields {
-                    code: required_patch(&patch.code, &old.code, "code", &mut errors),
-                    title: required_patch(&patch.title, &old.title, "title", &mut errors),
-                    description: optional_patch(&patch.description, &old.description),
-                    funder_organisation_id: funder.unwrap_or(old.funder_organisation_id),
-                    budget: required_patch(&patch.budget, &old.budget, "budget", &mut errors),
-                    opens_on: optional_patch(&patch.opens_on, &old.opens_on),
-                    closes_on: optional_patch(&patch.closes_on, &old.closes_on),
-                };
-                let external_ids = crate::resources::patched_external_ids(
-                    &patch.external_ids,
-                    &current.external_ids,
-                    &mut errors,
-                );
-                errors.into_result(())?;
-                let fields = fields.validate()?;
-                if_match.check(current.version)?;
-                Ok(replace(connection, &audit, current, fields, external_ids)?.record())
-            })
-        })
-        .await?;
-    Ok(with_etag(
-        StatusCode::OK,
-        updated.version,
-        &ProgrammeResource::from(&updated),
-    ))
+updates::update_endpoint! {
+    /// Update a programme (programme staff).
+    update_programme: Programmes, "/programmes/{id}", tag = TAG, patch = UpdateProgramme,
+    updated = "The updated programme", body = ProgrammeResource, missing = "No such programme",
+    refused = "Another programme has this code"
+}
+
+impl Updates for Programmes {
+    type Patch = UpdateProgramme;
+    type Change = (ProgrammeFields, Vec<ExternalId>);
+
+    fn may_update_any(actor: &Actor) -> Result<(), ApiError> {
+        Ok(actor.may_manage_programmes()?)
+    }
+
+    fn patched(
+        _connection: &mut DbConnection,
+        _actor: &Actor,
+        current: &Programme,
+        patch: UpdateProgramme,
+    ) -> Result<Self::Change, ApiError> {
+        let mut errors = ValidationErrors::default();
+        let old = &current.fields;
+        let funder_text = required_patch(
+            &patch.funder_organisation_id,
+            &old.funder_organisation_id.to_string(),
+            "funder_organisation_id",
+            &mut errors,
+        );
+        let funder =
+            collect_field_id::<OrganisationId>(&funder_text, "funder_organisation_id", &mut errors);
+        let fields = ProgrammeFields {
+            code: required_patch(&patch.code, &old.code, "code", &mut errors),
+            title: required_patch(&patch.title, &old.title, "title", &mut errors),
+            description: optional_patch(&patch.description, &old.description),
+            funder_organisation_id: funder.unwrap_or(old.funder_organisation_id),
+            budget: required_patch(&patch.budget, &old.budget, "budget", &mut errors),
+            opens_on: optional_patch(&patch.opens_on, &old.opens_on),
+            closes_on: optional_patch(&patch.closes_on, &old.closes_on),
+        };
+        let external_ids = crate::resources::patched_external_ids(
+            &patch.external_ids,
+            &current.external_ids,
+            &mut errors,
+        );
+        errors.into_result(())?;
+        Ok((fields.validate()?, external_ids))
+    }
+
+    fn write(
+        connection: &mut DbConnection,
+        audit: &AuditContext,
+        current: Programme,
+        (fields, external_ids): Self::Change,
+    ) -> Result<Programme, ApiError> {
+        Ok(replace(connection, audit, current, fields, external_ids)?.record())
+    }
 }
 
 deletes::delete_endpoint! {

@@ -20,13 +20,13 @@ use utoipa::{IntoParams, ToSchema};
 use super::outcomes::OutcomeResource;
 use crate::auth::{Caller, CallerToken};
 use crate::extract::body::{read_json, Accepts};
-use crate::extract::conditional::IfMatch;
 use crate::extract::id_path::IdPath;
 use crate::extract::lists::{ListReads, ListRequest};
 use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
 use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{transition, Moves};
+use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Reply, Saved};
 use crate::resources::{collect_field_id, ExternalIdBody};
 use crate::resources::{
@@ -219,72 +219,55 @@ reads::get_endpoint! {
     missing = "No such trial, or not one you may see"
 }
 
-/// Update a trial, its result included.
-#[utoipa::path(
-    tag = TAG, operation_id = "update_trial", security(("bearer" = [])),
-    params(IdPath<TrialId>,
-        ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if it has changed since")),
-    request_body(content = UpdateTrial, content_type = "application/merge-patch+json"),
-    responses(
-        (status = 200, description = "The updated trial", body = TrialResource),
-        (status = 404, description = "No such trial"),
-    )
-)]
-#[patch("/trials/{id}")]
-pub async fn update_trial(
-    request: HttpRequest,
-    caller: Caller,
-    IdPath(id): IdPath<TrialId>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let patch: UpdateTrial =
-        read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
-    caller.actor().signed_in()?;
-    let if_match = IfMatch::from_headers(request.headers())?;
-    let audit = AuditContext::of(&caller);
-    let seen = visibility(caller.actor());
-    let updated = state
-        .with_connection(move |connection| {
-            transaction(connection, |connection| {
-                let current =
-                    store::find_visible(connection, id, &seen).map_err(map_store_error)?;
-                caller
-                    .actor()
-                    .may_manage_challenges_of(current.fields.host_organisation_id)?;
-                let old = &current.fields;
-                let mut errors = ValidationErrors::default();
-                let fields = TrialFields {
-                    title: required_patch(&patch.title, &old.title, "title", &mut errors),
-                    sites: optional_patch(&patch.sites, &Some(old.sites.clone()))
-                        .unwrap_or_default(),
-                    units: optional_patch(&patch.units, &old.units),
-                    unit_label: optional_patch(&patch.unit_label, &old.unit_label),
-                    starts_on: optional_patch(&patch.starts_on, &old.starts_on),
-                    ends_on: optional_patch(&patch.ends_on, &old.ends_on),
-                    public: required_patch(&patch.public, &old.public, "public", &mut errors),
-                    result: optional_patch(&patch.result, &old.result),
-                    adopted: optional_patch(&patch.adopted, &old.adopted),
-                    follow_on_value: optional_patch(&patch.follow_on_value, &old.follow_on_value),
-                    ..old.clone()
-                };
-                let external_ids = crate::resources::patched_external_ids(
-                    &patch.external_ids,
-                    &current.external_ids,
-                    &mut errors,
-                );
-                errors.into_result(())?;
-                let fields = fields.validate()?;
-                if_match.check(current.version)?;
-                Ok(replace(connection, &audit, current, fields, external_ids)?.record())
-            })
-        })
-        .await?;
-    Ok(with_etag(
-        StatusCode::OK,
-        updated.version,
-        &TrialResource::from(&updated),
-    ))
+updates::update_endpoint! {
+    /// Update a trial, its result included.
+    update_trial: Trials, "/trials/{id}", tag = TAG, patch = UpdateTrial,
+    updated = "The updated trial", body = TrialResource, missing = "No such trial"
+}
+
+impl Updates for Trials {
+    type Patch = UpdateTrial;
+    type Change = (TrialFields, Vec<ExternalId>);
+
+    fn patched(
+        _connection: &mut DbConnection,
+        actor: &Actor,
+        current: &Trial,
+        patch: UpdateTrial,
+    ) -> Result<Self::Change, ApiError> {
+        actor.may_manage_challenges_of(current.fields.host_organisation_id)?;
+        let old = &current.fields;
+        let mut errors = ValidationErrors::default();
+        let fields = TrialFields {
+            title: required_patch(&patch.title, &old.title, "title", &mut errors),
+            sites: optional_patch(&patch.sites, &Some(old.sites.clone())).unwrap_or_default(),
+            units: optional_patch(&patch.units, &old.units),
+            unit_label: optional_patch(&patch.unit_label, &old.unit_label),
+            starts_on: optional_patch(&patch.starts_on, &old.starts_on),
+            ends_on: optional_patch(&patch.ends_on, &old.ends_on),
+            public: required_patch(&patch.public, &old.public, "public", &mut errors),
+            result: optional_patch(&patch.result, &old.result),
+            adopted: optional_patch(&patch.adopted, &old.adopted),
+            follow_on_value: optional_patch(&patch.follow_on_value, &old.follow_on_value),
+            ..old.clone()
+        };
+        let external_ids = crate::resources::patched_external_ids(
+            &patch.external_ids,
+            &current.external_ids,
+            &mut errors,
+        );
+        errors.into_result(())?;
+        Ok((fields.validate()?, external_ids))
+    }
+
+    fn write(
+        connection: &mut DbConnection,
+        audit: &AuditContext,
+        current: Trial,
+        (fields, external_ids): Self::Change,
+    ) -> Result<Trial, ApiError> {
+        Ok(replace(connection, audit, current, fields, external_ids)?.record())
+    }
 }
 
 /// Move a trial: planned → live → completed, or stopped.
