@@ -124,10 +124,13 @@ pub fn run(
     mode: &str,
     format: Option<&str>,
 ) -> Result<(), String> {
-    if !catalyst_http::resources::imports::COLLECTIONS.contains(&collection) {
+    if collection
+        .parse::<catalyst_domain::ImportCollection>()
+        .is_err()
+    {
         return Err(format!(
             "{collection:?} cannot be imported; importable: {}",
-            catalyst_http::resources::imports::COLLECTIONS.join(", ")
+            catalyst_domain::ImportCollection::expected()
         ));
     }
     if mode != "all_or_nothing" && mode != "partial" {

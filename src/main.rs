@@ -241,7 +241,7 @@ enum Command {
         /// The file (`.csv` is CSV; anything else NDJSON unless --format says).
         file: std::path::PathBuf,
         /// What the rows are.
-        #[arg(long, default_value = "organisations", value_parser = clap::builder::PossibleValuesParser::new(catalyst_http::resources::imports::COLLECTIONS))]
+        #[arg(long, default_value = "organisations", value_parser = clap::builder::PossibleValuesParser::new(catalyst_domain::ImportCollection::ALL.iter().map(|collection| collection.as_str())))]
         collection: String,
         /// `all_or_nothing` keeps nothing when a row is bad; `partial` imports the good rows and
         /// reports the others.

@@ -281,7 +281,7 @@ fn imports_are_refused_to_those_who_may_not_create_and_kept_to_their_owners() {
             &file,
         )
         .assert_problem(400, "invalid_query");
-        upload(
+        let unknown = upload(
             server,
             Some(&server.admin_token),
             "collection=trials",
@@ -289,6 +289,11 @@ fn imports_are_refused_to_those_who_may_not_create_and_kept_to_their_owners() {
             &file,
         )
         .assert_problem(400, "invalid_query");
+        assert_eq!(unknown["errors"][0]["code"], "unknown_collection");
+        assert_eq!(
+            unknown["errors"][0]["detail"],
+            "\"trials\" cannot be imported; importable: organisations, challenges, applications, awards, payments"
+        );
         upload(
             server,
             Some(&server.admin_token),

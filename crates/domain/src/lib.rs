@@ -12,6 +12,7 @@ pub mod challenge;
 pub mod contact;
 pub mod external_id;
 pub mod ids;
+pub mod import;
 pub mod lifecycle;
 pub mod milestone;
 pub mod money;
@@ -37,6 +38,7 @@ pub use ids::{
     ApplicationId, AuditId, AwardId, ChallengeId, ClientId, ContactId, MilestoneId, OrganisationId,
     OutcomeId, PhaseId, ProgrammeId, TrialId, UserId,
 };
+pub use import::ImportCollection;
 pub use lifecycle::{
     ApplicationStatus, AwardStatus, ChallengeStatus, IllegalTransition, Lifecycle, MilestoneStatus,
     PhaseStatus, TrialStatus,

@@ -9,7 +9,7 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use catalyst_domain::{Actor, Timestamp};
+use catalyst_domain::{Actor, ImportCollection, Timestamp};
 use catalyst_persistence::imports::{self as store, Counts, Import};
 use catalyst_persistence::{transaction, DbConnection, StoreError};
 use serde::Serialize;
@@ -27,15 +27,6 @@ mod dto;
 pub use dto::*;
 
 pub const TAG: &str = "imports";
-
-/// The collections that can be imported.
-pub const COLLECTIONS: [&str; 5] = [
-    "organisations",
-    "challenges",
-    "applications",
-    "awards",
-    "payments",
-];
 
 /// Upload chunks: large enough to keep the row count low, small enough to stay out of memory.
 const CHUNK_BYTES: usize = 256 * 1024;
@@ -73,11 +64,11 @@ pub struct ImportResource {
 }
 
 /// Who may import into `collection`: whoever may create its records.
-fn may_import(actor: &Actor, collection: &str) -> Result<(), ApiError> {
+fn may_import(actor: &Actor, collection: ImportCollection) -> Result<(), ApiError> {
     match collection {
-        "organisations" => Ok(actor.may_create_organisation()?),
+        ImportCollection::Organisations => Ok(actor.may_create_organisation()?),
         // Each row is checked against its supplier.
-        "applications" => {
+        ImportCollection::Applications => {
             let applies = actor.runs_programmes()
                 || actor.has_role(catalyst_domain::Role::Supplier)
                 || actor.has_scope(catalyst_domain::Scope::Write);
@@ -90,7 +81,7 @@ fn may_import(actor: &Actor, collection: &str) -> Result<(), ApiError> {
             }
         }
         // Each row is checked against its owner; the job is for those who manage challenges.
-        "challenges" | "awards" | "payments" => {
+        ImportCollection::Challenges | ImportCollection::Awards | ImportCollection::Payments => {
             let manages = actor.runs_programmes()
                 || actor.has_role(catalyst_domain::Role::AuthorityOfficer)
                 || actor.has_scope(catalyst_domain::Scope::Write);
@@ -102,7 +93,6 @@ fn may_import(actor: &Actor, collection: &str) -> Result<(), ApiError> {
                 ))
             }
         }
-        _ => Err(ApiError::Internal),
     }
 }
 
@@ -178,23 +168,23 @@ pub async fn create_import(
     caller.actor().signed_in()?;
     let params = QueryParams::parse(&request, &["collection", "mode", "format"])?;
     let collection = match params.get("collection") {
-        Some(name) if COLLECTIONS.contains(&name) => name.to_owned(),
-        Some(name) => {
-            return Err(parameter_error(
+        Some(name) => name.parse::<ImportCollection>().map_err(|_| {
+            parameter_error(
                 "collection",
                 "unknown_collection",
                 format!(
                     "{name:?} cannot be imported; importable: {}",
-                    COLLECTIONS.join(", ")
+                    ImportCollection::expected()
                 ),
-            ))
-        }
+            )
+        })?,
         None => {
+            let names: Vec<&str> = ImportCollection::ALL.iter().map(|c| c.as_str()).collect();
             return Err(parameter_error(
                 "collection",
                 "required",
-                format!("name the collection: collection={}", COLLECTIONS.join("|")),
-            ))
+                format!("name the collection: collection={}", names.join("|")),
+            ));
         }
     };
     let mode = match params.get("mode").unwrap_or("all_or_nothing") {
@@ -240,7 +230,7 @@ pub async fn create_import(
         }
     };
     caller.actor().signed_in()?;
-    may_import(caller.actor(), &collection)?;
+    may_import(caller.actor(), collection)?;
     let owner = caller.actor().subject().ok_or(ApiError::Internal)?;
     let key = crate::middleware::idempotency::scope_of(&request, &owner)?;
     // The upload's fingerprint, for its Idempotency-Key: what it is and every byte of it.
@@ -250,7 +240,7 @@ pub async fn create_import(
     let import = Import {
         id: uuid::Uuid::now_v7().to_string(),
         owner,
-        collection,
+        collection: collection.to_string(),
         format,
         mode,
         status: "receiving".to_owned(),

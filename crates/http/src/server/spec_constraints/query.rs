@@ -16,7 +16,10 @@ pub(super) fn constrain_query_parameters(document: &mut Value) {
             (_, "q") => json!({ "type": "string", "pattern": search_pattern }),
             ("/api/v1/imports", "collection") => json!({
                 "type": "string",
-                "enum": ["organisations", "challenges", "applications", "awards", "payments"],
+                "enum": catalyst_domain::ImportCollection::ALL
+                    .iter()
+                    .map(|collection| collection.as_str())
+                    .collect::<Vec<_>>(),
             }),
             ("/api/v1/imports", "mode") => {
                 json!({ "type": "string", "enum": ["all_or_nothing", "partial"] })

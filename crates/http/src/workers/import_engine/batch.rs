@@ -8,7 +8,7 @@
 
 use std::collections::HashSet;
 
-use catalyst_domain::{Actor, ExternalId};
+use catalyst_domain::{Actor, ExternalId, ImportCollection};
 use catalyst_persistence::{external_ids, transaction, DbConnection, StoreError};
 
 use super::rows::{problem, RawRow};
@@ -29,7 +29,7 @@ type Slot = (i64, Option<RowOutcome>);
 /// Who writes an import's rows into which collection.
 #[derive(Clone, Copy)]
 pub(super) struct RowWriter<'a> {
-    pub collection: &'a str,
+    pub collection: ImportCollection,
     pub actor: &'a Actor,
     pub audit: &'a AuditContext,
 }
@@ -41,21 +41,26 @@ pub(super) fn write_rows(
     writer: &RowWriter<'_>,
 ) -> Result<Vec<Outcome>, StoreError> {
     match writer.collection {
-        "organisations" => write_in_bulk::<catalyst_domain::Organisation>(connection, rows, writer),
-        "challenges" => write_in_bulk::<catalyst_domain::Challenge>(connection, rows, writer),
-        "applications" => write_in_bulk::<catalyst_domain::Application>(connection, rows, writer),
-        "awards" => write_in_bulk::<catalyst_domain::Award>(connection, rows, writer),
+        ImportCollection::Organisations => {
+            write_in_bulk::<catalyst_domain::Organisation>(connection, rows, writer)
+        }
+        ImportCollection::Challenges => {
+            write_in_bulk::<catalyst_domain::Challenge>(connection, rows, writer)
+        }
+        ImportCollection::Applications => {
+            write_in_bulk::<catalyst_domain::Application>(connection, rows, writer)
+        }
+        ImportCollection::Awards => {
+            write_in_bulk::<catalyst_domain::Award>(connection, rows, writer)
+        }
         // A payment moves an existing milestone and its award's paid figure: updates, each
         // reading what the one before wrote.
-        "payments" => Ok(write_one_by_one(
+        ImportCollection::Payments => Ok(write_one_by_one(
             connection,
             rows,
             writer,
             crate::resources::milestones::import_payment,
         )),
-        _ => Ok(write_one_by_one(connection, rows, writer, |_, _, _, _| {
-            Err(ApiError::Internal)
-        })),
     }
 }
 

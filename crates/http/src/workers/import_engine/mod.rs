@@ -3,7 +3,7 @@
 //! waiting jobs in turn on every replica.
 
 use actix_web::web;
-use catalyst_domain::{Actor, Timestamp};
+use catalyst_domain::{Actor, ImportCollection, Timestamp};
 use catalyst_persistence::imports::{self as store, Counts, Import, RowResult};
 use catalyst_persistence::{transaction, DbConnection, Pool, StoreError};
 use serde_json::Value;
@@ -35,15 +35,20 @@ fn problems_of(error: &ApiError) -> Vec<ProblemItem> {
 }
 
 /// Checks what a row shows on its own (its fields), reading and writing nothing.
-fn check_alone(collection: &str, body: Value) -> Result<(), ApiError> {
+fn check_alone(collection: ImportCollection, body: Value) -> Result<(), ApiError> {
     use crate::resources::upsert::ImportRow;
     match collection {
-        "organisations" => ImportRow::<catalyst_domain::Organisation>::checked(body).map(drop),
-        "challenges" => ImportRow::<catalyst_domain::Challenge>::checked(body).map(drop),
-        "applications" => ImportRow::<catalyst_domain::Application>::checked(body).map(drop),
-        "awards" => ImportRow::<catalyst_domain::Award>::checked(body).map(drop),
-        "payments" => crate::resources::milestones::check_payment(body),
-        _ => Err(ApiError::Internal),
+        ImportCollection::Organisations => {
+            ImportRow::<catalyst_domain::Organisation>::checked(body).map(drop)
+        }
+        ImportCollection::Challenges => {
+            ImportRow::<catalyst_domain::Challenge>::checked(body).map(drop)
+        }
+        ImportCollection::Applications => {
+            ImportRow::<catalyst_domain::Application>::checked(body).map(drop)
+        }
+        ImportCollection::Awards => ImportRow::<catalyst_domain::Award>::checked(body).map(drop),
+        ImportCollection::Payments => crate::resources::milestones::check_payment(body),
     }
 }
 
@@ -95,8 +100,14 @@ pub fn run(
     progress: &mut dyn FnMut(Counts),
 ) -> Result<Counts, StoreError> {
     let batch = crate::resources::imports::batch_rows();
+    let collection: ImportCollection = import.collection.parse().map_err(|_| {
+        StoreError::Corrupt(format!(
+            "import of {:?}: not an importable collection",
+            import.collection
+        ))
+    })?;
     let writer = RowWriter {
-        collection: &import.collection,
+        collection,
         actor,
         audit,
     };
@@ -122,7 +133,7 @@ pub fn run(
     let mut reader = RowReader::new(import);
     let written = transaction(connection, |connection| {
         reader
-            .start(connection, &import.collection)?
+            .start(connection, collection)?
             .map_err(AllOrNothing::Refused)?;
         let mut counts = Counts::default();
         let mut rejected: Vec<RowResult> = Vec::new();
@@ -133,9 +144,10 @@ pub fn run(
             }
             if counts.rejected > 0 {
                 for row in rows {
-                    match row.body.and_then(|body| {
-                        check_alone(&import.collection, body).map_err(|e| problems_of(&e))
-                    }) {
+                    match row
+                        .body
+                        .and_then(|body| check_alone(collection, body).map_err(|e| problems_of(&e)))
+                    {
                         Ok(()) => counts.processed += 1,
                         Err(problems) => {
                             let result = result_of(import, row.line, Err(problems), &mut counts);
@@ -235,7 +247,7 @@ fn run_partial(
     batch: usize,
 ) -> Result<Counts, StoreError> {
     let mut reader = RowReader::new(import);
-    if let Err(reason) = reader.start(connection, &import.collection)? {
+    if let Err(reason) = reader.start(connection, writer.collection)? {
         store::finish(
             connection,
             &import.id,

@@ -2,6 +2,7 @@
 //! CSV records (which may span lines) mapped to the bodies the same rows would be in NDJSON,
 //! by a header that may be a collection's own export.
 
+use catalyst_domain::ImportCollection;
 use catalyst_persistence::imports::{self as store, Import};
 use catalyst_persistence::{DbConnection, StoreError};
 use serde_json::{Map, Value};
@@ -124,9 +125,9 @@ pub(crate) const PAYMENT_COLUMNS: [&str; 6] = [
 ];
 
 /// The CSV columns of an importable collection, and where each goes in the body.
-pub(super) fn csv_columns(collection: &str) -> &'static [&'static str] {
+pub(super) fn csv_columns(collection: ImportCollection) -> &'static [&'static str] {
     match collection {
-        "organisations" => &[
+        ImportCollection::Organisations => &[
             "name",
             "kind",
             "scale",
@@ -137,7 +138,7 @@ pub(super) fn csv_columns(collection: &str) -> &'static [&'static str] {
             "external_source",
             "external_id",
         ],
-        "challenges" => &[
+        ImportCollection::Challenges => &[
             "programme_id",
             "owner_organisation_id",
             "reference",
@@ -150,7 +151,7 @@ pub(super) fn csv_columns(collection: &str) -> &'static [&'static str] {
             "external_source",
             "external_id",
         ],
-        "applications" => &[
+        ImportCollection::Applications => &[
             "phase_id",
             "supplier_organisation_id",
             "amount_requested.amount",
@@ -159,7 +160,7 @@ pub(super) fn csv_columns(collection: &str) -> &'static [&'static str] {
             "external_source",
             "external_id",
         ],
-        "awards" => &[
+        ImportCollection::Awards => &[
             "phase_id",
             "application_id",
             "contract_reference",
@@ -172,8 +173,7 @@ pub(super) fn csv_columns(collection: &str) -> &'static [&'static str] {
             "external_source",
             "external_id",
         ],
-        "payments" => &PAYMENT_COLUMNS,
-        _ => &[],
+        ImportCollection::Payments => &PAYMENT_COLUMNS,
     }
 }
 
@@ -190,8 +190,12 @@ pub(super) fn column_alias(name: &str) -> &str {
 /// (`Ok(None)`), or unknown. The collection's export is read back: its `id` names the record a
 /// row updates, and its other columns that set nothing (version, times, status, figures derived
 /// from other records) are read and ignored.
-pub(super) fn header_column(collection: &str, name: &str) -> Result<Option<String>, ()> {
-    let exported = crate::read_models::exports::csv_columns(collection).unwrap_or_default();
+pub(super) fn header_column(
+    collection: ImportCollection,
+    name: &str,
+) -> Result<Option<String>, ()> {
+    let exported =
+        crate::read_models::exports::csv_columns(collection.as_str()).unwrap_or_default();
     let member = column_alias(name);
     if csv_columns(collection).contains(&member) || (member == "id" && exported.contains(&"id")) {
         Ok(Some(member.to_owned()))
@@ -215,7 +219,7 @@ impl RowReader {
     pub(super) fn start(
         &mut self,
         connection: &mut DbConnection,
-        collection: &str,
+        collection: ImportCollection,
     ) -> Result<Result<(), String>, StoreError> {
         if !self.csv {
             return Ok(Ok(()));
@@ -554,13 +558,22 @@ mod tests {
     #[test]
     fn an_exports_header_and_cells_read_back() {
         assert_eq!(
-            header_column("organisations", "identifier.scheme"),
+            header_column(ImportCollection::Organisations, "identifier.scheme"),
             Ok(Some("identifier_scheme".to_owned()))
         );
-        assert_eq!(header_column("awards", "id"), Ok(Some("id".to_owned())));
-        assert_eq!(header_column("awards", "paid.amount"), Ok(None));
-        assert_eq!(header_column("payments", "id"), Err(()));
-        assert_eq!(header_column("organisations", "colour"), Err(()));
+        assert_eq!(
+            header_column(ImportCollection::Awards, "id"),
+            Ok(Some("id".to_owned()))
+        );
+        assert_eq!(
+            header_column(ImportCollection::Awards, "paid.amount"),
+            Ok(None)
+        );
+        assert_eq!(header_column(ImportCollection::Payments, "id"), Err(()));
+        assert_eq!(
+            header_column(ImportCollection::Organisations, "colour"),
+            Err(())
+        );
         assert_eq!(without_formula_guard("'=SUM(A1)".to_owned()), "=SUM(A1)");
         assert_eq!(without_formula_guard("'-5".to_owned()), "-5");
         assert_eq!(without_formula_guard("O'Neil".to_owned()), "O'Neil");
