@@ -17,21 +17,26 @@ use crate::problem::{ApiError, ProblemItem};
 
 pub const TAG: &str = "audit";
 
-/// A record as the audit trail and the change feed keep it: its collection, the resource the
-/// API serves for it, and who may see it in the feed.
+/// A record as the audit trail and the change feed keep it: its collection and the resource
+/// the API serves for it.
 pub trait Audited {
     const ENTITY: &'static str;
     type Resource: Serialize + for<'a> From<&'a Self>;
     fn audited_id(&self) -> String;
     fn audited_version(&self) -> i64;
+}
+
+/// An [`Audited`] record that says itself who may see it in the change feed (a phase or an
+/// outcome takes its audience from its challenge or trial, and is recorded with it).
+pub trait OwnAudience: Audited {
     fn audited_audience(&self) -> Audience;
 }
 
 /// [`Audited`] for a record with `id` and `version` fields: its collection, its resource, and
-/// the audience worked out from the record (`|record| ...`).
+/// where the record tells it, its audience (`|record| ...`, [`OwnAudience`]).
 #[macro_export]
 macro_rules! audited {
-    ($record:ty: $entity:expr, $resource:ty, audience = |$this:pat_param| $audience:expr) => {
+    ($record:ty: $entity:expr, $resource:ty) => {
         impl $crate::resources::audit::Audited for $record {
             const ENTITY: &'static str = $entity;
             type Resource = $resource;
@@ -41,6 +46,11 @@ macro_rules! audited {
             fn audited_version(&self) -> i64 {
                 self.version
             }
+        }
+    };
+    ($record:ty: $entity:expr, $resource:ty, audience = |$this:pat_param| $audience:expr) => {
+        $crate::audited!($record: $entity, $resource);
+        impl $crate::resources::audit::OwnAudience for $record {
             fn audited_audience(&self) -> catalyst_domain::Audience {
                 let $this = self;
                 $audience
@@ -171,35 +181,56 @@ impl AuditContext {
     }
 
     /// Records the creation of `record` (see [`Audited`]): its audit record and its change.
-    pub fn record_created<T: Audited>(
+    pub fn record_created<T: OwnAudience>(
         &self,
         connection: &mut DbConnection,
         record: &T,
+    ) -> Result<(), ApiError> {
+        self.record_created_for(connection, record, record.audited_audience())
+    }
+
+    /// [`record_created`](Self::record_created) of a record whose audience is another's.
+    pub fn record_created_for<T: Audited>(
+        &self,
+        connection: &mut DbConnection,
+        record: &T,
+        audience: Audience,
     ) -> Result<(), ApiError> {
         self.created(
             connection,
             T::ENTITY,
             record.audited_id(),
             record.audited_version(),
-            record.audited_audience(),
+            audience,
             &T::Resource::from(record),
         )
     }
 
     /// Records `current` replaced by `updated` (see [`Audited`]): the audit record of both
     /// states, and the change.
-    pub fn record_updated<T: Audited>(
+    pub fn record_updated<T: OwnAudience>(
         &self,
         connection: &mut DbConnection,
         current: &T,
         updated: &T,
+    ) -> Result<(), ApiError> {
+        self.record_updated_for(connection, current, updated, updated.audited_audience())
+    }
+
+    /// [`record_updated`](Self::record_updated) of a record whose audience is another's.
+    pub fn record_updated_for<T: Audited>(
+        &self,
+        connection: &mut DbConnection,
+        current: &T,
+        updated: &T,
+        audience: Audience,
     ) -> Result<(), ApiError> {
         self.updated(
             connection,
             T::ENTITY,
             updated.audited_id(),
             updated.audited_version(),
-            updated.audited_audience(),
+            audience,
             (&T::Resource::from(current), &T::Resource::from(updated)),
         )
     }

@@ -361,7 +361,7 @@ impl<T: FoundById> ImportRow<T> {
 /// import writes its new rows many to a statement (with their keys, audit records and
 /// changes) instead of one at a time.
 pub(crate) trait CreatedInBulk:
-    FoundById<Checked: Clone> + crate::resources::audit::Audited
+    FoundById<Checked: Clone> + crate::resources::audit::OwnAudience
 {
     /// The new record, after every check that `save` makes of a create (who may create one,
     /// whether what it names exists: reads only); the database's own rules (unique keys) are

@@ -114,15 +114,7 @@ pub async fn create_api_client(
                     },
                     Timestamp::now(),
                 )?;
-                let after = ApiClientResource::from(&client);
-                audit.created(
-                    connection,
-                    ENTITY,
-                    client.id.to_string(),
-                    client.version,
-                    Audience::Admins,
-                    &after,
-                )?;
+                audit.record_created(connection, &client)?;
                 Ok::<_, ApiError>(client)
             })
         })
@@ -246,18 +238,7 @@ pub async fn revoke_api_client(
                 let (before, _) = store::find(connection, id).map_err(map_store_error)?;
                 store::revoke(connection, id, Timestamp::now())?;
                 let (after, _) = store::find(connection, id)?;
-                let (before, after) = (
-                    ApiClientResource::from(&before),
-                    ApiClientResource::from(&after),
-                );
-                audit.updated(
-                    connection,
-                    ENTITY,
-                    id.to_string(),
-                    after.version,
-                    Audience::Admins,
-                    (&before, &after),
-                )
+                audit.record_updated(connection, &before, &after)
             })
         })
         .await?;
@@ -296,3 +277,5 @@ pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(revoke_api_client)
         .service(list_api_client_history);
 }
+
+crate::audited!(ApiClient: ENTITY, ApiClientResource, audience = |_| Audience::Admins);

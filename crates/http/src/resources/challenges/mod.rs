@@ -150,14 +150,7 @@ pub async fn create_challenge(
                     stored.fields.owner_organisation_id,
                 )?;
                 store::insert(connection, &stored).map_err(map_store_error)?;
-                audit.created(
-                    connection,
-                    ENTITY,
-                    stored.id.to_string(),
-                    stored.version,
-                    stored.audience(),
-                    &ChallengeResource::from(&stored),
-                )
+                audit.record_created(connection, &stored)
             })
         })
         .await?;
@@ -374,17 +367,7 @@ pub async fn update_challenge(
                     )
                     .map_err(map_store_error)?;
                 }
-                audit.updated(
-                    connection,
-                    ENTITY,
-                    id.to_string(),
-                    updated.version,
-                    updated.audience(),
-                    (
-                        &ChallengeResource::from(&current),
-                        &ChallengeResource::from(&updated),
-                    ),
-                )?;
+                audit.record_updated(connection, &current, &updated)?;
                 let totals = totals_of(connection, &updated)?;
                 Ok((updated, totals))
             })

@@ -117,15 +117,7 @@ pub async fn create_organisation(
             catalyst_persistence::transaction(connection, |connection| {
                 store::insert(connection, &stored)
                     .map_err(|error| map_store_error(stored.id, error))?;
-                let after = OrganisationResource::from(&stored);
-                audit.created(
-                    connection,
-                    ENTITY,
-                    stored.id.to_string(),
-                    stored.version,
-                    Audience::Public,
-                    &after,
-                )
+                audit.record_created(connection, &stored)
             })
         })
         .await?;
@@ -258,9 +250,8 @@ pub async fn update_organisation(
                 }
                 let attempt = catalyst_persistence::transaction(connection, |connection| {
                     let updated = store::update(connection, id, current.version, &fields, new_external_ids.as_deref(), Timestamp::now())?;
-                    let before = OrganisationResource::from(&current);
-                    let after = OrganisationResource::from(&updated);
-                    audit.updated(connection, ENTITY, id.to_string(), updated.version, Audience::Public, (&before, &after))
+                    audit
+                        .record_updated(connection, &current, &updated)
                         .map_err(UpdateFailure::Api)?;
                     Ok(updated)
                 });

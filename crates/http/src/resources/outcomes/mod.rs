@@ -90,14 +90,7 @@ pub async fn create_outcome(
                     updated_at: now,
                 };
                 outcome_store::insert(connection, &outcome)?;
-                audit.created(
-                    connection,
-                    OUTCOMES,
-                    outcome.id.to_string(),
-                    outcome.version,
-                    trial.audience(),
-                    &OutcomeResource::from(&outcome),
-                )?;
+                audit.record_created_for(connection, &outcome, trial.audience())?;
                 Ok(outcome)
             })
         })
@@ -217,17 +210,7 @@ impl Updates for Outcomes {
         };
         outcome_store::update(connection, &updated, current.version)
             .map_err(|error| OUTCOME_STORE_ERRORS.map(error))?;
-        audit.updated(
-            connection,
-            OUTCOMES,
-            updated.id.to_string(),
-            updated.version,
-            trial.audience(),
-            (
-                &OutcomeResource::from(&current),
-                &OutcomeResource::from(&updated),
-            ),
-        )?;
+        audit.record_updated_for(connection, &current, &updated, trial.audience())?;
         Ok((updated, trial))
     }
 }
@@ -307,3 +290,5 @@ pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(delete_outcome)
         .service(list_outcome_history);
 }
+
+crate::audited!(Outcome: OUTCOMES, OutcomeResource);

@@ -409,17 +409,7 @@ impl Moves for Phases {
             ..current.clone()
         };
         store::update(connection, &updated, current.version).map_err(map_store_error)?;
-        audit.updated(
-            connection,
-            ENTITY,
-            current.id.to_string(),
-            updated.version,
-            challenge.audience(),
-            (
-                &PhaseResource::from(&current),
-                &PhaseResource::from(&updated),
-            ),
-        )?;
+        audit.record_updated_for(connection, &current, &updated, challenge.audience())?;
         Ok(updated)
     }
 
@@ -454,14 +444,7 @@ fn insert_new(
     actor.may_manage_challenges_of(challenge.fields.owner_organisation_id)?;
     check_against_others(connection, &phase.fields, &challenge)?;
     store::insert(connection, phase).map_err(map_store_error)?;
-    audit.created(
-        connection,
-        ENTITY,
-        phase.id.to_string(),
-        phase.version,
-        challenge.audience(),
-        &PhaseResource::from(phase),
-    )
+    audit.record_created_for(connection, phase, challenge.audience())
 }
 
 /// Replaces a phase's fields and external ids under the rules of a change (nothing is written
@@ -498,17 +481,7 @@ fn replace(
         ..current.clone()
     };
     store::update_with_keys(connection, &updated, &current).map_err(map_store_error)?;
-    audit.updated(
-        connection,
-        ENTITY,
-        updated.id.to_string(),
-        updated.version,
-        challenge.audience(),
-        (
-            &PhaseResource::from(&current),
-            &PhaseResource::from(&updated),
-        ),
-    )?;
+    audit.record_updated_for(connection, &current, &updated, challenge.audience())?;
     Ok(Saved::Updated(updated))
 }
 
@@ -599,3 +572,5 @@ pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(transition_phase)
         .service(list_phase_history);
 }
+
+crate::audited!(Phase: ENTITY, PhaseResource);

@@ -276,14 +276,7 @@ fn insert_new(
 ) -> Result<(), ApiError> {
     check_funder(connection, programme.fields.funder_organisation_id)?;
     store::insert(connection, programme).map_err(map_store_error)?;
-    audit.created(
-        connection,
-        ENTITY,
-        programme.id.to_string(),
-        programme.version,
-        Audience::Public,
-        &ProgrammeResource::from(programme),
-    )
+    audit.record_created(connection, programme)
 }
 
 /// Replaces a programme's fields and external ids (nothing is written when they are the same).

@@ -420,17 +420,7 @@ fn replace(
     if !was.within(&now) {
         withdraw(connection, &current, was)?;
     }
-    audit.updated(
-        connection,
-        ENTITY,
-        updated.id.to_string(),
-        updated.version,
-        now,
-        (
-            &TrialResource::from(&current),
-            &TrialResource::from(&updated),
-        ),
-    )?;
+    audit.record_updated(connection, &current, &updated)?;
     if was != now {
         announce_outcomes(connection, &updated, Operation::Update, now)?;
     }

@@ -139,15 +139,7 @@ pub async fn create_user(
             transaction(connection, |connection| {
                 let user = store::insert(connection, &fields, &hash, Timestamp::now())
                     .map_err(map_store_error)?;
-                let after = UserResource::from(&user);
-                audit.created(
-                    connection,
-                    ENTITY,
-                    user.id.to_string(),
-                    user.version,
-                    Audience::Admins,
-                    &after,
-                )?;
+                audit.record_created(connection, &user)?;
                 Ok(user)
             })
         })
@@ -397,16 +389,7 @@ pub async fn update_user(
                             }
                             other => map_store_error(other),
                         })?;
-                let before = UserResource::from(&current);
-                let after = UserResource::from(&updated);
-                audit.updated(
-                    connection,
-                    ENTITY,
-                    id.to_string(),
-                    updated.version,
-                    Audience::Admins,
-                    (&before, &after),
-                )?;
+                audit.record_updated(connection, &current, &updated)?;
                 Ok(updated)
             })
         })
@@ -492,3 +475,5 @@ pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(delete_user)
         .service(list_user_history);
 }
+
+crate::audited!(User: ENTITY, UserResource, audience = |_| Audience::Admins);
