@@ -202,12 +202,7 @@ fn load(connection: &mut DbConnection) -> Result<usize, SeedError> {
     .map_err(|errors| invalid("programme", format!("{errors:?}")))?;
     let programme = Programme::create(fields, seed.now);
     programmes::insert(seed.connection, &programme)?;
-    seed.audit(
-        "programmes",
-        programme.id.to_string(),
-        Audience::Public,
-        &catalyst_http::resources::programmes::ProgrammeResource::from(&programme),
-    )?;
+    seed.audit(&programme, Audience::Public)?;
 
     // A contact at each side of the Leeds challenge (people invented: illustrative).
     for (organisation, name, role) in [
@@ -239,12 +234,7 @@ fn load(connection: &mut DbConnection) -> Result<usize, SeedError> {
             updated_at: seed.now,
         };
         catalyst_persistence::contacts::insert(seed.connection, &contact)?;
-        seed.audit(
-            "contacts",
-            contact.id.to_string(),
-            contact.audience(),
-            &catalyst_http::resources::contacts::ContactResource::from(&contact),
-        )?;
+        seed.audit(&contact, contact.audience())?;
     }
 
     // Round 3: five of seventeen submitted challenges.

@@ -1,7 +1,7 @@
 //! The seeder: writes records through the domain's rules, with their change-feed rows and, for
 //! the demo data, their audit records (the API's resource shapes), in the caller's transaction.
 
-use catalyst_http::resources;
+use catalyst_http::resources::audit::Audited;
 use catalyst_persistence::trials::outcome_store;
 
 use super::*;
@@ -36,30 +36,31 @@ pub(super) struct Pending {
 /// The change row of the record at an index of a pending list: entity, id and state.
 type ChangeOf = fn(&Pending, usize) -> Result<(&'static str, String, String), SeedError>;
 
-/// A record the seeder writes: where it waits while pending, how it is stored alone, and its
-/// change row.
-pub(super) trait Seeded: Sized + 'static {
-    const ENTITY: &'static str;
+/// A record the seeder writes: where it waits while pending and how it is stored alone; its
+/// collection and the resource its change row and audit record hold are the API's
+/// ([`Audited`]).
+pub(super) trait Seeded: Audited + Sized + 'static {
     fn waiting(pending: &mut Pending) -> &mut Vec<Self>;
     fn waiting_in(pending: &Pending) -> &Vec<Self>;
     fn insert(connection: &mut DbConnection, record: &Self) -> Result<(), StoreError>;
-    fn id(&self) -> String;
-    /// The API's resource for it, as JSON (the change row's and audit record's state).
-    fn state(&self) -> Result<String, SeedError>;
 
     fn change_at(
         pending: &Pending,
         index: usize,
     ) -> Result<(&'static str, String, String), SeedError> {
         let record = &Self::waiting_in(pending)[index];
-        Ok((Self::ENTITY, record.id(), record.state()?))
+        Ok((Self::ENTITY, record.audited_id(), state_of(record)?))
     }
 }
 
+/// The API's resource for a record, as JSON (the change row's and audit record's state).
+fn state_of<T: Audited>(record: &T) -> Result<String, SeedError> {
+    serde_json::to_string(&T::Resource::from(record)).map_err(|error| invalid(T::ENTITY, error))
+}
+
 macro_rules! seeded {
-    ($record:ty, $list:ident, $store:ident, $resource:ty) => {
+    ($record:ty, $list:ident, $store:ident) => {
         impl Seeded for $record {
-            const ENTITY: &'static str = stringify!($list);
             fn waiting(pending: &mut Pending) -> &mut Vec<Self> {
                 &mut pending.$list
             }
@@ -69,44 +70,17 @@ macro_rules! seeded {
             fn insert(connection: &mut DbConnection, record: &Self) -> Result<(), StoreError> {
                 $store::insert(connection, record)
             }
-            fn id(&self) -> String {
-                self.id.to_string()
-            }
-            fn state(&self) -> Result<String, SeedError> {
-                serde_json::to_string(&<$resource>::from(self))
-                    .map_err(|error| invalid(Self::ENTITY, error))
-            }
         }
     };
 }
 
-seeded!(
-    Challenge,
-    challenges,
-    challenges,
-    resources::challenges::ChallengeResource
-);
-seeded!(Phase, phases, phases, resources::phases::PhaseResource);
-seeded!(
-    Application,
-    applications,
-    applications,
-    resources::applications::ApplicationResource
-);
-seeded!(Award, awards, awards, resources::awards::AwardResource);
-seeded!(
-    Milestone,
-    milestones,
-    milestones,
-    resources::milestones::MilestoneResource
-);
-seeded!(Trial, trials, trials, resources::trials::TrialResource);
-seeded!(
-    Outcome,
-    outcomes,
-    outcome_store,
-    resources::outcomes::OutcomeResource
-);
+seeded!(Challenge, challenges, challenges);
+seeded!(Phase, phases, phases);
+seeded!(Application, applications, applications);
+seeded!(Award, awards, awards);
+seeded!(Milestone, milestones, milestones);
+seeded!(Trial, trials, trials);
+seeded!(Outcome, outcomes, outcome_store);
 
 impl Seeder<'_> {
     /// Writes a record (or, for the synthetic set, keeps it for `flush`) with its change row.
@@ -123,8 +97,7 @@ impl Seeder<'_> {
             return Ok(());
         }
         T::insert(self.connection, &record)?;
-        let state = record.state()?;
-        self.audit_state(T::ENTITY, record.id(), audience, state)
+        self.audit(&record, audience)
     }
 
     /// Writes the pending records, list by list in multi-row statements, then their change rows
@@ -205,15 +178,14 @@ impl Seeder<'_> {
     }
 
     /// Records a created record in the change feed, and for the demo in the audit trail too.
-    pub(super) fn audit<T: serde::Serialize>(
+    /// The change row of a record written alone and, for the demo data, its audit record.
+    pub(super) fn audit<T: Audited>(
         &mut self,
-        entity: &str,
-        id: String,
+        record: &T,
         audience: Audience,
-        resource: &T,
     ) -> Result<(), SeedError> {
-        let state = serde_json::to_string(resource).map_err(|error| invalid(entity, error))?;
-        self.audit_state(entity, id, audience, state)
+        let state = state_of(record)?;
+        self.audit_state(T::ENTITY, record.audited_id(), audience, state)
     }
 
     fn audit_state(
@@ -276,12 +248,7 @@ impl Seeder<'_> {
         .map_err(|errors| invalid(name, format!("{errors:?}")))?;
         let organisation = Organisation::create(fields, self.now);
         organisations::insert(self.connection, &organisation)?;
-        self.audit(
-            "organisations",
-            organisation.id.to_string(),
-            Audience::Public,
-            &catalyst_http::resources::organisations::OrganisationResource::from(&organisation),
-        )?;
+        self.audit(&organisation, Audience::Public)?;
         Ok(organisation.id)
     }
 
