@@ -271,6 +271,17 @@ pub fn patched_external_ids(
     }
 }
 
+/// [`patched_external_ids`], then every violation of the patch so far (its fields' and its
+/// keys') at once.
+pub fn checked_patch_keys(
+    patch: &Option<Option<Vec<ExternalIdBody>>>,
+    current: &[catalyst_domain::ExternalId],
+    mut errors: catalyst_domain::ValidationErrors,
+) -> Result<Vec<catalyst_domain::ExternalId>, ApiError> {
+    let keys = patched_external_ids(patch, current, &mut errors);
+    Ok(errors.into_result(keys)?)
+}
+
 /// A record's external ids as the API shows them.
 pub fn external_id_bodies(ids: &[catalyst_domain::ExternalId]) -> Vec<ExternalIdBody> {
     ids.iter().map(ExternalIdBody::from).collect()

@@ -373,12 +373,11 @@ impl Updates for Awards {
             ends_on: optional_patch(&patch.ends_on, &old.ends_on),
             ..old.clone()
         };
-        let external_ids = crate::resources::patched_external_ids(
+        let external_ids = crate::resources::checked_patch_keys(
             &patch.external_ids,
             &current.external_ids,
-            &mut errors,
-        );
-        errors.into_result(())?;
+            errors,
+        )?;
         Ok((fields.validate(&phase.fields)?, external_ids))
     }
 

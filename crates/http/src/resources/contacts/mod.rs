@@ -184,12 +184,11 @@ impl Updates for Contacts {
             email: optional_patch(&patch.email, &old.email),
             ..old.clone()
         };
-        let external_ids = crate::resources::patched_external_ids(
+        let external_ids = crate::resources::checked_patch_keys(
             &patch.external_ids,
             &current.external_ids,
-            &mut errors,
-        );
-        errors.into_result(())?;
+            errors,
+        )?;
         Ok((fields.validate()?, external_ids))
     }
 

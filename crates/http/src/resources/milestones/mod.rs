@@ -190,12 +190,11 @@ impl Updates for Milestones {
             amount: optional_patch(&patch.amount, &old.amount),
             ..old.clone()
         };
-        let external_ids = crate::resources::patched_external_ids(
+        let external_ids = crate::resources::checked_patch_keys(
             &patch.external_ids,
             &current.external_ids,
-            &mut errors,
-        );
-        errors.into_result(())?;
+            errors,
+        )?;
         Ok((validated(connection, current, fields)?, external_ids))
     }
 

@@ -266,12 +266,11 @@ impl Updates for Phases {
                 &mut errors,
             ),
         };
-        let external_ids = crate::resources::patched_external_ids(
+        let external_ids = crate::resources::checked_patch_keys(
             &patch.external_ids,
             &current.external_ids,
-            &mut errors,
-        );
-        errors.into_result(())?;
+            errors,
+        )?;
         Ok((fields.validate()?, external_ids))
     }
 

@@ -185,12 +185,11 @@ impl Updates for Programmes {
             opens_on: optional_patch(&patch.opens_on, &old.opens_on),
             closes_on: optional_patch(&patch.closes_on, &old.closes_on),
         };
-        let external_ids = crate::resources::patched_external_ids(
+        let external_ids = crate::resources::checked_patch_keys(
             &patch.external_ids,
             &current.external_ids,
-            &mut errors,
-        );
-        errors.into_result(())?;
+            errors,
+        )?;
         Ok((fields.validate()?, external_ids))
     }
 

@@ -251,12 +251,11 @@ impl Updates for Trials {
             follow_on_value: optional_patch(&patch.follow_on_value, &old.follow_on_value),
             ..old.clone()
         };
-        let external_ids = crate::resources::patched_external_ids(
+        let external_ids = crate::resources::checked_patch_keys(
             &patch.external_ids,
             &current.external_ids,
-            &mut errors,
-        );
-        errors.into_result(())?;
+            errors,
+        )?;
         Ok((fields.validate()?, external_ids))
     }
 
