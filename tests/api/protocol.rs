@@ -204,6 +204,18 @@ fn an_id_that_is_not_a_uuid_is_not_found() {
                 format!("no {record} has id \"not-a-uuid\": ids are UUIDs"),
                 "{method} {path}"
             );
+            if method == "POST" {
+                // With a key, the POST runs in one transaction whose connection the caller's
+                // load borrows while the id is refused: still the 404, kept and replayed.
+                let key = format!("bad-id {path}");
+                headers.push(("idempotency-key", key.as_str()));
+                let first = server.send(method, path, &headers, body);
+                let kept = first.assert_problem(404, "not_found");
+                let again = server.send(method, path, &headers, body);
+                assert_eq!(again.status, 404, "{path}: {}", again.text());
+                assert_eq!(again.header("idempotent-replayed"), Some("true"), "{path}");
+                assert_eq!(again.json(), kept, "{path}");
+            }
         }
     });
 }

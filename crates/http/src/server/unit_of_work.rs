@@ -25,7 +25,7 @@ tokio::task_local! {
 /// An open write transaction on a connection of its own, lent to each piece of work in turn.
 pub struct UnitOfWork {
     /// `None` once the connection is lost: work that panicked took it down with it.
-    connection: Mutex<Option<PooledConnection>>,
+    connection: Arc<Mutex<Option<PooledConnection>>>,
 }
 
 impl UnitOfWork {
@@ -39,7 +39,7 @@ impl UnitOfWork {
         })
         .await??;
         Ok(Arc::new(Self {
-            connection: Mutex::new(Some(connection)),
+            connection: Arc::new(Mutex::new(Some(connection))),
         }))
     }
 
@@ -54,30 +54,32 @@ impl UnitOfWork {
     }
 
     /// Runs `work` on the unit's connection, on a blocking thread; pieces of work take turns.
+    /// The blocking thread holds the unit's lock and puts the connection back itself, so that
+    /// work whose caller stops waiting (a request extractor's load, dropped when another
+    /// extractor fails) still finishes before the next piece starts, and the unit can commit.
     pub async fn run<T, F>(&self, work: F) -> Result<T, ApiError>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        let mut slot = self.connection.lock().await;
-        let Some(mut connection) = slot.take() else {
-            return Err(ApiError::Internal);
-        };
-        // A panic in `work` drops the connection inside its open transaction; the pool then
-        // discards it, and the slot stays empty so that the unit cannot commit.
-        let (connection, done) = web::block(move || {
+        let mut slot = Arc::clone(&self.connection).lock_owned().await;
+        web::block(move || {
+            // A panic in `work` drops the connection inside its open transaction; the pool
+            // then discards it, and the slot stays empty so that the unit cannot commit.
+            let Some(mut connection) = slot.take() else {
+                return Err(ApiError::Internal);
+            };
             let done = work(&mut connection);
             if matches!(done, Err(ApiError::Unavailable)) {
                 connection.mark_lost();
             }
-            (connection, done)
+            *slot = Some(connection);
+            done
         })
-        .await?;
-        *slot = Some(connection);
-        done
+        .await?
     }
 
-    /// Runs `last` and commits everything the unit did; if either fails, nothing of it stays.
+    /// Runs `last` on the unit's connection, then commits; if `last` fails, rolls back.
     pub async fn commit_after<F>(&self, last: F) -> Result<(), ApiError>
     where
         F: FnOnce(&mut DbConnection) -> Result<(), ApiError> + Send + 'static,
