@@ -48,9 +48,8 @@ pub fn create(
     let mut connection = pool.get().map_err(|error| error.to_string())?;
     let user = transaction(&mut connection, |connection| {
         let user = users::insert(connection, &fields, &hash, Timestamp::now())?;
-        let after =
-            serde_json::to_string(&catalyst_http::resources::users::UserResource::from(&user))
-                .map_err(|error| StoreError::Corrupt(error.to_string()))?;
+        let after = serde_json::to_string(&catalyst_api::users::UserResource::from(&user))
+            .map_err(|error| StoreError::Corrupt(error.to_string()))?;
         audit::record(
             connection,
             &audit::AuditRecord::new(

@@ -399,7 +399,7 @@ impl From<AuditRecord> for AuditEntry {
     }
 }
 
-crate::list_body! {
+catalyst_api::list_body! {
     /// A page of audit entries, oldest first.
     AuditList of AuditEntry
 }

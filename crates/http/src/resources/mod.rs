@@ -26,14 +26,19 @@ pub mod webhooks;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::HttpResponse;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use serde::Serialize;
 
 use crate::extract::conditional::etag;
 use catalyst_domain::FieldViolation;
 use catalyst_persistence::StoreError;
 
 use crate::problem::{ApiError, ProblemItem};
+
+// The body shapes' helpers live with the shapes (catalyst_api); handlers name them from here.
+pub use catalyst_api::{
+    collect_field_id, external_id_bodies, external_ids, optional_patch, parent_id,
+    patched_external_ids, present, required_patch, ExternalIdBody, TransitionRequest,
+};
 
 /// An id from a path segment; anything that is not a UUID names no resource.
 pub fn path_id<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, ApiError> {
@@ -45,23 +50,6 @@ pub fn path_id<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, ApiErr
 pub fn field_id<T: std::str::FromStr>(text: &str, path: &str) -> Result<T, ApiError> {
     let mut errors = catalyst_domain::ValidationErrors::default();
     collect_field_id(text, path, &mut errors).ok_or_else(|| errors.into())
-}
-
-/// An id in a body member, recording a violation among others when it is not a UUID.
-pub fn collect_field_id<T: std::str::FromStr>(
-    text: &str,
-    path: &str,
-    errors: &mut catalyst_domain::ValidationErrors,
-) -> Option<T> {
-    let parsed = text.parse().ok();
-    if parsed.is_none() {
-        errors.push(catalyst_domain::FieldViolation::new(
-            path,
-            "invalid_id",
-            format!("{path} must be a UUID"),
-        ));
-    }
-    parsed
 }
 
 /// 200 (or another status) with the resource and its ETag.
@@ -77,87 +65,6 @@ pub fn created<B: Serialize>(location: String, version: i64, body: &B) -> HttpRe
         .insert_header((header::LOCATION, location))
         .insert_header((header::ETAG, etag(version)))
         .json(body)
-}
-
-/// A request to move a resource to another status.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"to": "open"}))]
-pub struct TransitionRequest {
-    /// The status to move to.
-    pub to: String,
-}
-
-/// A required member absent from a merge patch keeps its value; `null` is refused.
-pub fn required_patch<T: Clone>(
-    value: &Option<Option<T>>,
-    current: &T,
-    path: &str,
-    errors: &mut catalyst_domain::ValidationErrors,
-) -> T {
-    match value {
-        None => current.clone(),
-        Some(Some(value)) => value.clone(),
-        Some(None) => {
-            errors.push(catalyst_domain::FieldViolation::new(
-                path,
-                "required",
-                format!("{path} cannot be null: it is required"),
-            ));
-            current.clone()
-        }
-    }
-}
-
-/// An optional member: absent keeps, `null` clears, a value sets.
-pub fn optional_patch<T: Clone>(value: &Option<Option<T>>, current: &Option<T>) -> Option<T> {
-    match value {
-        None => current.clone(),
-        Some(value) => value.clone(),
-    }
-}
-
-/// `Some(None)` for an explicit null, `None` (by `default`) for a missing member.
-pub fn present<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(deserializer).map(Some)
-}
-
-/// A partner system's key for a record: `source` names the system, `id` is its key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ExternalIdBody {
-    /// Lower-case letters, digits, `-`, `_` and `.`; 1 to 64.
-    #[schema(example = "leeds-housing-crm")]
-    pub source: String,
-    /// 1 to 200 characters.
-    #[schema(example = "ORG/00042")]
-    pub id: String,
-}
-
-impl From<&catalyst_domain::ExternalId> for ExternalIdBody {
-    fn from(external: &catalyst_domain::ExternalId) -> Self {
-        Self {
-            source: external.source.clone(),
-            id: external.id.clone(),
-        }
-    }
-}
-
-/// Checks the external ids of a body (the member `external_ids`).
-pub fn external_ids(
-    given: &[ExternalIdBody],
-    errors: &mut catalyst_domain::ValidationErrors,
-) -> Vec<catalyst_domain::ExternalId> {
-    let given: Vec<catalyst_domain::ExternalId> = given
-        .iter()
-        .map(|body| catalyst_domain::ExternalId {
-            source: body.source.clone(),
-            id: body.id.clone(),
-        })
-        .collect();
-    catalyst_domain::external_id::validate_external_ids(&given, "external_ids", errors)
 }
 
 /// The `{source}/{id}` of a `by-external-id` path, checked.
@@ -258,19 +165,6 @@ pub fn duplicate_external_id(record: &str) -> ApiError {
     })
 }
 
-/// The external ids after a merge patch: a list replaces them, `null` removes them, and
-/// leaving the member out keeps them.
-pub fn patched_external_ids(
-    patch: &Option<Option<Vec<ExternalIdBody>>>,
-    current: &[catalyst_domain::ExternalId],
-    errors: &mut catalyst_domain::ValidationErrors,
-) -> Vec<catalyst_domain::ExternalId> {
-    match patch {
-        None => current.to_vec(),
-        Some(given) => external_ids(given.as_deref().unwrap_or_default(), errors),
-    }
-}
-
 /// [`patched_external_ids`], then every violation of the patch so far (its fields' and its
 /// keys') at once.
 pub fn checked_patch_keys(
@@ -280,41 +174,4 @@ pub fn checked_patch_keys(
 ) -> Result<Vec<catalyst_domain::ExternalId>, ApiError> {
     let keys = patched_external_ids(patch, current, &mut errors);
     Ok(errors.into_result(keys)?)
-}
-
-/// A record's external ids as the API shows them.
-pub fn external_id_bodies(ids: &[catalyst_domain::ExternalId]) -> Vec<ExternalIdBody> {
-    ids.iter().map(ExternalIdBody::from).collect()
-}
-
-/// The id of a record's parent, from the path (`POST /parents/{id}/children`) or from the body
-/// (a PUT by external id, an import row); given in both, they must agree.
-pub fn parent_id<I: std::str::FromStr + PartialEq + Copy>(
-    given: Option<&str>,
-    from_path: Option<I>,
-    field: &str,
-    errors: &mut catalyst_domain::ValidationErrors,
-) -> Option<I> {
-    let parsed = given.and_then(|text| collect_field_id::<I>(text, field, errors));
-    match (from_path, parsed, given) {
-        (Some(path), Some(body), _) if path != body => {
-            errors.push(catalyst_domain::FieldViolation::new(
-                field,
-                "mismatch",
-                format!("{field} differs from the id in the path"),
-            ));
-            None
-        }
-        (Some(path), _, _) => Some(path),
-        (None, Some(body), _) => Some(body),
-        (None, None, Some(_)) => None,
-        (None, None, None) => {
-            errors.push(catalyst_domain::FieldViolation::new(
-                field,
-                "required",
-                format!("{field} is required"),
-            ));
-            None
-        }
-    }
 }

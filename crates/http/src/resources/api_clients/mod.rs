@@ -5,12 +5,10 @@ use actix_web::http::header;
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use catalyst_domain::Audience;
 use catalyst_domain::{
-    ApiClient, ClientId, FieldViolation, OrganisationId, Scope, Timestamp, ValidationErrors,
+    ApiClient, ClientId, FieldViolation, OrganisationId, Timestamp, ValidationErrors,
 };
 use catalyst_persistence::api_clients::{self as store, NewApiClient};
 use catalyst_persistence::{transaction, StoreError};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::auth::credentials::{random_token, sha256_hex};
 use crate::auth::Caller;
@@ -20,8 +18,7 @@ use crate::resources::audit::AuditContext;
 use crate::resources::{ForeignKey, StoreErrors};
 use crate::server::state::AppState;
 
-mod dto;
-pub use dto::*;
+pub use catalyst_api::api_clients::*;
 
 pub const TAG: &str = "api-clients";
 

@@ -7,16 +7,14 @@ use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use catalyst_domain::application::validate_score;
 use catalyst_domain::{
     Actor, Application, ApplicationFields, ApplicationId, ApplicationStatus, ChallengeStatus,
-    Denied, ExternalId, FieldViolation, Lifecycle, Money, OrganisationId, PhaseId, PhaseStatus,
-    Timestamp, ValidationErrors,
+    Denied, ExternalId, FieldViolation, Lifecycle, OrganisationId, PhaseId, PhaseStatus, Timestamp,
+    ValidationErrors,
 };
 use catalyst_persistence::applications::{
     self as store, ApplicationFilter, ApplicationSortField, PrivateVisibility,
 };
 use catalyst_persistence::keyset::Direction;
 use catalyst_persistence::{challenges, phases, transaction, DbConnection, StoreError};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Caller, CallerToken};
 use crate::extract::body::{read_json, Accepts};
@@ -29,14 +27,12 @@ use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{transition, Moves};
 use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{fixed, found_visible, CreatedInBulk, Keyed, Reply, Saved};
-use crate::resources::{collect_field_id, ExternalIdBody};
-use crate::resources::{created, present, required_patch, with_etag, TransitionRequest};
+use crate::resources::{created, required_patch, with_etag, TransitionRequest};
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
 use crate::server::state::AppState;
 use catalyst_domain::Audience;
 
-mod dto;
-pub use dto::*;
+pub use catalyst_api::applications::*;
 
 pub const TAG: &str = "applications";
 
@@ -549,7 +545,7 @@ impl Keyed for Application {
     crate::keyed_record_fields!();
 
     fn check(body: CreateApplication) -> Result<(ApplicationFields, Vec<ExternalId>), ApiError> {
-        body.validate(None)
+        body.validate(None).map_err(ApiError::from)
     }
     fn find_by_key(
         connection: &mut DbConnection,

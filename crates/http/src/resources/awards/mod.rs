@@ -14,9 +14,6 @@ use catalyst_persistence::keyset::Direction;
 use catalyst_persistence::{
     applications, challenges, phases, transaction, DbConnection, StoreError,
 };
-use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Anyone, Caller};
 use crate::extract::body::{read_json, Accepts};
@@ -28,15 +25,13 @@ use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{transition, Moves};
 use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{fixed, found, CreatedInBulk, Keyed, Reply, Saved};
-use crate::resources::ExternalIdBody;
 use crate::resources::{
-    created, field_id, optional_patch, present, required_patch, with_etag, TransitionRequest,
+    created, field_id, optional_patch, required_patch, with_etag, TransitionRequest,
 };
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
 use crate::server::state::AppState;
 
-mod dto;
-pub use dto::*;
+pub use catalyst_api::awards::*;
 
 pub const TAG: &str = "awards";
 

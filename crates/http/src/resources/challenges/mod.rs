@@ -5,8 +5,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use catalyst_domain::{
-    Actor, Challenge, ChallengeFields, ChallengeId, ChallengeStatus, DocumentLink, ExternalId,
-    FieldViolation, Lifecycle, Money, OrganisationId, ProgrammeId, Timestamp, ValidationErrors,
+    Actor, Challenge, ChallengeFields, ChallengeId, ChallengeStatus, ExternalId, FieldViolation,
+    Lifecycle, Money, OrganisationId, ProgrammeId, Timestamp, ValidationErrors,
 };
 use catalyst_persistence::challenges::{
     self as store, ChallengeFilter, ChallengeSortField, ChallengeTotals, Visibility,
@@ -14,8 +14,6 @@ use catalyst_persistence::challenges::{
 use catalyst_persistence::changes::Operation;
 use catalyst_persistence::keyset::{Direction, Page};
 use catalyst_persistence::{organisations, programmes, transaction, DbConnection, StoreError};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Caller, CallerToken};
 use crate::extract::body::{read_json, Accepts};
@@ -28,16 +26,12 @@ use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{transition, Moves};
 use crate::resources::upsert::{found_visible, CreatedInBulk, Keyed, Reply, Saved};
-use crate::resources::ExternalIdBody;
-use crate::resources::{
-    collect_field_id, optional_patch, present, required_patch, TransitionRequest,
-};
+use crate::resources::{optional_patch, required_patch, TransitionRequest};
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
 use crate::server::state::AppState;
 use catalyst_domain::Audience;
 
-mod dto;
-pub use dto::*;
+pub use catalyst_api::challenges::*;
 
 pub const TAG: &str = "challenges";
 
@@ -210,7 +204,7 @@ fn challenge_etag(challenge: &Challenge, totals: &ChallengeTotals) -> String {
 fn respond(status: StatusCode, challenge: &Challenge, totals: &ChallengeTotals) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header(("ETag", challenge_etag(challenge, totals)))
-        .json(ChallengeResource::with_totals(challenge, totals))
+        .json(with_totals(challenge, totals))
 }
 
 /// List challenges you may see.
@@ -263,14 +257,20 @@ pub async fn list_challenges(
     .await
 }
 
-/// A page of challenges shows each with its phases' totals.
+catalyst_api::list_body! {
+    /// A page of challenges.
+    ChallengeList of ChallengeResource
+}
+
+/// A page of challenges shows each with its phases' totals (the store's, so the page is made
+/// here rather than beside the other shapes in catalyst_api).
 impl ListBody for ChallengeList {
     type Item = (Challenge, ChallengeTotals);
     fn page(items: Vec<Self::Item>, next_cursor: Option<String>) -> Self {
         Self {
             data: items
                 .iter()
-                .map(|(challenge, totals)| ChallengeResource::with_totals(challenge, totals))
+                .map(|(challenge, totals)| with_totals(challenge, totals))
                 .collect(),
             next_cursor,
         }
@@ -601,7 +601,7 @@ impl Keyed for Challenge {
     crate::keyed_record_fields!();
 
     fn check(body: CreateChallenge) -> Result<(ChallengeFields, Vec<ExternalId>), ApiError> {
-        body.validate()
+        body.validate().map_err(ApiError::from)
     }
     /// Drafts are found by key only by those who may see them.
     fn find_by_key(
@@ -637,7 +637,7 @@ impl Keyed for Challenge {
         let totals = totals_of(connection, self)?;
         Ok(Reply {
             etag: challenge_etag(self, &totals),
-            json: serde_json::to_string(&ChallengeResource::with_totals(self, &totals))
+            json: serde_json::to_string(&with_totals(self, &totals))
                 .map_err(|_| ApiError::Internal)?,
         })
     }
@@ -689,3 +689,19 @@ pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
 }
 
 crate::audited!(Challenge: ENTITY, ChallengeResource, audience = |record| record.audience());
+
+/// The resource with its derived figures.
+fn with_totals(challenge: &Challenge, totals: &ChallengeTotals) -> ChallengeResource {
+    let money = |minor: i64| match totals.currency {
+        Some(currency) if !totals.mixed_currencies => Money::new(minor, currency).ok(),
+        _ => None,
+    };
+    ChallengeResource {
+        totals: Some(ChallengeFigures {
+            budget: money(totals.budget),
+            committed: money(totals.committed),
+            applications: totals.applications,
+        }),
+        ..ChallengeResource::from(challenge)
+    }
+}

@@ -9,8 +9,6 @@ use catalyst_domain::{
 use catalyst_persistence::contacts::{self as store, ContactSortField};
 use catalyst_persistence::keyset::Direction;
 use catalyst_persistence::{organisations, transaction, DbConnection, StoreError};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::extract::body::{read_json, Accepts};
@@ -22,14 +20,12 @@ use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
 use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Reply, Saved};
-use crate::resources::ExternalIdBody;
-use crate::resources::{created, optional_patch, present, required_patch};
+use crate::resources::{created, optional_patch, required_patch};
 use crate::resources::{ForeignKey, StoreErrors};
 use crate::server::state::AppState;
 use catalyst_domain::Audience;
 
-mod dto;
-pub use dto::*;
+pub use catalyst_api::contacts::*;
 
 pub const TAG: &str = "contacts";
 
@@ -325,7 +321,7 @@ impl Keyed for Contact {
     crate::keyed_record_fields!();
 
     fn check(body: CreateContact) -> Result<(ContactFields, Vec<ExternalId>), ApiError> {
-        body.validate(None)
+        body.validate(None).map_err(ApiError::from)
     }
     fn find_by_key(
         connection: &mut DbConnection,

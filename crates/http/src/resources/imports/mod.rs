@@ -12,9 +12,7 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use catalyst_domain::{Actor, ImportCollection, Timestamp};
 use catalyst_persistence::imports::{self as store, Counts, Import};
 use catalyst_persistence::{transaction, DbConnection, StoreError};
-use serde::Serialize;
 use sha2::{Digest, Sha256};
-use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::extract::body::BodyChunks;
@@ -23,8 +21,7 @@ use crate::middleware::idempotency::KeyClaim;
 use crate::problem::{ApiError, ProblemItem};
 use crate::server::state::AppState;
 
-mod dto;
-pub use dto::*;
+pub use catalyst_api::imports::*;
 
 pub const TAG: &str = "imports";
 
@@ -34,34 +31,6 @@ const CHUNK_BYTES: usize = 256 * 1024;
 const BATCH_ROWS: usize = 500;
 /// How long a worker's claim lasts without a progress report.
 const LEASE_SECONDS: i64 = 300;
-
-/// An import job.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ImportResource {
-    #[schema(value_type = uuid::Uuid)]
-    pub id: String,
-    #[schema(example = "organisations")]
-    pub collection: String,
-    /// `ndjson` or `csv`.
-    pub format: String,
-    /// `all_or_nothing` or `partial`.
-    pub mode: String,
-    /// `receiving`, `queued`, `applying`, `succeeded` or `failed` (`validating` only from jobs run
-    /// by servers before 2026-12-07, which checked every row before writing any).
-    pub status: String,
-    /// Size of the upload.
-    pub bytes: i64,
-    pub rows_processed: i64,
-    pub rows_created: i64,
-    pub rows_updated: i64,
-    pub rows_unchanged: i64,
-    pub rows_rejected: i64,
-    /// Why a failed import failed.
-    pub error: Option<String>,
-    pub created_at: Timestamp,
-    pub started_at: Option<Timestamp>,
-    pub finished_at: Option<Timestamp>,
-}
 
 /// Who may import into `collection`: whoever may create its records.
 fn may_import(actor: &Actor, collection: ImportCollection) -> Result<(), ApiError> {
@@ -343,7 +312,7 @@ pub async fn create_import(
                     store::add_chunk(connection, &id, seq, &buffer)?;
                 }
                 store::queue(connection, &id, total)?;
-                let queued = ImportResource::from(&store::find(connection, &id)?);
+                let queued = import_resource(&store::find(connection, &id)?);
                 let location = format!("/api/v1/imports/{}", queued.id);
                 let body = serde_json::to_string(&queued).map_err(|_| ApiError::Internal)?;
                 if let Some(scope) = &key {
@@ -429,7 +398,7 @@ pub async fn list_imports(
         next_cursor: more
             .then(|| rows.last().map(|row| row.id.clone()))
             .flatten(),
-        data: rows.iter().map(ImportResource::from).collect(),
+        data: rows.iter().map(import_resource).collect(),
     }))
 }
 
@@ -453,7 +422,7 @@ pub async fn get_import(
     let import = state
         .with_connection(move |connection| find_own(connection, &caller, &id))
         .await?;
-    Ok(HttpResponse::Ok().json(ImportResource::from(&import)))
+    Ok(HttpResponse::Ok().json(import_resource(&import)))
 }
 
 /// What became of each row, in line order.
@@ -591,4 +560,25 @@ pub fn upload_file(
         }
     }
     Ok(total)
+}
+
+/// An import job as the API shows it.
+fn import_resource(import: &Import) -> ImportResource {
+    ImportResource {
+        id: import.id.clone(),
+        collection: import.collection.clone(),
+        format: import.format.clone(),
+        mode: import.mode.clone(),
+        status: import.status.clone(),
+        bytes: import.bytes,
+        rows_processed: import.rows_processed,
+        rows_created: import.rows_created,
+        rows_updated: import.rows_updated,
+        rows_unchanged: import.rows_unchanged,
+        rows_rejected: import.rows_rejected,
+        error: import.error.clone(),
+        created_at: Timestamp::from_naive_utc(import.created_at),
+        started_at: import.started_at.map(Timestamp::from_naive_utc),
+        finished_at: import.finished_at.map(Timestamp::from_naive_utc),
+    }
 }

@@ -6,15 +6,13 @@ use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use catalyst_domain::{
     milestone, Actor, AwardId, ExternalId, FieldViolation, Lifecycle, Milestone, MilestoneFields,
-    MilestoneId, MilestoneKind, MilestoneStatus, Money, Timestamp, ValidationErrors,
+    MilestoneId, MilestoneStatus, Money, Timestamp, ValidationErrors,
 };
 use catalyst_persistence::applications::PrivateVisibility;
 use catalyst_persistence::keyset::Direction;
 use catalyst_persistence::milestones::{self as store, MilestoneFilter, MilestoneSortField};
 use catalyst_persistence::{awards, transaction, DbConnection, StoreError};
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Caller, CallerToken};
 use crate::extract::body::{read_json, Accepts};
@@ -29,14 +27,12 @@ use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{transition, Moves};
 use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Reply, Saved};
-use crate::resources::{collect_field_id, ExternalIdBody};
-use crate::resources::{created, optional_patch, present, required_patch, with_etag};
+use crate::resources::{created, optional_patch, required_patch, with_etag};
 use crate::resources::{ForeignKey, StoreErrors};
 use crate::server::state::AppState;
 use catalyst_domain::Audience;
 
-mod dto;
-pub use dto::*;
+pub use catalyst_api::milestones::*;
 
 pub const TAG: &str = "milestones";
 
@@ -429,18 +425,10 @@ fn invalid(violation: FieldViolation) -> ApiError {
     ApiError::Validation(violation.into())
 }
 
-/// A row's milestone reference, checked on its own. A payments export names a milestone both
-/// ways when it has a partner's key, so a row may too: then they must agree.
-enum MilestoneRef {
-    Id(MilestoneId),
-    Key(ExternalId),
-    Both(MilestoneId, ExternalId),
-}
-
 /// What a `payments` import row shows on its own: its fields, and the milestone it names.
 pub(crate) fn check_payment(body: serde_json::Value) -> Result<(), ApiError> {
     let row: PaymentRow = crate::extract::body::from_value(body)?;
-    row.milestone().map(drop)
+    row.milestone().map(drop).map_err(ApiError::from)
 }
 
 /// One row of a `payments` import: the milestone moves to paid on `paid_on` (already paid on
@@ -633,7 +621,7 @@ impl Keyed for Milestone {
     crate::keyed_record_fields!();
 
     fn check(body: CreateMilestone) -> Result<(MilestoneFields, Vec<ExternalId>), ApiError> {
-        body.validate(None)
+        body.validate(None).map_err(ApiError::from)
     }
     fn find_by_key(
         connection: &mut DbConnection,

@@ -4,17 +4,14 @@ use actix_web::http::header;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use catalyst_domain::{Actor, Audience};
 use catalyst_domain::{
-    ExternalId, Organisation, OrganisationDraft, OrganisationFields, OrganisationId,
-    OrganisationIdentifier, OrganisationKind, OrganisationPatch, Region, Scale, Timestamp,
-    ValidationErrors,
+    ExternalId, Organisation, OrganisationFields, OrganisationId, OrganisationKind,
+    OrganisationPatch, Region, Scale, Timestamp, ValidationErrors,
 };
 use catalyst_persistence::keyset::Direction;
 use catalyst_persistence::organisations::{
     self as store, OrganisationFilter, OrganisationSortField,
 };
 use catalyst_persistence::{DbConnection, StoreError};
-use serde::{Deserialize, Deserializer, Serialize};
-use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Anyone, Caller};
 use crate::extract::body::{read_json, Accepts};
@@ -26,12 +23,10 @@ use crate::resources::audit::AuditContext;
 use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
 use crate::resources::upsert::{found, CreatedInBulk, Keyed, Reply, Saved};
-use crate::resources::ExternalIdBody;
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
 use crate::server::state::AppState;
 
-mod dto;
-pub use dto::*;
+pub use catalyst_api::organisations::*;
 
 pub const TAG: &str = "organisations";
 
@@ -39,13 +34,6 @@ const COLLECTION: &str = "/api/v1/organisations";
 
 /// The entity's name in the audit trail.
 const ENTITY: &str = "organisations";
-
-/// `Some(None)` for an explicit null, `None` (by `default`) for a missing member.
-fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(deserializer).map(Some)
-}
 
 fn parse_id(text: &str) -> Result<OrganisationId, ApiError> {
     text.parse()
@@ -424,7 +412,7 @@ impl Keyed for Organisation {
     crate::keyed_record_fields!();
 
     fn check(body: CreateOrganisation) -> Result<(OrganisationFields, Vec<ExternalId>), ApiError> {
-        body.validate()
+        body.validate().map_err(ApiError::from)
     }
     fn find_by_key(
         connection: &mut catalyst_persistence::DbConnection,

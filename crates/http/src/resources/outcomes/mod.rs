@@ -3,16 +3,12 @@
 
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use catalyst_domain::{
-    Actor, Outcome, OutcomeFields, OutcomeId, OutcomeKind, Timestamp, Trial, TrialId,
-    ValidationErrors,
+    Actor, Outcome, OutcomeFields, OutcomeId, Timestamp, Trial, TrialId, ValidationErrors,
 };
 use catalyst_persistence::keyset::Direction;
 use catalyst_persistence::trials::outcome_store::{self, OutcomeSortField};
 use catalyst_persistence::trials::{self as store, TrialVisibility};
 use catalyst_persistence::{transaction, DbConnection};
-use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::trials::{map_store_error, visibility, OUTCOMES, TAG};
 use crate::auth::{Caller, CallerToken};
@@ -24,13 +20,12 @@ use crate::resources::audit::AuditContext;
 use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
 use crate::resources::updates::{self, Updates};
-use crate::resources::{created, optional_patch, present, required_patch};
+use crate::resources::{created, optional_patch, required_patch};
 use crate::resources::{ForeignKey, StoreErrors};
 use crate::server::state::AppState;
 use catalyst_domain::Audience;
 
-mod dto;
-pub use dto::*;
+pub use catalyst_api::outcomes::*;
 
 const OUTCOME_STORE_ERRORS: StoreErrors = StoreErrors {
     record: "outcome",

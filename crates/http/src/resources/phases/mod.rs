@@ -4,16 +4,13 @@
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use catalyst_domain::{
-    Actor, Challenge, ChallengeId, ChallengeStatus, ExternalId, FieldViolation, Lifecycle, Money,
-    Phase, PhaseFields, PhaseId, PhaseKind, PhaseStatus, Timestamp, ValidationErrors,
+    Actor, Challenge, ChallengeId, ChallengeStatus, ExternalId, FieldViolation, Lifecycle, Phase,
+    PhaseFields, PhaseId, PhaseKind, PhaseStatus, Timestamp, ValidationErrors,
 };
 use catalyst_persistence::challenges::{self as challenge_store, Visibility};
 use catalyst_persistence::keyset::Direction;
 use catalyst_persistence::phases::{self as store, PhaseFilter, PhaseSortField};
 use catalyst_persistence::{transaction, DbConnection, StoreError};
-use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Caller, CallerToken};
 use crate::extract::body::{read_json, Accepts};
@@ -27,16 +24,12 @@ use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{transition, Moves};
 use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Reply, Saved};
-use crate::resources::ExternalIdBody;
-use crate::resources::{
-    created, optional_patch, present, required_patch, with_etag, TransitionRequest,
-};
+use crate::resources::{created, optional_patch, required_patch, with_etag, TransitionRequest};
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
 use crate::server::state::AppState;
 use catalyst_domain::Audience;
 
-mod dto;
-pub use dto::*;
+pub use catalyst_api::phases::*;
 
 pub const TAG: &str = "phases";
 
@@ -493,7 +486,7 @@ impl Keyed for Phase {
     crate::keyed_record_fields!();
 
     fn check(body: CreatePhase) -> Result<(PhaseFields, Vec<ExternalId>), ApiError> {
-        body.validate(None)
+        body.validate(None).map_err(ApiError::from)
     }
     fn find_by_key(
         connection: &mut DbConnection,

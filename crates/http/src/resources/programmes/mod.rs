@@ -4,15 +4,12 @@
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use catalyst_domain::Audience;
 use catalyst_domain::{
-    Actor, ExternalId, Money, OrganisationId, Programme, ProgrammeFields, ProgrammeId, Timestamp,
+    Actor, ExternalId, OrganisationId, Programme, ProgrammeFields, ProgrammeId, Timestamp,
     ValidationErrors,
 };
 use catalyst_persistence::keyset::Direction;
 use catalyst_persistence::programmes::{self as store, ProgrammeFilter, ProgrammeSortField};
 use catalyst_persistence::{organisations, transaction, DbConnection, StoreError};
-use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Anyone, Caller};
 use crate::extract::body::{read_json, Accepts};
@@ -23,13 +20,11 @@ use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
 use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{found, Keyed, Reply, Saved};
-use crate::resources::ExternalIdBody;
-use crate::resources::{collect_field_id, created, optional_patch, present, required_patch};
+use crate::resources::{collect_field_id, created, optional_patch, required_patch};
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
 use crate::server::state::AppState;
 
-mod dto;
-pub use dto::*;
+pub use catalyst_api::programmes::*;
 
 pub const TAG: &str = "programmes";
 
@@ -313,7 +308,7 @@ impl Keyed for Programme {
     crate::keyed_record_fields!();
 
     fn check(body: CreateProgramme) -> Result<(ProgrammeFields, Vec<ExternalId>), ApiError> {
-        body.validate()
+        body.validate().map_err(ApiError::from)
     }
     fn find_by_key(
         connection: &mut DbConnection,

@@ -5,17 +5,14 @@
 use actix_web::http::StatusCode;
 use actix_web::{get, patch, post, put, web, HttpRequest, HttpResponse};
 use catalyst_domain::{
-    Actor, Audience, AwardId, ExternalId, FieldViolation, Lifecycle, Money, OrganisationId,
-    Timestamp, Trial, TrialFields, TrialId, TrialStatus, ValidationErrors,
+    Actor, Audience, AwardId, ExternalId, FieldViolation, Lifecycle, OrganisationId, Timestamp,
+    Trial, TrialFields, TrialId, TrialStatus, ValidationErrors,
 };
 use catalyst_persistence::changes::Operation;
 use catalyst_persistence::keyset::Direction;
 use catalyst_persistence::trials::outcome_store::{self};
 use catalyst_persistence::trials::{self as store, TrialFilter, TrialSortField, TrialVisibility};
 use catalyst_persistence::{awards, organisations, transaction, DbConnection, StoreError};
-use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
 
 use super::outcomes::OutcomeResource;
 use crate::auth::{Caller, CallerToken};
@@ -28,15 +25,11 @@ use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{transition, Moves};
 use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Reply, Saved};
-use crate::resources::{collect_field_id, ExternalIdBody};
-use crate::resources::{
-    created, optional_patch, present, required_patch, with_etag, TransitionRequest,
-};
+use crate::resources::{created, optional_patch, required_patch, with_etag, TransitionRequest};
 use crate::resources::{ForeignKey, StoreErrors};
 use crate::server::state::AppState;
 
-mod dto;
-pub use dto::*;
+pub use catalyst_api::trials::*;
 
 pub const TAG: &str = "trials";
 
@@ -435,7 +428,7 @@ impl Keyed for Trial {
     crate::keyed_record_fields!();
 
     fn check(body: CreateTrial) -> Result<(TrialFields, Vec<ExternalId>), ApiError> {
-        body.validate()
+        body.validate().map_err(ApiError::from)
     }
     fn find_by_key(
         connection: &mut DbConnection,

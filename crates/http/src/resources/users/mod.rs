@@ -7,8 +7,6 @@ use catalyst_domain::{
     access, Actor, OrganisationId, Role, Timestamp, User, UserFields, UserId, ValidationErrors,
 };
 use catalyst_persistence::{refresh_tokens, transaction, users as store, StoreError};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::credentials::{hash_password, verify_password};
 use crate::auth::Caller;
@@ -22,8 +20,7 @@ use crate::resources::required_patch;
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
 use crate::server::state::AppState;
 
-mod dto;
-pub use dto::*;
+pub use catalyst_api::users::*;
 
 pub const TAG: &str = "users";
 

@@ -9,44 +9,21 @@ use catalyst_domain::webhook::validate_event_types;
 use catalyst_domain::{Actor, Denied, FieldViolation, Scope, Timestamp, ValidationErrors};
 use catalyst_persistence::webhooks::{self as store, Delivery, Subscription};
 use catalyst_persistence::{changes, transaction, StoreError};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::IfMatch;
 use crate::extract::query::QueryParams;
 use crate::problem::{ApiError, ProblemItem};
-use crate::resources::{present, with_etag};
+use crate::resources::with_etag;
 use crate::server::state::AppState;
 
-mod dto;
-pub use dto::*;
+pub use catalyst_api::webhooks::*;
 
 pub const TAG: &str = "webhooks";
 
 /// How long the secret before a rotation keeps signing, so that receivers can switch over.
 const ROTATION_OVERLAP_HOURS: i64 = 24;
-
-/// A subscription.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct WebhookResource {
-    #[schema(value_type = uuid::Uuid)]
-    pub id: String,
-    #[schema(example = "https://partner.example.org/catalyst/events")]
-    pub url: String,
-    pub description: Option<String>,
-    /// `<collection>.<created|updated|deleted>`, `<collection>.*` or `*`.
-    #[schema(example = json!(["awards.created", "milestones.*"]))]
-    pub event_types: Vec<String>,
-    /// `active`, or `disabled` (by you, by a 410 from the receiver, or because its owner went).
-    #[schema(example = "active")]
-    pub status: String,
-    pub disabled_reason: Option<String>,
-    pub version: i64,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-}
 
 /// Admins, and API clients with the `webhooks` scope, manage subscriptions.
 fn may_manage_webhooks(actor: &Actor) -> Result<(), ApiError> {
@@ -196,7 +173,7 @@ pub async fn create_webhook(
         ))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(WebhookWithSecret {
-            webhook: WebhookResource::from(&subscription),
+            webhook: webhook_resource(&subscription),
             secret,
         }))
 }
@@ -241,7 +218,7 @@ pub async fn list_webhooks(
         next_cursor: more
             .then(|| rows.last().map(|row| row.id.clone()))
             .flatten(),
-        data: rows.iter().map(WebhookResource::from).collect(),
+        data: rows.iter().map(webhook_resource).collect(),
     }))
 }
 
@@ -269,7 +246,7 @@ pub async fn get_webhook(
     Ok(with_etag(
         StatusCode::OK,
         subscription.version,
-        &WebhookResource::from(&subscription),
+        &webhook_resource(&subscription),
     ))
 }
 
@@ -392,7 +369,7 @@ pub async fn update_webhook(
     Ok(with_etag(
         StatusCode::OK,
         updated.version,
-        &WebhookResource::from(&updated),
+        &webhook_resource(&updated),
     ))
 }
 
@@ -481,7 +458,7 @@ pub async fn rotate_webhook_secret(
         ))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(WebhookWithSecret {
-            webhook: WebhookResource::from(&updated),
+            webhook: webhook_resource(&updated),
             secret,
         }))
 }
@@ -540,7 +517,7 @@ pub async fn list_webhook_deliveries(
     Ok(HttpResponse::Ok().json(DeliveryList {
         data: rows
             .into_iter()
-            .map(DeliveryResource::from_delivery)
+            .map(delivery_resource)
             .collect::<Result<_, _>>()?,
         next_cursor,
     }))
@@ -579,7 +556,7 @@ pub async fn redeliver_webhook_delivery(
             })
         })
         .await?;
-    Ok(HttpResponse::Accepted().json(DeliveryResource::from_delivery(delivery)?))
+    Ok(HttpResponse::Accepted().json(delivery_resource(delivery)?))
 }
 
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -592,4 +569,38 @@ pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(rotate_webhook_secret)
         .service(list_webhook_deliveries)
         .service(redeliver_webhook_delivery);
+}
+
+/// A subscription as the API shows it.
+fn webhook_resource(subscription: &Subscription) -> WebhookResource {
+    WebhookResource {
+        id: subscription.id.clone(),
+        url: subscription.url.clone(),
+        description: subscription.description.clone(),
+        event_types: subscription.event_types(),
+        status: subscription.status.clone(),
+        disabled_reason: subscription.disabled_reason.clone(),
+        version: subscription.version,
+        created_at: Timestamp::from_naive_utc(subscription.created_at),
+        updated_at: Timestamp::from_naive_utc(subscription.updated_at),
+    }
+}
+
+/// A delivery as the API shows it.
+fn delivery_resource(delivery: Delivery) -> Result<DeliveryResource, ApiError> {
+    Ok(DeliveryResource {
+        next_attempt_at: (delivery.status == "pending")
+            .then(|| Timestamp::from_naive_utc(delivery.next_attempt_at)),
+        last_attempt_at: delivery.last_attempt_at.map(Timestamp::from_naive_utc),
+        created_at: Timestamp::from_naive_utc(delivery.created_at),
+        delivered_at: delivery.delivered_at.map(Timestamp::from_naive_utc),
+        payload: serde_json::value::RawValue::from_string(delivery.payload)
+            .map_err(|_| ApiError::Internal)?,
+        id: delivery.id,
+        event_type: delivery.event_type,
+        status: delivery.status,
+        attempts: delivery.attempts,
+        last_status_code: delivery.last_status_code,
+        last_error: delivery.last_error,
+    })
 }

@@ -1,27 +1,36 @@
 //! The shapes of imports in requests and responses.
 
-use super::*;
+use crate::problem::ProblemItem;
+use catalyst_domain::Timestamp;
+use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
 
-impl From<&Import> for ImportResource {
-    fn from(import: &Import) -> Self {
-        Self {
-            id: import.id.clone(),
-            collection: import.collection.clone(),
-            format: import.format.clone(),
-            mode: import.mode.clone(),
-            status: import.status.clone(),
-            bytes: import.bytes,
-            rows_processed: import.rows_processed,
-            rows_created: import.rows_created,
-            rows_updated: import.rows_updated,
-            rows_unchanged: import.rows_unchanged,
-            rows_rejected: import.rows_rejected,
-            error: import.error.clone(),
-            created_at: Timestamp::from_naive_utc(import.created_at),
-            started_at: import.started_at.map(Timestamp::from_naive_utc),
-            finished_at: import.finished_at.map(Timestamp::from_naive_utc),
-        }
-    }
+/// An import job.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportResource {
+    #[schema(value_type = uuid::Uuid)]
+    pub id: String,
+    #[schema(example = "organisations")]
+    pub collection: String,
+    /// `ndjson` or `csv`.
+    pub format: String,
+    /// `all_or_nothing` or `partial`.
+    pub mode: String,
+    /// `receiving`, `queued`, `applying`, `succeeded` or `failed` (`validating` only from jobs run
+    /// by servers before 2026-12-07, which checked every row before writing any).
+    pub status: String,
+    /// Size of the upload.
+    pub bytes: i64,
+    pub rows_processed: i64,
+    pub rows_created: i64,
+    pub rows_updated: i64,
+    pub rows_unchanged: i64,
+    pub rows_rejected: i64,
+    /// Why a failed import failed.
+    pub error: Option<String>,
+    pub created_at: Timestamp,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
 }
 
 /// What became of one row.
@@ -49,14 +58,14 @@ crate::list_body! {
 pub struct CreateImportParams {
     /// What the rows are: `organisations`, `challenges`, `applications`, `awards` or
     /// `payments`.
-    pub(super) collection: String,
+    pub collection: String,
     /// `all_or_nothing` (default: nothing is written unless every row is good) or `partial`
     /// (good rows are written, bad ones reported).
-    pub(super) mode: Option<String>,
+    pub mode: Option<String>,
     /// `ndjson` or `csv`: what the file is. The spec asks for it, since the body is described
     /// as bytes (`application/octet-stream`, which generated clients send); a body sent as
     /// `application/x-ndjson` or `text/csv` may leave it out.
-    pub(super) format: String,
+    pub format: String,
 }
 
 crate::list_body! {

@@ -1,6 +1,12 @@
 //! The shapes of applications in requests and responses.
 
-use super::*;
+use crate::{collect_field_id, present, ExternalIdBody};
+use catalyst_domain::{
+    Application, ApplicationFields, ApplicationStatus, ExternalId, Money, OrganisationId, PhaseId,
+    Timestamp, ValidationErrors,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 /// An application.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -40,7 +46,7 @@ impl From<&Application> for ApplicationResource {
             status: application.status,
             assessment_score: application.assessment_score,
             submitted_at: application.submitted_at,
-            external_ids: crate::resources::external_id_bodies(&application.external_ids),
+            external_ids: crate::external_id_bodies(&application.external_ids),
             version: application.version,
             created_at: application.created_at,
             updated_at: application.updated_at,
@@ -73,19 +79,18 @@ pub struct CreateApplication {
 impl CreateApplication {
     /// The bid and external ids, as far as they can be checked without the phase; `phase` is
     /// the one in the path, if any.
-    pub(super) fn validate(
+    pub fn validate(
         self,
         phase: Option<PhaseId>,
-    ) -> Result<(ApplicationFields, Vec<ExternalId>), ApiError> {
+    ) -> Result<(ApplicationFields, Vec<ExternalId>), ValidationErrors> {
         let mut errors = ValidationErrors::default();
-        let phase_id =
-            crate::resources::parent_id(self.phase_id.as_deref(), phase, "phase_id", &mut errors);
+        let phase_id = crate::parent_id(self.phase_id.as_deref(), phase, "phase_id", &mut errors);
         let supplier = collect_field_id::<OrganisationId>(
             &self.supplier_organisation_id,
             "supplier_organisation_id",
             &mut errors,
         );
-        let external_ids = crate::resources::external_ids(&self.external_ids, &mut errors);
+        let external_ids = crate::external_ids(&self.external_ids, &mut errors);
         match (phase_id, supplier) {
             (Some(phase_id), Some(supplier)) if errors.is_empty() => Ok((
                 ApplicationFields {
@@ -96,7 +101,7 @@ impl CreateApplication {
                 },
                 external_ids,
             )),
-            _ => Err(errors.into()),
+            _ => Err(errors),
         }
     }
 }
@@ -131,18 +136,18 @@ crate::list_body! {
 #[allow(dead_code)] // Documents the parameters; `ListRequest` parses them.
 pub struct ListApplicationsParams {
     #[param(minimum = 1, default = 50)]
-    pub(super) limit: Option<i64>,
-    pub(super) cursor: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
     /// `created_at`, `updated_at`, `status`, `id`, each optionally prefixed with `-`.
     #[param(
         pattern = "^[-+]?(created_at|updated_at|status|id)(,[-+]?(created_at|updated_at|status|id))*$"
     )]
-    pub(super) sort: Option<String>,
+    pub sort: Option<String>,
     #[param(value_type = Option<uuid::Uuid>)]
-    pub(super) phase_id: Option<String>,
+    pub phase_id: Option<String>,
     #[param(value_type = Option<uuid::Uuid>)]
-    pub(super) supplier_id: Option<String>,
-    pub(super) status: Option<ApplicationStatus>,
+    pub supplier_id: Option<String>,
+    pub status: Option<ApplicationStatus>,
     #[param(value_type = Option<String>, format = DateTime)]
-    pub(super) updated_since: Option<String>,
+    pub updated_since: Option<String>,
 }

@@ -1,6 +1,8 @@
 //! The shapes of api clients in requests and responses.
 
-use super::*;
+use catalyst_domain::{ApiClient, Scope, Timestamp};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// An API client.
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -1,21 +1,28 @@
 //! The shapes of webhooks in requests and responses.
 
-use super::*;
+use crate::present;
+use catalyst_domain::Timestamp;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-impl From<&Subscription> for WebhookResource {
-    fn from(subscription: &Subscription) -> Self {
-        Self {
-            id: subscription.id.clone(),
-            url: subscription.url.clone(),
-            description: subscription.description.clone(),
-            event_types: subscription.event_types(),
-            status: subscription.status.clone(),
-            disabled_reason: subscription.disabled_reason.clone(),
-            version: subscription.version,
-            created_at: Timestamp::from_naive_utc(subscription.created_at),
-            updated_at: Timestamp::from_naive_utc(subscription.updated_at),
-        }
-    }
+/// A subscription.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookResource {
+    #[schema(value_type = uuid::Uuid)]
+    pub id: String,
+    #[schema(example = "https://partner.example.org/catalyst/events")]
+    pub url: String,
+    pub description: Option<String>,
+    /// `<collection>.<created|updated|deleted>`, `<collection>.*` or `*`.
+    #[schema(example = json!(["awards.created", "milestones.*"]))]
+    pub event_types: Vec<String>,
+    /// `active`, or `disabled` (by you, by a 410 from the receiver, or because its owner went).
+    #[schema(example = "active")]
+    pub status: String,
+    pub disabled_reason: Option<String>,
+    pub version: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 /// A new subscription, or a new secret: the secret is shown this once.
@@ -81,26 +88,6 @@ pub struct DeliveryResource {
     /// The body sent.
     #[schema(value_type = Object)]
     pub payload: Box<serde_json::value::RawValue>,
-}
-
-impl DeliveryResource {
-    pub(super) fn from_delivery(delivery: Delivery) -> Result<Self, ApiError> {
-        Ok(Self {
-            next_attempt_at: (delivery.status == "pending")
-                .then(|| Timestamp::from_naive_utc(delivery.next_attempt_at)),
-            last_attempt_at: delivery.last_attempt_at.map(Timestamp::from_naive_utc),
-            created_at: Timestamp::from_naive_utc(delivery.created_at),
-            delivered_at: delivery.delivered_at.map(Timestamp::from_naive_utc),
-            payload: serde_json::value::RawValue::from_string(delivery.payload)
-                .map_err(|_| ApiError::Internal)?,
-            id: delivery.id,
-            event_type: delivery.event_type,
-            status: delivery.status,
-            attempts: delivery.attempts,
-            last_status_code: delivery.last_status_code,
-            last_error: delivery.last_error,
-        })
-    }
 }
 
 crate::list_body! {

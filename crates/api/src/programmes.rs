@@ -1,6 +1,12 @@
 //! The shapes of programmes in requests and responses.
 
-use super::*;
+use crate::{collect_field_id, present, ExternalIdBody};
+use catalyst_domain::{
+    ExternalId, Money, OrganisationId, Programme, ProgrammeFields, Timestamp, ValidationErrors,
+};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 /// A programme.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -80,14 +86,14 @@ pub struct CreateProgramme {
 
 impl CreateProgramme {
     /// The fields and external ids, every problem reported at once.
-    pub(super) fn validate(self) -> Result<(ProgrammeFields, Vec<ExternalId>), ApiError> {
+    pub fn validate(self) -> Result<(ProgrammeFields, Vec<ExternalId>), ValidationErrors> {
         let mut errors = ValidationErrors::default();
         let funder = collect_field_id::<OrganisationId>(
             &self.funder_organisation_id,
             "funder_organisation_id",
             &mut errors,
         );
-        let external_ids = crate::resources::external_ids(&self.external_ids, &mut errors);
+        let external_ids = crate::external_ids(&self.external_ids, &mut errors);
         let fields = ProgrammeFields {
             code: self.code,
             title: self.title,
@@ -102,7 +108,7 @@ impl CreateProgramme {
             Ok(fields) => Ok((errors.into_result(fields)?, external_ids)),
             Err(more) => {
                 errors.0.extend(more.0);
-                Err(errors.into())
+                Err(errors)
             }
         }
     }
@@ -149,18 +155,18 @@ crate::list_body! {
 #[allow(dead_code)] // Documents the parameters; `ListRequest` parses them.
 pub struct ListProgrammesParams {
     #[param(minimum = 1, default = 50)]
-    pub(super) limit: Option<i64>,
-    pub(super) cursor: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
     /// `title`, `code`, `created_at`, `updated_at`, `id`, each optionally prefixed with `-`.
     #[param(
         pattern = "^[-+]?(title|code|created_at|updated_at|id)(,[-+]?(title|code|created_at|updated_at|id))*$",
         example = "-created_at"
     )]
-    pub(super) sort: Option<String>,
+    pub sort: Option<String>,
     #[param(value_type = Option<uuid::Uuid>)]
-    pub(super) funder_organisation_id: Option<String>,
+    pub funder_organisation_id: Option<String>,
     /// Text to find in the title.
-    pub(super) q: Option<String>,
+    pub q: Option<String>,
     #[param(value_type = Option<String>, format = DateTime)]
-    pub(super) updated_since: Option<String>,
+    pub updated_since: Option<String>,
 }

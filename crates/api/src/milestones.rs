@@ -1,6 +1,13 @@
 //! The shapes of milestones in requests and responses.
 
-use super::*;
+use crate::{collect_field_id, present, ExternalIdBody};
+use catalyst_domain::{
+    AwardId, ExternalId, FieldViolation, Milestone, MilestoneFields, MilestoneId, MilestoneKind,
+    MilestoneStatus, Money, Timestamp, ValidationErrors,
+};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 /// A milestone.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -39,7 +46,7 @@ impl From<&Milestone> for MilestoneResource {
             status: milestone.status,
             invoiced_on: milestone.invoiced_on,
             paid_on: milestone.paid_on,
-            external_ids: crate::resources::external_id_bodies(&milestone.external_ids),
+            external_ids: crate::external_id_bodies(&milestone.external_ids),
             version: milestone.version,
             created_at: milestone.created_at,
             updated_at: milestone.updated_at,
@@ -72,14 +79,13 @@ pub struct CreateMilestone {
 impl CreateMilestone {
     /// The fields and external ids, as far as they can be checked without the award; `award`
     /// is the one in the path, if any.
-    pub(super) fn validate(
+    pub fn validate(
         self,
         award: Option<AwardId>,
-    ) -> Result<(MilestoneFields, Vec<ExternalId>), ApiError> {
+    ) -> Result<(MilestoneFields, Vec<ExternalId>), ValidationErrors> {
         let mut errors = ValidationErrors::default();
-        let award_id =
-            crate::resources::parent_id(self.award_id.as_deref(), award, "award_id", &mut errors);
-        let external_ids = crate::resources::external_ids(&self.external_ids, &mut errors);
+        let award_id = crate::parent_id(self.award_id.as_deref(), award, "award_id", &mut errors);
+        let external_ids = crate::external_ids(&self.external_ids, &mut errors);
         match award_id {
             Some(award_id) if errors.is_empty() => Ok((
                 MilestoneFields {
@@ -91,7 +97,7 @@ impl CreateMilestone {
                 },
                 external_ids,
             )),
-            _ => Err(errors.into()),
+            _ => Err(errors),
         }
     }
 }
@@ -139,47 +145,47 @@ crate::list_body! {
 #[allow(dead_code)] // Documents the parameters; `ListRequest` parses them.
 pub struct ListMilestonesParams {
     #[param(minimum = 1, default = 50)]
-    pub(super) limit: Option<i64>,
-    pub(super) cursor: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
     /// `created_at`, `updated_at`, `id`, each optionally prefixed with `-`.
     #[param(pattern = "^[-+]?(created_at|updated_at|id)(,[-+]?(created_at|updated_at|id))*$")]
-    pub(super) sort: Option<String>,
+    pub sort: Option<String>,
     #[param(value_type = Option<uuid::Uuid>)]
-    pub(super) award_id: Option<String>,
-    pub(super) status: Option<MilestoneStatus>,
+    pub award_id: Option<String>,
+    pub status: Option<MilestoneStatus>,
     #[param(value_type = Option<String>, format = DateTime)]
-    pub(super) updated_since: Option<String>,
+    pub updated_since: Option<String>,
 }
 
 /// A payment made against an invoiced milestone: a row of a `payments` import.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct PaymentRow {
+pub struct PaymentRow {
     /// The milestone, by its id ...
     #[serde(default)]
-    pub(super) milestone_id: Option<String>,
+    pub milestone_id: Option<String>,
     /// ... or by a partner's key for it.
     #[serde(default)]
-    pub(super) milestone_external_id: Option<ExternalIdBody>,
-    pub(super) paid_on: NaiveDate,
+    pub milestone_external_id: Option<ExternalIdBody>,
+    pub paid_on: NaiveDate,
     /// When given, it must be the milestone's tranche (finance and Catalyst agree).
     #[serde(default)]
-    pub(super) amount: Option<Money>,
+    pub amount: Option<Money>,
 }
 
 impl PaymentRow {
-    pub(super) fn milestone(&self) -> Result<MilestoneRef, ApiError> {
+    pub fn milestone(&self) -> Result<MilestoneRef, ValidationErrors> {
         let mut errors = ValidationErrors::default();
         let reference = match (&self.milestone_id, &self.milestone_external_id) {
             (Some(id), None) => collect_field_id::<MilestoneId>(id, "milestone_id", &mut errors)
                 .map(MilestoneRef::Id),
             (None, Some(key)) => {
-                let key = crate::resources::external_ids(std::slice::from_ref(key), &mut errors);
+                let key = crate::external_ids(std::slice::from_ref(key), &mut errors);
                 key.into_iter().next().map(MilestoneRef::Key)
             }
             (Some(id), Some(key)) => {
                 let id = collect_field_id::<MilestoneId>(id, "milestone_id", &mut errors);
-                let key = crate::resources::external_ids(std::slice::from_ref(key), &mut errors);
+                let key = crate::external_ids(std::slice::from_ref(key), &mut errors);
                 id.zip(key.into_iter().next())
                     .map(|(id, key)| MilestoneRef::Both(id, key))
             }
@@ -194,7 +200,15 @@ impl PaymentRow {
         };
         match reference {
             Some(reference) if errors.is_empty() => Ok(reference),
-            _ => Err(errors.into()),
+            _ => Err(errors),
         }
     }
+}
+
+/// A row's milestone reference, checked on its own. A payments export names a milestone both
+/// ways when it has a partner's key, so a row may too: then they must agree.
+pub enum MilestoneRef {
+    Id(MilestoneId),
+    Key(ExternalId),
+    Both(MilestoneId, ExternalId),
 }

@@ -1,6 +1,11 @@
 //! The shapes of contacts in requests and responses.
 
-use super::*;
+use crate::{present, ExternalIdBody};
+use catalyst_domain::{
+    Contact, ContactFields, ExternalId, OrganisationId, Timestamp, ValidationErrors,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// A person at an organisation.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -29,7 +34,7 @@ impl From<&Contact> for ContactResource {
             name: contact.fields.name.clone(),
             role: contact.fields.role.clone(),
             email: contact.fields.email.clone(),
-            external_ids: crate::resources::external_id_bodies(&contact.external_ids),
+            external_ids: crate::external_id_bodies(&contact.external_ids),
             version: contact.version,
             created_at: contact.created_at,
             updated_at: contact.updated_at,
@@ -60,18 +65,18 @@ pub struct CreateContact {
 impl CreateContact {
     /// The fields and external ids, every problem reported at once; `organisation` is the one
     /// in the path, if any.
-    pub(super) fn validate(
+    pub fn validate(
         self,
         organisation: Option<OrganisationId>,
-    ) -> Result<(ContactFields, Vec<ExternalId>), ApiError> {
+    ) -> Result<(ContactFields, Vec<ExternalId>), ValidationErrors> {
         let mut errors = ValidationErrors::default();
-        let organisation_id = crate::resources::parent_id(
+        let organisation_id = crate::parent_id(
             self.organisation_id.as_deref(),
             organisation,
             "organisation_id",
             &mut errors,
         );
-        let external_ids = crate::resources::external_ids(&self.external_ids, &mut errors);
+        let external_ids = crate::external_ids(&self.external_ids, &mut errors);
         let fields = ContactFields {
             organisation_id: organisation_id.unwrap_or_else(OrganisationId::generate),
             name: self.name,
@@ -83,7 +88,7 @@ impl CreateContact {
             Ok(fields) => Ok((errors.into_result(fields)?, external_ids)),
             Err(more) => {
                 errors.0.extend(more.0);
-                Err(errors.into())
+                Err(errors)
             }
         }
     }

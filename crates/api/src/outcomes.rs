@@ -1,6 +1,10 @@
 //! The shapes of outcomes in requests and responses.
 
-use super::*;
+use crate::present;
+use catalyst_domain::{Outcome, OutcomeKind, Timestamp};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// A measured outcome of a trial.
 #[derive(Debug, Clone, Serialize, ToSchema)]

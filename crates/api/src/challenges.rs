@@ -1,6 +1,12 @@
 //! The shapes of challenges in requests and responses.
 
-use super::*;
+use crate::{collect_field_id, present, ExternalIdBody};
+use catalyst_domain::{
+    Challenge, ChallengeFields, ChallengeStatus, DocumentLink, ExternalId, Money, OrganisationId,
+    ProgrammeId, Timestamp, ValidationErrors,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 /// A challenge.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -49,24 +55,6 @@ pub struct ChallengeFigures {
     pub committed: Option<Money>,
     /// How many applications the challenge has had.
     pub applications: i64,
-}
-
-impl ChallengeResource {
-    /// The resource with its derived figures.
-    pub fn with_totals(challenge: &Challenge, totals: &ChallengeTotals) -> Self {
-        let money = |minor: i64| match totals.currency {
-            Some(currency) if !totals.mixed_currencies => Money::new(minor, currency).ok(),
-            _ => None,
-        };
-        Self {
-            totals: Some(ChallengeFigures {
-                budget: money(totals.budget),
-                committed: money(totals.committed),
-                applications: totals.applications,
-            }),
-            ..Self::from(challenge)
-        }
-    }
 }
 
 impl From<&Challenge> for ChallengeResource {
@@ -131,7 +119,7 @@ pub struct CreateChallenge {
 
 impl CreateChallenge {
     /// The fields and external ids, every problem reported at once.
-    pub(super) fn validate(self) -> Result<(ChallengeFields, Vec<ExternalId>), ApiError> {
+    pub fn validate(self) -> Result<(ChallengeFields, Vec<ExternalId>), ValidationErrors> {
         let mut errors = ValidationErrors::default();
         let programme =
             collect_field_id::<ProgrammeId>(&self.programme_id, "programme_id", &mut errors);
@@ -140,9 +128,9 @@ impl CreateChallenge {
             "owner_organisation_id",
             &mut errors,
         );
-        let external_ids = crate::resources::external_ids(&self.external_ids, &mut errors);
+        let external_ids = crate::external_ids(&self.external_ids, &mut errors);
         let (Some(programme), Some(owner)) = (programme, owner) else {
-            return Err(errors.into());
+            return Err(errors);
         };
         let fields = ChallengeFields {
             programme_id: programme,
@@ -162,7 +150,7 @@ impl CreateChallenge {
                 for violation in errors.violations() {
                     field_errors.push(violation.clone());
                 }
-                Err(field_errors.into())
+                Err(field_errors)
             }
         }
     }
@@ -199,31 +187,26 @@ pub struct UpdateChallenge {
     pub external_ids: Option<Option<Vec<ExternalIdBody>>>,
 }
 
-crate::list_body! {
-    /// A page of challenges.
-    ChallengeList of ChallengeResource
-}
-
 #[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)] // Documents the parameters; `ListRequest` parses them.
 pub struct ListChallengesParams {
     #[param(minimum = 1, default = 50)]
-    pub(super) limit: Option<i64>,
-    pub(super) cursor: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
     /// `title`, `reference`, `status`, `created_at`, `updated_at`, `id`, each optionally prefixed with `-`.
     #[param(
         pattern = "^[-+]?(title|reference|status|created_at|updated_at|id)(,[-+]?(title|reference|status|created_at|updated_at|id))*$"
     )]
-    pub(super) sort: Option<String>,
+    pub sort: Option<String>,
     #[param(value_type = Option<uuid::Uuid>)]
-    pub(super) programme_id: Option<String>,
+    pub programme_id: Option<String>,
     /// The public body that owns the challenge.
     #[param(value_type = Option<uuid::Uuid>)]
-    pub(super) owner_id: Option<String>,
-    pub(super) status: Option<ChallengeStatus>,
+    pub owner_id: Option<String>,
+    pub status: Option<ChallengeStatus>,
     /// Text to find in the title or problem statement.
-    pub(super) q: Option<String>,
+    pub q: Option<String>,
     #[param(value_type = Option<String>, format = DateTime)]
-    pub(super) updated_since: Option<String>,
+    pub updated_since: Option<String>,
 }

@@ -1,6 +1,8 @@
 //! The shapes of users in requests and responses.
 
-use super::*;
+use catalyst_domain::{Role, Timestamp, User};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 /// A person who signs in.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -55,10 +57,10 @@ pub struct CreateUser {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
-    #[serde(default, deserialize_with = "crate::resources::present")]
+    #[serde(default, deserialize_with = "crate::present")]
     #[schema(value_type = Option<String>)]
     pub name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "crate::resources::present")]
+    #[serde(default, deserialize_with = "crate::present")]
     #[schema(value_type = Option<Role>)]
     pub role: Option<Option<Role>>,
     #[serde(default)]
@@ -84,12 +86,12 @@ crate::list_body! {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)] // Documents the parameters; `QueryParams` parses them.
 pub struct ListUsersParams {
-    pub(super) role: Option<Role>,
+    pub role: Option<Role>,
     #[param(minimum = 1, default = 50)]
-    pub(super) limit: Option<i64>,
+    pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
-    pub(super) cursor: Option<String>,
+    pub cursor: Option<String>,
     /// Only users changed at or after this RFC 3339 instant.
     #[param(value_type = Option<String>, format = DateTime)]
-    pub(super) updated_since: Option<String>,
+    pub updated_since: Option<String>,
 }

@@ -1,6 +1,12 @@
 //! The shapes of awards in requests and responses.
 
-use super::*;
+use crate::{present, ExternalIdBody};
+use catalyst_domain::{
+    Award, AwardStatus, ExternalId, Money, PhaseId, Timestamp, ValidationErrors,
+};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 /// An award: a contract with one supplier in one phase.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -54,7 +60,7 @@ impl From<&Award> for AwardResource {
             ends_on: fields.ends_on,
             parent_award_id: fields.parent_award_id.map(|id| id.to_string()),
             status: award.status,
-            external_ids: crate::resources::external_id_bodies(&award.external_ids),
+            external_ids: crate::external_id_bodies(&award.external_ids),
             version: award.version,
             created_at: award.created_at,
             updated_at: award.updated_at,
@@ -97,17 +103,16 @@ pub struct CreateAward {
 impl CreateAward {
     /// The phase and the external ids; `phase` is the one in the path, if any. The rest needs
     /// the phase and the application, read when the award is made.
-    pub(super) fn validate(
+    pub fn validate(
         &self,
         phase: Option<PhaseId>,
-    ) -> Result<(PhaseId, Vec<ExternalId>), ApiError> {
+    ) -> Result<(PhaseId, Vec<ExternalId>), ValidationErrors> {
         let mut errors = ValidationErrors::default();
-        let phase_id =
-            crate::resources::parent_id(self.phase_id.as_deref(), phase, "phase_id", &mut errors);
-        let external_ids = crate::resources::external_ids(&self.external_ids, &mut errors);
+        let phase_id = crate::parent_id(self.phase_id.as_deref(), phase, "phase_id", &mut errors);
+        let external_ids = crate::external_ids(&self.external_ids, &mut errors);
         match phase_id {
             Some(phase_id) if errors.is_empty() => Ok((phase_id, external_ids)),
-            _ => Err(errors.into()),
+            _ => Err(errors),
         }
     }
 }
@@ -144,20 +149,20 @@ crate::list_body! {
 #[allow(dead_code)] // Documents the parameters; `ListRequest` parses them.
 pub struct ListAwardsParams {
     #[param(minimum = 1, default = 50)]
-    pub(super) limit: Option<i64>,
-    pub(super) cursor: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
     /// `created_at`, `updated_at`, `contract_reference`, `id`, each optionally prefixed with `-`.
     #[param(
         pattern = "^[-+]?(created_at|updated_at|contract_reference|id)(,[-+]?(created_at|updated_at|contract_reference|id))*$"
     )]
-    pub(super) sort: Option<String>,
+    pub sort: Option<String>,
     #[param(value_type = Option<uuid::Uuid>)]
-    pub(super) phase_id: Option<String>,
+    pub phase_id: Option<String>,
     #[param(value_type = Option<uuid::Uuid>)]
-    pub(super) challenge_id: Option<String>,
+    pub challenge_id: Option<String>,
     #[param(value_type = Option<uuid::Uuid>)]
-    pub(super) supplier_id: Option<String>,
-    pub(super) status: Option<AwardStatus>,
+    pub supplier_id: Option<String>,
+    pub status: Option<AwardStatus>,
     #[param(value_type = Option<String>, format = DateTime)]
-    pub(super) updated_since: Option<String>,
+    pub updated_since: Option<String>,
 }

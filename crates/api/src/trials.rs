@@ -1,6 +1,13 @@
 //! The shapes of trials in requests and responses.
 
-use super::*;
+use crate::{collect_field_id, present, ExternalIdBody};
+use catalyst_domain::{
+    AwardId, ExternalId, Money, OrganisationId, Timestamp, Trial, TrialFields, TrialStatus,
+    ValidationErrors,
+};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 /// A trial of a solution with a host body.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -52,7 +59,7 @@ impl From<&Trial> for TrialResource {
             adopted: fields.adopted,
             follow_on_value: fields.follow_on_value,
             status: trial.status,
-            external_ids: crate::resources::external_id_bodies(&trial.external_ids),
+            external_ids: crate::external_id_bodies(&trial.external_ids),
             version: trial.version,
             created_at: trial.created_at,
             updated_at: trial.updated_at,
@@ -93,7 +100,7 @@ pub struct CreateTrial {
 
 impl CreateTrial {
     /// The fields and external ids, every problem reported at once.
-    pub(super) fn validate(self) -> Result<(TrialFields, Vec<ExternalId>), ApiError> {
+    pub fn validate(self) -> Result<(TrialFields, Vec<ExternalId>), ValidationErrors> {
         let mut errors = ValidationErrors::default();
         let host = collect_field_id::<OrganisationId>(
             &self.host_organisation_id,
@@ -104,7 +111,7 @@ impl CreateTrial {
             .award_id
             .as_deref()
             .map(|id| collect_field_id::<AwardId>(id, "award_id", &mut errors));
-        let external_ids = crate::resources::external_ids(&self.external_ids, &mut errors);
+        let external_ids = crate::external_ids(&self.external_ids, &mut errors);
         let fields = TrialFields {
             award_id: award.flatten(),
             host_organisation_id: host.unwrap_or_else(OrganisationId::generate),
@@ -124,7 +131,7 @@ impl CreateTrial {
             Ok(fields) => Ok((errors.into_result(fields)?, external_ids)),
             Err(more) => {
                 errors.0.extend(more.0);
-                Err(errors.into())
+                Err(errors)
             }
         }
     }
@@ -180,19 +187,19 @@ crate::list_body! {
 #[allow(dead_code)] // Documents the parameters; `ListRequest` parses them.
 pub struct ListTrialsParams {
     #[param(minimum = 1, default = 50)]
-    pub(super) limit: Option<i64>,
-    pub(super) cursor: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
     /// `title`, `created_at`, `updated_at`, `id`, each optionally prefixed with `-`.
     #[param(
         pattern = "^[-+]?(title|created_at|updated_at|id)(,[-+]?(title|created_at|updated_at|id))*$"
     )]
-    pub(super) sort: Option<String>,
+    pub sort: Option<String>,
     #[param(value_type = Option<uuid::Uuid>)]
-    pub(super) host_id: Option<String>,
+    pub host_id: Option<String>,
     #[param(value_type = Option<uuid::Uuid>)]
-    pub(super) supplier_id: Option<String>,
-    pub(super) status: Option<TrialStatus>,
-    pub(super) adopted: Option<bool>,
+    pub supplier_id: Option<String>,
+    pub status: Option<TrialStatus>,
+    pub adopted: Option<bool>,
     #[param(value_type = Option<String>, format = DateTime)]
-    pub(super) updated_since: Option<String>,
+    pub updated_since: Option<String>,
 }

@@ -1,6 +1,13 @@
 //! The shapes of phases in requests and responses.
 
-use super::*;
+use crate::{present, ExternalIdBody};
+use catalyst_domain::{
+    ChallengeId, ExternalId, Money, Phase, PhaseFields, PhaseKind, PhaseStatus, Timestamp,
+    ValidationErrors,
+};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 /// A phase.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -57,7 +64,7 @@ impl From<&Phase> for PhaseResource {
             committed: phase.committed,
             remaining: phase.budget_check().remaining(),
             status: phase.status,
-            external_ids: crate::resources::external_id_bodies(&phase.external_ids),
+            external_ids: crate::external_id_bodies(&phase.external_ids),
             version: phase.version,
             created_at: phase.created_at,
             updated_at: phase.updated_at,
@@ -100,18 +107,18 @@ pub struct CreatePhase {
 impl CreatePhase {
     /// The fields and external ids, every problem reported at once; `challenge` is the one in
     /// the path, if any.
-    pub(super) fn validate(
+    pub fn validate(
         self,
         challenge: Option<ChallengeId>,
-    ) -> Result<(PhaseFields, Vec<ExternalId>), ApiError> {
+    ) -> Result<(PhaseFields, Vec<ExternalId>), ValidationErrors> {
         let mut errors = ValidationErrors::default();
-        let challenge_id = crate::resources::parent_id(
+        let challenge_id = crate::parent_id(
             self.challenge_id.as_deref(),
             challenge,
             "challenge_id",
             &mut errors,
         );
-        let external_ids = crate::resources::external_ids(&self.external_ids, &mut errors);
+        let external_ids = crate::external_ids(&self.external_ids, &mut errors);
         let fields = PhaseFields {
             challenge_id: challenge_id.unwrap_or_else(ChallengeId::generate),
             number: self.number,
@@ -128,7 +135,7 @@ impl CreatePhase {
             Ok(fields) => Ok((errors.into_result(fields)?, external_ids)),
             Err(more) => {
                 errors.0.extend(more.0);
-                Err(errors.into())
+                Err(errors)
             }
         }
     }
@@ -175,17 +182,17 @@ crate::list_body! {
 #[allow(dead_code)] // Documents the parameters; `ListRequest` parses them.
 pub struct ListPhasesParams {
     #[param(minimum = 1, default = 50)]
-    pub(super) limit: Option<i64>,
-    pub(super) cursor: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
     /// `number`, `created_at`, `updated_at`, `id`, each optionally prefixed with `-`.
     #[param(
         pattern = "^[-+]?(number|created_at|updated_at|id)(,[-+]?(number|created_at|updated_at|id))*$"
     )]
-    pub(super) sort: Option<String>,
+    pub sort: Option<String>,
     #[param(value_type = Option<uuid::Uuid>)]
-    pub(super) challenge_id: Option<String>,
-    pub(super) status: Option<PhaseStatus>,
-    pub(super) kind: Option<PhaseKind>,
+    pub challenge_id: Option<String>,
+    pub status: Option<PhaseStatus>,
+    pub kind: Option<PhaseKind>,
     #[param(value_type = Option<String>, format = DateTime)]
-    pub(super) updated_since: Option<String>,
+    pub updated_since: Option<String>,
 }

@@ -1,6 +1,12 @@
 //! The shapes of organisations in requests and responses.
 
-use super::*;
+use crate::{present, ExternalIdBody};
+use catalyst_domain::{
+    ExternalId, Organisation, OrganisationDraft, OrganisationFields, OrganisationIdentifier,
+    OrganisationKind, Region, Scale, Timestamp, ValidationErrors,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 /// An organisation.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -96,9 +102,9 @@ pub struct CreateOrganisation {
 
 impl CreateOrganisation {
     /// The fields and external ids, checked together so that every problem is reported at once.
-    pub(super) fn validate(self) -> Result<(OrganisationFields, Vec<ExternalId>), ApiError> {
+    pub fn validate(self) -> Result<(OrganisationFields, Vec<ExternalId>), ValidationErrors> {
         let mut errors = ValidationErrors::default();
-        let external_ids = crate::resources::external_ids(&self.external_ids, &mut errors);
+        let external_ids = crate::external_ids(&self.external_ids, &mut errors);
         let fields = OrganisationDraft {
             name: self.name,
             kind: self.kind,
@@ -114,7 +120,7 @@ impl CreateOrganisation {
                 for violation in errors.violations() {
                     field_errors.push(violation.clone());
                 }
-                Err(field_errors.into())
+                Err(field_errors)
             }
         }
     }
@@ -162,23 +168,23 @@ crate::list_body! {
 pub struct ListOrganisationsParams {
     /// Page size: 1 to 500 (larger values are reduced to 500). Default 50.
     #[param(minimum = 1, default = 50)]
-    pub(super) limit: Option<i64>,
+    pub limit: Option<i64>,
     /// The `next_cursor` of the previous page. A cursor only works with the filters and sort it
     /// was made with.
-    pub(super) cursor: Option<String>,
+    pub cursor: Option<String>,
     /// Comma-separated sort keys, `-` for descending: `name`, `kind`, `created_at`, `updated_at`,
     /// `id`. Ties are broken by `id`. Default `created_at`.
     #[param(
         pattern = "^[-+]?(name|kind|created_at|updated_at|id)(,[-+]?(name|kind|created_at|updated_at|id))*$",
         example = "-created_at,name"
     )]
-    pub(super) sort: Option<String>,
-    pub(super) kind: Option<OrganisationKind>,
-    pub(super) scale: Option<Scale>,
-    pub(super) region: Option<Region>,
+    pub sort: Option<String>,
+    pub kind: Option<OrganisationKind>,
+    pub scale: Option<Scale>,
+    pub region: Option<Region>,
     /// Case-insensitive text to find in the name.
-    pub(super) q: Option<String>,
+    pub q: Option<String>,
     /// Only organisations changed at or after this RFC 3339 instant.
     #[param(value_type = Option<String>, format = DateTime)]
-    pub(super) updated_since: Option<String>,
+    pub updated_since: Option<String>,
 }
