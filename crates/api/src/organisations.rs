@@ -114,15 +114,7 @@ impl CreateOrganisation {
             website: self.website,
         }
         .validate();
-        match fields {
-            Ok(fields) => Ok((errors.into_result(fields)?, external_ids)),
-            Err(mut field_errors) => {
-                for violation in errors.violations() {
-                    field_errors.push(violation.clone());
-                }
-                Err(field_errors)
-            }
-        }
+        errors.after(fields).map(|fields| (fields, external_ids))
     }
 }
 

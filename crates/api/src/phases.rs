@@ -131,13 +131,7 @@ impl CreatePhase {
             open_to_all: self.open_to_all,
         }
         .validate();
-        match fields {
-            Ok(fields) => Ok((errors.into_result(fields)?, external_ids)),
-            Err(more) => {
-                errors.0.extend(more.0);
-                Err(errors)
-            }
-        }
+        errors.before(fields).map(|fields| (fields, external_ids))
     }
 }
 

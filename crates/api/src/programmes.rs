@@ -104,13 +104,7 @@ impl CreateProgramme {
             closes_on: self.closes_on,
         }
         .validate();
-        match fields {
-            Ok(fields) => Ok((errors.into_result(fields)?, external_ids)),
-            Err(more) => {
-                errors.0.extend(more.0);
-                Err(errors)
-            }
-        }
+        errors.before(fields).map(|fields| (fields, external_ids))
     }
 }
 

@@ -127,13 +127,7 @@ impl CreateTrial {
             follow_on_value: None,
         }
         .validate();
-        match fields {
-            Ok(fields) => Ok((errors.into_result(fields)?, external_ids)),
-            Err(more) => {
-                errors.0.extend(more.0);
-                Err(errors)
-            }
-        }
+        errors.before(fields).map(|fields| (fields, external_ids))
     }
 }
 

@@ -56,10 +56,70 @@ impl ValidationErrors {
             Err(self)
         }
     }
+
+    /// The value of a check made after these violations were found (a body's fields after its
+    /// ids and keys), every violation at once with these listed first: `Ok` only when neither
+    /// found any.
+    pub fn before<T>(mut self, later: Result<T, ValidationErrors>) -> Result<T, ValidationErrors> {
+        match later {
+            Ok(value) => self.into_result(value),
+            Err(found) => {
+                self.0.extend(found.0);
+                Err(self)
+            }
+        }
+    }
+
+    /// As [`ValidationErrors::before`], with these violations listed after the later check's.
+    pub fn after<T>(self, later: Result<T, ValidationErrors>) -> Result<T, ValidationErrors> {
+        match later {
+            Ok(value) => self.into_result(value),
+            Err(mut found) => {
+                found.0.extend(self.0);
+                Err(found)
+            }
+        }
+    }
 }
 
 impl From<FieldViolation> for ValidationErrors {
     fn from(violation: FieldViolation) -> Self {
         Self(vec![violation])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{FieldViolation, ValidationErrors};
+
+    fn found(paths: &[&str]) -> ValidationErrors {
+        ValidationErrors(
+            paths
+                .iter()
+                .map(|path| FieldViolation::new(path, "invalid", "invalid"))
+                .collect(),
+        )
+    }
+
+    fn pointers(result: Result<(), ValidationErrors>) -> Vec<String> {
+        let errors = result.expect_err("violations");
+        errors
+            .0
+            .into_iter()
+            .map(|violation| violation.pointer)
+            .collect()
+    }
+
+    #[test]
+    fn two_checks_report_every_violation_in_the_order_asked() {
+        let later = || Err::<(), _>(found(&["title"]));
+        assert_eq!(
+            pointers(found(&["id"]).before(later())),
+            ["#/id", "#/title"]
+        );
+        assert_eq!(pointers(found(&["id"]).after(later())), ["#/title", "#/id"]);
+        assert_eq!(pointers(found(&["id"]).before(Ok(()))), ["#/id"]);
+        assert_eq!(pointers(found(&[]).after(later())), ["#/title"]);
+        assert_eq!(found(&[]).before(Ok(7)), Ok(7));
     }
 }

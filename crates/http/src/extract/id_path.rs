@@ -8,24 +8,28 @@ use std::str::FromStr;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 use catalyst_domain::{
-    ApplicationId, AwardId, ChallengeId, ContactId, MilestoneId, OrganisationId, OutcomeId,
-    PhaseId, ProgrammeId, TrialId,
+    ApplicationId, AwardId, ChallengeId, ClientId, ContactId, MilestoneId, OrganisationId,
+    OutcomeId, PhaseId, ProgrammeId, TrialId, UserId,
 };
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{KnownFormat, SchemaFormat, Type};
 use utoipa::openapi::{ObjectBuilder, Required};
 
 use crate::problem::ApiError;
-use crate::resources::path_id;
 
 /// An id type and what its record is called in paths' documentation and errors.
 pub trait RecordId: FromStr {
     /// "challenge": "no challenge has id ...", "The challenge's id".
     const RECORD: &'static str;
 
-    /// The id a path segment holds: 404 when it is not one.
+    /// The id a path segment holds: anything that is not a UUID names no record (404).
     fn from_path(text: &str) -> Result<Self, ApiError> {
-        path_id(text, Self::RECORD)
+        text.parse().map_err(|_| {
+            ApiError::NotFound(format!(
+                "no {} has id {text:?}: ids are UUIDs",
+                Self::RECORD
+            ))
+        })
     }
 }
 
@@ -41,6 +45,8 @@ record_ids! {
     ApplicationId => "application",
     AwardId => "award",
     ChallengeId => "challenge",
+    // Named so in its 404s; its path parameter is documented by hand ("The client's id").
+    ClientId => "API client",
     ContactId => "contact",
     MilestoneId => "milestone",
     OrganisationId => "organisation",
@@ -48,6 +54,7 @@ record_ids! {
     PhaseId => "phase",
     ProgrammeId => "programme",
     TrialId => "trial",
+    UserId => "user",
 }
 
 /// The path's `{id}` as a `T`.

@@ -17,10 +17,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
+use crate::extract::id_path::RecordId;
 use crate::extract::query::QueryParams;
 use crate::problem::{ApiError, ProblemItem};
 use crate::read_models::exports::text_cell;
-use crate::resources::path_id;
 use crate::server::state::AppState;
 
 /// Every page of a list, in id order.
@@ -332,7 +332,7 @@ pub async fn get_supplier_journey(
             )]))
         }
     };
-    let supplier_id: OrganisationId = path_id(&id, "organisation")?;
+    let supplier_id = OrganisationId::from_path(&id)?;
     let applications_seen = crate::resources::applications::private_visibility(caller.actor());
     let trials_seen = crate::resources::trials::visibility(caller.actor());
     let journey = state

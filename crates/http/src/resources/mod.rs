@@ -40,12 +40,6 @@ pub use catalyst_api::{
     patched_external_ids, present, required_patch, ExternalIdBody, TransitionRequest,
 };
 
-/// An id from a path segment; anything that is not a UUID names no resource.
-pub fn path_id<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, ApiError> {
-    text.parse()
-        .map_err(|_| ApiError::NotFound(format!("no {what} has id {text:?}: ids are UUIDs")))
-}
-
 /// An id in a body member: a 422 naming the member when it is not a UUID.
 pub fn field_id<T: std::str::FromStr>(text: &str, path: &str) -> Result<T, ApiError> {
     let mut errors = catalyst_domain::ValidationErrors::default();

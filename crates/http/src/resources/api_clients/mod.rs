@@ -13,6 +13,7 @@ use catalyst_persistence::{transaction, StoreError};
 use crate::auth::credentials::{random_token, sha256_hex};
 use crate::auth::Caller;
 use crate::extract::body::{read_json, Accepts};
+use crate::extract::id_path::RecordId;
 use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
 use crate::resources::{ForeignKey, StoreErrors};
@@ -23,11 +24,6 @@ pub use catalyst_api::api_clients::*;
 pub const TAG: &str = "api-clients";
 
 const ENTITY: &str = "api_clients";
-
-fn parse_id(text: &str) -> Result<ClientId, ApiError> {
-    text.parse()
-        .map_err(|_| ApiError::NotFound(format!("no API client has id {text:?}: ids are UUIDs")))
-}
 
 const STORE_ERRORS: StoreErrors = StoreErrors {
     record: "API client",
@@ -202,7 +198,7 @@ pub async fn get_api_client(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.actor().may_administer()?;
-    let id = parse_id(&id)?;
+    let id = ClientId::from_path(&id)?;
     let (client, _) = state
         .with_connection(move |connection| store::find(connection, id).map_err(map_store_error))
         .await?;
@@ -227,7 +223,7 @@ pub async fn revoke_api_client(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.actor().may_administer()?;
-    let id = parse_id(&id)?;
+    let id = ClientId::from_path(&id)?;
     let audit = AuditContext::of(&caller);
     state
         .with_connection(move |connection| {
@@ -261,7 +257,7 @@ pub async fn list_api_client_history(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.actor().may_administer()?;
-    let id = parse_id(&id)?;
+    let id = ClientId::from_path(&id)?;
     crate::resources::audit::entity_history(&request, &state, ENTITY, id.to_string(), |_| Ok(()))
         .await
 }

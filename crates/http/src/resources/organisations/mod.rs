@@ -16,6 +16,7 @@ use catalyst_persistence::{DbConnection, StoreError};
 use crate::auth::{Anyone, Caller};
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::{etag, IfMatch};
+use crate::extract::id_path::RecordId;
 use crate::extract::links::resource_path;
 use crate::extract::lists::{ListReads, ListRequest};
 use crate::problem::{ApiError, ProblemItem};
@@ -34,11 +35,6 @@ const COLLECTION: &str = "/api/v1/organisations";
 
 /// The entity's name in the audit trail.
 const ENTITY: &str = "organisations";
-
-fn parse_id(text: &str) -> Result<OrganisationId, ApiError> {
-    text.parse()
-        .map_err(|_| ApiError::NotFound(format!("no organisation has id {text:?}: ids are UUIDs")))
-}
 
 fn not_found(id: OrganisationId) -> ApiError {
     ApiError::NotFound(format!("no organisation has id {id}"))
@@ -196,7 +192,7 @@ pub async fn update_organisation(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&id)?;
+    let id = OrganisationId::from_path(&id)?;
     let audit = AuditContext::of(&caller);
     let if_match = IfMatch::from_headers(request.headers())?;
     let body: UpdateOrganisation =

@@ -13,6 +13,7 @@ use crate::auth::Caller;
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::{etag, IfMatch};
 use crate::extract::pagination::{collect_errors, parse_limit};
+use crate::extract::id_path::RecordId;
 use crate::extract::query::QueryParams;
 use crate::problem::{ApiError, ProblemItem};
 use crate::resources::audit::AuditContext;
@@ -36,11 +37,6 @@ fn not_me(text: &str, method: &str) -> Result<(), ApiError> {
         });
     }
     Ok(())
-}
-
-fn parse_id(text: &str) -> Result<UserId, ApiError> {
-    text.parse()
-        .map_err(|_| ApiError::NotFound(format!("no user has id {text:?}: ids are UUIDs")))
 }
 
 /// An admin may not demote or delete themselves: it would end their own session at once and
@@ -309,7 +305,7 @@ pub async fn get_user(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.actor().may_administer()?;
-    let id = parse_id(&id)?;
+    let id = UserId::from_path(&id)?;
     let user = state
         .with_connection(move |connection| store::find(connection, id).map_err(map_store_error))
         .await?;
@@ -341,7 +337,7 @@ pub async fn update_user(
 ) -> Result<HttpResponse, ApiError> {
     not_me(&id, "PATCH")?;
     caller.actor().may_administer()?;
-    let id = parse_id(&id)?;
+    let id = UserId::from_path(&id)?;
     let body: UpdateUser =
         read_json(&request, payload, state.body_limit, Accepts::MergePatch).await?;
     let if_match = IfMatch::from_headers(request.headers())?;
@@ -413,7 +409,7 @@ pub async fn delete_user(
 ) -> Result<HttpResponse, ApiError> {
     not_me(&id, "DELETE")?;
     caller.actor().may_administer()?;
-    let id = parse_id(&id)?;
+    let id = UserId::from_path(&id)?;
     refuse_own_account(&caller.actor().subject(), id, "delete your own account")?;
     let audit = AuditContext::of(&caller);
     state
@@ -455,7 +451,7 @@ pub async fn list_user_history(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.actor().may_administer()?;
-    let id = parse_id(&id)?;
+    let id = UserId::from_path(&id)?;
     // A deleted user's trail stays readable: it is the record of who did what.
     crate::resources::audit::entity_history(&request, &state, ENTITY, id.to_string(), |_| Ok(()))
         .await
