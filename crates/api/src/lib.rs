@@ -10,16 +10,20 @@ pub mod awards;
 pub mod challenges;
 pub mod contacts;
 pub mod external_ids;
+pub mod feeds;
 pub mod ids;
 pub mod imports;
+pub mod journeys;
 pub mod lists;
 pub mod merge_patch;
 pub mod milestones;
+pub mod ocds;
 pub mod organisations;
 pub mod outcomes;
 pub mod phases;
 pub mod problem;
 pub mod programmes;
+pub mod reports;
 pub mod trials;
 pub mod users;
 pub mod webhooks;
@@ -39,6 +43,17 @@ use utoipa::ToSchema;
 pub struct TransitionRequest {
     /// The status to move to.
     pub to: String,
+}
+
+/// FNV-1a: stable across releases and platforms, unlike the standard library's hasher. This is a
+/// consistency check, not a security boundary.
+pub fn fingerprint(canonical_query: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in canonical_query.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
 }
 
 #[cfg(test)]

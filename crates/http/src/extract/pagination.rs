@@ -82,16 +82,8 @@ struct CursorBody {
     k: Vec<String>,
 }
 
-/// FNV-1a: stable across releases and platforms, unlike the standard library's hasher. This is a
-/// consistency check, not a security boundary.
-pub fn fingerprint(canonical_query: &str) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in canonical_query.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{hash:016x}")
-}
+// A release's id (OCDS) is made with it too, so it lives with the API's shapes.
+pub use catalyst_api::fingerprint;
 
 pub fn encode_cursor(after: &After, query_fingerprint: &str) -> String {
     let body = CursorBody {

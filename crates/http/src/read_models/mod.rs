@@ -6,5 +6,4 @@ pub mod exports;
 pub mod feeds;
 pub mod journeys;
 pub mod ocds;
-pub mod report_schemas;
 pub mod reports;

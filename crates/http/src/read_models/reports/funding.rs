@@ -44,7 +44,7 @@ report_endpoints! {
     /// sums of the rows. CSV gives money in pounds and pence.
     funding_report at "/reports/funding", funding_report_csv at "/reports/funding.csv",
     chart funding_report_svg at "/reports/funding.svg",
-    schema = crate::read_models::report_schemas::FundingReport,
+    schema = catalyst_api::reports::FundingReport,
     answer = funding_answer,
     csv_summary = "Funding, as CSV: the same rows, a line each after a header."
 }

@@ -91,7 +91,7 @@ report_endpoints! {
     /// start, the trial's start.
     funnel_report at "/reports/funnel", funnel_report_csv at "/reports/funnel.csv",
     chart funnel_report_svg at "/reports/funnel.svg",
-    schema = crate::read_models::report_schemas::FunnelReport,
+    schema = catalyst_api::reports::FunnelReport,
     answer = funnel_answer,
     csv_summary = "Supplier funnel, as CSV: the same rows, a line each after a header."
 }

@@ -69,7 +69,7 @@ report_endpoints! {
     /// `financial_year` (default).
     payment_times_report at "/reports/payment-times", payment_times_report_csv at "/reports/payment-times.csv",
     chart payment_times_report_svg at "/reports/payment-times.svg",
-    schema = crate::read_models::report_schemas::PaymentTimesReport,
+    schema = catalyst_api::reports::PaymentTimesReport,
     answer = payment_times_answer,
     csv_summary = "Payment times, as CSV: the same rows, a line each after a header."
 }

@@ -84,7 +84,7 @@ report_endpoints! {
     /// `programme`, `challenge`, `owner`. The totals add `phase_1_to_phase_2_rate` and
     /// `phase_2_to_adoption_rate`.
     pipeline_report at "/reports/pipeline", pipeline_report_csv at "/reports/pipeline.csv",
-    schema = crate::read_models::report_schemas::PipelineReport,
+    schema = catalyst_api::reports::PipelineReport,
     answer = pipeline_answer,
     csv_summary = "Pipeline, as CSV: the same rows, a line each after a header."
 }

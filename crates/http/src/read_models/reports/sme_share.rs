@@ -75,7 +75,7 @@ report_endpoints! {
     /// (default `owner,financial_year`); rows are split by currency.
     sme_share_report at "/reports/sme-share", sme_share_report_csv at "/reports/sme-share.csv",
     chart sme_share_report_svg at "/reports/sme-share.svg",
-    schema = crate::read_models::report_schemas::SmeShareReport,
+    schema = catalyst_api::reports::SmeShareReport,
     answer = sme_share_answer,
     csv_summary = "SME share, as CSV: the same rows, a line each after a header."
 }

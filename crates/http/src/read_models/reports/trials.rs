@@ -85,7 +85,7 @@ report_endpoints! {
     /// trial's award), `financial_year` (of its start). Every trial counts, private ones included:
     /// reports are for programme staff and the hosts' own officers.
     trials_report at "/reports/trials", trials_report_csv at "/reports/trials.csv",
-    schema = crate::read_models::report_schemas::TrialsReport,
+    schema = catalyst_api::reports::TrialsReport,
     answer = trials_answer,
     csv_summary = "Trials, as CSV: the same rows, a line each after a header."
 }

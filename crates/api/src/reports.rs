@@ -1,8 +1,8 @@
 //! What each report's rows and totals hold, as the spec states it, so generated clients get
 //! typed figures (`totals[0].committed.amount`) rather than bare objects. The reports build
-//! their rows as named cells (`reports.rs`); `tests/api/reports.rs` checks every member of real
-//! answers, grouped by every dimension, against these schemas, so the two cannot drift apart.
-//! Never built: these types exist for the document.
+//! their rows as named cells (the http crate's `read_models/reports/`); `tests/api/reports.rs`
+//! checks every member of real answers, grouped by every dimension, against these schemas, so
+//! the two cannot drift apart. Never built: these types exist for the document.
 
 #![allow(dead_code)]
 

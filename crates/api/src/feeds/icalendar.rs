@@ -49,7 +49,7 @@ fn day(date: NaiveDate) -> String {
 }
 
 /// The calendar document.
-pub(super) fn calendar(base: &str, found: &[Opportunity], latest: Option<Timestamp>) -> String {
+pub fn calendar(base: &str, found: &[Opportunity], latest: Option<Timestamp>) -> String {
     let stamp = moment(latest.unwrap_or_else(Timestamp::now));
     let mut out = String::new();
     for content in [

@@ -26,7 +26,7 @@ fn xml(text: &str) -> String {
 }
 
 /// The feed document.
-pub(super) fn feed(
+pub fn feed(
     base: &str,
     self_url: &str,
     found: &[Opportunity],
