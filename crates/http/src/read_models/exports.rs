@@ -5,6 +5,11 @@
 use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{get, web, HttpRequest, HttpResponse};
+use catalyst_api::{
+    applications::ApplicationResource, awards::AwardResource, challenges::ChallengeResource,
+    milestones::MilestoneResource, organisations::OrganisationResource, phases::PhaseResource,
+    programmes::ProgrammeResource, trials::TrialResource,
+};
 use catalyst_domain::{Actor, Scope};
 use catalyst_persistence::keyset::{After, Page, Sort};
 use catalyst_persistence::{
@@ -263,82 +268,57 @@ fn to_values<T, R: Serialize>(
     })
 }
 
+/// A page reader over a store's `list` in id order, as `$resource`: with `seen`, what the
+/// caller may see of it (worked out once, before any page).
+macro_rules! pages {
+    ($store:ident, $sort:ident, $resource:ty) => {
+        Box::new(|connection, after| {
+            let sort = Sort::ascending($store::$sort::Id);
+            let page = $store::list(connection, &Default::default(), &sort, after, PAGE_ROWS)?;
+            to_values(page, |item| <$resource>::from(item))
+        })
+    };
+    ($store:ident, $sort:ident, $resource:ty, seen = $seen:expr) => {{
+        let seen = $seen;
+        Box::new(move |connection, after| {
+            let sort = Sort::ascending($store::$sort::Id);
+            let page = $store::list(
+                connection,
+                &seen,
+                &Default::default(),
+                &sort,
+                after,
+                PAGE_ROWS,
+            )?;
+            to_values(page, |item| <$resource>::from(item))
+        })
+    }};
+}
+
 /// How `actor` reads pages of `collection`: the same visibility as the collection's list.
 fn page_reader(collection: &str, actor: &Actor) -> Option<PageReader> {
     Some(match collection {
-        "organisations" => Box::new(|connection, after| {
-            let sort = Sort::ascending(organisations::OrganisationSortField::Id);
-            let page =
-                organisations::list(connection, &Default::default(), &sort, after, PAGE_ROWS)?;
-            to_values(page, |item| {
-                crate::resources::organisations::OrganisationResource::from(item)
-            })
-        }),
-        "programmes" => Box::new(|connection, after| {
-            let sort = Sort::ascending(programmes::ProgrammeSortField::Id);
-            let page = programmes::list(connection, &Default::default(), &sort, after, PAGE_ROWS)?;
-            to_values(page, |item| {
-                crate::resources::programmes::ProgrammeResource::from(item)
-            })
-        }),
-        "challenges" => {
-            let seen = crate::resources::challenges::visibility(actor);
-            Box::new(move |connection, after| {
-                let sort = Sort::ascending(challenges::ChallengeSortField::Id);
-                let page = challenges::list(
-                    connection,
-                    &seen,
-                    &Default::default(),
-                    &sort,
-                    after,
-                    PAGE_ROWS,
-                )?;
-                to_values(page, |item| {
-                    crate::resources::challenges::ChallengeResource::from(item)
-                })
-            })
-        }
-        "phases" => {
-            let seen = crate::resources::challenges::visibility(actor);
-            Box::new(move |connection, after| {
-                let sort = Sort::ascending(phases::PhaseSortField::Id);
-                let page = phases::list(
-                    connection,
-                    &seen,
-                    &Default::default(),
-                    &sort,
-                    after,
-                    PAGE_ROWS,
-                )?;
-                to_values(page, |item| {
-                    crate::resources::phases::PhaseResource::from(item)
-                })
-            })
-        }
-        "applications" => {
-            let seen = crate::resources::applications::private_visibility(actor);
-            Box::new(move |connection, after| {
-                let sort = Sort::ascending(applications::ApplicationSortField::Id);
-                let page = applications::list(
-                    connection,
-                    &seen,
-                    &Default::default(),
-                    &sort,
-                    after,
-                    PAGE_ROWS,
-                )?;
-                to_values(page, |item| {
-                    crate::resources::applications::ApplicationResource::from(item)
-                })
-            })
-        }
-        "awards" => Box::new(|connection, after| {
-            let sort = Sort::ascending(awards::AwardSortField::Id);
-            let page = awards::list(connection, &Default::default(), &sort, after, PAGE_ROWS)?;
-            to_values(page, |item| {
-                crate::resources::awards::AwardResource::from(item)
-            })
-        }),
+        "organisations" => pages!(organisations, OrganisationSortField, OrganisationResource),
+        "programmes" => pages!(programmes, ProgrammeSortField, ProgrammeResource),
+        "challenges" => pages!(
+            challenges,
+            ChallengeSortField,
+            ChallengeResource,
+            seen = crate::resources::challenges::visibility(actor)
+        ),
+        "phases" => pages!(
+            phases,
+            PhaseSortField,
+            PhaseResource,
+            seen = crate::resources::challenges::visibility(actor)
+        ),
+        "applications" => pages!(
+            applications,
+            ApplicationSortField,
+            ApplicationResource,
+            seen = crate::resources::applications::private_visibility(actor)
+        ),
+        "awards" => pages!(awards, AwardSortField, AwardResource),
         // Payments are the paid milestones, read the same way, as rows of the payments import.
         "milestones" | "payments" => {
             let seen = crate::resources::applications::private_visibility(actor);
@@ -353,29 +333,16 @@ fn page_reader(collection: &str, actor: &Actor) -> Option<PageReader> {
                 if payments {
                     to_values(page, payment_row)
                 } else {
-                    to_values(page, |item| {
-                        crate::resources::milestones::MilestoneResource::from(item)
-                    })
+                    to_values(page, |item| MilestoneResource::from(item))
                 }
             })
         }
-        "trials" => {
-            let seen = crate::resources::trials::visibility(actor);
-            Box::new(move |connection, after| {
-                let sort = Sort::ascending(trials::TrialSortField::Id);
-                let page = trials::list(
-                    connection,
-                    &seen,
-                    &Default::default(),
-                    &sort,
-                    after,
-                    PAGE_ROWS,
-                )?;
-                to_values(page, |item| {
-                    crate::resources::trials::TrialResource::from(item)
-                })
-            })
-        }
+        "trials" => pages!(
+            trials,
+            TrialSortField,
+            TrialResource,
+            seen = crate::resources::trials::visibility(actor)
+        ),
         _ => return None,
     })
 }
