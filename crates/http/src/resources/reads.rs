@@ -19,6 +19,7 @@ use crate::auth::Reader;
 use crate::extract::conditional::{etag, if_none_match_matches};
 use crate::extract::id_path::RecordId;
 use crate::problem::ApiError;
+use crate::resources::audit::Audited;
 use crate::resources::with_etag;
 use crate::server::state::AppState;
 
@@ -28,8 +29,7 @@ pub trait Readable {
     /// The caller's visibility, worked out before the blocking hop.
     type Seen: Send + 'static;
     /// The record as found.
-    type Found: Send + 'static;
-    type Resource: Serialize;
+    type Found: FoundRecord + Send + 'static;
 
     /// The audit trail's name for the collection.
     const ENTITY: &'static str;
@@ -43,9 +43,39 @@ pub trait Readable {
         id: Self::Id,
         seen: &Self::Seen,
     ) -> Result<Self::Found, ApiError>;
-    fn version(found: &Self::Found) -> i64;
-    fn resource(found: &Self::Found) -> Self::Resource;
+    /// Its version: the ETag.
+    fn version(found: &Self::Found) -> i64 {
+        found.record().audited_version()
+    }
+    /// What the API shows of it.
+    fn resource(found: &Self::Found) -> Resource<Self> {
+        Resource::<Self>::from(found.record())
+    }
 }
+
+/// What a read finds: a record, or a record with what was read beside it (a phase with its
+/// challenge, whose visibility it has); its ETag and its resource are the record's.
+pub trait FoundRecord {
+    type Record: Audited;
+    fn record(&self) -> &Self::Record;
+}
+
+impl<T: Audited> FoundRecord for T {
+    type Record = T;
+    fn record(&self) -> &T {
+        self
+    }
+}
+
+impl<T: Audited, Beside> FoundRecord for (T, Beside) {
+    type Record = T;
+    fn record(&self) -> &T {
+        &self.0
+    }
+}
+
+/// The resource a [`Readable`] collection shows for what it finds.
+pub type Resource<R> = <<<R as Readable>::Found as FoundRecord>::Record as Audited>::Resource;
 
 /// The caller's own check for a public collection's [`Readable::may_read`].
 pub fn anyone(_: &Actor) -> Result<(), ApiError> {

@@ -14,7 +14,7 @@ use crate::auth::Caller;
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::{check_if_none_match_syntax, if_none_match_matches, IfMatch};
 use crate::problem::ApiError;
-use crate::resources::audit::AuditContext;
+use crate::resources::audit::{AuditContext, Audited};
 use crate::resources::external_key;
 use crate::server::state::AppState;
 use crate::workers::import_engine::Applied;
@@ -58,9 +58,9 @@ impl Reply {
 }
 
 /// A collection whose records partners key by their own ids.
-pub(crate) trait Keyed: Sized + Send + 'static {
-    /// Its URL segment and its name in the change feed.
-    const COLLECTION: &'static str;
+/// Its URL segment and its name in the change feed are its `Audited::ENTITY`; its id, version
+/// and representation are its record's.
+pub(crate) trait Keyed: Audited + Sized + Send + 'static {
     /// One record, in messages ("an award").
     const NOUN: &'static str;
     /// Whether no record of the collection is public, so that reading one needs a token (401
@@ -71,8 +71,6 @@ pub(crate) trait Keyed: Sized + Send + 'static {
     /// The body checked on its own, before any record is read.
     type Checked: Send + 'static;
 
-    fn id(&self) -> String;
-    fn version(&self) -> i64;
     fn external_ids(&self) -> &[ExternalId];
 
     /// Checks what the body alone can show; its external ids come back apart.
@@ -97,19 +95,15 @@ pub(crate) trait Keyed: Sized + Send + 'static {
     ) -> Result<Saved<Self>, ApiError>;
 
     /// Its representation.
-    fn reply(&self, connection: &mut DbConnection) -> Result<Reply, ApiError>;
+    fn reply(&self, _connection: &mut DbConnection) -> Result<Reply, ApiError> {
+        Reply::of(self.audited_version(), &Self::Resource::from(self))
+    }
 }
 
-/// The accessors of `Keyed` for a domain record (`id`, `version` and `external_ids` fields).
+/// `Keyed::external_ids` for a domain record (its `external_ids` field).
 #[macro_export]
 macro_rules! keyed_record_fields {
     () => {
-        fn id(&self) -> String {
-            self.id.to_string()
-        }
-        fn version(&self) -> i64 {
-            self.version
-        }
         fn external_ids(&self) -> &[catalyst_domain::ExternalId] {
             &self.external_ids
         }
@@ -225,7 +219,7 @@ pub(crate) async fn put<T: Keyed>(
                 let existing = T::find_by_key(connection, &key, caller.actor())?;
                 match &existing {
                     Some(current) => {
-                        if if_none_match_matches(&headers, current.version())? {
+                        if if_none_match_matches(&headers, current.audited_version())? {
                             return Err(ApiError::PreconditionFailed(format!(
                                 "{} {:?} is {} already (If-None-Match: *)",
                                 key.source,
@@ -233,7 +227,7 @@ pub(crate) async fn put<T: Keyed>(
                                 T::NOUN
                             )));
                         }
-                        if_match.check(current.version())?;
+                        if_match.check(current.audited_version())?;
                     }
                     None if if_match.is_present() => {
                         return Err(ApiError::PreconditionFailed(format!(
@@ -256,7 +250,7 @@ pub(crate) async fn put<T: Keyed>(
                 let created = matches!(saved, Saved::Created(_));
                 let record = saved.record();
                 let reply = record.reply(connection)?;
-                Ok(((created, record.id()), reply))
+                Ok(((created, record.audited_id()), reply))
             })
         })
         .await?;
@@ -267,7 +261,7 @@ pub(crate) async fn put<T: Keyed>(
     let mut response = reply.respond(StatusCode::CREATED);
     response.headers_mut().insert(
         header::LOCATION,
-        HeaderValue::from_str(&format!("/api/v1/{}/{id}", T::COLLECTION))
+        HeaderValue::from_str(&format!("/api/v1/{}/{id}", T::ENTITY))
             .map_err(|_| ApiError::Internal)?,
     );
     Ok(response)
@@ -349,9 +343,9 @@ impl<T: FoundById> ImportRow<T> {
                 self.checked,
                 external_ids,
             )? {
-                Saved::Created(record) => Applied::Created(record.id()),
-                Saved::Updated(record) => Applied::Updated(record.id()),
-                Saved::Unchanged(record) => Applied::Unchanged(record.id()),
+                Saved::Created(record) => Applied::Created(record.audited_id()),
+                Saved::Updated(record) => Applied::Updated(record.audited_id()),
+                Saved::Unchanged(record) => Applied::Unchanged(record.audited_id()),
             },
         )
     }

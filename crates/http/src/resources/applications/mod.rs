@@ -26,7 +26,7 @@ use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{transition, Moves};
 use crate::resources::updates::{self, Updates};
-use crate::resources::upsert::{fixed, found_visible, CreatedInBulk, Keyed, Reply, Saved};
+use crate::resources::upsert::{fixed, found_visible, CreatedInBulk, Keyed, Saved};
 use crate::resources::{created, required_patch, with_etag, TransitionRequest};
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
 use crate::server::state::AppState;
@@ -320,7 +320,6 @@ impl Readable for Applications {
     type Id = ApplicationId;
     type Seen = PrivateVisibility;
     type Found = Application;
-    type Resource = ApplicationResource;
     const ENTITY: &'static str = ENTITY;
 
     fn may_read(actor: &Actor) -> Result<(), ApiError> {
@@ -337,14 +336,6 @@ impl Readable for Applications {
         seen: &PrivateVisibility,
     ) -> Result<Application, ApiError> {
         store::find_visible(connection, id, seen).map_err(map_store_error)
-    }
-
-    fn version(found: &Application) -> i64 {
-        found.version
-    }
-
-    fn resource(found: &Application) -> ApplicationResource {
-        ApplicationResource::from(found)
     }
 }
 
@@ -536,7 +527,6 @@ crate::found_by_id!(Application, |connection, id, actor| {
 });
 
 impl Keyed for Application {
-    const COLLECTION: &'static str = "applications";
     const NOUN: &'static str = "application";
     const PRIVATE: bool = true;
     type Body = CreateApplication;
@@ -610,9 +600,6 @@ impl Keyed for Application {
             ..current.clone()
         };
         write_update(connection, audit, current, updated)
-    }
-    fn reply(&self, _connection: &mut DbConnection) -> Result<Reply, ApiError> {
-        Reply::of(self.version, &ApplicationResource::from(self))
     }
 }
 

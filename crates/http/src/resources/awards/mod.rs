@@ -24,7 +24,7 @@ use crate::resources::audit::AuditContext;
 use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{transition, Moves};
 use crate::resources::updates::{self, Updates};
-use crate::resources::upsert::{fixed, found, CreatedInBulk, Keyed, Reply, Saved};
+use crate::resources::upsert::{fixed, found, CreatedInBulk, Keyed, Saved};
 use crate::resources::{
     created, field_id, optional_patch, required_patch, with_etag, TransitionRequest,
 };
@@ -415,7 +415,6 @@ impl Readable for Awards {
     type Id = AwardId;
     type Seen = ();
     type Found = Award;
-    type Resource = AwardResource;
     const ENTITY: &'static str = ENTITY;
 
     fn may_read(actor: &Actor) -> Result<(), ApiError> {
@@ -426,14 +425,6 @@ impl Readable for Awards {
 
     fn find(connection: &mut DbConnection, id: AwardId, _seen: &()) -> Result<Award, ApiError> {
         store::find(connection, id).map_err(map_store_error)
-    }
-
-    fn version(found: &Award) -> i64 {
-        found.version
-    }
-
-    fn resource(found: &Award) -> AwardResource {
-        AwardResource::from(found)
     }
 }
 
@@ -515,7 +506,6 @@ pub struct AwardRequest {
 crate::found_by_id!(Award, |connection, id, _actor| store::find(connection, id));
 
 impl Keyed for Award {
-    const COLLECTION: &'static str = "awards";
     const NOUN: &'static str = "award";
     type Body = CreateAward;
     type Checked = AwardRequest;
@@ -590,9 +580,6 @@ impl Keyed for Award {
         }
         .validate(&phase.fields)?;
         write_update(connection, audit, current, fields, external_ids)
-    }
-    fn reply(&self, _connection: &mut DbConnection) -> Result<Reply, ApiError> {
-        Reply::of(self.version, &AwardResource::from(self))
     }
 }
 

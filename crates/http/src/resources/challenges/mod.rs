@@ -406,7 +406,6 @@ impl Readable for Challenges {
     type Id = ChallengeId;
     type Seen = Visibility;
     type Found = Challenge;
-    type Resource = ChallengeResource;
     const ENTITY: &'static str = ENTITY;
 
     fn may_read(actor: &Actor) -> Result<(), ApiError> {
@@ -423,14 +422,6 @@ impl Readable for Challenges {
         seen: &Visibility,
     ) -> Result<Challenge, ApiError> {
         store::find_visible(connection, id, seen).map_err(map_store_error)
-    }
-
-    fn version(found: &Challenge) -> i64 {
-        found.version
-    }
-
-    fn resource(found: &Challenge) -> ChallengeResource {
-        ChallengeResource::from(found)
     }
 }
 
@@ -593,7 +584,6 @@ crate::found_by_id!(Challenge, |connection, id, actor| {
 });
 
 impl Keyed for Challenge {
-    const COLLECTION: &'static str = "challenges";
     const NOUN: &'static str = "challenge";
     type Body = CreateChallenge;
     type Checked = ChallengeFields;

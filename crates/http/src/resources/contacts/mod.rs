@@ -19,7 +19,7 @@ use crate::resources::audit::AuditContext;
 use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
 use crate::resources::updates::{self, Updates};
-use crate::resources::upsert::{fixed, found_visible, Keyed, Reply, Saved};
+use crate::resources::upsert::{fixed, found_visible, Keyed, Saved};
 use crate::resources::{created, optional_patch, required_patch};
 use crate::resources::{ForeignKey, StoreErrors};
 use crate::server::state::AppState;
@@ -218,7 +218,6 @@ impl Readable for Contacts {
     type Id = ContactId;
     type Seen = Actor;
     type Found = Contact;
-    type Resource = ContactResource;
     const ENTITY: &'static str = ENTITY;
 
     fn may_read(actor: &Actor) -> Result<(), ApiError> {
@@ -235,14 +234,6 @@ impl Readable for Contacts {
         seen: &Actor,
     ) -> Result<Contact, ApiError> {
         find_visible(connection, id, seen)
-    }
-
-    fn version(found: &Contact) -> i64 {
-        found.version
-    }
-
-    fn resource(found: &Contact) -> ContactResource {
-        ContactResource::from(found)
     }
 }
 
@@ -312,7 +303,6 @@ fn replace(
 }
 
 impl Keyed for Contact {
-    const COLLECTION: &'static str = "contacts";
     const NOUN: &'static str = "contact";
     const PRIVATE: bool = true;
     type Body = CreateContact;
@@ -364,9 +354,6 @@ impl Keyed for Contact {
         );
         errors.into_result(())?;
         replace(connection, audit, current, fields, external_ids)
-    }
-    fn reply(&self, _connection: &mut DbConnection) -> Result<Reply, ApiError> {
-        Reply::of(self.version, &ContactResource::from(self))
     }
 }
 

@@ -26,7 +26,7 @@ use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{transition, Moves};
 use crate::resources::updates::{self, Updates};
-use crate::resources::upsert::{fixed, found_visible, Keyed, Reply, Saved};
+use crate::resources::upsert::{fixed, found_visible, Keyed, Saved};
 use crate::resources::{created, optional_patch, required_patch, with_etag};
 use crate::resources::{ForeignKey, StoreErrors};
 use crate::server::state::AppState;
@@ -234,7 +234,6 @@ impl Readable for Milestones {
     type Id = MilestoneId;
     type Seen = PrivateVisibility;
     type Found = Milestone;
-    type Resource = MilestoneResource;
     const ENTITY: &'static str = ENTITY;
 
     fn may_read(actor: &Actor) -> Result<(), ApiError> {
@@ -251,14 +250,6 @@ impl Readable for Milestones {
         seen: &PrivateVisibility,
     ) -> Result<Milestone, ApiError> {
         store::find_visible(connection, id, seen).map_err(map_store_error)
-    }
-
-    fn version(found: &Milestone) -> i64 {
-        found.version
-    }
-
-    fn resource(found: &Milestone) -> MilestoneResource {
-        MilestoneResource::from(found)
     }
 }
 
@@ -612,7 +603,6 @@ fn write_replacement(
 }
 
 impl Keyed for Milestone {
-    const COLLECTION: &'static str = "milestones";
     const NOUN: &'static str = "milestone";
     const PRIVATE: bool = true;
     type Body = CreateMilestone;
@@ -671,9 +661,6 @@ impl Keyed for Milestone {
             external_ids,
             &IfMatch::absent(),
         )
-    }
-    fn reply(&self, _connection: &mut DbConnection) -> Result<Reply, ApiError> {
-        Reply::of(self.version, &MilestoneResource::from(self))
     }
 }
 

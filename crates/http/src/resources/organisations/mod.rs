@@ -23,7 +23,7 @@ use crate::problem::{ApiError, ProblemItem};
 use crate::resources::audit::AuditContext;
 use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
-use crate::resources::upsert::{found, CreatedInBulk, Keyed, Reply, Saved};
+use crate::resources::upsert::{found, CreatedInBulk, Keyed, Saved};
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
 use crate::server::state::AppState;
 
@@ -296,7 +296,6 @@ impl Readable for Organisations {
     type Id = OrganisationId;
     type Seen = ();
     type Found = Organisation;
-    type Resource = OrganisationResource;
     const ENTITY: &'static str = ENTITY;
 
     fn may_read(actor: &Actor) -> Result<(), ApiError> {
@@ -311,14 +310,6 @@ impl Readable for Organisations {
         _seen: &(),
     ) -> Result<Organisation, ApiError> {
         store::find(connection, id).map_err(|error| map_store_error(id, error))
-    }
-
-    fn version(found: &Organisation) -> i64 {
-        found.version
-    }
-
-    fn resource(found: &Organisation) -> OrganisationResource {
-        OrganisationResource::from(found)
     }
 }
 
@@ -400,7 +391,6 @@ crate::found_by_id!(Organisation, |connection, id, _actor| store::find(
 ));
 
 impl Keyed for Organisation {
-    const COLLECTION: &'static str = "organisations";
     const NOUN: &'static str = "organisation";
     type Body = CreateOrganisation;
     type Checked = OrganisationFields;
@@ -426,12 +416,6 @@ impl Keyed for Organisation {
         external_ids: Vec<ExternalId>,
     ) -> Result<Saved<Self>, ApiError> {
         save_whole(connection, actor, audit, existing, fields, external_ids)
-    }
-    fn reply(
-        &self,
-        _connection: &mut catalyst_persistence::DbConnection,
-    ) -> Result<Reply, ApiError> {
-        Reply::of(self.version, &OrganisationResource::from(self.clone()))
     }
 }
 

@@ -229,7 +229,6 @@ impl Readable for Outcomes {
     type Id = OutcomeId;
     type Seen = TrialVisibility;
     type Found = (Outcome, Trial);
-    type Resource = OutcomeResource;
     const ENTITY: &'static str = OUTCOMES;
 
     fn may_read(actor: &Actor) -> Result<(), ApiError> {
@@ -246,14 +245,6 @@ impl Readable for Outcomes {
         seen: &TrialVisibility,
     ) -> Result<(Outcome, Trial), ApiError> {
         find_outcome(connection, id, seen)
-    }
-
-    fn version(found: &(Outcome, Trial)) -> i64 {
-        found.0.version
-    }
-
-    fn resource(found: &(Outcome, Trial)) -> OutcomeResource {
-        OutcomeResource::from(&found.0)
     }
 }
 

@@ -23,7 +23,7 @@ use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{transition, Moves};
 use crate::resources::updates::{self, Updates};
-use crate::resources::upsert::{fixed, found_visible, Keyed, Reply, Saved};
+use crate::resources::upsert::{fixed, found_visible, Keyed, Saved};
 use crate::resources::{created, optional_patch, required_patch, with_etag, TransitionRequest};
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
 use crate::server::state::AppState;
@@ -308,7 +308,6 @@ impl Readable for Phases {
     type Id = PhaseId;
     type Seen = Visibility;
     type Found = (Phase, Challenge);
-    type Resource = PhaseResource;
     const ENTITY: &'static str = ENTITY;
 
     fn may_read(actor: &Actor) -> Result<(), ApiError> {
@@ -325,14 +324,6 @@ impl Readable for Phases {
         seen: &Visibility,
     ) -> Result<(Phase, Challenge), ApiError> {
         find_visible(connection, id, seen)
-    }
-
-    fn version(found: &(Phase, Challenge)) -> i64 {
-        found.0.version
-    }
-
-    fn resource(found: &(Phase, Challenge)) -> PhaseResource {
-        PhaseResource::from(&found.0)
     }
 }
 
@@ -478,7 +469,6 @@ fn replace(
 }
 
 impl Keyed for Phase {
-    const COLLECTION: &'static str = "phases";
     const NOUN: &'static str = "phase";
     type Body = CreatePhase;
     type Checked = PhaseFields;
@@ -537,9 +527,6 @@ impl Keyed for Phase {
         );
         errors.into_result(())?;
         replace(connection, audit, current, &challenge, fields, external_ids)
-    }
-    fn reply(&self, _connection: &mut DbConnection) -> Result<Reply, ApiError> {
-        Reply::of(self.version, &PhaseResource::from(self))
     }
 }
 

@@ -19,7 +19,7 @@ use crate::resources::audit::AuditContext;
 use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
 use crate::resources::updates::{self, Updates};
-use crate::resources::upsert::{found, Keyed, Reply, Saved};
+use crate::resources::upsert::{found, Keyed, Saved};
 use crate::resources::{collect_field_id, created, optional_patch, required_patch};
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
 use crate::server::state::AppState;
@@ -218,7 +218,6 @@ impl Readable for Programmes {
     type Id = ProgrammeId;
     type Seen = ();
     type Found = Programme;
-    type Resource = ProgrammeResource;
     const ENTITY: &'static str = ENTITY;
 
     fn may_read(actor: &Actor) -> Result<(), ApiError> {
@@ -233,14 +232,6 @@ impl Readable for Programmes {
         _seen: &(),
     ) -> Result<Programme, ApiError> {
         store::find(connection, id).map_err(map_store_error)
-    }
-
-    fn version(found: &Programme) -> i64 {
-        found.version
-    }
-
-    fn resource(found: &Programme) -> ProgrammeResource {
-        ProgrammeResource::from(found)
     }
 }
 
@@ -300,7 +291,6 @@ fn replace(
 }
 
 impl Keyed for Programme {
-    const COLLECTION: &'static str = "programmes";
     const NOUN: &'static str = "programme";
     type Body = CreateProgramme;
     type Checked = ProgrammeFields;
@@ -337,9 +327,6 @@ impl Keyed for Programme {
                 Ok(Saved::Created(programme))
             }
         }
-    }
-    fn reply(&self, _connection: &mut DbConnection) -> Result<Reply, ApiError> {
-        Reply::of(self.version, &ProgrammeResource::from(self))
     }
 }
 

@@ -24,7 +24,7 @@ use crate::resources::audit::AuditContext;
 use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{transition, Moves};
 use crate::resources::updates::{self, Updates};
-use crate::resources::upsert::{fixed, found_visible, Keyed, Reply, Saved};
+use crate::resources::upsert::{fixed, found_visible, Keyed, Saved};
 use crate::resources::{created, optional_patch, required_patch, with_etag, TransitionRequest};
 use crate::resources::{ForeignKey, StoreErrors};
 use crate::server::state::AppState;
@@ -291,7 +291,6 @@ impl Readable for Trials {
     type Id = TrialId;
     type Seen = TrialVisibility;
     type Found = Trial;
-    type Resource = TrialResource;
     const ENTITY: &'static str = ENTITY;
 
     fn may_read(actor: &Actor) -> Result<(), ApiError> {
@@ -308,14 +307,6 @@ impl Readable for Trials {
         seen: &TrialVisibility,
     ) -> Result<Trial, ApiError> {
         store::find_visible(connection, id, seen).map_err(map_store_error)
-    }
-
-    fn version(found: &Trial) -> i64 {
-        found.version
-    }
-
-    fn resource(found: &Trial) -> TrialResource {
-        TrialResource::from(found)
     }
 }
 
@@ -420,7 +411,6 @@ fn replace(
 }
 
 impl Keyed for Trial {
-    const COLLECTION: &'static str = "trials";
     const NOUN: &'static str = "trial";
     type Body = CreateTrial;
     type Checked = TrialFields;
@@ -480,9 +470,6 @@ impl Keyed for Trial {
             ..fields
         };
         replace(connection, audit, current, fields, external_ids)
-    }
-    fn reply(&self, _connection: &mut DbConnection) -> Result<Reply, ApiError> {
-        Reply::of(self.version, &TrialResource::from(self))
     }
 }
 

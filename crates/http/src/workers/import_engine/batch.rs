@@ -156,7 +156,7 @@ where
         .filter(|row| row.id.is_none())
         .flat_map(|row| &row.external_ids)
         .collect();
-    let known = external_ids::known(connection, T::COLLECTION, &keys)?;
+    let known = external_ids::known(connection, T::ENTITY, &keys)?;
 
     let mut outcomes: Vec<Slot> = Vec::with_capacity(checked.len());
     let mut gathered = Gathered::<T>::default();
@@ -266,18 +266,18 @@ where
                 let state = serde_json::to_string(&T::Resource::from(record))
                     .map_err(|_| ApiError::Internal)?;
                 Ok((
-                    record.id(),
-                    record.version(),
+                    record.audited_id(),
+                    record.audited_version(),
                     record.audited_audience(),
                     state,
                 ))
             })
             .collect::<Result<Vec<_>, ApiError>>()?;
-        writer.audit.created_all(connection, T::COLLECTION, &states)
+        writer.audit.created_all(connection, T::ENTITY, &states)
     });
     if written.is_ok() {
         for (slot, record) in slots.into_iter().zip(&records) {
-            outcomes[slot].1 = Some(Ok(Applied::Created(record.id())));
+            outcomes[slot].1 = Some(Ok(Applied::Created(record.audited_id())));
         }
         return Ok(());
     }
