@@ -1,7 +1,8 @@
-//! The API's collections, a module each: its routes, handlers and DTOs. Beside them, the write
-//! path they share (partner keys and upserts in [`upsert`], the audit trail in [`audit`]) and,
-//! here, the small pieces every resource module uses: ids from paths, responses with ETags, and
-//! the transition request body.
+//! The API's collections, a module each: its routes and handlers (its shapes are catalyst_api's,
+//! re-exported). Beside them, what they share: reads, updates, transitions and deletes written
+//! once ([`reads`], [`updates`], [`transitions`], [`deletes`]), partner keys and upserts in
+//! [`upsert`], the audit trail in [`audit`], and here, responses with ETags, ids in bodies and
+//! the store-error mapping.
 
 pub mod api_clients;
 pub mod applications;

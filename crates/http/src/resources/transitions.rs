@@ -69,3 +69,37 @@ pub async fn transition<M: Moves>(
         .await?;
     Ok(M::respond(moved))
 }
+
+/// A documented `POST /{collection}/{id}/transitions` handler for a [`Moves`] collection: `body`
+/// is its `Moves::Body`, `moved` and `resource` describe the answer, `refused` the 409.
+macro_rules! transition_endpoint {
+    (
+        $(#[doc = $doc:tt])*
+        $name:ident: $moves:ty, $path:tt, tag = $tag:expr, body = $body:ty,
+        moved = $moved:tt, resource = $resource:ty, missing = $missing:tt, refused = $refused:tt
+    ) => {
+        $(#[doc = $doc])*
+        #[utoipa::path(
+            tag = $tag, security(("bearer" = [])),
+            params($crate::extract::id_path::IdPath< <$moves as $crate::resources::reads::Readable>::Id>,
+                ("If-Match" = Option<String>, Header, description = "The ETag you read")),
+            request_body(content = $body, content_type = "application/json"),
+            responses(
+                (status = 200, description = $moved, body = $resource),
+                (status = 404, description = $missing),
+                (status = 409, description = $refused),
+            )
+        )]
+        #[post($path)]
+        pub async fn $name(
+            request: actix_web::HttpRequest,
+            caller: $crate::auth::Caller,
+            payload: actix_web::web::Payload,
+            state: actix_web::web::Data<$crate::server::state::AppState>,
+        ) -> Result<actix_web::HttpResponse, $crate::problem::ApiError> {
+            $crate::resources::transitions::transition::<$moves>(request, caller, payload, state).await
+        }
+    };
+}
+
+pub(crate) use transition_endpoint;

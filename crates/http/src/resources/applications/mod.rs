@@ -24,7 +24,7 @@ use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
 use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
-use crate::resources::transitions::{transition, Moves};
+use crate::resources::transitions::{self, Moves};
 use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{fixed, found_visible, CreatedInBulk, Keyed, Saved};
 use crate::resources::{created, required_patch, with_etag, TransitionRequest};
@@ -290,27 +290,12 @@ impl Updates for Applications {
     }
 }
 
-/// Move an application: the supplier submits or withdraws it; assessors shortlist it and
-/// decide it (successful or unsuccessful). Any other move is 409 with `allowed_transitions`.
-#[utoipa::path(
-    tag = TAG, operation_id = "transition_application", security(("bearer" = [])),
-    params(IdPath<ApplicationId>,
-        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
-    request_body(content = TransitionRequest, content_type = "application/json"),
-    responses(
-        (status = 200, description = "The application in its new status", body = ApplicationResource),
-        (status = 404, description = "No such application"),
-        (status = 409, description = "The move is not allowed now"),
-    )
-)]
-#[post("/applications/{id}/transitions")]
-pub async fn transition_application(
-    request: HttpRequest,
-    caller: Caller,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    transition::<Applications>(request, caller, payload, state).await
+transitions::transition_endpoint! {
+    /// Move an application: the supplier submits or withdraws it; assessors shortlist it and
+    /// decide it (successful or unsuccessful). Any other move is 409 with `allowed_transitions`.
+    transition_application: Applications, "/applications/{id}/transitions", tag = TAG, body = TransitionRequest,
+    moved = "The application in its new status", resource = ApplicationResource,
+    missing = "No such application", refused = "The move is not allowed now"
 }
 
 /// Applications: never public, seen by the supplier's side and the challenge owner's.

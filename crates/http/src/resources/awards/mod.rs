@@ -22,7 +22,7 @@ use crate::extract::lists::{ListReads, ListRequest};
 use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
 use crate::resources::reads::{self, Readable};
-use crate::resources::transitions::{transition, Moves};
+use crate::resources::transitions::{self, Moves};
 use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{fixed, found, CreatedInBulk, Keyed, Saved};
 use crate::resources::{
@@ -386,26 +386,11 @@ impl Updates for Awards {
     }
 }
 
-/// Move an award: active → completed or terminated.
-#[utoipa::path(
-    tag = TAG, operation_id = "transition_award", security(("bearer" = [])),
-    params(IdPath<AwardId>,
-        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
-    request_body(content = TransitionRequest, content_type = "application/json"),
-    responses(
-        (status = 200, description = "The award in its new status", body = AwardResource),
-        (status = 404, description = "No such award"),
-        (status = 409, description = "The move is not allowed from the current status"),
-    )
-)]
-#[post("/awards/{id}/transitions")]
-pub async fn transition_award(
-    request: HttpRequest,
-    caller: Caller,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    transition::<Awards>(request, caller, payload, state).await
+transitions::transition_endpoint! {
+    /// Move an award: active → completed or terminated.
+    transition_award: Awards, "/awards/{id}/transitions", tag = TAG, body = TransitionRequest,
+    moved = "The award in its new status", resource = AwardResource,
+    missing = "No such award", refused = "The move is not allowed from the current status"
 }
 
 /// Awards: public, like the contracts they record.

@@ -24,7 +24,7 @@ use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
 use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
-use crate::resources::transitions::{transition, Moves};
+use crate::resources::transitions::{self, Moves};
 use crate::resources::upsert::{found_visible, CreatedInBulk, Keyed, Reply, Saved};
 use crate::resources::{optional_patch, required_patch, TransitionRequest};
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
@@ -376,27 +376,12 @@ pub async fn update_challenge(
     Ok(respond(StatusCode::OK, &updated.0, &updated.1))
 }
 
-/// Move a challenge to another status: draft → open → assessing → in_delivery → completed, or
-/// cancelled before completion. Any other move is 409 with `allowed_transitions`.
-#[utoipa::path(
-    tag = TAG, operation_id = "transition_challenge", security(("bearer" = [])),
-    params(IdPath<ChallengeId>,
-        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
-    request_body(content = TransitionRequest, content_type = "application/json"),
-    responses(
-        (status = 200, description = "The challenge in its new status", body = ChallengeResource),
-        (status = 404, description = "No such challenge"),
-        (status = 409, description = "The move is not allowed from the current status"),
-    )
-)]
-#[post("/challenges/{id}/transitions")]
-pub async fn transition_challenge(
-    request: HttpRequest,
-    caller: Caller,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    transition::<Challenges>(request, caller, payload, state).await
+transitions::transition_endpoint! {
+    /// Move a challenge to another status: draft → open → assessing → in_delivery → completed, or
+    /// cancelled before completion. Any other move is 409 with `allowed_transitions`.
+    transition_challenge: Challenges, "/challenges/{id}/transitions", tag = TAG, body = TransitionRequest,
+    moved = "The challenge in its new status", resource = ChallengeResource,
+    missing = "No such challenge", refused = "The move is not allowed from the current status"
 }
 
 /// Challenges: public once published; a draft is seen by its owner's side.

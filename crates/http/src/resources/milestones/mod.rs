@@ -24,7 +24,7 @@ use crate::resources::applications::private_visibility;
 use crate::resources::audit::AuditContext;
 use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
-use crate::resources::transitions::{transition, Moves};
+use crate::resources::transitions::{self, Moves};
 use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Saved};
 use crate::resources::{created, optional_patch, required_patch, with_etag};
@@ -204,27 +204,12 @@ impl Updates for Milestones {
     }
 }
 
-/// Move a milestone: the supplier invoices; the owner pays or withholds. Paying adds the tranche
-/// to the award's paid figure, which can never exceed the award.
-#[utoipa::path(
-    tag = TAG, operation_id = "transition_milestone", security(("bearer" = [])),
-    params(IdPath<MilestoneId>,
-        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
-    request_body(content = MilestoneTransition, content_type = "application/json"),
-    responses(
-        (status = 200, description = "The milestone in its new status", body = MilestoneResource),
-        (status = 404, description = "No such milestone"),
-        (status = 409, description = "The move is not allowed, or paying would exceed the award"),
-    )
-)]
-#[post("/milestones/{id}/transitions")]
-pub async fn transition_milestone(
-    request: HttpRequest,
-    caller: Caller,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    transition::<Milestones>(request, caller, payload, state).await
+transitions::transition_endpoint! {
+    /// Move a milestone: the supplier invoices; the owner pays or withholds. Paying adds the tranche
+    /// to the award's paid figure, which can never exceed the award.
+    transition_milestone: Milestones, "/milestones/{id}/transitions", tag = TAG, body = MilestoneTransition,
+    moved = "The milestone in its new status", resource = MilestoneResource,
+    missing = "No such milestone", refused = "The move is not allowed, or paying would exceed the award"
 }
 
 /// Milestones: private, like the applications and awards' terms behind them.

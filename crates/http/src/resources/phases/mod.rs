@@ -21,7 +21,7 @@ use crate::resources::audit::AuditContext;
 use crate::resources::challenges::visibility;
 use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
-use crate::resources::transitions::{transition, Moves};
+use crate::resources::transitions::{self, Moves};
 use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Saved};
 use crate::resources::{created, optional_patch, required_patch, with_etag, TransitionRequest};
@@ -278,27 +278,12 @@ impl Updates for Phases {
     }
 }
 
-/// Move a phase to another status: planned → open → assessing → in_delivery → completed, or
-/// cancelled before completion. Any other move is 409 with `allowed_transitions`.
-#[utoipa::path(
-    tag = TAG, operation_id = "transition_phase", security(("bearer" = [])),
-    params(IdPath<PhaseId>,
-        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
-    request_body(content = TransitionRequest, content_type = "application/json"),
-    responses(
-        (status = 200, description = "The phase in its new status", body = PhaseResource),
-        (status = 404, description = "No such phase"),
-        (status = 409, description = "The move is not allowed from the current status"),
-    )
-)]
-#[post("/phases/{id}/transitions")]
-pub async fn transition_phase(
-    request: HttpRequest,
-    caller: Caller,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    transition::<Phases>(request, caller, payload, state).await
+transitions::transition_endpoint! {
+    /// Move a phase to another status: planned → open → assessing → in_delivery → completed, or
+    /// cancelled before completion. Any other move is 409 with `allowed_transitions`.
+    transition_phase: Phases, "/phases/{id}/transitions", tag = TAG, body = TransitionRequest,
+    moved = "The phase in its new status", resource = PhaseResource,
+    missing = "No such phase", refused = "The move is not allowed from the current status"
 }
 
 /// Phases: seen with their challenge (public once it is published).

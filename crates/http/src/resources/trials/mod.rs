@@ -17,12 +17,11 @@ use catalyst_persistence::{awards, organisations, transaction, DbConnection, Sto
 use super::outcomes::OutcomeResource;
 use crate::auth::{Caller, CallerToken};
 use crate::extract::body::{read_json, Accepts};
-use crate::extract::id_path::IdPath;
 use crate::extract::lists::{ListReads, ListRequest};
 use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
 use crate::resources::reads::{self, Readable};
-use crate::resources::transitions::{transition, Moves};
+use crate::resources::transitions::{self, Moves};
 use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Saved};
 use crate::resources::{created, optional_patch, required_patch, with_etag, TransitionRequest};
@@ -262,26 +261,11 @@ impl Updates for Trials {
     }
 }
 
-/// Move a trial: planned → live → completed, or stopped.
-#[utoipa::path(
-    tag = TAG, operation_id = "transition_trial", security(("bearer" = [])),
-    params(IdPath<TrialId>,
-        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
-    request_body(content = TransitionRequest, content_type = "application/json"),
-    responses(
-        (status = 200, description = "The trial in its new status", body = TrialResource),
-        (status = 404, description = "No such trial"),
-        (status = 409, description = "The move is not allowed from the current status"),
-    )
-)]
-#[post("/trials/{id}/transitions")]
-pub async fn transition_trial(
-    request: HttpRequest,
-    caller: Caller,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    transition::<Trials>(request, caller, payload, state).await
+transitions::transition_endpoint! {
+    /// Move a trial: planned → live → completed, or stopped.
+    transition_trial: Trials, "/trials/{id}/transitions", tag = TAG, body = TransitionRequest,
+    moved = "The trial in its new status", resource = TrialResource,
+    missing = "No such trial", refused = "The move is not allowed from the current status"
 }
 
 /// Trials: public once under way; planned ones are seen by their parties.
