@@ -10,7 +10,7 @@ use diesel::prelude::*;
 
 use crate::convert::{money, parse};
 use crate::database::{DbConnection, MultiBackend};
-use crate::error::{is_unique_violation, StoreError};
+use crate::error::{unique_as, StoreError};
 use crate::external_ids;
 use crate::keyset::{self, After, Page, Predicate, Sort, SortColumn};
 use crate::schema::applications;
@@ -98,13 +98,7 @@ impl TryFrom<ApplicationRow> for Application {
 }
 
 fn map_write_error(error: diesel::result::Error) -> StoreError {
-    if is_unique_violation(&error) {
-        StoreError::Duplicate {
-            constraint: SUPPLIER_CONSTRAINT,
-        }
-    } else {
-        StoreError::from(error)
-    }
+    unique_as(SUPPLIER_CONSTRAINT, error)
 }
 
 /// Who may see a private record: everyone with `Everything`, otherwise the rows whose supplier or
@@ -147,28 +141,13 @@ insert_all_with_external_ids!(Application, applications::table, |application| Ok
     ApplicationRow::from(application)
 ));
 
-pub fn insert(connection: &mut DbConnection, application: &Application) -> Result<(), StoreError> {
-    diesel::insert_into(applications::table)
-        .values(ApplicationRow::from(application))
-        .execute(connection)
-        .map_err(map_write_error)?;
-    external_ids::add(
-        connection,
-        ENTITY,
-        &application.id.to_string(),
-        &application.external_ids,
-        application.created_at,
-    )
-}
-
-pub fn find(connection: &mut DbConnection, id: ApplicationId) -> Result<Application, StoreError> {
-    let record: Application = applications::table
-        .find(id.to_string())
-        .select(ApplicationRow::as_select())
-        .first(connection)?
-        .try_into()?;
-    external_ids::loaded(connection, ENTITY, record)
-}
+insert_and_find_with_external_ids!(
+    Application,
+    ApplicationId,
+    applications,
+    ApplicationRow,
+    |application| Ok(ApplicationRow::from(application))
+);
 
 pub fn find_visible(
     connection: &mut DbConnection,

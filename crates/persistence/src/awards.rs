@@ -9,7 +9,7 @@ use diesel::prelude::*;
 
 use crate::convert::{money, parse};
 use crate::database::{DbConnection, MultiBackend};
-use crate::error::{is_unique_violation, StoreError};
+use crate::error::{unique_as, StoreError};
 use crate::external_ids;
 use crate::keyset::{self, After, Page, Sort, SortColumn};
 use crate::schema::awards;
@@ -112,39 +112,14 @@ impl TryFrom<AwardRow> for Award {
 }
 
 fn map_write_error(error: diesel::result::Error) -> StoreError {
-    if is_unique_violation(&error) {
-        StoreError::Duplicate {
-            constraint: APPLICATION_CONSTRAINT,
-        }
-    } else {
-        StoreError::from(error)
-    }
+    unique_as(APPLICATION_CONSTRAINT, error)
 }
 
 insert_all_with_external_ids!(Award, awards::table, |award| Ok(AwardRow::from(award)));
 
-pub fn insert(connection: &mut DbConnection, award: &Award) -> Result<(), StoreError> {
-    diesel::insert_into(awards::table)
-        .values(AwardRow::from(award))
-        .execute(connection)
-        .map_err(map_write_error)?;
-    external_ids::add(
-        connection,
-        ENTITY,
-        &award.id.to_string(),
-        &award.external_ids,
-        award.created_at,
-    )
-}
-
-pub fn find(connection: &mut DbConnection, id: AwardId) -> Result<Award, StoreError> {
-    let record: Award = awards::table
-        .find(id.to_string())
-        .select(AwardRow::as_select())
-        .first(connection)?
-        .try_into()?;
-    external_ids::loaded(connection, ENTITY, record)
-}
+insert_and_find_with_external_ids!(Award, AwardId, awards, AwardRow, |award| Ok(
+    AwardRow::from(award)
+));
 
 /// Adds a payment to the award's paid sum if it stays within the award, in one statement (two
 /// payments at once cannot overpay). Returns false when it would not. The award's version grows.

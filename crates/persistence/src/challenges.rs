@@ -9,7 +9,7 @@ use diesel::prelude::*;
 
 use crate::convert::{like_pattern, lower, parse};
 use crate::database::{DbConnection, MultiBackend};
-use crate::error::{is_unique_violation, StoreError};
+use crate::error::{unique_as, StoreError};
 use crate::external_ids;
 use crate::keyset::{self, After, Page, Predicate, Sort, SortColumn};
 use crate::schema::challenges;
@@ -97,13 +97,7 @@ impl TryFrom<ChallengeRow> for Challenge {
 }
 
 fn map_write_error(error: diesel::result::Error) -> StoreError {
-    if is_unique_violation(&error) {
-        StoreError::Duplicate {
-            constraint: REFERENCE_CONSTRAINT,
-        }
-    } else {
-        StoreError::from(error)
-    }
+    unique_as(REFERENCE_CONSTRAINT, error)
 }
 
 /// Who is asking, as far as the query needs to know: everything, or published challenges plus
@@ -145,30 +139,13 @@ impl Visibility {
 
 insert_all_with_external_ids!(Challenge, challenges::table, ChallengeRow::from_challenge);
 
-pub fn insert(connection: &mut DbConnection, challenge: &Challenge) -> Result<(), StoreError> {
-    diesel::insert_into(challenges::table)
-        .values(ChallengeRow::from_challenge(challenge)?)
-        .execute(connection)
-        .map_err(map_write_error)?;
-    external_ids::add(
-        connection,
-        ENTITY,
-        &challenge.id.to_string(),
-        &challenge.external_ids,
-        challenge.created_at,
-    )
-}
-
-/// The challenge, whoever asks (check visibility before showing it).
-pub fn find(connection: &mut DbConnection, id: ChallengeId) -> Result<Challenge, StoreError> {
-    let mut challenge: Challenge = challenges::table
-        .find(id.to_string())
-        .select(ChallengeRow::as_select())
-        .first(connection)?
-        .try_into()?;
-    challenge.external_ids = external_ids::of(connection, ENTITY, &challenge.id.to_string())?;
-    Ok(challenge)
-}
+insert_and_find_with_external_ids!(
+    Challenge,
+    ChallengeId,
+    challenges,
+    ChallengeRow,
+    ChallengeRow::from_challenge
+);
 
 /// The challenge if `visibility` lets the caller see it; otherwise it does not exist.
 pub fn find_visible(

@@ -64,27 +64,9 @@ fn map_write_error(error: diesel::result::Error) -> StoreError {
     StoreError::from(error)
 }
 
-pub fn insert(connection: &mut DbConnection, contact: &Contact) -> Result<(), StoreError> {
-    diesel::insert_into(contacts::table)
-        .values(ContactRow::from(contact))
-        .execute(connection)?;
-    external_ids::add(
-        connection,
-        ENTITY,
-        &contact.id.to_string(),
-        &contact.external_ids,
-        contact.created_at,
-    )
-}
-
-pub fn find(connection: &mut DbConnection, id: ContactId) -> Result<Contact, StoreError> {
-    let record: Contact = contacts::table
-        .find(id.to_string())
-        .select(ContactRow::as_select())
-        .first(connection)?
-        .try_into()?;
-    external_ids::loaded(connection, ENTITY, record)
-}
+insert_and_find_with_external_ids!(Contact, ContactId, contacts, ContactRow, |contact| Ok(
+    ContactRow::from(contact)
+));
 
 /// Every contact of an organisation.
 pub fn all_of_organisation(

@@ -64,3 +64,13 @@ pub fn is_unique_violation(error: &DieselError) -> bool {
         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
     )
 }
+
+/// A write's error, with a unique violation named as `constraint`: the one unique rule of the
+/// table besides its partners' keys, which the caller explains in its own words.
+pub fn unique_as(constraint: &'static str, error: DieselError) -> StoreError {
+    if is_unique_violation(&error) {
+        StoreError::Duplicate { constraint }
+    } else {
+        StoreError::from(error)
+    }
+}

@@ -41,6 +41,39 @@ macro_rules! insert_rows {
     }};
 }
 
+/// `insert` and `find` for a table whose records carry partners' keys, in a store module with
+/// `ENTITY` (the keys' collection) and `map_write_error` (what its unique rules mean): `$row`
+/// makes a record's row.
+macro_rules! insert_and_find_with_external_ids {
+    ($record:ty, $id:ty, $table:ident, $row_type:ty, $row:expr) => {
+        /// Stores a new record with its partners' keys (call inside a transaction).
+        pub fn insert(connection: &mut DbConnection, record: &$record) -> Result<(), StoreError> {
+            let row: Result<$row_type, StoreError> = ($row)(record);
+            diesel::insert_into($table::table)
+                .values(row?)
+                .execute(connection)
+                .map_err(map_write_error)?;
+            external_ids::add(
+                connection,
+                ENTITY,
+                &record.id.to_string(),
+                &record.external_ids,
+                record.created_at,
+            )
+        }
+
+        /// The record with its partners' keys, whoever asks (check visibility before showing it).
+        pub fn find(connection: &mut DbConnection, id: $id) -> Result<$record, StoreError> {
+            let record: $record = $table::table
+                .find(id.to_string())
+                .select(<$row_type>::as_select())
+                .first(connection)?
+                .try_into()?;
+            external_ids::loaded(connection, ENTITY, record)
+        }
+    };
+}
+
 /// `insert_all` for a collection whose records carry partners' keys: several new records in
 /// multi-row statements (a seed's batch, an import's new rows), with their keys. `$row` makes
 /// a record's row (a `Result`).

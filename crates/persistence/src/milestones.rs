@@ -123,19 +123,13 @@ insert_all_with_external_ids!(Milestone, milestones::table, |milestone| Ok(
     MilestoneRow::from(milestone)
 ));
 
-pub fn insert(connection: &mut DbConnection, milestone: &Milestone) -> Result<(), StoreError> {
-    diesel::insert_into(milestones::table)
-        .values(MilestoneRow::from(milestone))
-        .execute(connection)
-        .map_err(map_write_error)?;
-    external_ids::add(
-        connection,
-        ENTITY,
-        &milestone.id.to_string(),
-        &milestone.external_ids,
-        milestone.created_at,
-    )
-}
+insert_and_find_with_external_ids!(
+    Milestone,
+    MilestoneId,
+    milestones,
+    MilestoneRow,
+    |milestone| Ok(MilestoneRow::from(milestone))
+);
 
 /// Every milestone of these awards, in id order, in one query.
 pub fn all_of_awards(
@@ -152,15 +146,6 @@ pub fn all_of_awards(
         .map(Milestone::try_from)
         .collect::<Result<Vec<_>, _>>()?;
     external_ids::loaded_all(connection, ENTITY, records)
-}
-
-pub fn find(connection: &mut DbConnection, id: MilestoneId) -> Result<Milestone, StoreError> {
-    let record: Milestone = milestones::table
-        .find(id.to_string())
-        .select(MilestoneRow::as_select())
-        .first(connection)?
-        .try_into()?;
-    external_ids::loaded(connection, ENTITY, record)
 }
 
 pub fn find_visible(

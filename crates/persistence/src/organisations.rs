@@ -9,7 +9,7 @@ use diesel::prelude::*;
 
 use crate::convert::{like_pattern, lower};
 use crate::database::{write_transaction, DbConnection, MultiBackend};
-use crate::error::{is_unique_violation, StoreError};
+use crate::error::{unique_as, StoreError};
 use crate::external_ids;
 use crate::keyset::{self, After, Page, Sort, SortColumn};
 use crate::schema::organisations;
@@ -121,13 +121,7 @@ impl TryFrom<OrganisationRow> for Organisation {
 }
 
 fn map_write_error(error: diesel::result::Error) -> StoreError {
-    if is_unique_violation(&error) {
-        StoreError::Duplicate {
-            constraint: IDENTIFIER_CONSTRAINT,
-        }
-    } else {
-        StoreError::from(error)
-    }
+    unique_as(IDENTIFIER_CONSTRAINT, error)
 }
 
 insert_all_with_external_ids!(Organisation, organisations::table, |organisation| {

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use crate::challenges::Visibility;
 use crate::convert::{money, parse};
 use crate::database::{DbConnection, MultiBackend};
-use crate::error::{is_unique_violation, StoreError};
+use crate::error::{unique_as, StoreError};
 use crate::external_ids;
 use crate::keyset::{self, After, Page, Sort, SortColumn};
 use crate::schema::phases;
@@ -102,39 +102,14 @@ impl TryFrom<PhaseRow> for Phase {
 }
 
 fn map_write_error(error: diesel::result::Error) -> StoreError {
-    if is_unique_violation(&error) {
-        StoreError::Duplicate {
-            constraint: NUMBER_CONSTRAINT,
-        }
-    } else {
-        StoreError::from(error)
-    }
+    unique_as(NUMBER_CONSTRAINT, error)
 }
 
 insert_all_with_external_ids!(Phase, phases::table, |phase| Ok(PhaseRow::from(phase)));
 
-pub fn insert(connection: &mut DbConnection, phase: &Phase) -> Result<(), StoreError> {
-    diesel::insert_into(phases::table)
-        .values(PhaseRow::from(phase))
-        .execute(connection)
-        .map_err(map_write_error)?;
-    external_ids::add(
-        connection,
-        ENTITY,
-        &phase.id.to_string(),
-        &phase.external_ids,
-        phase.created_at,
-    )
-}
-
-pub fn find(connection: &mut DbConnection, id: PhaseId) -> Result<Phase, StoreError> {
-    let record: Phase = phases::table
-        .find(id.to_string())
-        .select(PhaseRow::as_select())
-        .first(connection)?
-        .try_into()?;
-    external_ids::loaded(connection, ENTITY, record)
-}
+insert_and_find_with_external_ids!(Phase, PhaseId, phases, PhaseRow, |phase| Ok(
+    PhaseRow::from(phase)
+));
 
 /// Every phase of a challenge, in number order (a challenge has a handful).
 pub fn all_of_challenge(

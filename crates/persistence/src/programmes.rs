@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use crate::convert::{like_pattern, lower, money, parse};
 use crate::database::{DbConnection, MultiBackend};
-use crate::error::{is_unique_violation, StoreError};
+use crate::error::{unique_as, StoreError};
 use crate::external_ids;
 use crate::keyset::{self, After, Page, Sort, SortColumn};
 use crate::schema::programmes;
@@ -84,38 +84,16 @@ impl TryFrom<ProgrammeRow> for Programme {
 }
 
 fn map_write_error(error: diesel::result::Error) -> StoreError {
-    if is_unique_violation(&error) {
-        StoreError::Duplicate {
-            constraint: CODE_CONSTRAINT,
-        }
-    } else {
-        StoreError::from(error)
-    }
+    unique_as(CODE_CONSTRAINT, error)
 }
 
-/// Stores a new programme (call inside a transaction).
-pub fn insert(connection: &mut DbConnection, programme: &Programme) -> Result<(), StoreError> {
-    diesel::insert_into(programmes::table)
-        .values(ProgrammeRow::from(programme))
-        .execute(connection)
-        .map_err(map_write_error)?;
-    external_ids::add(
-        connection,
-        ENTITY,
-        &programme.id.to_string(),
-        &programme.external_ids,
-        programme.created_at,
-    )
-}
-
-pub fn find(connection: &mut DbConnection, id: ProgrammeId) -> Result<Programme, StoreError> {
-    let record: Programme = programmes::table
-        .find(id.to_string())
-        .select(ProgrammeRow::as_select())
-        .first(connection)?
-        .try_into()?;
-    external_ids::loaded(connection, ENTITY, record)
-}
+insert_and_find_with_external_ids!(
+    Programme,
+    ProgrammeId,
+    programmes,
+    ProgrammeRow,
+    |programme| Ok(ProgrammeRow::from(programme))
+);
 
 /// The programme with this code, if any.
 pub fn find_by_code(

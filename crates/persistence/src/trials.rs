@@ -166,27 +166,7 @@ impl TrialVisibility {
 
 insert_all_with_external_ids!(Trial, trials::table, TrialRow::from_trial);
 
-pub fn insert(connection: &mut DbConnection, trial: &Trial) -> Result<(), StoreError> {
-    diesel::insert_into(trials::table)
-        .values(TrialRow::from_trial(trial)?)
-        .execute(connection)?;
-    external_ids::add(
-        connection,
-        ENTITY,
-        &trial.id.to_string(),
-        &trial.external_ids,
-        trial.created_at,
-    )
-}
-
-pub fn find(connection: &mut DbConnection, id: TrialId) -> Result<Trial, StoreError> {
-    let record: Trial = trials::table
-        .find(id.to_string())
-        .select(TrialRow::as_select())
-        .first(connection)?
-        .try_into()?;
-    external_ids::loaded(connection, ENTITY, record)
-}
+insert_and_find_with_external_ids!(Trial, TrialId, trials, TrialRow, TrialRow::from_trial);
 
 pub fn find_visible(
     connection: &mut DbConnection,

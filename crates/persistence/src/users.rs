@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use crate::convert::parse;
 use crate::database::{DbConnection, MultiBackend};
-use crate::error::{is_unique_violation, StoreError};
+use crate::error::{unique_as, StoreError};
 use crate::schema::{memberships, users};
 
 pub const EMAIL_CONSTRAINT: &str = "users_email_key";
@@ -39,13 +39,7 @@ fn to_user(row: UserRow, organisations: Vec<OrganisationId>) -> Result<User, Sto
 }
 
 fn map_write_error(error: diesel::result::Error) -> StoreError {
-    if is_unique_violation(&error) {
-        StoreError::Duplicate {
-            constraint: EMAIL_CONSTRAINT,
-        }
-    } else {
-        StoreError::from(error)
-    }
+    unique_as(EMAIL_CONSTRAINT, error)
 }
 
 fn memberships_of(
