@@ -31,8 +31,8 @@ pub trait Readable {
     /// The record as found.
     type Found: FoundRecord + Send + 'static;
 
-    /// The audit trail's name for the collection.
-    const ENTITY: &'static str;
+    /// The audit trail's name for the collection: its record's.
+    const ENTITY: &'static str = <Record<Self> as Audited>::ENTITY;
 
     /// Whether the caller may read this collection at all (public ones: anyone).
     fn may_read(actor: &Actor) -> Result<(), ApiError>;
@@ -74,8 +74,11 @@ impl<T: Audited, Beside> FoundRecord for (T, Beside) {
     }
 }
 
+/// The record a [`Readable`] collection finds.
+pub type Record<R> = <<R as Readable>::Found as FoundRecord>::Record;
+
 /// The resource a [`Readable`] collection shows for what it finds.
-pub type Resource<R> = <<<R as Readable>::Found as FoundRecord>::Record as Audited>::Resource;
+pub type Resource<R> = <Record<R> as Audited>::Resource;
 
 /// The caller's own check for a public collection's [`Readable::may_read`].
 pub fn anyone(_: &Actor) -> Result<(), ApiError> {

@@ -305,7 +305,6 @@ impl Readable for Applications {
     type Id = ApplicationId;
     type Seen = PrivateVisibility;
     type Found = Application;
-    const ENTITY: &'static str = ENTITY;
 
     fn may_read(actor: &Actor) -> Result<(), ApiError> {
         reads::signed_in(actor)

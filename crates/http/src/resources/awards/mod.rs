@@ -400,7 +400,6 @@ impl Readable for Awards {
     type Id = AwardId;
     type Seen = ();
     type Found = Award;
-    const ENTITY: &'static str = ENTITY;
 
     fn may_read(actor: &Actor) -> Result<(), ApiError> {
         reads::anyone(actor)

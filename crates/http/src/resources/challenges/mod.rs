@@ -391,7 +391,6 @@ impl Readable for Challenges {
     type Id = ChallengeId;
     type Seen = Visibility;
     type Found = Challenge;
-    const ENTITY: &'static str = ENTITY;
 
     fn may_read(actor: &Actor) -> Result<(), ApiError> {
         reads::anyone(actor)

@@ -218,7 +218,6 @@ impl Readable for Contacts {
     type Id = ContactId;
     type Seen = Actor;
     type Found = Contact;
-    const ENTITY: &'static str = ENTITY;
 
     fn may_read(actor: &Actor) -> Result<(), ApiError> {
         reads::signed_in(actor)

@@ -219,7 +219,6 @@ impl Readable for Milestones {
     type Id = MilestoneId;
     type Seen = PrivateVisibility;
     type Found = Milestone;
-    const ENTITY: &'static str = ENTITY;
 
     fn may_read(actor: &Actor) -> Result<(), ApiError> {
         reads::signed_in(actor)

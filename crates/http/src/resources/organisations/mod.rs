@@ -296,7 +296,6 @@ impl Readable for Organisations {
     type Id = OrganisationId;
     type Seen = ();
     type Found = Organisation;
-    const ENTITY: &'static str = ENTITY;
 
     fn may_read(actor: &Actor) -> Result<(), ApiError> {
         reads::anyone(actor)

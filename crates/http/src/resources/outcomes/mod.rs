@@ -229,7 +229,6 @@ impl Readable for Outcomes {
     type Id = OutcomeId;
     type Seen = TrialVisibility;
     type Found = (Outcome, Trial);
-    const ENTITY: &'static str = OUTCOMES;
 
     fn may_read(actor: &Actor) -> Result<(), ApiError> {
         reads::anyone(actor)

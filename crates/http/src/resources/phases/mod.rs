@@ -293,7 +293,6 @@ impl Readable for Phases {
     type Id = PhaseId;
     type Seen = Visibility;
     type Found = (Phase, Challenge);
-    const ENTITY: &'static str = ENTITY;
 
     fn may_read(actor: &Actor) -> Result<(), ApiError> {
         reads::anyone(actor)

@@ -218,7 +218,6 @@ impl Readable for Programmes {
     type Id = ProgrammeId;
     type Seen = ();
     type Found = Programme;
-    const ENTITY: &'static str = ENTITY;
 
     fn may_read(actor: &Actor) -> Result<(), ApiError> {
         reads::anyone(actor)

@@ -275,7 +275,6 @@ impl Readable for Trials {
     type Id = TrialId;
     type Seen = TrialVisibility;
     type Found = Trial;
-    const ENTITY: &'static str = ENTITY;
 
     fn may_read(actor: &Actor) -> Result<(), ApiError> {
         reads::anyone(actor)
