@@ -25,6 +25,7 @@ pub mod text_enum;
 pub mod time;
 pub mod trial;
 pub mod validation;
+pub mod versioned;
 pub mod webhook;
 
 pub use access::{Actor, ApiClient, Denied, Role, Scope, User, UserFields};
@@ -55,3 +56,4 @@ pub use text_enum::UnknownValue;
 pub use time::Timestamp;
 pub use trial::{Outcome, OutcomeFields, OutcomeKind, Trial, TrialFields};
 pub use validation::{FieldViolation, ValidationErrors};
+pub use versioned::Versioned;

@@ -8,7 +8,7 @@ use catalyst_domain::application::validate_score;
 use catalyst_domain::{
     Actor, Application, ApplicationFields, ApplicationId, ApplicationStatus, ChallengeStatus,
     Denied, ExternalId, FieldViolation, Lifecycle, OrganisationId, PhaseId, PhaseStatus, Timestamp,
-    ValidationErrors,
+    ValidationErrors, Versioned,
 };
 use catalyst_persistence::applications::{
     self as store, ApplicationFilter, ApplicationSortField, PrivateVisibility,
@@ -396,9 +396,7 @@ impl Moves for Applications {
         let updated = Application {
             status,
             submitted_at,
-            version: current.version + 1,
-            updated_at: now,
-            ..current.clone()
+            ..current.next_version(now)
         };
         store::update(connection, &updated, current.version).map_err(map_store_error)?;
         audit.record_updated(connection, &current, &updated)?;

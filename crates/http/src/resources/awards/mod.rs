@@ -7,7 +7,7 @@ use actix_web::{get, patch, post, put, web, HttpRequest, HttpResponse};
 use catalyst_domain::Audience;
 use catalyst_domain::{
     Actor, ApplicationId, ApplicationStatus, Award, AwardFields, AwardId, AwardStatus, ExternalId,
-    FieldViolation, Lifecycle, Money, PhaseId, PhaseStatus, Timestamp, ValidationErrors,
+    FieldViolation, Lifecycle, Money, PhaseId, PhaseStatus, Timestamp, ValidationErrors, Versioned,
 };
 use catalyst_persistence::awards::{self as store, AwardFilter, AwardSortField};
 use catalyst_persistence::keyset::Direction;
@@ -436,9 +436,7 @@ impl Moves for Awards {
         let status = current.status.transition(to)?;
         let updated = Award {
             status,
-            version: current.version + 1,
-            updated_at: Timestamp::now(),
-            ..current.clone()
+            ..current.next_version(Timestamp::now())
         };
         store::update(connection, &updated, current.version).map_err(map_store_error)?;
         audit.record_updated(connection, &current, &updated)?;
@@ -471,9 +469,7 @@ fn write_update(
     let updated = Award {
         fields,
         external_ids,
-        version: current.version + 1,
-        updated_at: Timestamp::now(),
-        ..current.clone()
+        ..current.next_version(Timestamp::now())
     };
     store::update_with_keys(connection, &updated, &current).map_err(map_store_error)?;
     audit.record_updated(connection, &current, &updated)?;

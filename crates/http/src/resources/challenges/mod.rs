@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use catalyst_domain::{
     Actor, Challenge, ChallengeFields, ChallengeId, ChallengeStatus, ExternalId, FieldViolation,
-    Lifecycle, Money, OrganisationId, ProgrammeId, Timestamp, ValidationErrors,
+    Lifecycle, Money, OrganisationId, ProgrammeId, Timestamp, ValidationErrors, Versioned,
 };
 use catalyst_persistence::challenges::{
     self as store, ChallengeFilter, ChallengeSortField, ChallengeTotals, Visibility,
@@ -353,9 +353,7 @@ pub async fn update_challenge(
                 let updated = Challenge {
                     fields,
                     external_ids,
-                    version: current.version + 1,
-                    updated_at: Timestamp::now(),
-                    ..current.clone()
+                    ..current.next_version(Timestamp::now())
                 };
                 store::update(connection, &updated, current.version).map_err(map_store_error)?;
                 if updated.external_ids != current.external_ids {
@@ -547,9 +545,7 @@ fn save_whole(
     let updated = Challenge {
         fields,
         external_ids,
-        version: current.version + 1,
-        updated_at: Timestamp::now(),
-        ..current.clone()
+        ..current.next_version(Timestamp::now())
     };
     store::update(connection, &updated, current.version).map_err(map_store_error)?;
     store::set_external_ids(

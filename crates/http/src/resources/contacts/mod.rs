@@ -4,7 +4,7 @@
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use catalyst_domain::{
     Actor, Contact, ContactFields, ContactId, ExternalId, OrganisationId, Timestamp,
-    ValidationErrors,
+    ValidationErrors, Versioned,
 };
 use catalyst_persistence::contacts::{self as store, ContactSortField};
 use catalyst_persistence::keyset::Direction;
@@ -292,9 +292,7 @@ fn replace(
     let updated = Contact {
         fields,
         external_ids,
-        version: current.version + 1,
-        updated_at: Timestamp::now(),
-        ..current.clone()
+        ..current.next_version(Timestamp::now())
     };
     store::update_with_keys(connection, &updated, &current).map_err(map_store_error)?;
     audit.record_updated(connection, &current, &updated)?;

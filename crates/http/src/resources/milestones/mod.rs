@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use catalyst_domain::{
     milestone, Actor, AwardId, ExternalId, FieldViolation, Lifecycle, Milestone, MilestoneFields,
-    MilestoneId, MilestoneStatus, Money, Timestamp, ValidationErrors,
+    MilestoneId, MilestoneStatus, Money, Timestamp, ValidationErrors, Versioned,
 };
 use catalyst_persistence::applications::PrivateVisibility;
 use catalyst_persistence::keyset::Direction;
@@ -387,9 +387,7 @@ fn move_to(
         status,
         invoiced_on: invoiced,
         paid_on: paid,
-        version: current.version + 1,
-        updated_at: now,
-        ..current.clone()
+        ..current.next_version(now)
     };
     store::update(connection, &updated, current.version).map_err(map_store_error)?;
     audit.record_updated(connection, &current, &updated)?;
@@ -577,9 +575,7 @@ fn write_replacement(
     let updated = Milestone {
         fields,
         external_ids,
-        version: current.version + 1,
-        updated_at: Timestamp::now(),
-        ..current.clone()
+        ..current.next_version(Timestamp::now())
     };
     store::update_with_keys(connection, &updated, &current).map_err(map_store_error)?;
     audit.record_updated(connection, &current, &updated)?;

@@ -4,6 +4,7 @@
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use catalyst_domain::{
     Actor, Outcome, OutcomeFields, OutcomeId, Timestamp, Trial, TrialId, ValidationErrors,
+    Versioned,
 };
 use catalyst_persistence::keyset::Direction;
 use catalyst_persistence::trials::outcome_store::{self, OutcomeSortField};
@@ -199,9 +200,7 @@ impl Updates for Outcomes {
         }
         let updated = Outcome {
             fields,
-            version: current.version + 1,
-            updated_at: Timestamp::now(),
-            ..current.clone()
+            ..current.next_version(Timestamp::now())
         };
         outcome_store::update(connection, &updated, current.version)
             .map_err(|error| OUTCOME_STORE_ERRORS.map(error))?;

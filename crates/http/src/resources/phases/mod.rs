@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use catalyst_domain::{
     Actor, Challenge, ChallengeId, ChallengeStatus, ExternalId, FieldViolation, Lifecycle, Phase,
-    PhaseFields, PhaseId, PhaseKind, PhaseStatus, Timestamp, ValidationErrors,
+    PhaseFields, PhaseId, PhaseKind, PhaseStatus, Timestamp, ValidationErrors, Versioned,
 };
 use catalyst_persistence::challenges::{self as challenge_store, Visibility};
 use catalyst_persistence::keyset::Direction;
@@ -371,9 +371,7 @@ impl Moves for Phases {
         let status = current.status.transition(to)?;
         let updated = Phase {
             status,
-            version: current.version + 1,
-            updated_at: Timestamp::now(),
-            ..current.clone()
+            ..current.next_version(Timestamp::now())
         };
         store::update(connection, &updated, current.version).map_err(map_store_error)?;
         audit.record_updated_for(connection, &current, &updated, challenge.audience())?;
@@ -443,9 +441,7 @@ fn replace(
     let updated = Phase {
         fields,
         external_ids,
-        version: current.version + 1,
-        updated_at: Timestamp::now(),
-        ..current.clone()
+        ..current.next_version(Timestamp::now())
     };
     store::update_with_keys(connection, &updated, &current).map_err(map_store_error)?;
     audit.record_updated_for(connection, &current, &updated, challenge.audience())?;

@@ -5,7 +5,7 @@ use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use catalyst_domain::Audience;
 use catalyst_domain::{
     Actor, ExternalId, OrganisationId, Programme, ProgrammeFields, ProgrammeId, Timestamp,
-    ValidationErrors,
+    ValidationErrors, Versioned,
 };
 use catalyst_persistence::keyset::Direction;
 use catalyst_persistence::programmes::{self as store, ProgrammeFilter, ProgrammeSortField};
@@ -280,9 +280,7 @@ fn replace(
     let updated = Programme {
         fields,
         external_ids,
-        version: current.version + 1,
-        updated_at: Timestamp::now(),
-        ..current.clone()
+        ..current.next_version(Timestamp::now())
     };
     store::update_with_keys(connection, &updated, &current).map_err(map_store_error)?;
     audit.record_updated(connection, &current, &updated)?;

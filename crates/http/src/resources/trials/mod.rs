@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{get, patch, post, put, web, HttpRequest, HttpResponse};
 use catalyst_domain::{
     Actor, Audience, AwardId, ExternalId, FieldViolation, Lifecycle, OrganisationId, Timestamp,
-    Trial, TrialFields, TrialId, TrialStatus, ValidationErrors,
+    Trial, TrialFields, TrialId, TrialStatus, ValidationErrors, Versioned,
 };
 use catalyst_persistence::changes::Operation;
 use catalyst_persistence::keyset::Direction;
@@ -317,9 +317,7 @@ impl Moves for Trials {
         let status = current.status.transition(to)?;
         let updated = Trial {
             status,
-            version: current.version + 1,
-            updated_at: Timestamp::now(),
-            ..current.clone()
+            ..current.next_version(Timestamp::now())
         };
         store::update(connection, &updated, current.version).map_err(map_store_error)?;
         audit.record_updated(connection, &current, &updated)?;
@@ -377,9 +375,7 @@ fn replace(
     let updated = Trial {
         fields,
         external_ids,
-        version: current.version + 1,
-        updated_at: Timestamp::now(),
-        ..current.clone()
+        ..current.next_version(Timestamp::now())
     };
     store::update_with_keys(connection, &updated, &current).map_err(map_store_error)?;
     let (was, now) = (current.audience(), updated.audience());
