@@ -1,8 +1,10 @@
 //! The API's shapes: each collection's resource, its create and merge-patch bodies, its list
 //! page and the query parameters its list documents, with the checks that turn a body into the
-//! domain's fields (every problem at once, as `ValidationErrors`). Serde and utoipa only: no web
-//! server and no database, so the seed, the audit trail and webhooks can use them as well as the
-//! http crate's handlers.
+//! domain's fields (every problem at once, as `ValidationErrors`); and the representations made
+//! from domain records alone (the reports' schemas, a supplier's journey, OCDS releases, the
+//! Atom and iCalendar feeds). The domain, serde and utoipa only: no web server and no database,
+//! so the CLI, the seed, the audit trail and webhooks can use them as well as the http crate's
+//! handlers.
 
 pub mod api_clients;
 pub mod applications;

@@ -2,7 +2,8 @@
 //! caller may read the collection at all, parse the id, find the record as the caller sees it
 //! (404 otherwise), then answer it with its ETag (304 for a current `If-None-Match`) or page
 //! through its audit trail. What differs between collections (who may read, how visibility is
-//! worked out, which record and which resource) is a [`Readable`] implementation; the handlers
+//! worked out, how the record is found) is a [`Readable`] implementation (the record's ETag and
+//! resource are its `Audited` impl's); the handlers
 //! themselves, with their OpenAPI annotations, come from [`get_endpoint!`] and
 //! [`history_endpoint!`]: `reader = CallerToken` checks the caller's token and loads the caller on
 //! the hop that reads the record, `reader = Anyone` (public collections that everyone sees alike)
