@@ -200,3 +200,56 @@ impl<F: SortField> ListRequest<F> {
         next.map(|after| encode_cursor(after, &self.fingerprint))
     }
 }
+
+/// A collection's two documented list handlers over its `list(request, caller, state, parent)`:
+/// the records under one parent (`/parents/{id}/children`, the parent from the path) and all
+/// the caller may see. `guard = signed_in` refuses anonymous callers first; `missing` documents the
+/// nested list's 404. The calling module imports `actix_web::get` (utoipa reads the route
+/// attribute by that name) and has `list`.
+macro_rules! list_endpoints {
+    (
+        tag = $tag:expr, params = $params:ty, body = $body:ty, page = $page:tt
+        $(, security = $security:tt)? $(, guard = $signed_in:ident)?;
+        $(#[doc = $nested_doc:tt])*
+        $nested:ident: $nested_path:tt, under $parent:ty $(, missing = $missing:tt)?;
+        $(#[doc = $all_doc:tt])*
+        $all:ident: $all_path:tt;
+    ) => {
+        $(#[doc = $nested_doc])*
+        #[utoipa::path(
+            tag = $tag, $(security $security,)?
+            params($crate::extract::id_path::IdPath<$parent>, $params),
+            responses(
+                (status = 200, description = $page, body = $body),
+                $((status = 404, description = $missing),)?
+            )
+        )]
+        #[get($nested_path)]
+        pub async fn $nested(
+            request: actix_web::HttpRequest,
+            caller: $crate::auth::CallerToken,
+            $crate::extract::id_path::IdPath(parent): $crate::extract::id_path::IdPath<$parent>,
+            state: actix_web::web::Data<$crate::server::state::AppState>,
+        ) -> Result<actix_web::HttpResponse, $crate::problem::ApiError> {
+            $(caller.$signed_in()?;)?
+            list(request, caller, state, Some(parent)).await
+        }
+
+        $(#[doc = $all_doc])*
+        #[utoipa::path(
+            tag = $tag, $(security $security,)? params($params),
+            responses((status = 200, description = $page, body = $body))
+        )]
+        #[get($all_path)]
+        pub async fn $all(
+            request: actix_web::HttpRequest,
+            caller: $crate::auth::CallerToken,
+            state: actix_web::web::Data<$crate::server::state::AppState>,
+        ) -> Result<actix_web::HttpResponse, $crate::problem::ApiError> {
+            $(caller.$signed_in()?;)?
+            list(request, caller, state, None).await
+        }
+    };
+}
+
+pub(crate) use list_endpoints;

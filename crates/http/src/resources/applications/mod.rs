@@ -19,7 +19,7 @@ use catalyst_persistence::{challenges, phases, transaction, DbConnection, StoreE
 use crate::auth::{Caller, CallerToken};
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::id_path::IdPath;
-use crate::extract::lists::{ListReads, ListRequest};
+use crate::extract::lists::{list_endpoints, ListReads, ListRequest};
 use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
 use crate::resources::deletes::{self, Deletes};
@@ -167,36 +167,13 @@ async fn list(
     .await
 }
 
-/// A phase's applications that you may see.
-#[utoipa::path(
-    tag = TAG, operation_id = "list_phase_applications", security(("bearer" = [])),
-    params(IdPath<PhaseId>, ListApplicationsParams),
-    responses((status = 200, description = "A page of applications", body = ApplicationList))
-)]
-#[get("/phases/{id}/applications")]
-pub async fn list_phase_applications(
-    request: HttpRequest,
-    caller: CallerToken,
-    IdPath(phase): IdPath<PhaseId>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    caller.signed_in()?;
-    list(request, caller, state, Some(phase)).await
-}
-
-/// Applications you may see: your organisation's, or those to your body's challenges.
-#[utoipa::path(
-    tag = TAG, operation_id = "list_applications", security(("bearer" = [])), params(ListApplicationsParams),
-    responses((status = 200, description = "A page of applications", body = ApplicationList))
-)]
-#[get("/applications")]
-pub async fn list_applications(
-    request: HttpRequest,
-    caller: CallerToken,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    caller.signed_in()?;
-    list(request, caller, state, None).await
+list_endpoints! {
+    tag = TAG, params = ListApplicationsParams, body = ApplicationList, page = "A page of applications",
+    security = (("bearer" = [])), guard = signed_in;
+    /// A phase's applications that you may see.
+    list_phase_applications: "/phases/{id}/applications", under PhaseId;
+    /// Applications you may see: your organisation's, or those to your body's challenges.
+    list_applications: "/applications";
 }
 
 reads::get_endpoint! {

@@ -18,7 +18,7 @@ use crate::auth::{Caller, CallerToken};
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::IfMatch;
 use crate::extract::id_path::IdPath;
-use crate::extract::lists::{ListReads, ListRequest};
+use crate::extract::lists::{list_endpoints, ListReads, ListRequest};
 use crate::problem::ApiError;
 use crate::resources::applications::private_visibility;
 use crate::resources::audit::AuditContext;
@@ -120,36 +120,13 @@ async fn list(
     .await
 }
 
-/// An award's milestones that you may see.
-#[utoipa::path(
-    tag = TAG, operation_id = "list_award_milestones", security(("bearer" = [])),
-    params(IdPath<AwardId>, ListMilestonesParams),
-    responses((status = 200, description = "A page of milestones", body = MilestoneList))
-)]
-#[get("/awards/{id}/milestones")]
-pub async fn list_award_milestones(
-    request: HttpRequest,
-    caller: CallerToken,
-    IdPath(award): IdPath<AwardId>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    caller.signed_in()?;
-    list(request, caller, state, Some(award)).await
-}
-
-/// Milestones you may see.
-#[utoipa::path(
-    tag = TAG, operation_id = "list_milestones", security(("bearer" = [])), params(ListMilestonesParams),
-    responses((status = 200, description = "A page of milestones", body = MilestoneList))
-)]
-#[get("/milestones")]
-pub async fn list_milestones(
-    request: HttpRequest,
-    caller: CallerToken,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    caller.signed_in()?;
-    list(request, caller, state, None).await
+list_endpoints! {
+    tag = TAG, params = ListMilestonesParams, body = MilestoneList, page = "A page of milestones",
+    security = (("bearer" = [])), guard = signed_in;
+    /// An award's milestones that you may see.
+    list_award_milestones: "/awards/{id}/milestones", under AwardId;
+    /// Milestones you may see.
+    list_milestones: "/milestones";
 }
 
 reads::get_endpoint! {

@@ -15,7 +15,7 @@ use catalyst_persistence::{transaction, DbConnection, StoreError};
 use crate::auth::{Caller, CallerToken};
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::id_path::IdPath;
-use crate::extract::lists::{ListReads, ListRequest};
+use crate::extract::lists::{list_endpoints, ListReads, ListRequest};
 use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
 use crate::resources::challenges::visibility;
@@ -183,37 +183,12 @@ async fn list(
     .await
 }
 
-/// A challenge's phases, by number.
-#[utoipa::path(
-    tag = TAG, operation_id = "list_challenge_phases",
-    params(IdPath<ChallengeId>, ListPhasesParams),
-    responses(
-        (status = 200, description = "A page of phases", body = PhaseList),
-        (status = 404, description = "No such challenge"),
-    )
-)]
-#[get("/challenges/{id}/phases")]
-pub async fn list_challenge_phases(
-    request: HttpRequest,
-    caller: CallerToken,
-    IdPath(challenge): IdPath<ChallengeId>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    list(request, caller, state, Some(challenge)).await
-}
-
-/// Phases you may see, across challenges.
-#[utoipa::path(
-    tag = TAG, operation_id = "list_phases", params(ListPhasesParams),
-    responses((status = 200, description = "A page of phases", body = PhaseList))
-)]
-#[get("/phases")]
-pub async fn list_phases(
-    request: HttpRequest,
-    caller: CallerToken,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    list(request, caller, state, None).await
+list_endpoints! {
+    tag = TAG, params = ListPhasesParams, body = PhaseList, page = "A page of phases";
+    /// A challenge's phases, by number.
+    list_challenge_phases: "/challenges/{id}/phases", under ChallengeId, missing = "No such challenge";
+    /// Phases you may see, across challenges.
+    list_phases: "/phases";
 }
 
 reads::get_endpoint! {
