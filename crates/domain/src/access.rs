@@ -104,6 +104,16 @@ impl Actor {
         }
     }
 
+    /// Whose records of a per-owner collection (imports, webhooks) the caller lists: an admin
+    /// everyone's (`None`), anyone else its own (its subject).
+    pub fn owner_filter(&self) -> Option<String> {
+        if self.is_admin() {
+            None
+        } else {
+            self.subject()
+        }
+    }
+
     /// Any signed-in caller: a user or an API client.
     pub fn signed_in(&self) -> Result<(), Denied> {
         match self {

@@ -215,6 +215,11 @@ pub fn collect_errors(errors: Vec<ProblemItem>) -> Result<(), ApiError> {
     }
 }
 
+/// The cursor of the page after `rows` when the store said there are `more`: the last row's key.
+pub fn next_cursor<T>(more: bool, rows: &[T], key: impl Fn(&T) -> String) -> Option<String> {
+    rows.last().filter(|_| more).map(key)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -381,9 +381,7 @@ pub async fn list_imports(
             "cursor is not one this API issued",
         ));
     }
-    let owner = (!caller.actor().is_admin())
-        .then(|| caller.actor().subject())
-        .flatten();
+    let owner = caller.actor().owner_filter();
     let (rows, more) = state
         .with_connection(move |connection| {
             Ok(store::list(
@@ -395,9 +393,7 @@ pub async fn list_imports(
         })
         .await?;
     Ok(HttpResponse::Ok().json(ImportList {
-        next_cursor: more
-            .then(|| rows.last().map(|row| row.id.clone()))
-            .flatten(),
+        next_cursor: crate::extract::pagination::next_cursor(more, &rows, |row| row.id.clone()),
         data: rows.iter().map(import_resource).collect(),
     }))
 }
@@ -489,9 +485,8 @@ pub async fn list_import_results(
             )?)
         })
         .await?;
-    let next_cursor = more
-        .then(|| rows.last().map(|row| row.line.to_string()))
-        .flatten();
+    let next_cursor =
+        crate::extract::pagination::next_cursor(more, &rows, |row| row.line.to_string());
     let data = rows
         .into_iter()
         .map(|row| {

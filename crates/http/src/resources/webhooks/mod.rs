@@ -201,9 +201,7 @@ pub async fn list_webhooks(
     let limit = crate::extract::pagination::parse_limit(params.get("limit"))
         .map_err(|e| ApiError::InvalidQuery(vec![e]))?;
     let after = params.get("cursor").map(str::to_owned);
-    let owner = (!caller.actor().is_admin())
-        .then(|| caller.actor().subject())
-        .flatten();
+    let owner = caller.actor().owner_filter();
     let (rows, more) = state
         .with_connection(move |connection| {
             Ok(store::list_subscriptions(
@@ -215,9 +213,7 @@ pub async fn list_webhooks(
         })
         .await?;
     Ok(HttpResponse::Ok().json(WebhookList {
-        next_cursor: more
-            .then(|| rows.last().map(|row| row.id.clone()))
-            .flatten(),
+        next_cursor: crate::extract::pagination::next_cursor(more, &rows, |row| row.id.clone()),
         data: rows.iter().map(webhook_resource).collect(),
     }))
 }
@@ -511,9 +507,7 @@ pub async fn list_webhook_deliveries(
             )?)
         })
         .await?;
-    let next_cursor = more
-        .then(|| rows.last().map(|row| row.id.clone()))
-        .flatten();
+    let next_cursor = crate::extract::pagination::next_cursor(more, &rows, |row| row.id.clone());
     Ok(HttpResponse::Ok().json(DeliveryList {
         data: rows
             .into_iter()
