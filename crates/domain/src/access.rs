@@ -105,13 +105,20 @@ impl Actor {
     }
 
     /// Whose records of a per-owner collection (imports, webhooks) the caller lists: an admin
-    /// everyone's (`None`), anyone else its own (its subject).
+    /// everyone's (`None`), anyone else its own (its subject). For a signed-in caller: an
+    /// anonymous one has no subject, so it is refused before this is asked.
     pub fn owner_filter(&self) -> Option<String> {
         if self.is_admin() {
             None
         } else {
             self.subject()
         }
+    }
+
+    /// Whether the caller may see a per-owner record (an import, a webhook) of `owner`: an admin
+    /// any, anyone else its own.
+    pub fn owns(&self, owner: &str) -> bool {
+        self.is_admin() || self.subject().as_deref() == Some(owner)
     }
 
     /// Any signed-in caller: a user or an API client.
@@ -375,6 +382,18 @@ mod tests {
             role,
             organisations,
         }
+    }
+
+    #[test]
+    fn per_owner_records_are_an_admins_to_see_all_and_others_their_own() {
+        let admin = user(Role::Admin, vec![]);
+        let supplier = user(Role::Supplier, vec![]);
+        let own = supplier.subject().expect("a user has a subject");
+        assert_eq!(admin.owner_filter(), None);
+        assert_eq!(supplier.owner_filter(), Some(own.clone()));
+        assert!(admin.owns(&own) && supplier.owns(&own));
+        assert!(!supplier.owns("user:someone-else"));
+        assert!(!Actor::Anonymous.owns(&own));
     }
 
     #[test]

@@ -303,14 +303,7 @@ impl Organisation {
                 .clone()
                 .unwrap_or_else(|| current.website.clone()),
         };
-        match draft.validate() {
-            Ok(fields) if errors.is_empty() => Ok(fields),
-            Ok(_) => Err(errors),
-            Err(more) => {
-                errors.0.extend(more.0);
-                Err(errors)
-            }
-        }
+        errors.before(draft.validate())
     }
 }
 

@@ -8,7 +8,7 @@ use catalyst_domain::{ExternalId, Timestamp};
 use diesel::prelude::*;
 
 use crate::database::DbConnection;
-use crate::error::{is_unique_violation, StoreError};
+use crate::error::{unique_as, StoreError};
 use crate::schema::external_ids;
 
 pub const UNIQUE_CONSTRAINT: &str = "external_ids_key";
@@ -112,15 +112,7 @@ pub fn add(
                 external_ids::created_at.eq(now.to_naive_utc()),
             ))
             .execute(connection)
-            .map_err(|error| {
-                if is_unique_violation(&error) {
-                    StoreError::Duplicate {
-                        constraint: UNIQUE_CONSTRAINT,
-                    }
-                } else {
-                    StoreError::from(error)
-                }
-            })?;
+            .map_err(|error| unique_as(UNIQUE_CONSTRAINT, error))?;
     }
     Ok(())
 }
@@ -159,15 +151,7 @@ pub fn add_all<'a>(
         insert_rows!(connection, external_ids::table, rows);
         Ok(())
     })();
-    inserted.map_err(|error| {
-        if is_unique_violation(&error) {
-            StoreError::Duplicate {
-                constraint: UNIQUE_CONSTRAINT,
-            }
-        } else {
-            StoreError::from(error)
-        }
-    })
+    inserted.map_err(|error| unique_as(UNIQUE_CONSTRAINT, error))
 }
 
 /// Which of `keys` name a record of `entity` already: one query per source.

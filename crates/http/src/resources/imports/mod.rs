@@ -66,7 +66,7 @@ fn may_import(actor: &Actor, collection: ImportCollection) -> Result<(), ApiErro
 }
 
 fn owns(caller: &Caller, import: &Import) -> bool {
-    caller.actor().is_admin() || Some(&import.owner) == caller.actor().subject().as_ref()
+    caller.actor().owns(&import.owner)
 }
 
 fn find_own(connection: &mut DbConnection, caller: &Caller, id: &str) -> Result<Import, ApiError> {

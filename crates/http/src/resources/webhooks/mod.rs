@@ -47,7 +47,7 @@ fn find_own(
         StoreError::NotFound => not_found(),
         other => other.into(),
     })?;
-    if caller.actor().is_admin() || Some(&subscription.owner) == caller.actor().subject().as_ref() {
+    if caller.actor().owns(&subscription.owner) {
         Ok(subscription)
     } else {
         Err(not_found())
