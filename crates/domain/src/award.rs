@@ -79,6 +79,24 @@ impl AwardFields {
     }
 }
 
+/// Checks the award's own terms, which need no phase: its contract reference and the order of
+/// its dates (a body checked alone, before any record is read).
+pub fn check_terms(
+    contract_reference: &str,
+    starts_on: Option<NaiveDate>,
+    ends_on: Option<NaiveDate>,
+    errors: &mut ValidationErrors,
+) {
+    text::required_text(
+        contract_reference,
+        "contract_reference",
+        100,
+        Lines::Single,
+        errors,
+    );
+    check_date_order(starts_on, ends_on, "ends_on", errors);
+}
+
 /// The phase budget rule: the sum of a phase's awards stays within its budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BudgetCheck {

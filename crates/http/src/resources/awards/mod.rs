@@ -493,7 +493,15 @@ impl Keyed for Award {
     crate::keyed_record_fields!();
 
     fn check(body: CreateAward) -> Result<(AwardRequest, Vec<ExternalId>), ApiError> {
-        let (phase_id, external_ids) = body.validate(None)?;
+        // Its terms too: a body wrong in itself is refused before any precondition is weighed.
+        let mut errors = ValidationErrors::default();
+        catalyst_domain::award::check_terms(
+            &body.contract_reference,
+            body.starts_on,
+            body.ends_on,
+            &mut errors,
+        );
+        let (phase_id, external_ids) = errors.before(body.validate(None))?;
         Ok((AwardRequest { phase_id, body }, external_ids))
     }
     fn find_by_key(
