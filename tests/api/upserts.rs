@@ -679,34 +679,61 @@ fn a_malformed_precondition_on_a_put_by_key_is_a_bad_request_that_creates_nothin
 
 /// What a body alone shows is checked before the preconditions, for every collection: a request
 /// wrong in itself hears so (422), not that no record matched its `If-Match` (412). An award's
-/// contract reference and dates need no phase to be checked (found by Schemathesis: a 101-letter
-/// reference with `If-Match` on an unknown key was 412).
+/// contract reference and dates, an application's summary and a milestone's title and amount
+/// need no parent to be checked (found by Schemathesis: a 101-letter contract reference with
+/// `If-Match` on an unknown key was 412; applications and milestones had the same gap).
 #[test]
-fn an_award_body_wrong_in_itself_is_refused_before_its_precondition() {
+fn a_body_wrong_in_itself_is_refused_before_its_precondition() {
+    let phase = "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c";
+    let other = "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b";
+    let cases = [
+        (
+            "awards",
+            json!({
+                "phase_id": phase, "application_id": other,
+                "contract_reference": "R".repeat(101),
+                "amount": {"amount": 5_000_000, "currency": "GBP"},
+                "starts_on": "2019-11-30", "ends_on": "2019-08-01"
+            }),
+            vec!["#/contract_reference", "#/ends_on"],
+        ),
+        (
+            "applications",
+            json!({
+                "phase_id": phase, "supplier_organisation_id": other,
+                "amount_requested": {"amount": 5_000_000, "currency": "GBP"},
+                "summary": "  "
+            }),
+            vec!["#/summary"],
+        ),
+        (
+            "milestones",
+            json!({
+                "award_id": other, "kind": "payment", "title": "M".repeat(201)
+            }),
+            vec!["#/title", "#/amount"],
+        ),
+    ];
     for_each_backend(|server| {
-        let path = "/api/v1/awards/by-external-id/finance/UNKNOWN-1";
-        let body = json!({
-            "phase_id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c",
-            "application_id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b",
-            "contract_reference": "R".repeat(101),
-            "amount": {"amount": 5_000_000, "currency": "GBP"},
-            "starts_on": "2019-11-30", "ends_on": "2019-08-01"
-        });
-        let reply = put(
-            server,
-            &server.admin_token,
-            path,
-            &body,
-            &[("if-match", "W/\"1\"")],
-        );
-        let problem = reply.assert_problem(422, "validation_failed");
-        let pointers: Vec<&str> = problem["errors"]
-            .as_array()
-            .expect("errors")
-            .iter()
-            .filter_map(|item| item["pointer"].as_str())
-            .collect();
-        assert!(pointers.contains(&"#/contract_reference"), "{problem}");
-        assert!(pointers.contains(&"#/ends_on"), "{problem}");
+        for (collection, body, expected) in &cases {
+            let path = format!("/api/v1/{collection}/by-external-id/finance/UNKNOWN-1");
+            let reply = put(
+                server,
+                &server.admin_token,
+                &path,
+                body,
+                &[("if-match", "W/\"1\"")],
+            );
+            let problem = reply.assert_problem(422, "validation_failed");
+            let pointers: Vec<&str> = problem["errors"]
+                .as_array()
+                .expect("errors")
+                .iter()
+                .filter_map(|item| item["pointer"].as_str())
+                .collect();
+            for pointer in expected {
+                assert!(pointers.contains(pointer), "{collection}: {problem}");
+            }
+        }
     });
 }

@@ -40,8 +40,7 @@ impl ApplicationFields {
     /// Checks the summary and that the request fits the phase's cap per supplier.
     pub fn validate(self, phase: &PhaseFields) -> Result<ApplicationFields, ValidationErrors> {
         let mut errors = ValidationErrors::default();
-        let summary =
-            text::required_text(&self.summary, "summary", 10_000, Lines::Multi, &mut errors);
+        let summary = check_terms(&self.summary, &mut errors);
         check_within_cap(
             self.amount_requested,
             phase,
@@ -53,6 +52,12 @@ impl ApplicationFields {
             _ => Err(errors),
         }
     }
+}
+
+/// Checks the application's own terms, which need no phase: its summary (a body checked alone,
+/// before any record is read). The summary as kept, if it is valid.
+pub fn check_terms(summary: &str, errors: &mut ValidationErrors) -> Option<String> {
+    text::required_text(summary, "summary", 10_000, Lines::Multi, errors)
 }
 
 /// An amount must be in the phase's currency and within its cap per supplier.

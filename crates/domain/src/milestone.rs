@@ -87,13 +87,8 @@ impl MilestoneFields {
     /// Checks the title, and that a tranche is in the award's currency and within its amount.
     pub fn validate(self, award_amount: Money) -> Result<MilestoneFields, ValidationErrors> {
         let mut errors = ValidationErrors::default();
-        let title = text::required_text(&self.title, "title", 200, Lines::Single, &mut errors);
+        let title = check_terms(&self.title, self.kind, self.amount, &mut errors);
         match self.amount {
-            None if self.kind == MilestoneKind::Payment => errors.push(FieldViolation::new(
-                "amount",
-                "required",
-                "a payment milestone needs an amount",
-            )),
             Some(amount) if amount.currency() != award_amount.currency() => {
                 errors.push(FieldViolation::new(
                     "amount/currency",
@@ -115,6 +110,26 @@ impl MilestoneFields {
             _ => Err(errors),
         }
     }
+}
+
+/// Checks the milestone's own terms, which need no award: its title, and that a payment
+/// milestone has an amount (a body checked alone, before any record is read). The title as
+/// kept, if it is valid.
+pub fn check_terms(
+    title: &str,
+    kind: MilestoneKind,
+    amount: Option<Money>,
+    errors: &mut ValidationErrors,
+) -> Option<String> {
+    let title = text::required_text(title, "title", 200, Lines::Single, errors);
+    if amount.is_none() && kind == MilestoneKind::Payment {
+        errors.push(FieldViolation::new(
+            "amount",
+            "required",
+            "a payment milestone needs an amount",
+        ));
+    }
+    title
 }
 
 #[cfg(test)]

@@ -494,7 +494,10 @@ impl Keyed for Application {
     crate::keyed_record_fields!();
 
     fn check(body: CreateApplication) -> Result<(ApplicationFields, Vec<ExternalId>), ApiError> {
-        body.validate(None).map_err(ApiError::from)
+        // Its terms too: a body wrong in itself is refused before any precondition is weighed.
+        let mut errors = ValidationErrors::default();
+        catalyst_domain::application::check_terms(&body.summary, &mut errors);
+        Ok(errors.before(body.validate(None))?)
     }
     fn find_by_key(
         connection: &mut DbConnection,

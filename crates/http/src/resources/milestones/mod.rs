@@ -568,7 +568,10 @@ impl Keyed for Milestone {
     crate::keyed_record_fields!();
 
     fn check(body: CreateMilestone) -> Result<(MilestoneFields, Vec<ExternalId>), ApiError> {
-        body.validate(None).map_err(ApiError::from)
+        // Its terms too: a body wrong in itself is refused before any precondition is weighed.
+        let mut errors = ValidationErrors::default();
+        catalyst_domain::milestone::check_terms(&body.title, body.kind, body.amount, &mut errors);
+        Ok(errors.before(body.validate(None))?)
     }
     fn find_by_key(
         connection: &mut DbConnection,
