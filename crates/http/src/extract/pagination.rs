@@ -106,6 +106,36 @@ fn invalid_cursor(detail: &str) -> ProblemItem {
     ProblemItem::parameter("cursor", "invalid_cursor", detail)
 }
 
+/// The `cursor` of a list paged by its rows' ids, where the cursor is the last id seen: `None`
+/// without one; 400 `invalid_cursor` for one that is not such an id (it would otherwise be
+/// compared as text and answer a page the client never asked for).
+pub fn id_cursor<T: std::str::FromStr>(cursor: Option<&str>) -> Result<Option<T>, ProblemItem> {
+    cursor
+        .map(|cursor| {
+            cursor.parse().map_err(|_| {
+                invalid_cursor("cursor is not one this API issued: use next_cursor as given")
+            })
+        })
+        .transpose()
+}
+
+/// `limit` and an id `cursor` ([`id_cursor`]), each problem with them added to `errors` (so
+/// that a request hears of every bad parameter at once).
+pub fn limit_and_id_cursor<T: std::str::FromStr>(
+    params: &crate::extract::query::QueryParams,
+    errors: &mut Vec<ProblemItem>,
+) -> (usize, Option<T>) {
+    let limit = parse_limit(params.get("limit")).unwrap_or_else(|e| {
+        errors.push(e);
+        DEFAULT_LIMIT
+    });
+    let cursor = id_cursor(params.get("cursor")).unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    });
+    (limit, cursor)
+}
+
 /// Reads a cursor made for a query with `query_fingerprint` and keys of `kinds`.
 pub fn decode_cursor(
     cursor: &str,

@@ -10,10 +10,10 @@ use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
-use crate::extract::pagination::{collect_errors, parse_limit};
+use crate::extract::pagination::{collect_errors, id_cursor, parse_limit};
 use crate::extract::query::QueryParams;
 use crate::middleware::request_context;
-use crate::problem::{ApiError, ProblemItem};
+use crate::problem::ApiError;
 
 pub const TAG: &str = "audit";
 
@@ -422,26 +422,6 @@ pub struct AuditParams {
     updated_since: Option<String>,
 }
 
-/// The id after which a page starts: audit ids are time-ordered UUIDs, so the last id seen is a
-/// complete cursor.
-fn parse_after(params: &QueryParams) -> Result<Option<String>, ApiError> {
-    params
-        .get("cursor")
-        .map(|cursor| {
-            cursor
-                .parse::<AuditId>()
-                .map(|id| id.to_string())
-                .map_err(|_| {
-                    ApiError::InvalidQuery(vec![ProblemItem::parameter(
-                        "cursor",
-                        "invalid_cursor",
-                        "cursor is not one this API issued: use next_cursor as given",
-                    )])
-                })
-        })
-        .transpose()
-}
-
 /// The recorded changes of one entity, after `check` (on a connection) says the caller may see
 /// it; the handlers of every resource's `/history` end here.
 pub async fn entity_history<F>(
@@ -476,18 +456,20 @@ pub async fn page(
     let limit = parse_limit(params.get("limit"))
         .map_err(|e| errors.push(e))
         .unwrap_or(0);
+    // Audit ids are time-ordered UUIDs, so the last id seen is a complete cursor.
+    let after = id_cursor::<AuditId>(params.get("cursor"))
+        .map_err(|e| errors.push(e))
+        .ok()
+        .flatten()
+        .map(|id| id.to_string());
     collect_errors(errors)?;
-    let after = parse_after(params)?;
     let (records, more) = state
         .with_connection(move |connection| {
             Ok(store::list(connection, &filter, after.as_deref(), limit)?)
         })
         .await?;
-    let next_cursor = if more {
-        records.last().map(|record| record.id.clone())
-    } else {
-        None
-    };
+    let next_cursor =
+        crate::extract::pagination::next_cursor(more, &records, |record| record.id.clone());
     Ok(AuditList {
         data: records.into_iter().map(Into::into).collect(),
         next_cursor,

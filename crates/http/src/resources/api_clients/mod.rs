@@ -152,29 +152,17 @@ pub async fn list_api_clients(
         .unwrap_or(0);
     let since =
         crate::extract::pagination::parse_updated_since(params.get("updated_since"), &mut errors);
-    let after = match params.get("cursor") {
-        None => None,
-        Some(cursor) => match cursor.parse::<ClientId>() {
-            Ok(id) => Some(id),
-            Err(_) => {
-                errors.push(crate::problem::ProblemItem::parameter(
-                    "cursor",
-                    "invalid_cursor",
-                    "cursor is not one this API issued",
-                ));
-                None
-            }
-        },
-    };
+    let after = crate::extract::pagination::id_cursor::<ClientId>(params.get("cursor"))
+        .unwrap_or_else(|e| {
+            errors.push(e);
+            None
+        });
     crate::extract::pagination::collect_errors(errors)?;
     let (clients, more) = state
         .with_connection(move |connection| Ok(store::list(connection, since, after, limit)?))
         .await?;
-    let next_cursor = if more {
-        clients.last().map(|client| client.id.to_string())
-    } else {
-        None
-    };
+    let next_cursor =
+        crate::extract::pagination::next_cursor(more, &clients, |client| client.id.to_string());
     Ok(HttpResponse::Ok().json(ApiClientList {
         data: clients.iter().map(ApiClientResource::from).collect(),
         next_cursor,

@@ -368,19 +368,11 @@ pub async fn list_imports(
 ) -> Result<HttpResponse, ApiError> {
     caller.actor().signed_in()?;
     let params = QueryParams::parse(&request, &["limit", "cursor"])?;
-    let limit = crate::extract::pagination::parse_limit(params.get("limit"))
-        .map_err(|e| ApiError::InvalidQuery(vec![e]))?;
-    let before = params.get("cursor").map(str::to_owned);
-    if before
-        .as_deref()
-        .is_some_and(|cursor| cursor.parse::<uuid::Uuid>().is_err())
-    {
-        return Err(parameter_error(
-            "cursor",
-            "invalid_cursor",
-            "cursor is not one this API issued",
-        ));
-    }
+    let mut errors = Vec::new();
+    let (limit, before) =
+        crate::extract::pagination::limit_and_id_cursor::<uuid::Uuid>(&params, &mut errors);
+    crate::extract::pagination::collect_errors(errors)?;
+    let before = before.map(|id| id.to_string());
     let owner = caller.actor().owner_filter();
     let (rows, more) = state
         .with_connection(move |connection| {
@@ -445,33 +437,24 @@ pub async fn list_import_results(
 ) -> Result<HttpResponse, ApiError> {
     caller.actor().signed_in()?;
     let params = QueryParams::parse(&request, &["outcome", "limit", "cursor"])?;
+    let mut errors = Vec::new();
     let outcome = match params.get("outcome") {
         None => None,
         Some(outcome @ ("created" | "updated" | "unchanged" | "rejected")) => {
             Some(outcome.to_owned())
         }
         Some(other) => {
-            return Err(parameter_error(
+            errors.push(ProblemItem::parameter(
                 "outcome",
                 "invalid_value",
                 format!("outcome is created, updated, unchanged or rejected, got {other:?}"),
-            ))
+            ));
+            None
         }
     };
-    let limit = crate::extract::pagination::parse_limit(params.get("limit"))
-        .map_err(|e| ApiError::InvalidQuery(vec![e]))?;
-    let after = params
-        .get("cursor")
-        .map(|cursor| {
-            cursor.parse::<i64>().map_err(|_| {
-                parameter_error(
-                    "cursor",
-                    "invalid_cursor",
-                    "cursor is not one this API issued",
-                )
-            })
-        })
-        .transpose()?;
+    let (limit, after) =
+        crate::extract::pagination::limit_and_id_cursor::<i64>(&params, &mut errors);
+    crate::extract::pagination::collect_errors(errors)?;
     let id = id.into_inner();
     let (rows, more) = state
         .with_connection(move |connection| {

@@ -169,29 +169,17 @@ pub async fn list_users(
     let role: Option<Role> = params.parse_value("role", &mut errors, Role::expected);
     let since =
         crate::extract::pagination::parse_updated_since(params.get("updated_since"), &mut errors);
-    let after = match params.get("cursor") {
-        None => None,
-        Some(cursor) => match cursor.parse::<UserId>() {
-            Ok(id) => Some(id),
-            Err(_) => {
-                errors.push(ProblemItem::parameter(
-                    "cursor",
-                    "invalid_cursor",
-                    "cursor is not one this API issued",
-                ));
-                None
-            }
-        },
-    };
+    let after = crate::extract::pagination::id_cursor::<UserId>(params.get("cursor"))
+        .unwrap_or_else(|e| {
+            errors.push(e);
+            None
+        });
     collect_errors(errors)?;
     let (found, more) = state
         .with_connection(move |connection| Ok(store::list(connection, role, since, after, limit)?))
         .await?;
-    let next_cursor = if more {
-        found.last().map(|user| user.id.to_string())
-    } else {
-        None
-    };
+    let next_cursor =
+        crate::extract::pagination::next_cursor(more, &found, |user| user.id.to_string());
     Ok(HttpResponse::Ok().json(UserList {
         data: found.iter().map(UserResource::from).collect(),
         next_cursor,

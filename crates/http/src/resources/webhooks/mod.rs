@@ -198,9 +198,11 @@ pub async fn list_webhooks(
 ) -> Result<HttpResponse, ApiError> {
     may_manage_webhooks(caller.actor())?;
     let params = QueryParams::parse(&request, &["limit", "cursor"])?;
-    let limit = crate::extract::pagination::parse_limit(params.get("limit"))
-        .map_err(|e| ApiError::InvalidQuery(vec![e]))?;
-    let after = params.get("cursor").map(str::to_owned);
+    let mut errors = Vec::new();
+    let (limit, after) =
+        crate::extract::pagination::limit_and_id_cursor::<uuid::Uuid>(&params, &mut errors);
+    crate::extract::pagination::collect_errors(errors)?;
+    let after = after.map(|id| id.to_string());
     let owner = caller.actor().owner_filter();
     let (rows, more) = state
         .with_connection(move |connection| {
