@@ -259,6 +259,10 @@ fn api_clients_get_tokens_until_revoked() {
             .get_as(&format!("/api/v1/api-clients/{id}"), &server.admin_token)
             .json();
         assert!(shown["last_used_at"].is_string(), "{shown}");
+        let history_path = format!("/api/v1/api-clients/{id}/history");
+        server
+            .get_as(&history_path, &token)
+            .assert_problem(403, "forbidden");
 
         token_request(
             server,
@@ -276,6 +280,19 @@ fn api_clients_get_tokens_until_revoked() {
         );
         assert_eq!(revoked.status, 204);
         assert_refused(server, &token, "a revoked client's token");
+        // Its trail, for admins: made, then revoked.
+        let history = server.get_as(&history_path, &server.admin_token).json();
+        let actions: Vec<&str> = history["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .filter_map(|entry| entry["action"].as_str())
+            .collect();
+        assert_eq!(actions, ["create", "update"], "{history}");
+        assert!(
+            !history.to_string().contains(secret),
+            "no secret in the trail"
+        );
         token_request(
             server,
             &[

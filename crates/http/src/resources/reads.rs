@@ -204,5 +204,38 @@ macro_rules! history_endpoint {
     };
 }
 
+/// A documented `GET /{collection}/{id}/history` handler for a collection only admins read
+/// (users, API clients): 403 for anyone else, and the trail stays readable once the record is
+/// deleted (it is the record of who did what), so the record itself is not looked up.
+macro_rules! admin_history_endpoint {
+    (
+        $(#[doc = $doc:tt])*
+        $name:ident: $id:ty, $entity:expr, $path:tt, tag = $tag:expr, id = $id_doc:tt
+    ) => {
+        $(#[doc = $doc])*
+        #[utoipa::path(
+            tag = $tag, security(("bearer" = [])),
+            params(("id" = uuid::Uuid, Path, description = $id_doc),
+                ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
+                ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
+            responses(
+                (status = 200, description = "Recorded changes", body = $crate::resources::audit::AuditList),
+                (status = 403, description = "Not an admin"),
+            )
+        )]
+        #[get($path)]
+        pub async fn $name(
+            request: actix_web::HttpRequest,
+            caller: $crate::auth::Caller,
+            state: actix_web::web::Data<$crate::server::state::AppState>,
+        ) -> Result<actix_web::HttpResponse, $crate::problem::ApiError> {
+            caller.actor().may_administer()?;
+            let id = <$id as $crate::extract::id_path::RecordId>::from_path(request.match_info().query("id"))?;
+            $crate::resources::audit::entity_history(&request, &state, $entity, id.to_string(), |_| Ok(())).await
+        }
+    };
+}
+
+pub(crate) use admin_history_endpoint;
 pub(crate) use get_endpoint;
 pub(crate) use history_endpoint;

@@ -226,28 +226,9 @@ pub async fn revoke_api_client(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// An API client's recorded changes, oldest first (admins).
-#[utoipa::path(
-    tag = TAG, operation_id = "list_api_client_history", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The client's id"),
-        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
-        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
-    responses(
-        (status = 200, description = "Recorded changes", body = crate::resources::audit::AuditList),
-        (status = 403, description = "Not an admin"),
-    )
-)]
-#[get("/api-clients/{id}/history")]
-pub async fn list_api_client_history(
-    request: HttpRequest,
-    caller: Caller,
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    caller.actor().may_administer()?;
-    let id = ClientId::from_path(&id)?;
-    crate::resources::audit::entity_history(&request, &state, ENTITY, id.to_string(), |_| Ok(()))
-        .await
+crate::resources::reads::admin_history_endpoint! {
+    /// An API client's recorded changes, oldest first (admins).
+    list_api_client_history: ClientId, ENTITY, "/api-clients/{id}/history", tag = TAG, id = "The client's id"
 }
 
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {

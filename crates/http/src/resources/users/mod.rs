@@ -420,29 +420,9 @@ pub async fn delete_user(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// A user's recorded changes, oldest first (admins).
-#[utoipa::path(
-    tag = TAG, operation_id = "list_user_history", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The user's id"),
-        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
-        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page")),
-    responses(
-        (status = 200, description = "Recorded changes", body = crate::resources::audit::AuditList),
-        (status = 403, description = "Not an admin"),
-    )
-)]
-#[get("/users/{id}/history")]
-pub async fn list_user_history(
-    request: HttpRequest,
-    caller: Caller,
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    caller.actor().may_administer()?;
-    let id = UserId::from_path(&id)?;
-    // A deleted user's trail stays readable: it is the record of who did what.
-    crate::resources::audit::entity_history(&request, &state, ENTITY, id.to_string(), |_| Ok(()))
-        .await
+crate::resources::reads::admin_history_endpoint! {
+    /// A user's recorded changes, oldest first (admins).
+    list_user_history: UserId, ENTITY, "/users/{id}/history", tag = TAG, id = "The user's id"
 }
 
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
