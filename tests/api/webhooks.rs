@@ -315,6 +315,17 @@ fn subscriptions_are_checked_and_kept_to_their_owners() {
                 json!({"url": "ftp://example.org/", "event_types": ["*"]}),
                 "#/url",
             ),
+            // Control characters and spaces inside a URL, as the spec's pattern refuses them
+            // (Schemathesis: a fragment with line breaks was stored).
+            (
+                json!({"url": "https://81.2.69.160/hook#j\n\u{b}\n\u{3000}*", "event_types": ["*"]}),
+                "#/url",
+            ),
+            (
+                json!({"url": "https://81.2.69.160/my hook", "event_types": ["*"]}),
+                "#/url",
+            ),
+            (json!({"url": "   ", "event_types": ["*"]}), "#/url"),
             (
                 json!({"url": "https://81.2.69.160/hook", "event_types": ["awards.paid"]}),
                 "#/event_types/0",

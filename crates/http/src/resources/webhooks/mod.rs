@@ -63,18 +63,15 @@ fn new_secret() -> Result<String, ApiError> {
     ))
 }
 
+/// A subscription's URL: an absolute http or https URL of at most 2,000 characters with no
+/// spaces or control characters inside (the spec's URL pattern, as for an organisation's
+/// website), going where deliveries may go.
 fn check_url(url: &str, allow_private: bool, errors: &mut ValidationErrors) -> Option<String> {
-    let url = url.trim();
-    if url.len() > 2000 {
-        errors.push(FieldViolation::new(
-            "url",
-            "too_long",
-            "the URL must be at most 2000 characters",
-        ));
-        return None;
-    }
-    match crate::workers::webhook_delivery::check_destination(url, allow_private) {
-        Ok(()) => Some(url.to_owned()),
+    use catalyst_domain::text::{self, Lines};
+    let url = text::required_text(url, "url", 2000, Lines::Single, errors)
+        .and_then(|url| text::web_url(&url, "url", errors))?;
+    match crate::workers::webhook_delivery::check_destination(&url, allow_private) {
+        Ok(()) => Some(url),
         Err(reason) => {
             errors.push(FieldViolation::new("url", "invalid_destination", reason));
             None
