@@ -54,12 +54,16 @@ pub fn with_etag<B: Serialize>(status: StatusCode, version: i64, body: &B) -> Ht
         .json(body)
 }
 
-/// 201 with `Location` and `ETag`.
-pub fn created<B: Serialize>(location: String, version: i64, body: &B) -> HttpResponse {
+/// 201 for a record just made: `Location` (`/api/v1/{collection}/{id}`), `ETag` and its
+/// representation.
+pub fn created_record<R: audit::Audited>(record: &R) -> HttpResponse {
     HttpResponse::Created()
-        .insert_header((header::LOCATION, location))
-        .insert_header((header::ETAG, etag(version)))
-        .json(body)
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/{}/{}", R::ENTITY, record.audited_id()),
+        ))
+        .insert_header((header::ETAG, etag(record.audited_version())))
+        .json(R::Resource::from(record))
 }
 
 /// The `{source}/{id}` of a `by-external-id` path, checked.

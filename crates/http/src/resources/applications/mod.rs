@@ -27,7 +27,7 @@ use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{self, Moves};
 use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{fixed, found_visible, CreatedInBulk, Keyed, Saved};
-use crate::resources::{created, required_patch, with_etag, TransitionRequest};
+use crate::resources::{created_record, required_patch, with_etag, TransitionRequest};
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
 use crate::server::state::AppState;
 use catalyst_domain::Audience;
@@ -125,11 +125,7 @@ pub async fn create_application(
             })
         })
         .await?;
-    Ok(created(
-        format!("/api/v1/applications/{}", application.id),
-        application.version,
-        &ApplicationResource::from(&application),
-    ))
+    Ok(created_record(&application))
 }
 
 async fn list(

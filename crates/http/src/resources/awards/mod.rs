@@ -26,7 +26,7 @@ use crate::resources::transitions::{self, Moves};
 use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{fixed, found, CreatedInBulk, Keyed, Saved};
 use crate::resources::{
-    created, field_id, optional_patch, required_patch, with_etag, TransitionRequest,
+    created_record, field_id, optional_patch, required_patch, with_etag, TransitionRequest,
 };
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
 use crate::server::state::AppState;
@@ -255,11 +255,7 @@ pub async fn create_award(
             })
         })
         .await?;
-    Ok(created(
-        format!("/api/v1/awards/{}", made.id),
-        made.version,
-        &AwardResource::from(&made),
-    ))
+    Ok(created_record(&made))
 }
 
 async fn list(

@@ -20,7 +20,7 @@ use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
 use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Saved};
-use crate::resources::{created, optional_patch, required_patch};
+use crate::resources::{created_record, optional_patch, required_patch};
 use crate::resources::{ForeignKey, StoreErrors};
 use crate::server::state::AppState;
 use catalyst_domain::Audience;
@@ -89,11 +89,7 @@ pub async fn create_contact(
             })
         })
         .await?;
-    Ok(created(
-        format!("/api/v1/contacts/{}", contact.id),
-        contact.version,
-        &ContactResource::from(&contact),
-    ))
+    Ok(created_record(&contact))
 }
 
 /// An organisation's contacts (programme staff or its members).

@@ -27,7 +27,7 @@ use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{self, Moves};
 use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Saved};
-use crate::resources::{created, optional_patch, required_patch, with_etag};
+use crate::resources::{created_record, optional_patch, required_patch, with_etag};
 use crate::resources::{ForeignKey, StoreErrors};
 use crate::server::state::AppState;
 use catalyst_domain::Audience;
@@ -79,11 +79,7 @@ pub async fn create_milestone(
             })
         })
         .await?;
-    Ok(created(
-        format!("/api/v1/milestones/{}", milestone.id),
-        milestone.version,
-        &MilestoneResource::from(&milestone),
-    ))
+    Ok(created_record(&milestone))
 }
 
 async fn list(

@@ -21,7 +21,7 @@ use crate::resources::audit::AuditContext;
 use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
 use crate::resources::updates::{self, Updates};
-use crate::resources::{created, optional_patch, required_patch};
+use crate::resources::{created_record, optional_patch, required_patch};
 use crate::resources::{ForeignKey, StoreErrors};
 use crate::server::state::AppState;
 use catalyst_domain::Audience;
@@ -91,11 +91,7 @@ pub async fn create_outcome(
             })
         })
         .await?;
-    Ok(created(
-        format!("/api/v1/outcomes/{}", outcome.id),
-        outcome.version,
-        &OutcomeResource::from(&outcome),
-    ))
+    Ok(created_record(&outcome))
 }
 
 /// A trial's outcomes.

@@ -24,7 +24,9 @@ use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{self, Moves};
 use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Saved};
-use crate::resources::{created, optional_patch, required_patch, with_etag, TransitionRequest};
+use crate::resources::{
+    created_record, optional_patch, required_patch, with_etag, TransitionRequest,
+};
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
 use crate::server::state::AppState;
 use catalyst_domain::Audience;
@@ -137,11 +139,7 @@ pub async fn create_phase(
             })
         })
         .await?;
-    Ok(created(
-        format!("/api/v1/phases/{}", phase.id),
-        phase.version,
-        &PhaseResource::from(&phase),
-    ))
+    Ok(created_record(&phase))
 }
 
 async fn list(

@@ -20,7 +20,7 @@ use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
 use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{found, Keyed, Saved};
-use crate::resources::{collect_field_id, created, optional_patch, required_patch};
+use crate::resources::{collect_field_id, created_record, optional_patch, required_patch};
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
 use crate::server::state::AppState;
 
@@ -93,11 +93,7 @@ pub async fn create_programme(
             })
         })
         .await?;
-    Ok(created(
-        format!("/api/v1/programmes/{}", programme.id),
-        programme.version,
-        &ProgrammeResource::from(&programme),
-    ))
+    Ok(created_record(&programme))
 }
 
 reads::get_endpoint! {

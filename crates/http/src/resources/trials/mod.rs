@@ -24,7 +24,9 @@ use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{self, Moves};
 use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Saved};
-use crate::resources::{created, optional_patch, required_patch, with_etag, TransitionRequest};
+use crate::resources::{
+    created_record, optional_patch, required_patch, with_etag, TransitionRequest,
+};
 use crate::resources::{ForeignKey, StoreErrors};
 use crate::server::state::AppState;
 
@@ -161,11 +163,7 @@ pub async fn create_trial(
             })
         })
         .await?;
-    Ok(created(
-        format!("/api/v1/trials/{}", trial.id),
-        trial.version,
-        &TrialResource::from(&trial),
-    ))
+    Ok(created_record(&trial))
 }
 
 /// Trials you may see.
