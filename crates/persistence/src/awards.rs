@@ -11,7 +11,7 @@ use crate::convert::{money, parse};
 use crate::database::{DbConnection, MultiBackend};
 use crate::error::{unique_as, StoreError};
 use crate::external_ids;
-use crate::keyset::{self, After, Page, Sort, SortColumn};
+use crate::keyset::{After, Page, Sort, SortColumn};
 use crate::schema::awards;
 
 pub const APPLICATION_CONSTRAINT: &str = "awards_application_key";
@@ -218,16 +218,7 @@ pub fn list(
     if let Some(since) = filter.updated_since {
         query = query.filter(awards::updated_at.ge(since.to_naive_utc()));
     }
-    if let Some(after) = after {
-        query = query.filter(AwardSortField::after(sort, after)?);
-    }
-    for (field, direction) in &sort.keys {
-        query = query.then_order_by(field.ordering(*direction));
-    }
-    let rows: Vec<AwardRow> = query.limit(keyset::fetch_size(limit)).load(connection)?;
-    let mut page = keyset::page(rows, limit, sort, Award::try_from, |field, item| {
-        field.value_of(item)
-    })?;
+    let mut page = crate::keyset_page!(connection, query, AwardRow => Award, AwardSortField, sort, after, limit)?;
     page.items = external_ids::loaded_all(connection, ENTITY, page.items)?;
     Ok(page)
 }

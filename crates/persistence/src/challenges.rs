@@ -11,7 +11,7 @@ use crate::convert::{like_pattern, lower, parse};
 use crate::database::{DbConnection, MultiBackend};
 use crate::error::{unique_as, StoreError};
 use crate::external_ids;
-use crate::keyset::{self, After, Page, Predicate, Sort, SortColumn};
+use crate::keyset::{After, Page, Predicate, Sort, SortColumn};
 use crate::schema::challenges;
 
 pub const REFERENCE_CONSTRAINT: &str = "challenges_reference_key";
@@ -225,16 +225,7 @@ pub fn list(
     if let Some(since) = filter.updated_since {
         query = query.filter(challenges::updated_at.ge(since.to_naive_utc()));
     }
-    if let Some(after) = after {
-        query = query.filter(ChallengeSortField::after(sort, after)?);
-    }
-    for (field, direction) in &sort.keys {
-        query = query.then_order_by(field.ordering(*direction));
-    }
-    let rows: Vec<ChallengeRow> = query.limit(keyset::fetch_size(limit)).load(connection)?;
-    let mut page = keyset::page(rows, limit, sort, Challenge::try_from, |field, item| {
-        field.value_of(item)
-    })?;
+    let mut page = crate::keyset_page!(connection, query, ChallengeRow => Challenge, ChallengeSortField, sort, after, limit)?;
     external_ids::fill(
         connection,
         ENTITY,

@@ -8,7 +8,7 @@ use crate::convert::parse;
 use crate::database::{DbConnection, MultiBackend};
 use crate::error::StoreError;
 use crate::external_ids;
-use crate::keyset::{self, After, Page, Sort, SortColumn};
+use crate::keyset::{After, Page, Sort, SortColumn};
 use crate::schema::contacts;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -116,16 +116,7 @@ pub fn list(
     if let Some(since) = updated_since {
         query = query.filter(contacts::updated_at.ge(since.to_naive_utc()));
     }
-    if let Some(after) = after {
-        query = query.filter(ContactSortField::after(sort, after)?);
-    }
-    for (field, direction) in &sort.keys {
-        query = query.then_order_by(field.ordering(*direction));
-    }
-    let rows: Vec<ContactRow> = query.limit(keyset::fetch_size(limit)).load(connection)?;
-    let mut page = keyset::page(rows, limit, sort, Contact::try_from, |field, item| {
-        field.value_of(item)
-    })?;
+    let mut page = crate::keyset_page!(connection, query, ContactRow => Contact, ContactSortField, sort, after, limit)?;
     page.items = external_ids::loaded_all(connection, ENTITY, page.items)?;
     Ok(page)
 }

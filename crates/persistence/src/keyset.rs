@@ -79,6 +79,29 @@ pub fn page<R, T, F: Copy>(
     Ok(Page { items, next })
 }
 
+/// Reads one page of a keyset-paged list: `$query` (a boxed select of `$row`s, filtered) from
+/// past `$after` in `$sort`'s order, at most `$limit` records and the cursor after them. Each
+/// table's list function builds its own filters and ends here (a macro, not a function: the
+/// boxed query's type names its table and selection).
+#[macro_export]
+macro_rules! keyset_page {
+    ($connection:expr, $query:expr, $row:ty => $record:ty, $field:ty, $sort:expr, $after:expr, $limit:expr) => {{
+        let mut query = $query;
+        if let Some(after) = $after {
+            query = query.filter(<$field>::after($sort, after)?);
+        }
+        for (field, direction) in &$sort.keys {
+            query = query.then_order_by(field.ordering(*direction));
+        }
+        let rows: Vec<$row> = query
+            .limit($crate::keyset::fetch_size($limit))
+            .load($connection)?;
+        $crate::keyset::page(rows, $limit, $sort, <$record>::try_from, |field, item| {
+            field.value_of(item)
+        })
+    }};
+}
+
 /// The SQL side of keyset pagination for one table: how a sort field compares with a cursor
 /// value and how it orders. Implemented for each table's sort-field enum by [`sort_fields!`].
 pub trait SortColumn<T>: Copy + PartialEq + 'static {

@@ -12,7 +12,7 @@ use crate::convert::{money, parse};
 use crate::database::{DbConnection, MultiBackend};
 use crate::error::StoreError;
 use crate::external_ids;
-use crate::keyset::{self, After, Page, Predicate, Sort, SortColumn};
+use crate::keyset::{After, Page, Predicate, Sort, SortColumn};
 use crate::schema::milestones;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -209,16 +209,7 @@ pub fn list(
     if let Some(since) = filter.updated_since {
         query = query.filter(milestones::updated_at.ge(since.to_naive_utc()));
     }
-    if let Some(after) = after {
-        query = query.filter(MilestoneSortField::after(sort, after)?);
-    }
-    for (field, direction) in &sort.keys {
-        query = query.then_order_by(field.ordering(*direction));
-    }
-    let rows: Vec<MilestoneRow> = query.limit(keyset::fetch_size(limit)).load(connection)?;
-    let mut page = keyset::page(rows, limit, sort, Milestone::try_from, |field, item| {
-        field.value_of(item)
-    })?;
+    let mut page = crate::keyset_page!(connection, query, MilestoneRow => Milestone, MilestoneSortField, sort, after, limit)?;
     page.items = external_ids::loaded_all(connection, ENTITY, page.items)?;
     Ok(page)
 }

@@ -339,37 +339,9 @@ pub fn list(
     if let Some(since) = filter.updated_since {
         query = query.filter(organisations::updated_at.ge(since.to_naive_utc()));
     }
-    if let Some(after) = after {
-        query = query.filter(OrganisationSortField::after(&sort, after)?);
-    }
-    for (field, direction) in &sort.keys {
-        query = query.then_order_by(field.ordering(*direction));
-    }
-    // One row more than asked tells whether there is a next page without a COUNT.
-    let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
-    let rows: Vec<OrganisationRow> = query.limit(fetch).load(connection)?;
-    let mut items = rows
-        .into_iter()
-        .map(Organisation::try_from)
-        .collect::<Result<Vec<_>, _>>()?;
-    let ids: Vec<String> = items.iter().map(|item| item.id.to_string()).collect();
-    let mut known = external_ids::of_many(connection, ENTITY, &ids)?;
-    for item in &mut items {
-        item.external_ids = known.remove(&item.id.to_string()).unwrap_or_default();
-    }
-    let next = if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(|last| After {
-            values: sort
-                .keys
-                .iter()
-                .map(|(field, _)| field.value_of(last))
-                .collect(),
-        })
-    } else {
-        None
-    };
-    Ok(Page { items, next })
+    let mut page = crate::keyset_page!(connection, query, OrganisationRow => Organisation, OrganisationSortField, &sort, after, limit)?;
+    page.items = external_ids::loaded_all(connection, ENTITY, page.items)?;
+    Ok(page)
 }
 
 #[cfg(test)]

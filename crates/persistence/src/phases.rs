@@ -269,16 +269,7 @@ pub fn list(
     if let Some(since) = filter.updated_since {
         query = query.filter(phases::updated_at.ge(since.to_naive_utc()));
     }
-    if let Some(after) = after {
-        query = query.filter(PhaseSortField::after(sort, after)?);
-    }
-    for (field, direction) in &sort.keys {
-        query = query.then_order_by(field.ordering(*direction));
-    }
-    let rows: Vec<PhaseRow> = query.limit(keyset::fetch_size(limit)).load(connection)?;
-    let mut page = keyset::page(rows, limit, sort, Phase::try_from, |field, item| {
-        field.value_of(item)
-    })?;
+    let mut page = crate::keyset_page!(connection, query, PhaseRow => Phase, PhaseSortField, sort, after, limit)?;
     page.items = external_ids::loaded_all(connection, ENTITY, page.items)?;
     Ok(page)
 }

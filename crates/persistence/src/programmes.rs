@@ -8,7 +8,7 @@ use crate::convert::{like_pattern, lower, money, parse};
 use crate::database::{DbConnection, MultiBackend};
 use crate::error::{unique_as, StoreError};
 use crate::external_ids;
-use crate::keyset::{self, After, Page, Sort, SortColumn};
+use crate::keyset::{After, Page, Sort, SortColumn};
 use crate::schema::programmes;
 
 pub const CODE_CONSTRAINT: &str = "programmes_code_key";
@@ -158,16 +158,7 @@ pub fn list(
     if let Some(since) = filter.updated_since {
         query = query.filter(programmes::updated_at.ge(since.to_naive_utc()));
     }
-    if let Some(after) = after {
-        query = query.filter(ProgrammeSortField::after(sort, after)?);
-    }
-    for (field, direction) in &sort.keys {
-        query = query.then_order_by(field.ordering(*direction));
-    }
-    let rows: Vec<ProgrammeRow> = query.limit(keyset::fetch_size(limit)).load(connection)?;
-    let mut page = keyset::page(rows, limit, sort, Programme::try_from, |field, item| {
-        field.value_of(item)
-    })?;
+    let mut page = crate::keyset_page!(connection, query, ProgrammeRow => Programme, ProgrammeSortField, sort, after, limit)?;
     page.items = external_ids::loaded_all(connection, ENTITY, page.items)?;
     Ok(page)
 }

@@ -12,7 +12,7 @@ use crate::convert::{money, parse};
 use crate::database::{DbConnection, MultiBackend};
 use crate::error::StoreError;
 use crate::external_ids;
-use crate::keyset::{self, After, Page, Predicate, Sort, SortColumn};
+use crate::keyset::{After, Page, Predicate, Sort, SortColumn};
 use crate::schema::{outcomes, trials};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -230,16 +230,7 @@ pub fn list(
     if let Some(since) = filter.updated_since {
         query = query.filter(trials::updated_at.ge(since.to_naive_utc()));
     }
-    if let Some(after) = after {
-        query = query.filter(TrialSortField::after(sort, after)?);
-    }
-    for (field, direction) in &sort.keys {
-        query = query.then_order_by(field.ordering(*direction));
-    }
-    let rows: Vec<TrialRow> = query.limit(keyset::fetch_size(limit)).load(connection)?;
-    let mut page = keyset::page(rows, limit, sort, Trial::try_from, |field, item| {
-        field.value_of(item)
-    })?;
+    let mut page = crate::keyset_page!(connection, query, TrialRow => Trial, TrialSortField, sort, after, limit)?;
     page.items = external_ids::loaded_all(connection, ENTITY, page.items)?;
     Ok(page)
 }
@@ -376,19 +367,10 @@ pub mod outcome_store {
         after: Option<&After>,
         limit: usize,
     ) -> Result<Page<Outcome>, StoreError> {
-        let mut query = outcomes::table
+        let query = outcomes::table
             .select(OutcomeRow::as_select())
             .filter(outcomes::trial_id.eq(trial.to_string()))
             .into_boxed::<MultiBackend>();
-        if let Some(after) = after {
-            query = query.filter(OutcomeSortField::after(sort, after)?);
-        }
-        for (field, direction) in &sort.keys {
-            query = query.then_order_by(field.ordering(*direction));
-        }
-        let rows: Vec<OutcomeRow> = query.limit(keyset::fetch_size(limit)).load(connection)?;
-        keyset::page(rows, limit, sort, Outcome::try_from, |field, item| {
-            field.value_of(item)
-        })
+        crate::keyset_page!(connection, query, OutcomeRow => Outcome, OutcomeSortField, sort, after, limit)
     }
 }
