@@ -10,6 +10,7 @@ pub mod audit;
 pub mod awards;
 pub mod challenges;
 pub mod contacts;
+pub mod creates;
 pub mod deletes;
 pub mod imports;
 pub mod milestones;

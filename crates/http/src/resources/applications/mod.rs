@@ -14,20 +14,19 @@ use catalyst_persistence::applications::{
     self as store, ApplicationFilter, ApplicationSortField, PrivateVisibility,
 };
 use catalyst_persistence::keyset::Direction;
-use catalyst_persistence::{challenges, phases, transaction, DbConnection, StoreError};
+use catalyst_persistence::{challenges, phases, DbConnection, StoreError};
 
-use crate::auth::{Caller, CallerToken};
-use crate::extract::body::{read_json, Accepts};
-use crate::extract::id_path::IdPath;
+use crate::auth::CallerToken;
 use crate::extract::lists::{list_endpoints, ListReads, ListRequest};
 use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
+use crate::resources::creates::{self, Creates};
 use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{self, Moves};
 use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{fixed, found_visible, CreatedInBulk, Keyed, Saved};
-use crate::resources::{created_record, required_patch, with_etag, TransitionRequest};
+use crate::resources::{required_patch, with_etag, TransitionRequest};
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
 use crate::server::state::AppState;
 use catalyst_domain::Audience;
@@ -92,40 +91,39 @@ fn check_phase_accepts(
     Ok((phase, challenge))
 }
 
-/// Apply to a phase (a supplier for its own organisation).
-#[utoipa::path(
-    tag = TAG, operation_id = "create_application", security(("bearer" = [])),
-    params(IdPath<PhaseId>),
-    request_body(content = CreateApplication, content_type = "application/json"),
-    responses(
-        (status = 201, description = "Created, as a draft", body = ApplicationResource, headers(
-            ("Location" = String, description = "The application's URL"), ("ETag" = String, description = "Its entity tag"))),
+creates::create_endpoint! {
+    /// Apply to a phase (a supplier for its own organisation).
+    create_application: Application, "/phases/{id}/applications", under PhaseId, tag = TAG,
+    body = CreateApplication, created = "Created, as a draft", resource = ApplicationResource,
+    location = "The application's URL", errors = [
         (status = 404, description = "No such phase"),
         (status = 409, description = "The phase is not open, or the supplier has applied already"),
-    )
-)]
-#[post("/phases/{id}/applications")]
-pub async fn create_application(
-    request: HttpRequest,
-    caller: Caller,
-    IdPath(phase_id): IdPath<PhaseId>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let body: CreateApplication =
-        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
-    caller.actor().signed_in()?;
-    let (fields, external_ids) = body.validate(Some(phase_id))?;
-    may_act_as_supplier(caller.actor(), fields.supplier_organisation_id)?;
-    let audit = AuditContext::of(&caller);
-    let application = state
-        .with_connection(move |connection| {
-            transaction(connection, |connection| {
-                insert_new(connection, &audit, fields, external_ids)
-            })
-        })
-        .await?;
-    Ok(created_record(&application))
+    ]
+}
+
+impl Creates for Application {
+    type Parent = PhaseId;
+    type Body = CreateApplication;
+    type Checked = (ApplicationFields, Vec<ExternalId>);
+
+    fn checked(
+        actor: &Actor,
+        phase: PhaseId,
+        body: CreateApplication,
+    ) -> Result<Self::Checked, ApiError> {
+        actor.signed_in()?;
+        let (fields, external_ids) = body.validate(Some(phase))?;
+        may_act_as_supplier(actor, fields.supplier_organisation_id)?;
+        Ok((fields, external_ids))
+    }
+    fn insert(
+        connection: &mut DbConnection,
+        _actor: &Actor,
+        audit: &AuditContext,
+        (fields, external_ids): Self::Checked,
+    ) -> Result<Self, ApiError> {
+        insert_new(connection, audit, fields, external_ids)
+    }
 }
 
 async fn list(

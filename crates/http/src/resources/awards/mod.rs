@@ -11,23 +11,19 @@ use catalyst_domain::{
 };
 use catalyst_persistence::awards::{self as store, AwardFilter, AwardSortField};
 use catalyst_persistence::keyset::Direction;
-use catalyst_persistence::{
-    applications, challenges, phases, transaction, DbConnection, StoreError,
-};
+use catalyst_persistence::{applications, challenges, phases, DbConnection, StoreError};
 
-use crate::auth::{Anyone, Caller};
-use crate::extract::body::{read_json, Accepts};
+use crate::auth::Anyone;
 use crate::extract::id_path::IdPath;
 use crate::extract::lists::{ListReads, ListRequest};
 use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
+use crate::resources::creates::{self, Creates};
 use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{self, Moves};
 use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{fixed, found, CreatedInBulk, Keyed, Saved};
-use crate::resources::{
-    created_record, field_id, optional_patch, required_patch, with_etag, TransitionRequest,
-};
+use crate::resources::{field_id, optional_patch, required_patch, with_etag, TransitionRequest};
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
 use crate::server::state::AppState;
 
@@ -217,45 +213,38 @@ fn new_award(
     })
 }
 
-/// Award a contract in a phase (the challenge owner's officers or programme staff).
-#[utoipa::path(
-    tag = TAG, operation_id = "create_award", security(("bearer" = [])),
-    params(IdPath<PhaseId>),
-    request_body(content = CreateAward, content_type = "application/json"),
-    responses(
-        (status = 201, description = "Awarded; the phase's committed figure grows", body = AwardResource, headers(
-            ("Location" = String, description = "The award's URL"), ("ETag" = String, description = "Its entity tag"))),
+creates::create_endpoint! {
+    /// Award a contract in a phase (the challenge owner's officers or programme staff).
+    create_award: Award, "/phases/{id}/awards", under PhaseId, tag = TAG, body = CreateAward,
+    created = "Awarded; the phase's committed figure grows", resource = AwardResource,
+    location = "The award's URL", errors = [
         (status = 404, description = "No such phase"),
         (status = 409, description = "A rule would be broken: budget, application, lineage or phase status"),
-    )
-)]
-#[post("/phases/{id}/awards")]
-pub async fn create_award(
-    request: HttpRequest,
-    caller: Caller,
-    IdPath(phase_id): IdPath<PhaseId>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let body: CreateAward = read_json(&request, payload, state.body_limit, Accepts::Json).await?;
-    caller.actor().signed_in()?;
-    let (phase_id, external_ids) = body.validate(Some(phase_id))?;
-    let audit = AuditContext::of(&caller);
-    let made = state
-        .with_connection(move |connection| {
-            transaction(connection, |connection| {
-                award(
-                    connection,
-                    caller.actor(),
-                    phase_id,
-                    body,
-                    external_ids,
-                    &audit,
-                )
-            })
-        })
-        .await?;
-    Ok(created_record(&made))
+    ]
+}
+
+impl Creates for Award {
+    type Parent = PhaseId;
+    type Body = CreateAward;
+    type Checked = (PhaseId, CreateAward, Vec<ExternalId>);
+
+    fn checked(
+        actor: &Actor,
+        phase: PhaseId,
+        body: CreateAward,
+    ) -> Result<Self::Checked, ApiError> {
+        actor.signed_in()?;
+        let (phase_id, external_ids) = body.validate(Some(phase))?;
+        Ok((phase_id, body, external_ids))
+    }
+    fn insert(
+        connection: &mut DbConnection,
+        actor: &Actor,
+        audit: &AuditContext,
+        (phase_id, body, external_ids): Self::Checked,
+    ) -> Result<Self, ApiError> {
+        award(connection, actor, phase_id, body, external_ids, audit)
+    }
 }
 
 async fn list(

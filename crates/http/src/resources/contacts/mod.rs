@@ -8,19 +8,19 @@ use catalyst_domain::{
 };
 use catalyst_persistence::contacts::{self as store, ContactSortField};
 use catalyst_persistence::keyset::Direction;
-use catalyst_persistence::{organisations, transaction, DbConnection, StoreError};
+use catalyst_persistence::{organisations, DbConnection, StoreError};
 
 use crate::auth::Caller;
-use crate::extract::body::{read_json, Accepts};
 use crate::extract::id_path::IdPath;
 use crate::extract::lists::{ListReads, ListRequest};
 use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
+use crate::resources::creates::{self, Creates};
 use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
 use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Saved};
-use crate::resources::{created_record, optional_patch, required_patch};
+use crate::resources::{optional_patch, required_patch};
 use crate::resources::{ForeignKey, StoreErrors};
 use crate::server::state::AppState;
 use catalyst_domain::Audience;
@@ -59,37 +59,34 @@ fn map_store_error(error: StoreError) -> ApiError {
     STORE_ERRORS.map(error)
 }
 
-/// Add a contact to an organisation (programme staff or its members).
-#[utoipa::path(
-    tag = TAG, operation_id = "create_contact", security(("bearer" = [])),
-    params(IdPath<OrganisationId>),
-    request_body(content = CreateContact, content_type = "application/json"),
-    responses(
-        (status = 201, description = "Created", body = ContactResource, headers(
-            ("Location" = String, description = "The contact's URL"), ("ETag" = String, description = "Its entity tag"))),
-        (status = 404, description = "No such organisation"),
-    )
-)]
-#[post("/organisations/{id}/contacts")]
-pub async fn create_contact(
-    request: HttpRequest,
-    caller: Caller,
-    IdPath(organisation): IdPath<OrganisationId>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let body: CreateContact = read_json(&request, payload, state.body_limit, Accepts::Json).await?;
-    caller.actor().may_manage_contacts_of(organisation)?;
-    let (fields, external_ids) = body.validate(Some(organisation))?;
-    let audit = AuditContext::of(&caller);
-    let contact = state
-        .with_connection(move |connection| {
-            transaction(connection, |connection| {
-                insert_new(connection, &audit, fields, external_ids)
-            })
-        })
-        .await?;
-    Ok(created_record(&contact))
+creates::create_endpoint! {
+    /// Add a contact to an organisation (programme staff or its members).
+    create_contact: Contact, "/organisations/{id}/contacts", under OrganisationId, tag = TAG,
+    body = CreateContact, created = "Created", resource = ContactResource,
+    location = "The contact's URL", errors = [(status = 404, description = "No such organisation")]
+}
+
+impl Creates for Contact {
+    type Parent = OrganisationId;
+    type Body = CreateContact;
+    type Checked = (ContactFields, Vec<ExternalId>);
+
+    fn checked(
+        actor: &Actor,
+        organisation: OrganisationId,
+        body: CreateContact,
+    ) -> Result<Self::Checked, ApiError> {
+        actor.may_manage_contacts_of(organisation)?;
+        Ok(body.validate(Some(organisation))?)
+    }
+    fn insert(
+        connection: &mut DbConnection,
+        _actor: &Actor,
+        audit: &AuditContext,
+        (fields, external_ids): Self::Checked,
+    ) -> Result<Self, ApiError> {
+        insert_new(connection, audit, fields, external_ids)
+    }
 }
 
 /// An organisation's contacts (programme staff or its members).

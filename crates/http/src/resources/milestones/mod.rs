@@ -11,23 +11,22 @@ use catalyst_domain::{
 use catalyst_persistence::applications::PrivateVisibility;
 use catalyst_persistence::keyset::Direction;
 use catalyst_persistence::milestones::{self as store, MilestoneFilter, MilestoneSortField};
-use catalyst_persistence::{awards, transaction, DbConnection, StoreError};
+use catalyst_persistence::{awards, DbConnection, StoreError};
 use chrono::NaiveDate;
 
-use crate::auth::{Caller, CallerToken};
-use crate::extract::body::{read_json, Accepts};
+use crate::auth::CallerToken;
 use crate::extract::conditional::IfMatch;
-use crate::extract::id_path::IdPath;
 use crate::extract::lists::{list_endpoints, ListReads, ListRequest};
 use crate::problem::ApiError;
 use crate::resources::applications::private_visibility;
 use crate::resources::audit::AuditContext;
+use crate::resources::creates::{self, Creates};
 use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{self, Moves};
 use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Saved};
-use crate::resources::{created_record, optional_patch, required_patch, with_etag};
+use crate::resources::{optional_patch, required_patch, with_etag};
 use crate::resources::{ForeignKey, StoreErrors};
 use crate::server::state::AppState;
 use catalyst_domain::Audience;
@@ -48,38 +47,34 @@ fn map_store_error(error: StoreError) -> ApiError {
     STORE_ERRORS.map(error)
 }
 
-/// Plan a milestone of an award (the challenge owner's officers or programme staff).
-#[utoipa::path(
-    tag = TAG, operation_id = "create_milestone", security(("bearer" = [])),
-    params(IdPath<AwardId>),
-    request_body(content = CreateMilestone, content_type = "application/json"),
-    responses(
-        (status = 201, description = "Planned", body = MilestoneResource, headers(
-            ("Location" = String, description = "The milestone's URL"), ("ETag" = String, description = "Its entity tag"))),
-        (status = 404, description = "No such award"),
-    )
-)]
-#[post("/awards/{id}/milestones")]
-pub async fn create_milestone(
-    request: HttpRequest,
-    caller: Caller,
-    IdPath(award_id): IdPath<AwardId>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let body: CreateMilestone =
-        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
-    caller.actor().signed_in()?;
-    let (fields, external_ids) = body.validate(Some(award_id))?;
-    let audit = AuditContext::of(&caller);
-    let milestone = state
-        .with_connection(move |connection| {
-            transaction(connection, |connection| {
-                insert_new(connection, caller.actor(), &audit, fields, external_ids)
-            })
-        })
-        .await?;
-    Ok(created_record(&milestone))
+creates::create_endpoint! {
+    /// Plan a milestone of an award (the challenge owner's officers or programme staff).
+    create_milestone: Milestone, "/awards/{id}/milestones", under AwardId, tag = TAG,
+    body = CreateMilestone, created = "Planned", resource = MilestoneResource,
+    location = "The milestone's URL", errors = [(status = 404, description = "No such award")]
+}
+
+impl Creates for Milestone {
+    type Parent = AwardId;
+    type Body = CreateMilestone;
+    type Checked = (MilestoneFields, Vec<ExternalId>);
+
+    fn checked(
+        actor: &Actor,
+        award: AwardId,
+        body: CreateMilestone,
+    ) -> Result<Self::Checked, ApiError> {
+        actor.signed_in()?;
+        Ok(body.validate(Some(award))?)
+    }
+    fn insert(
+        connection: &mut DbConnection,
+        actor: &Actor,
+        audit: &AuditContext,
+        (fields, external_ids): Self::Checked,
+    ) -> Result<Self, ApiError> {
+        insert_new(connection, actor, audit, fields, external_ids)
+    }
 }
 
 async fn list(

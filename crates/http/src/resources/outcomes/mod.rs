@@ -9,19 +9,19 @@ use catalyst_domain::{
 use catalyst_persistence::keyset::Direction;
 use catalyst_persistence::trials::outcome_store::{self, OutcomeSortField};
 use catalyst_persistence::trials::{self as store, TrialVisibility};
-use catalyst_persistence::{transaction, DbConnection};
+use catalyst_persistence::DbConnection;
 
 use super::trials::{map_store_error, visibility, OUTCOMES, TAG};
-use crate::auth::{Caller, CallerToken};
-use crate::extract::body::{read_json, Accepts};
+use crate::auth::CallerToken;
 use crate::extract::id_path::IdPath;
 use crate::extract::lists::{ListReads, ListRequest};
 use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
+use crate::resources::creates::{self, Creates};
 use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
 use crate::resources::updates::{self, Updates};
-use crate::resources::{created_record, optional_patch, required_patch};
+use crate::resources::{optional_patch, required_patch};
 use crate::resources::{ForeignKey, StoreErrors};
 use crate::server::state::AppState;
 use catalyst_domain::Audience;
@@ -34,64 +34,58 @@ const OUTCOME_STORE_ERRORS: StoreErrors = StoreErrors {
     foreign_key: ForeignKey::Unexpected,
 };
 
-/// Record an outcome of a trial.
-#[utoipa::path(
-    tag = TAG, operation_id = "create_outcome", security(("bearer" = [])),
-    params(IdPath<TrialId>),
-    request_body(content = CreateOutcome, content_type = "application/json"),
-    responses(
-        (status = 201, description = "Recorded", body = OutcomeResource, headers(
-            ("Location" = String, description = "The outcome's URL"), ("ETag" = String, description = "Its entity tag"))),
-        (status = 404, description = "No such trial"),
-    )
-)]
-#[post("/trials/{id}/outcomes")]
-pub async fn create_outcome(
-    request: HttpRequest,
-    caller: Caller,
-    IdPath(trial_id): IdPath<TrialId>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let body: CreateOutcome = read_json(&request, payload, state.body_limit, Accepts::Json).await?;
-    caller.actor().signed_in()?;
-    let fields = OutcomeFields {
-        trial_id,
-        kind: body.kind,
-        metric: body.metric,
-        unit: body.unit,
-        baseline: body.baseline,
-        target: body.target,
-        actual: body.actual,
-        measured_on: body.measured_on,
-        notes: body.notes,
+creates::create_endpoint! {
+    /// Record an outcome of a trial.
+    create_outcome: Outcome, "/trials/{id}/outcomes", under TrialId, tag = TAG,
+    body = CreateOutcome, created = "Recorded", resource = OutcomeResource,
+    location = "The outcome's URL", errors = [(status = 404, description = "No such trial")]
+}
+
+impl Creates for Outcome {
+    type Parent = TrialId;
+    type Body = CreateOutcome;
+    type Checked = OutcomeFields;
+
+    fn checked(
+        actor: &Actor,
+        trial_id: TrialId,
+        body: CreateOutcome,
+    ) -> Result<OutcomeFields, ApiError> {
+        actor.signed_in()?;
+        Ok(OutcomeFields {
+            trial_id,
+            kind: body.kind,
+            metric: body.metric,
+            unit: body.unit,
+            baseline: body.baseline,
+            target: body.target,
+            actual: body.actual,
+            measured_on: body.measured_on,
+            notes: body.notes,
+        }
+        .validate()?)
     }
-    .validate()?;
-    let audit = AuditContext::of(&caller);
-    let seen = visibility(caller.actor());
-    let outcome = state
-        .with_connection(move |connection| {
-            transaction(connection, |connection| {
-                let trial =
-                    store::find_visible(connection, trial_id, &seen).map_err(map_store_error)?;
-                caller
-                    .actor()
-                    .may_manage_challenges_of(trial.fields.host_organisation_id)?;
-                let now = Timestamp::now();
-                let outcome = Outcome {
-                    id: OutcomeId::generate(),
-                    fields,
-                    version: 1,
-                    created_at: now,
-                    updated_at: now,
-                };
-                outcome_store::insert(connection, &outcome)?;
-                audit.record_created_for(connection, &outcome, trial.audience())?;
-                Ok(outcome)
-            })
-        })
-        .await?;
-    Ok(created_record(&outcome))
+    fn insert(
+        connection: &mut DbConnection,
+        actor: &Actor,
+        audit: &AuditContext,
+        fields: OutcomeFields,
+    ) -> Result<Self, ApiError> {
+        let trial = store::find_visible(connection, fields.trial_id, &visibility(actor))
+            .map_err(map_store_error)?;
+        actor.may_manage_challenges_of(trial.fields.host_organisation_id)?;
+        let now = Timestamp::now();
+        let outcome = Outcome {
+            id: OutcomeId::generate(),
+            fields,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        outcome_store::insert(connection, &outcome)?;
+        audit.record_created_for(connection, &outcome, trial.audience())?;
+        Ok(outcome)
+    }
 }
 
 /// A trial's outcomes.

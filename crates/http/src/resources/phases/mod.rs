@@ -10,23 +10,20 @@ use catalyst_domain::{
 use catalyst_persistence::challenges::{self as challenge_store, Visibility};
 use catalyst_persistence::keyset::Direction;
 use catalyst_persistence::phases::{self as store, PhaseFilter, PhaseSortField};
-use catalyst_persistence::{transaction, DbConnection, StoreError};
+use catalyst_persistence::{DbConnection, StoreError};
 
-use crate::auth::{Caller, CallerToken};
-use crate::extract::body::{read_json, Accepts};
-use crate::extract::id_path::IdPath;
+use crate::auth::CallerToken;
 use crate::extract::lists::{list_endpoints, ListReads, ListRequest};
 use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
 use crate::resources::challenges::visibility;
+use crate::resources::creates::{self, Creates};
 use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{self, Moves};
 use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Saved};
-use crate::resources::{
-    created_record, optional_patch, required_patch, with_etag, TransitionRequest,
-};
+use crate::resources::{optional_patch, required_patch, with_etag, TransitionRequest};
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
 use crate::server::state::AppState;
 use catalyst_domain::Audience;
@@ -102,44 +99,42 @@ fn check_against_others(
     Ok(())
 }
 
-/// Add a phase to a challenge (programme staff, or an officer of the owning body).
-#[utoipa::path(
-    tag = TAG, operation_id = "create_phase", security(("bearer" = [])),
-    params(IdPath<ChallengeId>),
-    request_body(content = CreatePhase, content_type = "application/json"),
-    responses(
-        (status = 201, description = "Created, planned", body = PhaseResource, headers(
-            ("Location" = String, description = "The phase's URL"), ("ETag" = String, description = "Its entity tag"))),
+creates::create_endpoint! {
+    /// Add a phase to a challenge (programme staff, or an officer of the owning body).
+    create_phase: Phase, "/challenges/{id}/phases", under ChallengeId, tag = TAG,
+    body = CreatePhase, created = "Created, planned", resource = PhaseResource,
+    location = "The phase's URL", errors = [
         (status = 404, description = "No such challenge"),
         (status = 409, description = "The number is taken, or the challenge is finished"),
-    )
-)]
-#[post("/challenges/{id}/phases")]
-pub async fn create_phase(
-    request: HttpRequest,
-    caller: Caller,
-    IdPath(challenge_id): IdPath<ChallengeId>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let body: CreatePhase = read_json(&request, payload, state.body_limit, Accepts::Json).await?;
-    caller.actor().signed_in()?;
-    let (fields, external_ids) = body.validate(Some(challenge_id))?;
-    let phase = Phase {
-        external_ids,
-        ..Phase::create(fields, Timestamp::now())
-    };
-    let audit = AuditContext::of(&caller);
-    let seen = visibility(caller.actor());
-    let stored = phase.clone();
-    state
-        .with_connection(move |connection| {
-            transaction(connection, |connection| {
-                insert_new(connection, caller.actor(), &audit, &stored, &seen)
-            })
+    ]
+}
+
+impl Creates for Phase {
+    type Parent = ChallengeId;
+    type Body = CreatePhase;
+    type Checked = Phase;
+
+    fn checked(
+        actor: &Actor,
+        challenge: ChallengeId,
+        body: CreatePhase,
+    ) -> Result<Phase, ApiError> {
+        actor.signed_in()?;
+        let (fields, external_ids) = body.validate(Some(challenge))?;
+        Ok(Phase {
+            external_ids,
+            ..Phase::create(fields, Timestamp::now())
         })
-        .await?;
-    Ok(created_record(&phase))
+    }
+    fn insert(
+        connection: &mut DbConnection,
+        actor: &Actor,
+        audit: &AuditContext,
+        phase: Phase,
+    ) -> Result<Self, ApiError> {
+        insert_new(connection, actor, audit, &phase, &visibility(actor))?;
+        Ok(phase)
+    }
 }
 
 async fn list(

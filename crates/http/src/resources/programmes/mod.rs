@@ -9,18 +9,18 @@ use catalyst_domain::{
 };
 use catalyst_persistence::keyset::Direction;
 use catalyst_persistence::programmes::{self as store, ProgrammeFilter, ProgrammeSortField};
-use catalyst_persistence::{organisations, transaction, DbConnection, StoreError};
+use catalyst_persistence::{organisations, DbConnection, StoreError};
 
-use crate::auth::{Anyone, Caller};
-use crate::extract::body::{read_json, Accepts};
+use crate::auth::Anyone;
 use crate::extract::lists::{ListReads, ListRequest};
 use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
+use crate::resources::creates::{self, Creates};
 use crate::resources::deletes::{self, Deletes};
 use crate::resources::reads::{self, Readable};
 use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{found, Keyed, Saved};
-use crate::resources::{collect_field_id, created_record, optional_patch, required_patch};
+use crate::resources::{collect_field_id, optional_patch, required_patch};
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
 use crate::server::state::AppState;
 
@@ -59,41 +59,35 @@ fn map_store_error(error: StoreError) -> ApiError {
     STORE_ERRORS.map(error)
 }
 
-/// Create a programme (programme staff).
-#[utoipa::path(
-    tag = TAG, operation_id = "create_programme", security(("bearer" = [])),
-    request_body(content = CreateProgramme, content_type = "application/json"),
-    responses(
-        (status = 201, description = "Created", body = ProgrammeResource, headers(
-            ("Location" = String, description = "The programme's URL"), ("ETag" = String, description = "Its entity tag"))),
-        (status = 409, description = "Another programme has this code"),
-    )
-)]
-#[post("/programmes")]
-pub async fn create_programme(
-    request: HttpRequest,
-    caller: Caller,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let body: CreateProgramme =
-        read_json(&request, payload, state.body_limit, Accepts::Json).await?;
-    caller.actor().may_manage_programmes()?;
-    let (fields, external_ids) = body.validate()?;
-    let programme = Programme {
-        external_ids,
-        ..Programme::create(fields, Timestamp::now())
-    };
-    let audit = AuditContext::of(&caller);
-    let stored = programme.clone();
-    state
-        .with_connection(move |connection| {
-            transaction(connection, |connection| {
-                insert_new(connection, &audit, &stored)
-            })
+creates::create_endpoint! {
+    /// Create a programme (programme staff).
+    create_programme: Programme, "/programmes", tag = TAG, body = CreateProgramme,
+    created = "Created", resource = ProgrammeResource, location = "The programme's URL",
+    errors = [(status = 409, description = "Another programme has this code")]
+}
+
+impl Creates for Programme {
+    type Parent = ();
+    type Body = CreateProgramme;
+    type Checked = Programme;
+
+    fn checked(actor: &Actor, (): (), body: CreateProgramme) -> Result<Programme, ApiError> {
+        actor.may_manage_programmes()?;
+        let (fields, external_ids) = body.validate()?;
+        Ok(Programme {
+            external_ids,
+            ..Programme::create(fields, Timestamp::now())
         })
-        .await?;
-    Ok(created_record(&programme))
+    }
+    fn insert(
+        connection: &mut DbConnection,
+        _actor: &Actor,
+        audit: &AuditContext,
+        programme: Programme,
+    ) -> Result<Self, ApiError> {
+        insert_new(connection, audit, &programme)?;
+        Ok(programme)
+    }
 }
 
 reads::get_endpoint! {

@@ -12,21 +12,19 @@ use catalyst_persistence::changes::Operation;
 use catalyst_persistence::keyset::Direction;
 use catalyst_persistence::trials::outcome_store::{self};
 use catalyst_persistence::trials::{self as store, TrialFilter, TrialSortField, TrialVisibility};
-use catalyst_persistence::{awards, organisations, transaction, DbConnection, StoreError};
+use catalyst_persistence::{awards, organisations, DbConnection, StoreError};
 
 use super::outcomes::OutcomeResource;
-use crate::auth::{Caller, CallerToken};
-use crate::extract::body::{read_json, Accepts};
+use crate::auth::CallerToken;
 use crate::extract::lists::{ListReads, ListRequest};
 use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
+use crate::resources::creates::{self, Creates};
 use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{self, Moves};
 use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Saved};
-use crate::resources::{
-    created_record, optional_patch, required_patch, with_etag, TransitionRequest,
-};
+use crate::resources::{optional_patch, required_patch, with_etag, TransitionRequest};
 use crate::resources::{ForeignKey, StoreErrors};
 use crate::server::state::AppState;
 
@@ -135,35 +133,31 @@ fn check_references(
     errors.into_result(supplier).map_err(Into::into)
 }
 
-/// Start recording a trial (the host's officers or programme staff).
-#[utoipa::path(
-    tag = TAG, operation_id = "create_trial", security(("bearer" = [])),
-    request_body(content = CreateTrial, content_type = "application/json"),
-    responses((status = 201, description = "Created, planned", body = TrialResource, headers(
-        ("Location" = String, description = "The trial's URL"), ("ETag" = String, description = "Its entity tag"))))
-)]
-#[post("/trials")]
-pub async fn create_trial(
-    request: HttpRequest,
-    caller: Caller,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let body: CreateTrial = read_json(&request, payload, state.body_limit, Accepts::Json).await?;
-    caller.actor().signed_in()?;
-    let (fields, external_ids) = body.validate()?;
-    caller
-        .actor()
-        .may_manage_challenges_of(fields.host_organisation_id)?;
-    let audit = AuditContext::of(&caller);
-    let trial = state
-        .with_connection(move |connection| {
-            transaction(connection, |connection| {
-                insert_new(connection, &audit, fields, external_ids)
-            })
-        })
-        .await?;
-    Ok(created_record(&trial))
+creates::create_endpoint! {
+    /// Start recording a trial (the host's officers or programme staff).
+    create_trial: Trial, "/trials", tag = TAG, body = CreateTrial, created = "Created, planned",
+    resource = TrialResource, location = "The trial's URL"
+}
+
+impl Creates for Trial {
+    type Parent = ();
+    type Body = CreateTrial;
+    type Checked = (TrialFields, Vec<ExternalId>);
+
+    fn checked(actor: &Actor, (): (), body: CreateTrial) -> Result<Self::Checked, ApiError> {
+        actor.signed_in()?;
+        let (fields, external_ids) = body.validate()?;
+        actor.may_manage_challenges_of(fields.host_organisation_id)?;
+        Ok((fields, external_ids))
+    }
+    fn insert(
+        connection: &mut DbConnection,
+        _actor: &Actor,
+        audit: &AuditContext,
+        (fields, external_ids): Self::Checked,
+    ) -> Result<Self, ApiError> {
+        insert_new(connection, audit, fields, external_ids)
+    }
 }
 
 /// Trials you may see.
