@@ -181,7 +181,7 @@ fn hostile_queries_and_headers_are_refused_and_change_nothing() {
 /// A cursor the API did not issue is 400 `invalid_cursor` on every list paged by its rows' ids,
 /// named beside any other bad parameter: never a page the client did not ask for (the webhooks
 /// list compared any text with its ids and answered 200; the other lists named one problem at a
-/// time).
+/// time; a subscription's deliveries took any cursor starting `msg_`).
 #[test]
 fn every_list_paged_by_id_refuses_a_cursor_it_did_not_issue() {
     for_each_backend(|server| {
@@ -192,7 +192,14 @@ fn every_list_paged_by_id_refuses_a_cursor_it_did_not_issue() {
             "collection=organisations",
             &crate::imports::ndjson(&[crate::imports::council(1)]),
         );
+        let webhook = server.post_json(
+            "/api/v1/webhooks",
+            &json!({"url": "https://81.2.69.160/hook", "event_types": ["*"]}),
+        );
+        assert_eq!(webhook.status, 201, "{}", webhook.text());
+        let webhook = webhook.json()["id"].as_str().expect("id").to_owned();
         for list in [
+            format!("/api/v1/webhooks/{webhook}/deliveries"),
             "/api/v1/users".to_owned(),
             "/api/v1/api-clients".to_owned(),
             "/api/v1/imports".to_owned(),

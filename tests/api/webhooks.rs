@@ -131,6 +131,21 @@ fn a_receiver_gets_every_event_it_subscribed_to_signed_and_in_order() {
         // The log shows each as delivered; the secret is never shown again.
         let log = deliveries(server, &webhook);
         assert_eq!(log.len(), 3);
+        // Page by page (a delivery's id is the next page's cursor), the same three.
+        let mut paged = Vec::new();
+        let mut next = format!("/api/v1/webhooks/{}/deliveries?limit=2", id(&webhook));
+        loop {
+            let page = ok(server.get_as(&next, &server.admin_token));
+            paged.extend(page["data"].as_array().unwrap().iter().cloned());
+            let Some(cursor) = page["next_cursor"].as_str() else {
+                break;
+            };
+            next = format!(
+                "/api/v1/webhooks/{}/deliveries?limit=2&cursor={cursor}",
+                id(&webhook)
+            );
+        }
+        assert_eq!(paged, log);
         assert!(log.iter().all(|d| d["status"] == "succeeded"
             && d["attempts"] == 1
             && d["last_status_code"] == 204));

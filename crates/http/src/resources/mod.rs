@@ -55,6 +55,15 @@ pub fn with_etag<B: Serialize>(status: StatusCode, version: i64, body: &B) -> Ht
         .json(body)
 }
 
+/// 200 with a record as it now is: its `ETag` and representation.
+pub fn current_record<R: audit::Audited>(record: &R) -> HttpResponse {
+    with_etag(
+        StatusCode::OK,
+        record.audited_version(),
+        &R::Resource::from(record),
+    )
+}
+
 /// 201 for a record just made: `Location` (`/api/v1/{collection}/{id}`), `ETag` and its
 /// representation.
 pub fn created_record<R: audit::Audited>(record: &R) -> HttpResponse {

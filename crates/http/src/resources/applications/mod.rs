@@ -2,7 +2,6 @@
 //! a supplier sees and edits its own (while drafts), submits or withdraws them; the challenge
 //! owner's officers and programme staff read and assess them.
 
-use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use catalyst_domain::application::validate_score;
 use catalyst_domain::{
@@ -26,7 +25,7 @@ use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{self, Moves};
 use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{fixed, found_visible, CreatedInBulk, Keyed, Saved};
-use crate::resources::{required_patch, with_etag, TransitionRequest};
+use crate::resources::{current_record, required_patch, TransitionRequest};
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
 use crate::server::state::AppState;
 use catalyst_domain::Audience;
@@ -375,11 +374,7 @@ impl Moves for Applications {
     }
 
     fn respond(moved: Application) -> HttpResponse {
-        with_etag(
-            StatusCode::OK,
-            moved.version,
-            &ApplicationResource::from(&moved),
-        )
+        current_record(&moved)
     }
 }
 

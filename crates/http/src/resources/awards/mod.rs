@@ -2,7 +2,6 @@
 //! the challenge owner's officers or programme staff from a successful application, within the
 //! phase's budget and cap per supplier, with explicit lineage to the earlier phase.
 
-use actix_web::http::StatusCode;
 use actix_web::{get, patch, post, put, web, HttpRequest, HttpResponse};
 use catalyst_domain::Audience;
 use catalyst_domain::{
@@ -23,7 +22,9 @@ use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{self, Moves};
 use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{fixed, found, CreatedInBulk, Keyed, Saved};
-use crate::resources::{field_id, optional_patch, required_patch, with_etag, TransitionRequest};
+use crate::resources::{
+    current_record, field_id, optional_patch, required_patch, TransitionRequest,
+};
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
 use crate::server::state::AppState;
 
@@ -429,7 +430,7 @@ impl Moves for Awards {
     }
 
     fn respond(moved: Award) -> HttpResponse {
-        with_etag(StatusCode::OK, moved.version, &AwardResource::from(&moved))
+        current_record(&moved)
     }
 }
 

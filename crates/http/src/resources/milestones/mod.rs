@@ -2,7 +2,6 @@
 //! supplier, the challenge owner and programme staff. The supplier invoices; the owner's officers
 //! (or programme staff) plan, pay or withhold. Paid milestones never exceed the award.
 
-use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use catalyst_domain::{
     milestone, Actor, AwardId, ExternalId, FieldViolation, Lifecycle, Milestone, MilestoneFields,
@@ -26,7 +25,7 @@ use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{self, Moves};
 use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Saved};
-use crate::resources::{optional_patch, required_patch, with_etag};
+use crate::resources::{current_record, optional_patch, required_patch};
 use crate::resources::{ForeignKey, StoreErrors};
 use crate::server::state::AppState;
 use catalyst_domain::Audience;
@@ -280,11 +279,7 @@ impl Moves for Milestones {
     }
 
     fn respond(moved: Milestone) -> HttpResponse {
-        with_etag(
-            StatusCode::OK,
-            moved.version,
-            &MilestoneResource::from(&moved),
-        )
+        current_record(&moved)
     }
 }
 

@@ -1,7 +1,6 @@
 //! Phases of a challenge: `/api/v1/challenges/{id}/phases` and `/api/v1/phases`. A phase is
 //! seen by whoever may see its challenge and managed by whoever manages it.
 
-use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use catalyst_domain::{
     Actor, Challenge, ChallengeId, ChallengeStatus, ExternalId, FieldViolation, Lifecycle, Phase,
@@ -23,7 +22,7 @@ use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{self, Moves};
 use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Saved};
-use crate::resources::{optional_patch, required_patch, with_etag, TransitionRequest};
+use crate::resources::{current_record, optional_patch, required_patch, TransitionRequest};
 use crate::resources::{ForeignKey, StoreErrors, UniqueMember};
 use crate::server::state::AppState;
 use catalyst_domain::Audience;
@@ -347,7 +346,7 @@ impl Moves for Phases {
     }
 
     fn respond(moved: Phase) -> HttpResponse {
-        with_etag(StatusCode::OK, moved.version, &PhaseResource::from(&moved))
+        current_record(&moved)
     }
 }
 

@@ -2,7 +2,6 @@
 //! is readable by anyone; otherwise by its host, its supplier and programme staff. The host's
 //! officers (or programme staff) manage them.
 
-use actix_web::http::StatusCode;
 use actix_web::{get, patch, post, put, web, HttpRequest, HttpResponse};
 use catalyst_domain::{
     Actor, Audience, AwardId, ExternalId, FieldViolation, Lifecycle, OrganisationId, Timestamp,
@@ -24,7 +23,7 @@ use crate::resources::reads::{self, Readable};
 use crate::resources::transitions::{self, Moves};
 use crate::resources::updates::{self, Updates};
 use crate::resources::upsert::{fixed, found_visible, Keyed, Saved};
-use crate::resources::{optional_patch, required_patch, with_etag, TransitionRequest};
+use crate::resources::{current_record, optional_patch, required_patch, TransitionRequest};
 use crate::resources::{ForeignKey, StoreErrors};
 use crate::server::state::AppState;
 
@@ -317,7 +316,7 @@ impl Moves for Trials {
     }
 
     fn respond(moved: Trial) -> HttpResponse {
-        with_etag(StatusCode::OK, moved.version, &TrialResource::from(&moved))
+        current_record(&moved)
     }
 }
 

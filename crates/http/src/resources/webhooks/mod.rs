@@ -14,7 +14,7 @@ use crate::auth::Caller;
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::IfMatch;
 use crate::extract::query::QueryParams;
-use crate::problem::{ApiError, ProblemItem};
+use crate::problem::ApiError;
 use crate::resources::with_etag;
 use crate::server::state::AppState;
 
@@ -51,6 +51,20 @@ fn find_own(
         Ok(subscription)
     } else {
         Err(not_found())
+    }
+}
+
+/// A delivery's `webhook-id` (`msg_` and a UUID's 32 hex digits), the cursor of a
+/// subscription's deliveries.
+struct MessageId(String);
+
+impl std::str::FromStr for MessageId {
+    type Err = ();
+
+    fn from_str(text: &str) -> Result<Self, ()> {
+        let hex = text.strip_prefix("msg_").ok_or(())?;
+        let id = uuid::Uuid::try_parse(hex).map_err(|_| ())?;
+        Ok(Self(format!("msg_{}", id.simple())))
     }
 }
 
@@ -481,19 +495,11 @@ pub async fn list_webhook_deliveries(
 ) -> Result<HttpResponse, ApiError> {
     may_manage_webhooks(caller.actor())?;
     let params = QueryParams::parse(&request, &["limit", "cursor"])?;
-    let limit = crate::extract::pagination::parse_limit(params.get("limit"))
-        .map_err(|e| ApiError::InvalidQuery(vec![e]))?;
-    let before = params.get("cursor").map(str::to_owned);
-    if before
-        .as_deref()
-        .is_some_and(|cursor| !cursor.starts_with("msg_"))
-    {
-        return Err(ApiError::InvalidQuery(vec![ProblemItem::parameter(
-            "cursor",
-            "invalid_cursor",
-            "cursor is not one this API issued",
-        )]));
-    }
+    let mut errors = Vec::new();
+    let (limit, before) =
+        crate::extract::pagination::limit_and_id_cursor::<MessageId>(&params, &mut errors);
+    crate::extract::pagination::collect_errors(errors)?;
+    let before = before.map(|MessageId(id)| id);
     let id = id.into_inner();
     let (rows, more) = state
         .with_connection(move |connection| {
