@@ -52,10 +52,15 @@ pub fn insert(
     Ok(())
 }
 
+/// The token `id` names; none for an id no token can have (a NUL, which PostgreSQL's text
+/// cannot hold: the id comes from the presented token).
 pub fn find(
     connection: &mut DbConnection,
     id: &str,
 ) -> Result<Option<RefreshTokenRow>, StoreError> {
+    if id.contains('\0') {
+        return Ok(None);
+    }
     Ok(refresh_tokens::table
         .find(id)
         .select(RefreshTokenRow::as_select())

@@ -19,14 +19,25 @@ pub struct ThrottlePolicy {
     pub block_for: Duration,
 }
 
+/// A key as stored: the address or account it names comes from the request, and PostgreSQL's
+/// text cannot hold a NUL, so a NUL is kept as U+FFFD (the key still counts that caller).
+fn stored(key: &str) -> std::borrow::Cow<'_, str> {
+    if key.contains('\0') {
+        key.replace('\0', "\u{FFFD}").into()
+    } else {
+        key.into()
+    }
+}
+
 /// When the key may try again, if it is blocked now.
 pub fn blocked_until(
     connection: &mut DbConnection,
     key: &str,
     now: Timestamp,
 ) -> Result<Option<Timestamp>, StoreError> {
+    let key = stored(key);
     let until: Option<Option<NaiveDateTime>> = auth_throttle::table
-        .find(key)
+        .find(key.as_ref())
         .select(auth_throttle::blocked_until)
         .first(connection)
         .optional()?;
@@ -43,6 +54,8 @@ pub fn record_failure(
     policy: ThrottlePolicy,
     now: Timestamp,
 ) -> Result<Option<Timestamp>, StoreError> {
+    let key = stored(key);
+    let key = key.as_ref();
     let now_naive = now.to_naive_utc();
     let attempt = |connection: &mut DbConnection| {
         write_transaction(connection, |connection| {
@@ -89,7 +102,7 @@ pub fn record_failure(
 
 /// Forgets a key's failures after a successful sign-in.
 pub fn clear(connection: &mut DbConnection, key: &str) -> Result<(), StoreError> {
-    diesel::delete(auth_throttle::table.find(key)).execute(connection)?;
+    diesel::delete(auth_throttle::table.find(stored(key).as_ref())).execute(connection)?;
     Ok(())
 }
 

@@ -129,6 +129,10 @@ pub fn find_by_email(
     connection: &mut DbConnection,
     email: &str,
 ) -> Result<Option<(User, String)>, StoreError> {
+    // No account has a NUL in its address, and PostgreSQL's text cannot hold one to compare.
+    if email.contains('\0') {
+        return Ok(None);
+    }
     let row: Option<UserRow> = users::table
         .filter(users::email.eq(email))
         .select(UserRow::as_select())

@@ -108,16 +108,7 @@ impl<F: SortField> ListRequest<F> {
 
     /// The `q` text filter, trimmed; control characters are refused.
     pub fn text_filter(&mut self, name: &str) -> Option<String> {
-        let text = self.params.get(name)?.trim().to_owned();
-        if text.chars().any(char::is_control) {
-            self.errors.push(ProblemItem::parameter(
-                name,
-                "invalid_characters",
-                format!("{name} must not contain control characters"),
-            ));
-            return None;
-        }
-        (!text.is_empty()).then_some(text)
+        self.params.text(name, &mut self.errors)
     }
 
     /// Fails with every problem found in the parameters, or reads the page `load` finds for

@@ -68,6 +68,22 @@ impl QueryParams {
             .collect()
     }
 
+    /// A text parameter, trimmed; `None` when absent or blank. Control characters are a
+    /// problem recorded in `errors` (no stored text has them, and PostgreSQL's text cannot
+    /// hold a NUL to compare with).
+    pub fn text(&self, name: &str, errors: &mut Vec<ProblemItem>) -> Option<String> {
+        let text = self.get(name)?.trim();
+        if text.chars().any(char::is_control) {
+            errors.push(ProblemItem::parameter(
+                name,
+                "invalid_characters",
+                format!("{name} must not contain control characters"),
+            ));
+            return None;
+        }
+        (!text.is_empty()).then(|| text.to_owned())
+    }
+
     /// Parses an enumeration parameter, recording a problem when the value is not one of its
     /// spellings.
     pub fn parse_value<T: std::str::FromStr>(

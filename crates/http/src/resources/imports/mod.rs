@@ -71,7 +71,11 @@ fn owns(caller: &Caller, import: &Import) -> bool {
 
 fn find_own(connection: &mut DbConnection, caller: &Caller, id: &str) -> Result<Import, ApiError> {
     let not_found = || ApiError::NotFound("no such import".to_owned());
-    let import = store::find(connection, id).map_err(|error| match error {
+    // Ids are UUIDs: anything else (a NUL, which PostgreSQL's text cannot hold) names none.
+    let id = uuid::Uuid::try_parse(id)
+        .map_err(|_| not_found())?
+        .to_string();
+    let import = store::find(connection, &id).map_err(|error| match error {
         StoreError::NotFound => not_found(),
         other => other.into(),
     })?;

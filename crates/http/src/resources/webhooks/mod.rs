@@ -43,7 +43,11 @@ fn find_own(
     id: &str,
 ) -> Result<Subscription, ApiError> {
     let not_found = || ApiError::NotFound("no such webhook".to_owned());
-    let subscription = store::find_subscription(connection, id).map_err(|error| match error {
+    // Ids are UUIDs: anything else (a NUL, which PostgreSQL's text cannot hold) names none.
+    let id = uuid::Uuid::try_parse(id)
+        .map_err(|_| not_found())?
+        .to_string();
+    let subscription = store::find_subscription(connection, &id).map_err(|error| match error {
         StoreError::NotFound => not_found(),
         other => other.into(),
     })?;
@@ -547,9 +551,11 @@ pub async fn redeliver_webhook_delivery(
         .with_connection(move |connection| {
             transaction(connection, |connection| {
                 let subscription = find_own(connection, &caller, &id)?;
+                let no_delivery = || ApiError::NotFound("no such delivery".to_owned());
+                let MessageId(delivery_id) = delivery_id.parse().map_err(|()| no_delivery())?;
                 store::redeliver(connection, &subscription.id, &delivery_id, Timestamp::now())
                     .map_err(|error| match error {
-                        StoreError::NotFound => ApiError::NotFound("no such delivery".to_owned()),
+                        StoreError::NotFound => no_delivery(),
                         other => other.into(),
                     })
             })
