@@ -90,6 +90,15 @@ pub fn list(
     after: Option<&str>,
     limit: usize,
 ) -> Result<(Vec<AuditRecord>, bool), StoreError> {
+    // No record's collection, id or actor holds a NUL, and PostgreSQL's text cannot hold one
+    // to compare: such a filter matches nothing.
+    let texts = [&filter.entity, &filter.entity_id, &filter.actor];
+    if texts
+        .iter()
+        .any(|text| text.as_deref().is_some_and(|text| text.contains('\0')))
+    {
+        return Ok((Vec::new(), false));
+    }
     let mut query = audit_log::table
         .select(AuditRecord::as_select())
         .order(audit_log::id.asc())

@@ -13,7 +13,7 @@ use crate::auth::Caller;
 use crate::extract::pagination::{collect_errors, id_cursor, parse_limit};
 use crate::extract::query::QueryParams;
 use crate::middleware::request_context;
-use crate::problem::{ApiError, ProblemItem};
+use crate::problem::ApiError;
 
 pub const TAG: &str = "audit";
 
@@ -442,18 +442,17 @@ where
         actor: None,
         since: None,
     };
-    Ok(HttpResponse::Ok().json(page(state, filter, &params, Vec::new()).await?))
+    Ok(HttpResponse::Ok().json(page(state, filter, &params).await?))
 }
 
 /// A page of the audit trail under `filter`, with its `limit`, `cursor` and `updated_since`
-/// read from `params`; `errors` are the problems the caller found in its own parameters, named
-/// with these.
+/// read from `params`.
 pub async fn page(
     state: &crate::server::state::AppState,
     mut filter: AuditFilter,
     params: &QueryParams,
-    mut errors: Vec<ProblemItem>,
 ) -> Result<AuditList, ApiError> {
+    let mut errors = Vec::new();
     filter.since =
         crate::extract::pagination::parse_updated_since(params.get("updated_since"), &mut errors);
     let limit = parse_limit(params.get("limit"))
@@ -508,12 +507,11 @@ pub async fn list_audit_entries(
             "updated_since",
         ],
     )?;
-    let mut errors = Vec::new();
     let filter = AuditFilter {
-        entity: params.text("entity", &mut errors),
-        entity_id: params.text("entity_id", &mut errors),
-        actor: params.text("actor", &mut errors),
+        entity: params.get("entity").map(str::to_owned),
+        entity_id: params.get("entity_id").map(str::to_owned),
+        actor: params.get("actor").map(str::to_owned),
         since: None,
     };
-    Ok(HttpResponse::Ok().json(page(&state, filter, &params, errors).await?))
+    Ok(HttpResponse::Ok().json(page(&state, filter, &params).await?))
 }
