@@ -94,6 +94,9 @@ pub enum ApiError {
     InvalidHeader(ProblemItem),
     #[error("validation failed")]
     Validation(ValidationErrors),
+    /// Text that no stored record can hold (a NUL character), wherever in the request it was.
+    #[error("the request holds a NUL character (U+0000), which no stored text can hold")]
+    UnstorableText,
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("{0}")]
@@ -184,6 +187,7 @@ impl ApiError {
             Self::InvalidPathParameter(_) => ("invalid_path_parameter", "Invalid path parameter"),
             Self::InvalidHeader(_) => ("invalid_header", "Invalid header"),
             Self::Validation(_) => ("validation_failed", "Validation failed"),
+            Self::UnstorableText => ("unstorable_text", "Unstorable text"),
             Self::UnsupportedMediaType(_) => ("unsupported_media_type", "Unsupported media type"),
             Self::NotAcceptable(_) => ("not_acceptable", "Not acceptable"),
             Self::PayloadTooLarge { .. } => ("payload_too_large", "Payload too large"),
@@ -265,7 +269,8 @@ impl ResponseError for ApiError {
             Self::MalformedJson(_)
             | Self::InvalidQuery(_)
             | Self::InvalidPathParameter(_)
-            | Self::InvalidHeader(_) => StatusCode::BAD_REQUEST,
+            | Self::InvalidHeader(_)
+            | Self::UnstorableText => StatusCode::BAD_REQUEST,
             Self::InvalidBody { .. } | Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
@@ -383,6 +388,10 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(reason) => {
                 tracing::warn!(%reason, "database unavailable");
                 Self::Unavailable
+            }
+            StoreError::UnstorableText(reason) => {
+                tracing::info!(%reason, "text the database cannot hold");
+                Self::UnstorableText
             }
             StoreError::Corrupt(reason) => {
                 tracing::error!(%reason, "corrupt stored value");

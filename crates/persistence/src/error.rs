@@ -18,6 +18,10 @@ pub enum StoreError {
     /// The database cannot be reached or is too busy: worth retrying later.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// Text the database cannot hold was sent to it: on PostgreSQL, a NUL character (SQLite
+    /// takes it). It comes from a request, so it is the client's mistake, never stored.
+    #[error("text the database cannot hold: {0}")]
+    UnstorableText(String),
     /// A stored value that the domain does not accept: a bug or a hand-edited database.
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
@@ -43,6 +47,15 @@ impl From<DieselError> for StoreError {
                     || info.message().contains("statement timeout") =>
                 {
                     StoreError::Unavailable(info.message().to_owned())
+                }
+                // SQLSTATE 22021, which diesel does not name: the one byte valid UTF-8 that
+                // PostgreSQL's text refuses is NUL. Lookups guard against it where a request can
+                // bring one; this catches any that a new query forgets.
+                _ if info
+                    .message()
+                    .starts_with("invalid byte sequence for encoding") =>
+                {
+                    StoreError::UnstorableText(info.message().to_owned())
                 }
                 _ => StoreError::Database(error),
             },

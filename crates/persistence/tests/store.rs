@@ -15,7 +15,9 @@ use catalyst_persistence::keyset::{Direction, Sort};
 use catalyst_persistence::organisations::{self, OrganisationFilter, OrganisationSortField};
 use catalyst_persistence::phases::{self, PhaseSortField};
 use catalyst_persistence::testing::TestDatabase;
-use catalyst_persistence::{external_ids, migrations, programmes, Pool, PoolSettings, StoreError};
+use catalyst_persistence::{
+    external_ids, migrations, programmes, Backend, Pool, PoolSettings, StoreError,
+};
 
 fn migrated_pool(database: &TestDatabase) -> Pool {
     let pool = Pool::new(
@@ -595,5 +597,22 @@ fn a_partners_key_names_one_record_until_that_record_goes() {
             york,
             "{backend}"
         );
+    }
+}
+
+/// A NUL character in text sent to the database is the client's mistake on PostgreSQL, whose
+/// text cannot hold one (SQLite can, and simply finds nothing): never a database failure.
+#[test]
+fn text_with_a_nul_is_refused_as_unstorable_or_matches_nothing() {
+    for database in TestDatabase::for_each_backend() {
+        let backend = database.backend();
+        let pool = migrated_pool(&database);
+        let mut connection = pool.get().unwrap();
+        let found = organisations::find_by_external_id(&mut connection, "crm", "ORG\u{0}1");
+        match (backend, found) {
+            (Backend::Postgres, Err(StoreError::UnstorableText(_)))
+            | (Backend::Sqlite, Err(StoreError::NotFound)) => {}
+            (_, other) => panic!("{backend}: a NUL in a key was {other:?}"),
+        }
     }
 }
