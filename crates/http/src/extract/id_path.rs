@@ -7,17 +7,14 @@ use std::str::FromStr;
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
-use catalyst_domain::{
-    ApplicationId, AwardId, ChallengeId, ClientId, ContactId, MilestoneId, OrganisationId,
-    OutcomeId, PhaseId, ProgrammeId, TrialId, UserId,
-};
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{KnownFormat, SchemaFormat, Type};
 use utoipa::openapi::{ObjectBuilder, Required};
 
 use crate::problem::ApiError;
 
-/// An id type and what its record is called in paths' documentation and errors.
+/// An id type and what its record is called in paths' documentation and errors: implemented
+/// in its collection's folder (`resources/<collection>/mod.rs`).
 pub trait RecordId: FromStr {
     /// "challenge": "no challenge has id ...", "The challenge's id".
     const RECORD: &'static str;
@@ -31,30 +28,6 @@ pub trait RecordId: FromStr {
             ))
         })
     }
-}
-
-macro_rules! record_ids {
-    ($($id:ty => $record:literal),* $(,)?) => {
-        $(impl RecordId for $id {
-            const RECORD: &'static str = $record;
-        })*
-    };
-}
-
-record_ids! {
-    ApplicationId => "application",
-    AwardId => "award",
-    ChallengeId => "challenge",
-    // Named so in its 404s; its path parameter is documented by hand ("The client's id").
-    ClientId => "API client",
-    ContactId => "contact",
-    MilestoneId => "milestone",
-    OrganisationId => "organisation",
-    OutcomeId => "outcome",
-    PhaseId => "phase",
-    ProgrammeId => "programme",
-    TrialId => "trial",
-    UserId => "user",
 }
 
 /// The path's `{id}` as a `T`.

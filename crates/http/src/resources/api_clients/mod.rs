@@ -23,6 +23,11 @@ pub use catalyst_api::api_clients::*;
 
 pub const TAG: &str = "api-clients";
 
+// Named so in its 404s; its path parameter is documented by hand ("The client's id").
+impl crate::extract::id_path::RecordId for catalyst_domain::ClientId {
+    const RECORD: &'static str = "API client";
+}
+
 const ENTITY: &str = "api_clients";
 
 const STORE_ERRORS: StoreErrors = StoreErrors {

@@ -34,6 +34,10 @@ pub use catalyst_api::applications::*;
 
 pub const TAG: &str = "applications";
 
+impl crate::extract::id_path::RecordId for catalyst_domain::ApplicationId {
+    const RECORD: &'static str = "application";
+}
+
 const ENTITY: &str = "applications";
 
 /// What the caller may see of private records (applications).

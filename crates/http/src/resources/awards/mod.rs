@@ -32,6 +32,10 @@ pub use catalyst_api::awards::*;
 
 pub const TAG: &str = "awards";
 
+impl crate::extract::id_path::RecordId for catalyst_domain::AwardId {
+    const RECORD: &'static str = "award";
+}
+
 const ENTITY: &str = "awards";
 
 const STORE_ERRORS: StoreErrors = StoreErrors {

@@ -35,6 +35,10 @@ pub use catalyst_api::challenges::*;
 
 pub const TAG: &str = "challenges";
 
+impl crate::extract::id_path::RecordId for catalyst_domain::ChallengeId {
+    const RECORD: &'static str = "challenge";
+}
+
 const ENTITY: &str = "challenges";
 
 /// Loads the derived figures of one challenge.

@@ -29,6 +29,10 @@ pub use catalyst_api::contacts::*;
 
 pub const TAG: &str = "contacts";
 
+impl crate::extract::id_path::RecordId for catalyst_domain::ContactId {
+    const RECORD: &'static str = "contact";
+}
+
 pub const ENTITY: &str = "contacts";
 
 fn not_found() -> ApiError {

@@ -34,6 +34,10 @@ pub use catalyst_api::milestones::*;
 
 pub const TAG: &str = "milestones";
 
+impl crate::extract::id_path::RecordId for catalyst_domain::MilestoneId {
+    const RECORD: &'static str = "milestone";
+}
+
 const ENTITY: &str = "milestones";
 
 const STORE_ERRORS: StoreErrors = StoreErrors {

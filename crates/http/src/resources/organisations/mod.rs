@@ -16,7 +16,7 @@ use catalyst_persistence::{DbConnection, StoreError};
 use crate::auth::{Anyone, Caller};
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::{etag, IfMatch};
-use crate::extract::id_path::RecordId;
+use crate::extract::id_path::{IdPath, RecordId};
 use crate::extract::links::resource_path;
 use crate::extract::lists::{ListReads, ListRequest};
 use crate::problem::{ApiError, ProblemItem};
@@ -30,6 +30,10 @@ use crate::server::state::AppState;
 pub use catalyst_api::organisations::*;
 
 pub const TAG: &str = "organisations";
+
+impl RecordId for OrganisationId {
+    const RECORD: &'static str = "organisation";
+}
 
 const COLLECTION: &str = "/api/v1/organisations";
 
@@ -169,7 +173,7 @@ pub async fn list_organisations(
     tag = TAG,
     operation_id = "update_organisation",
     params(
-        ("id" = uuid::Uuid, Path, description = "The organisation's id"),
+        IdPath<OrganisationId>,
         ("If-Match" = Option<String>, Header, description = "The ETag you read: 412 if the organisation has changed since"),
     ),
     request_body(content = UpdateOrganisation, content_type = "application/merge-patch+json"),
@@ -188,11 +192,10 @@ pub async fn list_organisations(
 pub async fn update_organisation(
     request: HttpRequest,
     caller: Caller,
-    id: web::Path<String>,
+    IdPath(id): IdPath<OrganisationId>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = OrganisationId::from_path(&id)?;
     let audit = AuditContext::of(&caller);
     let if_match = IfMatch::from_headers(request.headers())?;
     let body: UpdateOrganisation =

@@ -28,6 +28,10 @@ use catalyst_domain::Audience;
 
 pub use catalyst_api::outcomes::*;
 
+impl crate::extract::id_path::RecordId for catalyst_domain::OutcomeId {
+    const RECORD: &'static str = "outcome";
+}
+
 const OUTCOME_STORE_ERRORS: StoreErrors = StoreErrors {
     record: "outcome",
     duplicate: None,

@@ -31,6 +31,10 @@ pub use catalyst_api::phases::*;
 
 pub const TAG: &str = "phases";
 
+impl crate::extract::id_path::RecordId for catalyst_domain::PhaseId {
+    const RECORD: &'static str = "phase";
+}
+
 pub const ENTITY: &str = "phases";
 
 const STORE_ERRORS: StoreErrors = StoreErrors {

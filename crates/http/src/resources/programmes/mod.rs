@@ -28,6 +28,10 @@ pub use catalyst_api::programmes::*;
 
 pub const TAG: &str = "programmes";
 
+impl crate::extract::id_path::RecordId for catalyst_domain::ProgrammeId {
+    const RECORD: &'static str = "programme";
+}
+
 const ENTITY: &str = "programmes";
 
 /// The funder must exist: a clear 422 rather than a foreign-key 409.

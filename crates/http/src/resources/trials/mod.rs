@@ -31,6 +31,10 @@ pub use catalyst_api::trials::*;
 
 pub const TAG: &str = "trials";
 
+impl crate::extract::id_path::RecordId for catalyst_domain::TrialId {
+    const RECORD: &'static str = "trial";
+}
+
 const ENTITY: &str = "trials";
 
 pub(super) const OUTCOMES: &str = "outcomes";

@@ -25,6 +25,10 @@ pub use catalyst_api::users::*;
 
 pub const TAG: &str = "users";
 
+impl crate::extract::id_path::RecordId for catalyst_domain::UserId {
+    const RECORD: &'static str = "user";
+}
+
 const ENTITY: &str = "users";
 
 /// `/users/me` is the caller's own account, which is read here and changed through its own
