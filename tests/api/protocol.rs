@@ -151,7 +151,7 @@ fn a_known_route_with_another_method_is_a_405_problem_with_allow() {
     for_each_backend(|server| {
         let reply = server.send("PUT", COLLECTION, &[], None);
         reply.assert_problem(405, "method_not_allowed");
-        assert_eq!(reply.header("allow"), Some("GET, POST"));
+        assert_eq!(reply.header("allow"), Some("GET, HEAD, POST"));
         let reply = server.send(
             "POST",
             &format!("{COLLECTION}/0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b"),
@@ -159,7 +159,47 @@ fn a_known_route_with_another_method_is_a_405_problem_with_allow() {
             None,
         );
         reply.assert_problem(405, "method_not_allowed");
-        assert_eq!(reply.header("allow"), Some("GET, PATCH, DELETE"));
+        assert_eq!(reply.header("allow"), Some("GET, HEAD, PATCH, DELETE"));
+    });
+}
+
+/// `HEAD` is answered wherever `GET` is (RFC 9110, section 9.3.2), with the headers `GET`
+/// sends and no body: a list, a record, its conditional form, a CSV export, the Atom feed and
+/// the spec. A path with no `GET` still refuses it with 405.
+#[test]
+fn head_is_answered_wherever_get_is() {
+    for_each_backend(|server| {
+        let created = server.post_json(COLLECTION, &common::local_authority("Leeds City Council"));
+        assert_eq!(created.status, 201, "{}", created.text());
+        let record = format!("{COLLECTION}/{}", created.json()["id"].as_str().unwrap());
+        let bearer = format!("Bearer {}", server.admin_token);
+        let signed_in = [("authorization", bearer.as_str())];
+        for path in [
+            COLLECTION,
+            record.as_str(),
+            "/api/v1/exports/organisations?format=csv",
+            "/api/v1/feeds/challenges.atom",
+            "/api/v1/openapi.json",
+        ] {
+            let get = server.send("GET", path, &signed_in, None);
+            assert_eq!(get.status, 200, "GET {path}: {}", get.text());
+            let head = server.send("HEAD", path, &signed_in, None);
+            assert_eq!(head.status, 200, "HEAD {path}");
+            assert!(head.body.is_empty(), "HEAD {path} sent a body");
+            for name in ["content-type", "etag", "content-disposition"] {
+                assert_eq!(head.header(name), get.header(name), "HEAD {path}: {name}");
+            }
+            if let Some(length) = head.header("content-length") {
+                assert_eq!(length, get.body.len().to_string(), "HEAD {path}");
+            }
+        }
+        let tag = server.get(&record).header("etag").unwrap().to_owned();
+        let unchanged = server.send("HEAD", &record, &[("if-none-match", tag.as_str())], None);
+        assert_eq!(unchanged.status, 304);
+        let refused = server.send("HEAD", "/api/v1/auth/token", &[], None);
+        assert_eq!(refused.status, 405);
+        assert_eq!(refused.header("allow"), Some("POST"));
+        assert!(refused.body.is_empty());
     });
 }
 

@@ -151,7 +151,7 @@ pub struct ServerSettings {
 /// header the README tells a client to read (a browser hides the rest from scripts).
 fn cors(origins: &[String]) -> actix_cors::Cors {
     let mut cors = actix_cors::Cors::default()
-        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_methods(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
         .allowed_headers([
             actix_web::http::header::AUTHORIZATION,
             actix_web::http::header::CONTENT_TYPE,
@@ -214,6 +214,7 @@ pub fn server(
             .wrap(Compress::default())
             .wrap(cors(&origins))
             .wrap(from_fn(middleware::security_headers::add))
+            .wrap(from_fn(middleware::head::as_get))
             .wrap(from_fn(middleware::request_context::track_request))
             .configure(|config| register(&mut ServiceConfig::new(config)))
             .service(problem_type)

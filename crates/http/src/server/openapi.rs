@@ -283,6 +283,8 @@ impl RouteTable {
             let methods = routes.entry(path.clone()).or_default();
             let present = [
                 ("GET", item.get.is_some()),
+                // Served wherever GET is (`middleware::head`).
+                ("HEAD", item.get.is_some()),
                 ("POST", item.post.is_some()),
                 ("PUT", item.put.is_some()),
                 ("PATCH", item.patch.is_some()),
