@@ -192,14 +192,16 @@ impl<F: SortField> ListRequest<F> {
     }
 }
 
-/// A collection's two documented list handlers over its `list(request, caller, state, parent)`:
-/// the records under one parent (`/parents/{id}/children`, the parent from the path) and all
-/// the caller may see. `guard = signed_in` refuses anonymous callers first; `missing` documents the
-/// nested list's 404. The calling module imports `actix_web::get` (utoipa reads the route
-/// attribute by that name) and has `list`.
+/// A collection's two documented list handlers over the function `serve` names (its
+/// `list(request, caller, state, parent)`): the records under one parent
+/// (`/parents/{id}/children`, the parent from the path) and all the caller may see.
+/// `guard = signed_in` refuses anonymous callers first; `missing` documents the nested list's
+/// 404. The calling module imports `actix_web::get` (utoipa reads the route attribute by that
+/// name).
 macro_rules! list_endpoints {
     (
-        tag = $tag:expr, params = $params:ty, body = $body:ty, page = $page:tt
+        tag = $tag:expr, serve = $serve:ident, params = $params:ty, body = $body:ty,
+        page = $page:tt
         $(, security = $security:tt)? $(, guard = $signed_in:ident)?;
         $(#[doc = $nested_doc:tt])*
         $nested:ident: $nested_path:tt, under $parent:ty $(, missing = $missing:tt)?;
@@ -223,7 +225,7 @@ macro_rules! list_endpoints {
             state: actix_web::web::Data<$crate::server::state::AppState>,
         ) -> Result<actix_web::HttpResponse, $crate::problem::ApiError> {
             $(caller.$signed_in()?;)?
-            list(request, caller, state, Some(parent)).await
+            $serve(request, caller, state, Some(parent)).await
         }
 
         $(#[doc = $all_doc])*
@@ -238,7 +240,7 @@ macro_rules! list_endpoints {
             state: actix_web::web::Data<$crate::server::state::AppState>,
         ) -> Result<actix_web::HttpResponse, $crate::problem::ApiError> {
             $(caller.$signed_in()?;)?
-            list(request, caller, state, None).await
+            $serve(request, caller, state, None).await
         }
     };
 }

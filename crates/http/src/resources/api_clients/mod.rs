@@ -14,6 +14,7 @@ use crate::auth::credentials::{random_token, sha256_hex};
 use crate::auth::Caller;
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::id_path::RecordId;
+use crate::extract::pagination::{collect_errors, limit_and_id_cursor, parse_updated_since};
 use crate::problem::ApiError;
 use crate::resources::audit::AuditContext;
 use crate::resources::{ForeignKey, StoreErrors};
@@ -152,17 +153,9 @@ pub async fn list_api_clients(
     let params =
         crate::extract::query::QueryParams::parse(&request, &["limit", "cursor", "updated_since"])?;
     let mut errors = Vec::new();
-    let limit = crate::extract::pagination::parse_limit(params.get("limit"))
-        .map_err(|e| errors.push(e))
-        .unwrap_or(0);
-    let since =
-        crate::extract::pagination::parse_updated_since(params.get("updated_since"), &mut errors);
-    let after = crate::extract::pagination::id_cursor::<ClientId>(params.get("cursor"))
-        .unwrap_or_else(|e| {
-            errors.push(e);
-            None
-        });
-    crate::extract::pagination::collect_errors(errors)?;
+    let (limit, after) = limit_and_id_cursor::<ClientId>(&params, &mut errors);
+    let since = parse_updated_since(params.get("updated_since"), &mut errors);
+    collect_errors(errors)?;
     let (clients, more) = state
         .with_connection(move |connection| Ok(store::list(connection, since, after, limit)?))
         .await?;

@@ -165,7 +165,7 @@ async fn list(
 }
 
 list_endpoints! {
-    tag = TAG, params = ListApplicationsParams, body = ApplicationList, page = "A page of applications",
+    tag = TAG, serve = list, params = ListApplicationsParams, body = ApplicationList, page = "A page of applications",
     security = (("bearer" = [])), guard = signed_in;
     /// A phase's applications that you may see.
     list_phase_applications: "/phases/{id}/applications", under PhaseId;

@@ -115,7 +115,7 @@ async fn list(
 }
 
 list_endpoints! {
-    tag = TAG, params = ListMilestonesParams, body = MilestoneList, page = "A page of milestones",
+    tag = TAG, serve = list, params = ListMilestonesParams, body = MilestoneList, page = "A page of milestones",
     security = (("bearer" = [])), guard = signed_in;
     /// An award's milestones that you may see.
     list_award_milestones: "/awards/{id}/milestones", under AwardId;

@@ -180,7 +180,7 @@ async fn list(
 }
 
 list_endpoints! {
-    tag = TAG, params = ListPhasesParams, body = PhaseList, page = "A page of phases";
+    tag = TAG, serve = list, params = ListPhasesParams, body = PhaseList, page = "A page of phases";
     /// A challenge's phases, by number.
     list_challenge_phases: "/challenges/{id}/phases", under ChallengeId, missing = "No such challenge";
     /// Phases you may see, across challenges.

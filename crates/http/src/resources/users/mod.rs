@@ -13,7 +13,7 @@ use crate::auth::Caller;
 use crate::extract::body::{read_json, Accepts};
 use crate::extract::conditional::{etag, IfMatch};
 use crate::extract::id_path::RecordId;
-use crate::extract::pagination::{collect_errors, parse_limit};
+use crate::extract::pagination::{collect_errors, limit_and_id_cursor, parse_updated_since};
 use crate::extract::query::QueryParams;
 use crate::problem::{ApiError, ProblemItem};
 use crate::resources::audit::AuditContext;
@@ -167,17 +167,9 @@ pub async fn list_users(
     caller.actor().may_administer()?;
     let params = QueryParams::parse(&request, &["role", "limit", "cursor", "updated_since"])?;
     let mut errors = Vec::new();
-    let limit = parse_limit(params.get("limit"))
-        .map_err(|e| errors.push(e))
-        .unwrap_or(0);
+    let (limit, after) = limit_and_id_cursor::<UserId>(&params, &mut errors);
     let role: Option<Role> = params.parse_value("role", &mut errors, Role::expected);
-    let since =
-        crate::extract::pagination::parse_updated_since(params.get("updated_since"), &mut errors);
-    let after = crate::extract::pagination::id_cursor::<UserId>(params.get("cursor"))
-        .unwrap_or_else(|e| {
-            errors.push(e);
-            None
-        });
+    let since = parse_updated_since(params.get("updated_since"), &mut errors);
     collect_errors(errors)?;
     let (found, more) = state
         .with_connection(move |connection| Ok(store::list(connection, role, since, after, limit)?))
