@@ -359,18 +359,23 @@ pub mod outcome_store {
         Id => id: Text = |o| o.id.to_string(),
     });
 
-    /// A trial's outcomes (check the trial's visibility first).
+    /// A trial's outcomes, changed at or after `updated_since` when given (check the trial's
+    /// visibility first).
     pub fn list(
         connection: &mut DbConnection,
         trial: TrialId,
+        updated_since: Option<Timestamp>,
         sort: &Sort<OutcomeSortField>,
         after: Option<&After>,
         limit: usize,
     ) -> Result<Page<Outcome>, StoreError> {
-        let query = outcomes::table
+        let mut query = outcomes::table
             .select(OutcomeRow::as_select())
             .filter(outcomes::trial_id.eq(trial.to_string()))
             .into_boxed::<MultiBackend>();
+        if let Some(since) = updated_since {
+            query = query.filter(outcomes::updated_at.ge(since.to_naive_utc()));
+        }
         crate::keyset_page!(connection, query, OutcomeRow => Outcome, OutcomeSortField, sort, after, limit)
     }
 }

@@ -18,16 +18,20 @@ use crate::problem::{ApiError, ProblemItem};
 use crate::server::state::AppState;
 pub use catalyst_api::ListBody;
 
-/// Parameters every list takes.
-const COMMON: &[&str] = &["limit", "cursor", "sort", "updated_since"];
+/// Parameters every list takes; `updated_since` only where the list reads it.
+const COMMON: &[&str] = &["limit", "cursor", "sort"];
 
-/// A list request being parsed: collect filter errors in `errors`, then call [`Self::finish`].
+/// A list request being parsed. The list reads its filters through it (`updated_since`,
+/// `id_filter`, `enum_filter`, `text_filter`), and what it reads is what it takes: a
+/// parameter it never read is refused as unknown when it answers (so a filter the list does not
+/// apply is a 400, never a silently unfiltered page).
 pub struct ListRequest<F> {
-    pub params: QueryParams,
+    params: QueryParams,
     pub limit: usize,
     pub sort: Sort<F>,
-    pub updated_since: Option<Timestamp>,
-    pub errors: Vec<ProblemItem>,
+    errors: Vec<ProblemItem>,
+    /// The parameters read, in the order read: the ones this list takes.
+    taken: Vec<&'static str>,
     fingerprint: String,
 }
 
@@ -40,15 +44,9 @@ pub enum ListReads {
 }
 
 impl<F: SortField> ListRequest<F> {
-    /// Reads the common parameters; `filters` names the list's own, `default_sort` the order
-    /// without `sort`.
-    pub fn parse(
-        request: &HttpRequest,
-        filters: &[&str],
-        default_sort: &[(F, Direction)],
-    ) -> Result<Self, ApiError> {
-        let known: Vec<&str> = COMMON.iter().chain(filters).copied().collect();
-        let params = QueryParams::parse(request, &known)?;
+    /// Reads the common parameters; `default_sort` is the order without `sort`.
+    pub fn parse(request: &HttpRequest, default_sort: &[(F, Direction)]) -> Result<Self, ApiError> {
+        let params = QueryParams::parse_any(request)?;
         let mut errors = Vec::new();
         let limit = parse_limit(params.get("limit"))
             .map_err(|e| errors.push(e))
@@ -57,17 +55,6 @@ impl<F: SortField> ListRequest<F> {
             .map_err(|e| errors.push(e))
             .unwrap_or_default();
         let sort = catalyst_persistence::keyset::total(&Sort { keys }, F::ID);
-        let updated_since = params.get("updated_since").and_then(|text| match Timestamp::parse_rfc3339(text) {
-            Ok(time) => Some(time),
-            Err(_) => {
-                errors.push(ProblemItem::parameter(
-                    "updated_since",
-                    "invalid_timestamp",
-                    format!("updated_since must be an RFC 3339 timestamp such as 2026-11-26T09:30:00Z, got {text:?}"),
-                ));
-                None
-            }
-        });
         let fingerprint = fingerprint(
             &serde_urlencoded::to_string(params.without(&["limit", "cursor"])).unwrap_or_default(),
         );
@@ -75,23 +62,41 @@ impl<F: SortField> ListRequest<F> {
             params,
             limit,
             sort,
-            updated_since,
             errors,
+            taken: COMMON.to_vec(),
             fingerprint,
         })
     }
 
+    /// `updated_since`: only what changed at or after this time.
+    pub fn updated_since(&mut self) -> Option<Timestamp> {
+        let text = self.take("updated_since")?;
+        match Timestamp::parse_rfc3339(text) {
+            Ok(time) => Some(time),
+            Err(_) => {
+                let problem = ProblemItem::parameter(
+                    "updated_since",
+                    "invalid_timestamp",
+                    format!("updated_since must be an RFC 3339 timestamp such as 2026-11-26T09:30:00Z, got {text:?}"),
+                );
+                self.errors.push(problem);
+                None
+            }
+        }
+    }
+
     /// A filter that must be an id of some kind.
-    pub fn id_filter<T: std::str::FromStr>(&mut self, name: &str) -> Option<T> {
-        let text = self.params.get(name)?;
+    pub fn id_filter<T: std::str::FromStr>(&mut self, name: &'static str) -> Option<T> {
+        let text = self.take(name)?;
         match text.parse() {
             Ok(id) => Some(id),
             Err(_) => {
-                self.errors.push(ProblemItem::parameter(
+                let problem = ProblemItem::parameter(
                     name,
                     "invalid_id",
                     format!("{name} must be a UUID, got {text:?}"),
-                ));
+                );
+                self.errors.push(problem);
                 None
             }
         }
@@ -100,15 +105,23 @@ impl<F: SortField> ListRequest<F> {
     /// An enumeration filter.
     pub fn enum_filter<T: std::str::FromStr>(
         &mut self,
-        name: &str,
+        name: &'static str,
         expected: impl FnOnce() -> String,
     ) -> Option<T> {
+        self.taken.push(name);
         self.params.parse_value(name, &mut self.errors, expected)
     }
 
     /// The `q` text filter, trimmed; control characters are refused.
-    pub fn text_filter(&mut self, name: &str) -> Option<String> {
+    pub fn text_filter(&mut self, name: &'static str) -> Option<String> {
+        self.taken.push(name);
         self.params.text(name, &mut self.errors)
+    }
+
+    /// Notes `name` as one this list takes, and gives its value.
+    fn take(&mut self, name: &'static str) -> Option<&str> {
+        self.taken.push(name);
+        self.params.get(name)
     }
 
     /// Fails with every problem found in the parameters, or reads the page `load` finds for
@@ -151,8 +164,10 @@ impl<F: SortField> ListRequest<F> {
 
     /// Fails with every problem found, or decodes the cursor.
     fn finish(&mut self) -> Result<Option<After>, ApiError> {
-        if !self.errors.is_empty() {
-            return Err(ApiError::InvalidQuery(std::mem::take(&mut self.errors)));
+        let mut problems = self.params.unknown(&self.taken);
+        problems.append(&mut self.errors);
+        if !problems.is_empty() {
+            return Err(ApiError::InvalidQuery(problems));
         }
         let Some(cursor) = self.params.get("cursor") else {
             return Ok(None);

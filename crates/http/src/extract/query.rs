@@ -12,7 +12,19 @@ use crate::problem::{ApiError, ProblemItem};
 pub struct QueryParams(BTreeMap<String, String>);
 
 impl QueryParams {
+    /// The parameters, each of them `known`.
     pub fn parse(request: &HttpRequest, known: &[&str]) -> Result<Self, ApiError> {
+        Self::read(request, Some(known))
+    }
+
+    /// The parameters, whatever their names (the caller then refuses the ones it did not
+    /// read, with [`Self::unknown`]).
+    pub fn parse_any(request: &HttpRequest) -> Result<Self, ApiError> {
+        Self::read(request, None)
+    }
+
+    /// Each parameter at most once, and each `known` when that is given.
+    fn read(request: &HttpRequest, known: Option<&[&str]>) -> Result<Self, ApiError> {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(request.query_string())
             .map_err(|_| {
                 ApiError::InvalidQuery(vec![ProblemItem::parameter(
@@ -24,27 +36,20 @@ impl QueryParams {
         let mut params = BTreeMap::new();
         let mut errors = Vec::new();
         for (name, value) in pairs {
-            if !known.contains(&name.as_str()) {
-                errors.push(ProblemItem::parameter(
-                    &name,
-                    "unknown_parameter",
-                    format!(
-                        "unknown query parameter {name:?}; this operation takes: {}",
-                        known.join(", ")
-                    ),
-                ));
-            } else {
-                match params.entry(name) {
-                    std::collections::btree_map::Entry::Occupied(entry) => {
-                        errors.push(ProblemItem::parameter(
-                            entry.key(),
-                            "repeated_parameter",
-                            format!("{} is given more than once", entry.key()),
-                        ));
-                    }
-                    std::collections::btree_map::Entry::Vacant(entry) => {
-                        entry.insert(value);
-                    }
+            if let Some(known) = known.filter(|known| !known.contains(&name.as_str())) {
+                errors.push(unknown_parameter(&name, known));
+                continue;
+            }
+            match params.entry(name) {
+                std::collections::btree_map::Entry::Occupied(entry) => {
+                    errors.push(ProblemItem::parameter(
+                        entry.key(),
+                        "repeated_parameter",
+                        format!("{} is given more than once", entry.key()),
+                    ));
+                }
+                std::collections::btree_map::Entry::Vacant(entry) => {
+                    entry.insert(value);
                 }
             }
         }
@@ -53,6 +58,15 @@ impl QueryParams {
         } else {
             Err(ApiError::InvalidQuery(errors))
         }
+    }
+
+    /// A problem for each parameter not among `known`, which name what the operation takes.
+    pub fn unknown(&self, known: &[&str]) -> Vec<ProblemItem> {
+        self.0
+            .keys()
+            .filter(|name| !known.contains(&name.as_str()))
+            .map(|name| unknown_parameter(name, known))
+            .collect()
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
@@ -105,4 +119,15 @@ impl QueryParams {
             }
         }
     }
+}
+
+fn unknown_parameter(name: &str, known: &[&str]) -> ProblemItem {
+    ProblemItem::parameter(
+        name,
+        "unknown_parameter",
+        format!(
+            "unknown query parameter {name:?}; this operation takes: {}",
+            known.join(", ")
+        ),
+    )
 }

@@ -135,21 +135,15 @@ async fn list(
     state: web::Data<AppState>,
     phase: Option<PhaseId>,
 ) -> Result<HttpResponse, ApiError> {
-    let filters: &[&str] = if phase.is_some() {
-        &["supplier_id", "status"]
-    } else {
-        &["phase_id", "supplier_id", "status"]
-    };
     let mut list = ListRequest::parse(
         &request,
-        filters,
         &[(ApplicationSortField::CreatedAt, Direction::Ascending)],
     )?;
     let filter = ApplicationFilter {
         phase_id: phase.or_else(|| list.id_filter("phase_id")),
         supplier_organisation_id: list.id_filter("supplier_id"),
         status: list.enum_filter("status", ApplicationStatus::expected),
-        updated_since: list.updated_since,
+        updated_since: list.updated_since(),
     };
     list.answer::<ApplicationList>(
         &request,

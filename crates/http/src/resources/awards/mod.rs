@@ -257,22 +257,17 @@ async fn list(
     state: web::Data<AppState>,
     phase: Option<PhaseId>,
 ) -> Result<HttpResponse, ApiError> {
-    let filters: &[&str] = if phase.is_some() {
-        &["supplier_id", "status"]
-    } else {
-        &["phase_id", "challenge_id", "supplier_id", "status"]
-    };
     let mut list = ListRequest::parse(
         &request,
-        filters,
         &[(AwardSortField::CreatedAt, Direction::Ascending)],
     )?;
     let filter = AwardFilter {
         phase_id: phase.or_else(|| list.id_filter("phase_id")),
-        challenge_id: list.id_filter("challenge_id"),
+        // Under a phase, the phase names the challenge: the filter is not taken there.
+        challenge_id: phase.map_or_else(|| list.id_filter("challenge_id"), |_| None),
         supplier_organisation_id: list.id_filter("supplier_id"),
         status: list.enum_filter("status", AwardStatus::expected),
-        updated_since: list.updated_since,
+        updated_since: list.updated_since(),
     };
     list.answer::<AwardList>(
         &request,

@@ -225,7 +225,6 @@ pub async fn list_challenges(
 ) -> Result<HttpResponse, ApiError> {
     let mut list = ListRequest::parse(
         &request,
-        &["programme_id", "owner_id", "status", "q"],
         &[(ChallengeSortField::CreatedAt, Direction::Ascending)],
     )?;
     let filter = ChallengeFilter {
@@ -233,7 +232,7 @@ pub async fn list_challenges(
         owner_organisation_id: list.id_filter("owner_id"),
         status: list.enum_filter("status", ChallengeStatus::expected),
         text: list.text_filter("q"),
-        updated_since: list.updated_since,
+        updated_since: list.updated_since(),
     };
     list.answer::<ChallengeList>(
         &request,

@@ -114,13 +114,9 @@ pub async fn list_contacts(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.actor().signed_in()?;
-    let list = ListRequest::parse(
-        &request,
-        &[],
-        &[(ContactSortField::Name, Direction::Ascending)],
-    )?;
+    let mut list = ListRequest::parse(&request, &[(ContactSortField::Name, Direction::Ascending)])?;
     let may_see = caller.actor().may_see_contacts_of(organisation);
-    let since = list.updated_since;
+    let since = list.updated_since();
     list.answer::<ContactList>(
         &request,
         &state,

@@ -86,20 +86,14 @@ async fn list(
     state: web::Data<AppState>,
     award: Option<AwardId>,
 ) -> Result<HttpResponse, ApiError> {
-    let filters: &[&str] = if award.is_some() {
-        &["status"]
-    } else {
-        &["award_id", "status"]
-    };
     let mut list = ListRequest::parse(
         &request,
-        filters,
         &[(MilestoneSortField::CreatedAt, Direction::Ascending)],
     )?;
     let filter = MilestoneFilter {
         award_id: award.or_else(|| list.id_filter("award_id")),
         status: list.enum_filter("status", MilestoneStatus::expected),
-        updated_since: list.updated_since,
+        updated_since: list.updated_since(),
     };
     list.answer::<MilestoneList>(
         &request,

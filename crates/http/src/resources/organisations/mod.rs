@@ -143,7 +143,6 @@ pub async fn list_organisations(
 ) -> Result<HttpResponse, ApiError> {
     let mut list = ListRequest::parse(
         &request,
-        &["kind", "scale", "region", "q"],
         &[(OrganisationSortField::CreatedAt, Direction::Ascending)],
     )?;
     let filter = OrganisationFilter {
@@ -151,7 +150,7 @@ pub async fn list_organisations(
         scale: list.enum_filter("scale", Scale::expected),
         region: list.enum_filter("region", Region::expected),
         text: list.text_filter("q"),
-        updated_since: list.updated_since,
+        updated_since: list.updated_since(),
     };
     list.answer::<OrganisationList>(
         &request,

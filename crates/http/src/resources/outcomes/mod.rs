@@ -98,7 +98,8 @@ impl Creates for Outcome {
     params(IdPath<TrialId>,
         ("limit" = Option<i64>, Query, minimum = 1, description = "Page size, default 50; above 500 reads as 500"),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
-        ("sort" = Option<String>, Query, description = "`created_at`, `updated_at`, `id`, each optionally prefixed with `-`")),
+        ("sort" = Option<String>, Query, description = "`created_at`, `updated_at`, `id`, each optionally prefixed with `-`"),
+        ("updated_since" = Option<String>, Query, format = DateTime, description = "Only outcomes changed at or after this time (RFC 3339)")),
     responses(
         (status = 200, description = "A page of outcomes", body = OutcomeList),
         (status = 404, description = "No such trial"),
@@ -111,11 +112,11 @@ pub async fn list_trial_outcomes(
     IdPath(trial): IdPath<TrialId>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let list = ListRequest::parse(
+    let mut list = ListRequest::parse(
         &request,
-        &[],
         &[(OutcomeSortField::CreatedAt, Direction::Ascending)],
     )?;
+    let since = list.updated_since();
     list.answer::<OutcomeList>(
         &request,
         &state,
@@ -124,7 +125,9 @@ pub async fn list_trial_outcomes(
         move |connection, actor, sort, after, limit| {
             let seen = visibility(actor);
             store::find_visible(connection, trial, &seen).map_err(map_store_error)?;
-            Ok(outcome_store::list(connection, trial, sort, after, limit)?)
+            Ok(outcome_store::list(
+                connection, trial, since, sort, after, limit,
+            )?)
         },
     )
     .await

@@ -146,21 +146,12 @@ async fn list(
     state: web::Data<AppState>,
     challenge: Option<ChallengeId>,
 ) -> Result<HttpResponse, ApiError> {
-    let filters: &[&str] = if challenge.is_some() {
-        &["status", "kind"]
-    } else {
-        &["challenge_id", "status", "kind"]
-    };
-    let mut list = ListRequest::parse(
-        &request,
-        filters,
-        &[(PhaseSortField::Number, Direction::Ascending)],
-    )?;
+    let mut list = ListRequest::parse(&request, &[(PhaseSortField::Number, Direction::Ascending)])?;
     let filter = PhaseFilter {
         challenge_id: challenge.or_else(|| list.id_filter("challenge_id")),
         status: list.enum_filter("status", PhaseStatus::expected),
         kind: list.enum_filter("kind", PhaseKind::expected),
-        updated_since: list.updated_since,
+        updated_since: list.updated_since(),
     };
     list.answer::<PhaseList>(
         &request,

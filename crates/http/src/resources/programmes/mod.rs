@@ -114,13 +114,12 @@ pub async fn list_programmes(
 ) -> Result<HttpResponse, ApiError> {
     let mut list = ListRequest::parse(
         &request,
-        &["funder_organisation_id", "q"],
         &[(ProgrammeSortField::CreatedAt, Direction::Ascending)],
     )?;
     let filter = ProgrammeFilter {
         funder_organisation_id: list.id_filter("funder_organisation_id"),
         text: list.text_filter("q"),
-        updated_since: list.updated_since,
+        updated_since: list.updated_since(),
     };
     list.answer::<ProgrammeList>(
         &request,

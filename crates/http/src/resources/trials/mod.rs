@@ -176,7 +176,6 @@ pub async fn list_trials(
 ) -> Result<HttpResponse, ApiError> {
     let mut list = ListRequest::parse(
         &request,
-        &["host_id", "supplier_id", "status", "adopted"],
         &[(TrialSortField::CreatedAt, Direction::Ascending)],
     )?;
     let filter = TrialFilter {
@@ -184,7 +183,7 @@ pub async fn list_trials(
         supplier_organisation_id: list.id_filter("supplier_id"),
         status: list.enum_filter("status", TrialStatus::expected),
         adopted: list.enum_filter("adopted", || "true, false".to_owned()),
-        updated_since: list.updated_since,
+        updated_since: list.updated_since(),
     };
     list.answer::<TrialList>(
         &request,
