@@ -96,3 +96,87 @@ fn every_patch_validates_its_body_before_its_precondition() {
         }
     });
 }
+
+/// `If-Match` is honoured by every write to a versioned record (RFC 9110, section 13.1.1: a
+/// false condition means the method is not performed): deleting a user, revoking an API client
+/// and rotating a webhook's secret ignored it. The spec documents it on every DELETE, PATCH
+/// and PUT, and on every POST that acts on a record rather than adding one under it.
+#[test]
+fn every_write_to_a_record_honours_if_match() {
+    let spec: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/v1.json")).unwrap(),
+    )
+    .unwrap();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let acts_on_a_record = match method.as_str() {
+                "delete" | "patch" | "put" => true,
+                // A POST under a record that is not also a list adds nothing under it: it acts
+                // on the record (a transition, a rotation). A delivery has no version.
+                "post" => {
+                    path.contains("{id}")
+                        && item.get("get").is_none()
+                        && !path.ends_with("/redeliver")
+                }
+                _ => false,
+            };
+            let documented = operation["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|parameter| parameter["name"] == "If-Match");
+            assert_eq!(
+                documented, acts_on_a_record,
+                "{method} {path}: If-Match documented"
+            );
+        }
+    }
+    for_each_backend(|server| {
+        let stale = [("if-match", "\"99\"")];
+        let as_admin = |method: &str, path: &str, headers: &[(&str, &str)]| {
+            let bearer = format!("Bearer {}", server.admin_token);
+            let mut headers = headers.to_vec();
+            headers.push(("authorization", bearer.as_str()));
+            server.send(method, path, &headers, None)
+        };
+        let (user, _) = server.user("leaving@example.org", "programme_manager", &[]);
+        let user = format!("/api/v1/users/{user}");
+        let client = created(server.send_json(
+            "POST",
+            "/api/v1/api-clients",
+            &json!({"name": "Partner sync", "scopes": ["read"]}),
+            Some(&server.admin_token),
+        ));
+        let client = format!("/api/v1/api-clients/{}", id(&client));
+        let webhook = created(server.post_json(
+            "/api/v1/webhooks",
+            &json!({"url": "https://81.2.69.160/hook", "event_types": ["*"]}),
+        ));
+        let webhook = format!("/api/v1/webhooks/{}", id(&webhook));
+        for (method, path, read) in [
+            ("DELETE", user.clone(), user.clone()),
+            ("DELETE", client.clone(), client.clone()),
+            ("POST", format!("{webhook}/rotate-secret"), webhook.clone()),
+        ] {
+            let before = ok(server.get_as(&read, &server.admin_token));
+            as_admin(method, &path, &stale).assert_problem(412, "precondition_failed");
+            let after = ok(server.get_as(&read, &server.admin_token));
+            assert_eq!(
+                after, before,
+                "{method} {path} with a stale If-Match changed it"
+            );
+            let tag = server
+                .get_as(&read, &server.admin_token)
+                .header("etag")
+                .unwrap_or_else(|| panic!("GET {read} has no ETag"))
+                .to_owned();
+            let done = as_admin(method, &path, &[("if-match", tag.as_str())]);
+            assert!(
+                done.status == 200 || done.status == 204,
+                "{method} {path} with its ETag: {} {}",
+                done.status,
+                done.text()
+            );
+        }
+    });
+}

@@ -13,6 +13,7 @@ use catalyst_persistence::{transaction, StoreError};
 use crate::auth::credentials::{random_token, sha256_hex};
 use crate::auth::Caller;
 use crate::extract::body::{read_json, Accepts};
+use crate::extract::conditional::IfMatch;
 use crate::extract::id_path::RecordId;
 use crate::extract::pagination::{collect_errors, limit_and_id_cursor, parse_updated_since};
 use crate::problem::ApiError;
@@ -188,33 +189,43 @@ pub async fn get_api_client(
     let (client, _) = state
         .with_connection(move |connection| store::find(connection, id).map_err(map_store_error))
         .await?;
-    Ok(HttpResponse::Ok().json(ApiClientResource::from(&client)))
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            actix_web::http::header::ETAG,
+            crate::extract::conditional::etag(client.version),
+        ))
+        .json(ApiClientResource::from(&client)))
 }
 
 /// Revoke an API client (admins): its tokens stop working at once. The record stays, for the
 /// audit trail.
 #[utoipa::path(
     tag = TAG, operation_id = "revoke_api_client", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The client's id")),
+    params(("id" = uuid::Uuid, Path, description = "The client's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
     responses(
         (status = 204, description = "Revoked"),
         (status = 403, description = "Not an admin"),
         (status = 404, description = "No such client"),
+        (status = 412, description = "Changed since you read it"),
     )
 )]
 #[delete("/api-clients/{id}")]
 pub async fn revoke_api_client(
+    request: HttpRequest,
     caller: Caller,
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.actor().may_administer()?;
     let id = ClientId::from_path(&id)?;
+    let if_match = IfMatch::from_headers(request.headers())?;
     let audit = AuditContext::of(&caller);
     state
         .with_connection(move |connection| {
             transaction(connection, |connection| {
                 let (before, _) = store::find(connection, id).map_err(map_store_error)?;
+                if_match.check(before.version)?;
                 store::revoke(connection, id, Timestamp::now())?;
                 let (after, _) = store::find(connection, id)?;
                 audit.record_updated(connection, &before, &after)

@@ -377,16 +377,19 @@ pub async fn update_user(
 /// Delete a user (admins). Their tokens stop working at once.
 #[utoipa::path(
     tag = TAG, operation_id = "delete_user", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The user's id")),
+    params(("id" = uuid::Uuid, Path, description = "The user's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 403, description = "Not an admin"),
         (status = 404, description = "No such user"),
         (status = 409, description = "An admin deleting their own account"),
+        (status = 412, description = "Changed since you read it"),
     )
 )]
 #[delete("/users/{id}")]
 pub async fn delete_user(
+    request: HttpRequest,
     caller: Caller,
     id: web::Path<String>,
     state: web::Data<AppState>,
@@ -395,11 +398,13 @@ pub async fn delete_user(
     caller.actor().may_administer()?;
     let id = UserId::from_path(&id)?;
     refuse_own_account(&caller.actor().subject(), id, "delete your own account")?;
+    let if_match = IfMatch::from_headers(request.headers())?;
     let audit = AuditContext::of(&caller);
     state
         .with_connection(move |connection| {
             transaction(connection, |connection| {
                 let current = store::find(connection, id).map_err(map_store_error)?;
+                if_match.check(current.version)?;
                 store::delete(connection, id).map_err(map_store_error)?;
                 let before = UserResource::from(&current);
                 audit.deleted(

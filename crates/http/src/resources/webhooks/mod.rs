@@ -427,20 +427,24 @@ pub async fn delete_webhook(
 /// carries both signatures while receivers switch over.
 #[utoipa::path(
     tag = TAG, operation_id = "rotate_webhook_secret", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The subscription's id")),
+    params(("id" = uuid::Uuid, Path, description = "The subscription's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
     responses(
         (status = 200, description = "The new secret, shown this once", body = WebhookWithSecret),
         (status = 403, description = "Neither an admin nor a client with the webhooks scope"),
         (status = 404, description = "No such subscription of yours"),
+        (status = 412, description = "Changed since you read it"),
     )
 )]
 #[post("/webhooks/{id}/rotate-secret")]
 pub async fn rotate_webhook_secret(
+    request: HttpRequest,
     caller: Caller,
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     may_manage_webhooks(caller.actor())?;
+    let if_match = IfMatch::from_headers(request.headers())?;
     let id = id.into_inner();
     let secret = new_secret()?;
     let stored = secret.clone();
@@ -448,6 +452,7 @@ pub async fn rotate_webhook_secret(
         .with_connection(move |connection| {
             transaction(connection, |connection| {
                 let current = find_own(connection, &caller, &id)?;
+                if_match.check(current.version)?;
                 let now = Timestamp::now().to_naive_utc();
                 let updated = Subscription {
                     previous_secret: Some(current.secret.clone()),
