@@ -46,6 +46,7 @@ RULES_BEYOND_THE_SCHEMA = {
     "exceeds_budget": "max_award above the phase's budget",
     "repeated_source": "the same partner system twice in external_ids",
     "conflicts_with_path": "external_ids giving the path's source another key",
+    "too_many_with_path_key": "20 external_ids of other sources than the path's, whose key makes 21",
     "not_allowed": "invoiced_on on a milestone move other than to invoiced",
     # With other records.
     "not_found": "a referenced record (organisation, award, phase...) that does not exist",

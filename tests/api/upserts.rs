@@ -737,3 +737,48 @@ fn a_body_wrong_in_itself_is_refused_before_its_precondition() {
         }
     });
 }
+
+/// A record has at most 20 partners' keys, counting the path's key of a `PUT` and the keys an
+/// import row's record keeps from other sources: a body of 20 other keys under a new path key
+/// stored 21 (Schemathesis, seed 716304982, a response the spec's `maxItems` forbids).
+#[test]
+fn a_records_keys_stay_within_the_limit_whatever_adds_them() {
+    for_each_backend(|server| {
+        let path = "/api/v1/organisations/by-external-id/crm/ORG-1";
+        let others = |count: usize| -> Vec<Value> {
+            (0..count)
+                .map(|index| json!({"source": format!("s{index}"), "id": "1"}))
+                .collect()
+        };
+        let mut body = common::local_authority("Leeds City Council");
+        body["external_ids"] = json!(others(20));
+        let refused = put(server, &server.admin_token, path, &body, &[]);
+        let problem = refused.assert_problem(422, "validation_failed");
+        assert_eq!(
+            problem["errors"][0]["pointer"], "#/external_ids",
+            "{problem}"
+        );
+        assert_eq!(
+            problem["errors"][0]["code"], "too_many_with_path_key",
+            "{problem}"
+        );
+        assert_eq!(server.get_as(path, &server.admin_token).status, 404);
+
+        body["external_ids"] = json!(others(19));
+        let stored = created(put(server, &server.admin_token, path, &body, &[]));
+        assert_eq!(stored["external_ids"].as_array().unwrap().len(), 20);
+
+        // An import row naming it by its key and one more source would make 21.
+        let mut row = common::local_authority("Leeds City Council");
+        row["external_ids"] =
+            json!([{"source": "crm", "id": "ORG-1"}, {"source": "extra", "id": "1"}]);
+        let (_, import) = crate::imports::imported(
+            server,
+            "collection=organisations&mode=partial",
+            &crate::imports::ndjson(&[row]),
+        );
+        assert_eq!(import["rows_rejected"], 1, "{import}");
+        let kept = ok(server.get_as(path, &server.admin_token));
+        assert_eq!(kept["external_ids"], stored["external_ids"]);
+    });
+}

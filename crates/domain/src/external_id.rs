@@ -108,14 +108,35 @@ pub fn with_key(
         None => {
             given.push(key.clone());
             given.sort();
-            Ok(given)
+            at_most_per_record(given, "too_many_with_path_key", "the path's key among them")
         }
     }
 }
 
+/// `keys`, unless they are more than a record may have. They hold more than the request
+/// listed (`which` says what), so the code is not the list's own `too_many`: the limit is met
+/// with the path or the stored record, which no schema of the body can state.
+fn at_most_per_record(
+    keys: Vec<ExternalId>,
+    code: &str,
+    which: &str,
+) -> Result<Vec<ExternalId>, FieldViolation> {
+    if keys.len() > MAX_PER_RECORD {
+        return Err(FieldViolation::new(
+            "external_ids",
+            code,
+            format!("a record has at most {MAX_PER_RECORD} external ids, {which}"),
+        ));
+    }
+    Ok(keys)
+}
+
 /// A record's keys after a whole-record write: `given` wins for its sources, the record keeps
-/// its other sources' keys.
-pub fn merged(kept: &[ExternalId], given: &[ExternalId]) -> Vec<ExternalId> {
+/// its other sources' keys; refused when that makes more than a record may have.
+pub fn merged(
+    kept: &[ExternalId],
+    given: &[ExternalId],
+) -> Result<Vec<ExternalId>, FieldViolation> {
     let mut merged: Vec<ExternalId> = kept
         .iter()
         .filter(|old| given.iter().all(|new| new.source != old.source))
@@ -123,7 +144,11 @@ pub fn merged(kept: &[ExternalId], given: &[ExternalId]) -> Vec<ExternalId> {
         .cloned()
         .collect();
     merged.sort();
-    merged
+    at_most_per_record(
+        merged,
+        "too_many_with_kept_keys",
+        "the record's keys from other sources among them",
+    )
 }
 
 #[cfg(test)]
@@ -135,6 +160,42 @@ mod tests {
             source: source.to_owned(),
             id: id.to_owned(),
         }
+    }
+
+    /// `count` keys, one per source `s0`, `s1`, ...
+    fn keys(count: usize) -> Vec<ExternalId> {
+        (0..count)
+            .map(|index| external(&format!("s{index}"), "1"))
+            .collect()
+    }
+
+    #[test]
+    fn the_paths_key_counts_towards_a_records_limit() {
+        let full = keys(MAX_PER_RECORD);
+        let refused = with_key(full.clone(), &external("crm", "1")).unwrap_err();
+        assert_eq!(
+            (refused.pointer.as_str(), refused.code.as_str()),
+            ("#/external_ids", "too_many_with_path_key")
+        );
+        assert_eq!(
+            with_key(full.clone(), &external("s0", "1")).unwrap().len(),
+            MAX_PER_RECORD
+        );
+        let room = keys(MAX_PER_RECORD - 1);
+        assert_eq!(
+            with_key(room, &external("crm", "1")).unwrap().len(),
+            MAX_PER_RECORD
+        );
+    }
+
+    #[test]
+    fn keys_kept_from_other_sources_count_towards_a_records_limit() {
+        let kept = keys(MAX_PER_RECORD);
+        let refused = merged(&kept, &[external("crm", "1")]).unwrap_err();
+        assert_eq!(refused.code, "too_many_with_kept_keys");
+        let replaced = merged(&kept, &[external("s3", "2")]).unwrap();
+        assert_eq!(replaced.len(), MAX_PER_RECORD);
+        assert!(replaced.contains(&external("s3", "2")));
     }
 
     #[test]

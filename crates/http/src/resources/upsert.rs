@@ -331,6 +331,7 @@ impl<T: FoundById> ImportRow<T> {
         let external_ids = match &existing {
             Some(current) => {
                 catalyst_domain::external_id::merged(current.external_ids(), &self.external_ids)
+                    .map_err(ValidationErrors::from)?
             }
             None => self.external_ids,
         };
