@@ -130,6 +130,18 @@ fn every_write_to_a_record_honours_if_match() {
                 "{method} {path}: If-Match documented"
             );
         }
+        // Where a write takes `If-Match`, the record's GET documents the ETag to send.
+        let written = ["delete", "patch", "put"]
+            .iter()
+            .any(|method| item.get(*method).is_some());
+        if written && item.get("get").is_some() {
+            assert!(
+                item["get"]["responses"]["200"]["headers"]
+                    .get("ETag")
+                    .is_some(),
+                "GET {path} does not document its ETag"
+            );
+        }
     }
     for_each_backend(|server| {
         let stale = [("if-match", "\"99\"")];
