@@ -168,57 +168,123 @@ fn generated_clients_get_required_cursors_uuid_ids_and_enums() {
 /// is refused as unknown (never accepted and ignored, which would answer a filter with a
 /// silently unfiltered page). Ids in paths are the demo data's, so that operations that find
 /// the record first get that far.
+/// The demo data, with a record of every kind the spec's GETs name, and every GET of the spec
+/// with its path filled in.
+struct DemoGets {
+    /// (the spec's path, a path to ask, the operation)
+    gets: Vec<(String, String, Value)>,
+    trial: String,
+    outcome: String,
+}
+
+fn every_get_on_the_demo(server: &TestServer) -> DemoGets {
+    server.cli(&["seed", "demo"]);
+    let first = |list: &str| {
+        let page = server.get_as(&format!("{list}?limit=1"), &server.admin_token);
+        (page.status == 200)
+            .then(|| page.json()["data"][0]["id"].as_str().map(str::to_owned))
+            .flatten()
+    };
+    let created = |path: String, body: Value| {
+        let reply = server.post_json(&path, &body);
+        assert_eq!(reply.status, 201, "POST {path}: {}", reply.text());
+        reply.json()["id"].as_str().unwrap().to_owned()
+    };
+    // What the demo data lacks, and the records only found under their parents.
+    created(
+        "/api/v1/api-clients".into(),
+        json!({"name": "Sync", "scopes": ["read"]}),
+    );
+    created(
+        "/api/v1/webhooks".into(),
+        json!({"url": "https://81.2.69.160/hook", "event_types": ["*"]}),
+    );
+    crate::imports::imported(
+        server,
+        "collection=organisations",
+        &crate::imports::ndjson(&[crate::imports::council(1)]),
+    );
+    let organisation = first("/api/v1/organisations").unwrap();
+    let contact = created(
+        format!("/api/v1/organisations/{organisation}/contacts"),
+        json!({"name": "A. Officer"}),
+    );
+    let trial = first("/api/v1/trials").unwrap();
+    let outcome = created(
+        format!("/api/v1/trials/{trial}/outcomes"),
+        json!({"kind": "key_finding", "metric": "Homes with damp found early"}),
+    );
+    let releases = server.get_as("/api/v1/ocds/releases?limit=1", &server.admin_token);
+    let ocid = releases.json()["releases"][0]["ocid"]
+        .as_str()
+        .map(str::to_owned);
+    let spec: Value = serde_json::from_str(&committed()).unwrap();
+    // A record of the collection named before `{id}`.
+    let id_in = |path: &str| match path.split("/{id}").next().unwrap() {
+        "/api/v1/contacts" => Some(contact.clone()),
+        "/api/v1/outcomes" => Some(outcome.clone()),
+        collection => first(collection),
+    };
+    // A record of the collection named before `/by-external-id`, given the key `crm`/`demo-1`.
+    let keyed_in = |path: &str| {
+        let collection = path.split("/by-external-id").next().unwrap();
+        let id = id_in(&format!("{collection}/{{id}}"))?;
+        let keyed = server.send_json(
+            "PATCH",
+            &format!("{collection}/{id}"),
+            &json!({"external_ids": [{"source": "crm", "id": "demo-1"}]}),
+            Some(&server.admin_token),
+        );
+        assert_eq!(
+            keyed.status,
+            200,
+            "PATCH {collection}/{id}: {}",
+            keyed.text()
+        );
+        Some("demo-1".to_owned())
+    };
+    let mut unreached = Vec::new();
+    let mut gets = Vec::new();
+    for (template, item) in spec["paths"].as_object().unwrap() {
+        let Some(get) = item.get("get") else { continue };
+        let id = if template.contains("/by-external-id/") {
+            keyed_in(template)
+        } else if template.contains("{id}") {
+            id_in(template)
+        } else {
+            Some(String::new())
+        };
+        let (Some(id), Some(ocid)) = (id, ocid.as_deref()) else {
+            unreached.push(template.clone());
+            continue;
+        };
+        let path = template
+            .replace("{id}", &id)
+            .replace("{source}", "crm")
+            .replace("{collection}", "organisations")
+            .replace("{ocid}", ocid)
+            .replace("{delivery_id}", "msg_0193a1b27c3d7e4f8a9b0c1d2e3f4a5b");
+        gets.push((template.clone(), path, get.clone()));
+    }
+    assert_eq!(unreached, Vec::<String>::new(), "no record to ask of");
+    DemoGets {
+        gets,
+        trial,
+        outcome,
+    }
+}
+
 #[test]
 fn every_get_takes_exactly_the_query_parameters_it_documents() {
     common::for_each_backend(|server| {
-        server.cli(&["seed", "demo"]);
-        let first = |list: &str| {
-            let page = server.get_as(&format!("{list}?limit=1"), &server.admin_token);
-            (page.status == 200)
-                .then(|| page.json()["data"][0]["id"].as_str().map(str::to_owned))
-                .flatten()
-        };
-        let created = |path: String, body: Value| {
-            let reply = server.post_json(&path, &body);
-            assert_eq!(reply.status, 201, "POST {path}: {}", reply.text());
-            reply.json()["id"].as_str().unwrap().to_owned()
-        };
-        // What the demo data lacks, and the records only found under their parents.
-        created(
-            "/api/v1/api-clients".into(),
-            json!({"name": "Sync", "scopes": ["read"]}),
-        );
-        created(
-            "/api/v1/webhooks".into(),
-            json!({"url": "https://81.2.69.160/hook", "event_types": ["*"]}),
-        );
-        crate::imports::imported(
-            server,
-            "collection=organisations",
-            &crate::imports::ndjson(&[crate::imports::council(1)]),
-        );
-        let organisation = first("/api/v1/organisations").unwrap();
-        let contact = created(
-            format!("/api/v1/organisations/{organisation}/contacts"),
-            json!({"name": "A. Officer"}),
-        );
-        let trial = first("/api/v1/trials").unwrap();
-        let outcome = created(
-            format!("/api/v1/trials/{trial}/outcomes"),
-            json!({"kind": "key_finding", "metric": "Homes with damp found early"}),
-        );
-        let spec: Value = serde_json::from_str(&committed()).unwrap();
-        // A record of the collection named before `{id}`.
-        let id_in = |path: &str| match path.split("/{id}").next().unwrap() {
-            "/api/v1/contacts" => Some(contact.clone()),
-            "/api/v1/outcomes" => Some(outcome.clone()),
-            collection => first(collection),
-        };
-        let mut unreached = Vec::new();
+        let DemoGets {
+            gets,
+            trial,
+            outcome,
+        } = every_get_on_the_demo(server);
         let mut names: Vec<String> = Vec::new();
         let mut operations: Vec<(String, Vec<String>)> = Vec::new();
-        for (path, item) in spec["paths"].as_object().unwrap() {
-            let Some(get) = item.get("get") else { continue };
+        for (_, path, get) in gets {
             let documented: Vec<String> = get["parameters"]
                 .as_array()
                 .into_iter()
@@ -230,21 +296,6 @@ fn every_get_takes_exactly_the_query_parameters_it_documents() {
                 continue;
             }
             names.extend(documented.iter().cloned());
-            let id = if path.contains("{id}") {
-                match id_in(path) {
-                    Some(id) => id,
-                    None => {
-                        unreached.push(path.clone());
-                        continue;
-                    }
-                }
-            } else {
-                String::new()
-            };
-            let path = path
-                .replace("{id}", &id)
-                .replace("{source}", "crm")
-                .replace("{delivery_id}", "msg_0193a1b27c3d7e4f8a9b0c1d2e3f4a5b");
             operations.push((path, documented));
         }
         names.push("nonsense".to_owned());
@@ -273,7 +324,6 @@ fn every_get_takes_exactly_the_query_parameters_it_documents() {
             }
         }
         assert!(checked > 500, "only {checked} requests checked");
-        assert_eq!(unreached, Vec::<String>::new(), "no record to ask of");
         // A trial's outcomes took `updated_since` undocumented and ignored it; now it filters.
         let outcomes = |since: &str| -> Vec<String> {
             let path = format!("/api/v1/trials/{trial}/outcomes?updated_since={since}");
@@ -288,5 +338,90 @@ fn every_get_takes_exactly_the_query_parameters_it_documents() {
         };
         assert!(outcomes("2020-01-01T00:00:00Z").contains(&outcome));
         assert_eq!(outcomes("2099-01-01T00:00:00Z"), Vec::<String>::new());
+    });
+}
+
+/// Every GET of the API sends an `ETag` and answers `If-None-Match` naming it (strong or weak)
+/// with 304 and no body, as the spec says (RFC 9110, sections 8.8.3 and 13.1.2): lists,
+/// histories, reports, feeds, the change feed and the spec included, not only records; only a
+/// streamed export has none, and the spec says so.
+/// Polling clients then pay for a changed answer only. A list's tag moves when it changes.
+#[test]
+fn every_get_sends_an_etag_and_answers_if_none_match_with_304() {
+    common::for_each_backend(|server| {
+        let spec: Value = serde_json::from_str(&committed()).unwrap();
+        let mut checked = Vec::new();
+        for (template, path, get) in every_get_on_the_demo(server).gets {
+            if !template.starts_with("/api/") {
+                continue;
+            }
+            let documented = get["responses"]["304"].is_object()
+                && get["responses"]["200"]["headers"]["ETag"].is_object()
+                && get["parameters"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|parameter| parameter["name"] == "If-None-Match");
+            // Caught up, the feed's `next_cursor` is "past every change so far", which on
+            // PostgreSQL moves with every transaction on the server, other tests' included: a
+            // page that ends at a change stays the same.
+            let path = if template == "/api/v1/changes" {
+                format!("{path}?limit=1")
+            } else {
+                path
+            };
+            let reply = server.get_as(&path, &server.admin_token);
+            assert_eq!(reply.status, 200, "GET {path}: {}", reply.text());
+            assert_eq!(
+                reply.header("etag").is_some(),
+                documented,
+                "GET {path}: the spec and the ETag disagree"
+            );
+            let Some(tag) = reply.header("etag").map(str::to_owned) else {
+                // Streamed as it is made: an export.
+                assert_eq!(template, "/api/v1/exports/{collection}");
+                continue;
+            };
+            let bearer = format!("Bearer {}", server.admin_token);
+            let weak = format!("W/{tag}");
+            let among = format!("\"other\", {tag}");
+            for held in [tag.as_str(), weak.as_str(), among.as_str(), "*"] {
+                let again = server.send(
+                    "GET",
+                    &path,
+                    &[("authorization", &bearer), ("if-none-match", held)],
+                    None,
+                );
+                assert_eq!(again.status, 304, "GET {path} with If-None-Match {held}");
+                assert!(again.body.is_empty(), "GET {path}: a 304 with a body");
+                assert_eq!(again.header("etag"), Some(tag.as_str()), "GET {path}");
+            }
+            let other = server.send(
+                "GET",
+                &path,
+                &[("authorization", &bearer), ("if-none-match", "\"other\"")],
+                None,
+            );
+            assert_eq!(other.status, 200, "GET {path} with another tag");
+            assert_eq!(other.body, reply.body, "GET {path} with another tag");
+            checked.push(template);
+        }
+        let documented_gets = spec["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(path, item)| path.starts_with("/api/") && item.get("get").is_some())
+            .count();
+        assert_eq!(checked.len() + 1, documented_gets, "{checked:?}");
+
+        let list = "/api/v1/organisations";
+        let before = server.get(list).header("etag").unwrap().to_owned();
+        let created = server.post_json(list, &common::local_authority("Wakefield Council"));
+        assert_eq!(created.status, 201, "{}", created.text());
+        let after = server.send("GET", list, &[("if-none-match", before.as_str())], None);
+        assert_eq!(after.status, 200, "the list changed");
+        assert_ne!(after.header("etag"), Some(before.as_str()));
+        let malformed = server.send("GET", list, &[("if-none-match", "not-a-tag")], None);
+        malformed.assert_problem(400, "invalid_header");
     });
 }

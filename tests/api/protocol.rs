@@ -151,7 +151,7 @@ fn a_known_route_with_another_method_is_a_405_problem_with_allow() {
     for_each_backend(|server| {
         let reply = server.send("PUT", COLLECTION, &[], None);
         reply.assert_problem(405, "method_not_allowed");
-        assert_eq!(reply.header("allow"), Some("GET, HEAD, POST"));
+        assert_eq!(reply.header("allow"), Some("GET, HEAD, POST, OPTIONS"));
         let reply = server.send(
             "POST",
             &format!("{COLLECTION}/0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b"),
@@ -159,7 +159,39 @@ fn a_known_route_with_another_method_is_a_405_problem_with_allow() {
             None,
         );
         reply.assert_problem(405, "method_not_allowed");
-        assert_eq!(reply.header("allow"), Some("GET, HEAD, PATCH, DELETE"));
+        assert_eq!(
+            reply.header("allow"),
+            Some("GET, HEAD, PATCH, DELETE, OPTIONS")
+        );
+    });
+}
+
+/// `OPTIONS` on a known path says which methods it takes (RFC 9110, section 9.3.7), as
+/// GitHub's API does, and agrees with a 405's `Allow`; a browser's CORS preflight is still
+/// answered by CORS (`browsers_from_configured_origins_may_call_the_api`).
+#[test]
+fn options_names_the_methods_a_path_takes() {
+    for_each_backend(|server| {
+        let reply = server.send("OPTIONS", COLLECTION, &[], None);
+        assert_eq!(reply.status, 204);
+        assert_eq!(reply.header("allow"), Some("GET, HEAD, POST, OPTIONS"));
+        assert!(reply.body.is_empty());
+        let record = format!("{COLLECTION}/0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b");
+        let reply = server.send("OPTIONS", &record, &[], None);
+        assert_eq!(reply.status, 204);
+        assert_eq!(
+            reply.header("allow"),
+            Some("GET, HEAD, PATCH, DELETE, OPTIONS")
+        );
+        let me = "/api/v1/users/me";
+        let reply = server.send("OPTIONS", me, &[], None);
+        assert_eq!(reply.header("allow"), Some("GET, HEAD, OPTIONS"));
+        let refused = server.send_json("DELETE", me, &json!({}), Some(&server.admin_token));
+        refused.assert_problem(405, "method_not_allowed");
+        assert_eq!(refused.header("allow"), Some("GET, HEAD, OPTIONS"));
+        server
+            .send("OPTIONS", "/api/v1/nothing-here", &[], None)
+            .assert_problem(404, "route_not_found");
     });
 }
 
@@ -198,7 +230,7 @@ fn head_is_answered_wherever_get_is() {
         assert_eq!(unchanged.status, 304);
         let refused = server.send("HEAD", "/api/v1/auth/token", &[], None);
         assert_eq!(refused.status, 405);
-        assert_eq!(refused.header("allow"), Some("POST"));
+        assert_eq!(refused.header("allow"), Some("POST, OPTIONS"));
         assert!(refused.body.is_empty());
     });
 }

@@ -1,5 +1,5 @@
 //! Per-client rate limits: every API answer says where the client stands; one over the limit is
-//! 429 with `Retry-After`, and other clients are not held up by it.
+//! 429 with `Retry-After`, and other clients are not held up by it. A 304 costs nothing.
 
 use crate::common;
 
@@ -49,5 +49,28 @@ fn a_client_over_its_limit_gets_429_with_retry_after_and_others_go_on() {
         // Health checks are never limited.
         assert_eq!(server.get("/healthz").status, 200);
         assert_eq!(server.get("/readyz").status, 200);
+    }
+}
+
+/// As on GitHub's API, a 304 does not count: a partner polling a list with `If-None-Match`
+/// spends its allowance only on answers that changed.
+#[test]
+fn an_unchanged_answer_costs_nothing() {
+    for database in TestDatabase::for_each_backend() {
+        let server = TestServer::start(database, &[("CATALYST_RATE_LIMIT_PER_MINUTE", "5")]);
+        let list = "/api/v1/organisations";
+        let first = server.get(list);
+        assert_eq!(first.status, 200, "{}", first.text());
+        let left = header_number(&first, "ratelimit-remaining");
+        let tag = first.header("etag").unwrap().to_owned();
+        for _ in 0..12 {
+            let reply = server.send("GET", list, &[("if-none-match", tag.as_str())], None);
+            assert_eq!(reply.status, 304, "{}", reply.text());
+            assert!(header_number(&reply, "ratelimit-remaining") >= left);
+        }
+        // A changed answer still counts.
+        let reply = server.get(list);
+        assert_eq!(reply.status, 200);
+        assert!(header_number(&reply, "ratelimit-remaining") < left + 1);
     }
 }

@@ -209,6 +209,7 @@ pub fn server(
             .app_data(state.clone())
             .app_data(routes.clone())
             .app_data(spec.clone())
+            .wrap(from_fn(middleware::conditional_get::tag_representations))
             .wrap(from_fn(middleware::idempotency::guard))
             .wrap(from_fn(middleware::rate_limit::guard))
             .wrap(Compress::default())

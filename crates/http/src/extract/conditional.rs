@@ -142,7 +142,7 @@ impl IfMatch {
 
 /// Whether `If-None-Match` matches the full entity tag `tag` (quoted), by weak comparison.
 pub fn if_none_match_matches_tag(headers: &HeaderMap, tag: &str) -> Result<bool, ApiError> {
-    let opaque = tag.trim_matches('"');
+    let opaque = tag.strip_prefix("W/").unwrap_or(tag).trim_matches('"');
     Ok(match read(headers, header::IF_NONE_MATCH)? {
         None => false,
         Some(Condition::Any) => true,

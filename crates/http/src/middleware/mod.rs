@@ -1,6 +1,7 @@
 //! What wraps every request: its id and log line, `HEAD` served as `GET`, security headers,
-//! rate limits, and idempotent replay of writes.
+//! rate limits, idempotent replay of writes, and `ETag`s for representations without a version.
 
+pub mod conditional_get;
 pub mod head;
 pub mod idempotency;
 pub mod rate_limit;

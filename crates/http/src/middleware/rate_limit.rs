@@ -1,7 +1,7 @@
 //! Per-client rate limits on the API: a token bucket per client (the subject of a valid access
 //! token, else the connecting address), refilled evenly over a minute. Every API answer says
 //! where the client stands (`RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`); one
-//! over the limit gets 429 with `Retry-After`. Buckets live in the process: with several
+//! over the limit gets 429 with `Retry-After`. A 304 is not counted. Buckets live in the process: with several
 //! replicas behind a balancer, a client's allowance is the limit on each replica.
 
 use std::collections::HashMap;
@@ -12,6 +12,7 @@ use std::time::Instant;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{web, Error, ResponseError};
 
@@ -60,6 +61,15 @@ impl RateLimiter {
 
     /// Takes one request from `client`'s bucket, if there is one to take.
     pub fn take(&self, client: &str, now: Instant) -> Standing {
+        self.settle(client, now, Settlement::Take)
+    }
+
+    /// Gives back the request just taken, for an answer that costs nothing.
+    pub fn give_back(&self, client: &str, now: Instant) -> Standing {
+        self.settle(client, now, Settlement::GiveBack)
+    }
+
+    fn settle(&self, client: &str, now: Instant, settlement: Settlement) -> Standing {
         let capacity = f64::from(self.per_minute);
         let per_second = capacity / 60.0;
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
@@ -77,10 +87,19 @@ impl RateLimiter {
             bucket.tokens + now.duration_since(bucket.updated).as_secs_f64() * per_second;
         bucket.tokens = refilled.min(capacity);
         bucket.updated = now;
-        let allowed = bucket.tokens >= 1.0;
-        if allowed {
-            bucket.tokens -= 1.0;
-        }
+        let allowed = match settlement {
+            Settlement::Take => {
+                let allowed = bucket.tokens >= 1.0;
+                if allowed {
+                    bucket.tokens -= 1.0;
+                }
+                allowed
+            }
+            Settlement::GiveBack => {
+                bucket.tokens = (bucket.tokens + 1.0).min(capacity);
+                true
+            }
+        };
         let seconds = |tokens: f64| (tokens.max(0.0) / per_second).ceil();
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         Standing {
@@ -95,6 +114,12 @@ impl RateLimiter {
             },
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Settlement {
+    Take,
+    GiveBack,
 }
 
 /// Who a request counts against: the subject of a valid bearer token, else its address.
@@ -124,20 +149,22 @@ fn describe(headers: &mut HeaderMap, standing: &Standing) {
 }
 
 /// Middleware: limits `/api/` requests per client; health checks, documentation and metrics
-/// are not counted.
+/// are not counted, nor is a 304: as on GitHub's API, a client polling with `If-None-Match`
+/// spends its allowance only on answers that changed.
 pub async fn guard(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
     let state = request.app_data::<web::Data<AppState>>().cloned();
-    let standing = match state {
+    let counted = match state {
         Some(state) if state.rate_limiter.enabled() && request.path().starts_with("/api/") => {
             let client = client_of(&request, &state);
-            Some(state.rate_limiter.take(&client, Instant::now()))
+            let standing = state.rate_limiter.take(&client, Instant::now());
+            Some((state, client, standing))
         }
         _ => None,
     };
-    let Some(standing) = standing else {
+    let Some((state, client, standing)) = counted else {
         return Ok(next.call(request).await?.map_into_left_body());
     };
     if !standing.allowed {
@@ -150,6 +177,11 @@ pub async fn guard(
         return Ok(request.into_response(response).map_into_right_body());
     }
     let mut response = next.call(request).await?;
+    let standing = if response.status() == StatusCode::NOT_MODIFIED {
+        state.rate_limiter.give_back(&client, Instant::now())
+    } else {
+        standing
+    };
     describe(response.headers_mut(), &standing);
     Ok(response.map_into_left_body())
 }
@@ -179,5 +211,17 @@ mod tests {
         let later = limiter.take("a", start + Duration::from_millis(1_000));
         assert!(later.allowed);
         assert_eq!(later.remaining, 0);
+    }
+
+    #[test]
+    fn a_request_given_back_is_not_counted_and_never_overfills() {
+        let limiter = RateLimiter::new(2);
+        let start = Instant::now();
+        assert_eq!(limiter.take("a", start).remaining, 1);
+        assert_eq!(limiter.give_back("a", start).remaining, 2);
+        assert_eq!(limiter.give_back("a", start).remaining, 2);
+        assert!(limiter.take("a", start).allowed);
+        assert!(limiter.take("a", start).allowed);
+        assert!(!limiter.take("a", start).allowed);
     }
 }

@@ -1,6 +1,6 @@
 //! `GET /{collection}/{id}` and `GET /{collection}/{id}/history`, written once: check the
 //! caller may read the collection at all, parse the id, find the record as the caller sees it
-//! (404 otherwise), then answer it with its ETag (304 for a current `If-None-Match`) or page
+//! (404 otherwise), then answer it with its ETag (`middleware::conditional_get` answers `If-None-Match`) or page
 //! through its audit trail. What differs between collections (who may read, how visibility is
 //! worked out, how the record is found) is a [`Readable`] implementation (the record's ETag and
 //! resource are its `Audited` impl's); the handlers
@@ -10,14 +10,12 @@
 //! does not look at credentials. The calling module
 //! imports `actix_web::get`: utoipa recognises the route attribute by that name alone.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use catalyst_domain::Actor;
 use catalyst_persistence::DbConnection;
-use serde::Serialize;
 
 use crate::auth::Reader;
-use crate::extract::conditional::{etag, if_none_match_matches};
 use crate::extract::id_path::RecordId;
 use crate::problem::ApiError;
 use crate::resources::audit::Audited;
@@ -109,29 +107,19 @@ async fn find<R: Readable>(
         .await
 }
 
-/// `GET /{collection}/{id}`.
+/// `GET /{collection}/{id}`, with its ETag (`middleware::conditional_get` answers
+/// `If-None-Match`).
 pub async fn get<R: Readable>(
-    request: &HttpRequest,
     reader: impl Reader,
     id: &str,
     state: &AppState,
 ) -> Result<HttpResponse, ApiError> {
     let (_, found) = find::<R>(reader, id, state).await?;
-    current_or_not_modified(request, R::version(&found), &R::resource(&found))
-}
-
-/// 304 when the caller's `If-None-Match` names `version`, the body with its ETag otherwise.
-pub fn current_or_not_modified<B: Serialize>(
-    request: &HttpRequest,
-    version: i64,
-    body: &B,
-) -> Result<HttpResponse, ApiError> {
-    if if_none_match_matches(request.headers(), version)? {
-        return Ok(HttpResponse::NotModified()
-            .insert_header((header::ETAG, etag(version)))
-            .finish());
-    }
-    Ok(with_etag(StatusCode::OK, version, body))
+    Ok(with_etag(
+        StatusCode::OK,
+        R::version(&found),
+        &R::resource(&found),
+    ))
 }
 
 /// `GET /{collection}/{id}/history`: the record's audit trail, once the caller may see it.
@@ -156,11 +144,9 @@ macro_rules! get_endpoint {
         $(#[doc = $doc])*
         #[utoipa::path(
             tag = $tag, $(security $security,)?
-            params($crate::extract::id_path::IdPath< <$readable as $crate::resources::reads::Readable>::Id>,
-                ("If-None-Match" = Option<String>, Header, description = "An ETag you hold: 304 if it is still current")),
+            params($crate::extract::id_path::IdPath< <$readable as $crate::resources::reads::Readable>::Id>),
             responses(
-                (status = 200, description = $found, body = $body, headers(("ETag" = String, description = "Its entity tag"))),
-                (status = 304, description = "Not modified"),
+                (status = 200, description = $found, body = $body),
                 (status = 404, description = $missing),
             )
         )]
@@ -170,7 +156,7 @@ macro_rules! get_endpoint {
             reader: $crate::auth::$reader,
             state: actix_web::web::Data<$crate::server::state::AppState>,
         ) -> Result<actix_web::HttpResponse, $crate::problem::ApiError> {
-            $crate::resources::reads::get::<$readable>(&request, reader, request.match_info().query("id"), &state).await
+            $crate::resources::reads::get::<$readable>(reader, request.match_info().query("id"), &state).await
         }
     };
 }

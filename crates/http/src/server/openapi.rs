@@ -4,10 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::Type;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, ObjectBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
+use utoipa::openapi::{
+    ContentBuilder, ObjectBuilder, OpenApi, Ref, RefOr, Required, ResponseBuilder,
+};
 use utoipa::{OpenApi as _, ToSchema};
 
 use crate::problem::{Problem, ProblemItem, PROBLEM_JSON};
@@ -22,7 +25,7 @@ the solutions with their measured outcomes.\n\nConventions: JSON in snake_case; 
 timestamps are RFC 3339 UTC with microseconds; money is integer minor units with a currency; errors \
 are RFC 9457 problem+json with a stable `code`; lists use keyset pagination (`limit`, `cursor`, \
 `next_cursor`, `Link: rel=\"next\"`); every resource has a `version` and an `ETag`, and `If-Match` \
-guards updates.",
+guards updates; every GET sends an `ETag` and answers a current `If-None-Match` with 304.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     components(schemas(Problem, ProblemItem)),
@@ -139,6 +142,9 @@ first is being written waits for it and gets its response.",
                         .build(),
                 );
             }
+            if is_api && method == "get" && !STREAMED.contains(&path.as_str()) {
+                describe_conditional_get(operation);
+            }
             if is_api {
                 describe_header_parameters(operation);
                 if operation.security.is_none() && !OPEN_TO_ALL.contains(&path.as_str()) {
@@ -244,6 +250,43 @@ const OPEN_TO_ALL: &[&str] = &[
     "/api/v1/openapi.json",
 ];
 
+/// Answers sent as they are made, never whole in memory: they have no `ETag`, since it would
+/// be known only once the body is sent.
+const STREAMED: &[&str] = &["/api/v1/exports/{collection}"];
+
+/// Every `GET` of the API sends an `ETag` and answers `If-None-Match` naming it with 304
+/// (`middleware::conditional_get`); a handler that describes them itself keeps its words.
+fn describe_conditional_get(operation: &mut Operation) {
+    let parameters = operation.parameters.get_or_insert_with(Vec::new);
+    let described = parameters.iter().any(|parameter| {
+        parameter.parameter_in == ParameterIn::Header
+            && parameter.name.eq_ignore_ascii_case("if-none-match")
+    });
+    if !described {
+        parameters.push(
+            ParameterBuilder::new()
+                .name("If-None-Match")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some("An ETag you hold: 304 if it is still current"))
+                .build(),
+        );
+    }
+    if let Some(RefOr::T(ok)) = operation.responses.responses.get_mut("200") {
+        ok.headers.entry("ETag".to_owned()).or_insert_with(|| {
+            HeaderBuilder::new()
+                .schema(ObjectBuilder::new().schema_type(Type::String))
+                .description(Some("Its entity tag"))
+                .build()
+        });
+    }
+    operation
+        .responses
+        .responses
+        .entry("304".to_owned())
+        .or_insert_with(|| ResponseBuilder::new().description("Not modified").into());
+}
+
 /// Conditional and idempotency headers take a precise syntax; saying so lets clients (and
 /// property-based tests) tell a well-formed value from a malformed one.
 fn describe_header_parameters(operation: &mut Operation) {
@@ -295,6 +338,8 @@ impl RouteTable {
                     methods.push(method.to_owned());
                 }
             }
+            // Answered for every known path (`server::fallback`).
+            methods.push("OPTIONS".to_owned());
         }
         Self {
             routes: routes

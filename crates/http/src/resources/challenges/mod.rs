@@ -17,7 +17,7 @@ use catalyst_persistence::{organisations, programmes, transaction, DbConnection,
 
 use crate::auth::{Caller, CallerToken};
 use crate::extract::body::{read_json, Accepts};
-use crate::extract::conditional::{derived_etag, if_none_match_matches_tag, IfMatch};
+use crate::extract::conditional::{derived_etag, IfMatch};
 use crate::extract::id_path::IdPath;
 use crate::extract::lists::{ListBody, ListReads, ListRequest};
 use crate::problem::ApiError;
@@ -167,17 +167,14 @@ pub async fn create_challenge(
 /// Get a challenge.
 #[utoipa::path(
     tag = TAG, operation_id = "get_challenge",
-    params(IdPath<ChallengeId>,
-        ("If-None-Match" = Option<String>, Header, description = "An ETag you hold: 304 if it is still current")),
+    params(IdPath<ChallengeId>),
     responses(
-        (status = 200, description = "The challenge", body = ChallengeResource, headers(("ETag" = String, description = "Its entity tag"))),
-        (status = 304, description = "Not modified"),
+        (status = 200, description = "The challenge", body = ChallengeResource),
         (status = 404, description = "No such challenge, or a draft you may not see"),
     )
 )]
 #[get("/challenges/{id}")]
 pub async fn get_challenge(
-    request: HttpRequest,
     caller: CallerToken,
     IdPath(id): IdPath<ChallengeId>,
     state: web::Data<AppState>,
@@ -191,12 +188,6 @@ pub async fn get_challenge(
             Ok((challenge, totals))
         })
         .await?;
-    let tag = challenge_etag(&challenge, &totals);
-    if if_none_match_matches_tag(request.headers(), &tag)? {
-        return Ok(HttpResponse::NotModified()
-            .insert_header(("ETag", tag))
-            .finish());
-    }
     Ok(respond(StatusCode::OK, &challenge, &totals))
 }
 

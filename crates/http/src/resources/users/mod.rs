@@ -37,7 +37,7 @@ fn not_me(text: &str, method: &str) -> Result<(), ApiError> {
     if text == "me" {
         return Err(ApiError::MethodNotAllowed {
             method: method.to_owned(),
-            allowed: vec!["GET".to_owned()],
+            allowed: ["GET", "HEAD", "OPTIONS"].map(str::to_owned).to_vec(),
         });
     }
     Ok(())
