@@ -207,5 +207,13 @@ fn an_export_applies_the_callers_visibility_and_scopes() {
             by_accept.header("content-type"),
             Some("text/csv; charset=utf-8")
         );
+        // Weights count, as RFC 9110 (12.5.1) reads `Accept`: a CSV named but weighed under
+        // NDJSON was answered as CSV, and `text/*` was refused.
+        let path = "/api/v1/exports/challenges";
+        assert_eq!(
+            server.negotiated(path, "text/csv;q=0.1, application/x-ndjson"),
+            "application/x-ndjson"
+        );
+        assert_eq!(server.negotiated(path, "text/*"), "text/csv; charset=utf-8");
     });
 }

@@ -146,6 +146,29 @@ fn an_unknown_route_is_a_404_problem() {
     });
 }
 
+/// A final `/` names no route: 404, saying the path without it. It was a 405 saying
+/// "GET is not allowed here" with `Allow: GET`, which contradicted itself.
+#[test]
+fn a_path_with_a_final_slash_is_not_found_and_points_to_the_route() {
+    for_each_backend(|server| {
+        for method in ["GET", "POST", "OPTIONS"] {
+            let reply = server.send(method, &format!("{COLLECTION}/"), &[], None);
+            let problem = reply.assert_problem(404, "route_not_found");
+            assert!(reply.header("allow").is_none(), "{method}");
+            assert!(
+                problem["detail"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(&format!("(without the final /: {COLLECTION})")),
+                "{method}: {problem}"
+            );
+        }
+        let reply = server.get("/api/v1/nothing-here/");
+        let problem = reply.assert_problem(404, "route_not_found");
+        assert!(!problem["detail"].as_str().unwrap().contains("without"));
+    });
+}
+
 #[test]
 fn a_known_route_with_another_method_is_a_405_problem_with_allow() {
     for_each_backend(|server| {
@@ -328,14 +351,7 @@ fn every_response_carries_a_request_id_and_keeps_the_clients() {
 fn api_responses_vary_by_authorization() {
     for_each_backend(|server| {
         let reply = server.get(COLLECTION);
-        assert!(
-            reply
-                .headers
-                .iter()
-                .any(|(name, value)| name == "vary" && value.contains("Authorization")),
-            "{:?}",
-            reply.headers
-        );
+        assert!(reply.varies_by("Authorization"), "{:?}", reply.headers);
     });
 }
 

@@ -741,3 +741,21 @@ fn each_report_has_a_csv_path_with_the_same_rows() {
             .assert_problem(401, "unauthenticated");
     });
 }
+
+/// Without `format` or a `.csv` path, a report's format follows `Accept` as RFC 9110 (section
+/// 12.5.1) reads it: weights count (`q=0` refuses), the type named more precisely wins a tie,
+/// and the answer says `Vary: Accept` so no cache hands JSON to a caller that asked for CSV.
+/// `application/json;q=0.5, text/csv` was answered in JSON, and no answer said it varied.
+#[test]
+fn a_reports_format_follows_accept_with_its_weights_and_says_it_varies() {
+    common::for_each_backend(|server| {
+        let ask = |accept: &str| server.negotiated("/api/v1/reports/funding", accept);
+        let csv = "text/csv; charset=utf-8";
+        assert_eq!(ask("application/json;q=0.5, text/csv"), csv);
+        assert_eq!(ask("application/json;q=0, */*"), csv);
+        assert_eq!(ask("text/csv, */*"), csv);
+        assert_eq!(ask("text/*"), csv);
+        assert_eq!(ask("text/csv;q=0, */*"), "application/json");
+        assert_eq!(ask("*/*"), "application/json");
+    });
+}

@@ -249,6 +249,21 @@ impl TestServer {
         self.send("GET", path, &[("authorization", bearer.as_str())], None)
     }
 
+    /// GET as the admin with this `Accept`: a 200 that says it varies by `Accept`; its
+    /// `Content-Type`.
+    pub fn negotiated(&self, path: &str, accept: &str) -> String {
+        let bearer = format!("Bearer {}", self.admin_token);
+        let headers = [("authorization", bearer.as_str()), ("accept", accept)];
+        let reply = self.send("GET", path, &headers, None);
+        assert_eq!(reply.status, 200, "{path}, {accept}: {}", reply.text());
+        assert!(
+            reply.varies_by("Accept"),
+            "{path}, {accept}: {:?}",
+            reply.headers
+        );
+        reply.header("content-type").unwrap_or_default().to_owned()
+    }
+
     /// DELETE as the holder of `token`, with extra headers.
     pub fn delete_as(&self, path: &str, token: &str, headers: &[(&str, &str)]) -> Reply {
         let bearer = format!("Bearer {token}");
@@ -482,6 +497,16 @@ impl Reply {
             .iter()
             .find(|(key, _)| key.eq_ignore_ascii_case(name))
             .map(|(_, value)| value.as_str())
+    }
+
+    /// Whether a `Vary` header names `request_header`.
+    pub fn varies_by(&self, request_header: &str) -> bool {
+        self.headers.iter().any(|(name, value)| {
+            name.eq_ignore_ascii_case("vary")
+                && value
+                    .split(',')
+                    .any(|named| named.trim().eq_ignore_ascii_case(request_header))
+        })
     }
 
     pub fn json(&self) -> Value {

@@ -1,6 +1,7 @@
-//! Reading a request: bodies, query strings, conditional headers, list parameters, cursors
-//! and links.
+//! Reading a request: bodies, query strings, conditional headers, `Accept`, list parameters,
+//! cursors and links.
 
+pub mod accept;
 pub mod body;
 pub mod conditional;
 pub mod id_path;

@@ -21,6 +21,7 @@ use serde_json::Value;
 use utoipa::IntoParams;
 
 use crate::auth::Caller;
+use crate::extract::accept::{negotiate, varies_by_accept};
 use crate::extract::query::QueryParams;
 use crate::problem::{ApiError, ProblemItem};
 use crate::server::state::AppState;
@@ -470,24 +471,12 @@ fn choose_format(request: &HttpRequest, params: &QueryParams) -> Result<Format, 
             )])),
         };
     }
-    let accept = request
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("*/*");
-    let wants = |media: &str| accept.split(',').any(|part| part.trim().starts_with(media));
-    if wants("text/csv") {
-        Ok(Format::Csv)
-    } else if wants("application/x-ndjson")
-        || wants("application/jsonl")
-        || wants("*/*")
-        || wants("application/*")
-    {
-        Ok(Format::Ndjson)
-    } else {
-        Err(ApiError::NotAcceptable(
-            "exports are text/csv or application/x-ndjson".to_owned(),
-        ))
+    match negotiate(
+        request.headers(),
+        &["application/x-ndjson", "text/csv", "application/jsonl"],
+    )? {
+        "text/csv" => Ok(Format::Csv),
+        _ => Ok(Format::Ndjson),
     }
 }
 
@@ -617,7 +606,7 @@ pub async fn export_collection(
     let body = futures_util::stream::unfold(receiver, |mut receiver| async move {
         receiver.recv().await.map(|chunk| (chunk, receiver))
     });
-    Ok(HttpResponse::Ok()
+    Ok(varies_by_accept(&mut HttpResponse::Ok())
         .content_type(format.content_type())
         .insert_header((
             header::CONTENT_DISPOSITION,

@@ -21,6 +21,17 @@ pub async fn unmatched(
             method: request.method().to_string(),
             allowed,
         }),
-        None => Err(ApiError::RouteNotFound(request.path().to_owned())),
+        None => {
+            let path = request.path();
+            // A path built by joining with a final `/` is a common slip: say where to go.
+            let without_slash = path.trim_end_matches('/');
+            let hint = match routes.allowed_methods(without_slash) {
+                Some(_) if without_slash != path && !without_slash.is_empty() => {
+                    format!(" (without the final /: {without_slash})")
+                }
+                _ => String::new(),
+            };
+            Err(ApiError::RouteNotFound(format!("{path}{hint}")))
+        }
     }
 }

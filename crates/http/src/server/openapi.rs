@@ -346,10 +346,7 @@ impl RouteTable {
                 .into_iter()
                 .map(|(path, methods)| {
                     (
-                        path.trim_matches('/')
-                            .split('/')
-                            .map(str::to_owned)
-                            .collect(),
+                        segments(&path).into_iter().map(str::to_owned).collect(),
                         methods,
                     )
                 })
@@ -359,7 +356,7 @@ impl RouteTable {
 
     /// The methods allowed on `path`, if some route template matches it.
     pub fn allowed_methods(&self, path: &str) -> Option<Vec<String>> {
-        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let segments = segments(path);
         self.routes
             .iter()
             .find(|(template, _)| {
@@ -371,4 +368,10 @@ impl RouteTable {
             })
             .map(|(_, methods)| methods.clone())
     }
+}
+
+/// A path's segments as the router sees them: a final `/` makes an empty last segment, so
+/// `/api/v1/organisations/` is not `/api/v1/organisations` (no handler would take it).
+fn segments(path: &str) -> Vec<&str> {
+    path.strip_prefix('/').unwrap_or(path).split('/').collect()
 }

@@ -16,6 +16,7 @@ use serde::{Serialize, Serializer};
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
+use crate::extract::accept::{negotiate, varies_by_accept};
 use crate::extract::query::QueryParams;
 use crate::problem::{ApiError, ProblemItem};
 use crate::server::state::AppState;
@@ -290,8 +291,10 @@ fn ask(request: &HttpRequest, actor: &Actor, grouping: &Grouping) -> Result<Aske
             ));
             Format::Json
         }
-        (None, None) if wants_csv(request)? => Format::Csv,
-        (None, None) => Format::Json,
+        (None, None) => match negotiate(request.headers(), &["application/json", "text/csv"])? {
+            "text/csv" => Format::Csv,
+            _ => Format::Json,
+        },
     };
     // A period that ends before it starts (`to` before `from`, or `from` after the end of
     // `financial_year`) holds no day: the report is empty, as a search with no match is.
@@ -320,24 +323,6 @@ fn ask(request: &HttpRequest, actor: &Actor, grouping: &Grouping) -> Result<Aske
         format,
         applied,
     })
-}
-
-fn wants_csv(request: &HttpRequest) -> Result<bool, ApiError> {
-    let accept = request
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("*/*");
-    let wants = |media: &str| accept.split(',').any(|part| part.trim().starts_with(media));
-    if wants("application/json") || wants("*/*") || wants("application/*") {
-        Ok(false)
-    } else if wants("text/csv") || wants("text/*") {
-        Ok(true)
-    } else {
-        Err(ApiError::NotAcceptable(
-            "reports are application/json or text/csv".to_owned(),
-        ))
-    }
 }
 
 /// One value of a report row.
@@ -440,7 +425,7 @@ fn respond(
             body.push_str(&cells.join(","));
             body.push_str("\r\n");
         }
-        return Ok(HttpResponse::Ok()
+        return Ok(varies_by_accept(&mut HttpResponse::Ok())
             .content_type("text/csv; charset=utf-8")
             .insert_header((
                 header::CONTENT_DISPOSITION,
@@ -448,7 +433,7 @@ fn respond(
             ))
             .body(body));
     }
-    Ok(HttpResponse::Ok().json(Report {
+    Ok(varies_by_accept(&mut HttpResponse::Ok()).json(Report {
         report: name.to_owned(),
         group_by: asked.group_names.clone(),
         filters: asked.applied.clone(),
