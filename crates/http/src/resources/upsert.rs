@@ -398,7 +398,7 @@ macro_rules! by_external_id_handlers {
                 ("id" = String, Path, description = "Its key for the record"),
             ),
             responses(
-                (status = 200, description = "Found", body = $resource, headers(("ETag" = String, description = "Its entity tag"))),
+                (status = 200, description = "Found", body = $resource),
                 (status = 400, description = "A malformed source or key"),
                 (status = 401, description = "No valid access token (always needed for private records)"),
                 (status = 404, description = "No record you may see has this key"),

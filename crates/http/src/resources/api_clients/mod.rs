@@ -173,7 +173,7 @@ pub async fn list_api_clients(
     tag = TAG, operation_id = "get_api_client", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "The client's id")),
     responses(
-        (status = 200, description = "The client", body = ApiClientResource, headers(("ETag" = String, description = "Its entity tag"))),
+        (status = 200, description = "The client", body = ApiClientResource),
         (status = 403, description = "Not an admin"),
         (status = 404, description = "No such client"),
     )

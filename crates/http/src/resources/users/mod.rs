@@ -277,7 +277,7 @@ pub async fn change_current_user_password(
     tag = TAG, operation_id = "get_user", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "The user's id")),
     responses(
-        (status = 200, description = "The user", body = UserResource, headers(("ETag" = String, description = "Its entity tag"))),
+        (status = 200, description = "The user", body = UserResource),
         (status = 403, description = "Not an admin"),
         (status = 404, description = "No such user"),
     )

@@ -240,7 +240,7 @@ pub async fn list_webhooks(
     tag = TAG, operation_id = "get_webhook", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "The subscription's id")),
     responses(
-        (status = 200, description = "The subscription", body = WebhookResource, headers(("ETag" = String, description = "Its entity tag"))),
+        (status = 200, description = "The subscription", body = WebhookResource),
         (status = 403, description = "Neither an admin nor a client with the webhooks scope"),
         (status = 404, description = "No such subscription of yours"),
     )
