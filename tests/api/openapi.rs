@@ -385,6 +385,9 @@ fn every_get_sends_an_etag_and_answers_if_none_match_with_304() {
             let bearer = format!("Bearer {}", server.admin_token);
             let weak = format!("W/{tag}");
             let among = format!("\"other\", {tag}");
+            // The feed's head, "past every change so far", moves with every transaction on a
+            // PostgreSQL server (other tests' too) and may have moved since the first answer.
+            let moves = template == "/api/v1/changes/latest";
             for held in [tag.as_str(), weak.as_str(), among.as_str(), "*"] {
                 let again = server.send(
                     "GET",
@@ -392,9 +395,15 @@ fn every_get_sends_an_etag_and_answers_if_none_match_with_304() {
                     &[("authorization", &bearer), ("if-none-match", held)],
                     None,
                 );
+                if moves && again.status == 200 {
+                    assert_ne!(again.header("etag"), Some(tag.as_str()), "GET {path}");
+                    continue;
+                }
                 assert_eq!(again.status, 304, "GET {path} with If-None-Match {held}");
                 assert!(again.body.is_empty(), "GET {path}: a 304 with a body");
-                assert_eq!(again.header("etag"), Some(tag.as_str()), "GET {path}");
+                if !moves {
+                    assert_eq!(again.header("etag"), Some(tag.as_str()), "GET {path}");
+                }
             }
             let other = server.send(
                 "GET",
@@ -403,7 +412,9 @@ fn every_get_sends_an_etag_and_answers_if_none_match_with_304() {
                 None,
             );
             assert_eq!(other.status, 200, "GET {path} with another tag");
-            assert_eq!(other.body, reply.body, "GET {path} with another tag");
+            if !moves {
+                assert_eq!(other.body, reply.body, "GET {path} with another tag");
+            }
             checked.push(template);
         }
         let documented_gets = spec["paths"]

@@ -70,6 +70,13 @@ fn parse(header_name: &str, text: &str) -> Result<Option<Condition>, ApiError> {
         };
         let inner = quoted.strip_prefix('"').ok_or_else(invalid)?;
         let (opaque, after) = inner.split_once('"').ok_or_else(invalid)?;
+        // etagc (RFC 9110, 8.8.3): visible ASCII but the quote; no spaces.
+        if !opaque
+            .bytes()
+            .all(|byte| byte == b'!' || (b'#'..=b'~').contains(&byte))
+        {
+            return Err(invalid());
+        }
         tags.push(EntityTag {
             weak,
             opaque: opaque.to_owned(),

@@ -14,7 +14,6 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{Error, ResponseError};
-use sha2::{Digest, Sha256};
 
 use crate::extract::conditional::{check_if_none_match_syntax, if_none_match_matches_tag};
 
@@ -79,10 +78,12 @@ pub async fn tag_representations(
     Ok(ServiceResponse::new(request, head.set_body(body)))
 }
 
-/// A strong entity tag for these exact bytes: 128 bits of their SHA-256, quoted.
+/// A strong entity tag for these exact bytes: 128 bits of their BLAKE3 hash, quoted. Every
+/// tagged answer pays for it, so the hash is a fast one: a page of 1,000 changes (550 kB)
+/// hashes in about 0.1 ms, where SHA-256 took 0.4 ms (`bench/compare`).
 fn body_tag(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let hex: String = digest[..16]
+    let digest = blake3::hash(bytes);
+    let hex: String = digest.as_bytes()[..16]
         .iter()
         .map(|byte| format!("{byte:02x}"))
         .collect();

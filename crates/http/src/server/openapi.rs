@@ -290,8 +290,11 @@ fn describe_conditional_get(operation: &mut Operation) {
 /// Conditional and idempotency headers take a precise syntax; saying so lets clients (and
 /// property-based tests) tell a well-formed value from a malformed one.
 fn describe_header_parameters(operation: &mut Operation) {
-    // Empty: no condition (RFC 9110 lists may be empty).
-    const ENTITY_TAGS: &str = r#"^(|\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)$"#;
+    // `*`, or a list of entity tags: empty elements (stray commas) are passed over, as RFC
+    // 9110 (5.6.1.2) asks, so an empty list (``, `,`) is no condition. A field value has no
+    // white space at either end once it arrives.
+    const ENTITY_TAGS: &str =
+        r#"^(\*|(,[ \t,]*)?((W/)?"[!#-~]*"([ \t]*,[ \t,]*(W/)?"[!#-~]*")*)?([ \t]*,[ \t,]*)?)$"#;
     const IDEMPOTENCY_KEY: &str = "^[!-~]([ -~]{0,253}[!-~])?$";
     for parameter in operation.parameters.iter_mut().flatten() {
         if parameter.parameter_in != ParameterIn::Header {
