@@ -230,3 +230,38 @@ fn drafts_are_never_published_and_the_prefix_is_configured() {
         assert_eq!(release["tender"]["status"], "planned");
     });
 }
+
+/// A package made on demand is dated by the last change to what it holds, as the schema's
+/// `publishedDate` asks, not by the moment it is asked for: it was "now", so every request
+/// made a new body and a new `ETag`, and a client polling with `If-None-Match` never got 304.
+#[test]
+fn a_package_is_dated_by_its_latest_release() {
+    for_each_backend(|server| {
+        server.cli(&["seed", "demo"]);
+        let package = server.get("/api/v1/ocds/releases?limit=5").json();
+        let latest = package["releases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|release| release["date"].as_str().unwrap().to_owned())
+            .max()
+            .unwrap();
+        assert_eq!(package["publishedDate"], latest.as_str());
+        let ocid = package["releases"][0]["ocid"].as_str().unwrap();
+        let record = server.get(&format!("/api/v1/ocds/records/{ocid}")).json();
+        assert_eq!(
+            record["publishedDate"],
+            record["records"][0]["compiledRelease"]["date"]
+        );
+        // A second later, the same package.
+        let first = server.get("/api/v1/ocds/releases?limit=5");
+        std::thread::sleep(std::time::Duration::from_millis(1_100));
+        let again = server.send(
+            "GET",
+            "/api/v1/ocds/releases?limit=5",
+            &[("if-none-match", first.header("etag").unwrap())],
+            None,
+        );
+        assert_eq!(again.status, 304);
+    });
+}

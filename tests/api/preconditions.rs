@@ -193,6 +193,44 @@ fn every_write_to_a_record_honours_if_match() {
     });
 }
 
+/// A PUT by external id refuses a body wrong in itself (422, naming the member) before it weighs
+/// `If-Match` or `If-None-Match`: an award's `parent_award_id` or `application_id` that is not a
+/// UUID was checked only when the award was made, after the preconditions, so a PUT with
+/// `If-Match: *` and such a body was a 412 (Schemathesis, seed 424242).
+#[test]
+fn a_put_by_external_id_validates_its_body_before_its_preconditions() {
+    for_each_backend(|server| {
+        let award = |member: &str, value: &str| {
+            let mut body = json!({
+                "phase_id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b",
+                "application_id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c",
+                "contract_reference": "LCC-1",
+                "amount": {"amount": 5000000, "currency": "GBP"},
+            });
+            body[member] = json!(value);
+            body.to_string()
+        };
+        let bearer = format!("Bearer {}", server.admin_token);
+        for (member, value) in [("parent_award_id", ""), ("application_id", "nope")] {
+            for condition in [("if-match", "*"), ("if-none-match", "*")] {
+                let reply = server.send(
+                    "PUT",
+                    "/api/v1/awards/by-external-id/crm/A-1",
+                    &[
+                        ("authorization", bearer.as_str()),
+                        ("content-type", "application/json"),
+                        condition,
+                    ],
+                    Some(award(member, value).as_bytes()),
+                );
+                let problem = reply.assert_problem(422, "validation_failed");
+                assert_eq!(problem["errors"][0]["pointer"], format!("#/{member}"));
+                assert_eq!(problem["errors"][0]["code"], "invalid_id");
+            }
+        }
+    });
+}
+
 /// The spec's pattern for `If-None-Match` and `If-Match` says exactly what the server reads:
 /// each value here is taken (a 200 or 304, a write that goes ahead or a 412) when it matches
 /// the pattern and refused as a malformed header (400) when it does not. RFC 9110 (5.6.1.2)

@@ -2,7 +2,8 @@
 
 use crate::{present, ExternalIdBody};
 use catalyst_domain::{
-    Award, AwardStatus, ExternalId, Money, PhaseId, Timestamp, ValidationErrors,
+    ApplicationId, Award, AwardId, AwardStatus, ExternalId, Money, PhaseId, Timestamp,
+    ValidationErrors,
 };
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -102,13 +103,22 @@ pub struct CreateAward {
 
 impl CreateAward {
     /// The phase and the external ids; `phase` is the one in the path, if any. The rest needs
-    /// the phase and the application, read when the award is made.
+    /// the phase and the application, read when the award is made; the ids' form is checked
+    /// here, so that a body wrong in itself is refused before any precondition is weighed.
     pub fn validate(
         &self,
         phase: Option<PhaseId>,
     ) -> Result<(PhaseId, Vec<ExternalId>), ValidationErrors> {
         let mut errors = ValidationErrors::default();
         let phase_id = crate::parent_id(self.phase_id.as_deref(), phase, "phase_id", &mut errors);
+        crate::collect_field_id::<ApplicationId>(
+            &self.application_id,
+            "application_id",
+            &mut errors,
+        );
+        if let Some(parent) = &self.parent_award_id {
+            crate::collect_field_id::<AwardId>(parent, "parent_award_id", &mut errors);
+        }
         let external_ids = crate::external_ids(&self.external_ids, &mut errors);
         match phase_id {
             Some(phase_id) if errors.is_empty() => Ok((phase_id, external_ids)),

@@ -186,7 +186,7 @@ pub async fn ocds_releases(
     let mut package = json!({
         "uri": format!("{base}{}", request.uri()),
         "version": "1.1",
-        "publishedDate": time(Timestamp::now()),
+        "publishedDate": published_date(&releases),
         "publisher": publisher(),
         "releases": releases,
     });
@@ -196,6 +196,17 @@ pub async fn ocds_releases(
             json!({"next": format!("{base}/api/v1/ocds/releases?limit={limit}&cursor={cursor}")});
     }
     Ok(HttpResponse::Ok().json(package))
+}
+
+/// A package made on demand is dated by the last change to what it holds (the schema's
+/// `publishedDate`), not by the moment it is asked for: so it changes, and so does its
+/// `ETag`, only when its releases do. An empty package is dated now.
+fn published_date(releases: &[serde_json::Value]) -> String {
+    releases
+        .iter()
+        .filter_map(|release| release["date"].as_str())
+        .max()
+        .map_or_else(|| time(Timestamp::now()), str::to_owned)
 }
 
 /// One contracting process as an OCDS record package: its release and the compiled release.
@@ -236,7 +247,7 @@ pub async fn ocds_record(
     Ok(HttpResponse::Ok().json(json!({
         "uri": package_url,
         "version": "1.1",
-        "publishedDate": time(Timestamp::now()),
+        "publishedDate": published_date(std::slice::from_ref(&compiled)),
         "publisher": publisher(),
         "records": [{
             "ocid": compiled_release["ocid"],
