@@ -5,15 +5,18 @@
 //! changed, as GitHub's API does for its lists (RFC 9110, sections 8.8.3 and 13.1.2).
 //!
 //! A record's own `ETag` names its version and is kept; `If-None-Match` is answered here for
-//! it too, so that every `GET` that sends an `ETag` honours it. Secrets (`no-store`) get no
+//! it too, so that every `GET` that sends an `ETag` honours it, and so is `If-Modified-Since`
+//! where a handler gives a `Last-Modified` (the feeds). Secrets (`no-store`) get no
 //! tag: no cache may keep them.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderValue};
+use std::time::SystemTime;
+
+use actix_web::http::header::{self, HeaderValue, HttpDate};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::{Error, ResponseError};
+use actix_web::{Error, HttpMessage, ResponseError};
 
 use crate::extract::conditional::{check_if_none_match_syntax, if_none_match_matches_tag};
 
@@ -63,8 +66,24 @@ pub async fn tag_representations(
         .get(header::ETAG)
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
-    let not_modified = current
-        .is_some_and(|tag| if_none_match_matches_tag(request.headers(), &tag).unwrap_or(false));
+    // `If-None-Match` decides when sent; without it, `If-Modified-Since` against a
+    // `Last-Modified` the handler gave (RFC 9110, 13.1.3 and 13.2.2).
+    let not_modified = if request.headers().contains_key(header::IF_NONE_MATCH) {
+        current
+            .is_some_and(|tag| if_none_match_matches_tag(request.headers(), &tag).unwrap_or(false))
+    } else {
+        let modified = head
+            .headers()
+            .get(header::LAST_MODIFIED)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|text| text.parse::<HttpDate>().ok());
+        match (request.get_header::<header::IfModifiedSince>(), modified) {
+            (Some(header::IfModifiedSince(since)), Some(modified)) => {
+                SystemTime::from(modified) <= SystemTime::from(since)
+            }
+            _ => false,
+        }
+    };
     if not_modified {
         // A 304 carries the headers the 200 would have (ETag, Vary, Cache-Control), no body.
         *head.status_mut() = StatusCode::NOT_MODIFIED;

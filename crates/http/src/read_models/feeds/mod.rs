@@ -7,14 +7,12 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use actix_web::http::header::{self, HttpDate};
-use actix_web::{get, web, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{get, web, HttpRequest, HttpResponse};
 use catalyst_api::feeds::{atom, icalendar, Opportunity};
 use catalyst_domain::{ChallengeId, Organisation, OrganisationId, Phase, Region, Timestamp};
 use catalyst_persistence::{challenges, organisations, phases};
 use utoipa::IntoParams;
 
-use crate::auth::credentials::sha256_hex;
-use crate::extract::conditional::if_none_match_matches_tag;
 use crate::extract::query::QueryParams;
 use crate::problem::{ApiError, ProblemItem};
 use crate::server::state::AppState;
@@ -143,46 +141,21 @@ async fn opportunities(
         .await
 }
 
-/// The feed's answer: 304 when the caller's `If-None-Match` (or, without one, its
-/// `If-Modified-Since`) says its copy is current; otherwise `body` with its validators.
-fn conditional(
-    request: &HttpRequest,
-    content_type: &str,
-    body: String,
-    last_modified: Option<Timestamp>,
-) -> Result<HttpResponse, ApiError> {
-    let tag = format!("\"{}\"", &sha256_hex(&body)[..32]);
-    let modified = last_modified.map(|moment| {
-        // HTTP dates have whole seconds.
-        let seconds = u64::try_from(moment.as_datetime().timestamp()).unwrap_or(0);
-        SystemTime::UNIX_EPOCH + Duration::from_secs(seconds)
-    });
-    let not_modified = if request.headers().contains_key(header::IF_NONE_MATCH) {
-        if_none_match_matches_tag(request.headers(), &tag)?
-    } else {
-        match (request.get_header::<header::IfModifiedSince>(), modified) {
-            (Some(header::IfModifiedSince(since)), Some(modified)) => {
-                modified <= SystemTime::from(since)
-            }
-            _ => false,
-        }
-    };
-    let mut response = if not_modified {
-        HttpResponse::NotModified()
-    } else {
-        HttpResponse::Ok()
-    };
-    response.insert_header((header::ETAG, tag)).insert_header((
+/// The feed's answer, with its validators: `Last-Modified` here, the `ETag` and the 304s from
+/// `middleware::conditional_get`, as for every GET.
+fn answer(content_type: &str, body: String, last_modified: Option<Timestamp>) -> HttpResponse {
+    let mut response = HttpResponse::Ok();
+    response.insert_header((
         header::CACHE_CONTROL,
         format!("public, max-age={MAX_AGE_SECONDS}"),
     ));
-    if let Some(modified) = modified {
+    if let Some(moment) = last_modified {
+        // HTTP dates have whole seconds.
+        let seconds = u64::try_from(moment.as_datetime().timestamp()).unwrap_or(0);
+        let modified = SystemTime::UNIX_EPOCH + Duration::from_secs(seconds);
         response.insert_header((header::LAST_MODIFIED, HttpDate::from(modified)));
     }
-    if not_modified {
-        return Ok(response.finish());
-    }
-    Ok(response.content_type(content_type).body(body))
+    response.content_type(content_type).body(body)
 }
 
 /// The base of the links a feed gives (scheme and host as the caller reached the server).
@@ -236,12 +209,7 @@ pub async fn challenges_atom(
         &found,
         latest,
     );
-    conditional(
-        &request,
-        "application/atom+xml; charset=utf-8",
-        body,
-        latest,
-    )
+    Ok(answer("application/atom+xml; charset=utf-8", body, latest))
 }
 
 /// Application deadlines and phase dates of the challenges open for applications, as an
@@ -269,7 +237,7 @@ pub async fn challenges_calendar(
 ) -> Result<HttpResponse, ApiError> {
     let (found, latest) = opportunities(&state, wanted(&request)?).await?;
     let body = icalendar::calendar(&crate::extract::links::base_url(&request), &found, latest);
-    conditional(&request, "text/calendar; charset=utf-8", body, latest)
+    Ok(answer("text/calendar; charset=utf-8", body, latest))
 }
 
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
